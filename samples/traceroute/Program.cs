@@ -1,0 +1,3 @@
+// Placeholder until the traceroute sample lands (issue 8).
+Console.Error.WriteLine("traceroute: not built yet");
+return 1;

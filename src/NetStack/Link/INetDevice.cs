@@ -1,0 +1,43 @@
+using NetStack.Wire;
+
+namespace NetStack.Link;
+
+/// <summary>What a device carries: Ethernet frames, or bare IP packets (TUN).</summary>
+public enum Medium
+{
+    Ethernet,
+    Ip,
+}
+
+/// <summary>
+/// The one device abstraction under the stack: a TAP or TUN, a pcap live device, a capture being
+/// replayed, an in-memory link, or a decorator around any of these (recorder, fault injector).
+/// <para>
+/// The core pulls received frames with <see cref="TryReceive"/> from its <c>Poll</c> and pushes
+/// frames out with <see cref="Transmit"/>, both on the caller's thread and without allocation:
+/// the caller owns the buffers and the device copies what it keeps. Frames may exceed
+/// <see cref="Mtu"/> + link header (offloaded super-frames, up to <see cref="MaxFrameSize"/>).
+/// </para>
+/// </summary>
+public interface INetDevice
+{
+    Medium Medium { get; }
+
+    /// <summary>The largest IP packet the link carries (1500 on Ethernet by default).</summary>
+    int Mtu { get; }
+
+    /// <summary>The largest frame this device will hand over or accept, link header included.</summary>
+    int MaxFrameSize { get; }
+
+    /// <summary>The interface's MAC address (<see cref="MacAddress.Zero"/> on a raw-IP medium).</summary>
+    MacAddress HardwareAddress { get; }
+
+    /// <summary>
+    /// Copies the next waiting frame into <paramref name="buffer"/> (at least <see cref="MaxFrameSize"/>
+    /// bytes) and returns its length; returns false when no frame is waiting at <paramref name="now"/>.
+    /// </summary>
+    bool TryReceive(Span<byte> buffer, Instant now, out int length);
+
+    /// <summary>Sends one whole frame. The device copies it before returning; a full queue is a counted drop, not an error.</summary>
+    void Transmit(ReadOnlySpan<byte> frame, Instant now);
+}
