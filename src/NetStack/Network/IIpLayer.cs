@@ -1,0 +1,113 @@
+using NetStack.Wire;
+
+namespace NetStack.Network;
+
+/// <summary>
+/// Per-datagram controls a transport (or a probe) may set. Zero / default means "the stack's default".
+/// </summary>
+/// <param name="Ttl">IPv4 TTL or IPv6 hop limit; 0 = default.</param>
+/// <param name="TrafficClass">IPv4 TOS byte or IPv6 traffic class (DSCP and ECN).</param>
+/// <param name="DontFragment">IPv4: set DF and never fragment; IPv6: never fragment at the source.</param>
+/// <param name="FlowLabel">IPv6 flow label (20 bits); 0 = none.</param>
+/// <param name="InterfaceIndex">Send out of this interface; -1 = by route.</param>
+public readonly record struct IpSendOptions(
+    byte Ttl = 0,
+    byte TrafficClass = 0,
+    bool DontFragment = false,
+    uint FlowLabel = 0,
+    int InterfaceIndex = -1)
+{
+    public static readonly IpSendOptions Default = new(InterfaceIndex: -1);
+}
+
+/// <summary>What became of a datagram handed to the network layer.</summary>
+public enum IpSendResult
+{
+    /// <summary>Transmitted (or queued behind neighbour resolution).</summary>
+    Sent,
+    NoRoute,
+    NoSourceAddress,
+    /// <summary>Larger than the path MTU with DF set (or IPv6), the caller should shrink it.</summary>
+    TooBig,
+    /// <summary>A bounded queue (neighbour resolution, device) was full; counted.</summary>
+    QueueFull,
+}
+
+/// <summary>
+/// The narrow interface a transport calls down through. The network layer adds the IP header,
+/// chooses the route and next hop, resolves the neighbour, fragments when allowed, and transmits.
+/// Transports compute their own checksums (with <see cref="Checksum.PseudoHeader"/>) before calling.
+/// </summary>
+public interface IIpLayer
+{
+    /// <summary>The source address the stack would use toward <paramref name="destination"/> (route + RFC 6724 for IPv6).</summary>
+    bool TrySelectSource(IpAddress destination, out IpAddress source);
+
+    /// <summary>The largest transport payload that reaches <paramref name="destination"/> unfragmented (path MTU minus IP header).</summary>
+    int MaxTransportPayload(IpAddress destination);
+
+    IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
+}
+
+/// <summary>What the network layer knows about a received datagram, handed to the transport with its payload.
+/// <see cref="IsBroadcastOrMulticast"/>: addressed to a broadcast or multicast destination (no ICMP error may answer it).</summary>
+public readonly record struct IpPacketInfo(
+    IpAddress Source,
+    IpAddress Destination,
+    IpProtocol Protocol,
+    byte Ttl,
+    byte TrafficClass,
+    uint FlowLabel,
+    int InterfaceIndex,
+    bool IsBroadcastOrMulticast);
+
+/// <summary>What a transport did with a datagram; the network layer answers <see cref="PortUnreachable"/> with ICMP.</summary>
+public enum TransportVerdict
+{
+    Delivered,
+    /// <summary>Malformed, bad checksum, or refused; already counted by the transport.</summary>
+    Dropped,
+    /// <summary>No socket listens: the network layer sends ICMP port unreachable (RFC 1122 §4.1.3.1, RFC 4443 §3.1 code 4).</summary>
+    PortUnreachable,
+}
+
+/// <summary>
+/// A received ICMP or ICMPv6 error, decoded by the network layer, addressed to the transport whose
+/// datagram it quotes (this is how traceroute and PMTU discovery learn of errors).
+/// </summary>
+/// <param name="Reporter">The address that sent the error (the router or host).</param>
+/// <param name="Type">ICMP or ICMPv6 type.</param>
+/// <param name="Code">ICMP or ICMPv6 code.</param>
+/// <param name="Parameter">Next-hop MTU (fragmentation needed / packet too big) or pointer (parameter problem); 0 otherwise.</param>
+/// <param name="OriginalSource">Source of the quoted datagram (one of ours).</param>
+/// <param name="OriginalDestination">Destination of the quoted datagram.</param>
+/// <param name="OriginalProtocol">Upper-layer protocol of the quoted datagram.</param>
+/// <param name="ReceivedTtl">TTL / hop limit of the error itself as it arrived.</param>
+/// <param name="InterfaceIndex">The interface the error arrived on.</param>
+public readonly record struct IcmpErrorInfo(
+    IpAddress Reporter,
+    byte Type,
+    byte Code,
+    uint Parameter,
+    IpAddress OriginalSource,
+    IpAddress OriginalDestination,
+    IpProtocol OriginalProtocol,
+    byte ReceivedTtl,
+    int InterfaceIndex)
+{
+    public IpVersion Version => Reporter.Version;
+}
+
+/// <summary>The upward dispatch target for one IP protocol number (UDP, TCP, ICMP sockets).</summary>
+public interface ITransportHandler
+{
+    TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now);
+
+    /// <summary>
+    /// An ICMP error that quotes a datagram of this protocol. <paramref name="quotedTransport"/> is the
+    /// quoted transport header and whatever of its payload was quoted (at least 8 bytes when present);
+    /// <paramref name="icmpMessage"/> is the whole ICMP message (for extensions such as RFC 4950 MPLS labels).
+    /// </summary>
+    void ReceiveIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now);
+}
