@@ -1,0 +1,36 @@
+using NetStack.Network;
+using NetStack.Wire;
+
+namespace NetStack.Link;
+
+/// <summary>How an interface is brought up: static addresses and gateways, or DHCPv4 / SLAAC.</summary>
+public sealed class InterfaceConfig
+{
+    /// <summary>A name for logs and statistics; defaults to "if{index}".</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Our MAC on the link; defaults to the device's.</summary>
+    public MacAddress? HardwareAddress { get; init; }
+
+    /// <summary>IP MTU; defaults to the device's.</summary>
+    public int? Mtu { get; init; }
+
+    public IReadOnlyList<Ipv4Cidr> Ipv4Addresses { get; init; } = [];
+    public Ipv4Address? Ipv4Gateway { get; init; }
+
+    /// <summary>Global (or ULA) IPv6 addresses; a link-local address is always formed when IPv6 is enabled.</summary>
+    public IReadOnlyList<Ipv6Cidr> Ipv6Addresses { get; init; } = [];
+    public Ipv6Address? Ipv6Gateway { get; init; }
+
+    public bool EnableIpv4 { get; init; } = true;
+    public bool EnableIpv6 { get; init; } = true;
+
+    /// <summary>Obtain an IPv4 address, gateway, DNS servers and MTU by DHCPv4 (RFC 2131).</summary>
+    public bool Dhcpv4 { get; init; }
+
+    /// <summary>Form addresses from router advertisements (RFC 4862).</summary>
+    public bool Slaac { get; init; } = true;
+
+    /// <summary>Forward packets not addressed to us between interfaces (router mode, RFC 1812 / RFC 8200).</summary>
+    public bool Forwarding { get; init; }
+}

@@ -1,0 +1,57 @@
+using System.Globalization;
+using NetStack.Wire;
+
+namespace NetStack.Network;
+
+/// <summary>An IPv4 address with a prefix length (an interface address, or a route's destination).</summary>
+public readonly record struct Ipv4Cidr(Ipv4Address Address, int PrefixLength)
+{
+    public uint Mask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
+    public Ipv4Address Network => new(Address.Value & Mask);
+    /// <summary>The directed broadcast address of the subnet (RFC 919/922); none for /31 and /32 (RFC 3021).</summary>
+    public Ipv4Address DirectedBroadcast => new(Address.Value | ~Mask);
+    public bool Contains(Ipv4Address a) => (a.Value & Mask) == (Address.Value & Mask);
+
+    public static Ipv4Cidr Parse(string s)
+    {
+        var slash = s.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0) return new Ipv4Cidr(Ipv4Address.Parse(s), 32);
+        int p = int.Parse(s.AsSpan(slash + 1), CultureInfo.InvariantCulture);
+        if (p is < 0 or > 32) throw new FormatException($"Bad IPv4 prefix length in '{s}'.");
+        return new Ipv4Cidr(Ipv4Address.Parse(s[..slash]), p);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Address}/{PrefixLength}");
+}
+
+/// <summary>An IPv6 address with a prefix length.</summary>
+public readonly record struct Ipv6Cidr(Ipv6Address Address, int PrefixLength)
+{
+    public bool Contains(Ipv6Address a) => a.MatchesPrefix(Address, PrefixLength);
+
+    public Ipv6Address Prefix
+    {
+        get
+        {
+            if (PrefixLength >= 128) return Address;
+            if (PrefixLength <= 0) return Ipv6Address.Unspecified;
+            if (PrefixLength <= 64)
+            {
+                ulong m = PrefixLength == 64 ? ulong.MaxValue : ~(ulong.MaxValue >> PrefixLength);
+                return new Ipv6Address(Address.High & m, 0);
+            }
+            return new Ipv6Address(Address.High, Address.Low & ~(ulong.MaxValue >> (PrefixLength - 64)));
+        }
+    }
+
+    public static Ipv6Cidr Parse(string s)
+    {
+        var slash = s.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0) return new Ipv6Cidr(Ipv6Address.Parse(s), 128);
+        int p = int.Parse(s.AsSpan(slash + 1), CultureInfo.InvariantCulture);
+        if (p is < 0 or > 128) throw new FormatException($"Bad IPv6 prefix length in '{s}'.");
+        return new Ipv6Cidr(Ipv6Address.Parse(s[..slash]), p);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Address}/{PrefixLength}");
+}

@@ -1,0 +1,157 @@
+using NetStack.Link;
+using NetStack.Network;
+using NetStack.Network.Ipv4;
+using NetStack.Network.Ipv6;
+using NetStack.Wire;
+
+namespace NetStack;
+
+/// <summary>
+/// The sans-IO network stack: interfaces over devices, the IPv4 and IPv6 layers, and the transports
+/// registered on top. Single-threaded and deterministic: it is driven only by <see cref="Poll"/> (and
+/// <see cref="Receive"/> for frames pushed in), takes time from its callers and randomness from the
+/// <see cref="IRandomSource"/> it was built with, and makes no system call of its own.
+/// </summary>
+public sealed class NetworkStack : IPollable, IIpLayer
+{
+    private readonly List<NetworkInterface> _interfaces = [];
+    private readonly ITransportHandler?[] _transports = new ITransportHandler?[256];
+    private readonly List<IPollable> _timedComponents = [];
+    private byte[] _rxBuffer = new byte[2048];
+
+    public NetworkStack(StackOptions? options = null, IRandomSource? random = null)
+    {
+        Options = options ?? new StackOptions();
+        Random = random ?? SystemRandomSource.Instance;
+        Ipv4 = new Ipv4Layer(this);
+        Ipv6 = new Ipv6Layer(this);
+    }
+
+    public StackOptions Options { get; }
+    public IRandomSource Random { get; }
+    public StackStatistics Statistics { get; } = new();
+    public IReadOnlyList<NetworkInterface> Interfaces => _interfaces;
+
+    internal Ipv4Layer Ipv4 { get; }
+    internal Ipv6Layer Ipv6 { get; }
+
+    /// <summary>The latest time the stack was driven with (for components that need "now" outside a call).</summary>
+    public Instant Now { get; private set; }
+
+    /// <summary>Adds an interface over <paramref name="device"/> and configures both families on it.</summary>
+    public NetworkInterface AddInterface(INetDevice device, InterfaceConfig? config = null, Instant? now = null)
+    {
+        config ??= new InterfaceConfig();
+        var t = now ?? Now;
+        int index = _interfaces.Count;
+        var iface = new NetworkInterface(index, config.Name ?? $"if{index}", device,
+            config.HardwareAddress ?? device.HardwareAddress, config.Mtu ?? device.Mtu, Statistics);
+        _interfaces.Add(iface);
+        if (_rxBuffer.Length < device.MaxFrameSize) _rxBuffer = new byte[device.MaxFrameSize];
+        if (config.EnableIpv4) Ipv4.AddInterface(iface, config, t);
+        if (config.EnableIpv6) Ipv6.AddInterface(iface, config, t);
+        return iface;
+    }
+
+    /// <summary>Registers the handler for an IP protocol number (UDP, TCP, ICMP sockets...).</summary>
+    public void RegisterTransport(IpProtocol protocol, ITransportHandler handler)
+    {
+        _transports[(int)protocol] = handler;
+        if (handler is IPollable p && !_timedComponents.Contains(p)) _timedComponents.Add(p);
+    }
+
+    internal ITransportHandler? Transport(IpProtocol protocol) => _transports[(int)protocol];
+
+    /// <inheritdoc/>
+    public Instant Poll(Instant now)
+    {
+        Now = now;
+        foreach (var iface in _interfaces)
+        {
+            // Bounded per poll so that one busy device cannot starve timers or the others.
+            for (int i = 0; i < Options.MaxFramesPerPoll; i++)
+            {
+                if (!iface.Device.TryReceive(_rxBuffer, now, out int length)) break;
+                HandleFrame(iface, _rxBuffer.AsSpan(0, length), now);
+            }
+        }
+        Instant next = Instant.MaxValue;
+        next = Instant.Min(next, Ipv4.Poll(now));
+        next = Instant.Min(next, Ipv6.Poll(now));
+        foreach (var c in _timedComponents) next = Instant.Min(next, c.Poll(now));
+        return next;
+    }
+
+    /// <summary>Processes one frame pushed in from outside (replay harnesses, tests).</summary>
+    public void Receive(NetworkInterface iface, ReadOnlySpan<byte> frame, Instant now)
+    {
+        Now = now;
+        HandleFrame(iface, frame, now);
+    }
+
+    private void HandleFrame(NetworkInterface iface, ReadOnlySpan<byte> frame, Instant now)
+    {
+        Statistics.FramesReceived++;
+        Statistics.BytesReceived += frame.Length;
+        if (iface.Medium == Medium.Ip)
+        {
+            if (frame.IsEmpty) { Statistics.Drop(DropReason.LinkMalformed); return; }
+            var link = new LinkInfo(MacAddress.Zero, MacAddress.Zero);
+            switch (frame[0] >> 4)
+            {
+                case 4: Ipv4.Receive(iface, EtherType.Ipv4, frame, link, now); break;
+                case 6: Ipv6.Receive(iface, EtherType.Ipv6, frame, link, now); break;
+                default: Statistics.Drop(DropReason.LinkUnknownEtherType); break;
+            }
+            return;
+        }
+
+        if (!EthernetFrame.TryParse(frame, out var eth, out _))
+        {
+            Statistics.Drop(DropReason.LinkMalformed);
+            return;
+        }
+        var dst = eth.Destination;
+        if (dst != iface.HardwareAddress && !dst.IsMulticast)
+        {
+            Statistics.Drop(DropReason.LinkNotForUs);
+            return;
+        }
+        // VLAN-tagged frames belong to a VLAN interface we do not have.
+        if (eth.TagCount != 0)
+        {
+            Statistics.Drop(DropReason.LinkNotForUs);
+            return;
+        }
+        var info = new LinkInfo(eth.Source, dst);
+        switch (eth.EtherType)
+        {
+            case EtherType.Arp:
+            case EtherType.Ipv4:
+                Ipv4.Receive(iface, eth.EtherType, eth.Payload, info, now);
+                break;
+            case EtherType.Ipv6:
+                Ipv6.Receive(iface, eth.EtherType, eth.Payload, info, now);
+                break;
+            default:
+                Statistics.Drop(DropReason.LinkUnknownEtherType);
+                break;
+        }
+    }
+
+    private IFamilyLayer Family(IpAddress a) => a.IsV4 ? Ipv4 : Ipv6;
+
+    /// <inheritdoc/>
+    public bool TrySelectSource(IpAddress destination, out IpAddress source) => Family(destination).TrySelectSource(destination, out source);
+
+    /// <inheritdoc/>
+    public int MaxTransportPayload(IpAddress destination) => Family(destination).MaxTransportPayload(destination);
+
+    /// <inheritdoc/>
+    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+    {
+        Now = now;
+        return Family(destination).Send(source, destination, protocol, transportPayload, options, now);
+    }
+}

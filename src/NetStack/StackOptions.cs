@@ -1,0 +1,14 @@
+namespace NetStack;
+
+/// <summary>
+/// Limits and defaults of a stack. Every cache, queue and table is bounded by one of these, and hitting
+/// the bound is a counted drop. Family- and protocol-specific options live in their own classes, referenced here.
+/// </summary>
+public sealed class StackOptions
+{
+    /// <summary>Frames taken from one device in one <see cref="NetworkStack.Poll"/> before timers run.</summary>
+    public int MaxFramesPerPoll { get; init; } = 256;
+
+    public Network.Ipv4.Ipv4Options Ipv4 { get; init; } = new();
+    public Network.Ipv6.Ipv6Options Ipv6 { get; init; } = new();
+}

@@ -1,0 +1,127 @@
+namespace NetStack;
+
+/// <summary>
+/// Why the stack discarded a frame or packet. Every discard in the stack is counted under one of
+/// these (DESIGN principle 5: hostile input is a counted, categorized drop, never an exception).
+/// Layers add reasons here as they need them; keep them grouped by layer.
+/// </summary>
+public enum DropReason
+{
+    // Link
+    LinkMalformed,
+    LinkNotForUs,
+    LinkUnknownEtherType,
+    LinkFrameTooLarge,
+    DeviceQueueFull,
+
+    // ARP / neighbour caches
+    ArpMalformed,
+    ArpNotForUs,
+    NeighborCacheFull,
+    NeighborQueueFull,
+    NeighborUnreachable,
+
+    // IPv4
+    Ipv4Malformed,
+    Ipv4BadChecksum,
+    Ipv4BadOptions,
+    Ipv4BadSource,
+    Ipv4NotForUs,
+    Ipv4TtlExpired,
+    Ipv4NoRoute,
+    Ipv4FragmentNeededDf,
+    Ipv4ReassemblyLimit,
+    Ipv4ReassemblyOverlap,
+    Ipv4ReassemblyTimeout,
+    Ipv4ReassemblyTooLarge,
+
+    // IPv6
+    Ipv6Malformed,
+    Ipv6BadSource,
+    Ipv6NotForUs,
+    Ipv6HopLimitExpired,
+    Ipv6NoRoute,
+    Ipv6BadExtensionHeader,
+    Ipv6UnknownOption,
+    Ipv6UnknownNextHeader,
+    Ipv6ReassemblyLimit,
+    Ipv6ReassemblyOverlap,
+    Ipv6ReassemblyTimeout,
+    Ipv6ReassemblyTooLarge,
+    Ipv6IncompleteHeaderChain,
+    Ipv6PacketTooBig,
+
+    // ICMP / ICMPv6 / NDP / MLD
+    IcmpMalformed,
+    IcmpBadChecksum,
+    IcmpUnknownType,
+    IcmpErrorUnmatched,
+    IcmpRateLimited,
+    NdpInvalid,
+    MldInvalid,
+
+    // Transport
+    UnknownProtocol,
+    UdpMalformed,
+    UdpBadChecksum,
+    UdpNoSocket,
+    UdpReceiveQueueFull,
+    TcpMalformed,
+    TcpBadChecksum,
+    TcpNoConnection,
+    TcpOutOfWindow,
+    TcpQueueFull,
+}
+
+/// <summary>
+/// The stack's counters. Plain fields incremented on the stack's own thread (the core is single-threaded);
+/// readers on other threads see eventually consistent values, which is what metrics need.
+/// </summary>
+public sealed class StackStatistics
+{
+    private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
+
+    public long FramesReceived;
+    public long FramesTransmitted;
+    public long BytesReceived;
+    public long BytesTransmitted;
+    public long Ipv4PacketsReceived;
+    public long Ipv4PacketsSent;
+    public long Ipv4PacketsForwarded;
+    public long Ipv6PacketsReceived;
+    public long Ipv6PacketsSent;
+    public long Ipv6PacketsForwarded;
+    public long IcmpReceived;
+    public long IcmpSent;
+    public long Icmpv6Received;
+    public long Icmpv6Sent;
+    public long UdpReceived;
+    public long UdpSent;
+    public long TcpSegmentsReceived;
+    public long TcpSegmentsSent;
+    public long TcpRetransmissions;
+    public long FragmentsReassembled;
+    public long FragmentsCreated;
+
+    /// <summary>Counts one discard.</summary>
+    public void Drop(DropReason reason) => _drops[(int)reason]++;
+
+    public long Drops(DropReason reason) => _drops[(int)reason];
+
+    public long TotalDrops
+    {
+        get
+        {
+            long t = 0;
+            foreach (var d in _drops) t += d;
+            return t;
+        }
+    }
+
+    /// <summary>Every non-zero drop counter, for diagnostics and the samples' exit summaries.</summary>
+    public IEnumerable<KeyValuePair<DropReason, long>> NonZeroDrops()
+    {
+        for (int i = 0; i < _drops.Length; i++)
+            if (_drops[i] != 0) yield return new((DropReason)i, _drops[i]);
+    }
+}
