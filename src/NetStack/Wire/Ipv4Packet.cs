@@ -41,6 +41,28 @@ public readonly ref struct Ipv4Packet
         return true;
     }
 
+    /// <summary>
+    /// Validates the IPv4 header quoted inside an ICMP error, whose payload is usually cut short: as
+    /// <see cref="TryParse"/> except that the total length may exceed the quote (RFC 792 quotes "the
+    /// internet header + 64 bits of data"). <see cref="Payload"/> is then what was quoted, cut at the
+    /// total length (RFC 4884 zero padding excluded); <see cref="TotalLength"/> reads the field.
+    /// </summary>
+    public static bool TryParseQuoted(ReadOnlySpan<byte> quote, out Ipv4Packet packet, out WireError error)
+    {
+        packet = default;
+        if (quote.Length < MinHeaderLength) { error = WireError.Truncated; return false; }
+        if (quote[0] >> 4 != 4) { error = WireError.BadVersion; return false; }
+        int headerLength = (quote[0] & 0x0F) * 4;
+        if (headerLength < MinHeaderLength) { error = WireError.BadLength; return false; }
+        if (headerLength > quote.Length) { error = WireError.Truncated; return false; }
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(quote[2..]);
+        if (totalLength < headerLength) { error = WireError.BadLength; return false; }
+        error = Ipv4Options.Validate(quote[MinHeaderLength..headerLength]);
+        if (error != WireError.None) return false;
+        packet = new Ipv4Packet(quote[..Math.Min(totalLength, quote.Length)]);
+        return true;
+    }
+
     public int Version => _buffer[0] >> 4;
     /// <summary>Header length in bytes (IHL * 4).</summary>
     public int HeaderLength => (_buffer[0] & 0x0F) * 4;
@@ -50,7 +72,8 @@ public readonly ref struct Ipv4Packet
     public int Dscp => _buffer[1] >> 2;
     /// <summary>RFC 3168 ECN field (lower 2 bits).</summary>
     public EcnCodepoint Ecn => (EcnCodepoint)(_buffer[1] & 3);
-    public int TotalLength => _buffer.Length;
+    /// <summary>The Total Length field: header and data (equal to <see cref="Bytes"/>' length except in quotes).</summary>
+    public int TotalLength => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
     public ushort Identification => BinaryPrimitives.ReadUInt16BigEndian(_buffer[4..]);
     /// <summary>RFC 791 §3.1 flags bit 0: reserved, must be zero (exposed so callers may count it).</summary>
     public bool ReservedFlag => (_buffer[6] & 0x80) != 0;
@@ -80,10 +103,10 @@ public readonly ref struct Ipv4Packet
     public Ipv4OptionEnumerator EnumerateOptions() => new(Options);
     /// <summary>Data after the header, up to Total Length (Ethernet padding excluded).</summary>
     public ReadOnlySpan<byte> Payload => _buffer[HeaderLength..];
-    /// <summary>The datagram, header and payload, without trailing padding.</summary>
+    /// <summary>The datagram, header and payload, without trailing padding (what was quoted, for a quote).</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
 
-    public Ipv4Repr ToRepr() => new(Source, Destination, Protocol, Payload.Length, Ttl, Tos, Identification,
+    public Ipv4Repr ToRepr() => new(Source, Destination, Protocol, TotalLength - HeaderLength, Ttl, Tos, Identification,
         DontFragment, MoreFragments, FragmentOffset, Options.Length);
 }
 
