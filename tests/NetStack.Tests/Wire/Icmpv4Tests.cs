@@ -195,6 +195,27 @@ public class Icmpv4Tests
     }
 
     [Fact]
+    public void Every_prefix_of_built_error_frames_decodes_without_throwing()
+    {
+        Gen.Select(Gen.Int[0, 300], GenLabel.Array[0, 3], Ipv4Tests.GenOptions, Gen.Bool).Sample((payload, labels, options, tagged) =>
+        {
+            var original = Probe(payload);
+            var icmp = Icmpv4ErrorRepr.TimeExceeded(0, original.Length, labels.Length);
+            var ip = new Ipv4Repr(Target, Host, IpProtocol.Icmp, icmp.BufferLength, OptionsLength: options.Length);
+            var eth = new EthernetRepr(new MacAddress(1), new MacAddress(2), EtherType.Ipv4, tagged ? VlanTag.Create(EtherType.Vlan, 7) : null);
+            var frame = new byte[eth.HeaderLength + ip.BufferLength];
+            int o = eth.Write(frame);
+            o += ip.Write(frame.AsSpan(o), options);
+            icmp.Write(frame.AsSpan(o), original, labels);
+            var full = EthernetDecoder.Decode(frame);
+            Assert.Equal(WireError.None, full.Error);
+            Assert.Equal(labels.Length, full.MplsLabelCount);
+            Assert.Equal(40000, full.QuotedUdp!.Value.SourcePort);
+            for (int n = 0; n < frame.Length; n++) _ = EthernetDecoder.Decode(frame.AsSpan(0, n));
+        }, iter: 50);
+    }
+
+    [Fact]
     public void Mpls_label_entries_pack_into_32_bits()
     {
         // RFC 3032 §2.1: label 20 bits | TC 3 | S 1 | TTL 8.

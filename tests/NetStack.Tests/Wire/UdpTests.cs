@@ -95,6 +95,28 @@ public class UdpTests
         Assert.True(udp.VerifyChecksum(V4Src, V4Dst));
     }
 
+    [Fact]
+    public void Emitting_and_parsing_an_ethernet_ipv4_udp_frame_allocates_nothing()
+    {
+        var frame = new byte[14 + 20 + 8 + 100];
+        var v4src = new Ipv4Address(192, 0, 2, 1);
+        var v4dst = new Ipv4Address(192, 0, 2, 2);
+        int RoundTrip()
+        {
+            int o = new EthernetRepr(new MacAddress(1), new MacAddress(2), EtherType.Ipv4).Write(frame);
+            var udp = new UdpRepr(1, 2, 100);
+            o += new Ipv4Repr(v4src, v4dst, IpProtocol.Udp, udp.BufferLength).Write(frame.AsSpan(o));
+            udp.Write(frame.AsSpan(o), v4src, v4dst);
+            if (!EthernetFrame.TryParse(frame, out var eth, out _) || !Ipv4Packet.TryParse(eth.Payload, out var ip, out _)
+                || !ip.ChecksumValid || !UdpDatagram.TryParse(ip.Payload, out var d, out _) || !d.VerifyChecksum(ip.Source, ip.Destination)) return -1;
+            return d.Payload.Length;
+        }
+        Assert.Equal(100, RoundTrip()); // warm up (JIT)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) RoundTrip();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Theory]
     [InlineData("tcpdump-dns_udp.pcap")]
     [InlineData("cs-dns_query_response.pcapng")]
