@@ -205,4 +205,26 @@ public sealed class Icmpv6PacketTests
             if (Icmpv6Extension.TryParse(ext.AsSpan(0, n), out var x, out _)) foreach (var o in x.Objects) Assert.True(o.Payload.Length >= 0);
         }
     }
+
+    [Fact]
+    public void An_error_written_with_an_extension_structure_reads_back_its_quote_and_objects()
+    {
+        Gen.Select(Gen.Byte.Array[0, 1400], Gen.Byte, Gen.Byte.Array[0, 10].Select(a => a.SelectMany(x => new byte[] { x, x, x, x }).ToArray())).Sample(t =>
+        {
+            var objects = new[] { new Icmpv6ExtensionObjectRepr(1, 1, t.Item3), new Icmpv6ExtensionObjectRepr(t.Item2, 2, new byte[4]) };
+            var repr = Icmpv6Repr.WithExtension(Icmpv6Repr.TimeExceeded(Icmpv6TimeExceededCode.HopLimitExceeded, t.Item1), new Icmpv6ExtensionRepr(objects));
+            var b = Write(repr);
+            Assert.True(Ipv6Packet.HeaderLength + b.Length <= Ipv6Packet.MinimumMtu);
+            Assert.True(Icmpv6Packet.TryParse(b, out var p, out _));
+            Assert.True(p.VerifyChecksum(Src, Dst));
+            int quoted = Math.Min(t.Item1.Length, p.InvokingPacket.Length);
+            Assert.True(p.InvokingPacket[..quoted].SequenceEqual(t.Item1.AsSpan(0, quoted)));
+            Assert.True(p.InvokingPacket.Length >= 128 && p.InvokingPacket.Length % 8 == 0);
+            Assert.True(p.TryGetExtension(out var ext, out var e), e.ToString());
+            Assert.True(ext.ChecksumValid);
+            var read = new List<(byte, byte, byte[])>();
+            foreach (var o in ext.Objects) read.Add((o.ClassNum, o.CType, o.Payload.ToArray()));
+            Assert.Equal(objects.Select(o => (o.ClassNum, o.CType, o.Payload.ToArray())), read);
+        });
+    }
 }
