@@ -32,7 +32,7 @@ public enum Icmpv6UnreachableCode : byte
     PortUnreachable = 4,
     SourceAddressFailedPolicy = 5,
     RejectRoute = 6,
-    /// <summary>RFC 6550 §20.18 (assigned as code 7 in the ICMPv6 registry).</summary>
+    /// <summary>Code 7, assigned by RFC 6550 (ICMPv6 parameters registry).</summary>
     ErrorInSourceRoutingHeader = 7,
 }
 
