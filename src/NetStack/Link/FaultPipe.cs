@@ -41,7 +41,7 @@ internal sealed class FaultPipe
         if (p.DropRate > 0 && _random.NextDouble() < p.DropRate) { s.Dropped++; return; }
         bool corrupt = p.CorruptRate > 0 && _random.NextDouble() < p.CorruptRate;
         bool duplicate = p.DuplicateRate > 0 && _random.NextDouble() < p.DuplicateRate;
-        bool reorder = p.ReorderRate > 0 && _random.NextDouble() < p.ReorderRate;
+        bool reorder = p.ReorderRate > 0 && _slot is null && _random.NextDouble() < p.ReorderRate;
         var due = now;
         if (p.IsDelaying)
         {
@@ -70,7 +70,7 @@ internal sealed class FaultPipe
             buffer.AsSpan(0, frame.Length).CopyTo(copy);
         }
 
-        if (reorder && _slot is null)
+        if (reorder)
         {
             // Held back: released right after the next frame, or at the timeout.
             s.Reordered++;

@@ -24,7 +24,8 @@ public sealed record FaultProfile
 
     /// <summary>
     /// Probability that a frame is held back and released right after the next frame of the same direction,
-    /// or after <see cref="ReorderTimeout"/> if no other frame comes. One frame is held at a time.
+    /// or after <see cref="ReorderTimeout"/> if no other frame comes. One frame is held at a time: the rate applies
+    /// to frames that arrive while none is held (the frame after a held one always releases it).
     /// </summary>
     public double ReorderRate { get; init; }
 
