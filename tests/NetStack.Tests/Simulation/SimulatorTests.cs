@@ -41,6 +41,21 @@ public class SimulatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Delayed_frames_in_a_fault_injector_wake_the_scheduler_exactly_when_due()
+    {
+        var sim = new Simulator(1);
+        var link = InMemoryLink.Ethernet(A, B, new LinkOptions { Latency = TimeSpan.FromMilliseconds(1) });
+        var slowOut = new FaultInjector(link.A, sim.Random, transmit: new FaultProfile { Delay = TimeSpan.FromMilliseconds(5) });
+        var slowIn = new FaultInjector(link.B, sim.Random, receive: new FaultProfile { Delay = TimeSpan.FromMilliseconds(3) });
+        var ping = new PingNode(slowOut, B);
+        sim.AddNode("ping", ping, slowOut);
+        sim.AddNode("echo", new EchoNode(slowIn), slowIn);
+        Assert.True(sim.RunUntil(() => ping.RepliedAt is not null, Instant.FromSeconds(1)));
+        // out: 5 ms held + 1 ms wire + 3 ms held on receipt; back: 1 ms wire.
+        Assert.Equal(Instant.FromMilliseconds(10), ping.RepliedAt);
+    }
+
+    [Fact]
     public void RunFor_moves_time_even_when_the_network_is_idle()
     {
         var sim = new Simulator(1, Instant.FromSeconds(100));
