@@ -11,6 +11,8 @@ public delegate bool CapturedFrameFilter(ReadOnlySpan<byte> frame);
 /// capture timestamp rebased so that the first frame is at <see cref="Start"/> (frames are delivered in file order).
 /// What the stack transmits is recorded with its <c>now</c> in <see cref="Transmitted"/>.
 /// <see cref="NextArrival"/> tells the scheduler when the next captured frame is due.
+/// A test and replay device: it loads the whole capture up front and keeps a copy of every transmitted frame
+/// (one allocation per transmit), which no production device does.
 /// </summary>
 public sealed class ReplayDevice : INetDevice, ITimedDevice
 {
