@@ -20,19 +20,23 @@ public class PcapReaderTests
     /// tshark's view of every capture in pcaps/, taken in one run over their concatenation (mergecap -a keeps
     /// each frame's bytes, lengths and timestamp): starting tshark once per file costs about a second each.
     /// </summary>
-    private static readonly Lazy<(string[] Files, string Merged)> AllCaptures = new(() =>
+    private static readonly Lazy<(string[] Files, List<Tshark.Frame> Theirs)> AllCaptures = new(() =>
     {
         var files = CapturePaths.All().ToArray();
-        var merged = Path.Combine(Path.GetTempPath(), $"netstack-all-{Environment.ProcessId}.pcapng");
-        Tshark.Concatenate(merged, files);
-        return (files, merged);
+        var merged = Path.Combine(Path.GetTempPath(), $"netstack-all-{Guid.NewGuid():N}.pcapng");
+        try
+        {
+            Tshark.Concatenate(merged, files);
+            return (files, Tshark.Dump(merged));
+        }
+        finally { File.Delete(merged); }
     });
 
     [Fact]
     public void Every_capture_reads_like_tshark_frame_lengths_and_timestamps()
     {
-        var (files, merged) = AllCaptures.Value;
-        var theirs = Tshark.Frames(merged);
+        var (files, dump) = AllCaptures.Value;
+        var theirs = dump.Select(f => f.Meta).ToList();
         var ours = new List<(int, int, string)>();
         var origin = new List<string>();
         foreach (var f in files)
@@ -51,8 +55,8 @@ public class PcapReaderTests
     [Fact]
     public void Every_capture_has_the_bytes_tshark_shows()
     {
-        var (files, merged) = AllCaptures.Value;
-        var theirs = Tshark.FrameBytes(merged);
+        var (files, dump) = AllCaptures.Value;
+        var theirs = dump.Select(f => f.Bytes).ToList();
         int i = 0;
         foreach (var f in files)
         {
@@ -108,7 +112,7 @@ public class PcapReaderTests
                 File.WriteAllBytes(path, ms.ToArray());
                 var ours = ReadOurs(path, out var error);
                 Assert.Equal(WireError.None, error);
-                Assert.Equal(Tshark.Frames(path), ours);
+                Assert.Equal(Tshark.Dump(path).Select(f => f.Meta), ours);
                 Assert.Equal(3, ours.Count);
             }
             finally { File.Delete(path); }
@@ -132,12 +136,13 @@ public class PcapReaderTests
             File.WriteAllBytes(path, ng.ToArray());
             var ours = ReadOurs(path, out var error);
             Assert.Equal(WireError.None, error);
-            var theirs = Tshark.Frames(path);
+            var theirs = Tshark.Dump(path).Select(f => f.Meta).ToList();
             Assert.Equal(3, ours.Count);
             Assert.Equal(theirs[0], ours[0]);
             Assert.Equal(theirs[2], ours[2]);
-            // A Simple Packet Block has no timestamp: tshark shows 0 (or carries the previous one); we report 0.
-            Assert.Equal((theirs[1].Len, theirs[1].CapLen), (ours[1].Len, ours[1].CapLen));
+            // A Simple Packet Block has no timestamp: tshark shows none; we report 0.
+            Assert.Equal((theirs[1].Len, theirs[1].CapLen, ""), (ours[1].Len, ours[1].CapLen, theirs[1].Epoch));
+            Assert.Equal("0.000000000", ours[1].Epoch);
             Assert.Equal("1700000000.123456789", ours[0].Epoch);
         }
         finally { File.Delete(path); }

@@ -26,8 +26,9 @@ public sealed class PcapWriterTests : IDisposable
         {
             foreach (var (f, at) in frames) w.Write(f, at);
         }
-        var bytes = Tshark.FrameBytes(_path);
-        var meta = Tshark.Frames(_path);
+        var dump = Tshark.Dump(_path);
+        var bytes = dump.Select(f => f.Bytes).ToList();
+        var meta = dump.Select(f => f.Meta).ToList();
         Assert.Equal(frames.Count, bytes.Count);
         for (int i = 0; i < frames.Count; i++)
         {
@@ -49,7 +50,7 @@ public sealed class PcapWriterTests : IDisposable
     public void Frames_longer_than_the_snap_length_keep_their_original_length()
     {
         using (var w = new PcapWriter(File.Create(_path), PcapLinkType.Ethernet, snapLength: 64)) w.Write(TestFrames.Make(B, A, 200), Instant.Zero);
-        Assert.Equal((200, 64, "0.000000000"), Tshark.Frames(_path)[0]);
+        Assert.Equal((200, 64, "0.000000000"), Tshark.Dump(_path)[0].Meta);
     }
 
     [Fact]
@@ -70,8 +71,9 @@ public sealed class PcapWriterTests : IDisposable
             recorder.Transmit(fromA, Instant.FromMilliseconds(7));
             Assert.Equal(2, recorder.FramesRecorded);
         } // Dispose flushes
-        Assert.Equal([toA, fromA], Tshark.FrameBytes(_path));
-        var meta = Tshark.Frames(_path);
+        var dump = Tshark.Dump(_path);
+        Assert.Equal([toA, fromA], dump.Select(f => f.Bytes));
+        var meta = dump.Select(f => f.Meta).ToList();
         Assert.Equal("1700000000.006000000", meta[0].Epoch);
         Assert.Equal("1700000000.007000000", meta[1].Epoch);
         // And the frame really went on through the inner device.

@@ -24,57 +24,60 @@ internal static class Tshark
         return stdout;
     }
 
-    /// <summary>One line per frame: frame.len, frame.cap_len, frame.time_epoch (nanosecond digits).</summary>
-    public static List<(int Len, int CapLen, string Epoch)> Frames(string path)
+    /// <summary>What tshark shows of one frame: frame.len, frame.cap_len, frame.time_epoch (nanosecond digits) and the bytes.</summary>
+    public sealed record Frame(int Len, int CapLen, string Epoch, byte[] Bytes)
     {
-        var list = new List<(int, int, string)>();
-        foreach (var line in Run("-n", "-r", path, "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len", "-e", "frame.time_epoch")
-                     .Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        public (int Len, int CapLen, string Epoch) Meta => (Len, CapLen, Epoch);
+    }
+
+    /// <summary>
+    /// Every frame of a capture from one tshark run: a summary line of custom columns (<c>-P</c>) followed by the
+    /// hex dump (<c>-x</c>); extra data sources (reassembled data) after the frame's own bytes are ignored.
+    /// </summary>
+    public static List<Frame> Dump(string path)
+    {
+        var frames = new List<Frame>();
+        (int, int, string)? meta = null;
+        List<byte>? bytes = null;
+        bool extra = false;
+        void Flush()
         {
-            var f = line.Split('\t');
-            list.Add((int.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture),
-                int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), f[2]));
+            if (meta is { } m) frames.Add(new Frame(m.Item1, m.Item2, m.Item3, [.. bytes ?? []]));
+            meta = null; bytes = null; extra = false;
         }
-        return list;
+        var output = Run("-n", "-P", "-x", "-r", path, "-o",
+            "gui.column.format:\"L\",\"%Cus:frame.len\",\"C\",\"%Cus:frame.cap_len\",\"T\",\"%Cus:frame.time_epoch\"");
+        foreach (var raw in output.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0) continue;
+            var parts = line.Split(' ');
+            // A frame without a timestamp (pcapng Simple Packet Block) has an empty time column.
+            if (parts.Length is 2 or 3 && int.TryParse(parts[0], out int len) && int.TryParse(parts[1], out int cap)
+                && (parts.Length == 2 || parts[2].Contains('.', StringComparison.Ordinal)))
+            {
+                Flush();
+                meta = (len, cap, parts.Length == 3 ? parts[2] : "");
+                continue;
+            }
+            // "0000  ff ff ff ff ff ff 00 11 22 33 44 55 08 00 45 00   ........"
+            if (raw.Length < 6 || !IsHex(raw.AsSpan(0, 4)) || raw[4] != ' ') { extra = bytes is not null; continue; }
+            if (extra) continue;
+            bytes ??= [];
+            var hex = raw[6..];
+            for (int i = 0; i + 2 <= hex.Length && i < 16 * 3; i += 3)
+            {
+                if (hex[i] == ' ') break;
+                bytes.Add(Convert.ToByte(hex.Substring(i, 2), 16));
+            }
+        }
+        Flush();
+        return frames;
     }
 
     /// <summary>Formats nanoseconds since the epoch the way tshark prints frame.time_epoch.</summary>
     public static string Epoch(long nanoseconds) =>
         $"{nanoseconds / 1_000_000_000}.{nanoseconds % 1_000_000_000:D9}";
-
-    /// <summary>The bytes of every frame, from tshark's hex dump (<c>-x</c>); extra data sources (reassembled data) are ignored.</summary>
-    public static List<byte[]> FrameBytes(string path)
-    {
-        var frames = new List<byte[]>();
-        List<byte>? current = null;
-        bool extra = false;
-        foreach (var raw in Run("-n", "-r", path, "-x").Split('\n'))
-        {
-            var line = raw.TrimEnd('\r');
-            if (line.Length == 0)
-            {
-                if (current is not null) { frames.Add([.. current]); current = null; }
-                extra = false;
-                continue;
-            }
-            // "0000  ff ff ff ff ff ff 00 11 22 33 44 55 08 00 45 00   ........"
-            if (line.Length < 6 || !IsHex(line.AsSpan(0, 4)) || line[4] != ' ')
-            {
-                extra = current is not null; // a label such as "Reassembled TCP (n bytes):" starts another data source
-                continue;
-            }
-            if (extra) continue;
-            current ??= [];
-            var hex = line[6..];
-            for (int i = 0; i + 2 <= hex.Length && i < 16 * 3; i += 3)
-            {
-                if (hex[i] == ' ') break;
-                current.Add(Convert.ToByte(hex.Substring(i, 2), 16));
-            }
-        }
-        if (current is not null) frames.Add([.. current]);
-        return frames;
-    }
 
     /// <summary>Concatenates captures into one pcapng with <c>mergecap -a</c> (frames keep their order, timestamps and interfaces).</summary>
     public static void Concatenate(string output, IEnumerable<string> inputs)
