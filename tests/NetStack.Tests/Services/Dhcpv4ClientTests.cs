@@ -1,3 +1,4 @@
+using CsCheck;
 using NetStack.Services;
 using NetStack.Wire;
 
@@ -110,6 +111,25 @@ public class Dhcpv4ClientTests
             Assert.Equal(DhcpMessageType.Discover, s.Last.Repr.MessageType);
             now = deadline;
         }
+    }
+
+    [Fact]
+    public void Backoff_stays_within_one_second_of_nominal_for_any_seed()
+    {
+        // RFC 2131 §4.1; CsCheck prints the failing seed.
+        Gen.ULong.Sample(seed =>
+        {
+            var (c, _) = NewClient(seed);
+            c.Start(At(0));
+            var now = At(0);
+            foreach (double n in new double[] { 4, 8, 16, 32, 64, 64 })
+            {
+                var deadline = c.NextDeadline;
+                Assert.InRange((deadline - now).TotalSeconds, n - 1, n + 1);
+                c.Poll(deadline);
+                now = deadline;
+            }
+        }, iter: 200);
     }
 
     [Fact]
