@@ -76,6 +76,24 @@ public sealed class Dhcpv4Client : IPollable
         BeginDiscovery(now);
     }
 
+    /// <summary>
+    /// Begins from INIT-REBOOT (RFC 2131 §3.2, §4.4.2): broadcast a REQUEST for a remembered address, with the
+    /// requested-IP option, no server id and ciaddr zero. ACK binds; NAK, or no answer after
+    /// <see cref="Dhcpv4ClientOptions.MaxRequestTransmissions"/> tries, falls back to discovery.
+    /// </summary>
+    public void StartReboot(Ipv4Address previousAddress, Instant now)
+    {
+        if (State is not (Dhcpv4State.Init or Dhcpv4State.Stopped)) return;
+        State = Dhcpv4State.Rebooting;
+        NewTransaction(now);
+        _offeredAddress = previousAddress;
+        _offerServer = Ipv4Address.Any;
+        _requestsSent = 0;
+        _backoff = _options.InitialRetransmit;
+        SendRebootRequest(now);
+        ArmBackoff(now);
+    }
+
     /// <summary>Fires retransmissions and T1 / T2 / expiry timers due at <paramref name="now"/>.</summary>
     public Instant Poll(Instant now)
     {
@@ -94,6 +112,11 @@ public sealed class Dhcpv4Client : IPollable
                 case Dhcpv4State.Requesting:
                     if (_requestsSent >= _options.MaxRequestTransmissions) { BeginDiscovery(now); break; }
                     SendSelectingRequest(now);
+                    ArmBackoff(now);
+                    break;
+                case Dhcpv4State.Rebooting:
+                    if (_requestsSent >= _options.MaxRequestTransmissions) { BeginDiscovery(now); break; }
+                    SendRebootRequest(now);
                     ArmBackoff(now);
                     break;
                 case Dhcpv4State.Bound:
@@ -163,10 +186,13 @@ public sealed class Dhcpv4Client : IPollable
                 if (p.ServerIdentifier is { } ackSid && ackSid != _offerServer) { DroppedUnmatched++; return; }
                 Bind(p, now, renewed: false);
                 return;
+            case Dhcpv4State.Rebooting when type == DhcpMessageType.Ack:
+                Bind(p, now, renewed: false);
+                return;
             case Dhcpv4State.Renewing or Dhcpv4State.Rebinding when type == DhcpMessageType.Ack:
                 Bind(p, now, renewed: p.YourAddress == Lease!.Address);
                 return;
-            case Dhcpv4State.Requesting or Dhcpv4State.Renewing or Dhcpv4State.Rebinding when type == DhcpMessageType.Nak:
+            case Dhcpv4State.Requesting or Dhcpv4State.Rebooting or Dhcpv4State.Renewing or Dhcpv4State.Rebinding when type == DhcpMessageType.Nak:
                 // RFC 2131 §4.4.4 (and §3.1 step 5): a DHCPNAK restarts configuration from INIT.
                 if (State == Dhcpv4State.Requesting && p.ServerIdentifier is { } nakSid && nakSid != _offerServer) { DroppedUnmatched++; return; }
                 if (Lease is not null) LoseLease();
@@ -278,6 +304,14 @@ public sealed class Dhcpv4Client : IPollable
         Send(repr, Ipv4Address.Any, Ipv4Address.Broadcast);
     }
 
+    private void SendRebootRequest(Instant now)
+    {
+        _requestsSent++;
+        // RFC 2131 §4.3.2 INIT-REBOOT: requested IP set, no server id, ciaddr zero; broadcast.
+        var repr = BaseRequest(DhcpMessageType.Request, now) with { RequestedAddress = _offeredAddress };
+        Send(repr, Ipv4Address.Any, Ipv4Address.Broadcast);
+    }
+
     private void SendRenewRequest(Instant now, Ipv4Address destination)
     {
         // RFC 2131 §4.3.2 RENEWING / REBINDING: no server id, no requested IP, ciaddr = our address.
@@ -296,6 +330,9 @@ public sealed class Dhcpv4Client : IPollable
         // RFC 2131 §4.3.1: a DHCPACK to a REQUEST carries the lease time; without one we cannot time the lease.
         if (ack.LeaseTime is not { } leaseSeconds || !ack.YourAddress.IsUnicast) { DroppedUnmatched++; return; }
         var previous = Lease;
+        var server = ack.ServerIdentifier ?? previous?.ServerIdentifier ?? _offerServer;
+        // RFC 2131 §4.3.1: an ACK MUST carry the server identifier; without one we could never renew by unicast.
+        if (server.IsUnspecified) { DroppedUnmatched++; return; }
         if (previous is not null && !renewed) LoseLease();
 
         TimeSpan lease, t1, t2;
@@ -314,7 +351,7 @@ public sealed class Dhcpv4Client : IPollable
         }
         var mask = ack.SubnetMask;
         var domain = ack.DomainName;
-        var server = ack.ServerIdentifier ?? previous?.ServerIdentifier ?? _offerServer;
+
         Lease = new Dhcpv4Lease(
             ack.YourAddress,
             mask is { } m ? PrefixLengthOf(m) : DefaultPrefixLength(ack.YourAddress),

@@ -11,6 +11,8 @@ public enum Dhcpv4State
     Bound,
     Renewing,
     Rebinding,
+    /// <summary>RFC 2131 §3.2 / §4.4.2: verifying a remembered address after a reboot (INIT-REBOOT / REBOOTING).</summary>
+    Rebooting,
     Stopped,
 }
 

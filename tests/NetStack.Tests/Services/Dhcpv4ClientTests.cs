@@ -394,6 +394,58 @@ public class Dhcpv4ClientTests
         Assert.Equal(Instant.MaxValue, c.NextDeadline);
     }
 
+    [Fact]
+    public void Reboot_broadcasts_a_REQUEST_for_the_remembered_address_and_binds_on_ACK()
+    {
+        // RFC 2131 §4.3.2 INIT-REBOOT: requested IP, no server id, ciaddr zero.
+        var (c, s) = NewClient();
+        c.StartReboot(Offered, At(0));
+        Assert.Equal(Dhcpv4State.Rebooting, c.State);
+        var req = Assert.Single(s.Sent);
+        Assert.Equal(Ipv4Address.Broadcast, req.Destination);
+        Assert.Equal(DhcpMessageType.Request, req.Repr.MessageType);
+        Assert.Equal(Offered, req.Repr.RequestedAddress);
+        Assert.Null(req.Repr.ServerIdentifier);
+        Assert.Equal(Ipv4Address.Any, req.Repr.ClientAddress);
+        c.Receive(Reply(req.Repr, DhcpMessageType.Ack), At(0.1));
+        Assert.Equal(Dhcpv4State.Bound, c.State);
+        Assert.Equal(Dhcpv4EventKind.LeaseAcquired, Assert.Single(s.Events).Kind);
+    }
+
+    [Fact]
+    public void Reboot_falls_back_to_discovery_on_NAK_or_silence()
+    {
+        // RFC 2131 §3.2 step 3 and §4.4.2.
+        var (c, s) = NewClient();
+        c.StartReboot(Offered, At(0));
+        c.Receive(Reply(s.Last.Repr, DhcpMessageType.Nak), At(0.1));
+        Assert.Equal(Dhcpv4State.Selecting, c.State);
+
+        var (d, t) = NewClient(options: new Dhcpv4ClientOptions(Mac) { MaxRequestTransmissions = 2 });
+        d.StartReboot(Offered, At(0));
+        d.Poll(d.NextDeadline);
+        Assert.Equal(Dhcpv4State.Rebooting, d.State);
+        d.Poll(d.NextDeadline);
+        Assert.Equal(Dhcpv4State.Selecting, d.State);
+        Assert.Equal(DhcpMessageType.Discover, t.Last.Repr.MessageType);
+    }
+
+    [Fact]
+    public void Ack_without_a_lease_time_is_ignored()
+    {
+        // RFC 2131 §4.3.1 table 3: lease time MUST be in a DHCPACK to a DHCPREQUEST.
+        var (c, s) = NewClient();
+        c.Start(At(0));
+        c.Receive(Reply(s.Last.Repr, DhcpMessageType.Offer), At(0.1));
+        var ack = new DhcpRepr { Op = BootpOp.Reply, MessageType = DhcpMessageType.Ack, TransactionId = c.TransactionId, ClientMac = Mac,
+            YourAddress = Offered, ServerIdentifier = ServerId };
+        var b = new byte[ack.BufferLength];
+        ack.Write(b);
+        c.Receive(b, At(0.2));
+        Assert.Equal(Dhcpv4State.Requesting, c.State);
+        Assert.Empty(s.Events);
+    }
+
     [Theory]
     [InlineData("255.255.255.0", 24)]
     [InlineData("255.255.255.255", 32)]
