@@ -92,6 +92,21 @@ public class DhcpPacketTests
     }
 
     [Fact]
+    public void Parsing_and_reading_options_does_not_allocate()
+    {
+        var b = Write(Offer());
+        static long Read(byte[] b)
+        {
+            Assert.True(DhcpPacket.TryParse(b, out var p, out _));
+            return p.TransactionId + (p.LeaseTime ?? 0) + p.DnsServers[1].Value + (p.SubnetMask?.Value ?? 0) + p.DomainName.Length + (long)p.MessageType;
+        }
+        Read(b);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Read(b);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Missing_magic_cookie_is_BadField()
     {
         // RFC 2131 §3: the first four octets of 'options' are 99.130.83.99.

@@ -186,6 +186,30 @@ public class DnsMessageTests
     }
 
     [Fact]
+    public void Parsing_and_reading_names_into_spans_does_not_allocate()
+    {
+        var bytes = Response(compress: true, out _);
+        Span<char> text = stackalloc char[DnsName.MaxTextLength];
+        static int Walk(byte[] b, Span<char> text)
+        {
+            int total = 0;
+            Assert.True(DnsMessage.TryParse(b, out var m, out _));
+            foreach (var q in m.Questions) { q.Name.TryFormat(text, out int n); total += n; }
+            foreach (var r in m.Records)
+            {
+                r.Name.TryFormat(text, out int n);
+                total += n + (r.TryGetA(out var a) ? (int)(a.Value & 1) : 0);
+                if (r.TryGetTargetName(out var t) && t.TryFormat(text, out int k)) total += k;
+            }
+            return total;
+        }
+        Walk(bytes, text);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) Walk(bytes, text);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Reverse_names_follow_in_addr_arpa_and_ip6_arpa()
     {
         // RFC 1035 §3.5 and RFC 3596 §2.5.
