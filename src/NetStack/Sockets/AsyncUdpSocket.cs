@@ -8,17 +8,33 @@ using NetStack.Wire;
 namespace NetStack.Sockets;
 
 /// <summary>The result of <see cref="AsyncUdpSocket.ReceiveFromAsync"/>: like <see cref="SocketReceiveMessageFromResult"/>, plus the IP header fields a measurement tool wants.</summary>
+/// <param name="ReceivedBytes">Bytes copied into the caller's buffer (the datagram is truncated to the buffer, as recvfrom does).</param>
+/// <param name="RemoteEndPoint">The sender.</param>
+/// <param name="LocalAddress">The destination address of the datagram: ours, a broadcast address or a multicast group.</param>
+/// <param name="Ttl">IPv4 TTL or IPv6 hop limit as received.</param>
+/// <param name="TrafficClass">IPv4 TOS byte or IPv6 traffic class as received.</param>
+/// <param name="FlowLabel">IPv6 flow label as received (0 for IPv4).</param>
+/// <param name="InterfaceIndex">The interface it arrived on.</param>
+/// <param name="DatagramLength">The datagram's full payload length (larger than <paramref name="ReceivedBytes"/> when truncated).</param>
 public readonly record struct UdpReceiveResult(int ReceivedBytes, IPEndPoint RemoteEndPoint, IPAddress LocalAddress,
-    int Ttl, int TrafficClass, int FlowLabel, int InterfaceIndex);
+    int Ttl, int TrafficClass, int FlowLabel, int InterfaceIndex, int DatagramLength)
+{
+    /// <summary>True when the datagram was longer than the buffer and was cut (MSG_TRUNC).</summary>
+    public bool Truncated => DatagramLength > ReceivedBytes;
+}
 
 /// <summary>A received datagram with its own copy of the payload (for <see cref="AsyncUdpSocket.ReceiveAllAsync"/>).</summary>
 public sealed record UdpMessage(byte[] Data, UdpReceiveResult Info);
 
 /// <summary>
 /// A UDP socket shaped like <see cref="Socket"/>'s datagram API, over a NetStack stack: every call is handed to the
-/// stack's loop. Pending receives complete when a datagram arrives, fail with <see cref="OperationCanceledException"/>
-/// when their token is cancelled, and with <see cref="SocketException"/> (<see cref="SocketError.OperationAborted"/>)
-/// when the socket is disposed. ICMP errors about datagrams it sent are read with <see cref="ReceiveErrorAsync"/>.
+/// stack's loop (an <see cref="IStackDispatcher"/>). Pending receives complete when a datagram arrives, fail with
+/// <see cref="OperationCanceledException"/> when their token is cancelled, and with <see cref="SocketException"/>
+/// (<see cref="SocketError.OperationAborted"/>) when the socket is disposed. ICMP and ICMPv6 errors about datagrams
+/// it sent (port unreachable, time exceeded, packet too big...) are read with <see cref="ReceiveErrorAsync"/>, like
+/// Linux's <c>IP_RECVERR</c> error queue.
+/// <para>Per-datagram IP controls (TTL / hop limit, DF, traffic class, flow label) are given to
+/// <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies when none are given.</para>
 /// </summary>
 public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
 {
@@ -32,39 +48,95 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     private readonly UdpSocket _socket;
     private readonly Queue<Waiter> _waiters = new();
     private readonly Queue<TaskCompletionSource<UdpError>> _errorWaiters = new();
-    private bool _disposed;
+    private readonly Action<AsyncUdpSocket>? _onClosed;
+    private volatile bool _disposed;
 
-    internal AsyncUdpSocket(IStackDispatcher dispatcher, UdpSocket socket)
+    internal AsyncUdpSocket(IStackDispatcher dispatcher, UdpSocket socket, Action<AsyncUdpSocket>? onClosed = null)
     {
         _dispatcher = dispatcher;
         _socket = socket;
+        _onClosed = onClosed;
         LocalEndPoint = socket.LocalEndpoint.ToIPEndPoint();
         socket.Readable += OnReadable;
     }
 
-    /// <summary>Binds a socket on the stack's loop (port 0 picks an ephemeral port).</summary>
+    /// <summary>
+    /// Binds a socket on the stack's loop (address <see cref="IPAddress.Any"/> / <see cref="IPAddress.IPv6Any"/> for
+    /// every address of the family, port 0 for an ephemeral port). Fails with <see cref="SocketException"/>:
+    /// <see cref="SocketError.AddressAlreadyInUse"/>, or <see cref="SocketError.TooManyOpenSockets"/> when the
+    /// ephemeral range is exhausted.
+    /// </summary>
     public static Task<AsyncUdpSocket> BindAsync(IStackDispatcher dispatcher, UdpLayer udp, IPEndPoint local, CancellationToken cancellationToken = default) =>
-        dispatcher.InvokeAsync(() => new AsyncUdpSocket(dispatcher, udp.Bind(IpEndpoint.FromIPEndPoint(local))), cancellationToken);
+        BindAsync(dispatcher, udp, local, null, cancellationToken);
 
-    public IPEndPoint LocalEndPoint { get; }
-    public IPEndPoint? RemoteEndPoint { get; private set; }
-
-    /// <summary>Receives only from <paramref name="remote"/> and sends there by default.</summary>
-    public Task ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As <see cref="BindAsync(IStackDispatcher, UdpLayer, IPEndPoint, CancellationToken)"/>, telling the owner (a stack that
+    /// closes its sockets when it stops) when the socket closes: <paramref name="onClosed"/> runs once, on the loop.
+    /// </summary>
+    public static Task<AsyncUdpSocket> BindAsync(IStackDispatcher dispatcher, UdpLayer udp, IPEndPoint local,
+        Action<AsyncUdpSocket>? onClosed, CancellationToken cancellationToken = default)
     {
-        RemoteEndPoint = remote;
-        var r = IpEndpoint.FromIPEndPoint(remote);
-        return _dispatcher.InvokeAsync(() => { _socket.Connect(r); return true; }, cancellationToken);
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(udp);
+        ArgumentNullException.ThrowIfNull(local);
+        var endpoint = IpEndpoint.FromIPEndPoint(local);
+        return dispatcher.InvokeAsync(() => new AsyncUdpSocket(dispatcher, udp.Bind(endpoint), onClosed), cancellationToken);
     }
 
-    /// <summary>Sends one datagram. <paramref name="options"/> sets TTL / hop limit, DF, traffic class and flow label for this datagram.</summary>
-    public async ValueTask<int> SendToAsync(ReadOnlyMemory<byte> data, IPEndPoint? remote = null, IpSendOptions options = default, CancellationToken cancellationToken = default)
+    /// <summary>Closes the socket on the loop thread (for owners shutting a stack down); pending operations fail with OperationAborted.</summary>
+    public void CloseOnLoop()
+    {
+        _disposed = true;
+        Close();
+    }
+
+    /// <summary>The bound address and port (the port chosen when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The connected peer, if any.</summary>
+    public IPEndPoint? RemoteEndPoint { get; private set; }
+
+    /// <summary>IP controls used by sends that give none (like <see cref="Socket.Ttl"/> and friends). Default: the stack's.</summary>
+    public IpSendOptions DefaultSendOptions { get; set; }
+
+    /// <summary>Datagrams this socket dropped because its receive queue was full (read on any thread; eventually consistent).</summary>
+    public long DroppedFull => _socket.DroppedFull;
+
+    /// <summary>Receives only from <paramref name="remote"/> and sends there by default (RFC 8085 §3.2 "connected" UDP).</summary>
+    public Task ConnectAsync(IPEndPoint remote, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var r = IpEndpoint.FromIPEndPoint(remote);
+        return _dispatcher.InvokeAsync(() =>
+        {
+            ObjectDisposedException.ThrowIf(_socket.IsClosed, this);
+            _socket.Connect(r);
+            RemoteEndPoint = remote;
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Sends one datagram to the connected peer.</summary>
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        SendToAsync(data, null, null, cancellationToken);
+
+    /// <summary>
+    /// Sends one datagram to <paramref name="remote"/> (the connected peer when null). <paramref name="options"/> sets
+    /// TTL / hop limit, DF, traffic class and IPv6 flow label for this datagram only (<see cref="DefaultSendOptions"/> when null).
+    /// Errors are <see cref="SocketException"/>s: <see cref="SocketError.NetworkUnreachable"/> (no route),
+    /// <see cref="SocketError.AddressNotAvailable"/> (no source address), <see cref="SocketError.MessageSize"/>
+    /// (larger than a datagram, or than the path MTU with DF), <see cref="SocketError.NoBufferSpaceAvailable"/> (a queue was full).
+    /// </summary>
+    public async ValueTask<int> SendToAsync(ReadOnlyMemory<byte> data, IPEndPoint? remote = null, IpSendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         IpEndpoint? to = remote is null ? null : IpEndpoint.FromIPEndPoint(remote);
+        var opts = options ?? DefaultSendOptions;
         var result = await _dispatcher.InvokeAsync(() =>
         {
-            var r = _socket.Send(data.Span, to, options, _dispatcher.Now);
+            if (_socket.IsClosed) throw new ObjectDisposedException(nameof(AsyncUdpSocket));
+            var r = _socket.Send(data.Span, to, opts, _dispatcher.Now);
             _dispatcher.Wake();
             return r;
         }, cancellationToken).ConfigureAwait(false);
@@ -82,27 +154,27 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     public async ValueTask<UdpReceiveResult> ReceiveFromAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var waiter = new Waiter(buffer);
         await _dispatcher.InvokeAsync(() =>
         {
-            if (_disposed) waiter.Completion.TrySetException(Aborted());
+            if (_socket.IsClosed) waiter.Completion.TrySetException(Aborted());
             else if (!TryComplete(waiter)) _waiters.Enqueue(waiter);
             return true;
         }, cancellationToken).ConfigureAwait(false);
-        using (cancellationToken.Register(() => _dispatcher.Post(() =>
-        {
-            if (waiter.Completion.TrySetCanceled(cancellationToken)) Remove(_waiters, waiter);
-        })))
+        if (waiter.Completion.Task.IsCompleted) return await waiter.Completion.Task.ConfigureAwait(false);
+        using (cancellationToken.Register(() => CancelOnLoop(waiter.Completion, _waiters, waiter, cancellationToken)))
         {
             return await waiter.Completion.Task.ConfigureAwait(false);
         }
     }
 
-    /// <summary>Every datagram as it arrives, until the token is cancelled or the socket disposed.</summary>
+    /// <summary>Every datagram as it arrives, until the token is cancelled (the enumeration then ends with
+    /// <see cref="OperationCanceledException"/>) or the socket is disposed (the enumeration ends quietly).</summary>
     public async IAsyncEnumerable<UdpMessage> ReceiveAllAsync(int maxDatagramSize = 65535, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var buffer = new byte[maxDatagramSize];
-        while (!cancellationToken.IsCancellationRequested && !_disposed)
+        while (!_disposed)
         {
             UdpReceiveResult r;
             try
@@ -113,28 +185,53 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
             {
                 yield break;
             }
+            catch (ObjectDisposedException)
+            {
+                yield break;
+            }
             yield return new UdpMessage(buffer.AsSpan(0, r.ReceivedBytes).ToArray(), r);
         }
     }
 
-    /// <summary>The next ICMP / ICMPv6 error about a datagram this socket sent (like Linux's error queue).</summary>
+    /// <summary>
+    /// The next ICMP / ICMPv6 error about a datagram this socket sent (like Linux's error queue): the reporter, type
+    /// and code, MTU or pointer, the quoted datagram's destination and the quoted bytes.
+    /// </summary>
     public async ValueTask<UdpError> ReceiveErrorAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var tcs = new TaskCompletionSource<UdpError>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _dispatcher.InvokeAsync(() =>
         {
-            if (_disposed) tcs.TrySetException(Aborted());
+            if (_socket.IsClosed) tcs.TrySetException(Aborted());
             else if (_socket.TryReceiveError(out var e)) tcs.TrySetResult(e);
             else _errorWaiters.Enqueue(tcs);
             return true;
         }, cancellationToken).ConfigureAwait(false);
-        using (cancellationToken.Register(() => _dispatcher.Post(() =>
-        {
-            if (tcs.TrySetCanceled(cancellationToken)) Remove(_errorWaiters, tcs);
-        })))
+        if (tcs.Task.IsCompleted) return await tcs.Task.ConfigureAwait(false);
+        using (cancellationToken.Register(() => CancelOnLoop(tcs, _errorWaiters, tcs, cancellationToken)))
         {
             return await tcs.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Cancels a pending operation from the token's callback: the queue is the loop's, so the removal runs there; when the
+    /// loop is gone (stopped stack), nobody else touches the queue and the task is cancelled directly.
+    /// </summary>
+    private void CancelOnLoop<T, TItem>(TaskCompletionSource<T> completion, Queue<TItem> queue, TItem item, CancellationToken token)
+    {
+        try
+        {
+            _dispatcher.Post(() =>
+            {
+                if (completion.TrySetCanceled(token)) Remove(queue, item);
+            });
+        }
+        catch (ObjectDisposedException)
+        {
+            completion.TrySetCanceled(token);
         }
     }
 
@@ -158,7 +255,7 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     {
         if (!_socket.TryReceive(w.Buffer.Span, out var info, out int copied)) return false;
         w.Completion.TrySetResult(new UdpReceiveResult(copied, info.Remote.ToIPEndPoint(), info.LocalAddress.ToIPAddress(),
-            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex));
+            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex, info.Length));
         return true;
     }
 
@@ -174,25 +271,45 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
 
     private static SocketException Aborted() => new((int)SocketError.OperationAborted);
 
+    /// <summary>Closes the socket on the loop: pending receives fail with <see cref="SocketError.OperationAborted"/>, the port is freed.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
-        await _dispatcher.InvokeAsync(() => { Close(); return true; }).ConfigureAwait(false);
+        _disposed = true;
+        if (_dispatcher.IsOnLoopThread) { Close(); return; }
+        try
+        {
+            await _dispatcher.InvokeAsync(() => { Close(); return true; }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+            Close(); // the loop has stopped: nothing else touches the socket any more
+        }
     }
 
+    /// <summary>As <see cref="DisposeAsync"/>, without waiting for the loop.</summary>
     public void Dispose()
     {
         if (_disposed) return;
-        if (_dispatcher.IsOnLoopThread) Close();
-        else _dispatcher.Post(Close);
         _disposed = true;
+        if (_dispatcher.IsOnLoopThread) { Close(); return; }
+        try
+        {
+            _dispatcher.Post(Close);
+        }
+        catch (ObjectDisposedException)
+        {
+            Close();
+        }
     }
 
     private void Close()
     {
-        _disposed = true;
+        if (_socket.IsClosed && _waiters.Count == 0 && _errorWaiters.Count == 0) return;
+        bool first = !_socket.IsClosed;
         _socket.Readable -= OnReadable;
         _socket.Dispose();
+        if (first) _onClosed?.Invoke(this);
         while (_waiters.TryDequeue(out var w)) w.Completion.TrySetException(Aborted());
         while (_errorWaiters.TryDequeue(out var t)) t.TrySetException(Aborted());
     }
