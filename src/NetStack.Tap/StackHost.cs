@@ -96,7 +96,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(work);
         var item = new WorkItem.Invoked<T>(work, cancellationToken);
         if (cancellationToken.CanBeCanceled)
-            cancellationToken.Register(static s => ((WorkItem)s!).Cancel(), item, useSynchronizationContext: false);
+            item.Registration = cancellationToken.Register(static s => ((WorkItem.Invoked<T>)s!).Completion.TrySetCanceled(), item, useSynchronizationContext: false);
         Enqueue(item);
         return item.Completion.Task;
     }
@@ -119,6 +119,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         if (Volatile.Read(ref _state) == 2) { item.Cancel(); throw new ObjectDisposedException(nameof(StackHost), "StackHost is stopped."); }
         _work.Enqueue(item);
         Wake();
+        if (Volatile.Read(ref _state) == 2 && _stopped.Task.IsCompleted) CancelQueued(); // lost the race with a stop: no orphaned task
     }
 
     private void Run()
@@ -228,8 +229,12 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         _wake.Dispose();
     }
 
-    /// <summary>Stops the loop (waiting for it) and releases the eventfd.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>Stops the loop (waiting for it) and releases the eventfd. Not from the loop thread (it would wait for itself).</summary>
+    public void Dispose()
+    {
+        if (IsOnLoopThread) throw new InvalidOperationException("StackHost cannot be disposed synchronously from its own loop thread; use StopAsync.");
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
 
     [LoggerMessage(1, LogLevel.Debug, "StackHost loop started over {DeviceCount} device(s)")]
     private static partial void LogStarted(ILogger logger, int deviceCount);

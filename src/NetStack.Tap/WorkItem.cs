@@ -18,13 +18,21 @@ internal abstract class WorkItem
     {
         public readonly TaskCompletionSource<T> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The caller's cancellation hook, released once the item has run or was cancelled.</summary>
+        public CancellationTokenRegistration Registration { get; set; }
+
         public override void Run()
         {
+            Registration.Dispose();
             if (token.IsCancellationRequested) { Completion.TrySetCanceled(token); return; }
             try { Completion.TrySetResult(func()); }
             catch (Exception ex) { Completion.TrySetException(ex); }
         }
 
-        public override void Cancel() => Completion.TrySetCanceled();
+        public override void Cancel()
+        {
+            Registration.Dispose();
+            Completion.TrySetCanceled(token.IsCancellationRequested ? token : CancellationToken.None);
+        }
     }
 }

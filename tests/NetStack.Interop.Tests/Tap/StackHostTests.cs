@@ -129,6 +129,35 @@ public sealed class StackHostTests
     }
 
     [Fact]
+    public async Task A_device_without_a_descriptor_is_polled_on_the_fallback_interval()
+    {
+        var device = new QueueDevice();
+        var node = new RecordingNode(device);
+        await using var host = new StackHost(node, [device], options: new StackHostOptions { FallbackPollInterval = TimeSpan.FromMilliseconds(2) });
+        host.Start();
+        await host.InvokeAsync(() => { });
+
+        device.Inject(new byte[60]); // nobody calls Wake(): only the fallback interval finds it
+        var clock = Stopwatch.StartNew();
+        while (node.Frames.Length == 0 && clock.Elapsed < TimeSpan.FromSeconds(2)) await Task.Delay(1);
+
+        Assert.Single(node.Frames);
+    }
+
+    [Fact]
+    public async Task A_cancelled_invocation_does_not_run()
+    {
+        await using var host = new StackHost(new RecordingNode(), []);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        bool ran = false;
+        host.Start();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.InvokeAsync(() => ran = true, cts.Token));
+        await host.InvokeAsync(() => { });
+        Assert.False(ran);
+    }
+
+    [Fact]
     public async Task Work_queued_after_stop_is_refused_and_queued_invocations_are_cancelled()
     {
         var host = new StackHost(new RecordingNode(), []);
