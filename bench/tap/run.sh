@@ -34,7 +34,8 @@ ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1"
 ip -n "$NS" link set dev "$TAP" up
 
 inns() { ip netns exec "$NS" "$@"; }
-fps() { sed -n 's/.*fps=\([0-9]*\).*/\1/p' | head -1; }
+# "fps=N cpufps=M ..." -> "N M"
+fps() { sed -n 's/.*fps=\([0-9]*\) cpufps=\([0-9]*\).*/\1 \2/p' | head -1; }
 
 measure() { # impl dir size -> fps
   local impl=$1 dir=$2 size=$3 out
@@ -59,7 +60,7 @@ measure() { # impl dir size -> fps
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A results
+declare -A wall cpu
 for round in $(seq 1 "$ROUNDS"); do
   for size in 64 1514; do
     for dir in tx rx; do
@@ -67,23 +68,31 @@ for round in $(seq 1 "$ROUNDS"); do
       # Alternate the order every round so neither side always runs first.
       if [ $((round % 2)) -eq 0 ]; then impls=$(echo $impls | tr ' ' '\n' | tac | tr '\n' ' '); fi
       for impl in $impls; do
-        v=$(measure "$impl" "$dir" "$size")
-        results["$dir,$size,$impl"]+="$v "
-        echo "round $round  $dir  $size B  $impl  fps=$v" >&2
+        read -r w c < <(measure "$impl" "$dir" "$size")
+        wall["$dir,$size,$impl"]+="$w "
+        cpu["$dir,$size,$impl"]+="$c "
+        echo "round $round  $dir  $size B  $impl  fps=$w  cpufps=$c" >&2
       done
     done
   done
 done
 
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# median over rounds of (C# value / C value of the same round)
+round_ratio() { paste -d' ' <(printf "%s\n" $1) <(printf "%s\n" $2) | awk '{printf "%.3f\n", $1/$2}' | median_f; }
+median_f() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
 echo
-printf "%-8s %6s %12s %12s %8s %18s\n" dir size "C fps" "C# fps" "C#/C" "median round ratio"
+echo "rounds=$ROUNDS seconds=$SECS; medians; ratio = median over rounds of C#/C measured back to back"
+printf "%-8s %5s | %10s %10s %6s | %10s %10s %6s\n" dir size "C fps" "C# fps" "ratio" "C fps/cpu" "C# fps/cpu" "ratio"
 for size in 64 1514; do
   for pair in "tx cs" "rx cs" "rx host"; do
     set -- $pair; dir=$1; impl=$2
-    c_list=(${results["$dir,$size,c"]}); s_list=(${results["$dir,$size,$impl"]})
-    c=$(printf "%s\n" "${c_list[@]}" | median); s=$(printf "%s\n" "${s_list[@]}" | median)
-    ratios=$(for i in "${!c_list[@]}"; do awk -v a="${s_list[$i]}" -v b="${c_list[$i]}" 'BEGIN{printf "%.3f\n", a/b}'; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     label=$dir; [ "$impl" = host ] && label="rx-host"
-    printf "%-8s %6s %12s %12s %8s %18s\n" "$label" "$size" "$c" "$s" "$(awk -v a="$s" -v b="$c" 'BEGIN{printf "%.3f", a/b}')" "$ratios"
+    cw=${wall["$dir,$size,c"]}; sw=${wall["$dir,$size,$impl"]}
+    cc_=${cpu["$dir,$size,c"]}; sc=${cpu["$dir,$size,$impl"]}
+    printf "%-8s %5s | %10s %10s %6s | %10s %10s %6s\n" "$label" "$size" \
+      "$(printf "%s\n" $cw | median)" "$(printf "%s\n" $sw | median)" "$(round_ratio "$sw" "$cw")" \
+      "$(printf "%s\n" $cc_ | median)" "$(printf "%s\n" $sc | median)" "$(round_ratio "$sc" "$cc_")"
   done
 done

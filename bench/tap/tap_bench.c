@@ -5,7 +5,8 @@
  *   tap_bench blast IFNAME SIZE SECONDS   kernel side: send SIZE-byte frames out of IFNAME through an
  *                                         AF_PACKET socket (qdisc bypassed), so they arrive at the TAP's reader
  *
- * tx and rx print one line "fps=<frames per second>" over the measured window, after a 0.5 s warm-up
+ * tx and rx print one line "fps=<frames per wall-clock second> cpufps=<frames per CPU-second of this
+ * process>" over the measured window, after a 0.5 s warm-up
  * (the same warm-up as the C# harness). Frames are broadcast with the IEEE local experimental EtherType
  * 0x88B5, which the kernel drops after the protocol lookup.
  * Build: cc -O2 -o tap_bench tap_bench.c
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +36,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) this process has used: frames per CPU-second is steady on a shared machine. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int open_tap(const char *name)
@@ -63,15 +73,15 @@ static int tx(const char *name, int size, double seconds)
     unsigned char frame[2048];
     fill_frame(frame, size);
     long frames = 0, drops = 0;
-    double start = now_s(), measure_from = start + WARMUP, end = measure_from + seconds, t0 = 0;
+    double start = now_s(), measure_from = start + WARMUP, end = measure_from + seconds, t0 = 0, c0 = 0;
     int measuring = 0;
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (write(fd, frame, size) == size) frames++; else drops++;
         }
         double t = now_s();
-        if (!measuring && t >= measure_from) { measuring = 1; frames = 0; drops = 0; t0 = t; }
-        if (t >= end) { printf("fps=%.0f drops=%ld\n", frames / (t - t0), drops); break; }
+        if (!measuring && t >= measure_from) { measuring = 1; frames = 0; drops = 0; t0 = t; c0 = cpu_s(); }
+        if (t >= end) { printf("fps=%.0f cpufps=%.0f drops=%ld\n", frames / (t - t0), frames / (cpu_s() - c0), drops); break; }
     }
     close(fd);
     return 0;
@@ -83,7 +93,7 @@ static int rx(const char *name, double seconds)
     unsigned char buf[65536];
     struct pollfd p = { .fd = fd, .events = POLLIN };
     long frames = 0;
-    double measure_from = 0, end = 0, t0 = 0, t = 0;
+    double measure_from = 0, end = 0, t0 = 0, t = 0, c0 = 0;
     int state = 0; /* 0: waiting for the first frame, 1: warm-up, 2: measuring */
     for (;;) {
         if (poll(&p, 1, 100) < 0 && errno != EINTR) { perror("poll"); return 1; }
@@ -91,10 +101,10 @@ static int rx(const char *name, double seconds)
         while ((n = read(fd, buf, sizeof buf)) > 0) frames++;
         t = now_s();
         if (state == 0 && frames > 0) { state = 1; measure_from = t + WARMUP; }
-        else if (state == 1 && t >= measure_from) { state = 2; frames = 0; t0 = t; end = t + seconds; }
+        else if (state == 1 && t >= measure_from) { state = 2; frames = 0; t0 = t; c0 = cpu_s(); end = t + seconds; }
         else if (state == 2 && t >= end) break;
     }
-    printf("fps=%.0f\n", frames / (t - t0));
+    printf("fps=%.0f cpufps=%.0f\n", frames / (t - t0), frames / (cpu_s() - c0));
     close(fd);
     return 0;
 }

@@ -27,19 +27,19 @@ internal sealed class EventFd : IDisposable
     {
         ulong one = 1;
         int fd = Volatile.Read(ref _fd);
-        if (fd > 0) LibC.Write(fd, (byte*)&one, sizeof(ulong)); // EAGAIN only if the counter is saturated: already signalled.
+        if (fd >= 0) LibC.Write(fd, (byte*)&one, sizeof(ulong)); // EAGAIN only if the counter is saturated: already signalled.
     }
 
     public unsafe void Reset()
     {
         ulong value;
         int fd = Volatile.Read(ref _fd);
-        if (fd > 0) LibC.Read(fd, (byte*)&value, sizeof(ulong));
+        if (fd >= 0) LibC.Read(fd, (byte*)&value, sizeof(ulong));
     }
 
     public void Dispose()
     {
-        int fd = Interlocked.Exchange(ref _fd, 0);
-        if (fd > 0) LibC.Close(fd);
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) LibC.Close(fd);
     }
 }

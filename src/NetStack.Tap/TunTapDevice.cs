@@ -24,7 +24,7 @@ namespace NetStack.Tap;
 public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
 {
     private const string TunPath = "/dev/net/tun";
-    private int _fd;
+    private int _fd = -1; // -1: not open (yet) or closed; a failed constructor leaves nothing for the finalizer to close
 
     private protected TunTapDevice(Medium medium, TunTapOptions options)
     {
@@ -123,13 +123,13 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     public TunTapStatistics Statistics { get; } = new();
 
     /// <summary>The non-blocking descriptor (readable when a frame waits); -1 once disposed.</summary>
-    public int FileDescriptor => Volatile.Read(ref _fd) is var fd && fd > 0 ? fd : -1;
+    public int FileDescriptor => Volatile.Read(ref _fd);
 
     public unsafe bool TryReceive(Span<byte> buffer, Instant now, out int length)
     {
         int fd = _fd;
         length = 0;
-        if (fd <= 0) return false;
+        if (fd < 0) return false;
         nint n;
         fixed (byte* p = buffer) n = LibC.Read(fd, p, (nuint)buffer.Length);
         if (n > 0)
@@ -155,7 +155,7 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     {
         int fd = _fd;
         nint n = -1;
-        if (fd > 0)
+        if (fd >= 0)
         {
             fixed (byte* p = frame) n = LibC.Write(fd, p, (nuint)frame.Length);
         }
@@ -178,7 +178,7 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     public bool WaitForFrames(TimeSpan? timeout)
     {
         int fd = _fd;
-        if (fd <= 0) return false;
+        if (fd < 0) return false;
         Span<LibC.PollFd> fds = stackalloc LibC.PollFd[1];
         fds[0] = new LibC.PollFd { Fd = fd, Events = LibC.POLLIN };
         int r = LibC.Poll(fds, timeout);
@@ -189,8 +189,8 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
 
     protected virtual void Dispose(bool disposing)
     {
-        int fd = Interlocked.Exchange(ref _fd, 0);
-        if (fd > 0) LibC.Close(fd);
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) LibC.Close(fd);
     }
 
     public void Dispose()

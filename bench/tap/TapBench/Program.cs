@@ -2,7 +2,8 @@
 //   TapBench tx      IFNAME SIZE SECONDS   TapDevice.Transmit in a tight loop
 //   TapBench rx      IFNAME SECONDS        TapDevice.WaitForFrames + TryReceive until empty
 //   TapBench rx-host IFNAME SECONDS        the same frames through StackHost and a node that drains the device
-// Each prints "fps=<frames per second>" over the measured window, after a 0.5 s warm-up (as the C program).
+// Each prints "fps=<frames per wall-clock second> cpufps=<frames per CPU-second of the whole process>"
+// over the measured window, after a 0.5 s warm-up (as the C program).
 using System.Diagnostics;
 using System.Globalization;
 using NetStack;
@@ -49,17 +50,18 @@ static void Tx(TapDevice tap, int size, double seconds)
     src.CopyTo(frame, 6);
     frame[12] = 0x88; frame[13] = 0xB5;
     var now = Instant.Zero;
-    double start = Seconds(), measureFrom = start + Warmup, end = measureFrom + seconds, t0 = 0;
+    double start = Seconds(), measureFrom = start + Warmup, end = measureFrom + seconds, t0 = 0, c0 = 0;
     bool measuring = false;
     long baseFrames = 0;
     while (true)
     {
         for (int i = 0; i < 64; i++) tap.Transmit(frame, now);
         double t = Seconds();
-        if (!measuring && t >= measureFrom) { measuring = true; baseFrames = tap.Statistics.FramesTransmitted; t0 = t; }
+        if (!measuring && t >= measureFrom) { measuring = true; baseFrames = tap.Statistics.FramesTransmitted; t0 = t; c0 = Cpu(); }
         if (t >= end)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={(tap.Statistics.FramesTransmitted - baseFrames) / (t - t0):F0} drops={tap.Statistics.TransmitDrops}"));
+            long n = tap.Statistics.FramesTransmitted - baseFrames;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={n / (t - t0):F0} cpufps={n / (Cpu() - c0):F0} drops={tap.Statistics.TransmitDrops}"));
             return;
         }
     }
@@ -70,7 +72,7 @@ static void Rx(TapDevice tap, double seconds)
     var buffer = new byte[65536];
     var timeout = TimeSpan.FromMilliseconds(100);
     long frames = 0;
-    double measureFrom = 0, end = 0, t0 = 0, t;
+    double measureFrom = 0, end = 0, t0 = 0, c0 = 0, t;
     int state = 0; // 0: waiting for the first frame, 1: warm-up, 2: measuring
     while (true)
     {
@@ -78,10 +80,10 @@ static void Rx(TapDevice tap, double seconds)
         while (tap.TryReceive(buffer, default, out _)) frames++;
         t = Seconds();
         if (state == 0 && frames > 0) { state = 1; measureFrom = t + Warmup; }
-        else if (state == 1 && t >= measureFrom) { state = 2; frames = 0; t0 = t; end = t + seconds; }
+        else if (state == 1 && t >= measureFrom) { state = 2; frames = 0; t0 = t; c0 = Cpu(); end = t + seconds; }
         else if (state == 2 && t >= end) break;
     }
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={frames / (t - t0):F0}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={frames / (t - t0):F0} cpufps={frames / (Cpu() - c0):F0}"));
 }
 
 static async Task RxHost(TapDevice tap, double seconds)
@@ -92,13 +94,15 @@ static async Task RxHost(TapDevice tap, double seconds)
     while (Volatile.Read(ref node.Frames) == 0) await Task.Delay(1);
     await Task.Delay(TimeSpan.FromSeconds(Warmup));
     long f0 = Volatile.Read(ref node.Frames);
-    double t0 = Seconds();
+    double t0 = Seconds(), c0 = Cpu();
     await Task.Delay(TimeSpan.FromSeconds(seconds));
     long f1 = Volatile.Read(ref node.Frames);
-    double t1 = Seconds();
+    double t1 = Seconds(), c1 = Cpu();
     await host.StopAsync();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={(f1 - f0) / (t1 - t0):F0}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fps={(f1 - f0) / (t1 - t0):F0} cpufps={(f1 - f0) / (c1 - c0):F0}"));
 }
+
+static double Cpu() => Environment.CpuUsage.TotalTime.TotalSeconds;
 
 static double Seconds() => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
 
