@@ -55,6 +55,31 @@ public sealed class PcapLiveDeviceTests
     }
 
     [SkippableFact]
+    public async Task A_captured_frame_wakes_a_StackHost_through_the_pcap_descriptor()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var (ours, theirs) = lab.CreateVethPair(null, ns);
+        NetnsLab.Run("ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", theirs);
+        using var device = new PcapLiveDevice(ours);
+        Assert.True(device.FileDescriptor >= 0);
+        var node = new RecordingNode(device);
+        // A fallback interval far beyond the test's patience: only the descriptor can wake the loop in time.
+        await using (var host = new StackHost(node, [device], options: new StackHostOptions { FallbackPollInterval = TimeSpan.FromMinutes(1) }))
+        {
+            host.Start();
+            await host.InvokeAsync(() => { });
+            lab.StartIn(ns, "ping", "-n", "-c", "2", "-W", "1", "192.0.2.9");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!node.Frames.Any(f => TestFrames.ParseArp(f) is { Op: TestFrames.ArpRequest }) && clock.Elapsed < Patience) await Task.Delay(10);
+            Assert.Contains(node.Frames, f => TestFrames.ParseArp(f) is { Op: TestFrames.ArpRequest });
+        }
+        device.Dispose();
+        lab.DisposeAndAssertClean();
+    }
+
+    [SkippableFact]
     public void Opening_a_missing_interface_says_not_found()
     {
         Root.Require();
