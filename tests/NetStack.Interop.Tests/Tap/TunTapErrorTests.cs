@@ -18,6 +18,18 @@ public sealed class TunTapErrorTests
         Assert.False(Directory.Exists($"/sys/class/net/{name}"));
     }
 
+    [SkippableFact]
+    public void Without_CAP_NET_ADMIN_creating_a_TAP_says_to_run_as_root()
+    {
+        Root.Require();
+        string name = NetnsLab.NewLinkName('r');
+        var thrown = Capabilities.RunWithout(Capabilities.CAP_NET_ADMIN, () => new TapDevice(name).Dispose());
+        var ex = Assert.IsType<TapException>(thrown);
+        Assert.Equal(TapErrorKind.NotPermitted, ex.Kind);
+        Assert.Equal($"opening TAP '{name}' needs CAP_NET_ADMIN (run as root)", ex.Message);
+        Assert.False(Directory.Exists($"/sys/class/net/{name}"));
+    }
+
     [Fact]
     public void A_name_longer_than_15_bytes_is_refused_before_any_system_call()
     {
