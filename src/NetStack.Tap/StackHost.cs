@@ -90,7 +90,10 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         Enqueue(new WorkItem.Posted(work));
     }
 
-    /// <summary>Runs <paramref name="work"/> on the loop thread; the task completes (off the loop thread) with its result or exception.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop thread; the task completes (off the loop thread) with its result or exception.
+    /// Called from the loop thread itself, the work is queued behind the current turn: never block on that task there.
+    /// </summary>
     public Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
