@@ -93,7 +93,9 @@ public sealed class UdpLayer : ITransportHandler
         var source = socket.LocalEndpoint.Address;
         if (source.IsUnspecified || source.Version != to.Address.Version || source.IsMulticast)
         {
-            if (!_stack.TrySelectSource(to.Address, out source)) return IpSendResult.NoSourceAddress;
+            // No source: no route at all (ENETUNREACH, as Linux reports it), or a route without an address of ours.
+            if (!_stack.TrySelectSource(to.Address, out source))
+                return _stack.MaxTransportPayload(to.Address) <= 0 ? IpSendResult.NoRoute : IpSendResult.NoSourceAddress;
         }
         int length = UdpDatagram.HeaderLength + payload.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(length);
