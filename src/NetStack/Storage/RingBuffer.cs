@@ -55,7 +55,6 @@ public sealed class RingBuffer
         int n = Math.Clamp(count, 0, Length);
         _head = (_head + n) % Capacity;
         Length -= n;
-        if (Length == 0) _head = 0; // keep large reads contiguous when idle
         return n;
     }
 
