@@ -346,7 +346,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 
     internal bool TryTakeChallengeAck(Instant now)
     {
-        if (now - _challengeWindowStart >= TimeSpan.FromSeconds(1))
+        if (now.Microseconds - _challengeWindowStart.Microseconds >= 1_000_000)
         {
             _challengeWindowStart = now;
             _challengeCount = 0;
