@@ -63,6 +63,7 @@ public sealed partial class TcpConnection
         _sndUna = _iss;
         _sndNxt = _iss;
         _sndBufSeq = _iss + 1;
+        _nagleEnd = _iss;
         _recover = _iss;
         _highRxt = _iss;
         _rexmitLimit = _iss;

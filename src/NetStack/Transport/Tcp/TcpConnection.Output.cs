@@ -104,7 +104,8 @@ public sealed partial class TcpConnection
         {
             bool allQueued = len == available;
             bool send =
-                (allQueued && (NoDelay || flight == 0 || finPending))   // RFC 9293 §3.7.4 Nagle (RFC 1122 §4.2.3.4)
+                // RFC 9293 §3.7.4 Nagle (RFC 1122 §4.2.3.4), Minshall's variant: hold a small segment only while another small one is unacknowledged.
+                (allQueued && (NoDelay || flight == 0 || finPending || _nagleEnd <= _sndUna))
                 || (!allQueued && len >= _maxSndWnd / 2 && len == wndLimit) // RFC 9293 §3.8.6.2.1 SWS: half the max window
                 || flight == 0;                                          // nothing outstanding: send what fits (override)
             if (!send) return false;
@@ -112,6 +113,7 @@ public sealed partial class TcpConnection
         bool fin = finPending && seq + len == DataEnd;
         if (len == 0 && !fin) return false;
         SendData(seq, len, fin, now);
+        if (len < _mss) _nagleEnd = seq + len;
         _sndNxt = seq + len + (fin ? 1 : 0);
         if (fin) { _finSent = true; _finSeq = seq + len; }
         if (!_timing && !_tsEnabled && len > 0) { _timing = true; _timedSeq = seq + len; _timedAt = now; }
@@ -201,7 +203,7 @@ public sealed partial class TcpConnection
         // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: hold the right edge until it can move by min(buffer/2, MSS);
         // RFC 7323 §2.4: never shrink the window.
         int gain = right - _rcvAdvRight;
-        if (gain < Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)) && _rcvAdvRight > _rcvNxt)
+        if (gain < Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)))
             right = SeqNumber.Max(_rcvAdvRight, _rcvNxt);
         if (right < _rcvAdvRight) right = _rcvAdvRight;
         int window = Math.Max(0, right - _rcvNxt);

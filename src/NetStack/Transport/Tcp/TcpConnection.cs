@@ -26,6 +26,7 @@ public sealed partial class TcpConnection
     private int _sndWnd, _maxSndWnd;
     private byte _sndShift;
     private bool _finQueued, _finSent;
+    private SeqNumber _nagleEnd;           // end of the last small segment sent (Minshall's Nagle)
     private SeqNumber _finSeq;
 
     // Receive sequence space.
@@ -169,7 +170,7 @@ public sealed partial class TcpConnection
             // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: announce a window update only when the right edge
             // can move by at least min(buffer/2, MSS).
             int gain = (_rcvNxt + _recvBuffer.Free) - _rcvAdvRight;
-            if (gain >= Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)) || _rcvAdvRight == _rcvNxt)
+            if (gain >= Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)))
             {
                 _ackNow = true;
                 _layer.MarkDirty(this);
