@@ -147,6 +147,8 @@ public sealed partial class TcpConnection
             // RFC 9293: an unacceptable segment is answered with an ACK unless it carries RST (RFC 5961 §3.2: then dropped).
             if (!seg.Rst)
             {
+                // RFC 9293 §3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL timer.
+                if (State == TcpState.TimeWait && seg.Fin && seq + segLen == _rcvNxt) EnterTimeWait(now);
                 if (seg.Syn && State != TcpState.SynReceived) SendChallengeAck(now); // RFC 5961 §4.2
                 else SendAck(now);
             }
