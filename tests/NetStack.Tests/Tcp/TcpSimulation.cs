@@ -21,8 +21,10 @@ internal sealed record PathConditions(
 /// </summary>
 internal sealed class TcpSimulation
 {
-    public static readonly IpAddress AddressA = Ipv4Address.Parse("192.0.2.1");
-    public static readonly IpAddress AddressB = Ipv4Address.Parse("192.0.2.2");
+    public static readonly IpAddress V4A = Ipv4Address.Parse("192.0.2.1");
+    public static readonly IpAddress V4B = Ipv4Address.Parse("192.0.2.2");
+    public static readonly IpAddress V6A = Ipv6Address.Parse("2001:db8::1");
+    public static readonly IpAddress V6B = Ipv6Address.Parse("2001:db8::2");
 
     private readonly PriorityQueue<(TcpLayer Target, IpAddress Src, IpAddress Dst, byte[] Bytes), (long, long)> _wire = new();
     private readonly IRandomSource _net;
@@ -30,8 +32,10 @@ internal sealed class TcpSimulation
     private long _order;
     private readonly long[] _linkFree = new long[2];
 
-    public TcpSimulation(ulong seed, PathConditions path, TcpSettings? settingsA = null, TcpSettings? settingsB = null)
+    public TcpSimulation(ulong seed, PathConditions path, TcpSettings? settingsA = null, TcpSettings? settingsB = null, bool ipv6 = false)
     {
+        AddressA = ipv6 ? V6A : V4A;
+        AddressB = ipv6 ? V6B : V4B;
         Seed = seed;
         _path = path;
         _net = new SeededRandom(seed ^ 0x5EED);
@@ -40,6 +44,8 @@ internal sealed class TcpSimulation
     }
 
     public ulong Seed { get; }
+    public IpAddress AddressA { get; }
+    public IpAddress AddressB { get; }
     public TcpLayer A { get; }
     public TcpLayer B { get; }
     public Instant Now { get; private set; }
@@ -49,7 +55,7 @@ internal sealed class TcpSimulation
     private sealed class SimIp(TcpSimulation sim, int side, IpAddress local) : IIpLayer
     {
         public bool TrySelectSource(IpAddress destination, out IpAddress source) { source = local; return true; }
-        public int MaxTransportPayload(IpAddress destination) => sim._path.Mtu - 20;
+        public int MaxTransportPayload(IpAddress destination) => sim._path.Mtu - (destination.IsV4 ? 20 : 40);
         public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
         {
             sim.Transmit(side, source, destination, transportPayload, now);
@@ -125,8 +131,8 @@ internal sealed class BulkTransfer
         Sim = sim;
         _data = new byte[size];
         new Random((int)(sim.Seed % int.MaxValue)).NextBytes(_data);
-        Listener = sim.B.Listen(new TcpEndpoint(TcpSimulation.AddressB, 80), 8);
-        Client = sim.A.Connect(new TcpEndpoint(TcpSimulation.AddressB, 80), sim.Now);
+        Listener = sim.B.Listen(new TcpEndpoint(sim.AddressB, 80), 8);
+        Client = sim.A.Connect(new TcpEndpoint(sim.AddressB, 80), sim.Now);
         _ = settings;
     }
 

@@ -9,9 +9,9 @@ namespace NetStack.Tests.Tcp;
 /// </summary>
 public sealed class TcpTransferTests(ITestOutputHelper output)
 {
-    private static BulkTransfer RunOne(ulong seed, PathConditions path, int size, TcpSettings? settings = null)
+    private static BulkTransfer RunOne(ulong seed, PathConditions path, int size, TcpSettings? settings = null, bool ipv6 = false)
     {
-        var sim = new TcpSimulation(seed, path, settings, settings);
+        var sim = new TcpSimulation(seed, path, settings, settings, ipv6);
         var t = new BulkTransfer(sim, size);
         bool finished = t.Run(TimeSpan.FromHours(2));
         Assert.True(finished && t.Intact, $"transfer failed: {t.Describe()} path {path}");
@@ -55,6 +55,13 @@ public sealed class TcpTransferTests(ITestOutputHelper output)
         var settings = new TcpSettings { SendBufferSize = 256 * 1024, ReceiveBufferSize = 256 * 1024 };
         var t = RunOne(7, new PathConditions(TimeSpan.FromMilliseconds(10), 0.01, 0.01), 10 << 20, settings);
         output.WriteLine(t.Describe());
+    }
+
+    [Fact]
+    public void Transfer_over_IPv6_completes_intact()
+    {
+        var t = RunOne(13, new PathConditions(TimeSpan.FromMilliseconds(20), 0.02, 0.02, 0.01), 1 << 20, ipv6: true);
+        Assert.Equal(1500 - 40 - 20 - 12, t.Client.SendMss); // RFC 8200 §5 path MTU, minus IPv6, TCP and timestamps
     }
 
     [Fact]

@@ -23,6 +23,8 @@ public sealed class CubicCongestionControl : ICongestionControl
 
     public void OnAck(int ackedBytes, int mss, int bytesInFlight, long smoothedRttMicros, Instant now)
     {
+        // RFC 7661 §4.3: do not grow a window the sender is not using (application or receiver limited).
+        if (bytesInFlight < _cwnd / 2) return;
         if (_cwnd < _ssthresh)
         {
             _cwnd += Math.Min(ackedBytes, 2 * mss); // RFC 9438 §4.10: standard slow start

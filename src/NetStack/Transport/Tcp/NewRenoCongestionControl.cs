@@ -13,6 +13,8 @@ public sealed class NewRenoCongestionControl : ICongestionControl
 
     public void OnAck(int ackedBytes, int mss, int bytesInFlight, long smoothedRttMicros, Instant now)
     {
+        // RFC 7661 §4.3: do not grow a window the sender is not using (application or receiver limited).
+        if (bytesInFlight < _cwnd / 2) return;
         if (_cwnd < _ssthresh)
         {
             // RFC 5681 §3.1 with RFC 3465 byte counting, L = 2 SMSS.
