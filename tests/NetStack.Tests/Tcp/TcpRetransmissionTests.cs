@@ -109,6 +109,28 @@ public sealed class TcpRetransmissionTests
     }
 
     [Fact]
+    public void A_tail_loss_probe_resends_the_last_segment_after_two_SRTT()
+    {
+        // RFC 8985 §7.2-7.3: PTO = 2·SRTT (under the RTO); with no new data to send, retransmit the last segment.
+        var b = new TcpBench(new TcpSettings { Timestamps = false });
+        var c = b.Accept();
+        c.Send(new byte[1460 * 3]); // no timestamps: MSS 1460
+        b.Poll();
+        var s = b.TakeSent();
+        Assert.Equal(3, s.Count);
+        b.Advance(TimeSpan.FromMilliseconds(100));
+        b.PeerSends(TcpFlags.Ack, ack: s[1].Seq); // first segment acknowledged: SRTT = 100 ms, RTO = 300 ms
+        b.Nothing();
+        var acked = b.Now;
+        Assert.Equal(acked + TimeSpan.FromMilliseconds(200), b.Layer.NextDeadline);
+        b.Advance(TimeSpan.FromMilliseconds(200));
+        var probe = b.Single();
+        Assert.Equal(s[2].Seq, probe.Seq);
+        Assert.Equal(1460, probe.Payload.Length);
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+    }
+
+    [Fact]
     public void Data_retransmissions_give_up_after_the_retry_limit()
     {
         // RFC 1122 §4.2.3.5: R2 reached: close the connection and report it.

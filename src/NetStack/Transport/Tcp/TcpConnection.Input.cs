@@ -376,6 +376,8 @@ public sealed partial class TcpConnection
             }
             // RFC 6298 §5.2 / §5.3.
             _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : now + Rto;
+            _tlpSent = false;
+            ArmTailLossProbe(now);
             _layer.MarkDirty(this);
         }
         else if (ack == _sndUna && _sndNxt != _sndUna && seg.Payload.Length == 0 && !seg.Fin
@@ -394,6 +396,7 @@ public sealed partial class TcpConnection
                 _highRxt = _sndUna;
                 _rexmitLimit = _sndUna + Math.Min(_mss, BytesInFlight);
                 _timing = false;
+                _tlpDeadline = Instant.MaxValue;
                 _layer.Stats.FastRetransmits++;
             }
             _layer.MarkDirty(this);

@@ -118,6 +118,7 @@ public sealed partial class TcpConnection
         if (fin) { _finSent = true; _finSeq = seq + len; }
         if (!_timing && !_tsEnabled && len > 0) { _timing = true; _timedSeq = seq + len; _timedAt = now; }
         if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto; // RFC 6298 §5.1
+        ArmTailLossProbe(now);
         return true;
     }
 

@@ -1,3 +1,5 @@
+using NetStack.Wire;
+
 namespace NetStack.Transport.Tcp;
 
 public sealed partial class TcpConnection
@@ -13,6 +15,7 @@ public sealed partial class TcpConnection
             return;
         }
         if (now >= _rtxDeadline) OnRetransmitTimeout(now);
+        else if (now >= _tlpDeadline) OnTailLossProbe(now);
         if (State == TcpState.Closed) return;
         if (now >= _delayedAckDeadline)
         {
@@ -24,9 +27,63 @@ public sealed partial class TcpConnection
         if (now >= _keepaliveDeadline) OnKeepalive(now);
     }
 
+    /// <summary>
+    /// RFC 8985 §7.2: with SACK and an RTT sample, schedule a probe timeout PTO = 2·SRTT (plus a delayed-ACK
+    /// allowance when one segment is in flight), no later than the RTO. One probe per flight.
+    /// </summary>
+    private void ArmTailLossProbe(Instant now)
+    {
+        if (!_sackEnabled || !_rtt.HasSample || _tlpSent || _fastRecovery || _rtoRecovery || BytesInFlight == 0)
+        {
+            _tlpDeadline = Instant.MaxValue;
+            return;
+        }
+        long pto = 2 * _rtt.SmoothedMicros;
+        if (BytesInFlight <= _mss) pto += 200_000; // RFC 8985 §7.2: WCDelAckT
+        pto = Math.Max(pto, 10_000);
+        var deadline = now + TimeSpan.FromTicks(pto * 10);
+        _tlpDeadline = deadline < _rtxDeadline ? deadline : Instant.MaxValue;
+    }
+
+    /// <summary>RFC 8985 §7.3: send one new segment if the window allows, else retransmit the last one.</summary>
+    private void OnTailLossProbe(Instant now)
+    {
+        _tlpDeadline = Instant.MaxValue;
+        if (BytesInFlight == 0 || _fastRecovery || _rtoRecovery) return;
+        _tlpSent = true;
+        _layer.Stats.TailLossProbes++;
+        var seq = _sndNxt;
+        int available = DataEnd - seq;
+        int wnd = (_sndUna + _sndWnd) - seq;
+        int len = Math.Min(Math.Min(available, _mss), wnd);
+        if (len > 0 && State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing)
+        {
+            bool fin = _finQueued && !_finSent && seq + len == DataEnd;
+            SendData(seq, len, fin, now);
+            _sndNxt = seq + len + (fin ? 1 : 0);
+            if (fin) { _finSent = true; _finSeq = seq + len; }
+        }
+        else
+        {
+            var end = _finSent ? _finSeq : _sndNxt;
+            var start = SeqNumber.Max(_sndUna, end - _mss);
+            if (start < _sndBufSeq) start = _sndBufSeq; // never "retransmit" the SYN this way
+            int dataLen = Math.Max(0, end - start);
+            bool fin = _finSent;
+            if (dataLen == 0 && !fin) return;
+            if (fin && dataLen == 0) start = _finSeq;
+            SendData(start, dataLen, fin, now);
+            Retransmissions++;
+            _layer.Stats.Retransmissions++;
+        }
+        _timing = false;
+        _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe
+    }
+
     private void OnRetransmitTimeout(Instant now)
     {
         _rtxDeadline = Instant.MaxValue;
+        _tlpDeadline = Instant.MaxValue;
         if (State is TcpState.SynSent or TcpState.SynReceived)
         {
             if (++_retries > _settings.MaxSynRetries) { Terminate(TcpError.TimedOut); return; }

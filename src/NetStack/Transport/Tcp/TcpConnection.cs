@@ -55,7 +55,8 @@ public sealed partial class TcpConnection
 
     // Timers.
     private Instant _rtxDeadline = Instant.MaxValue, _delayedAckDeadline = Instant.MaxValue, _persistDeadline = Instant.MaxValue,
-        _keepaliveDeadline = Instant.MaxValue, _timeWaitDeadline = Instant.MaxValue;
+        _keepaliveDeadline = Instant.MaxValue, _timeWaitDeadline = Instant.MaxValue, _tlpDeadline = Instant.MaxValue;
+    private bool _tlpSent;
     private int _retries, _persistBackoff, _keepaliveProbes;
     private Instant _lastReceived;
 
@@ -230,13 +231,13 @@ public sealed partial class TcpConnection
     {
         if (error != TcpError.None && Error == TcpError.None) Error = error;
         State = TcpState.Closed;
-        _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = Instant.MaxValue;
+        _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = _tlpDeadline = Instant.MaxValue;
         _layer.OnClosed(this);
     }
 
     /// <summary>The earliest timer deadline of this connection.</summary>
     internal Instant NextDeadline =>
-        Instant.Min(Instant.Min(_rtxDeadline, _delayedAckDeadline), Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
+        Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _delayedAckDeadline), Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
 
     internal bool UserClosed => _userClosed;
 

@@ -14,6 +14,7 @@ public sealed class TcpStatistics
     public long Retransmissions;
     public long FastRetransmits;
     public long Timeouts;
+    public long TailLossProbes;
     public long OutOfWindow;
     public long PawsDropped;
     public long ChallengeAcks;
