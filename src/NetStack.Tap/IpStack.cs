@@ -6,6 +6,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Services;
 using NetStack.Sockets;
+using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
 
@@ -50,6 +51,8 @@ public sealed partial class IpStack : IAsyncDisposable
         var now = StackHost.Now;
         Interface = Stack.AddInterface(device, config, now);
         Udp = new UdpLayer(Stack, _options.Udp);
+        Tcp = new TcpLayer(Stack, Stack.Random, _options.Tcp);
+        Stack.RegisterTransport(IpProtocol.Tcp, Tcp);
         var hostOptions = (_options.Host ?? new StackHostOptions()) with { ThreadName = $"NetStack loop ({Name})" };
         Host = new StackHost(Stack, [device], _options.LoggerFactory?.CreateLogger<StackHost>(), hostOptions);
         if (device is IHostWakeable w) w.WakeOwner = Host.Wake;
@@ -87,6 +90,9 @@ public sealed partial class IpStack : IAsyncDisposable
 
     /// <summary>The UDP layer (loop only).</summary>
     public UdpLayer Udp { get; }
+
+    /// <summary>The TCP layer (loop only).</summary>
+    public TcpLayer Tcp { get; }
 
     /// <summary>The loop thread: the <see cref="IStackDispatcher"/> of every socket of this stack.</summary>
     public StackHost Host { get; }

@@ -23,6 +23,9 @@ public sealed record IpStackOptions
     /// <summary>The stack's randomness (a seeded source makes runs repeatable); cryptographic by default.</summary>
     public IRandomSource? Random { get; init; }
 
+    /// <summary>TCP defaults (buffers, congestion control, timers).</summary>
+    public Transport.Tcp.TcpSettings? Tcp { get; init; }
+
     /// <summary>Event-loop settings.</summary>
     public StackHostOptions? Host { get; init; }
 

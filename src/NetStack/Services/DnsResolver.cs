@@ -16,7 +16,8 @@ namespace NetStack.Services;
 /// <para>
 /// All protocol work happens on the stack's loop: the resolver is registered with the stack as a pollable component
 /// (its timers run in <see cref="NetworkStack.Poll"/>) and sends from one ephemeral UDP port per family.
-/// A truncated answer (TC) fails with TryAgain: retrying over TCP (RFC 7766 §5) waits for the TCP layer.
+/// A truncated answer (TC) is asked again over TCP (RFC 7766 §5, RFC 1035 §4.2.2) when <see cref="TcpConnect"/> is set,
+/// and fails with TryAgain otherwise.
 /// </para>
 /// </summary>
 public sealed class DnsResolver : IPollable, IAsyncDisposable
@@ -59,6 +60,12 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
         CancellationToken cancellationToken = default) =>
         dispatcher.InvokeAsync(() => new DnsResolver(dispatcher, stack, udp, options), cancellationToken);
 
+    /// <summary>
+    /// Opens a TCP connection to a DNS server, for answers that came back truncated over UDP (RFC 7766 §5). Null: no
+    /// retry over TCP (the stack sets it when it has a TCP socket API).
+    /// </summary>
+    public Func<IPEndPoint, CancellationToken, Task<Stream>>? TcpConnect { get; set; }
+
     /// <summary>The recursive servers queried, in order (readable from any thread).</summary>
     public IReadOnlyList<IPAddress> Servers => _servers;
 
@@ -88,6 +95,14 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
     /// carries the outcome (it does not throw for NXDOMAIN or a timeout; the lookup methods below do).
     /// </summary>
     public async Task<DnsResult> QueryAsync(string name, DnsType type, CancellationToken cancellationToken = default)
+    {
+        var result = await QueryUdpAsync(name, type, cancellationToken).ConfigureAwait(false);
+        if (result.Status == DnsQueryStatus.Truncated && TcpConnect is { } connect)
+            result = await QueryTcpAsync(name, type, result, connect, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<DnsResult> QueryUdpAsync(string name, DnsType type, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
         cancellationToken.ThrowIfCancellationRequested();
@@ -123,6 +138,56 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
         {
             return await tcs.Task.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// RFC 7766 §5: the query again over TCP, to each server in turn, each within the per-server timeout. The message
+    /// is built and the answer checked (id, question; RFC 5452) by a one-query engine for that server; RFC 1035 §4.2.2:
+    /// every message on the stream is preceded by its two-byte length.
+    /// </summary>
+    private async Task<DnsResult> QueryTcpAsync(string name, DnsType type, DnsResult truncated,
+        Func<IPEndPoint, CancellationToken, Task<Stream>> connect, CancellationToken cancellationToken)
+    {
+        var options = _options;
+        foreach (var server in options.Servers)
+        {
+            var (engine, query) = await _dispatcher.InvokeAsync(() =>
+            {
+                var e = new DnsResolverEngine(options with { Servers = [server], Attempts = 1, CacheCapacity = 0 }, _stack.Random);
+                e.StartQuery(name, type, _dispatcher.Now);
+                return (e, e.TryDequeueOutgoing(out var o) ? o.Payload.ToArray() : null);
+            }, cancellationToken).ConfigureAwait(false);
+            if (query is null) continue;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Timeout);
+            byte[] answer;
+            try
+            {
+                var stream = await connect(new IPEndPoint(server.ToIPAddress(), DnsPort), timeout.Token).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                {
+                    var prefix = new byte[2];
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(prefix, (ushort)query.Length);
+                    await stream.WriteAsync(prefix, timeout.Token).ConfigureAwait(false);
+                    await stream.WriteAsync(query, timeout.Token).ConfigureAwait(false);
+                    await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+                    await stream.ReadExactlyAsync(prefix, timeout.Token).ConfigureAwait(false);
+                    answer = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+                    await stream.ReadExactlyAsync(answer, timeout.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                continue; // this server cannot answer over TCP in time: the next one may
+            }
+            var result = await _dispatcher.InvokeAsync(() =>
+            {
+                engine.Receive(server, answer, _dispatcher.Now);
+                return engine.TryDequeueResult(out var r) ? r : null;
+            }, cancellationToken).ConfigureAwait(false);
+            if (result is not null && result.Status != DnsQueryStatus.Truncated) return result;
+        }
+        return truncated;
     }
 
     /// <summary>
@@ -189,7 +254,9 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
             DnsQueryStatus.Timeout => $"could not be resolved: no answer from {string.Join(", ", _servers)} " +
                 $"after {_options.Attempts} round(s) of {_options.Timeout.TotalSeconds:0.###} s per server",
             DnsQueryStatus.ServerFailure => $"could not be resolved: the servers failed ({worst.Rcode})",
-            DnsQueryStatus.Truncated => "could not be resolved: the answer was truncated and DNS over TCP is not available",
+            DnsQueryStatus.Truncated => TcpConnect is null
+                ? "could not be resolved: the answer was truncated and DNS over TCP is not available"
+                : "could not be resolved: the answer was truncated and no server answered over TCP",
             DnsQueryStatus.InvalidName => "is not a valid domain name",
             DnsQueryStatus.TooManyQueries => "could not be resolved: too many queries in flight",
             _ => $"could not be resolved ({worst.Status})",
