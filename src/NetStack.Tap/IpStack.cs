@@ -74,7 +74,11 @@ public sealed partial class IpStack : IAsyncDisposable
         Config = config;
         _watcher = new Watcher(this);
         Stack.RegisterPollable(_watcher);
+        OnCreated();
     }
+
+    /// <summary>Wiring of optional parts (the TCP socket API) implemented in other files of this class.</summary>
+    partial void OnCreated();
 
     /// <summary>The name given in <see cref="IpStackOptions.Name"/>.</summary>
     public string Name { get; }
