@@ -54,6 +54,8 @@ public sealed partial class IpStack : IAsyncDisposable
         Tcp = new TcpLayer(Stack, Stack.Random, _options.Tcp);
         Stack.RegisterTransport(IpProtocol.Tcp, Tcp);
         var hostOptions = (_options.Host ?? new StackHostOptions()) with { ThreadName = $"NetStack loop ({Name})" };
+        // A device that wakes the loop itself when a frame arrives needs no 1 ms polling; a slow poll stays as a safety net.
+        if (device is IHostWakeable && _options.Host is null) hostOptions = hostOptions with { FallbackPollInterval = TimeSpan.FromMilliseconds(50) };
         Host = new StackHost(Stack, [device], _options.LoggerFactory?.CreateLogger<StackHost>(), hostOptions);
         if (device is IHostWakeable w) w.WakeOwner = Host.Wake;
         var servers = _options.DnsServers.Select(IpAddress.FromIPAddress).ToArray();
