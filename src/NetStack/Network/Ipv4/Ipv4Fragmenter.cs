@@ -1,3 +1,5 @@
+using NetStack.Wire;
+
 namespace NetStack.Network.Ipv4;
 
 /// <summary>One fragment of a plan: <see cref="Offset"/> and <see cref="Length"/> within the payload being split.</summary>
@@ -25,6 +27,22 @@ public static class Ipv4Fragmenter
     /// </summary>
     public static FragmentPlan Plan(int payloadLength, int mtu, int firstHeaderLength, int laterHeaderLength, bool originalMore = false) =>
         new(payloadLength, MaxFragmentData(mtu, firstHeaderLength), MaxFragmentData(mtu, laterHeaderLength), originalMore);
+
+    /// <summary>
+    /// Writes into <paramref name="destination"/> the options of <paramref name="options"/> (a validated options area)
+    /// whose copy flag is set, for fragments after the first (RFC 791 §3.1: "the copied flag indicates that this
+    /// option is copied into all fragments on fragmentation"); returns their length before padding.
+    /// </summary>
+    public static int CopiedOptions(ReadOnlySpan<byte> options, Span<byte> destination)
+    {
+        int length = 0;
+        foreach (var option in new Ipv4OptionEnumerator(options))
+        {
+            if (!option.Copied) continue;
+            length += Wire.Ipv4Options.Write(destination[length..], option.Type, option.Data);
+        }
+        return length;
+    }
 
     /// <summary>How many fragments <see cref="Plan"/> yields (0 when impossible).</summary>
     public static int Count(int payloadLength, int mtu, int firstHeaderLength, int laterHeaderLength)

@@ -1,3 +1,5 @@
+using NetStack.Link;
+
 namespace NetStack.Network.Ipv4;
 
 /// <summary>IPv4 limits and defaults (every table and queue of the IPv4 layer is bounded by one of these).</summary>
@@ -35,6 +37,10 @@ public sealed class Ipv4Options
 
     /// <summary>Gratuitous ARP announcements sent when an address is configured (RFC 5227 §2.3 sends 2).</summary>
     public int GratuitousArpCount { get; init; } = 2;
+
+    /// <summary>ARP cache limits and timers per interface. Up to 64 packets wait per unresolved neighbour (Linux holds
+    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution.</summary>
+    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64 };
 
     /// <summary>Echo sockets open at once.</summary>
     public int MaxEchoSockets { get; init; } = 64;
