@@ -28,7 +28,7 @@ internal sealed partial class Ipv4Layer
         if (!source.IsUnspecified && !Addresses.IsLocal(source)) return IpSendResult.NoSourceAddress;
 
         if (Addresses.TryFindLocal(destination, out int localIndex) && Interface(localIndex) is { } self)
-            return SendToSelf(self, source.IsUnspecified ? destination : source, destination, protocol, payload, ttl, tos, dontFragment);
+            return SendToSelf(self, source.IsUnspecified ? destination : source, destination, protocol, payload, ttl, tos, dontFragment, now);
 
         if (!TryRoute(destination, interfaceIndex, out var route) || Interface(route.InterfaceIndex) is not { } oif)
         {
@@ -67,7 +67,7 @@ internal sealed partial class Ipv4Layer
 
     /// <summary>Loopback: a datagram to one of our own addresses is received again at once, without a link.</summary>
     private IpSendResult SendToSelf(Ipv4Interface self, Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
-        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment)
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, Instant now)
     {
         var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment);
         var buffer = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
@@ -76,7 +76,7 @@ internal sealed partial class Ipv4Layer
             int hl = repr.Write(buffer);
             payload.CopyTo(buffer.AsSpan(hl));
             _stats.Ipv4PacketsSent++;
-            ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, _stack.Now);
+            ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, now);
             return IpSendResult.Sent;
         }
         finally
