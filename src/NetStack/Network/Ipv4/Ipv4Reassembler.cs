@@ -87,6 +87,7 @@ public sealed class Ipv4Reassembler
 
     private readonly Dictionary<Ipv4FragmentKey, Entry> _entries = [];
     private readonly List<Ipv4FragmentKey> _scratch = [];
+    private readonly Stack<Entry> _free = new(); // recycled bookkeeping: no allocation per datagram in steady state
 
     public Ipv4Reassembler(ReassemblyLimits? limits = null) => Limits = limits ?? ReassemblyLimits.Default;
 
@@ -123,7 +124,8 @@ public sealed class Ipv4Reassembler
         if (entry == null)
         {
             if (_entries.Count >= Limits.MaxDatagrams) return ReassemblyOutcome.LimitReached;
-            entry = new Entry(now + Limits.EffectiveTimeout, interfaceIndex);
+            entry = _free.TryPop(out var recycled) ? recycled : new Entry();
+            entry.Reset(now + Limits.EffectiveTimeout, interfaceIndex);
             _entries.Add(key, entry);
         }
 
@@ -198,6 +200,8 @@ public sealed class Ipv4Reassembler
             var buffer = entry.Buffer!;
             _entries.Remove(key);
             BytesHeld -= buffer.Length;
+            entry.Buffer = null;
+            Recycle(entry);
             datagram = new ReassembledDatagram(buffer, entry.HeaderLength, entry.TotalLength);
             return ReassemblyOutcome.Complete;
         }
@@ -253,6 +257,12 @@ public sealed class Ipv4Reassembler
             ArrayPool<byte>.Shared.Return(entry.Buffer);
             entry.Buffer = null;
         }
+        Recycle(entry);
+    }
+
+    private void Recycle(Entry entry)
+    {
+        if (_free.Count < Limits.MaxDatagrams) _free.Push(entry);
     }
 
     private bool EnsureCapacity(Entry entry, int needed)
@@ -298,14 +308,25 @@ public sealed class Ipv4Reassembler
         return true;
     }
 
-    private sealed class Entry(Instant expires, int interfaceIndex)
+    private sealed class Entry
     {
-        public readonly Instant Expires = expires;
-        public readonly int InterfaceIndex = interfaceIndex;
+        public Instant Expires;
+        public int InterfaceIndex;
         public readonly List<(int Start, int End)> Ranges = [];
         public byte[]? Buffer;
         public int HeaderLength;
         public int TotalLength = -1;
         public int MaxEnd;
+
+        public void Reset(Instant expires, int interfaceIndex)
+        {
+            Expires = expires;
+            InterfaceIndex = interfaceIndex;
+            Ranges.Clear();
+            Buffer = null;
+            HeaderLength = 0;
+            TotalLength = -1;
+            MaxEnd = 0;
+        }
     }
 }
