@@ -120,13 +120,7 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.IcmpErrorUnmatched);
             return;
         }
-        var handler = _stack.Transport(quoted.Protocol);
-        if (handler is null)
-        {
-            _stats.Drop(DropReason.IcmpErrorUnmatched);
-            return;
-        }
-        handler.ReceiveIcmpError(info, quoted.Payload, icmp.Bytes, now);
+        _stack.DeliverIcmpError(info, quoted.Payload, icmp.Bytes, now);
     }
 
     /// <summary>

@@ -151,26 +151,26 @@ internal sealed partial class Ipv4Layer
             (byte)Icmpv4TimeExceededCode.FragmentReassemblyTimeExceeded, 0, _stack.Now);
     }
 
-    /// <summary>Hands a whole datagram for us to ICMP or to the transport registered for its protocol (RFC 1122 §3.2.1.*).</summary>
+    /// <summary>Hands a whole datagram for us to the stack's local delivery (raw sockets, then the transport registered for
+    /// its protocol), and ICMP to our own handling (RFC 1122 §3.2.1.*).</summary>
     private void DeliverLocal(Ipv4Interface v4, in Ipv4Packet ip, in LinkInfo link, Ipv4DestinationKind kind, Instant now)
     {
         bool broadcast = kind != Ipv4DestinationKind.Local;
+        var info = new IpPacketInfo(ip.Source, ip.Destination, ip.Protocol, ip.Ttl, ip.Tos, 0, v4.Index, broadcast);
+        var verdict = _stack.DeliverLocal(info, ip.Payload, now, out bool unknownProtocol);
         if (ip.Protocol == IpProtocol.Icmp)
         {
             ReceiveIcmp(v4, ip, link, kind, now);
             return;
         }
-        var handler = _stack.Transport(ip.Protocol);
-        if (handler is null)
+        if (unknownProtocol)
         {
-            // RFC 1122 §3.2.2.1: a host SHOULD generate Protocol Unreachable for a protocol it does not implement.
-            _stats.Drop(DropReason.UnknownProtocol);
+            // RFC 1122 §3.2.2.1: a host SHOULD generate Protocol Unreachable for a protocol it does not implement
+            // (the drop is counted by the stack).
             SendIcmpError(ip, v4.Index, link.IsLinkBroadcastOrMulticast, Icmpv4Type.DestinationUnreachable,
                 (byte)Icmpv4UnreachableCode.ProtocolUnreachable, 0, now, broadcast);
             return;
         }
-        var info = new IpPacketInfo(ip.Source, ip.Destination, ip.Protocol, ip.Ttl, ip.Tos, 0, v4.Index, broadcast);
-        var verdict = handler.Receive(info, ip.Payload, now);
         if (verdict == TransportVerdict.PortUnreachable)
         {
             // RFC 1122 §4.1.3.1 / §3.2.2.1: port unreachable, under the same restrictions as every error.
