@@ -57,10 +57,10 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
         var buffer = new byte[Math.Max(64, dataLength + 64)];
         int length = Build(probe, dataLength, buffer);
         var options = new IpSendOptions(
-            Ttl: (byte)probe.Ttl,
-            TrafficClass: (byte)Options.Tos,
-            DontFragment: Options.DontFragment,
-            FlowLabel: (uint)Options.FlowLabel);
+            ttl: (byte)probe.Ttl,
+            trafficClass: (byte)Options.Tos,
+            dontFragment: Options.DontFragment,
+            flowLabel: (uint)Options.FlowLabel);
         var result = Stack.Send(Source, Target, Protocol, buffer.AsSpan(0, length), options, now);
         switch (result)
         {
