@@ -95,7 +95,7 @@ public class ForwardingTests
         var lab = new Lab(rightMtu: 1280);
         var udpA = new RecordingTransport();
         lab.HostA.RegisterTransport(IpProtocol.Udp, udpA);
-        lab.HostA.Send(A, B, IpProtocol.Udp, new byte[1400], new IpSendOptions(DontFragment: true), lab.Net.Now);
+        lab.HostA.Send(A, B, IpProtocol.Udp, new byte[1400], new IpSendOptions(dontFragment: true), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromSeconds(1));
         var (error, _) = Assert.Single(udpA.Errors);
         Assert.Equal(3, error.Type);
@@ -127,7 +127,7 @@ public class ForwardingTests
         lab.Right.Filter = (from, frame) => { seen.Add(frame); return true; };
         var udpB = new RecordingTransport();
         lab.HostB.RegisterTransport(IpProtocol.Udp, udpB);
-        lab.HostA.Send(A, B, IpProtocol.Udp, new byte[100], new IpSendOptions(Ttl: 17), lab.Net.Now);
+        lab.HostA.Send(A, B, IpProtocol.Udp, new byte[100], new IpSendOptions(ttl: 17), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromSeconds(1));
         Assert.Equal(16, Assert.Single(udpB.Received).Info.Ttl);
         var forwarded = seen.Select(Frames.IpOf).Single(p => p != null && p.Length == 120)!;

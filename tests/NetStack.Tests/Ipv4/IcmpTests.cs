@@ -185,7 +185,7 @@ public class IcmpTests
     {
         var h = new SingleHost();
         h.Introduce();
-        var r = h.Stack.Send(Us, Peer, IpProtocol.Udp, new byte[1600], new IpSendOptions(DontFragment: true), h.Now);
+        var r = h.Stack.Send(Us, Peer, IpProtocol.Udp, new byte[1600], new IpSendOptions(dontFragment: true), h.Now);
         Assert.Equal(IpSendResult.TooBig, r);
     }
 }

@@ -1,6 +1,7 @@
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Tests.Ipv4.Kit;
+using NetStack.Tests.Support;
 using NetStack.Wire;
 using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 
@@ -23,7 +24,7 @@ public class PcapReplayTests
     [Fact]
     public void ARP_request_of_cs_arp_resolution_gets_the_recorded_reply_RFC826()
     {
-        var frames = PcapngFrames.Read("cs-arp_resolution.pcapng");
+        var frames = Captures.Read("cs-arp_resolution.pcapng").Select(f => f.Data).ToList();
         Assert.True(EthernetFrame.TryParse(frames[1], out var recordedEth, out _));
         Assert.True(ArpPacket.TryParse(recordedEth.Payload, out var recorded, out _));
         var (stack, iface, device) = TargetHost(recorded.SenderHardwareAddress, recorded.SenderProtocolAddress + "/24");
@@ -38,7 +39,7 @@ public class PcapReplayTests
     [Fact]
     public void Echo_requests_of_cs_icmp_echo_get_the_recorded_replies_RFC792()
     {
-        var frames = PcapngFrames.Read("cs-icmp_echo.pcapng");
+        var frames = Captures.Read("cs-icmp_echo.pcapng").Select(f => f.Data).ToList();
         Assert.True(EthernetFrame.TryParse(frames[1], out var replyEth, out _));
         Assert.True(Ipv4Packet.TryParse(replyEth.Payload, out var replyIp, out _));
         var (stack, iface, device) = TargetHost(replyEth.Source, replyIp.Source + "/24");
