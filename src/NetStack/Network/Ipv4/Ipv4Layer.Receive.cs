@@ -51,6 +51,19 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.Ipv4BadSource);
             return;
         }
+        // RFC 1122 §3.2.1.3 / RFC 1812 §5.3.7: 0.0.0.0, 127/8 and class E are never valid destinations on a link.
+        if (!loopback && (destination.IsUnspecified || destination.IsLoopback || destination.IsReserved))
+        {
+            _stats.Drop(DropReason.Ipv4BadDestination);
+            return;
+        }
+        // Options are walked (validated by the parse) and otherwise ignored, except source routes: Linux drops them
+        // (accept_source_route=0), which also spares us RFC 1122 §3.2.2.6's reversed-route echo reply.
+        if (ip.HeaderLength > Ipv4Packet.MinHeaderLength && HasSourceRoute(ip))
+        {
+            _stats.Drop(DropReason.Ipv4SourceRouted);
+            return;
+        }
         var kind = Addresses.Classify(destination, v4.Index);
         if (source.IsUnspecified && kind == Ipv4DestinationKind.NotLocal)
         {
@@ -75,6 +88,13 @@ internal sealed partial class Ipv4Layer
             return;
         }
         DeliverLocal(v4, ip, link, kind, now);
+    }
+
+    private static bool HasSourceRoute(in Ipv4Packet ip)
+    {
+        foreach (var option in ip.EnumerateOptions())
+            if (option.Type is Wire.Ipv4OptionType.LooseSourceRoute or Wire.Ipv4OptionType.StrictSourceRoute) return true;
+        return false;
     }
 
     /// <summary>RFC 791 §3.2 / RFC 1122 §3.3.2: reassemble fragments addressed to us; bounded, counted.</summary>
