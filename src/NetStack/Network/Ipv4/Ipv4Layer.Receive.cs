@@ -65,6 +65,12 @@ internal sealed partial class Ipv4Layer
             return;
         }
         var kind = Addresses.Classify(destination, v4.Index);
+        // RFC 2131 §4.1: a server may unicast the OFFER/ACK to the address it is offering, before the client has it.
+        // While an interface has no IPv4 address, unicast UDP for anyone is delivered (as lwIP does for DHCP; Linux
+        // clients read these through packet sockets); the UDP layer decides whether a socket wants it.
+        if (kind == Ipv4DestinationKind.NotLocal && !v4.Forwarding && ip.Protocol == IpProtocol.Udp
+            && !Addresses.TryGetPrimary(v4.Index, out _))
+            kind = Ipv4DestinationKind.Local;
         if (source.IsUnspecified && kind == Ipv4DestinationKind.NotLocal)
         {
             _stats.Drop(DropReason.Ipv4BadSource);
