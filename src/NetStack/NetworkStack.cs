@@ -127,6 +127,15 @@ public sealed class NetworkStack : IPollable, IIpLayer
         handler.ReceiveIcmpError(error, quotedTransport, icmpMessage, now);
     }
 
+    /// <summary>Adds a static IPv4 route (routers with more than one next hop, multi-hop simulations); false when the table is full or it exists.</summary>
+    public bool AddIpv4Route(Ipv4Route route) => Ipv4.Routes.TryAdd(route);
+
+    /// <summary>Removes a static IPv4 route.</summary>
+    public bool RemoveIpv4Route(Ipv4Route route) => Ipv4.Routes.Remove(route);
+
+    /// <summary>The IPv4 routes in lookup order (longest prefix first, then metric).</summary>
+    public IReadOnlyList<Ipv4Route> Ipv4Routes => Ipv4.Routes.Routes;
+
     /// <inheritdoc/>
     public Instant Poll(Instant now)
     {

@@ -17,6 +17,8 @@ public enum DropReason
     // ARP / neighbour caches
     ArpMalformed,
     ArpNotForUs,
+    /// <summary>An ARP packet from someone else claiming one of our addresses (RFC 5227 §2.4): not learned.</summary>
+    ArpAddressConflict,
     NeighborCacheFull,
     NeighborQueueFull,
     NeighborUnreachable,
@@ -34,6 +36,8 @@ public enum DropReason
     Ipv4ReassemblyOverlap,
     Ipv4ReassemblyTimeout,
     Ipv4ReassemblyTooLarge,
+    /// <summary>A fragment whose bytes were all held already, identical (the datagram is kept).</summary>
+    Ipv4FragmentDuplicate,
 
     // IPv6
     Ipv6Malformed,
@@ -57,6 +61,14 @@ public enum DropReason
     IcmpUnknownType,
     IcmpErrorUnmatched,
     IcmpRateLimited,
+    /// <summary>An echo reply for no open echo socket.</summary>
+    IcmpEchoUnmatched,
+    /// <summary>An echo request to a broadcast or multicast address, not answered (RFC 1122 §3.2.2.6 MAY; Linux default).</summary>
+    IcmpEchoIgnored,
+    /// <summary>A well-formed ICMP message the stack deliberately does not act on (source quench, redirect).</summary>
+    IcmpIgnored,
+    /// <summary>An echo socket's receive queue was full.</summary>
+    IcmpEchoQueueFull,
     NdpInvalid,
     MldInvalid,
 
