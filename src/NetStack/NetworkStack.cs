@@ -17,6 +17,7 @@ public sealed class NetworkStack : IPollable, IIpLayer
     private readonly List<NetworkInterface> _interfaces = [];
     private readonly ITransportHandler?[] _transports = new ITransportHandler?[256];
     private readonly List<IPollable> _timedComponents = [];
+    private readonly List<Sockets.RawSocket> _rawSockets = [];
     private byte[] _rxBuffer = new byte[2048];
 
     public NetworkStack(StackOptions? options = null, IRandomSource? random = null)
@@ -60,7 +61,71 @@ public sealed class NetworkStack : IPollable, IIpLayer
         if (handler is IPollable p && !_timedComponents.Contains(p)) _timedComponents.Add(p);
     }
 
-    internal ITransportHandler? Transport(IpProtocol protocol) => _transports[(int)protocol];
+    /// <summary>Adds a component that has timers of its own (an application engine, a service) to every <see cref="Poll"/>.</summary>
+    public void RegisterPollable(IPollable component)
+    {
+        if (!_timedComponents.Contains(component)) _timedComponents.Add(component);
+    }
+
+    public void UnregisterPollable(IPollable component) => _timedComponents.Remove(component);
+
+    /// <summary>Opens a raw socket for one family and protocol (see <see cref="Sockets.RawSocket"/>).</summary>
+    public Sockets.RawSocket OpenRawSocket(IpVersion version, IpProtocol protocol, int capacity = 1024)
+    {
+        var s = new Sockets.RawSocket(this, version, protocol, capacity);
+        _rawSockets.Add(s);
+        return s;
+    }
+
+    internal void RemoveRawSocket(Sockets.RawSocket socket) => _rawSockets.Remove(socket);
+
+    /// <summary>True when some transport handler is registered for <paramref name="protocol"/>.</summary>
+    internal bool HasTransport(IpProtocol protocol) => _transports[(int)protocol] is not null;
+
+    /// <summary>
+    /// Local delivery, called by the family layers for every datagram addressed to us after validation and
+    /// reassembly: copies go to matching raw sockets, then the datagram goes to its transport. ICMP and ICMPv6
+    /// messages (which the family layers handle themselves) are also passed here, so raw sockets see them;
+    /// for those no transport is registered and the verdict is <see cref="TransportVerdict.Delivered"/>.
+    /// Returns <see cref="TransportVerdict.PortUnreachable"/> from the transport when no socket wants it, and
+    /// <see cref="TransportVerdict.Dropped"/> with no handler for a non-ICMP protocol: the caller then sends
+    /// protocol unreachable (RFC 1122 §3.2.2.1) or Parameter Problem code 1 (RFC 8200 §4).
+    /// </summary>
+    internal TransportVerdict DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol)
+    {
+        unknownProtocol = false;
+        bool raw = false;
+        foreach (var s in _rawSockets)
+        {
+            if (s.Protocol == info.Protocol && s.Version == info.Source.Version)
+            {
+                s.Deliver(info, payload, now);
+                raw = true;
+            }
+        }
+        if (info.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) return TransportVerdict.Delivered;
+        var handler = _transports[(int)info.Protocol];
+        if (handler is null)
+        {
+            if (raw) return TransportVerdict.Delivered;
+            unknownProtocol = true;
+            Statistics.Drop(DropReason.UnknownProtocol);
+            return TransportVerdict.Dropped;
+        }
+        return handler.Receive(info, payload, now);
+    }
+
+    /// <summary>Hands a decoded ICMP/ICMPv6 error to the transport whose datagram it quotes (RFC 1122 §3.2.2, RFC 4443 §3).</summary>
+    internal void DeliverIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now)
+    {
+        var handler = _transports[(int)error.OriginalProtocol];
+        if (handler is null)
+        {
+            Statistics.Drop(DropReason.IcmpErrorUnmatched);
+            return;
+        }
+        handler.ReceiveIcmpError(error, quotedTransport, icmpMessage, now);
+    }
 
     /// <inheritdoc/>
     public Instant Poll(Instant now)

@@ -1,0 +1,391 @@
+using System.Buffers;
+using NetStack.Wire;
+
+namespace NetStack.Link;
+
+/// <summary>Neighbour-unreachability-detection states (RFC 4861 §7.3.2). ARP entries use the same machine, as Linux does.</summary>
+public enum NeighborState
+{
+    /// <summary>Resolution in progress: solicitations sent, no link-layer address yet.</summary>
+    Incomplete,
+    /// <summary>Positively confirmed within the reachable time.</summary>
+    Reachable,
+    /// <summary>Address known but not confirmed lately; nothing is sent until traffic needs it.</summary>
+    Stale,
+    /// <summary>Traffic was sent to a stale entry; waiting a short while for upper-layer confirmation before probing.</summary>
+    Delay,
+    /// <summary>Unicast solicitations being sent to confirm reachability.</summary>
+    Probe,
+}
+
+/// <summary>Limits and timers of a neighbour cache (RFC 4861 §10 constants as defaults).</summary>
+public sealed class NeighborCacheOptions
+{
+    /// <summary>Entries per interface; when full, the least recently used STALE entry is evicted, else the new one is refused (counted).</summary>
+    public int MaxEntries { get; init; } = 512;
+    /// <summary>Packets held per unresolved neighbour (RFC 4861 §7.2.2 asks for at least one); more are counted drops.</summary>
+    public int MaxQueuedPackets { get; init; } = 8;
+    /// <summary>BASE_REACHABLE_TIME; the actual ReachableTime is drawn uniformly from 0.5 to 1.5 times it (RFC 4861 §6.3.2).</summary>
+    public TimeSpan BaseReachableTime { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>RETRANS_TIMER: between solicitations.</summary>
+    public TimeSpan RetransTimer { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>DELAY_FIRST_PROBE_TIME.</summary>
+    public TimeSpan DelayFirstProbeTime { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>MAX_MULTICAST_SOLICIT (broadcast ARP requests for ARP).</summary>
+    public int MaxMulticastSolicit { get; init; } = 3;
+    /// <summary>MAX_UNICAST_SOLICIT.</summary>
+    public int MaxUnicastSolicit { get; init; } = 3;
+}
+
+/// <summary>What a neighbour cache asks of its family (ARP or NDP) when timers or updates fire.</summary>
+public interface INeighborSink<TAddress>
+{
+    /// <summary>Send a solicitation (ARP request / Neighbor Solicitation) for <paramref name="target"/>:
+    /// to the broadcast / solicited-node group when <paramref name="unicastTo"/> is null, else unicast to that MAC.</summary>
+    void Solicit(TAddress target, MacAddress? unicastTo, Instant now);
+
+    /// <summary>Transmit a packet that waited for resolution, now that <paramref name="mac"/> is known.</summary>
+    void SendQueued(TAddress target, MacAddress mac, EtherType etherType, ReadOnlySpan<byte> packet, Instant now);
+
+    /// <summary>Resolution failed: a waiting packet is dropped (IPv6 answers it with Address Unreachable, RFC 4861 §7.2.2).</summary>
+    void ResolutionFailed(TAddress target, ReadOnlySpan<byte> packet, Instant now);
+}
+
+/// <summary>The outcome of <see cref="NeighborCache{TAddress}.Resolve"/>.</summary>
+public enum NeighborLookup
+{
+    /// <summary>The MAC is known: send now.</summary>
+    Known,
+    /// <summary>Not known yet; queue the packet with <see cref="NeighborCache{TAddress}.Enqueue"/>.</summary>
+    Pending,
+    /// <summary>The cache is full of entries that cannot be evicted; the packet is dropped (counted).</summary>
+    CacheFull,
+}
+
+/// <summary>
+/// One interface's neighbour cache for one family: the RFC 4861 §7.3 state machine, bounded in entries and in
+/// packets waiting per entry. Pure: it takes <c>now</c>, and it acts only through its <see cref="INeighborSink{TAddress}"/>.
+/// ARP uses it too: an ARP reply is a solicited, overriding advertisement, and a request addressed to us is
+/// unsolicited information about its sender (RFC 826 merge), exactly how Linux shares one neighbour subsystem.
+/// </summary>
+public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<TAddress>
+{
+    private sealed class Entry
+    {
+        public NeighborState State;
+        public MacAddress Mac;
+        public bool HasMac;
+        public bool IsRouter;
+        public Instant Deadline = Instant.MaxValue;
+        public Instant LastUsed;
+        public int ProbesSent;
+        public readonly Queue<(byte[] Buffer, int Length, EtherType Type)> Waiting = new();
+    }
+
+    private readonly Dictionary<TAddress, Entry> _entries = [];
+    private readonly NeighborCacheOptions _options;
+    private readonly INeighborSink<TAddress> _sink;
+    private readonly StackStatistics _stats;
+    private readonly IRandomSource _random;
+    private TimeSpan _reachableTime;
+    private Instant _nextDeadline = Instant.MaxValue;
+    private readonly List<TAddress> _scratch = [];
+
+    public NeighborCache(NeighborCacheOptions options, INeighborSink<TAddress> sink, StackStatistics stats, IRandomSource random)
+    {
+        _options = options;
+        _sink = sink;
+        _stats = stats;
+        _random = random;
+        BaseReachableTime = options.BaseReachableTime;
+        RetransTimer = options.RetransTimer;
+    }
+
+    public int Count => _entries.Count;
+
+    /// <summary>RETRANS_TIMER in force (a router advertisement may change it, RFC 4861 §6.3.4).</summary>
+    public TimeSpan RetransTimer { get; set; }
+
+    /// <summary>BaseReachableTime in force; setting it draws a new ReachableTime (RFC 4861 §6.3.4).</summary>
+    public TimeSpan BaseReachableTime
+    {
+        get;
+        set
+        {
+            field = value;
+            // RFC 4861 §6.3.2: uniformly distributed between MIN_RANDOM_FACTOR (0.5) and MAX_RANDOM_FACTOR (1.5).
+            _reachableTime = TimeSpan.FromTicks((long)(value.Ticks * (0.5 + _random.NextDouble())));
+        }
+    }
+
+    public TimeSpan ReachableTime => _reachableTime;
+
+    /// <summary>The current state of a neighbour, for tests and diagnostics.</summary>
+    public bool TryGetState(TAddress address, out NeighborState state, out MacAddress mac)
+    {
+        if (_entries.TryGetValue(address, out var e))
+        {
+            state = e.State;
+            mac = e.Mac;
+            return true;
+        }
+        state = default;
+        mac = default;
+        return false;
+    }
+
+    public bool IsRouter(TAddress address) => _entries.TryGetValue(address, out var e) && e.IsRouter;
+
+    /// <summary>
+    /// Next-hop lookup for sending (RFC 4861 §7.3.3): a known entry gives its MAC (a STALE one moves to DELAY);
+    /// an unknown neighbour gets an INCOMPLETE entry and a first solicitation, and the caller queues the packet.
+    /// </summary>
+    public NeighborLookup Resolve(TAddress address, Instant now, out MacAddress mac)
+    {
+        mac = default;
+        if (_entries.TryGetValue(address, out var e))
+        {
+            e.LastUsed = now;
+            if (!e.HasMac) return NeighborLookup.Pending;
+            mac = e.Mac;
+            if (e.State == NeighborState.Stale)
+            {
+                e.State = NeighborState.Delay;
+                SetDeadline(e, now + _options.DelayFirstProbeTime);
+            }
+            return NeighborLookup.Known;
+        }
+        e = TryCreate(address, now);
+        if (e is null) return NeighborLookup.CacheFull;
+        e.State = NeighborState.Incomplete;
+        e.ProbesSent = 1;
+        SetDeadline(e, now + RetransTimer);
+        _sink.Solicit(address, null, now);
+        return NeighborLookup.Pending;
+    }
+
+    /// <summary>Holds a copy of a packet for a neighbour being resolved; false (and counted) when its queue is full.</summary>
+    public bool Enqueue(TAddress address, EtherType etherType, ReadOnlySpan<byte> packet)
+    {
+        if (!_entries.TryGetValue(address, out var e) || e.HasMac)
+        {
+            return false;
+        }
+        if (e.Waiting.Count >= _options.MaxQueuedPackets)
+        {
+            _stats.Drop(DropReason.NeighborQueueFull);
+            return false;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(packet.Length);
+        packet.CopyTo(buffer);
+        e.Waiting.Enqueue((buffer, packet.Length, etherType));
+        return true;
+    }
+
+    /// <summary>
+    /// A solicited or unsolicited advertisement (NA, or ARP reply) with the RFC 4861 §7.2.5 flags.
+    /// <paramref name="mac"/> is null when the advertisement carried no target link-layer address.
+    /// </summary>
+    public void Advertise(TAddress address, MacAddress? mac, bool solicited, bool overrideFlag, bool? isRouter, Instant now)
+    {
+        if (!_entries.TryGetValue(address, out var e))
+        {
+            // §7.2.5: no entry -> the advertisement SHOULD be silently discarded.
+            return;
+        }
+        if (e.State == NeighborState.Incomplete)
+        {
+            if (mac is null) return; // §7.2.5: no TLLA -> discard
+            e.Mac = mac.Value;
+            e.HasMac = true;
+            if (solicited) MakeReachable(e, now);
+            else { e.State = NeighborState.Stale; SetDeadline(e, Instant.MaxValue); }
+            if (isRouter.HasValue) e.IsRouter = isRouter.Value;
+            Flush(address, e, now);
+            return;
+        }
+        bool differs = mac.HasValue && mac.Value != e.Mac;
+        if (!overrideFlag && differs)
+        {
+            // §7.2.5: O=0 and a different address: a REACHABLE entry becomes STALE, the address is not updated.
+            if (e.State == NeighborState.Reachable) { e.State = NeighborState.Stale; SetDeadline(e, Instant.MaxValue); }
+            return;
+        }
+        if (mac.HasValue) e.Mac = mac.Value;
+        if (solicited) MakeReachable(e, now);
+        else if (differs) { e.State = NeighborState.Stale; SetDeadline(e, Instant.MaxValue); }
+        if (isRouter.HasValue) e.IsRouter = isRouter.Value;
+    }
+
+    /// <summary>
+    /// Unsolicited information about a neighbour's link-layer address (source link-layer option of an NS,
+    /// RS, RA or Redirect; an ARP request addressed to us): RFC 4861 §7.2.3 / §6.3.4 / §8.3.
+    /// <paramref name="create"/> false for ARP packets not addressed to us (RFC 826: update only, never create).
+    /// </summary>
+    public void Learn(TAddress address, MacAddress mac, Instant now, bool create = true, bool? isRouter = null)
+    {
+        if (!_entries.TryGetValue(address, out var e))
+        {
+            if (!create) return;
+            e = TryCreate(address, now);
+            if (e is null) return;
+            e.Mac = mac;
+            e.HasMac = true;
+            e.State = NeighborState.Stale;
+            if (isRouter.HasValue) e.IsRouter = isRouter.Value;
+            return;
+        }
+        if (isRouter.HasValue) e.IsRouter = isRouter.Value;
+        if (!e.HasMac)
+        {
+            e.Mac = mac;
+            e.HasMac = true;
+            e.State = NeighborState.Stale;
+            SetDeadline(e, Instant.MaxValue);
+            Flush(address, e, now);
+            return;
+        }
+        if (e.Mac != mac)
+        {
+            e.Mac = mac;
+            e.State = NeighborState.Stale;
+            SetDeadline(e, Instant.MaxValue);
+        }
+    }
+
+    /// <summary>Forward progress reported by an upper layer (RFC 4861 §7.3.1), e.g. new TCP acknowledgments.</summary>
+    public void ConfirmReachability(TAddress address, Instant now)
+    {
+        if (_entries.TryGetValue(address, out var e) && e.HasMac) MakeReachable(e, now);
+    }
+
+    /// <summary>Removes an entry (a router lost its lifetime, an address was reconfigured).</summary>
+    public void Remove(TAddress address)
+    {
+        if (_entries.Remove(address, out var e)) DropQueue(e);
+    }
+
+    public Instant NextDeadline => _nextDeadline;
+
+    /// <summary>Runs the timers due at <paramref name="now"/> and returns the next deadline.</summary>
+    public Instant Poll(Instant now)
+    {
+        if (now < _nextDeadline) return _nextDeadline;
+        _scratch.Clear();
+        foreach (var (address, e) in _entries)
+            if (e.Deadline <= now) _scratch.Add(address);
+        foreach (var address in _scratch)
+        {
+            var e = _entries[address];
+            switch (e.State)
+            {
+                case NeighborState.Incomplete:
+                    if (e.ProbesSent >= _options.MaxMulticastSolicit) { Fail(address, e, now); continue; }
+                    e.ProbesSent++;
+                    e.Deadline = now + RetransTimer;
+                    _sink.Solicit(address, null, now);
+                    break;
+                case NeighborState.Reachable:
+                    e.State = NeighborState.Stale;
+                    e.Deadline = Instant.MaxValue;
+                    break;
+                case NeighborState.Delay:
+                    e.State = NeighborState.Probe;
+                    e.ProbesSent = 1;
+                    e.Deadline = now + RetransTimer;
+                    _sink.Solicit(address, e.Mac, now);
+                    break;
+                case NeighborState.Probe:
+                    if (e.ProbesSent >= _options.MaxUnicastSolicit) { Fail(address, e, now); continue; }
+                    e.ProbesSent++;
+                    e.Deadline = now + RetransTimer;
+                    _sink.Solicit(address, e.Mac, now);
+                    break;
+                default:
+                    e.Deadline = Instant.MaxValue;
+                    break;
+            }
+        }
+        RecomputeDeadline();
+        return _nextDeadline;
+    }
+
+    private void Fail(TAddress address, Entry e, Instant now)
+    {
+        _entries.Remove(address);
+        while (e.Waiting.TryDequeue(out var w))
+        {
+            _stats.Drop(DropReason.NeighborUnreachable);
+            _sink.ResolutionFailed(address, w.Buffer.AsSpan(0, w.Length), now);
+            ArrayPool<byte>.Shared.Return(w.Buffer);
+        }
+    }
+
+    private void MakeReachable(Entry e, Instant now)
+    {
+        e.State = NeighborState.Reachable;
+        e.ProbesSent = 0;
+        SetDeadline(e, now + _reachableTime);
+    }
+
+    private void Flush(TAddress address, Entry e, Instant now)
+    {
+        while (e.Waiting.TryDequeue(out var w))
+        {
+            _sink.SendQueued(address, e.Mac, w.Type, w.Buffer.AsSpan(0, w.Length), now);
+            ArrayPool<byte>.Shared.Return(w.Buffer);
+        }
+    }
+
+    private void DropQueue(Entry e)
+    {
+        while (e.Waiting.TryDequeue(out var w))
+        {
+            _stats.Drop(DropReason.NeighborUnreachable);
+            ArrayPool<byte>.Shared.Return(w.Buffer);
+        }
+    }
+
+    private Entry? TryCreate(TAddress address, Instant now)
+    {
+        if (_entries.Count >= _options.MaxEntries && !EvictOneStale())
+        {
+            _stats.Drop(DropReason.NeighborCacheFull);
+            return null;
+        }
+        var e = new Entry { LastUsed = now };
+        _entries.Add(address, e);
+        return e;
+    }
+
+    private bool EvictOneStale()
+    {
+        TAddress? victim = null;
+        Instant oldest = Instant.MaxValue;
+        foreach (var (address, e) in _entries)
+        {
+            if (e.State == NeighborState.Stale && e.LastUsed < oldest)
+            {
+                oldest = e.LastUsed;
+                victim = address;
+            }
+        }
+        if (victim is not { } v) return false;
+        Remove(v);
+        return true;
+    }
+
+    private void SetDeadline(Entry e, Instant deadline)
+    {
+        e.Deadline = deadline;
+        if (deadline < _nextDeadline) _nextDeadline = deadline;
+    }
+
+    private void RecomputeDeadline()
+    {
+        var next = Instant.MaxValue;
+        foreach (var e in _entries.Values)
+            if (e.Deadline < next) next = e.Deadline;
+        _nextDeadline = next;
+    }
+}

@@ -1,0 +1,62 @@
+using NetStack.Network;
+using NetStack.Wire;
+
+namespace NetStack.Sockets;
+
+/// <summary>A datagram as a raw socket received it: what the network layer knew, and a copy of the payload.</summary>
+public sealed record RawDatagram(IpPacketInfo Info, byte[] Payload, Instant ReceivedAt);
+
+/// <summary>
+/// A raw IP socket (sans-IO): it receives a copy of every datagram of its family and protocol that is delivered
+/// locally (ICMP and ICMPv6 messages included, errors among them, as Linux raw sockets do), and sends transport
+/// payloads it built itself through the network layer. Tools such as traceroute use it for probes whose replies
+/// they match by the quoted headers. The receive queue is bounded; overflow is counted.
+/// </summary>
+public sealed class RawSocket : IDisposable
+{
+    private readonly NetworkStack _stack;
+    private readonly Queue<RawDatagram> _queue = new();
+
+    internal RawSocket(NetworkStack stack, IpVersion version, IpProtocol protocol, int capacity)
+    {
+        _stack = stack;
+        Version = version;
+        Protocol = protocol;
+        Capacity = capacity;
+    }
+
+    public IpVersion Version { get; }
+    public IpProtocol Protocol { get; }
+    public int Capacity { get; }
+    public int Available => _queue.Count;
+    public long Dropped { get; private set; }
+    public bool IsClosed { get; private set; }
+
+    /// <summary>Raised on the stack's thread when a datagram was queued.</summary>
+    public event Action<RawSocket>? Readable;
+
+    public bool TryReceive(out RawDatagram datagram) => _queue.TryDequeue(out datagram!);
+
+    /// <summary>Sends <paramref name="transportPayload"/> (a complete transport header and data, checksum included) as one IP datagram.</summary>
+    public IpSendResult Send(IpAddress source, IpAddress destination, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) =>
+        _stack.Send(source, destination, Protocol, transportPayload, options, now);
+
+    internal void Deliver(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
+    {
+        if (_queue.Count >= Capacity)
+        {
+            Dropped++;
+            return;
+        }
+        _queue.Enqueue(new RawDatagram(info, payload.ToArray(), now));
+        Readable?.Invoke(this);
+    }
+
+    public void Dispose()
+    {
+        if (IsClosed) return;
+        IsClosed = true;
+        _stack.RemoveRawSocket(this);
+        _queue.Clear();
+    }
+}

@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+
+namespace NetStack.Wire;
+
+/// <summary>Multicast address record types (RFC 3810 §5.2.12).</summary>
+public enum Mldv2RecordType : byte
+{
+    ModeIsInclude = 1,
+    ModeIsExclude = 2,
+    ChangeToIncludeMode = 3,
+    ChangeToExcludeMode = 4,
+    AllowNewSources = 5,
+    BlockOldSources = 6,
+}
+
+/// <summary>
+/// A read-only view of an MLDv2 report (RFC 3810 §5.2, ICMPv6 type 143).
+/// <para>Guarantee: once <see cref="TryParse"/> has returned true, every record announced by Nr of
+/// Mcast Address Records lies in the buffer with its sources and auxiliary data, so enumeration cannot fail.</para>
+/// </summary>
+public readonly ref struct Mldv2Report
+{
+    public const int HeaderLength = 8;
+    public const int RecordHeaderLength = 20;
+    private readonly ReadOnlySpan<byte> _buffer;
+
+    private Mldv2Report(ReadOnlySpan<byte> buffer) => _buffer = buffer;
+
+    public static bool TryParse(ReadOnlySpan<byte> buffer, out Mldv2Report report, out WireError error)
+    {
+        report = default;
+        if (buffer.Length < HeaderLength) { error = WireError.Truncated; return false; }
+        if (buffer[0] != (byte)Icmpv6Type.Mldv2Report) { error = WireError.Unsupported; return false; }
+        int records = BinaryPrimitives.ReadUInt16BigEndian(buffer[6..]);
+        int o = HeaderLength;
+        for (int i = 0; i < records; i++)
+        {
+            if (o + RecordHeaderLength > buffer.Length) { error = WireError.BadLength; return false; }
+            // RFC 3810 §5.2.5-§5.2.6: aux data length in 32-bit words, number of sources.
+            int len = RecordHeaderLength + 16 * BinaryPrimitives.ReadUInt16BigEndian(buffer[(o + 2)..]) + 4 * buffer[o + 1];
+            if (o + len > buffer.Length) { error = WireError.BadLength; return false; }
+            o += len;
+        }
+        report = new Mldv2Report(buffer[..o]);
+        error = WireError.None;
+        return true;
+    }
+
+    public ReadOnlySpan<byte> Bytes => _buffer;
+    public int RecordCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]);
+    public Mldv2RecordEnumerator Records => new(_buffer[HeaderLength..], RecordCount);
+}
+
+/// <summary>One multicast address record of an MLDv2 report (RFC 3810 §5.2.4).</summary>
+public readonly ref struct Mldv2AddressRecord
+{
+    private readonly ReadOnlySpan<byte> _bytes;
+
+    internal Mldv2AddressRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
+
+    public Mldv2RecordType RecordType => (Mldv2RecordType)_bytes[0];
+    /// <summary>Auxiliary data length in 32-bit words.</summary>
+    public int AuxDataLength => _bytes[1];
+    public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
+    public Ipv6Address MulticastAddress => Ipv6Address.Read(_bytes[4..]);
+    public Ipv6Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv6Address.Read(_bytes[(20 + 16 * i)..]) : default;
+    public ReadOnlySpan<byte> AuxData => _bytes[(20 + 16 * SourceCount)..];
+    public int Length => _bytes.Length;
+}
+
+/// <summary>Enumerates the records of a validated <see cref="Mldv2Report"/>.</summary>
+public ref struct Mldv2RecordEnumerator
+{
+    private readonly ReadOnlySpan<byte> _records;
+    private readonly int _count;
+    private int _index;
+    private int _next;
+    private Mldv2AddressRecord _current;
+
+    internal Mldv2RecordEnumerator(ReadOnlySpan<byte> records, int count)
+    {
+        _records = records;
+        _count = count;
+        _index = 0;
+        _next = 0;
+        _current = default;
+    }
+
+    public readonly Mldv2AddressRecord Current => _current;
+    public readonly Mldv2RecordEnumerator GetEnumerator() => this;
+
+    public bool MoveNext()
+    {
+        if (_index >= _count || _next + Mldv2Report.RecordHeaderLength > _records.Length) return false;
+        int len = Mldv2Report.RecordHeaderLength + 16 * BinaryPrimitives.ReadUInt16BigEndian(_records[(_next + 2)..]) + 4 * _records[_next + 1];
+        if (_next + len > _records.Length) return false;
+        _current = new Mldv2AddressRecord(_records.Slice(_next, len));
+        _next += len;
+        _index++;
+        return true;
+    }
+}
+
+/// <summary>A multicast address record to write (RFC 3810 §5.2.4); aux data must be a multiple of 4 octets.</summary>
+public readonly record struct Mldv2RecordRepr(Mldv2RecordType RecordType, Ipv6Address MulticastAddress,
+    ReadOnlyMemory<Ipv6Address> Sources, ReadOnlyMemory<byte> AuxData)
+{
+    public int Length => Mldv2Report.RecordHeaderLength + 16 * Sources.Length + (AuxData.Length & ~3);
+
+    public int Write(Span<byte> buffer)
+    {
+        int aux = AuxData.Length & ~3;
+        buffer[0] = (byte)RecordType;
+        buffer[1] = (byte)(aux / 4);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], (ushort)Sources.Length);
+        MulticastAddress.Write(buffer[4..]);
+        var s = Sources.Span;
+        for (int i = 0; i < s.Length; i++) s[i].Write(buffer[(20 + 16 * i)..]);
+        AuxData.Span[..aux].CopyTo(buffer[(20 + 16 * s.Length)..]);
+        return Length;
+    }
+}
+
+/// <summary>An MLDv2 report to write (RFC 3810 §5.2), sent to ff02::16 with hop limit 1 and a Router Alert.</summary>
+public readonly record struct Mldv2ReportRepr(ReadOnlyMemory<Mldv2RecordRepr> Records)
+{
+    public int BufferLength
+    {
+        get
+        {
+            int n = Mldv2Report.HeaderLength;
+            foreach (var r in Records.Span) n += r.Length;
+            return n;
+        }
+    }
+
+    public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
+    {
+        buffer[..Mldv2Report.HeaderLength].Clear();
+        buffer[0] = (byte)Icmpv6Type.Mldv2Report;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[6..], (ushort)Records.Length);
+        int o = Mldv2Report.HeaderLength;
+        foreach (var r in Records.Span) o += r.Write(buffer[o..]);
+        Icmpv6Packet.FillChecksum(buffer[..o], source, destination);
+        return o;
+    }
+}
