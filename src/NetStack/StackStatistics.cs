@@ -50,6 +50,10 @@ public enum DropReason
     Ipv6ReassemblyTooLarge,
     Ipv6IncompleteHeaderChain,
     Ipv6PacketTooBig,
+    Ipv6ReassemblyBadLength,
+    Ipv6ReassemblyDuplicate,
+    Ipv6ReassemblyInconsistent,
+    Ipv6AddressTableFull,
 
     // ICMP / ICMPv6 / NDP / MLD
     IcmpMalformed,
@@ -59,6 +63,9 @@ public enum DropReason
     IcmpRateLimited,
     NdpInvalid,
     MldInvalid,
+    NdpNotForUs,
+    NdpDuplicateAddress,
+    NdpTableFull,
 
     // Transport
     UnknownProtocol,

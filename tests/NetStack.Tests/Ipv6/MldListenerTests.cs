@@ -8,9 +8,9 @@ public class MldListenerTests
     private static readonly Instant T0 = Instant.FromSeconds(10);
     private static readonly Ipv6Address G = Ipv6Address.Parse("ff02::1:ff00:1");
 
-    private static List<MldMessage> Drain(MldListener l, Instant until)
+    private static List<MldOutput> Drain(MldListener l, Instant until)
     {
-        var all = new List<MldMessage>();
+        var all = new List<MldOutput>();
         for (var t = l.NextDeadline; t <= until; t = l.NextDeadline) l.Poll(t, all);
         return all;
     }
@@ -20,9 +20,9 @@ public class MldListenerTests
     {
         var l = new MldListener(new SeededRandom(1), 16);
         l.Join(G, T0);
-        var out0 = new List<MldMessage>();
+        var out0 = new List<MldOutput>();
         l.Poll(T0, out0); // sent at once
-        Assert.Equal([new MldMessage(MldMessageKind.V2Record, G, MldRecordType.ChangeToExclude)], out0);
+        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, MldRecordType.ChangeToExclude)], out0);
         var rest = Drain(l, T0 + TimeSpan.FromSeconds(5));
         Assert.Single(rest); // Robustness Variable 2: one retransmission
         Assert.True(l.NextDeadline == Instant.MaxValue);
@@ -57,7 +57,7 @@ public class MldListenerTests
         l.OnQuery(Ipv6Address.Unspecified, TimeSpan.FromSeconds(2), false, 0, TimeSpan.Zero, q);
         Assert.InRange(l.NextDeadline - q, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         var msgs = Drain(l, q + TimeSpan.FromSeconds(3));
-        Assert.Equal([new MldMessage(MldMessageKind.V2Record, G, MldRecordType.ModeIsExclude)], msgs);
+        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, MldRecordType.ModeIsExclude)], msgs);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public class MldListenerTests
         Assert.True(l.IsV1Compatible(q + TimeSpan.FromSeconds(259)));
         Assert.False(l.IsV1Compatible(q + TimeSpan.FromSeconds(260)));
         var msgs = Drain(l, q + TimeSpan.FromSeconds(2));
-        Assert.Equal([new MldMessage(MldMessageKind.V1Report, G, default)], msgs);
+        Assert.Equal([new MldOutput(MldMessageKind.V1Report, G, default)], msgs);
     }
 
     [Fact]

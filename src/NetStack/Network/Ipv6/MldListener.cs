@@ -25,7 +25,7 @@ internal enum MldMessageKind
 }
 
 /// <summary>One message (or v2 record) the listener wants sent.</summary>
-internal readonly record struct MldMessage(MldMessageKind Kind, Ipv6Address Group, MldRecordType RecordType);
+internal readonly record struct MldOutput(MldMessageKind Kind, Ipv6Address Group, MldRecordType RecordType);
 
 /// <summary>
 /// The multicast listener side of MLDv2 (RFC 3810 §6-7) on one interface, with MLDv1 compatibility (§8): our
@@ -148,7 +148,7 @@ internal sealed class MldListener
     }
 
     /// <summary>Appends the messages due at <paramref name="now"/> to <paramref name="output"/>.</summary>
-    public void Poll(Instant now, List<MldMessage> output)
+    public void Poll(Instant now, List<MldOutput> output)
     {
         bool v1 = IsV1Compatible(now);
         if (_generalResponseAt <= now)
@@ -156,15 +156,15 @@ internal sealed class MldListener
             _generalResponseAt = Instant.MaxValue;
             // RFC 3810 §6.3: a general query is answered with the current state of every group: MODE_IS_EXCLUDE {}.
             foreach (var addr in _groups.Keys)
-                if (IsReportable(addr)) output.Add(new MldMessage(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
+                if (IsReportable(addr)) output.Add(new MldOutput(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
         }
         foreach (var (addr, g) in _groups)
         {
             if (g.ResponseAt <= now)
             {
                 g.ResponseAt = Instant.MaxValue;
-                output.Add(v1 ? new MldMessage(MldMessageKind.V1Report, addr, default)
-                              : new MldMessage(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
+                output.Add(v1 ? new MldOutput(MldMessageKind.V1Report, addr, default)
+                              : new MldOutput(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
             }
             if (g.ChangesLeft > 0 && g.ChangeAt <= now) EmitChange(addr, g, v1, now, output);
         }
@@ -192,15 +192,15 @@ internal sealed class MldListener
         }
     }
 
-    private void EmitChange(Ipv6Address addr, Group g, bool v1, Instant now, List<MldMessage> output)
+    private void EmitChange(Ipv6Address addr, Group g, bool v1, Instant now, List<MldOutput> output)
     {
         if (v1)
         {
-            output.Add(new MldMessage(g.Change == MldRecordType.ChangeToInclude ? MldMessageKind.V1Done : MldMessageKind.V1Report, addr, default));
+            output.Add(new MldOutput(g.Change == MldRecordType.ChangeToInclude ? MldMessageKind.V1Done : MldMessageKind.V1Report, addr, default));
         }
         else
         {
-            output.Add(new MldMessage(MldMessageKind.V2Record, addr, g.Change));
+            output.Add(new MldOutput(MldMessageKind.V2Record, addr, g.Change));
         }
         g.ChangesLeft--;
         // RFC 3810 §6.1: retransmissions at random intervals in [0, Unsolicited Report Interval].
