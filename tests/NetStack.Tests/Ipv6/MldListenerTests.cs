@@ -108,3 +108,25 @@ public class MldListenerTests
         Assert.False(l.IsMember(G));
     }
 }
+
+public class MldSourceQueryTests
+{
+    [Fact]
+    public void Group_and_source_query_is_answered_with_mode_is_include_of_the_queried_sources_RFC3810_6_3()
+    {
+        var t0 = Instant.FromSeconds(10);
+        var g = Ipv6Address.Parse("ff05::1234");
+        var s1 = Ipv6Address.Parse("2001:db8::1");
+        var l = new MldListener(new SeededRandom(9), 16);
+        l.Join(g, t0);
+        var sink = new List<MldOutput>();
+        for (var t = l.NextDeadline; t <= t0 + TimeSpan.FromSeconds(5); t = l.NextDeadline) l.Poll(t, sink);
+        var q = t0 + TimeSpan.FromSeconds(6);
+        l.OnQuery(g, TimeSpan.FromSeconds(1), false, 0, TimeSpan.Zero, q, [s1]);
+        var outp = new List<MldOutput>();
+        l.Poll(q + TimeSpan.FromSeconds(1), outp);
+        var rec = Assert.Single(outp);
+        Assert.Equal(MldRecordType.ModeIsInclude, rec.RecordType);
+        Assert.Equal([s1], rec.Sources!);
+    }
+}

@@ -29,8 +29,10 @@ internal sealed partial class Ipv6Layer
                 // RFC 3810 §6.2 / §7.1: a general query has the unspecified group; a group query names a multicast group.
                 if (!group.IsUnspecified && !group.IsMulticast) { _stats.Drop(DropReason.MldInvalid); return; }
                 bool v1 = !mld.IsVersion2Query;
+                Span<Ipv6Address> sources = stackalloc Ipv6Address[Math.Min(mld.SourceCount, 64)];
+                for (int i = 0; i < sources.Length; i++) sources[i] = mld.Source(i);
                 ifc.Mld.OnQuery(group, TimeSpan.FromMilliseconds(mld.MaxResponseDelayMilliseconds), v1,
-                    v1 ? 0 : mld.Qrv, v1 ? TimeSpan.Zero : TimeSpan.FromSeconds(mld.QueryIntervalSeconds), now);
+                    v1 ? 0 : mld.Qrv, v1 ? TimeSpan.Zero : TimeSpan.FromSeconds(mld.QueryIntervalSeconds), now, sources);
                 break;
             case Icmpv6Type.MulticastListenerReport:
                 ifc.Mld.OnV1ReportHeard(mld.MulticastAddress, now);
@@ -52,7 +54,7 @@ internal sealed partial class Ipv6Layer
             switch (m.Kind)
             {
                 case MldMessageKind.V2Record:
-                    records.Add(new Mldv2RecordRepr((Mldv2RecordType)m.RecordType, m.Group, ReadOnlyMemory<Ipv6Address>.Empty, ReadOnlyMemory<byte>.Empty));
+                    records.Add(new Mldv2RecordRepr((Mldv2RecordType)m.RecordType, m.Group, m.Sources ?? ReadOnlyMemory<Ipv6Address>.Empty, ReadOnlyMemory<byte>.Empty));
                     if (records.Count == MaxRecordsPerReport) { SendMldv2Report(ifc, src, records, now); records.Clear(); }
                     break;
                 case MldMessageKind.V1Report:

@@ -25,7 +25,7 @@ internal enum MldMessageKind
 }
 
 /// <summary>One message (or v2 record) the listener wants sent.</summary>
-internal readonly record struct MldOutput(MldMessageKind Kind, Ipv6Address Group, MldRecordType RecordType);
+internal readonly record struct MldOutput(MldMessageKind Kind, Ipv6Address Group, MldRecordType RecordType, Ipv6Address[]? Sources = null);
 
 /// <summary>
 /// The multicast listener side of MLDv2 (RFC 3810 §6-7) on one interface, with MLDv1 compatibility (§8): our
@@ -107,7 +107,8 @@ internal sealed class MldListener
     /// a 24-byte MLDv1 query, which switches the listener into compatibility mode (RFC 3810 §8.2.1).
     /// <paramref name="robustness"/> and <paramref name="queryInterval"/> come from an MLDv2 query (0 = keep).
     /// </summary>
-    public void OnQuery(Ipv6Address group, TimeSpan maxResponseDelay, bool isV1, int robustness, TimeSpan queryInterval, Instant now)
+    public void OnQuery(Ipv6Address group, TimeSpan maxResponseDelay, bool isV1, int robustness, TimeSpan queryInterval, Instant now,
+        ReadOnlySpan<Ipv6Address> sources = default)
     {
         if (robustness > 0) _robustness = robustness; // RFC 3810 §9.1: adopt the querier's QRV
         if (isV1)
@@ -138,6 +139,12 @@ internal sealed class MldListener
         // RFC 3810 §6.2 rule 3/4: a group-specific query is answered by that group's timer, unless a general response is due sooner.
         if (!_groups.TryGetValue(group, out var gs) || !IsReportable(group)) return;
         if (_generalResponseAt <= when) return;
+        // RFC 3810 §6.2 rule 5: a source list is recorded only when no group response is pending; a pending
+        // group-specific response (no list) stays a group-specific one; lists of pending responses merge.
+        bool pending = gs.ResponseAt != Instant.MaxValue;
+        if (sources.IsEmpty) gs.QuerySources = null;
+        else if (!pending) gs.QuerySources = [.. sources];
+        else if (gs.QuerySources is { } list) foreach (var s in sources) if (!list.Contains(s) && list.Count < 256) list.Add(s);
         if (when < gs.ResponseAt) gs.ResponseAt = when;
     }
 
@@ -163,8 +170,11 @@ internal sealed class MldListener
             if (g.ResponseAt <= now)
             {
                 g.ResponseAt = Instant.MaxValue;
+                // RFC 3810 §6.3: our state is EXCLUDE {}: a group query gets IS_EX {}, a group-and-source query IS_IN (queried sources).
                 output.Add(v1 ? new MldOutput(MldMessageKind.V1Report, addr, default)
-                              : new MldOutput(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
+                    : g.QuerySources is { } qs ? new MldOutput(MldMessageKind.V2Record, addr, MldRecordType.ModeIsInclude, [.. qs])
+                    : new MldOutput(MldMessageKind.V2Record, addr, MldRecordType.ModeIsExclude));
+                g.QuerySources = null;
             }
             if (g.ChangesLeft > 0 && g.ChangeAt <= now) EmitChange(addr, g, v1, now, output);
         }
@@ -218,5 +228,6 @@ internal sealed class MldListener
         public int ChangesLeft;
         public Instant ChangeAt = Instant.MaxValue;
         public Instant ResponseAt = Instant.MaxValue;
+        public List<Ipv6Address>? QuerySources;
     }
 }
