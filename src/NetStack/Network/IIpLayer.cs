@@ -3,21 +3,48 @@ using NetStack.Wire;
 namespace NetStack.Network;
 
 /// <summary>
-/// Per-datagram controls a transport (or a probe) may set. Zero / default means "the stack's default".
+/// Per-datagram controls a transport (or a probe) may set. The default value (including <c>default</c>)
+/// means "the stack's defaults": TTL from the family options, no DF, traffic class 0, no flow label, route lookup.
 /// </summary>
-/// <param name="Ttl">IPv4 TTL or IPv6 hop limit; 0 = default.</param>
-/// <param name="TrafficClass">IPv4 TOS byte or IPv6 traffic class (DSCP and ECN).</param>
-/// <param name="DontFragment">IPv4: set DF and never fragment; IPv6: never fragment at the source.</param>
-/// <param name="FlowLabel">IPv6 flow label (20 bits); 0 = none.</param>
-/// <param name="InterfaceIndex">Send out of this interface; -1 = by route.</param>
-public readonly record struct IpSendOptions(
-    byte Ttl = 0,
-    byte TrafficClass = 0,
-    bool DontFragment = false,
-    uint FlowLabel = 0,
-    int InterfaceIndex = -1)
+public readonly record struct IpSendOptions
 {
-    public static readonly IpSendOptions Default = new(InterfaceIndex: -1);
+    // Stored as index + 1 so that default(IpSendOptions) means "by route".
+    private readonly int _interfacePlusOne;
+
+    /// <param name="ttl">IPv4 TTL or IPv6 hop limit; 0 = default.</param>
+    /// <param name="trafficClass">IPv4 TOS byte or IPv6 traffic class (DSCP and ECN).</param>
+    /// <param name="dontFragment">IPv4: set DF and never fragment; IPv6: never fragment at the source.</param>
+    /// <param name="flowLabel">IPv6 flow label (20 bits); 0 = none.</param>
+    /// <param name="interfaceIndex">Send out of this interface; -1 = by route.</param>
+    public IpSendOptions(byte ttl = 0, byte trafficClass = 0, bool dontFragment = false, uint flowLabel = 0, int interfaceIndex = -1)
+    {
+        Ttl = ttl;
+        TrafficClass = trafficClass;
+        DontFragment = dontFragment;
+        FlowLabel = flowLabel;
+        _interfacePlusOne = interfaceIndex + 1;
+    }
+
+    /// <summary>IPv4 TTL or IPv6 hop limit; 0 = default.</summary>
+    public byte Ttl { get; init; }
+
+    /// <summary>IPv4 TOS byte or IPv6 traffic class (DSCP and ECN).</summary>
+    public byte TrafficClass { get; init; }
+
+    /// <summary>IPv4: set DF and never fragment; IPv6: never fragment at the source.</summary>
+    public bool DontFragment { get; init; }
+
+    /// <summary>IPv6 flow label (20 bits); 0 = none.</summary>
+    public uint FlowLabel { get; init; }
+
+    /// <summary>Send out of this interface; -1 = by route.</summary>
+    public int InterfaceIndex
+    {
+        get => _interfacePlusOne - 1;
+        init => _interfacePlusOne = value + 1;
+    }
+
+    public static readonly IpSendOptions Default;
 }
 
 /// <summary>What became of a datagram handed to the network layer.</summary>

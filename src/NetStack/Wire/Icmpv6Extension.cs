@@ -90,3 +90,42 @@ public ref struct Icmpv6ExtensionObjectEnumerator
         return true;
     }
 }
+
+/// <summary>An extension object to write (RFC 4884 §8): class, sub-type and payload (a multiple of 4 octets).</summary>
+public readonly record struct Icmpv6ExtensionObjectRepr(byte ClassNum, byte CType, ReadOnlyMemory<byte> Payload)
+{
+    public int Length => Icmpv6Extension.ObjectHeaderLength + Payload.Length;
+}
+
+/// <summary>An ICMP extension structure to write (RFC 4884 §7): version 2 header with its checksum, then the objects.</summary>
+public readonly record struct Icmpv6ExtensionRepr(ReadOnlyMemory<Icmpv6ExtensionObjectRepr> Objects)
+{
+    public int BufferLength
+    {
+        get
+        {
+            int n = Icmpv6Extension.HeaderLength;
+            foreach (var o in Objects.Span) n += o.Length;
+            return n;
+        }
+    }
+
+    public int Write(Span<byte> buffer)
+    {
+        int length = BufferLength;
+        buffer[..Icmpv6Extension.HeaderLength].Clear();
+        buffer[0] = Icmpv6Extension.Version2 << 4;
+        int at = Icmpv6Extension.HeaderLength;
+        foreach (var o in Objects.Span)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[at..], (ushort)o.Length);
+            buffer[at + 2] = o.ClassNum;
+            buffer[at + 3] = o.CType;
+            o.Payload.Span.CopyTo(buffer[(at + 4)..]);
+            at += o.Length;
+        }
+        // RFC 4884 §7: the checksum covers the extension structure only.
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], Checksum.Compute(buffer[..length]));
+        return length;
+    }
+}

@@ -32,7 +32,7 @@ public enum Icmpv6UnreachableCode : byte
     PortUnreachable = 4,
     SourceAddressFailedPolicy = 5,
     RejectRoute = 6,
-    /// <summary>RFC 6550 §20.18 (assigned as code 7 in the ICMPv6 registry).</summary>
+    /// <summary>Code 7, assigned by RFC 6550 (ICMPv6 parameters registry).</summary>
     ErrorInSourceRoutingHeader = 7,
 }
 
@@ -203,6 +203,23 @@ public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code, uint Header
     /// <summary>RFC 4443 §3.4: <paramref name="pointer"/> is the offset of the error in the invoking packet.</summary>
     public static Icmpv6Repr ParameterProblem(Icmpv6ParameterProblemCode code, uint pointer, ReadOnlyMemory<byte> invokingPacket) =>
         new(Icmpv6Type.ParameterProblem, (byte)code, pointer, Cut(invokingPacket));
+
+    /// <summary>
+    /// A Destination Unreachable or Time Exceeded message carrying an RFC 4884 extension structure: the
+    /// quoted packet is zero-padded to a multiple of 8 and at least 128 octets (RFC 4884 §5), cut so
+    /// the whole error fits the minimum MTU, and the length field set (§3). Allocates the new payload:
+    /// meant for the rare errors that carry extensions.
+    /// </summary>
+    public static Icmpv6Repr WithExtension(Icmpv6Repr error, Icmpv6ExtensionRepr extension)
+    {
+        int ext = extension.BufferLength;
+        int original = Math.Max(Icmpv6Extension.MinimumOriginalDatagramLength, (error.Payload.Length + 7) & ~7);
+        original = Math.Min(original, (Icmpv6Packet.MaxInvokingPacketLength - ext) & ~7);
+        var payload = new byte[original + ext];
+        error.Payload.Span[..Math.Min(original, error.Payload.Length)].CopyTo(payload);
+        extension.Write(payload.AsSpan(original));
+        return error with { HeaderData = (uint)(original / 8) << 24 | (error.HeaderData & 0xFFFFFF), Payload = payload };
+    }
 
     private static ReadOnlyMemory<byte> Cut(ReadOnlyMemory<byte> p) =>
         p.Length > Icmpv6Packet.MaxInvokingPacketLength ? p[..Icmpv6Packet.MaxInvokingPacketLength] : p;

@@ -1,0 +1,408 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using NetStack.Network;
+using NetStack.Sockets;
+using NetStack.Wire;
+
+namespace NetStack.Samples.Traceroute;
+
+/// <summary>
+/// Sends probes through raw sockets of a NetStack stack and matches every ICMP / ICMPv6 message (and TCP
+/// segment, for -T) that comes back to the probe it quotes or answers, by the quoted probe headers, never by
+/// arrival order. One subclass per method builds the probe and says how to recognise it.
+/// </summary>
+public abstract class RawProbeSender : IProbeSender, IDisposable
+{
+    private readonly RawSocket _icmp;
+    private TracerouteEngine? _engine;
+
+    protected RawProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target)
+    {
+        Stack = stack;
+        Options = options;
+        Source = source;
+        Target = target;
+        _icmp = stack.OpenRawSocket(target.Version, target.IsV4 ? IpProtocol.Icmp : IpProtocol.Icmpv6);
+    }
+
+    protected NetworkStack Stack { get; }
+    protected TracerouteOptions Options { get; }
+    protected IpAddress Source { get; }
+    protected IpAddress Target { get; }
+    protected int IpHeaderLength => Target.IsV4 ? 20 : 40;
+    protected TracerouteEngine Engine => _engine ?? throw new InvalidOperationException("Attach the engine first.");
+
+    public abstract int HeaderLength { get; }
+
+    /// <summary>The flow identifier to use for a probe (constant with --paris, varied by --mda).</summary>
+    public Func<Probe, int>? FlowOf { get; set; }
+
+    public void Attach(TracerouteEngine engine) => _engine = engine;
+
+    /// <summary>Builds the transport header and data of <paramref name="probe"/> into <paramref name="buffer"/>.</summary>
+    protected abstract int Build(Probe probe, int dataLength, Span<byte> buffer);
+
+    protected abstract IpProtocol Protocol { get; }
+
+    /// <summary>Finds the in-flight probe whose transport header is (the start of) <paramref name="quoted"/>.</summary>
+    protected abstract Probe? MatchQuoted(ReadOnlySpan<byte> quoted);
+
+    /// <summary>Finds the probe a direct answer from the target (echo reply, TCP SYN-ACK/RST) belongs to.</summary>
+    protected virtual Probe? MatchDirect(in IpPacketInfo info, ReadOnlySpan<byte> payload) => null;
+
+    public SendOutcome Send(Probe probe, int dataLength, Instant now, out int mtu)
+    {
+        mtu = 0;
+        var buffer = new byte[Math.Max(64, dataLength + 64)];
+        int length = Build(probe, dataLength, buffer);
+        var options = new IpSendOptions(
+            ttl: (byte)probe.Ttl,
+            trafficClass: (byte)Options.Tos,
+            dontFragment: Options.DontFragment,
+            flowLabel: (uint)Options.FlowLabel);
+        var result = Stack.Send(Source, Target, Protocol, buffer.AsSpan(0, length), options, now);
+        switch (result)
+        {
+            case IpSendResult.Sent:
+                return SendOutcome.Sent;
+            case IpSendResult.TooBig:
+                mtu = Stack.MaxTransportPayload(Target) + IpHeaderLength;
+                return SendOutcome.TooBig;
+            case IpSendResult.QueueFull:
+                return SendOutcome.Retry;
+            default:
+                throw new InvalidOperationException($"send probe: {result}");
+        }
+    }
+
+    /// <summary>Takes every queued answer and hands the matching ones to the engine.</summary>
+    public virtual void Drain()
+    {
+        while (_icmp.TryReceive(out var d))
+        {
+            if (Target.IsV4) HandleIcmpv4(d);
+            else HandleIcmpv6(d);
+        }
+    }
+
+    private void HandleIcmpv4(RawDatagram d)
+    {
+        if (!Icmpv4Packet.TryParse(d.Payload, out var icmp, out _) || !icmp.ChecksumValid) return;
+        if (icmp.Type is Icmpv4Type.TimeExceeded or Icmpv4Type.DestinationUnreachable or Icmpv4Type.ParameterProblem)
+        {
+            if (!icmp.TryGetQuotedDatagram(out var quoted, out _)) return;
+            if (quoted.Destination != Target.V4 || quoted.Protocol != Protocol) return;
+            var probe = MatchQuoted(quoted.Payload);
+            if (probe is null) return;
+            string? ext = null;
+            if (icmp.TryGetExtension(out var extension, out _))
+            {
+                var sb = new StringBuilder();
+                foreach (var obj in extension.EnumerateObjects())
+                {
+                    if (sb.Length > 0) sb.Append(';');
+                    if (obj.IsMplsLabelStack)
+                    {
+                        sb.Append("MPLS:");
+                        for (int i = 0; i < obj.MplsEntryCount; i++)
+                        {
+                            var e = obj.MplsEntry(i);
+                            if (i > 0) sb.Append('/');
+                            sb.Append(CultureInfo.InvariantCulture, $"L={e.Label},E={e.TrafficClass},S={(e.BottomOfStack ? 1 : 0)},T={e.Ttl}");
+                        }
+                    }
+                    else
+                    {
+                        sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
+                    }
+                }
+                ext = sb.ToString();
+            }
+            uint info = icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 ? icmp.NextHopMtu : 0u;
+            Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
+            return;
+        }
+        var direct = MatchDirect(d.Info, d.Payload);
+        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+    }
+
+    private void HandleIcmpv6(RawDatagram d)
+    {
+        if (!Icmpv6Packet.TryParse(d.Payload, out var icmp, out _)) return;
+        if (!icmp.VerifyChecksum(d.Info.Source.V6, d.Info.Destination.V6)) return;
+        if (icmp.IsError)
+        {
+            if (!Ipv6Packet.TryParseQuoted(icmp.InvokingPacket, out var quoted, out _)) return;
+            if (quoted.Destination != Target.V6) return;
+            if (!Ipv6HeaderChain.TryParse(quoted, out var chain, out _) || chain.End != Ipv6ChainEnd.UpperLayer || chain.Protocol != Protocol) return;
+            var probe = MatchQuoted(quoted.Bytes[chain.ProtocolOffset..]);
+            if (probe is null) return;
+            string? ext = null;
+            if (icmp.TryGetExtension(out var extension, out _))
+            {
+                var sb = new StringBuilder();
+                foreach (var obj in extension.Objects)
+                {
+                    if (sb.Length > 0) sb.Append(';');
+                    if (obj.ClassNum == 1 && obj.CType == 1)
+                    {
+                        sb.Append("MPLS:");
+                        for (int i = 0; i + 4 <= obj.Payload.Length; i += 4)
+                        {
+                            var e = MplsLabelEntry.Read(obj.Payload[i..]);
+                            if (i > 0) sb.Append('/');
+                            sb.Append(CultureInfo.InvariantCulture, $"L={e.Label},E={e.TrafficClass},S={(e.BottomOfStack ? 1 : 0)},T={e.Ttl}");
+                        }
+                    }
+                    else
+                    {
+                        sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
+                    }
+                }
+                ext = sb.ToString();
+            }
+            uint info = (int)icmp.Type == 2 ? icmp.Mtu : 0;
+            Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
+            return;
+        }
+        var direct = MatchDirect(d.Info, d.Payload);
+        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+    }
+
+    /// <summary>
+    /// Chooses the 16-bit word that, placed at <paramref name="wordOffset"/> of <paramref name="message"/> (whose
+    /// checksum field is at <paramref name="checksumOffset"/>), makes the checksum field equal <paramref name="wanted"/>.
+    /// Paris traceroute's trick: the checksum carries the probe's identity while the flow fields stay constant.
+    /// </summary>
+    protected static void ForceChecksum(Span<byte> message, int checksumOffset, int wordOffset, ulong pseudoHeader, ushort wanted)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(message[checksumOffset..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(message[wordOffset..], 0);
+        ushort s = Checksum.Fold(Checksum.Accumulate(message, pseudoHeader));
+        // field = ~(S + X)  =>  X = ~field - S  (ones' complement arithmetic)
+        ushort x = Checksum.Fold((ulong)(ushort)~wanted + (ushort)~s);
+        BinaryPrimitives.WriteUInt16BigEndian(message[wordOffset..], x);
+        BinaryPrimitives.WriteUInt16BigEndian(message[checksumOffset..], wanted);
+    }
+
+    protected static void FillData(Span<byte> data)
+    {
+        // Linux traceroute fills probe data with 0x40 + (i & 0x3f).
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)(0x40 + (i & 0x3F));
+    }
+
+    public void Dispose()
+    {
+        _icmp.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// UDP probes: by default to port 33434 and up, one port per probe, as Linux traceroute does; -U to one fixed
+/// port; with --paris (and --mda) the ports stay fixed and the UDP checksum carries the probe's identity.
+/// </summary>
+public sealed class UdpProbeSender : RawProbeSender
+{
+    private readonly ushort _basePort;
+    private readonly ushort _sourcePort;
+    private readonly bool _fixedPort;
+
+    public UdpProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target, ushort sourcePort)
+        : base(stack, options, source, target)
+    {
+        _fixedPort = options.Method == ProbeMethod.UdpFixed;
+        _basePort = (ushort)(options.Port ?? (_fixedPort ? TracerouteOptions.DefaultFixedUdpPort : TracerouteOptions.DefaultUdpPort));
+        _sourcePort = sourcePort;
+    }
+
+    public override int HeaderLength => IpHeaderLength + UdpDatagram.HeaderLength;
+    protected override IpProtocol Protocol => IpProtocol.Udp;
+    private bool IdentifyByChecksum => Options.Paris || Options.Mda;
+
+    protected override int Build(Probe probe, int dataLength, Span<byte> buffer)
+    {
+        int length = UdpDatagram.HeaderLength + dataLength;
+        var message = buffer[..length];
+        FillData(message[UdpDatagram.HeaderLength..]);
+        ushort srcPort = _sourcePort, dstPort;
+        if (IdentifyByChecksum)
+        {
+            dstPort = _basePort;
+            if (FlowOf is not null) srcPort = (ushort)(_sourcePort + FlowOf(probe)); // --mda: the flow is the source port
+            probe.WireId = probe.Index + 1;
+        }
+        else
+        {
+            dstPort = _fixedPort ? _basePort : (ushort)(_basePort + probe.Index);
+            if (_fixedPort) srcPort = (ushort)(_sourcePort + probe.Index);
+            probe.WireId = _fixedPort ? srcPort : dstPort;
+        }
+        probe.SourcePort = srcPort;
+        new UdpRepr(srcPort, dstPort, dataLength).Write(message, Source, Target);
+        if (IdentifyByChecksum && dataLength >= 2)
+        {
+            ForceChecksum(message, 6, UdpDatagram.HeaderLength, Checksum.PseudoHeader(Source, Target, (byte)IpProtocol.Udp, length), (ushort)probe.WireId);
+        }
+        return length;
+    }
+
+    protected override Probe? MatchQuoted(ReadOnlySpan<byte> quoted)
+    {
+        if (quoted.Length < UdpDatagram.HeaderLength) return null;
+        ushort src = BinaryPrimitives.ReadUInt16BigEndian(quoted);
+        ushort dst = BinaryPrimitives.ReadUInt16BigEndian(quoted[2..]);
+        ushort sum = BinaryPrimitives.ReadUInt16BigEndian(quoted[6..]);
+        if (IdentifyByChecksum) return Engine.FindInFlight(p => p.WireId == sum && p.SourcePort == src);
+        if (_fixedPort) return Engine.FindInFlight(p => p.WireId == src && dst == _basePort);
+        return Engine.FindInFlight(p => p.WireId == dst && src == _sourcePort);
+    }
+}
+
+/// <summary>
+/// ICMP / ICMPv6 echo probes (-I): one identifier, the sequence number per probe (from -p, default 1), as Linux does.
+/// With --paris the checksum is held constant (the flow of hashing routers), with --mda it is the flow.
+/// </summary>
+public sealed class IcmpProbeSender : RawProbeSender
+{
+    private readonly ushort _identifier;
+    private readonly int _firstSequence;
+
+    public IcmpProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target, ushort identifier)
+        : base(stack, options, source, target)
+    {
+        _identifier = identifier;
+        _firstSequence = options.Port ?? 1;
+    }
+
+    public override int HeaderLength => IpHeaderLength + 8;
+    protected override IpProtocol Protocol => Target.IsV4 ? IpProtocol.Icmp : IpProtocol.Icmpv6;
+
+    protected override int Build(Probe probe, int dataLength, Span<byte> buffer)
+    {
+        int length = 8 + dataLength;
+        var message = buffer[..length];
+        ushort seq = (ushort)(_firstSequence + probe.Index);
+        probe.WireId = seq;
+        message[0] = Target.IsV4 ? (byte)Icmpv4Type.EchoRequest : (byte)128;
+        message[1] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(message[4..], _identifier);
+        BinaryPrimitives.WriteUInt16BigEndian(message[6..], seq);
+        FillData(message[8..]);
+        ulong pseudo = Target.IsV4 ? 0 : Checksum.PseudoHeader(Source, Target, (byte)IpProtocol.Icmpv6, length);
+        if ((Options.Paris || Options.Mda) && dataLength >= 2)
+        {
+            // Paris: a constant checksum keeps (type, code, checksum) -- the flow -- the same for every probe.
+            ushort flow = (ushort)(0x5A5A + (FlowOf?.Invoke(probe) ?? 0));
+            ForceChecksum(message, 2, 8, pseudo, flow);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(message[2..], 0);
+            BinaryPrimitives.WriteUInt16BigEndian(message[2..], Checksum.Compute(message, pseudo));
+        }
+        return length;
+    }
+
+    protected override Probe? MatchQuoted(ReadOnlySpan<byte> quoted)
+    {
+        if (quoted.Length < 8) return null;
+        byte echoRequest = Target.IsV4 ? (byte)Icmpv4Type.EchoRequest : (byte)128;
+        if (quoted[0] != echoRequest || BinaryPrimitives.ReadUInt16BigEndian(quoted[4..]) != _identifier) return null;
+        ushort seq = BinaryPrimitives.ReadUInt16BigEndian(quoted[6..]);
+        return Engine.FindInFlight(p => p.WireId == seq);
+    }
+
+    protected override Probe? MatchDirect(in IpPacketInfo info, ReadOnlySpan<byte> payload)
+    {
+        byte echoReply = Target.IsV4 ? (byte)Icmpv4Type.EchoReply : (byte)129;
+        if (info.Source != Target || payload.Length < 8 || payload[0] != echoReply) return null;
+        if (BinaryPrimitives.ReadUInt16BigEndian(payload[4..]) != _identifier) return null;
+        ushort seq = BinaryPrimitives.ReadUInt16BigEndian(payload[6..]);
+        return Engine.FindInFlight(p => p.WireId == seq);
+    }
+}
+
+/// <summary>
+/// TCP SYN probes (-T, port 80 by default): a SYN with the usual options (MSS, SACK-permitted, timestamps,
+/// window scale) so the packet is 60 bytes like Linux's; the source port identifies the probe, or with --paris
+/// the sequence number does (ports constant). SYN-ACK or RST from the target ends the trace.
+/// </summary>
+public sealed class TcpProbeSender : RawProbeSender
+{
+    private const int TcpHeaderLength = 40;
+    private readonly RawSocket _tcp;
+    private readonly ushort _port;
+    private readonly ushort _sourcePort;
+    private readonly uint _isnBase;
+
+    public TcpProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target, ushort sourcePort, uint isnBase)
+        : base(stack, options, source, target)
+    {
+        _tcp = stack.OpenRawSocket(target.Version, IpProtocol.Tcp);
+        _port = (ushort)(options.Port ?? TracerouteOptions.DefaultTcpPort);
+        _sourcePort = sourcePort;
+        _isnBase = isnBase;
+    }
+
+    public override int HeaderLength => IpHeaderLength + TcpHeaderLength;
+    protected override IpProtocol Protocol => IpProtocol.Tcp;
+    private bool IdentifyBySequence => Options.Paris || Options.Mda;
+
+    protected override int Build(Probe probe, int dataLength, Span<byte> buffer)
+    {
+        int length = TcpHeaderLength + dataLength;
+        var m = buffer[..length];
+        m.Clear();
+        ushort src = IdentifyBySequence ? (ushort)(_sourcePort + (FlowOf?.Invoke(probe) ?? 0)) : (ushort)(_sourcePort + probe.Index);
+        uint seq = _isnBase + (uint)probe.Index;
+        probe.SourcePort = src;
+        probe.WireId = probe.Index;
+        BinaryPrimitives.WriteUInt16BigEndian(m, src);
+        BinaryPrimitives.WriteUInt16BigEndian(m[2..], _port);
+        BinaryPrimitives.WriteUInt32BigEndian(m[4..], seq);
+        m[12] = (TcpHeaderLength / 4) << 4;
+        m[13] = 0x02; // SYN
+        BinaryPrimitives.WriteUInt16BigEndian(m[14..], 5840);
+        // Options: MSS 1460, SACK-permitted, timestamps, NOP, window scale 7 (20 bytes).
+        ReadOnlySpan<byte> opts = [2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7];
+        opts.CopyTo(m[20..]);
+        BinaryPrimitives.WriteUInt32BigEndian(m[28..], (uint)probe.Index + 1);
+        FillData(m[TcpHeaderLength..]);
+        ulong pseudo = Checksum.PseudoHeader(Source, Target, (byte)IpProtocol.Tcp, length);
+        BinaryPrimitives.WriteUInt16BigEndian(m[16..], Checksum.Compute(m, pseudo));
+        return length;
+    }
+
+    protected override Probe? MatchQuoted(ReadOnlySpan<byte> quoted)
+    {
+        if (quoted.Length < 8) return null;
+        ushort src = BinaryPrimitives.ReadUInt16BigEndian(quoted);
+        ushort dst = BinaryPrimitives.ReadUInt16BigEndian(quoted[2..]);
+        uint seq = BinaryPrimitives.ReadUInt32BigEndian(quoted[4..]);
+        if (dst != _port) return null;
+        int index = unchecked((int)(seq - _isnBase));
+        return Engine.FindInFlight(p => p.Index == index && p.SourcePort == src);
+    }
+
+    public override void Drain()
+    {
+        base.Drain();
+        while (_tcp.TryReceive(out var d))
+        {
+            var s = d.Payload;
+            if (d.Info.Source != Target || s.Length < 20) continue;
+            ushort src = BinaryPrimitives.ReadUInt16BigEndian(s);
+            ushort dst = BinaryPrimitives.ReadUInt16BigEndian(s[2..]);
+            uint ack = BinaryPrimitives.ReadUInt32BigEndian(s[8..]);
+            byte flags = s[13];
+            bool synAck = (flags & 0x12) == 0x12, rst = (flags & 0x04) != 0;
+            if (src != _port || !(synAck || rst)) continue;
+            // The answer acknowledges our SYN: ack = seq + 1.
+            int index = unchecked((int)(ack - 1 - _isnBase));
+            var probe = Engine.FindInFlight(p => p.Index == index && p.SourcePort == dst);
+            if (probe is not null) Engine.AnswerFinal(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+        }
+    }
+}

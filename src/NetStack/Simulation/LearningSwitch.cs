@@ -1,0 +1,136 @@
+using NetStack.Link;
+using NetStack.Wire;
+
+namespace NetStack.Simulation;
+
+/// <summary>
+/// An in-memory transparent bridge (IEEE 802.1D §7.7-7.8 behaviour, simplified): it learns source MAC addresses
+/// per port, forwards known unicast to the learned port, filters frames whose destination lives on the port they
+/// came from, and floods broadcast, multicast and unknown unicast to every other port. Entries age out after
+/// <see cref="AgingTime"/> (802.1D default 300 s); the table holds at most <see cref="TableLimit"/> entries
+/// (further addresses are not learned and their frames are flooded, counted in <see cref="Statistics"/>).
+/// <para>
+/// Each port is an <see cref="InMemoryLink"/> whose host end <see cref="AddPort"/> returns, so per-port latency,
+/// bandwidth and MTU come from <see cref="LinkOptions"/>. The switch is itself an <see cref="IPollable"/>: register
+/// it with the <see cref="Simulator"/> (<see cref="Simulator.AddSwitch"/>) and it is polled when frames reach it.
+/// </para>
+/// </summary>
+public sealed class LearningSwitch : IPollable, IDisposable
+{
+    private readonly List<InMemoryLink> _links = [];
+    private readonly List<INetDevice> _ports = [];
+    private readonly Dictionary<MacAddress, (int Port, Instant LastSeen)> _table = [];
+    private byte[] _buffer = new byte[2048];
+
+    public LearningSwitch(TimeSpan? agingTime = null, int tableLimit = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tableLimit, 1);
+        AgingTime = agingTime ?? TimeSpan.FromSeconds(300);
+        TableLimit = tableLimit;
+    }
+
+    public TimeSpan AgingTime { get; }
+    public int TableLimit { get; }
+    public SwitchStatistics Statistics { get; } = new();
+
+    /// <summary>The switch side of every port, in port order (what the scheduler watches).</summary>
+    public IReadOnlyList<INetDevice> Ports => _ports;
+
+    /// <summary>The links of every port (host end is <see cref="InMemoryLink.A"/>).</summary>
+    public IReadOnlyList<InMemoryLink> Links => _links;
+
+    /// <summary>
+    /// Adds a port and returns the host's end of its link. <paramref name="toSwitch"/> shapes what the host sends,
+    /// <paramref name="fromSwitch"/> what it receives (defaults to <paramref name="toSwitch"/>).
+    /// </summary>
+    public LinkEndpoint AddPort(MacAddress hostMac, LinkOptions? toSwitch = null, LinkOptions? fromSwitch = null)
+    {
+        var link = new InMemoryLink(Medium.Ethernet, hostMac, MacAddress.Zero, toSwitch, fromSwitch ?? toSwitch);
+        _links.Add(link);
+        _ports.Add(link.B);
+        if (_buffer.Length < link.B.MaxFrameSize) _buffer = new byte[link.B.MaxFrameSize];
+        return link.A;
+    }
+
+    /// <summary>The port <paramref name="mac"/> was learned on, if the entry is present and not aged out at <paramref name="now"/>.</summary>
+    public bool TryLookup(MacAddress mac, Instant now, out int port)
+    {
+        if (_table.TryGetValue(mac, out var e) && now - e.LastSeen < AgingTime) { port = e.Port; return true; }
+        port = -1;
+        return false;
+    }
+
+    /// <summary>Entries currently in the table (aged ones included until they are looked up or relearned).</summary>
+    public int TableCount => _table.Count;
+
+    public Instant Poll(Instant now)
+    {
+        for (int p = 0; p < _ports.Count; p++)
+        {
+            while (_ports[p].TryReceive(_buffer, now, out int length)) Forward(p, _buffer.AsSpan(0, length), now);
+        }
+        return Instant.MaxValue; // aging is checked lazily at lookup
+    }
+
+    private void Forward(int inPort, ReadOnlySpan<byte> frame, Instant now)
+    {
+        Statistics.Received++;
+        if (!EthernetFrame.TryParse(frame, out var eth, out _)) { Statistics.Malformed++; return; }
+        Learn(eth.Source, inPort, now);
+        var dst = eth.Destination;
+        if (!dst.IsMulticast && TryLookup(dst, now, out int outPort))
+        {
+            // 802.1D §7.7.1: a frame is not sent back out of the port it was received on.
+            if (outPort == inPort) { Statistics.Filtered++; return; }
+            Statistics.Forwarded++;
+            _ports[outPort].Transmit(frame, now);
+            return;
+        }
+        Statistics.Flooded++;
+        for (int p = 0; p < _ports.Count; p++)
+        {
+            if (p != inPort) _ports[p].Transmit(frame, now);
+        }
+    }
+
+    private void Learn(MacAddress source, int port, Instant now)
+    {
+        // Group addresses never appear as a valid source; they are not learned.
+        if (source.IsMulticast) return;
+        if (_table.ContainsKey(source) || _table.Count < TableLimit || EvictAged(now))
+        {
+            _table[source] = (port, now);
+            return;
+        }
+        Statistics.TableFull++;
+    }
+
+    private bool EvictAged(Instant now)
+    {
+        MacAddress? victim = null;
+        foreach (var (mac, e) in _table)
+        {
+            if (now - e.LastSeen >= AgingTime) { victim = mac; break; }
+        }
+        if (victim is { } v) { _table.Remove(v); return true; }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _links) l.Dispose();
+    }
+}
+
+/// <summary>Counters of a <see cref="LearningSwitch"/>.</summary>
+public sealed class SwitchStatistics
+{
+    public long Received { get; internal set; }
+    public long Forwarded { get; internal set; }
+    public long Flooded { get; internal set; }
+    /// <summary>Frames dropped because their destination is on the port they came from.</summary>
+    public long Filtered { get; internal set; }
+    public long Malformed { get; internal set; }
+    /// <summary>Source addresses not learned because the table was full.</summary>
+    public long TableFull { get; internal set; }
+}

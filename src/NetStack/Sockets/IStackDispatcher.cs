@@ -1,0 +1,23 @@
+namespace NetStack.Sockets;
+
+/// <summary>
+/// The thread that owns a stack. The core is single-threaded: the async socket API hands every operation
+/// to the dispatcher and completes tasks from it. The runtime's event loop (NetStack.Tap's StackHost) is one.
+/// </summary>
+public interface IStackDispatcher
+{
+    /// <summary>True on the dispatcher's own thread.</summary>
+    bool IsOnLoopThread { get; }
+
+    /// <summary>The stack's clock.</summary>
+    Instant Now { get; }
+
+    /// <summary>Queues work for the loop; exceptions it throws are logged and never stop the loop.</summary>
+    void Post(Action work);
+
+    /// <summary>Runs <paramref name="work"/> on the loop; the task completes off the loop thread.</summary>
+    Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default);
+
+    /// <summary>Asks the loop to poll the stack now (after a change made outside a frame or timer).</summary>
+    void Wake();
+}

@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.Net.Sockets;
+using NetStack.Network;
+using NetStack.Wire;
+
+namespace NetStack.Transport.Udp;
+
+/// <summary>
+/// UDP (RFC 768, RFC 1122 §4.1, RFC 8085 where it applies to a stack): socket demultiplexing, checksums
+/// (IPv4 zero accepted, IPv6 zero rejected), port unreachable for closed ports, broadcast and multicast
+/// delivery, and ICMP errors handed to the socket that sent the quoted datagram.
+/// </summary>
+public sealed class UdpLayer : ITransportHandler
+{
+    private readonly NetworkStack _stack;
+    private readonly UdpOptions _options;
+    private readonly Dictionary<ushort, List<UdpSocket>> _byPort = [];
+    private ushort _nextEphemeral;
+
+    public UdpLayer(NetworkStack stack, UdpOptions? options = null)
+    {
+        _stack = stack;
+        _options = options ?? new UdpOptions();
+        int span = _options.EphemeralPortLast - _options.EphemeralPortFirst + 1;
+        // RFC 6056 §3.3.1: start the search at a random point of the range.
+        _nextEphemeral = (ushort)(_options.EphemeralPortFirst + stack.Random.Next(span));
+        stack.RegisterTransport(IpProtocol.Udp, this);
+    }
+
+    internal StackStatistics Statistics => _stack.Statistics;
+
+    public int SocketCount => _byPort.Values.Sum(l => l.Count);
+
+    /// <summary>
+    /// Binds a socket to <paramref name="local"/> (address may be unspecified for "any"; port 0 picks an ephemeral
+    /// port). Throws <see cref="SocketException"/> with <see cref="SocketError.AddressAlreadyInUse"/> when taken, and
+    /// <see cref="SocketError.TooManyOpenSockets"/> when the ephemeral range is exhausted.
+    /// </summary>
+    public UdpSocket Bind(IpEndpoint local)
+    {
+        ushort port = local.Port;
+        if (port == 0)
+        {
+            port = AllocateEphemeral(local.Address);
+        }
+        else if (Conflicts(local.Address, port))
+        {
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        }
+        var socket = new UdpSocket(this, new IpEndpoint(local.Address, port));
+        if (!_byPort.TryGetValue(port, out var list)) _byPort[port] = list = [];
+        list.Add(socket);
+        return socket;
+    }
+
+    private bool Conflicts(IpAddress address, ushort port)
+    {
+        if (!_byPort.TryGetValue(port, out var list)) return false;
+        foreach (var s in list)
+        {
+            var a = s.LocalEndpoint.Address;
+            if (a.Version != address.Version) continue;
+            if (a.IsUnspecified || address.IsUnspecified || a == address) return true;
+        }
+        return false;
+    }
+
+    private ushort AllocateEphemeral(IpAddress address)
+    {
+        int first = _options.EphemeralPortFirst, last = _options.EphemeralPortLast;
+        int span = last - first + 1;
+        for (int i = 0; i < span; i++)
+        {
+            ushort candidate = _nextEphemeral;
+            _nextEphemeral = candidate >= last ? (ushort)first : (ushort)(candidate + 1);
+            if (!Conflicts(address, candidate)) return candidate;
+        }
+        throw new SocketException((int)SocketError.TooManyOpenSockets);
+    }
+
+    internal void Unbind(UdpSocket socket)
+    {
+        if (_byPort.TryGetValue(socket.LocalEndpoint.Port, out var list))
+        {
+            list.Remove(socket);
+            if (list.Count == 0) _byPort.Remove(socket.LocalEndpoint.Port);
+        }
+    }
+
+    internal IpSendResult SendFrom(UdpSocket socket, IpEndpoint to, ReadOnlySpan<byte> payload, in IpSendOptions options, Instant now)
+    {
+        if (payload.Length > ushort.MaxValue - UdpDatagram.HeaderLength) return IpSendResult.TooBig;
+        var source = socket.LocalEndpoint.Address;
+        if (source.IsUnspecified || source.Version != to.Address.Version || source.IsMulticast)
+        {
+            if (!_stack.TrySelectSource(to.Address, out source)) return IpSendResult.NoSourceAddress;
+        }
+        int length = UdpDatagram.HeaderLength + payload.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var span = buffer.AsSpan(0, length);
+            payload.CopyTo(span[UdpDatagram.HeaderLength..]);
+            new UdpRepr(socket.LocalEndpoint.Port, to.Port, payload.Length).Write(span, source, to.Address);
+            var result = _stack.Send(source, to.Address, IpProtocol.Udp, span, options, now);
+            if (result == IpSendResult.Sent) _stack.Statistics.UdpSent++;
+            return result;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <inheritdoc/>
+    public TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
+    {
+        if (!UdpDatagram.TryParse(payload, out var udp, out _))
+        {
+            _stack.Statistics.Drop(DropReason.UdpMalformed);
+            return TransportVerdict.Dropped;
+        }
+        // RFC 1122 §4.1.3.4 (silently discard on a bad checksum); RFC 8200 §8.1 (IPv6: zero checksum is bad).
+        if (!udp.VerifyChecksum(info.Source, info.Destination))
+        {
+            _stack.Statistics.Drop(DropReason.UdpBadChecksum);
+            return TransportVerdict.Dropped;
+        }
+        // Source port 0 is allowed ("no reply expected"); destination port 0 is never bound.
+        _stack.Statistics.UdpReceived++;
+        var remote = new IpEndpoint(info.Source, udp.SourcePort);
+        var rinfo = new UdpReceiveInfo(remote, info.Destination, info.Ttl, info.TrafficClass, info.FlowLabel,
+            info.InterfaceIndex, udp.Payload.Length, now);
+        if (!_byPort.TryGetValue(udp.DestinationPort, out var list))
+        {
+            if (info.IsBroadcastOrMulticast) { _stack.Statistics.Drop(DropReason.UdpNoSocket); return TransportVerdict.Dropped; }
+            _stack.Statistics.Drop(DropReason.UdpNoSocket);
+            return TransportVerdict.PortUnreachable;
+        }
+        if (info.IsBroadcastOrMulticast)
+        {
+            // RFC 1122 §4.1.3.5 / RFC 8085 §3.5: a broadcast or multicast datagram goes to every socket bound to the port.
+            bool any = false;
+            foreach (var s in list)
+            {
+                var a = s.LocalEndpoint.Address;
+                if (a.Version != info.Destination.Version) continue;
+                if (!a.IsUnspecified && a != info.Destination) continue;
+                if (!s.Matches(remote)) continue;
+                s.Enqueue(udp.Payload, rinfo, _options.ReceiveQueueLimit);
+                any = true;
+            }
+            if (!any) _stack.Statistics.Drop(DropReason.UdpNoSocket);
+            return any ? TransportVerdict.Delivered : TransportVerdict.Dropped;
+        }
+        // Unicast: the most specific socket wins: connected + bound address, then bound address, then wildcard.
+        UdpSocket? best = null;
+        int bestScore = -1;
+        foreach (var s in list)
+        {
+            var a = s.LocalEndpoint.Address;
+            if (a.Version != info.Destination.Version) continue;
+            if (!a.IsUnspecified && a != info.Destination) continue;
+            if (!s.Matches(remote)) continue;
+            int score = (a.IsUnspecified ? 0 : 2) + (s.RemoteEndpoint.HasValue ? 1 : 0);
+            if (score > bestScore) { best = s; bestScore = score; }
+        }
+        if (best is null)
+        {
+            _stack.Statistics.Drop(DropReason.UdpNoSocket);
+            return TransportVerdict.PortUnreachable;
+        }
+        best.Enqueue(udp.Payload, rinfo, _options.ReceiveQueueLimit);
+        return TransportVerdict.Delivered;
+    }
+
+    /// <inheritdoc/>
+    public void ReceiveIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now)
+    {
+        // The quote holds at least the 8-byte UDP header (RFC 792, RFC 1812 §4.3.2.3, RFC 4443 §2.4(c)).
+        if (quotedTransport.Length < UdpDatagram.HeaderLength)
+        {
+            _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
+            return;
+        }
+        ushort srcPort = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quotedTransport);
+        ushort dstPort = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..]);
+        var destination = new IpEndpoint(error.OriginalDestination, dstPort);
+        if (!_byPort.TryGetValue(srcPort, out var list))
+        {
+            _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
+            return;
+        }
+        foreach (var s in list)
+        {
+            var a = s.LocalEndpoint.Address;
+            if (a.Version != error.OriginalSource.Version) continue;
+            if (!a.IsUnspecified && a != error.OriginalSource) continue;
+            if (s.RemoteEndpoint is { } r && r != destination) continue;
+            s.EnqueueError(new UdpError(error, destination, srcPort, quotedTransport.ToArray(), icmpMessage.ToArray(), now), _options.ErrorQueueLimit);
+            return;
+        }
+        _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
+    }
+}
