@@ -213,6 +213,15 @@ public sealed class NetworkStack : IPollable, IIpLayer
         }
     }
 
+    /// <summary>IPv6 configuration of <paramref name="iface"/> (addresses and their states, link MTU, routers, RDNSS servers).</summary>
+    public Ipv6InterfaceInfo? GetIpv6Info(NetworkInterface iface) => Ipv6.Info(iface.Index, Now);
+
+    /// <summary>Recursive DNS servers learned from router advertisements (RFC 8106), for the stub resolver.</summary>
+    public IReadOnlyList<Ipv6Address> Ipv6DnsServers => Ipv6.DnsServers(Now);
+
+    /// <summary>Opens a sans-IO ICMPv6 echo endpoint (ping) with its own identifier.</summary>
+    public Icmpv6EchoSession OpenIcmpv6Echo(ushort identifier, int capacity = 64) => Ipv6.OpenEcho(identifier, capacity);
+
     private IFamilyLayer Family(IpAddress a) => a.IsV4 ? Ipv4 : Ipv6;
 
     /// <inheritdoc/>
