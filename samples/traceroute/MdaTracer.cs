@@ -23,7 +23,7 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
 
     /// <summary>Traces hop by hop; <paramref name="runUntil"/> drives the network until its condition holds.</summary>
     public void Run(TracerouteNode node, Simulation.Simulator simulator, string name, IpAddress target) =>
-        Run(node, cond => simulator.RunUntil(cond, simulator.Now + TimeSpan.FromHours(1)), name, target);
+        Run(node, cond => { simulator.Wake(node); simulator.RunUntil(cond, simulator.Now + TimeSpan.FromHours(1)); }, name, target);
 
     public void Run(TracerouteNode node, Action<Func<bool>> runUntil, string name, IpAddress target)
     {
@@ -87,7 +87,7 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
             string? hostName = null;
             if (names is not null) names.TryGetName(IpAddress.Parse(address), out hostName);
             output.Write(names is null ? $" {address}" : $" {hostName ?? address} ({address})");
-            output.Write(string.Create(CultureInfo.InvariantCulture, $" [{n}/{hop.ProbesSent}] "));
+            output.Write(string.Create(CultureInfo.InvariantCulture, $" [{n}/{hop.ProbesSent}]"));
         }
         output.Flush();
     }

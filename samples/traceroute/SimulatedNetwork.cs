@@ -3,6 +3,8 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
 using NetStack.Simulation;
+using NetStack.Transport.Tcp;
+using NetStack.Transport.Udp;
 using NetStack.Wire;
 
 namespace NetStack.Samples.Traceroute;
@@ -65,14 +67,21 @@ public sealed class SimulatedNetwork
     private NetworkStack NewStack(string name, StackOptions? options = null)
     {
         var s = new NetworkStack(options ?? new StackOptions(), new SeededRandom(Simulator.Random.NextUInt64()));
+        // Every node is a full host: UDP answers closed ports with port unreachable, TCP with RST.
+        _ = new UdpLayer(s);
+        var tcp = new TcpLayer(s, new SeededRandom(Simulator.Random.NextUInt64()));
+        s.RegisterTransport(IpProtocol.Tcp, tcp);
+        _tcp[s] = tcp;
         _devices[s] = [];
         _order.Add((name, s));
         return s;
     }
 
+    private readonly Dictionary<NetworkStack, TcpLayer> _tcp = [];
+
     private static StackOptions RouterOptions(bool silent = false, MplsLabelEntry[]? labels = null) => new()
     {
-        Ipv4 = new Ipv4Options { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
+        Ipv4 = new Network.Ipv4.Ipv4Options { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
         Ipv6 = new Ipv6Options { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
     };
 
@@ -168,6 +177,8 @@ public sealed class SimulatedNetwork
         Route(target, "0.0.0.0/0", "203.0.113.1", t0);
         Route(target, "::/0", "2001:db8:8::1", t0);
 
+        // The far host listens on port 80 (both families), so -T probes are answered with SYN-ACK.
+        _tcp[target].Listen(new TcpEndpoint(new IpAddress(Ipv4Address.Any), 80), 16);
         Client = new TracerouteNode(client);
         Target = target;
         foreach (var (name, stack) in _order)
@@ -178,5 +189,5 @@ public sealed class SimulatedNetwork
     }
 
     /// <summary>Lets duplicate address detection and router discovery settle before tracing.</summary>
-    public void Settle() => Simulator.RunFor(TimeSpan.FromSeconds(3));
+    public void Settle() => Simulator.RunFor(TimeSpan.FromSeconds(30));
 }

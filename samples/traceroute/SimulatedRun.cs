@@ -12,6 +12,8 @@ public static class SimulatedRun
 
     public static int Run(TracerouteOptions options, TextWriter output, ulong seed = 1)
     {
+        // The demo (no host given) shows ICMP extensions too, so the MPLS hop is visible.
+        if (options.Host is null) options.Extensions = true;
         var net = SimulatedNetwork.Build(seed);
         net.Settle();
         var targets = new List<(string Name, IpAddress Address)>();
@@ -32,6 +34,11 @@ public static class SimulatedRun
             results.Add(Trace(net, options, name, address, options.Json ? null : output));
         }
         if (options.Json) JsonReport.Write(output, results);
+        if (Environment.GetEnvironmentVariable("NETSTACK_SIM_STATS") == "1")
+        {
+            foreach (var (n, stack) in net.Nodes)
+                Console.Error.WriteLine($"{n}: " + string.Join(", ", stack.Statistics.NonZeroDrops().Select(kv => $"{kv.Key}={kv.Value}")));
+        }
         return 0;
     }
 
@@ -70,6 +77,7 @@ public static class SimulatedRun
         node.Sender = sender;
         node.Engine = engine;
         engine.WriteHeader(name, target);
+        net.Simulator.Wake(node);
         net.Simulator.RunUntil(() => engine.IsComplete, net.Simulator.Now + TimeSpan.FromHours(1));
         node.Engine = null;
         node.Sender = null;

@@ -164,6 +164,7 @@ internal sealed partial class Ipv6Layer
         {
             return;
         }
+        if (!_options.IcmpErrorsEnabled) return;
         // (f) rate limiting.
         if (!_icmpErrors.TryTake(now))
         {
@@ -176,6 +177,19 @@ internal sealed partial class Ipv6Layer
         if (!origDst.IsMulticast && IsOurUsableAddress(origDst)) src = origDst;
         else if (!TrySelectSourceFor(origSrc, outIfc, out src)) return;
 
+        if (_options.IcmpExtensionMplsLabels.Count > 0 && type is Icmpv6Type.TimeExceeded or Icmpv6Type.DestinationUnreachable)
+        {
+            // RFC 4884 §4.1 + RFC 4950: the quote padded to at least 128 octets, then the MPLS label stack object.
+            var stack = new byte[_options.IcmpExtensionMplsLabels.Count * MplsLabelEntry.Length];
+            for (int i = 0; i < _options.IcmpExtensionMplsLabels.Count; i++) _options.IcmpExtensionMplsLabels[i].Write(stack.AsSpan(i * MplsLabelEntry.Length));
+            var extension = new Icmpv6ExtensionRepr(new[] { new Icmpv6ExtensionObjectRepr(1, 1, stack) });
+            var withExt = Icmpv6Repr.WithExtension(new Icmpv6Repr(type, code, parameter, q.Bytes.ToArray()), extension);
+            var extMessage = new byte[withExt.BufferLength];
+            withExt.Write(extMessage, src, origSrc);
+            _stats.Icmpv6Sent++;
+            SendPacket(outIfc, nextHop, src, origSrc, IpProtocol.Icmpv6, extMessage, outIfc.CurHopLimit, 0, 0, default, allowFragment: false, now);
+            return;
+        }
         // (c) as much of the invoking packet as fits in the minimum MTU.
         int quoteLen = Math.Min(q.Bytes.Length, Icmpv6Packet.MaxInvokingPacketLength);
         Span<byte> message = stackalloc byte[Icmpv6Packet.ErrorHeaderLength + quoteLen];

@@ -271,7 +271,7 @@ internal sealed partial class Ipv6Layer
             SendIcmpError(ifc, packet, Icmpv6Type.TimeExceeded, (byte)Icmpv6TimeExceededCode.HopLimitExceeded, 0, link, now);
             return;
         }
-        if (!TryRoute(dst, -1, now, out var outIfc, out var nextHop))
+        if (!TryRoute(dst, -1, now, out var outIfc, out var nextHop, FlowHash.Of(src, dst, p.NextHeader, p.Payload, p.FlowLabel)))
         {
             _stats.Drop(DropReason.Ipv6NoRoute);
             SendIcmpError(ifc, packet, Icmpv6Type.DestinationUnreachable, (byte)Icmpv6UnreachableCode.NoRoute, 0, link, now);

@@ -22,7 +22,7 @@ internal sealed partial class Ipv6Layer
     /// interface; then the Destination Cache; then the longest on-link prefix; then a default router (§6.3.6).
     /// With no default router the destination is unreachable (RFC 4943 removed the on-link assumption).
     /// </summary>
-    internal bool TryRoute(Ipv6Address destination, int interfaceHint, Instant now, out Ipv6Interface ifc, out Ipv6Address nextHop)
+    internal bool TryRoute(Ipv6Address destination, int interfaceHint, Instant now, out Ipv6Interface ifc, out Ipv6Address nextHop, uint flowHash = 0)
     {
         ifc = null!;
         nextHop = destination;
@@ -44,6 +44,14 @@ internal sealed partial class Ipv6Layer
         {
             ifc = pif;
             if (hinted is null) _destinations.Set(destination, ifc.Index, destination, false, now);
+            return true;
+        }
+        if (StaticRoutes.TryLookup(destination, interfaceHint, flowHash, out var sr, out bool multipath) && InterfaceAt(sr.InterfaceIndex) is { } sif)
+        {
+            ifc = sif;
+            nextHop = sr.IsOnLink ? destination : sr.Gateway;
+            // One path per flow: a multipath choice is not remembered per destination.
+            if (hinted is null && !multipath) _destinations.Set(destination, ifc.Index, nextHop, false, now);
             return true;
         }
         bool found = _routers.TrySelect(now, (r, i) => IsProbablyReachable(r, i), out var router);

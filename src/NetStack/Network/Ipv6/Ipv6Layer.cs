@@ -40,12 +40,16 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         _reassembler = new Reassembler(_options.ReassemblyMaxPackets, _options.ReassemblyMaxBytes,
             _options.ReassemblyMaxFragments, _options.ReassemblyTimeout);
         _icmpErrors = new TokenBucket(_options.IcmpErrorsPerSecond, _options.IcmpErrorBurst);
+        StaticRoutes = new Ipv6RouteTable(_options.MaxRoutes);
     }
 
     internal IReadOnlyList<Ipv6Interface> Interfaces => _interfaces;
     internal PathMtuCache PathMtu => _pmtu;
     internal DefaultRouterList Routers => _routers;
     internal PrefixList Prefixes => _prefixes;
+
+    /// <summary>Configured routes (router mode, or hosts with more than a default router).</summary>
+    internal Ipv6RouteTable StaticRoutes { get; private set; } = null!;
 
     internal Ipv6Interface? InterfaceAt(int index) => (uint)index < (uint)_byIndex.Length ? _byIndex[index] : null;
 
