@@ -11,7 +11,7 @@ public class PcapReaderTests
     {
         using var reader = PcapFile.Open(path);
         var list = new List<(int, int, string)>();
-        while (reader.TryRead(out var r)) list.Add((r.OriginalLength, r.Data.Length, Tshark.Epoch(r.TimestampNanoseconds)));
+        while (reader.TryRead(out var r)) list.Add((r.OriginalLength, r.Data.Length, TsharkDump.Epoch(r.TimestampNanoseconds)));
         error = reader.Error;
         return list;
     }
@@ -20,14 +20,14 @@ public class PcapReaderTests
     /// tshark's view of every capture in pcaps/, taken in one run over their concatenation (mergecap -a keeps
     /// each frame's bytes, lengths and timestamp): starting tshark once per file costs about a second each.
     /// </summary>
-    private static readonly Lazy<(string[] Files, List<Tshark.Frame> Theirs)> AllCaptures = new(() =>
+    private static readonly Lazy<(string[] Files, List<TsharkDump.Frame> Theirs)> AllCaptures = new(() =>
     {
         var files = CapturePaths.All().ToArray();
         var merged = Path.Combine(Path.GetTempPath(), $"netstack-all-{Guid.NewGuid():N}.pcapng");
         try
         {
-            Tshark.Concatenate(merged, files);
-            return (files, Tshark.Dump(merged));
+            TsharkDump.Concatenate(merged, files);
+            return (files, TsharkDump.Dump(merged));
         }
         finally { File.Delete(merged); }
     });
@@ -112,7 +112,7 @@ public class PcapReaderTests
                 File.WriteAllBytes(path, ms.ToArray());
                 var ours = ReadOurs(path, out var error);
                 Assert.Equal(WireError.None, error);
-                Assert.Equal(Tshark.Dump(path).Select(f => f.Meta), ours);
+                Assert.Equal(TsharkDump.Dump(path).Select(f => f.Meta), ours);
                 Assert.Equal(3, ours.Count);
             }
             finally { File.Delete(path); }
@@ -136,7 +136,7 @@ public class PcapReaderTests
             File.WriteAllBytes(path, ng.ToArray());
             var ours = ReadOurs(path, out var error);
             Assert.Equal(WireError.None, error);
-            var theirs = Tshark.Dump(path).Select(f => f.Meta).ToList();
+            var theirs = TsharkDump.Dump(path).Select(f => f.Meta).ToList();
             Assert.Equal(3, ours.Count);
             Assert.Equal(theirs[0], ours[0]);
             Assert.Equal(theirs[2], ours[2]);

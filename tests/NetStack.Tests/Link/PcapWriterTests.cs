@@ -26,14 +26,14 @@ public sealed class PcapWriterTests : IDisposable
         {
             foreach (var (f, at) in frames) w.Write(f, at);
         }
-        var dump = Tshark.Dump(_path);
+        var dump = TsharkDump.Dump(_path);
         var bytes = dump.Select(f => f.Bytes).ToList();
         var meta = dump.Select(f => f.Meta).ToList();
         Assert.Equal(frames.Count, bytes.Count);
         for (int i = 0; i < frames.Count; i++)
         {
             Assert.Equal(frames[i].Frame, bytes[i]);
-            Assert.Equal((frames[i].Frame.Length, frames[i].Frame.Length, Tshark.Epoch(frames[i].At.Microseconds * 1000)), meta[i]);
+            Assert.Equal((frames[i].Frame.Length, frames[i].Frame.Length, TsharkDump.Epoch(frames[i].At.Microseconds * 1000)), meta[i]);
         }
     }
 
@@ -43,14 +43,14 @@ public sealed class PcapWriterTests : IDisposable
         using (var w = new PcapWriter(File.Create(_path), Medium.Ip)) w.Write(new byte[] { 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2 }, Instant.Zero);
         using var r = new PcapReader(File.OpenRead(_path));
         Assert.Equal(PcapLinkType.Raw, r.LinkType);
-        Assert.Contains("192.0.2.1", Tshark.Run("-n", "-r", _path), StringComparison.Ordinal);
+        Assert.Contains("192.0.2.1", TsharkDump.Run("-n", "-r", _path), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Frames_longer_than_the_snap_length_keep_their_original_length()
     {
         using (var w = new PcapWriter(File.Create(_path), PcapLinkType.Ethernet, snapLength: 64)) w.Write(TestFrames.Make(B, A, 200), Instant.Zero);
-        Assert.Equal((200, 64, "0.000000000"), Tshark.Dump(_path)[0].Meta);
+        Assert.Equal((200, 64, "0.000000000"), TsharkDump.Dump(_path)[0].Meta);
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class PcapWriterTests : IDisposable
             recorder.Transmit(fromA, Instant.FromMilliseconds(7));
             Assert.Equal(2, recorder.FramesRecorded);
         } // Dispose flushes
-        var dump = Tshark.Dump(_path);
+        var dump = TsharkDump.Dump(_path);
         Assert.Equal([toA, fromA], dump.Select(f => f.Bytes));
         var meta = dump.Select(f => f.Meta).ToList();
         Assert.Equal("1700000000.006000000", meta[0].Epoch);

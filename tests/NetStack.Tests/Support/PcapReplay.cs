@@ -1,3 +1,4 @@
+using SimFrame = NetStack.Simulation.CapturedFrame;
 using System.Text;
 using NetStack.Link;
 using NetStack.Simulation;
@@ -18,7 +19,7 @@ internal static class PcapReplay
 
     public sealed record Result(ReplayDevice Device, Simulator Simulator)
     {
-        public IReadOnlyList<CapturedFrame> Transmitted => Device.Transmitted;
+        public IReadOnlyList<SimFrame> Transmitted => Device.Transmitted;
     }
 
     /// <summary>
@@ -38,17 +39,17 @@ internal static class PcapReplay
     }
 
     /// <summary>Writes frames to a classic pcap (timestamps as microseconds since the epoch).</summary>
-    public static void Write(string path, IEnumerable<CapturedFrame> frames, Medium medium)
+    public static void Write(string path, IEnumerable<SimFrame> frames, Medium medium)
     {
         using var w = new PcapWriter(File.Create(path), medium);
         foreach (var f in frames) w.Write(f.Data, f.Timestamp);
     }
 
     /// <summary>Reads a capture's frames (µs timestamps).</summary>
-    public static List<CapturedFrame> Read(string path)
+    public static List<SimFrame> Read(string path)
     {
         using var reader = PcapFile.Open(path);
-        if (!CapturedFrame.TryReadAll(reader, out var frames, out _))
+        if (!SimFrame.TryReadAll(reader, out var frames, out _))
             throw new InvalidDataException($"{path}: malformed after {frames.Count} frames ({reader.Error})");
         return frames;
     }
@@ -57,7 +58,7 @@ internal static class PcapReplay
     /// Fails unless <paramref name="actual"/> equals the golden capture pcaps/golden/<paramref name="goldenName"/> frame by
     /// frame (bytes and timestamps); the message carries the seed and the diff.
     /// </summary>
-    public static void AssertMatchesGolden(IReadOnlyList<CapturedFrame> actual, string goldenName, Medium medium, ulong seed)
+    public static void AssertMatchesGolden(IReadOnlyList<SimFrame> actual, string goldenName, Medium medium, ulong seed)
     {
         var golden = Path.Combine(CapturePaths.Directory, "golden", goldenName);
         if (Environment.GetEnvironmentVariable("NETSTACK_UPDATE_GOLDEN") == "1")
@@ -72,7 +73,7 @@ internal static class PcapReplay
     }
 
     /// <summary>Null when equal; otherwise a readable diff of up to <paramref name="maxFrames"/> differing frames.</summary>
-    public static string? Compare(IReadOnlyList<CapturedFrame> expected, IReadOnlyList<CapturedFrame> actual, Medium medium, int maxFrames = 5)
+    public static string? Compare(IReadOnlyList<SimFrame> expected, IReadOnlyList<SimFrame> actual, Medium medium, int maxFrames = 5)
     {
         var sb = new StringBuilder();
         int shown = 0;
@@ -98,13 +99,13 @@ internal static class PcapReplay
     }
 
     /// <summary><c>tshark -V</c> of one frame, written to a temporary pcap.</summary>
-    private static string Decode(CapturedFrame frame, Medium medium)
+    private static string Decode(SimFrame frame, Medium medium)
     {
         var path = Path.Combine(Path.GetTempPath(), $"netstack-replay-{Guid.NewGuid():N}.pcap");
         try
         {
             Write(path, [frame with { Timestamp = Instant.Zero }], medium); // time is compared separately
-            return Tshark.Run("-n", "-V", "-r", path);
+            return TsharkDump.Run("-n", "-V", "-r", path);
         }
         finally { File.Delete(path); }
     }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace NetStack.Tests.Support;
 
 /// <summary>Runs tshark, the independent decoder our capture tests compare against.</summary>
-internal static class Tshark
+internal static class TsharkDump
 {
     /// <summary>Runs <c>tshark</c> with <paramref name="args"/> and returns its standard output (throws when it fails).</summary>
     public static string Run(params string[] args)

@@ -1,0 +1,24 @@
+namespace NetStack.Tap.Native;
+
+/// <summary>Request numbers and flags of the tun driver and of the socket interface ioctls (linux/if_tun.h, linux/sockios.h).</summary>
+internal static class TunIoctl
+{
+    public const uint TUNSETIFF = 0x400454ca;
+    public const uint TUNGETIFF = 0x800454d2;
+    public const uint TUNSETOFFLOAD = 0x400454d0;
+    public const uint TUNGETFEATURES = 0x800454cf;
+
+    public const short IFF_TUN = 0x0001;
+    public const short IFF_TAP = 0x0002;
+    public const short IFF_MULTI_QUEUE = 0x0100;
+    public const short IFF_NO_PI = 0x1000;
+    public const short IFF_VNET_HDR = 0x4000;
+
+    public const uint SIOCGIFFLAGS = 0x8913;
+    public const uint SIOCSIFFLAGS = 0x8914;
+    public const uint SIOCGIFMTU = 0x8921;
+    public const uint SIOCSIFMTU = 0x8922;
+
+    /// <summary>Interface flag IFF_UP (net/if.h), not to be confused with the tun flags above.</summary>
+    public const short IFF_UP = 0x1;
+}

@@ -1,0 +1,262 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetStack.Link;
+using NetStack.Tap.Native;
+
+namespace NetStack.Tap;
+
+/// <summary>
+/// The runtime of a sans-IO stack: drives one <see cref="IPollable"/> (a network stack) over its
+/// devices on ONE dedicated thread, the only thread that ever touches protocol state.
+/// <code>
+/// loop { now = monotonic clock; run queued work; deadline = node.Poll(now);
+///        poll() on every device descriptor + a wake-up eventfd until the deadline, a frame or a wake-up }
+/// </code>
+/// Other threads talk to the stack through <see cref="Post"/> / <see cref="InvokeAsync{T}(Func{T}, CancellationToken)"/>
+/// (whose tasks complete off the loop thread) and <see cref="Wake"/>. Exceptions from user work or from
+/// <c>Poll</c> are logged and counted; they never end the loop.
+/// Devices that are not <see cref="IWaitableDevice"/> are polled every <see cref="StackHostOptions.FallbackPollInterval"/>.
+/// </summary>
+public sealed partial class StackHost : IAsyncDisposable, IDisposable
+{
+    private readonly IPollable _node;
+    private readonly INetDevice[] _devices;
+    private readonly ILogger _logger;
+    private readonly StackHostOptions _options;
+    private readonly EventFd _wake = new();
+    private readonly ConcurrentQueue<WorkItem> _work = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _thread;
+    private int _wakePending;
+    private volatile bool _stopRequested;
+    private int _state; // 0 new, 1 started, 2 stopping/stopped
+    private long _pollExceptions, _workExceptions, _turns;
+
+    public StackHost(IPollable node, IEnumerable<INetDevice> devices, ILogger? logger = null, StackHostOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(devices);
+        _node = node;
+        _devices = devices.ToArray();
+        _logger = logger ?? NullLogger.Instance;
+        _options = options ?? new StackHostOptions();
+    }
+
+    /// <summary>The host's monotonic clock (Stopwatch based), the time every <c>Poll</c> is given. Readable from any thread.</summary>
+    public static Instant Now => new(Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000));
+
+    /// <summary>True on the loop thread (inside <c>Poll</c> or a work item).</summary>
+    public bool IsOnLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Work items that threw (logged, loop continued).</summary>
+    public long WorkItemExceptions => Interlocked.Read(ref _workExceptions);
+
+    /// <summary><c>Poll</c> calls that threw (logged, loop continued).</summary>
+    public long PollExceptions => Interlocked.Read(ref _pollExceptions);
+
+    /// <summary>Loop turns so far (each is one <c>Poll</c>).</summary>
+    public long Turns => Interlocked.Read(ref _turns);
+
+    /// <summary>Completes when the loop thread has exited.</summary>
+    public Task Completion => _stopped.Task;
+
+    /// <summary>Starts the loop thread. Call once.</summary>
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("StackHost was already started or stopped.");
+        _thread = new Thread(Run) { IsBackground = true, Name = _options.ThreadName };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Stops the loop promptly (it is woken through its eventfd, even when idle) and completes when the thread
+    /// has exited. Work still queued is not run: <see cref="InvokeAsync{T}(Func{T}, CancellationToken)"/> tasks are cancelled.
+    /// </summary>
+    public Task StopAsync()
+    {
+        int previous = Interlocked.Exchange(ref _state, 2);
+        _stopRequested = true;
+        if (previous == 0) { CancelQueued(); _stopped.TrySetResult(); }
+        else Wake();
+        return _stopped.Task;
+    }
+
+    /// <summary>Queues <paramref name="work"/> to run on the loop thread before the next <c>Poll</c>. Exceptions are logged, not rethrown.</summary>
+    public void Post(Action work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enqueue(new WorkItem.Posted(work));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop thread; the task completes (off the loop thread) with its result or exception.
+    /// Called from the loop thread itself, the work is queued behind the current turn: never block on that task there.
+    /// </summary>
+    public Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var item = new WorkItem.Invoked<T>(work, cancellationToken);
+        if (cancellationToken.CanBeCanceled)
+            item.Registration = cancellationToken.Register(static s => ((WorkItem.Invoked<T>)s!).Completion.TrySetCanceled(), item, useSynchronizationContext: false);
+        Enqueue(item);
+        return item.Completion.Task;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the loop thread; the task completes (off the loop thread) when it has run.</summary>
+    public Task InvokeAsync(Action work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return InvokeAsync(() => { work(); return true; }, cancellationToken);
+    }
+
+    /// <summary>Makes the loop call <c>Poll</c> promptly (after state changed outside it, or a non-fd device got frames). Cheap and thread-safe.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0) _wake.Signal();
+    }
+
+    private void Enqueue(WorkItem item)
+    {
+        if (Volatile.Read(ref _state) == 2) { item.Cancel(); throw new ObjectDisposedException(nameof(StackHost), "StackHost is stopped."); }
+        _work.Enqueue(item);
+        Wake();
+        if (Volatile.Read(ref _state) == 2 && _stopped.Task.IsCompleted) CancelQueued(); // lost the race with a stop: no orphaned task
+    }
+
+    private void Run()
+    {
+        LogStarted(_logger, _devices.Length);
+        var waitable = new List<int>();
+        bool anyNonWaitable = false;
+        foreach (var d in _devices)
+        {
+            int fd = d is IWaitableDevice w ? w.FileDescriptor : -1;
+            if (fd >= 0) waitable.Add(fd); else anyNonWaitable = true;
+        }
+        var fds = new LibC.PollFd[1 + waitable.Count];
+        fds[0] = new LibC.PollFd { Fd = _wake.FileDescriptor, Events = LibC.POLLIN };
+        for (int i = 0; i < waitable.Count; i++) fds[i + 1] = new LibC.PollFd { Fd = waitable[i], Events = LibC.POLLIN };
+
+        try
+        {
+            while (!_stopRequested)
+            {
+                RunWork();
+                if (_stopRequested) break;
+                Instant now = Now;
+                Instant deadline;
+                try { deadline = _node.Poll(now); }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref _pollExceptions);
+                    LogPollFailed(_logger, ex);
+                    deadline = now + _options.FallbackPollInterval; // do not spin on a node that keeps throwing
+                }
+                Interlocked.Increment(ref _turns);
+                if (!_work.IsEmpty || _stopRequested) continue;
+                Wait(fds, deadline, anyNonWaitable);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogLoopCrashed(_logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _state, 2);
+            CancelQueued();
+            LogStopped(_logger);
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void RunWork()
+    {
+        int budget = _options.MaxWorkItemsPerTurn;
+        while (budget-- > 0 && !_stopRequested && _work.TryDequeue(out var item))
+        {
+            try { item.Run(); }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _workExceptions);
+                LogWorkFailed(_logger, ex);
+            }
+        }
+    }
+
+    private void Wait(LibC.PollFd[] fds, Instant deadline, bool anyNonWaitable)
+    {
+        Instant now = Now;
+        TimeSpan? timeout = deadline == Instant.MaxValue ? null : Max(deadline - now, TimeSpan.Zero);
+        if (anyNonWaitable && (timeout is null || timeout > _options.FallbackPollInterval)) timeout = _options.FallbackPollInterval;
+        if (timeout == TimeSpan.Zero) return;
+
+        for (int i = 0; i < fds.Length; i++) fds[i].Revents = 0;
+        int r = LibC.Poll(fds, timeout);
+        if (r < 0)
+        {
+            int e = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (e != Errno.EINTR) { LogWaitFailed(_logger, e); Thread.Sleep(1); }
+            return;
+        }
+        if ((fds[0].Revents & LibC.POLLIN) != 0)
+        {
+            // Reset first, then clear the flag: a Wake() racing with this either sees the flag set (and its
+            // work is drained below by RunWork) or signals again.
+            _wake.Reset();
+            Volatile.Write(ref _wakePending, 0);
+        }
+        for (int i = 1; i < fds.Length; i++)
+        {
+            if ((fds[i].Revents & (LibC.POLLERR | LibC.POLLHUP | LibC.POLLNVAL)) != 0)
+            {
+                // A device that went away (closed, interface deleted) would make poll() return at once forever.
+                LogDeviceGone(_logger, fds[i].Fd, fds[i].Revents);
+                fds[i].Fd = -1; // poll() ignores negative descriptors
+            }
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private void CancelQueued()
+    {
+        while (_work.TryDequeue(out var item)) item.Cancel();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _wake.Dispose();
+    }
+
+    /// <summary>Stops the loop (waiting for it) and releases the eventfd. Not from the loop thread (it would wait for itself).</summary>
+    public void Dispose()
+    {
+        if (IsOnLoopThread) throw new InvalidOperationException("StackHost cannot be disposed synchronously from its own loop thread; use StopAsync.");
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [LoggerMessage(1, LogLevel.Debug, "StackHost loop started over {DeviceCount} device(s)")]
+    private static partial void LogStarted(ILogger logger, int deviceCount);
+
+    [LoggerMessage(2, LogLevel.Debug, "StackHost loop stopped")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(3, LogLevel.Error, "A work item posted to the StackHost threw; the loop continues")]
+    private static partial void LogWorkFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Error, "Poll threw; counted, the loop continues")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Critical, "The StackHost loop failed and stopped")]
+    private static partial void LogLoopCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "poll() failed with errno {Errno}")]
+    private static partial void LogWaitFailed(ILogger logger, int errno);
+
+    [LoggerMessage(7, LogLevel.Warning, "Device descriptor {Fd} reported poll events {Events:x}; no longer waited on")]
+    private static partial void LogDeviceGone(ILogger logger, int fd, short events);
+}

@@ -1,0 +1,23 @@
+using NetStack.Link;
+
+namespace NetStack.Tap;
+
+/// <summary>
+/// A TAP interface: whole Ethernet frames, exchanged with the kernel's side of a virtual link.
+/// The stack's MAC (<see cref="TunTapDevice.HardwareAddress"/>) is its own, distinct from the MAC of the
+/// kernel interface. See <see cref="TunTapDevice"/> for the I/O model.
+/// </summary>
+public sealed class TapDevice : TunTapDevice
+{
+    /// <summary>Ethernet header plus two VLAN tags.</summary>
+    private const int LinkOverhead = 14 + 2 * 4;
+
+    public TapDevice(TunTapOptions options) : base(Medium.Ethernet, options) { }
+
+    /// <summary>Opens (attaching or creating) the TAP named <paramref name="name"/> with default options.</summary>
+    public TapDevice(string name) : this(new TunTapOptions { Name = name }) { }
+
+    private protected override string KindName => "TAP";
+
+    public override int MaxFrameSize => Mtu + LinkOverhead;
+}

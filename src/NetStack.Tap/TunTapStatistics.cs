@@ -1,0 +1,19 @@
+namespace NetStack.Tap;
+
+/// <summary>Counters of one TAP/TUN device, updated by the thread that drives it (read from any thread).</summary>
+public sealed class TunTapStatistics
+{
+    internal long _framesReceived, _bytesReceived, _framesTransmitted, _bytesTransmitted, _transmitDrops, _receiveErrors;
+
+    public long FramesReceived => Volatile.Read(ref _framesReceived);
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
+    public long FramesTransmitted => Volatile.Read(ref _framesTransmitted);
+    public long BytesTransmitted => Volatile.Read(ref _bytesTransmitted);
+    /// <summary>Frames the kernel refused (interface down, queue full, too large): counted, not thrown.</summary>
+    public long TransmitDrops => Volatile.Read(ref _transmitDrops);
+    /// <summary>read() failures other than "nothing waiting".</summary>
+    public long ReceiveErrors => Volatile.Read(ref _receiveErrors);
+
+    /// <summary>The errno of the last failed read or write, 0 if none.</summary>
+    public int LastErrno { get; internal set; }
+}
