@@ -256,4 +256,35 @@ public class StackRulesTests
         Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, r.ErrorType);
         Assert.Equal(3, r.ErrorCode);
     }
+
+    [Fact]
+    public void Unreachable_default_router_is_replaced_by_another_RFC4861_6_3_6()
+    {
+        var (net, hub, s, i) = Host(slaac: true);
+        var mac1 = MacAddress.Parse("02:bb:00:00:00:01");
+        var mac2 = MacAddress.Parse("02:bb:00:00:00:02");
+        foreach (var (router, mac) in new[] { (A("fe80::1"), mac1), (A("fe80::2"), mac2) })
+        {
+            var ra = new RouterAdvertisementRepr(64, false, false, 1800, 0, 0, new[] { NdpOptionRepr.SourceLinkLayer(mac) });
+            var m = new byte[ra.BufferLength];
+            ra.Write(m, router, Ipv6Address.AllNodes);
+            s.Receive(i, V6Frames.Icmp(MacAddress.ForIpv6Multicast(Ipv6Address.AllNodes), router, Ipv6Address.AllNodes, m, hop: 255), net.Now);
+        }
+        using var echo = s.OpenIcmpv6Echo(1);
+        MacAddress LastDestination()
+        {
+            var f = hub.Log.Last(x => x.From == hub.Devices[0] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).Frame;
+            Assert.True(EthernetFrame.TryParse(f, out var eth, out _));
+            return eth.Destination;
+        }
+        echo.Send(A("2001:db8:99::1"), 1, new byte[8], net.Now);
+        var first = LastDestination();
+        // No answers: DELAY (5 s), then three unicast probes a second apart, then the entry is gone (RFC 4861 §7.3.3).
+        net.Run(TimeSpan.FromSeconds(10));
+        echo.Send(A("2001:db8:99::1"), 2, new byte[8], net.Now);
+        var second = LastDestination();
+        Assert.NotEqual(first, second);
+        Assert.Contains(first, new[] { mac1, mac2 });
+        Assert.Contains(second, new[] { mac1, mac2 });
+    }
 }

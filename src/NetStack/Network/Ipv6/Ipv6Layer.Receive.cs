@@ -124,7 +124,13 @@ internal sealed partial class Ipv6Layer
     {
         if (ifc.OwnsUsable(dst)) return true;
         if (dst.IsLinkLocal) return false; // link-local scope: only the arrival interface (RFC 4007 §9)
-        return IsOurUsableAddress(dst);
+        if (IsOurUsableAddress(dst)) return true;
+        // RFC 4291 §2.6.1: routers accept the Subnet-Router anycast address (the prefix with a zero identifier) of their subnets.
+        if (ifc.Forwarding)
+            foreach (var other in _interfaces)
+                foreach (var a in other.Addresses)
+                    if (a.IsUsable && a.PrefixLength < 128 && dst == new Ipv6Cidr(a.Address, a.PrefixLength).Prefix) return true;
+        return false;
     }
 
     /// <summary>

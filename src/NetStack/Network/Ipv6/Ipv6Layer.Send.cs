@@ -36,9 +36,16 @@ internal sealed partial class Ipv6Layer
         }
         if (hinted is null && _destinations.TryGet(destination, now, out var cached) && InterfaceAt(cached.InterfaceIndex) is { } cif)
         {
-            ifc = cif;
-            nextHop = cached.NextHop;
-            return true;
+            // RFC 4861 §7.3.3 / §6.3.6: a router whose neighbour entry was deleted (NUD failed) is no next hop any more:
+            // next-hop determination runs again and may switch to another default router.
+            bool routerGone = cached.NextHop != destination && cif.IsEthernet && !cif.Neighbors.TryGetState(cached.NextHop, out _, out _);
+            if (!routerGone)
+            {
+                ifc = cif;
+                nextHop = cached.NextHop;
+                return true;
+            }
+            _destinations.InvalidateNextHop(cached.NextHop, cif.Index);
         }
         if (_prefixes.TryMatch(destination, interfaceHint, now, out var onLink) && InterfaceAt(onLink.InterfaceIndex) is { } pif)
         {
