@@ -287,4 +287,24 @@ public class StackRulesTests
         Assert.Contains(first, new[] { mac1, mac2 });
         Assert.Contains(second, new[] { mac1, mac2 });
     }
+
+    [Fact]
+    public void Ping_to_loopback_is_answered_inside_the_node_RFC4291_2_5_3()
+    {
+        var (net, hub, s, _) = Host();
+        int before = hub.Log.Count;
+        using var echo = s.OpenIcmpv6Echo(11);
+        Assert.Equal(IpSendResult.Sent, echo.Send(Ipv6Address.Loopback, 1, new byte[16], net.Now));
+        Assert.True(echo.TryReceive(out var r));
+        Assert.Equal(Ipv6Address.Loopback, r.From);
+        Assert.Equal(before, hub.Log.Count); // nothing on the link
+    }
+
+    [Fact]
+    public void Packet_with_a_loopback_source_from_the_link_is_dropped_RFC4291_2_5_3()
+    {
+        var (net, _, s, i) = Host();
+        s.Receive(i, V6Frames.Ip(i.HardwareAddress, Ipv6Address.Loopback, Us, IpProtocol.Icmpv6, V6Frames.EchoRequest(1, 1, 8, Ipv6Address.Loopback, Us)), net.Now);
+        Assert.Equal(1, s.Statistics.Drops(DropReason.Ipv6BadSource));
+    }
 }
