@@ -58,6 +58,10 @@ public enum DropReason
     Ipv6ReassemblyTooLarge,
     Ipv6IncompleteHeaderChain,
     Ipv6PacketTooBig,
+    Ipv6ReassemblyBadLength,
+    Ipv6ReassemblyDuplicate,
+    Ipv6ReassemblyInconsistent,
+    Ipv6AddressTableFull,
 
     // ICMP / ICMPv6 / NDP / MLD
     IcmpMalformed,
@@ -77,6 +81,9 @@ public enum DropReason
     IcmpEchoQueueFull,
     NdpInvalid,
     MldInvalid,
+    NdpNotForUs,
+    NdpDuplicateAddress,
+    NdpTableFull,
 
     // Transport
     UnknownProtocol,

@@ -22,7 +22,7 @@ internal sealed partial class Ipv4Layer
             return;
         }
         var destination = ip.Destination;
-        if (!Routes.TryLookup(destination, out var route) || Interface(route.InterfaceIndex) is not { } outbound)
+        if (!Routes.TryLookup(destination, out var route, -1, FlowHash.Of(ip)) || Interface(route.InterfaceIndex) is not { } outbound)
         {
             // RFC 1812 §5.2.7.1: no route -> Destination Unreachable, network unreachable (code 0).
             _stats.Drop(DropReason.Ipv4NoRoute);
