@@ -15,6 +15,7 @@ internal sealed partial class Ipv6Layer
         }
         _stats.Ipv6PacketsReceived++;
         ProcessPacket(ifc, packet, link, now, reassembled: false);
+        DrainLoopback(now);
     }
 
     /// <summary>
