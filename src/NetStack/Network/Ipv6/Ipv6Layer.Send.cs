@@ -53,7 +53,7 @@ internal sealed partial class Ipv6Layer
             if (hinted is null) _destinations.Set(destination, ifc.Index, destination, false, now);
             return true;
         }
-        bool found = _routers.TrySelect(now, (r, i) => IsProbablyReachable(r, i), out var router);
+        bool found = _routers.TrySelect(now, _isProbablyReachable ??= IsProbablyReachable, out var router);
         if (!found || InterfaceAt(router.InterfaceIndex) is not { } rif || (hinted is not null && hinted != rif)) return false;
         ifc = rif;
         nextHop = router.Address;
@@ -207,6 +207,7 @@ internal sealed partial class Ipv6Layer
     }
 
     private const int MaxLoopbackQueue = 256;
+    private Func<Ipv6Address, int, bool>? _isProbablyReachable;
     private readonly Queue<(Ipv6Interface Iface, byte[] Packet)> _loopback = new();
     private bool _drainingLoopback;
 
