@@ -21,7 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=pcaps/golden
 PYTHON=${PYTHON:-/usr/bin/python3}
-ALL_CASES=(arp icmp-echo icmp-echo-frag udp-closed tcp-closed tcp-open ndp-ns icmpv6-echo udp6-closed)
+ALL_CASES=(arp icmp-echo icmp-echo-frag udp-closed udp-closed-big tcp-closed tcp-open
+           ndp-ns icmpv6-echo icmpv6-echo-frag udp6-closed udp6-closed-big tcp6-closed tcp6-open)
 
 KMAC=00:00:5e:00:53:01
 PMAC=00:00:5e:00:53:02
@@ -69,7 +70,8 @@ cat >"$WORK/inject.py" <<'EOF'
 import logging, sys, time
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no warnings about the namespace's unconfigured lo
 from scapy.all import (ARP, Ether, ICMP, IP, IPv6, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
-                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, Raw, TCP, UDP, conf, fragment)
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IPv6ExtHdrFragment, Raw, TCP, UDP, conf,
+                       fragment, fragment6)
 
 case, iface = sys.argv[1], sys.argv[2]
 KMAC, PMAC = "00:00:5e:00:53:01", "00:00:5e:00:53:02"
@@ -90,14 +92,25 @@ na = bytes(Ether(src=PMAC, dst=KMAC) / IPv6(src=P6, dst=K6, hlim=255) /
 echo4 = eth4(IP(src=P4, dst=K4, id=0x0101, flags="DF", ttl=64) / ICMP(type=8, id=0x4E53, seq=1) / Raw(ECHO_DATA))
 big = IP(src=P4, dst=K4, id=0x0102, ttl=64) / ICMP(type=8, id=0x4E53, seq=2) / Raw(bytes(i & 0xFF for i in range(3000)))
 echo4_frags = [eth4(f) for f in fragment(big, fragsize=1480)]
-udp4 = eth4(IP(src=P4, dst=K4, id=0x0103, flags="DF", ttl=64) / UDP(sport=40001, dport=9999) / Raw(b"netstack golden udp probe\n"))
+UDP_DATA = b"netstack golden udp probe\n"
+BIG_UDP_DATA = bytes(i & 0xFF for i in range(1400))   # longer than an ICMP error may quote (576 / 1280 bytes)
+udp4 = eth4(IP(src=P4, dst=K4, id=0x0103, flags="DF", ttl=64) / UDP(sport=40001, dport=9999) / Raw(UDP_DATA))
+udp4_big = eth4(IP(src=P4, dst=K4, id=0x0106, flags="DF", ttl=64) / UDP(sport=40001, dport=9999) / Raw(BIG_UDP_DATA))
 SYN_OPTIONS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (12345, 0)), ("NOP", None), ("WScale", 7)]
 def syn(dport): return eth4(IP(src=P4, dst=K4, id=0x0104, flags="DF", ttl=64) /
                             TCP(sport=40002, dport=dport, seq=1000, flags="S", window=64240, options=SYN_OPTIONS))
 rst_after_syn = eth4(IP(src=P4, dst=K4, id=0x0105, flags="DF", ttl=64) /
                      TCP(sport=40002, dport=8080, seq=1001, flags="R", window=0))
+SYN6_OPTIONS = [("MSS", 1440), ("SAckOK", b""), ("Timestamp", (12345, 0)), ("NOP", None), ("WScale", 7)]
+def syn6(dport): return eth6(IPv6(src=P6, dst=K6, hlim=64) /
+                             TCP(sport=40002, dport=dport, seq=1000, flags="S", window=64800, options=SYN6_OPTIONS))
+rst6_after_syn = eth6(IPv6(src=P6, dst=K6, hlim=64) / TCP(sport=40002, dport=8080, seq=1001, flags="R", window=0))
 echo6 = eth6(IPv6(src=P6, dst=K6, hlim=64) / ICMPv6EchoRequest(id=0x4E53, seq=1, data=ECHO_DATA))
-udp6 = eth6(IPv6(src=P6, dst=K6, hlim=64) / UDP(sport=40001, dport=9999) / Raw(b"netstack golden udp probe\n"))
+big6 = (IPv6(src=P6, dst=K6, hlim=64) / IPv6ExtHdrFragment(id=0x4E530001) /
+        ICMPv6EchoRequest(id=0x4E53, seq=2, data=bytes(i & 0xFF for i in range(3000))))
+echo6_frags = [eth6(f) for f in fragment6(big6, 1500)]
+udp6 = eth6(IPv6(src=P6, dst=K6, hlim=64) / UDP(sport=40001, dport=9999) / Raw(UDP_DATA))
+udp6_big = eth6(IPv6(src=P6, dst=K6, hlim=64) / UDP(sport=40001, dport=9999) / Raw(BIG_UDP_DATA))
 marker = bytes(Ether(src=PMAC, dst=KMAC, type=0x88B5) / Raw(b"netstack golden capture end".ljust(46, b"\0")))
 
 # (pause before, frames): the pauses leave the kernel time to answer; the last pause covers retransmissions.
@@ -106,13 +119,18 @@ steps = {
     "icmp-echo":      [(0, [echo4]), (0.2, [arp_reply])],        # the kernel resolves us first (RFC 1122 §2.3.2.2)
     "icmp-echo-frag": [(0, [arp_request]), (0.2, echo4_frags)],
     "udp-closed":     [(0, [arp_request]), (0.2, [udp4])],
+    "udp-closed-big": [(0, [arp_request]), (0.2, [udp4_big])],
     "tcp-closed":     [(0, [arp_request]), (0.2, [syn(8081)])],
     "tcp-open":       [(0, [arp_request]), (0.2, [syn(8080)]), (0.2, [rst_after_syn])],
     "ndp-ns":         [(0, [ns])],
     "icmpv6-echo":    [(0, [echo6]), (0.2, [na])],                # the kernel resolves us first (RFC 4861 §7.2.2)
+    "icmpv6-echo-frag": [(0, [ns]), (0.2, echo6_frags)],
     "udp6-closed":    [(0, [ns]), (0.2, [udp6])],
+    "udp6-closed-big": [(0, [ns]), (0.2, [udp6_big])],
+    "tcp6-closed":    [(0, [ns]), (0.2, [syn6(8081)])],
+    "tcp6-open":      [(0, [ns]), (0.2, [syn6(8080)]), (0.2, [rst6_after_syn])],
 }[case]
-tail = 1.5 if case == "tcp-open" else 0.5   # tcp-open: past the kernel's 1 s SYN-ACK retransmission timer
+tail = 1.5 if case in ("tcp-open", "tcp6-open") else 0.5   # tcp-open: past the kernel's 1 s SYN-ACK retransmission timer
 
 sock = conf.L2socket(iface=iface)
 for pause, frames in steps:
@@ -157,11 +175,13 @@ wait_for() {
 record() {
   local case=$1 out="$OUT/kernel-$1.pcap"
   setup
-  if [ "$case" = tcp-open ]; then
+  if [ "$case" = tcp-open ] || [ "$case" = tcp6-open ]; then
+    local family=AF_INET address=192.0.2.1
+    [ "$case" = tcp6-open ] && family=AF_INET6 address=2001:db8::1
     ip netns exec "$NSK" "$PYTHON" -c "
 import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(('192.0.2.1', $TCP_OPEN_PORT))
+s = socket.socket(socket.$family, socket.SOCK_STREAM)
+s.bind(('$address', $TCP_OPEN_PORT))
 s.listen(8)
 time.sleep(600)" &
     PIDS+=($!)
