@@ -54,7 +54,7 @@ public static class DeviceRun
             if (gw.IsV4) stack.AddIpv4Route(new Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), gw.V4, iface.Index));
             else stack.AddIpv6Route(new Ipv6Route(new Ipv6Cidr(Ipv6Address.Unspecified, 0), gw.V6, iface.Index));
         }
-        var node = new TracerouteNode(stack);
+        var node = new TracerouteNode(stack) { Clock = () => StackHost.Now };
         await using var host = new StackHost(node, [device]);
         host.Start();
 

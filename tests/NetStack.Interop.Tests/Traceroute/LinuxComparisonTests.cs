@@ -1,4 +1,5 @@
 using NetStack.Interop.Tests.Support;
+using Xunit.Abstractions;
 
 namespace NetStack.Interop.Tests.Traceroute;
 
@@ -8,7 +9,7 @@ namespace NetStack.Interop.Tests.Traceroute;
 /// number of answers, and round-trip times in the form "  %.3f ms" (the times themselves are masked).
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]
-public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
+public sealed class LinuxComparisonTests(TracerouteLabFixture fixture, ITestOutputHelper log)
 {
     private static string Path4(int q, string target = TracerouteLab.TargetV4, int size = 60) =>
         $"traceroute to {target} ({target}), 30 hops max, {size} byte packets\n" +
@@ -34,9 +35,9 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
         Root.Require();
         var lab = fixture.Lab;
         var (linux4, ours4) = await lab.RunBothAsync(Args(method, "-n", "-w", "5", "-q", "3", TracerouteLab.TargetV4));
-        TraceText.AssertBothPrint(Path4(3), linux4, ours4);
+        TraceText.AssertBothPrint(log, Path4(3), linux4, ours4);
         var (linux6, ours6) = await lab.RunBothAsync(Args(method, "-n", "-w", "5", "-q", "3", TracerouteLab.TargetV6));
-        TraceText.AssertBothPrint(Path6(3), linux6, ours6);
+        TraceText.AssertBothPrint(log, Path6(3), linux6, ours6);
     }
 
     [SkippableTheory]
@@ -60,9 +61,9 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
         try
         {
             var (linux4, ours4) = await lab.RunBothAsync(Args(method, "-n", "-w", "1", "-q", "3", TracerouteLab.TargetV4));
-            TraceText.AssertBothPrint(Path4(3).Replace(" 2  192.0.2.2  N ms  N ms  N ms", " 2  * * *", StringComparison.Ordinal), linux4, ours4);
+            TraceText.AssertBothPrint(log, Path4(3).Replace(" 2  192.0.2.2  N ms  N ms  N ms", " 2  * * *", StringComparison.Ordinal), linux4, ours4);
             var (linux6, ours6) = await lab.RunBothAsync(Args(method, "-n", "-w", "1", "-q", "3", TracerouteLab.TargetV6));
-            TraceText.AssertBothPrint(Path6(3).Replace(" 2  2001:db8:12::2  N ms  N ms  N ms", " 2  * * *", StringComparison.Ordinal), linux6, ours6);
+            TraceText.AssertBothPrint(log, Path6(3).Replace(" 2  2001:db8:12::2  N ms  N ms  N ms", " 2  * * *", StringComparison.Ordinal), linux6, ours6);
         }
         finally
         {
@@ -81,7 +82,7 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
         // One probe per hop: Linux lets R2 send one such error per second to each source (see RouteErrorQuietPeriod).
         lab.RouteErrorQuietPeriod();
         var (linux, ours) = await lab.RunBothAsync("-n", "-w", "2", "-q", "1", target);
-        TraceText.AssertBothPrint(
+        TraceText.AssertBothPrint(log, 
             $"traceroute to {target} ({target}), 30 hops max, 60 byte packets\n 1  198.51.100.1  N ms\n 2  192.0.2.2  N ms {annotation}\n",
             linux, ours);
     }
@@ -94,7 +95,7 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
     {
         Root.Require();
         var (linux, ours) = await fixture.Lab.RunBothAsync("-n", "-w", "2", "-q", "3", target);
-        TraceText.AssertBothPrint(
+        TraceText.AssertBothPrint(log, 
             $"traceroute to {target} ({target}), 30 hops max, 80 byte packets\n" +
             $" 1  2001:db8:1::1  N ms  N ms  N ms\n 2  2001:db8:12::2  N ms {annotation}  N ms {annotation}  N ms {annotation}\n",
             linux, ours);
@@ -108,7 +109,7 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
         Root.Require();
         var (linux, ours) = await fixture.Lab.RunBothAsync("-n", "-w", "1", "-q", "1", "-m", "4", target);
         string first = target.Contains(':', StringComparison.Ordinal) ? "2001:db8:1::1" : "198.51.100.1";
-        TraceText.AssertBothPrint(
+        TraceText.AssertBothPrint(log, 
             $"traceroute to {target} ({target}), 4 hops max, {size} byte packets\n 1  {first}  N ms\n 2  *\n 3  *\n 4  *\n",
             linux, ours);
     }
@@ -125,11 +126,11 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
             // (RFC 1191) / "packet too big" (RFC 8201) shrink them, and the first probe that fits prints F=mtu.
             lab.FlushClientRouteCache();
             var (linux4, ours4) = await lab.RunBothAsync("-n", "-w", "2", "-q", "1", "--mtu", TracerouteLab.TargetV4);
-            TraceText.AssertBothPrint(
+            TraceText.AssertBothPrint(log, 
                 "traceroute to 203.0.113.10 (203.0.113.10), 30 hops max, 65000 byte packets\n" +
                 " 1  198.51.100.1  N ms F=1500\n 2  192.0.2.2  N ms\n 3  192.0.2.6  N ms F=1400\n 4  203.0.113.10  N ms\n", linux4, ours4);
             var (linux6, ours6) = await lab.RunBothAsync("-n", "-w", "2", "-q", "1", "--mtu", TracerouteLab.TargetV6);
-            TraceText.AssertBothPrint(
+            TraceText.AssertBothPrint(log, 
                 "traceroute to 2001:db8:99::10 (2001:db8:99::10), 30 hops max, 65000 byte packets\n" +
                 " 1  2001:db8:1::1  N ms F=1500\n 2  2001:db8:12::2  N ms\n 3  2001:db8:23::6  N ms F=1400\n 4  2001:db8:99::10  N ms\n", linux6, ours6);
         }
@@ -152,11 +153,11 @@ public sealed class LinuxComparisonTests(TracerouteLabFixture fixture)
             // from its address toward us; Linux prints "!F-1400" and stops.
             lab.FlushClientRouteCache();
             var (linux4, ours4) = await lab.RunBothAsync("-n", "-w", "2", "-q", "1", "-F", TracerouteLab.TargetV4, "1500");
-            TraceText.AssertBothPrint(
+            TraceText.AssertBothPrint(log, 
                 "traceroute to 203.0.113.10 (203.0.113.10), 30 hops max, 1500 byte packets\n" +
                 " 1  198.51.100.1  N ms\n 2  192.0.2.2  N ms\n 3  192.0.2.2  N ms !F-1400\n", linux4, ours4);
             var (linux6, ours6) = await lab.RunBothAsync("-n", "-w", "2", "-q", "1", "-F", TracerouteLab.TargetV6, "1500");
-            TraceText.AssertBothPrint(
+            TraceText.AssertBothPrint(log, 
                 "traceroute to 2001:db8:99::10 (2001:db8:99::10), 30 hops max, 1500 byte packets\n" +
                 " 1  2001:db8:1::1  N ms\n 2  2001:db8:12::2  N ms\n 3  2001:db8:12::2  N ms !F-1400\n", linux6, ours6);
         }

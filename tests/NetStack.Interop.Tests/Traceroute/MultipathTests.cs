@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using NetStack.Interop.Tests.Support;
+using Xunit.Abstractions;
 
 namespace NetStack.Interop.Tests.Traceroute;
 
@@ -9,7 +10,7 @@ namespace NetStack.Interop.Tests.Traceroute;
 /// --paris keeps one flow and one path, --mda sends flows on purpose until both are found.
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]
-public sealed class MultipathTests(TracerouteLabFixture fixture)
+public sealed class MultipathTests(TracerouteLabFixture fixture, ITestOutputHelper log)
 {
     private static readonly string[] Hop3V4 = ["192.0.2.6", "192.0.2.14"];
     private static readonly string[] Hop3V6 = ["2001:db8:23::6", "2001:db8:25::14"];
@@ -23,7 +24,10 @@ public sealed class MultipathTests(TracerouteLabFixture fixture)
     {
         Root.Require();
         string[] args = [.. method.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--paris", "-n", "-w", "2", "-q", "10", target];
-        string text = TraceText.Mask(await fixture.Lab.RunOursAsync(args), "our traceroute");
+        string raw = await fixture.Lab.RunOursAsync(args);
+        log.WriteLine(raw);
+        TraceText.AssertRoundTripsArePositive(raw);
+        string text = TraceText.Mask(raw, "our traceroute");
         var hops = TraceText.Hops(text);
         Assert.True(hops.Length == 4, text);
         var hop3 = Regex.Matches(hops[2], @"[0-9a-f:.]+(?=  N ms)").Select(m => m.Value).ToList();
@@ -46,6 +50,7 @@ public sealed class MultipathTests(TracerouteLabFixture fixture)
         for (int attempt = 0; attempt < 2; attempt++)
         {
             text = await fixture.Lab.RunOursAsync("--mda", "-n", "-w", "2", target);
+            log.WriteLine(text);
             var hops = TraceText.Hops(text);
             if (hops.Length == 4 && expected.All(a => hops[2].Contains($" {a} [", StringComparison.Ordinal))) break;
         }

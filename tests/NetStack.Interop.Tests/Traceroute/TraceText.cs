@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace NetStack.Interop.Tests.Traceroute;
 
@@ -21,9 +22,11 @@ internal static partial class TraceText
     }
 
     /// <summary>Asserts that Linux printed <paramref name="expected"/> (the lab is what we think) and that ours printed the same, line by line.</summary>
-    public static void AssertBothPrint(string expected, string linux, string ours)
+    public static void AssertBothPrint(ITestOutputHelper log, string expected, string linux, string ours)
     {
+        log.WriteLine($"Linux:\n{linux}\nours:\n{ours}");
         string l = Mask(linux, "Linux traceroute"), o = Mask(ours, "our traceroute");
+        AssertRoundTripsArePositive(ours);
         Assert.True(l == expected, $"Linux traceroute in the lab printed:\n{linux}\nthe test expects:\n{expected}");
         var ll = l.Split('\n');
         var ol = o.Split('\n');
@@ -33,6 +36,13 @@ internal static partial class TraceText
             Assert.True(a == b, $"line {i + 1} differs:\n  Linux: '{a}'\n  ours:  '{b}'\nLinux:\n{linux}\nours:\n{ours}");
         }
     }
+
+    /// <summary>
+    /// A probe's round trip through a TAP and kernel routers takes microseconds at the least; "0.000 ms" means the answer
+    /// was stamped with a time read before its probe was sent.
+    /// </summary>
+    public static void AssertRoundTripsArePositive(string ours) =>
+        Assert.False(ours.Contains("  0.000 ms", StringComparison.Ordinal), $"a round trip of 0.000 ms in our output:\n{ours}");
 
     /// <summary>The hop lines (after the header) of a masked output.</summary>
     public static string[] Hops(string masked) => masked.TrimEnd('\n').Split('\n')[1..];
