@@ -28,6 +28,7 @@ internal sealed class TracerouteLab : IDisposable
     private readonly NetnsLab _lab = new();
     private readonly TapDevice _tap;
     private DateTime _lastTrace = DateTime.MinValue;
+    private string? _persistentTap;
 
     public string C { get; }
     public string R1 { get; }
@@ -170,6 +171,29 @@ internal sealed class TracerouteLab : IDisposable
             _lastTrace = DateTime.UtcNow;
         }
         return output.ToString();
+    }
+
+    /// <summary>
+    /// Runs the sample's executable as a child process inside R1 on a persistent TAP (made there on first use and put on
+    /// R1's bridge), addressed 198.51.100.4/24 and 2001:db8:1::4/64: the command line a user types, opening the TAP by name.
+    /// </summary>
+    public string RunCommandLine(params string[] args)
+    {
+        if (_persistentTap is null)
+        {
+            string name = NetnsLab.NewLinkName('p');
+            Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} master br0", $"link set {name} up");
+            _persistentTap = name;
+        }
+        string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
+        var r = NetnsLab.TryRun("ip",
+        [
+            "netns", "exec", R1, exe, "--tap", _persistentTap, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
+            "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
+        ]);
+        _lastTrace = DateTime.UtcNow;
+        if (!r.Succeeded) throw new InvalidOperationException($"'{r.Command}' failed ({r.ExitCode}): {r.StandardError}{r.StandardOutput}");
+        return r.StandardOutput;
     }
 
     /// <summary>Runs both traceroutes at once with the same arguments (their sources differ, so they do not disturb each other).</summary>
