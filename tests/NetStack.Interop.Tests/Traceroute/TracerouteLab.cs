@@ -131,9 +131,6 @@ internal sealed class TracerouteLab : IDisposable
         }
     }
 
-    /// <summary>The network lab (for cleanup assertions).</summary>
-    public NetnsLab Lab => _lab;
-
     /// <summary>Runs Linux <c>traceroute</c> in the client namespace C and returns what it printed.</summary>
     public string RunLinux(params string[] args)
     {
@@ -259,5 +256,23 @@ internal sealed class TracerouteLab : IDisposable
         }
     }
 
-    public void Dispose() => _lab.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            if (_persistentTap is not null) NetnsLab.TryRun("ip", "-n", R1, "tuntap", "del", "dev", _persistentTap, "mode", "tap");
+        }
+        finally
+        {
+            _lab.Dispose();
+        }
+    }
+
+    /// <summary>Disposes the lab and asserts that none of its namespaces, links or TAPs remain.</summary>
+    public void DisposeAndAssertClean()
+    {
+        Dispose();
+        Assert.Empty(_lab.FindLeftovers());
+        if (_persistentTap is not null) Assert.False(Directory.Exists($"/sys/class/net/{_persistentTap}"), $"{_persistentTap} left behind");
+    }
 }

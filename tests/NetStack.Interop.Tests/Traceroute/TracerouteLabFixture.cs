@@ -13,7 +13,7 @@ public sealed class TracerouteLabFixture : IDisposable
     public void Dispose()
     {
         if (_lab is null) return;
-        _lab.Lab.DisposeAndAssertClean();
+        _lab.DisposeAndAssertClean();
     }
 }
 
