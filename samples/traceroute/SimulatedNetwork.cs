@@ -14,11 +14,12 @@ namespace NetStack.Samples.Traceroute;
 /// in-memory links, run in virtual time. Dual stack, six hops, built to show every feature:
 /// <code>
 ///  client ── R1 ── R2 ═╦═ R3a ═╦═ R4 ── R5 ══ target
-///                      ╚═ R3b ═╝  (silent)  (MTU 1400)
-///                 (MPLS)  (equal-cost pair)
+///             │        ╚═ R3b ═╝  (silent)  (MTU 1400)
+///            dns  (MPLS)  (equal-cost pair)
 /// </code>
 /// R2 answers with an RFC 4950 MPLS label stack, R2 splits flows over R3a / R3b by a per-flow hash, R4 never sends
-/// ICMP errors, and the last link has a smaller MTU. Addresses are documentation prefixes only.
+/// ICMP errors, and the last link has a smaller MTU. A DNS server behind R1 answers the reverse lookups of the hop lines.
+/// Addresses are documentation prefixes only.
 /// </summary>
 public sealed class SimulatedNetwork
 {
@@ -68,7 +69,7 @@ public sealed class SimulatedNetwork
     {
         var s = new NetworkStack(options ?? new StackOptions(), new SeededRandom(Simulator.Random.NextUInt64()));
         // Every node is a full host: UDP answers closed ports with port unreachable, TCP with RST.
-        _ = new UdpLayer(s);
+        _udp[s] = new UdpLayer(s);
         var tcp = new TcpLayer(s, new SeededRandom(Simulator.Random.NextUInt64()));
         s.RegisterTransport(IpProtocol.Tcp, tcp);
         _tcp[s] = tcp;
@@ -78,6 +79,11 @@ public sealed class SimulatedNetwork
     }
 
     private readonly Dictionary<NetworkStack, TcpLayer> _tcp = [];
+    private readonly Dictionary<NetworkStack, UdpLayer> _udp = [];
+
+    /// <summary>The simulated network's DNS server (behind R1), which the client's resolver asks.</summary>
+    public static readonly IpAddress DnsServerV4 = IpAddress.Parse("192.0.2.34");
+    public static readonly IpAddress DnsServerV6 = IpAddress.Parse("2001:db8:9::53");
 
     private static StackOptions RouterOptions(bool silent = false, MplsLabelEntry[]? labels = null) => new()
     {
@@ -126,6 +132,7 @@ public sealed class SimulatedNetwork
         var r4 = NewStack("r4", RouterOptions(silent: true));
         var r5 = NewStack("r5");
         var target = NewStack("target");
+        var dns = NewStack("dns");
 
         var (c0, r1a) = Connect(client, "198.51.100.2/24", "2001:db8:1::2/64", r1, "198.51.100.1/24", "2001:db8:1::1/64", 0.15, forwardA: false);
         var (r1b, r2a) = Connect(r1, "192.0.2.1/30", "2001:db8:2::1/64", r2, "192.0.2.2/30", "2001:db8:2::2/64", 1.2);
@@ -134,6 +141,7 @@ public sealed class SimulatedNetwork
         var (r3ab, r4a) = Connect(r3a, "192.0.2.13/30", "2001:db8:5::1/64", r4, "192.0.2.14/30", "2001:db8:5::2/64", 1.7);
         var (r3bb, r4b) = Connect(r3b, "192.0.2.17/30", "2001:db8:6::1/64", r4, "192.0.2.18/30", "2001:db8:6::2/64", 1.4);
         var (r4c, r5a) = Connect(r4, "192.0.2.21/30", "2001:db8:7::1/64", r5, "192.0.2.22/30", "2001:db8:7::2/64", 3.3);
+        var (r1c, dns0) = Connect(r1, "192.0.2.33/30", "2001:db8:9::1/64", dns, "192.0.2.34/30", "2001:db8:9::53/64", 0.3, forwardB: false);
         var (r5b, t0) = Connect(r5, "203.0.113.1/24", "2001:db8:8::1/64", target, "203.0.113.10/24", "2001:db8:8::10/64", 0.4, mtu: 1400, forwardB: false);
 
         Route(client, "0.0.0.0/0", "198.51.100.1", c0);
@@ -174,16 +182,22 @@ public sealed class SimulatedNetwork
         Route(r4, "2001:db8:4::/64", "2001:db8:6::1", r4b);
         Route(r5, "0.0.0.0/0", "192.0.2.21", r5a);
         Route(r5, "::/0", "2001:db8:7::1", r5a);
+        Route(dns, "0.0.0.0/0", "192.0.2.33", dns0);
+        Route(dns, "::/0", "2001:db8:9::1", dns0);
         Route(target, "0.0.0.0/0", "203.0.113.1", t0);
         Route(target, "::/0", "2001:db8:8::1", t0);
 
         // The far host listens on port 80 (both families), so -T probes are answered with SYN-ACK.
         _tcp[target].Listen(new TcpEndpoint(new IpAddress(Ipv4Address.Any), 80), 16);
-        Client = new TracerouteNode(client);
+        Client = new TracerouteNode(client)
+        {
+            Resolver = new ResolverNameSource(_udp[client], [DnsServerV4, DnsServerV6], new SeededRandom(Simulator.Random.NextUInt64())),
+        };
         Target = target;
+        var dnsServer = new SimulatedDnsServer(dns, _udp[dns], HostNames);
         foreach (var (name, stack) in _order)
         {
-            IPollable node = stack == client ? Client : stack;
+            IPollable node = stack == client ? Client : stack == dns ? dnsServer : stack;
             Simulator.AddNode(name, node, _devices[stack]);
         }
     }

@@ -5,11 +5,6 @@ namespace NetStack.Samples.Traceroute;
 /// <summary>Traces across <see cref="SimulatedNetwork"/> in virtual time: IPv4 then IPv6 to the far host, or to the given host.</summary>
 public static class SimulatedRun
 {
-    private sealed class TableNames : IHostNameSource
-    {
-        public bool TryGetName(IpAddress address, out string? name) => SimulatedNetwork.HostNames.TryGetValue(address, out name) || true;
-    }
-
     public static int Run(TracerouteOptions options, TextWriter output, ulong seed = 1)
     {
         // The demo (no host given) shows ICMP extensions too, so the MPLS hop is visible.
@@ -48,6 +43,7 @@ public static class SimulatedRun
         if (System.Net.IPAddress.TryParse(host, out var ip)) return (host, IpAddress.FromIPAddress(ip));
         var byName = SimulatedNetwork.HostNames.Where(kv => string.Equals(kv.Value, host, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).ToList();
         var pick = byName.FirstOrDefault(a => options.Family == 6 ? a.IsV6 : a.IsV4);
+        // (Forward names come from the network's table; reverse names of the hops go through the stack's resolver.)
         if (byName.Count == 0 || pick == default)
             throw new TracerouteException($"{host}: Name or service not known", 2);
         return (host, pick);
@@ -62,7 +58,7 @@ public static class SimulatedRun
         var random = new SeededRandom(net.Simulator.Seed ^ 0x7472);
         IRandomSource r = random;
         var sender = ProbeSenderFactory.Create(node.Stack, options, source, target, r);
-        var names = options.NoResolve ? null : new TableNames();
+        IHostNameSource? names = options.NoResolve ? null : node.Resolver;
         if (options.Mda)
         {
             var mda = new MdaTracer(options, sender, names, output);

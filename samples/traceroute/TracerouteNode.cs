@@ -10,6 +10,7 @@ public sealed class TracerouteNode(NetworkStack stack) : IPollable
     public RawProbeSender? Sender { get; set; }
     public TracerouteEngine? Engine { get; set; }
     public Action? AfterPoll { get; set; }
+    public ResolverNameSource? Resolver { get; set; }
 
     /// <summary>
     /// The real clock on a device (null in virtual time). A poll turn is given one <c>now</c>, read when it starts; the
@@ -21,6 +22,11 @@ public sealed class TracerouteNode(NetworkStack stack) : IPollable
     public Instant Poll(Instant now)
     {
         var next = Stack.Poll(now);
+        if (Resolver is not null)
+        {
+            next = Instant.Min(next, Resolver.Pump(now));
+            next = Instant.Min(next, Stack.Poll(now));
+        }
         if (Sender is not null && Engine is not null && !Engine.IsComplete)
         {
             Sender.Drain();

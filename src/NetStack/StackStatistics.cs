@@ -28,6 +28,10 @@ public enum DropReason
     Ipv4BadChecksum,
     Ipv4BadOptions,
     Ipv4BadSource,
+    /// <summary>A martian destination: 0.0.0.0, loopback or class E arriving from a link (RFC 1812 §5.3.7, RFC 1122 §3.2.1.3).</summary>
+    Ipv4BadDestination,
+    /// <summary>A datagram with a loose or strict source route option (Linux accept_source_route=0 drops them).</summary>
+    Ipv4SourceRouted,
     Ipv4NotForUs,
     Ipv4TtlExpired,
     Ipv4NoRoute,
@@ -71,6 +75,8 @@ public enum DropReason
     IcmpEchoIgnored,
     /// <summary>A well-formed ICMP message the stack deliberately does not act on (source quench, redirect).</summary>
     IcmpIgnored,
+    /// <summary>A redirect that failed the RFC 1122 §3.2.2.2 checks (gateway off-link, not from our current first hop) or arrived on a forwarding interface.</summary>
+    IcmpRedirectRejected,
     /// <summary>An echo socket's receive queue was full.</summary>
     IcmpEchoQueueFull,
     NdpInvalid,

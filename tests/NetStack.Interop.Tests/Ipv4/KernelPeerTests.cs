@@ -4,6 +4,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tap;
+using Xunit.Abstractions;
 using NetStack.Wire;
 
 namespace NetStack.Interop.Tests.Ipv4;
@@ -12,7 +13,7 @@ namespace NetStack.Interop.Tests.Ipv4;
 /// The Linux kernel as a real IPv4 peer: it lives in a test-made namespace on one side of a TAP (192.0.2.1/24), our
 /// stack holds the TAP descriptor (192.0.2.2/24) and runs on a <see cref="StackHost"/> loop.
 /// </summary>
-public sealed class KernelPeerTests
+public sealed class KernelPeerTests(ITestOutputHelper output)
 {
     private const string KernelAddress = "192.0.2.1";
     private const string OurAddress = "192.0.2.2";
@@ -53,6 +54,7 @@ public sealed class KernelPeerTests
         await using var s = new Setup();
         var r = NetnsLab.TryRun("ip", "netns", "exec", s.Ns, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", "-s",
             size.ToString(System.Globalization.CultureInfo.InvariantCulture), OurAddress);
+        output.WriteLine(r.StandardOutput);
         Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
         Assert.Contains("3 received", r.StandardOutput, StringComparison.Ordinal);
         if (size == 8000) Assert.True(await s.Host.InvokeAsync(() => s.Stack.Statistics.FragmentsReassembled) >= 3);
@@ -64,6 +66,7 @@ public sealed class KernelPeerTests
         Root.Require();
         await using var s = new Setup();
         var r = NetnsLab.TryRun("ip", "netns", "exec", s.Ns, "arping", "-c", "2", "-i", s.Tap.Name, OurAddress);
+        output.WriteLine(r.StandardOutput);
         Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
         Assert.Contains(s.Tap.HardwareAddress.ToString(), r.StandardOutput, StringComparison.OrdinalIgnoreCase);
     }

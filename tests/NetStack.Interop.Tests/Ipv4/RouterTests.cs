@@ -2,6 +2,7 @@ using NetStack.Interop.Tests.Support;
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Tap;
+using Xunit.Abstractions;
 
 namespace NetStack.Interop.Tests.Ipv4;
 
@@ -9,7 +10,7 @@ namespace NetStack.Interop.Tests.Ipv4;
 /// Our stack as a router (RFC 1812) between two kernels: namespace L (192.0.2.1/24, default via 192.0.2.254) on one TAP,
 /// namespace R (198.51.100.1/24, default via 198.51.100.254) on another; our stack owns both TAPs with forwarding on.
 /// </summary>
-public sealed class RouterTests
+public sealed class RouterTests(ITestOutputHelper output)
 {
     private sealed class Setup : IAsyncDisposable
     {
@@ -49,6 +50,7 @@ public sealed class RouterTests
         Root.Require();
         await using var s = new Setup();
         var r = NetnsLab.TryRun("ip", "netns", "exec", s.Left, "traceroute", "-n", "-q", "1", "-w", "2", "-m", "5", "198.51.100.1");
+        output.WriteLine(r.StandardOutput);
         Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
         var hops = r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Trim()).ToList();
         Assert.StartsWith("1  192.0.2.254 ", hops[0], StringComparison.Ordinal);
@@ -65,6 +67,7 @@ public sealed class RouterTests
         await using var s = new Setup();
         var r = NetnsLab.TryRun("ip", "netns", "exec", s.Left, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", "-s",
             size.ToString(System.Globalization.CultureInfo.InvariantCulture), "198.51.100.1");
+        output.WriteLine(r.StandardOutput);
         Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
         Assert.Contains("3 received", r.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("ttl=63", r.StandardOutput, StringComparison.Ordinal);

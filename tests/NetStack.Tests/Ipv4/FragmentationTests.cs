@@ -1,3 +1,4 @@
+using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
@@ -135,7 +136,7 @@ public class FragmentationTests
     {
         var h = new SingleHost();
         h.Introduce();
-        Assert.Equal(Network.IpSendResult.Sent, h.Stack.Send(Us, Peer, IpProtocol.Udp, Frames.Pattern(4000), Network.IpSendOptions.Default, h.Now));
+        Assert.Equal(IpSendResult.Sent, h.Stack.Send(Us, Peer, IpProtocol.Udp, Frames.Pattern(4000), IpSendOptions.Default, h.Now));
         var sent = h.Device.TakeSent();
         Assert.Equal(3, sent.Count);
         int expectOffset = 0;

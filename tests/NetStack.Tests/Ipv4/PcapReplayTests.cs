@@ -74,4 +74,86 @@ public class PcapReplayTests
             now += TimeSpan.FromSeconds(1);
         }
     }
+
+    private static byte[] ReassembleIcmp(IEnumerable<byte[]> frames)
+    {
+        var r = new Network.Ipv4.Ipv4Reassembler();
+        foreach (var f in frames)
+        {
+            Assert.True(EthernetFrame.TryParse(f, out var eth, out _));
+            Assert.True(Ipv4Packet.TryParse(eth.Payload, out var ip, out _));
+            var key = new Network.Ipv4.Ipv4FragmentKey(ip.Source, ip.Destination, ip.Protocol, ip.Identification);
+            if (r.Add(key, ip.Header, ip.FragmentOffset, ip.MoreFragments, ip.Payload, 0, Instant.Zero, out var d) == Network.Ipv4.ReassemblyOutcome.Complete)
+            {
+                var bytes = d.Payload.ToArray();
+                Network.Ipv4.Ipv4Reassembler.Release(d);
+                return bytes;
+            }
+        }
+        throw new InvalidOperationException("fragments did not reassemble");
+    }
+
+    [Fact]
+    public void Fragmented_echo_of_cs_ip_frag_source_is_reassembled_and_answered_with_the_recorded_message()
+    {
+        var frames = Captures.Read("cs-ip_frag_source.pcapng").Select(f => f.Data).ToList();
+        Assert.True(EthernetFrame.TryParse(frames[3], out var replyEth, out _));
+        Assert.True(Ipv4Packet.TryParse(replyEth.Payload, out var replyIp, out _));
+        var (stack, iface, device) = TargetHost(replyEth.Source, replyIp.Source + "/24");
+        var requesterMac = replyEth.Destination;
+        var now = Instant.FromSeconds(1);
+        // The requester (10.10.0.3) is off-link: the frames came through a router, the MAC the reply went to.
+        // Give the stack that router as its gateway and let it learn the router's MAC from an ARP request.
+        var router = new Ipv4Address((replyIp.Source.Value & 0xFFFFFF00) | 1);
+        Assert.True(stack.AddIpv4Route(new Network.Ipv4.Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), router, iface.Index)));
+        stack.Receive(iface, Frames.Ethernet(requesterMac, MacAddress.Broadcast, EtherType.Arp,
+            Frames.Arp(ArpRepr.Request(requesterMac, router, replyIp.Source))), now);
+        device.TakeSent();
+
+        // The requests were captured on their sender before checksum offload filled the IP header checksum (tshark
+        // shows 0x0000); fill it in as the sender's NIC did, else we would rightly drop them (RFC 1122 §3.2.1.2).
+        foreach (var f in frames.Take(3))
+        {
+            var header = f.AsSpan(14, (f[14] & 0x0F) * 4);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(header[10..], Checksum.Compute(header));
+            stack.Receive(iface, f, now);
+        }
+
+        var ours = device.TakeSent();
+        Assert.True(ours.Count == 3, string.Join(", ", stack.Statistics.NonZeroDrops()) + $" rx={stack.Statistics.Ipv4PacketsReceived} frames={stack.Statistics.FramesReceived}");
+        Assert.Equal(ReassembleIcmp(frames.Skip(3)), ReassembleIcmp(ours));
+    }
+
+    [Fact]
+    public void Port_unreachable_of_zeek_icmp_destunreach_udp_reaches_the_UDP_transport()
+    {
+        var frame = Captures.Read("zeek-icmp-destunreach-udp.pcap")[0].Data;
+        Assert.True(EthernetFrame.TryParse(frame, out var eth, out _));
+        Assert.True(Ipv4Packet.TryParse(eth.Payload, out var ip, out _));
+        var (stack, iface, _) = TargetHost(eth.Destination, ip.Destination + "/24");
+        var udp = new RecordingTransport();
+        stack.RegisterTransport(IpProtocol.Udp, udp);
+
+        stack.Receive(iface, frame, Instant.FromSeconds(1));
+
+        var (error, quoted) = Assert.Single(udp.Errors);
+        Assert.Equal(3, error.Type);
+        Assert.Equal(3, error.Code);
+        Assert.Equal(ip.Source, error.Reporter.V4);
+        Assert.Equal(ip.Destination, error.OriginalSource.V4);
+        Assert.True(quoted.Length >= 8);
+    }
+
+    [Theory]
+    [InlineData("tcpdump-ipv4_invalid_hdr_length.pcap")]
+    [InlineData("zeek-ip4-trunc.pcap")]
+    public void Malformed_IPv4_captures_end_as_counted_drops(string capture)
+    {
+        var frame = Captures.Read(capture)[0].Data;
+        Assert.True(EthernetFrame.TryParse(frame, out var eth, out _));
+        var (stack, iface, device) = TargetHost(eth.Destination, "192.0.2.1/24");
+        stack.Receive(iface, frame, Instant.FromSeconds(1));
+        Assert.Empty(device.Sent);
+        Assert.Equal(1, stack.Statistics.Drops(DropReason.Ipv4Malformed));
+    }
 }

@@ -37,3 +37,20 @@ public class RawIpTests
         Assert.Contains(stack.Ipv4Routes, r => r.Gateway == Ipv4Address.Parse("192.0.2.254"));
     }
 }
+
+public class UnconfiguredInterfaceTests
+{
+    [Fact]
+    public void Before_it_has_an_address_an_interface_accepts_unicast_UDP_as_a_DHCP_client_needs_RFC2131_4_1()
+    {
+        var stack = new NetworkStack(null, new SeededRandom(3));
+        var device = new ChannelDevice(MacAddress.Parse("02:00:00:00:00:01"));
+        var iface = stack.AddInterface(device, new InterfaceConfig { EnableIpv6 = false }, Instant.FromSeconds(1));
+        var udp = new RecordingTransport();
+        stack.RegisterTransport(IpProtocol.Udp, udp);
+        var offer = Frames.Ethernet(MacAddress.Parse("02:00:00:00:00:99"), device.HardwareAddress, EtherType.Ipv4,
+            SingleHost.Udp(Ipv4Address.Parse("192.0.2.254"), Ipv4Address.Parse("192.0.2.77"), 300));
+        stack.Receive(iface, offer, Instant.FromSeconds(1));
+        Assert.Single(udp.Received);
+    }
+}

@@ -191,4 +191,16 @@ public class ReassemblerTests
         r.Poll(T0 + TimeSpan.FromSeconds(31), (in Ipv4FragmentKey _, ReadOnlySpan<byte> f, int _) => quoted = f.Length);
         Assert.Equal(0, quoted);
     }
+
+    [Fact]
+    public void A_long_first_header_counts_toward_the_65535_limit()
+    {
+        var r = new Ipv4Reassembler();
+        var p = Payload(1480);
+        // The last fragment alone fits (20 + 65512 = 65532), but the 60-byte first header makes the datagram 65572.
+        Assert.Equal(ReassemblyOutcome.Incomplete, r.Add(Key, Header, 65504, false, p.AsSpan(0, 8), 0, T0, out _));
+        Assert.Equal(ReassemblyOutcome.TooLarge, r.Add(Key, new byte[60], 0, true, p, 0, T0, out _));
+        Assert.Equal(0, r.DatagramCount);
+        Assert.Equal(0, r.BytesHeld);
+    }
 }

@@ -1,4 +1,6 @@
 using CsCheck;
+using NetStack.Link;
+using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
@@ -138,8 +140,8 @@ public class ReceiveTests
         var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(1));
         var d0 = new ChannelDevice(OurMac);
         var d1 = new ChannelDevice(MacAddress.Parse("02:00:00:00:00:11"));
-        var if0 = stack.AddInterface(d0, new global::NetStack.Link.InterfaceConfig { Ipv4Addresses = [Network.Ipv4Cidr.Parse("192.0.2.1/24"), Network.Ipv4Cidr.Parse("203.0.113.1/24")], EnableIpv6 = false });
-        stack.AddInterface(d1, new global::NetStack.Link.InterfaceConfig { Ipv4Addresses = [Network.Ipv4Cidr.Parse("198.51.100.1/24")], EnableIpv6 = false });
+        var if0 = stack.AddInterface(d0, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")], EnableIpv6 = false });
+        stack.AddInterface(d1, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], EnableIpv6 = false });
         var udp = new RecordingTransport();
         stack.RegisterTransport(IpProtocol.Udp, udp);
         foreach (var dst in new[] { "192.0.2.1", "203.0.113.1", "198.51.100.1" })

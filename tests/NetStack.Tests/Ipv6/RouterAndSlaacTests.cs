@@ -207,4 +207,43 @@ public class RouterAndSlaacTests
         var sent = V6Frames.Icmpv6Sent(hub, hub.Devices[0]);
         Assert.Contains(sent, m => m.Type == Icmpv6Type.NeighborSolicitation && !m.Src.IsUnspecified);
     }
+
+    private sealed class FakeTransport(TransportVerdict verdict) : ITransportHandler
+    {
+        public List<(IcmpErrorInfo Error, byte[] Quoted)> Errors { get; } = [];
+        public int Received { get; private set; }
+
+        public TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
+        {
+            Received++;
+            return verdict;
+        }
+
+        public void ReceiveIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now) =>
+            Errors.Add((error, quotedTransport.ToArray()));
+    }
+
+    [Fact]
+    public void Errors_reach_the_transport_whose_datagram_they_quote_RFC4443_2_4_a()
+    {
+        var t = Routed();
+        var udp1 = new FakeTransport(TransportVerdict.Delivered);
+        var udp2 = new FakeTransport(TransportVerdict.PortUnreachable);
+        t.H1.RegisterTransport(IpProtocol.Udp, udp1);
+        t.H2.RegisterTransport(IpProtocol.Udp, udp2);
+        byte[] datagram = [0x30, 0x39, 0x00, 0x35, 0, 12, 0, 0, 1, 2, 3, 4];
+        Assert.Equal(IpSendResult.Sent, t.H1.Send(default, A("2001:db8:2::10"), IpProtocol.Udp, datagram, IpSendOptions.Default, t.Net.Now));
+        Assert.Equal(IpSendResult.Sent, t.H1.Send(default, A("2001:db8:77::1"), IpProtocol.Udp, datagram, IpSendOptions.Default, t.Net.Now));
+        t.Net.Run(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, udp2.Received);
+        var portUnreachable = udp1.Errors.Single(e => e.Error.Code == 4);
+        Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, portUnreachable.Error.Type);
+        Assert.Equal(A("2001:db8:2::10"), portUnreachable.Error.Reporter.V6);
+        Assert.Equal(A("2001:db8:1::10"), portUnreachable.Error.OriginalSource.V6);
+        Assert.Equal(IpProtocol.Udp, portUnreachable.Error.OriginalProtocol);
+        Assert.Equal(datagram, portUnreachable.Quoted);
+        var noRoute = udp1.Errors.Single(e => e.Error.Code == 0);
+        Assert.Equal(A("2001:db8:1::1"), noRoute.Error.Reporter.V6);
+        Assert.Equal(A("2001:db8:77::1"), noRoute.Error.OriginalDestination.V6);
+    }
 }

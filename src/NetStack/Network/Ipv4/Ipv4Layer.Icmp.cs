@@ -41,8 +41,7 @@ internal sealed partial class Ipv4Layer
                 _stats.Drop(DropReason.IcmpIgnored);
                 return;
             case Icmpv4Type.Redirect:
-                // RFC 1122 §3.2.2.2 lets a host update its route cache; we keep our static routes (counted, not acted on).
-                _stats.Drop(DropReason.IcmpIgnored);
+                ReceiveRedirect(v4, ip, icmp);
                 return;
             default:
                 _stats.Drop(DropReason.IcmpUnknownType);
@@ -121,6 +120,39 @@ internal sealed partial class Ipv4Layer
             return;
         }
         _stack.DeliverIcmpError(info, quoted.Payload, icmp.Bytes, now);
+    }
+
+    /// <summary>
+    /// RFC 1122 §3.2.2.2: "A host receiving a Redirect message MUST update its routing information accordingly", for
+    /// host and network redirects alike (as RFC 1812 §5.2.7.2 and Linux, we install a host route for the quoted
+    /// destination). It "SHOULD be silently discarded if the new gateway address it specifies is not on the same
+    /// connected (sub-) net through which the Redirect arrived, or if the source of the Redirect is not the current
+    /// first-hop gateway for the specified destination". Routers ignore redirects (Linux accept_redirects off when forwarding).
+    /// </summary>
+    private void ReceiveRedirect(Ipv4Interface v4, in Ipv4Packet ip, in Icmpv4Packet icmp)
+    {
+        if (v4.Forwarding || !icmp.TryGetQuotedDatagram(out var quoted, out _) || !Addresses.IsLocal(quoted.Source))
+        {
+            _stats.Drop(DropReason.IcmpRedirectRejected);
+            return;
+        }
+        var target = quoted.Destination;
+        var gateway = icmp.Gateway;
+        bool gatewayOnLink = false;
+        foreach (var c in Addresses.AddressesOf(v4.Index)) gatewayOnLink |= c.Contains(gateway);
+        if (!gatewayOnLink || !gateway.IsUnicast || Addresses.IsLocal(gateway)
+            || !Routes.TryLookup(target, out var current) || current.InterfaceIndex != v4.Index
+            || current.IsOnLink || current.Gateway != ip.Source)
+        {
+            _stats.Drop(DropReason.IcmpRedirectRejected);
+            return;
+        }
+        var host = new Ipv4Cidr(target, 32);
+        // A redirect route replaces an earlier one for the same destination; their number is bounded.
+        if (current.Destination == host) Routes.Remove(current);
+        else if (_redirectRoutes.Count >= _options.MaxRedirectRoutes && _redirectRoutes.TryDequeue(out var oldest)) Routes.Remove(oldest);
+        var route = new Ipv4Route(host, gateway, v4.Index);
+        if (Routes.TryAdd(route)) _redirectRoutes.Enqueue(route);
     }
 
     /// <summary>

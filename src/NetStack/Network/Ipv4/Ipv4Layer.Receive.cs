@@ -51,7 +51,26 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.Ipv4BadSource);
             return;
         }
+        // RFC 1122 §3.2.1.3 / RFC 1812 §5.3.7: 0.0.0.0, 127/8 and class E are never valid destinations on a link.
+        if (!loopback && (destination.IsUnspecified || destination.IsLoopback || destination.IsReserved))
+        {
+            _stats.Drop(DropReason.Ipv4BadDestination);
+            return;
+        }
+        // Options are walked (validated by the parse) and otherwise ignored, except source routes: Linux drops them
+        // (accept_source_route=0), which also spares us RFC 1122 §3.2.2.6's reversed-route echo reply.
+        if (ip.HeaderLength > Ipv4Packet.MinHeaderLength && HasSourceRoute(ip))
+        {
+            _stats.Drop(DropReason.Ipv4SourceRouted);
+            return;
+        }
         var kind = Addresses.Classify(destination, v4.Index);
+        // RFC 2131 §4.1: a server may unicast the OFFER/ACK to the address it is offering, before the client has it.
+        // While an interface has no IPv4 address, unicast UDP for anyone is delivered (as lwIP does for DHCP; Linux
+        // clients read these through packet sockets); the UDP layer decides whether a socket wants it.
+        if (kind == Ipv4DestinationKind.NotLocal && !v4.Forwarding && ip.Protocol == IpProtocol.Udp
+            && !Addresses.TryGetPrimary(v4.Index, out _))
+            kind = Ipv4DestinationKind.Local;
         if (source.IsUnspecified && kind == Ipv4DestinationKind.NotLocal)
         {
             _stats.Drop(DropReason.Ipv4BadSource);
@@ -75,6 +94,13 @@ internal sealed partial class Ipv4Layer
             return;
         }
         DeliverLocal(v4, ip, link, kind, now);
+    }
+
+    private static bool HasSourceRoute(in Ipv4Packet ip)
+    {
+        foreach (var option in ip.EnumerateOptions())
+            if (option.Type is Wire.Ipv4OptionType.LooseSourceRoute or Wire.Ipv4OptionType.StrictSourceRoute) return true;
+        return false;
     }
 
     /// <summary>RFC 791 §3.2 / RFC 1122 §3.3.2: reassemble fragments addressed to us; bounded, counted.</summary>

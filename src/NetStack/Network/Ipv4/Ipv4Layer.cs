@@ -19,6 +19,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly MplsLabelEntry[] _mplsLabels;
     private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
     private readonly ReassemblyTimeoutHandler _onReassemblyTimeout;
+    private readonly Queue<Ipv4Route> _redirectRoutes = new();
     private ushort _nextIdentification;
 
     public Ipv4Layer(NetworkStack stack)

@@ -42,6 +42,9 @@ public sealed class Ipv4Options
     /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution.</summary>
     public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64 };
 
+    /// <summary>Host routes learned from ICMP redirects (RFC 1122 §3.2.2.2); the oldest goes when a new one comes.</summary>
+    public int MaxRedirectRoutes { get; init; } = 64;
+
     /// <summary>Echo sockets open at once.</summary>
     public int MaxEchoSockets { get; init; } = 64;
 

@@ -88,6 +88,7 @@ public sealed class Ipv4Reassembler
     private readonly Dictionary<Ipv4FragmentKey, Entry> _entries = [];
     private readonly List<Ipv4FragmentKey> _scratch = [];
     private readonly Stack<Entry> _free = new(); // recycled bookkeeping: no allocation per datagram in steady state
+    private Instant _nextExpiry = Instant.MaxValue;
 
     public Ipv4Reassembler(ReassemblyLimits? limits = null) => Limits = limits ?? ReassemblyLimits.Default;
 
@@ -127,6 +128,7 @@ public sealed class Ipv4Reassembler
             entry = _free.TryPop(out var recycled) ? recycled : new Entry();
             entry.Reset(now + Limits.EffectiveTimeout, interfaceIndex);
             _entries.Add(key, entry);
+            _nextExpiry = Instant.Min(_nextExpiry, entry.Expires);
         }
 
         // The end of the datagram, once known, is fixed: a different last fragment, or data past it, is corrupt
@@ -188,6 +190,12 @@ public sealed class Ipv4Reassembler
         }
         if (!more) entry.TotalLength = end;
         entry.MaxEnd = Math.Max(entry.MaxEnd, end);
+        // The first fragment's header (options and all) heads the whole datagram: together they must still fit.
+        if (entry.HeaderLength + entry.MaxEnd > Limits.MaxDatagramSize)
+        {
+            Discard(key, entry);
+            return ReassemblyOutcome.TooLarge;
+        }
         return TryComplete(key, entry, out datagram);
     }
 
@@ -217,6 +225,7 @@ public sealed class Ipv4Reassembler
     /// <summary>Discards the datagrams whose time is up, reporting each to <paramref name="onTimeout"/>; returns the next deadline.</summary>
     public Instant Poll(Instant now, ReassemblyTimeoutHandler? onTimeout = null)
     {
+        if (now < _nextExpiry) return _nextExpiry; // nothing can have expired yet (an early answer is harmless)
         var next = Instant.MaxValue;
         _scratch.Clear();
         foreach (var (k, e) in _entries)
@@ -237,6 +246,7 @@ public sealed class Ipv4Reassembler
             Discard(k, e);
         }
         _scratch.Clear();
+        _nextExpiry = next;
         return next;
     }
 

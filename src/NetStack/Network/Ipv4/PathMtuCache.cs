@@ -14,6 +14,7 @@ public sealed class PathMtuCache
     public static ReadOnlySpan<int> Plateaus => [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
 
     private readonly Dictionary<Ipv4Address, (int Mtu, Instant Expires)> _entries = [];
+    private Instant _nextExpiry = Instant.MaxValue;
 
     public PathMtuCache(int capacity = 1024, TimeSpan? expiry = null, int minimumMtu = 68)
     {
@@ -49,6 +50,7 @@ public sealed class PathMtuCache
         if (mtu >= current) return 0;
         if (!_entries.ContainsKey(destination) && _entries.Count >= Capacity) EvictOne();
         _entries[destination] = (mtu, now + Expiry);
+        _nextExpiry = Instant.Min(_nextExpiry, now + Expiry);
         return mtu;
     }
 
@@ -66,6 +68,7 @@ public sealed class PathMtuCache
     /// <summary>Forgets expired estimates; returns the next expiry or <see cref="Instant.MaxValue"/>.</summary>
     public Instant Poll(Instant now)
     {
+        if (now < _nextExpiry) return _nextExpiry; // an early answer is harmless: entries only expire later
         var next = Instant.MaxValue;
         List<Ipv4Address>? expired = null;
         foreach (var (k, e) in _entries)
@@ -74,6 +77,7 @@ public sealed class PathMtuCache
             else next = Instant.Min(next, e.Expires);
         }
         if (expired != null) foreach (var k in expired) _entries.Remove(k);
+        _nextExpiry = next;
         return next;
     }
 

@@ -59,7 +59,8 @@ internal sealed partial class Ipv6Layer
         var requester = ip.Source;
         if (requester.IsUnspecified) { _stats.Drop(DropReason.Ipv6BadSource); return; }
         Ipv6Address src = ip.Destination;
-        if (src.IsMulticast)
+        if (requester.IsLoopback) src = Ipv6Address.Loopback;
+        else if (src.IsMulticast)
         {
             // RFC 4443 §4.2: a reply to a multicast request comes from a unicast address of the receiving interface.
             if (!TrySelectSourceFor(requester, ifc, out src)) return;
@@ -219,6 +220,7 @@ internal sealed partial class Ipv6Layer
         ReadOnlySpan<byte> data, byte hopLimit, int interfaceIndex, Instant now)
     {
         if (!TryRoute(destination, interfaceIndex, now, out var ifc, out var nextHop)) return IpSendResult.NoRoute;
+        if (destination.IsLoopback) source = Ipv6Address.Loopback;
         if (source.IsUnspecified && !TrySelectSourceFor(destination, ifc, out source)) return IpSendResult.NoSourceAddress;
         int len = Icmpv6Packet.ErrorHeaderLength + data.Length;
         if (len > 65535) return IpSendResult.TooBig;

@@ -21,7 +21,7 @@ internal sealed partial class Ipv6Layer
     /// Validates the fixed header, decides whether the packet is ours (or to forward), and processes the
     /// extension headers in order (RFC 8200 §4): options, routing, fragment, then the upper layer.
     /// </summary>
-    private void ProcessPacket(Ipv6Interface ifc, ReadOnlySpan<byte> raw, in LinkInfo link, Instant now, bool reassembled)
+    private void ProcessPacket(Ipv6Interface ifc, ReadOnlySpan<byte> raw, in LinkInfo link, Instant now, bool reassembled, bool loopback = false)
     {
         // RFC 8200 §3: version 6 and a payload length that fits what arrived (trailing link padding trimmed).
         if (!Ipv6Packet.TryParse(raw, out var ip, out _))
@@ -33,13 +33,13 @@ internal sealed partial class Ipv6Layer
         var src = ip.Source;
         var dst = ip.Destination;
         // RFC 4291 §2.7: a multicast source is invalid; RFC 4291 §2.5.3: loopback never appears on a link.
-        if (src.IsMulticast || src.IsLoopback || dst.IsLoopback || dst.IsUnspecified)
+        if (src.IsMulticast || dst.IsUnspecified || (!loopback && (src.IsLoopback || dst.IsLoopback)))
         {
             _stats.Drop(DropReason.Ipv6BadSource);
             return;
         }
 
-        bool forUs = dst.IsMulticast ? ifc.Listens(dst) : IsLocalDestination(ifc, dst);
+        bool forUs = loopback || (dst.IsMulticast ? ifc.Listens(dst) : IsLocalDestination(ifc, dst));
         bool forward = !forUs && !dst.IsMulticast && ifc.Forwarding;
         if (!forUs && !forward)
         {
@@ -124,7 +124,13 @@ internal sealed partial class Ipv6Layer
     {
         if (ifc.OwnsUsable(dst)) return true;
         if (dst.IsLinkLocal) return false; // link-local scope: only the arrival interface (RFC 4007 §9)
-        return IsOurUsableAddress(dst);
+        if (IsOurUsableAddress(dst)) return true;
+        // RFC 4291 §2.6.1: routers accept the Subnet-Router anycast address (the prefix with a zero identifier) of their subnets.
+        if (ifc.Forwarding)
+            foreach (var other in _interfaces)
+                foreach (var a in other.Addresses)
+                    if (a.IsUsable && a.PrefixLength < 128 && dst == new Ipv6Cidr(a.Address, a.PrefixLength).Prefix) return true;
+        return false;
     }
 
     /// <summary>
@@ -185,7 +191,7 @@ internal sealed partial class Ipv6Layer
                 return;
             case ReassemblyOutcome.Complete:
                 _stats.FragmentsReassembled++;
-                ProcessPacket(ifc, _reassembler.Completed, link, now, reassembled: true);
+                ProcessPacket(ifc, _reassembler.Completed, link, now, reassembled: true, loopback: src.IsLoopback);
                 return;
             case ReassemblyOutcome.BadLength:
                 // RFC 8200 §4.5: Parameter Problem code 0 pointing at the Payload Length field.

@@ -27,7 +27,7 @@ internal sealed partial class Ipv6Layer
         ifc = null!;
         nextHop = destination;
         var hinted = interfaceHint >= 0 ? InterfaceAt(interfaceHint) : null;
-        if (destination.IsMulticast || destination.IsLinkLocal)
+        if (destination.IsMulticast || destination.IsLinkLocal || destination.IsLoopback)
         {
             var chosen = hinted ?? (_interfaces.Count > 0 ? _interfaces[0] : null);
             if (chosen is null) return false;
@@ -36,9 +36,16 @@ internal sealed partial class Ipv6Layer
         }
         if (hinted is null && _destinations.TryGet(destination, now, out var cached) && InterfaceAt(cached.InterfaceIndex) is { } cif)
         {
-            ifc = cif;
-            nextHop = cached.NextHop;
-            return true;
+            // RFC 4861 §7.3.3 / §6.3.6: a router whose neighbour entry was deleted (NUD failed) is no next hop any more:
+            // next-hop determination runs again and may switch to another default router.
+            bool routerGone = cached.NextHop != destination && cif.IsEthernet && !cif.Neighbors.TryGetState(cached.NextHop, out _, out _);
+            if (!routerGone)
+            {
+                ifc = cif;
+                nextHop = cached.NextHop;
+                return true;
+            }
+            _destinations.InvalidateNextHop(cached.NextHop, cif.Index);
         }
         if (_prefixes.TryMatch(destination, interfaceHint, now, out var onLink) && InterfaceAt(onLink.InterfaceIndex) is { } pif)
         {
@@ -77,7 +84,11 @@ internal sealed partial class Ipv6Layer
             return IpSendResult.NoRoute;
         }
         Ipv6Address src;
-        if (source.IsV6 && !source.V6.IsUnspecified)
+        if (dst.IsLoopback)
+        {
+            src = Ipv6Address.Loopback; // RFC 4291 §2.5.3: ::1 talks to itself
+        }
+        else if (source.IsV6 && !source.V6.IsUnspecified)
         {
             src = source.V6;
             if (!IsOurUsableAddress(src)) return IpSendResult.NoSourceAddress;
@@ -165,12 +176,13 @@ internal sealed partial class Ipv6Layer
     private IpSendResult Deliver(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, byte[] buffer, int offset, int length, Instant now)
     {
         ifc.HasSent = true;
-        if (!dst.IsMulticast && IsOurUsableAddress(dst))
+        if (dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst)))
         {
-            // Addressed to ourselves: processed as received, without touching the link.
+            // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link.
             var copy = buffer.AsSpan(offset, length).ToArray();
             var target = FindInterfaceFor(dst) ?? ifc;
-            ProcessPacket(target, copy, new LinkInfo(target.Link.HardwareAddress, target.Link.HardwareAddress), now, reassembled: false);
+            ProcessPacket(target, copy, new LinkInfo(target.Link.HardwareAddress, target.Link.HardwareAddress), now, reassembled: false,
+                loopback: dst.IsLoopback);
             return IpSendResult.Sent;
         }
         if (!ifc.IsEthernet)

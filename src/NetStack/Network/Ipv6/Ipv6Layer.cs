@@ -26,6 +26,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     private readonly Dictionary<ushort, Icmpv6EchoSession> _echoSessions = [];
     private readonly List<MldOutput> _mldScratch = [];
     private byte[] _secret = [];
+    private Instant _nextPmtuSweep;
 
     public Ipv6Layer(NetworkStack stack)
     {
@@ -153,6 +154,13 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         }
         next = Instant.Min(next, _reassembler.NextDeadline);
 
+        if (now >= _nextPmtuSweep)
+        {
+            // RFC 8201 §4: stale estimates are forgotten (swept once a minute; lookups also ignore them).
+            _pmtu.Expire(now);
+            _nextPmtuSweep = now + TimeSpan.FromMinutes(1);
+        }
+
         bool listsChanged = _prefixes.Expire(now) | _routers.Expire(now);
         if (listsChanged) _destinations.InvalidateDeterminations();
         next = Instant.Min(next, _prefixes.NextDeadline);
@@ -215,6 +223,11 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         source = default;
         if (!destination.IsV6) return false;
         var now = _stack.Now;
+        if (destination.V6.IsLoopback)
+        {
+            source = Ipv6Address.Loopback;
+            return true;
+        }
         if (!TryRoute(destination.V6, -1, now, out var ifc, out _)) return false;
         if (!TrySelectSourceFor(destination.V6, ifc, out var s)) return false;
         source = s;
