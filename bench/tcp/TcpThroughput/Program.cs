@@ -2,7 +2,7 @@
 //   TcpThroughput sim [SEED=1] [BYTES=10485760]          goodput table over the simulator (virtual time)
 //   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES]
 //   TcpThroughput mem [SECONDS=3] [ROUNDS=1]             two stacks in memory, real clock, as fast as possible
-//   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS   one stack on a TAP, kernel peer (run.sh)
+//   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB=1024]   one stack on a TAP, kernel peer (run.sh)
 using System.Globalization;
 using NetStack.Bench.Tcp;
 using NetStack.Transport.Tcp;
@@ -24,9 +24,10 @@ switch (mode)
     }
     case "mem":
         return MemThroughput.Run(args.Length > 1 ? double.Parse(args[1], inv) : 3, Console.Out);
-    case "tap-sink" or "tap-source" when args.Length == 5:
-        return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv), Console.Out);
+    case "tap-sink" or "tap-source" when args.Length is 5 or 6:
+        return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv),
+            args.Length == 6 ? int.Parse(args[5], inv) : 1024, Console.Out);
     default:
-        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS");
+        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
         return 2;
 }

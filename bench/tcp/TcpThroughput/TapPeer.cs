@@ -17,13 +17,13 @@ namespace NetStack.Bench.Tcp;
 /// </summary>
 internal static class TapPeer
 {
-    public static int Run(bool sink, string tapName, string addressWithPrefix, ushort port, double seconds, TextWriter output)
+    public static int Run(bool sink, string tapName, string addressWithPrefix, ushort port, double seconds, int bufferKb, TextWriter output)
     {
         using var tap = new TapDevice(new TunTapOptions { Name = tapName, OpenMode = TunTapOpenMode.AttachOnly, BringUp = true });
         var stack = new NetworkStack(new StackOptions(), SystemRandomSource.Instance);
         var cidr = Ipv4Cidr.Parse(addressWithPrefix);
         stack.AddInterface(tap, new InterfaceConfig { Ipv4Addresses = [cidr], EnableIpv6 = false }, StackHost.Now);
-        var settings = new TcpSettings { SendBufferSize = 256 * 1024, ReceiveBufferSize = 256 * 1024 };
+        var settings = new TcpSettings { SendBufferSize = bufferKb * 1024, ReceiveBufferSize = bufferKb * 1024 };
         var tcp = new TcpLayer(stack, SystemRandomSource.Instance, settings);
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
         var listener = tcp.Listen(new TcpEndpoint(cidr.Address, port), 4);
@@ -35,7 +35,7 @@ internal static class TapPeer
         host.StopAsync().GetAwaiter().GetResult();
         if (!finished) { Console.Error.WriteLine("tap peer: timed out"); return 1; }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"tap {(sink ? "sink" : "source")} bytes={app.Bytes} wall={app.Wall:0.###} cpu={app.Cpu:0.###} wallBps={app.Bytes / app.Wall:0} cpuBps={app.Bytes / app.Cpu:0} cpuSecPerGB={app.Cpu / (app.Bytes / 1e9):0.###} rtx={tcp.Stats.Retransmissions} framesIn={tap.Statistics.FramesReceived} framesOut={tap.Statistics.FramesTransmitted}"));
+            $"tap {(sink ? "sink" : "source")} buffers={bufferKb}KB bytes={app.Bytes} wall={app.Wall:0.###} cpu={app.Cpu:0.###} wallBps={app.Bytes / app.Wall:0} cpuBps={app.Bytes / app.Cpu:0} cpuSecPerGB={app.Cpu / (app.Bytes / 1e9):0.###} rtx={tcp.Stats.Retransmissions} framesIn={tap.Statistics.FramesReceived} framesOut={tap.Statistics.FramesTransmitted}"));
         return 0;
     }
 
