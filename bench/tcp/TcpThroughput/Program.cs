@@ -1,5 +1,5 @@
 // TCP throughput benchmarks of NetStack (see bench/tcp/README section in bench/README.md):
-//   TcpThroughput sim [SEED=1] [BYTES=10485760]          goodput table over the simulator (virtual time)
+//   TcpThroughput sim [SEED=1] [BYTES=10485760] [SEEDS=5]  goodput table over the simulator (virtual time)
 //   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES]
 //   TcpThroughput mem [SECONDS=3] [ROUNDS=1]             two stacks in memory, real clock, as fast as possible
 //   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB=1024]   one stack on a TAP, kernel peer (run.sh)
@@ -12,7 +12,8 @@ string mode = args.Length > 0 ? args[0] : "";
 switch (mode)
 {
     case "sim":
-        return SimGoodput.RunTable(args.Length > 1 ? ulong.Parse(args[1], inv) : 1, args.Length > 2 ? long.Parse(args[2], inv) : 10L << 20, Console.Out);
+        return SimGoodput.RunTable(args.Length > 1 ? ulong.Parse(args[1], inv) : 1, args.Length > 2 ? long.Parse(args[2], inv) : 10L << 20,
+            args.Length > 3 ? int.Parse(args[3], inv) : 5, Console.Out);
     case "sim-one" when args.Length >= 6:
     {
         var s = new TcpSettings();
@@ -28,6 +29,6 @@ switch (mode)
         return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv),
             args.Length == 6 ? int.Parse(args[5], inv) : 1024, Console.Out);
     default:
-        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
+        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
         return 2;
 }

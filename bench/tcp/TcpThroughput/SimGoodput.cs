@@ -35,7 +35,7 @@ internal static class SimGoodput
     }
 
     /// <summary>Prints the whole table (one block per buffer setting and algorithm), as markdown.</summary>
-    public static int RunTable(ulong seed, long bytes, TextWriter output)
+    public static int RunTable(ulong seed, long bytes, int seeds, TextWriter output)
     {
         var defaults = new TcpSettings();
         var configs = new (string Name, TcpSettings Settings)[]
@@ -46,7 +46,8 @@ internal static class SimGoodput
             ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
         };
         int failures = 0;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Goodput in kB/s (1 kB = 1000 bytes) of a {bytes} byte transfer; seed of cell (i, j) = {seed} + 100*i + j (i = RTT row, j = loss column)."));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Goodput in kB/s (1 kB = 1000 bytes) of a {bytes} byte transfer, median of {seeds} seeds; seeds of cell (i, j) = {seed} + 100*i + j + 10000*k, k = 0..{seeds - 1} (i = RTT row, j = loss column)."));
         foreach (var (name, settings) in configs)
         {
             output.WriteLine();
@@ -63,13 +64,20 @@ internal static class SimGoodput
                 output.Write(string.Create(CultureInfo.InvariantCulture, $"| {RttsMs[i]} ms |"));
                 for (int j = 0; j < Losses.Length; j++)
                 {
-                    ulong cellSeed = seed + (ulong)(100 * i + j);
-                    var c = Run(cellSeed, RttsMs[i], Losses[j], settings, bytes);
-                    if (!c.Complete) failures++;
-                    string mark = c.Complete ? "" : c.Corrupt ? " CORRUPT" : " INCOMPLETE";
-                    output.Write(string.Create(CultureInfo.InvariantCulture, $" {c.BytesPerSecond / 1000:0.#}{mark} |"));
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{name}: rtt={RttsMs[i]}ms loss={Losses[j]} seed={cellSeed} goodput={c.BytesPerSecond:0} B/s virtual={c.Elapsed.TotalSeconds:0.###}s rtx={c.Retransmissions} rto={c.Timeouts}{mark}"));
+                    var goodputs = new double[seeds];
+                    string mark = "";
+                    for (int k = 0; k < seeds; k++)
+                    {
+                        ulong cellSeed = seed + (ulong)(100 * i + j + 10_000 * k);
+                        var c = Run(cellSeed, RttsMs[i], Losses[j], settings, bytes);
+                        goodputs[k] = c.BytesPerSecond;
+                        if (!c.Complete) { failures++; mark = c.Corrupt ? " CORRUPT" : " INCOMPLETE"; }
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{name}: rtt={RttsMs[i]}ms loss={Losses[j]} seed={cellSeed} goodput={c.BytesPerSecond:0} B/s virtual={c.Elapsed.TotalSeconds:0.###}s rtx={c.Retransmissions} rto={c.Timeouts} complete={c.Complete}"));
+                    }
+                    Array.Sort(goodputs);
+                    double median = seeds % 2 == 1 ? goodputs[seeds / 2] : (goodputs[seeds / 2 - 1] + goodputs[seeds / 2]) / 2;
+                    output.Write(string.Create(CultureInfo.InvariantCulture, $" {median / 1000:0.#}{mark} |"));
                 }
                 output.WriteLine();
                 output.Flush();
