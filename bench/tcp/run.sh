@@ -8,7 +8,11 @@
 # CPU: of the processes involved (getrusage: /usr/bin/time for iperf3 and socat, Environment.CpuUsage for NetStack,
 # which includes the runtime's own threads). Kernel work done in softirq context outside these processes is not counted.
 #
-#   sudo [TAPBUF_KB=1024] bench/tcp/run.sh [ROUNDS=3] [SECONDS=3]
+#   sudo [TAPBUF_KB=1024] [NETSTACKD=path/to/netstackd.dll] bench/tcp/run.sh [ROUNDS=3] [SECONDS=3]
+#
+# With NETSTACKD set, two more rows use the netstackd sample (--discard 9 --chargen 19) on a TAP of its own, started
+# once in a fourth namespace: nsd-rx (socat -> discard) and nsd-tx (chargen -> socat, read for SECONDS); netstackd's
+# CPU over each transfer comes from /proc/PID/stat (utime + stime of all its threads).
 #
 # Everything happens in namespaces made here (ntcp-*-PID), with documentation addresses (198.51.100.0/24); they are
 # deleted on exit. Nothing touches the host's own interfaces or routes.
@@ -23,13 +27,17 @@ for t in iperf3 socat /usr/bin/time; do command -v "$t" >/dev/null || { echo "mi
 dotnet build TcpThroughput/TcpThroughput.csproj -c Release -nologo -v q -o TcpThroughput/out >/dev/null
 BENCH="dotnet $PWD/TcpThroughput/out/TcpThroughput.dll"
 
-NSA="ntcp-a-$$"; NSB="ntcp-b-$$"; NST="ntcp-t-$$"; TAP="ntcpt$$"
+NSA="ntcp-a-$$"; NSB="ntcp-b-$$"; NST="ntcp-t-$$"; TAP="ntcpt$$"; NSN="ntcp-n-$$"; TAPN="ntcpn$$"
+NETSTACKD=${NETSTACKD:-}
+NSD_PID=""
 TMP=$(mktemp -d)
 cleanup() {
   for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
   ip netns del "$NSA" 2>/dev/null || true
   ip netns del "$NSB" 2>/dev/null || true
   ip netns del "$NST" 2>/dev/null || true
+  [ -n "$NSD_PID" ] && kill -INT "$NSD_PID" 2>/dev/null && sleep 1 || true
+  ip netns del "$NSN" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -45,6 +53,40 @@ ip -n "$NST" tuntap add dev "$TAP" mode tap
 ip netns exec "$NST" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1"
 ip -n "$NST" addr add 198.51.100.1/24 dev "$TAP"
 ip -n "$NST" link set "$TAP" up; ip -n "$NST" link set lo up
+
+if [ -n "$NETSTACKD" ]; then
+  # netstackd attaches to (or creates) its TAP; the kernel side is 198.51.100.1/24 in a namespace of its own
+  ip netns add "$NSN"
+  ip -n "$NSN" tuntap add dev "$TAPN" mode tap
+  ip netns exec "$NSN" sysctl -qw "net.ipv6.conf.$TAPN.disable_ipv6=1"
+  ip -n "$NSN" addr add 198.51.100.1/24 dev "$TAPN"
+  ip -n "$NSN" link set "$TAPN" up; ip -n "$NSN" link set lo up
+  ip netns exec "$NSN" dotnet "$NETSTACKD" --tap "$TAPN" --address 198.51.100.3/24 --discard 9 --chargen 19 > "$TMP/nsd.log" 2>&1 &
+  NSD_PID=$!
+  sleep 3
+fi
+TICK=$(getconf CLK_TCK)
+proc_cpu() { awk -v t="$TICK" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+
+nsd_rx() { # kernel -> netstackd discard
+  local n=$((SECS * 150 * 1000 * 1000)) c0 c1 t0 t1
+  c0=$(proc_cpu "$NSD_PID"); t0=$(date +%s.%N)
+  ip netns exec "$NSN" /usr/bin/time -f "%U %S" -o "$TMP/peer.time" \
+    socat -u "OPEN:/dev/zero,readbytes=$n" "TCP4:198.51.100.3:9" 2>/dev/null || true
+  t1=$(date +%s.%N); c1=$(proc_cpu "$NSD_PID")
+  awk -v B="$n" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v p="$(cpu_of "$TMP/peer.time")" \
+    'BEGIN {printf "%.0f %.3f %.3f\n", B / (t1 - t0), (c1 - c0) / (B / 1e9), (c1 - c0 + p) / (B / 1e9)}'
+}
+
+nsd_tx() { # netstackd chargen -> kernel, read for SECS
+  local c0 c1 t0 t1 b
+  c0=$(proc_cpu "$NSD_PID"); t0=$(date +%s.%N)
+  b=$( (ip netns exec "$NSN" /usr/bin/time -f "%U %S" -o "$TMP/peer.time" \
+    timeout -s INT "$SECS" socat -u "TCP4:198.51.100.3:19" - 2>/dev/null || true) | wc -c)
+  t1=$(date +%s.%N); c1=$(proc_cpu "$NSD_PID")
+  awk -v B="$b" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v p="$(cpu_of "$TMP/peer.time")" \
+    'BEGIN {printf "%.0f %.3f %.3f\n", B / (t1 - t0), (c1 - c0) / (B / 1e9), (c1 - c0 + p) / (B / 1e9)}'
+}
 
 # /usr/bin/time -f "%U %S" output in FILE -> CPU seconds
 cpu_of() { awk 'END {print $1 + $2}' "$1"; }
@@ -94,7 +136,8 @@ tap_line() { # peer CPU -> "Bps ourCpuSecPerGB totalCpuSecPerGB" from tap.out
 declare -A res
 for round in $(seq 1 "$ROUNDS"); do
   order="veth mem tap_rx tap_tx"
-  [ $((round % 2)) -eq 0 ] && order="tap_tx tap_rx mem veth"
+  [ -n "$NETSTACKD" ] && order="$order nsd_rx nsd_tx"
+  [ $((round % 2)) -eq 0 ] && order=$(echo $order | tr ' ' '\n' | tac | tr '\n' ' ')
   for m in $order; do
     out=$($m)
     echo "round $round  $m  $out" >&2
@@ -117,3 +160,7 @@ printf "%-28s %14.1f %9.4f %14.3f %9.2f %16s\n" "NetStack<->NetStack mem 64K" "$
 printf "%-28s %14.1f %9.4f %14.3f %9.2f %16s\n" "NetStack<->NetStack mem 256K" "$(mb mem 3)" "$(ratio mem 3 1)" "$(col mem 4)" "$(ratio mem 4 2)" "-"
 printf "%-28s %14.1f %9.4f %14.3f %9.2f %16.3f\n" "kernel->NetStack TAP" "$(mb tap_rx 1)" "$(ratio tap_rx 1 1)" "$(col tap_rx 2)" "$(ratio tap_rx 2 2)" "$(col tap_rx 3)"
 printf "%-28s %14.1f %9.4f %14.3f %9.2f %16.3f\n" "NetStack->kernel TAP" "$(mb tap_tx 1)" "$(ratio tap_tx 1 1)" "$(col tap_tx 2)" "$(ratio tap_tx 2 2)" "$(col tap_tx 3)"
+if [ -n "$NETSTACKD" ]; then
+  printf "%-28s %14.1f %9.4f %14.3f %9.2f %16.3f\n" "kernel->netstackd discard" "$(mb nsd_rx 1)" "$(ratio nsd_rx 1 1)" "$(col nsd_rx 2)" "$(ratio nsd_rx 2 2)" "$(col nsd_rx 3)"
+  printf "%-28s %14.1f %9.4f %14.3f %9.2f %16.3f\n" "netstackd chargen->kernel" "$(mb nsd_tx 1)" "$(ratio nsd_tx 1 1)" "$(col nsd_tx 2)" "$(ratio nsd_tx 2 2)" "$(col nsd_tx 3)"
+fi
