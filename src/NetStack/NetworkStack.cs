@@ -136,6 +136,13 @@ public sealed class NetworkStack : IPollable, IIpLayer
     /// <summary>The IPv4 routes in lookup order (longest prefix first, then metric).</summary>
     public IReadOnlyList<Ipv4Route> Ipv4Routes => Ipv4.Routes.Routes;
 
+    /// <summary>Adds a static IPv6 route (equal-cost routes to one prefix share flows by hash); false when full or present.</summary>
+    public bool AddIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.TryAdd(route);
+
+    public bool RemoveIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.Remove(route);
+
+    public IReadOnlyList<Ipv6Route> Ipv6Routes => Ipv6.StaticRoutes.Routes;
+
     /// <inheritdoc/>
     public Instant Poll(Instant now)
     {

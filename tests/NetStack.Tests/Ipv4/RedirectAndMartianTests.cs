@@ -82,3 +82,31 @@ public class RedirectAndMartianTests
         Assert.Equal(1, h.Stack.Statistics.Drops(DropReason.Ipv4SourceRouted));
     }
 }
+
+public class RedirectGenerationTests
+{
+    [Fact]
+    public void A_router_forwarding_back_out_the_arrival_interface_redirects_the_host_RFC1812_5_2_7_2()
+    {
+        var net = new VirtualNet();
+        var hub = net.AddHub();
+        var quiet = new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } };
+        var host = net.AddStack(1, quiet);
+        var router = net.AddStack(2, quiet);
+        var other = net.AddStack(3, quiet);
+        host.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:01")), new NetStack.Link.InterfaceConfig
+        { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.1/24")], Ipv4Gateway = Ipv4Address.Parse("192.0.2.254"), EnableIpv6 = false }, net.Now);
+        router.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fe")), new NetStack.Link.InterfaceConfig
+        { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.254/24")], Forwarding = true, EnableIpv6 = false }, net.Now);
+        other.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fd")), new NetStack.Link.InterfaceConfig
+        { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.253/24")], EnableIpv6 = false }, net.Now);
+        router.AddIpv4Route(new Ipv4Route(NetStack.Network.Ipv4Cidr.Parse("203.0.113.0/24"), Ipv4Address.Parse("192.0.2.253"), 0));
+
+        host.Send(Ipv4Address.Parse("192.0.2.1"), Ipv4Address.Parse("203.0.113.5"), IpProtocol.Udp, new byte[20], default, net.Now);
+        net.Run(TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(1, router.Statistics.Ipv4PacketsForwarded);
+        Assert.True(host.Ipv4.Routes.TryLookup(Ipv4Address.Parse("203.0.113.5"), out var route));
+        Assert.Equal(Ipv4Address.Parse("192.0.2.253"), route.Gateway);
+    }
+}

@@ -62,6 +62,14 @@ public sealed class Ipv4AddressTable
         return false;
     }
 
+    /// <summary>True when one subnet of <paramref name="interfaceIndex"/> holds both <paramref name="a"/> and <paramref name="b"/>.</summary>
+    public bool SharesSubnet(int interfaceIndex, Ipv4Address a, Ipv4Address b)
+    {
+        foreach (var e in _entries)
+            if (e.InterfaceIndex == interfaceIndex && e.Cidr.Contains(a) && e.Cidr.Contains(b)) return true;
+        return false;
+    }
+
     /// <summary>True when <paramref name="address"/> is one of ours, on any interface.</summary>
     public bool IsLocal(Ipv4Address address) => TryFindLocal(address, out _);
 

@@ -22,7 +22,7 @@ internal sealed partial class Ipv4Layer
             return;
         }
         var destination = ip.Destination;
-        if (!Routes.TryLookup(destination, out var route) || Interface(route.InterfaceIndex) is not { } outbound)
+        if (!Routes.TryLookup(destination, out var route, -1, FlowHash.Of(ip)) || Interface(route.InterfaceIndex) is not { } outbound)
         {
             // RFC 1812 §5.2.7.1: no route -> Destination Unreachable, network unreachable (code 0).
             _stats.Drop(DropReason.Ipv4NoRoute);
@@ -36,6 +36,10 @@ internal sealed partial class Ipv4Layer
             return;
         }
         var nextHop = route.NextHop(destination);
+        // RFC 1812 §5.2.7.2: a datagram leaving by the interface it came in on, from a source on the same subnet as the
+        // next hop, earns a (host) Redirect to that next hop; the datagram is still forwarded. Linux sends them too.
+        if (outbound == inbound && Addresses.SharesSubnet(inbound.Index, ip.Source, nextHop))
+            SendIcmpError(ip, inbound.Index, false, Icmpv4Type.Redirect, (byte)Icmpv4RedirectCode.Host, nextHop.Value, now);
         int mtu = outbound.Link.Mtu;
         if (ip.TotalLength > mtu)
         {

@@ -171,6 +171,7 @@ internal sealed partial class Ipv4Layer
         var facts = new OffendingDatagram(offending.Source, broadcast, linkBroadcast, offending.FragmentOffset,
             offending.Protocol, icmpType, Addresses.IsDirectedBroadcast(offending.Source));
         if (IcmpErrorPolicy.Check(facts) != IcmpErrorVeto.None) return;
+        if (!_options.IcmpErrorsEnabled) return;
         if (!_icmpErrorBucket.TryTake(now))
         {
             _stats.Drop(DropReason.IcmpRateLimited);
@@ -182,11 +183,13 @@ internal sealed partial class Ipv4Layer
         if (Addresses.IsLocal(offending.Destination)) source = offending.Destination;
         else if (!TrySelectSource(offending.Source, -1, out source)) return;
 
-        var repr = Icmpv4ErrorRepr.ForDatagram(type, code, parameter, offending.Bytes.Length);
+        // RFC 4884 §4.2 / RFC 4950: only time exceeded, unreachable and parameter problem carry extensions.
+        var labels = type is Icmpv4Type.TimeExceeded or Icmpv4Type.DestinationUnreachable ? _mplsLabels : [];
+        var repr = Icmpv4ErrorRepr.ForDatagram(type, code, parameter, offending.Bytes.Length, labels.Length);
         var buffer = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
         try
         {
-            int length = repr.Write(buffer, offending.Bytes);
+            int length = repr.Write(buffer, offending.Bytes, labels);
             _stats.IcmpSent++;
             // RFC 1812 §4.3.2.5: TOS of an error; Linux uses the offender's TOS with precedence "internetwork control" (0xC0).
             SendDatagram(source, offending.Source, IpProtocol.Icmp, buffer.AsSpan(0, length), _options.DefaultHopLimit,

@@ -16,6 +16,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly StackStatistics _stats;
     private readonly List<Ipv4Interface?> _interfaces = [];
     private readonly TokenBucket _icmpErrorBucket;
+    private readonly MplsLabelEntry[] _mplsLabels;
     private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
     private readonly ReassemblyTimeoutHandler _onReassemblyTimeout;
     private readonly Queue<Ipv4Route> _redirectRoutes = new();
@@ -32,6 +33,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         PathMtu = new PathMtuCache(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
         // RFC 1812 §4.3.2.8: a router MUST be able to limit the rate of ICMP errors it generates (Linux: icmp_msgs_per_sec/burst).
         _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
+        _mplsLabels = [.. _options.IcmpExtensionMplsLabels];
         _onReassemblyTimeout = OnReassemblyTimeout;
         // RFC 791 §3.2 / RFC 6864: the identification only needs to be unique per source, destination and protocol
         // for the datagram's lifetime; a counter starting at a random value.

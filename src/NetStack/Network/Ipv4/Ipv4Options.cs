@@ -50,4 +50,16 @@ public sealed class Ipv4Options
 
     /// <summary>Replies and errors queued per echo socket before further ones are dropped.</summary>
     public int EchoSocketQueueLength { get; init; } = 64;
+
+    /// <summary>
+    /// Whether this stack sends ICMP error messages at all (time exceeded, unreachable...). A router with this off is
+    /// "silent" to traceroute, like one that filters ICMP; echo replies are unaffected.
+    /// </summary>
+    public bool IcmpErrorsEnabled { get; init; } = true;
+
+    /// <summary>
+    /// An MPLS label stack appended (RFC 4950 over the RFC 4884 extension structure) to the time exceeded and
+    /// destination unreachable messages this stack generates, as a label-switching router does; empty = none.
+    /// </summary>
+    public IReadOnlyList<Wire.MplsLabelEntry> IcmpExtensionMplsLabels { get; init; } = [];
 }

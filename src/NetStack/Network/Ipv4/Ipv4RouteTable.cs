@@ -78,19 +78,34 @@ public sealed class Ipv4RouteTable
     /// The best route to <paramref name="destination"/>; when <paramref name="interfaceIndex"/> is not -1 only
     /// routes out of that interface are considered (SO_BINDTODEVICE-like sends).
     /// </summary>
-    public bool TryLookup(Ipv4Address destination, out Ipv4Route route, int interfaceIndex = -1)
+    public bool TryLookup(Ipv4Address destination, out Ipv4Route route, int interfaceIndex = -1) =>
+        TryLookup(destination, out route, interfaceIndex, flowHash: 0);
+
+    /// <summary>
+    /// As <see cref="TryLookup(Ipv4Address, out Ipv4Route, int)"/>, choosing among equal-cost routes (same prefix and
+    /// metric, several gateways: ECMP, like a Linux multipath route) by <paramref name="flowHash"/>, so that one flow
+    /// keeps one path while different flows spread over all of them.
+    /// </summary>
+    public bool TryLookup(Ipv4Address destination, out Ipv4Route route, int interfaceIndex, uint flowHash)
     {
         // Sorted by prefix length descending then metric: the first match is the longest, cheapest.
-        foreach (var r in _routes)
+        for (int i = 0; i < _routes.Count; i++)
         {
+            var r = _routes[i];
             if (!r.Destination.Contains(destination)) continue;
             if (interfaceIndex >= 0 && r.InterfaceIndex != interfaceIndex) continue;
-            route = r;
+            int n = 1;
+            while (i + n < _routes.Count && IsEqualCost(r, _routes[i + n], interfaceIndex)) n++;
+            route = n == 1 ? r : _routes[i + (int)(flowHash % (uint)n)];
             return true;
         }
         route = default;
         return false;
     }
+
+    private static bool IsEqualCost(Ipv4Route a, Ipv4Route b, int interfaceIndex) =>
+        a.Destination == b.Destination && a.Metric == b.Metric && !a.IsOnLink && !b.IsOnLink
+        && (interfaceIndex < 0 || b.InterfaceIndex == interfaceIndex);
 
     private static bool Precedes(Ipv4Route a, Ipv4Route b)
     {

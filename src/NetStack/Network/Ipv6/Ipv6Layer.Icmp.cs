@@ -67,13 +67,15 @@ internal sealed partial class Ipv6Layer
         }
         if (!TryRoute(requester, requester.IsLinkLocal ? ifc.Index : -1, now, out var outIfc, out var nextHop)) { _stats.Drop(DropReason.Ipv6NoRoute); return; }
         int len = request.Bytes.Length;
-        var body = len <= 2048 ? stackalloc byte[len] : new byte[len];
+        byte[]? rented = len <= 2048 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(len);
+        var body = rented is null ? stackalloc byte[len] : rented.AsSpan(0, len);
         request.Bytes.CopyTo(body);
         body[0] = (byte)Icmpv6Type.EchoReply;
         body[1] = 0;
         Icmpv6Packet.FillChecksum(body, src, requester);
         _stats.Icmpv6Sent++;
         SendPacket(outIfc, nextHop, src, requester, IpProtocol.Icmpv6, body, outIfc.CurHopLimit, 0, 0, default, allowFragment: true, now);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
     }
 
     /// <summary>
@@ -165,6 +167,7 @@ internal sealed partial class Ipv6Layer
         {
             return;
         }
+        if (!_options.IcmpErrorsEnabled) return;
         // (f) rate limiting.
         if (!_icmpErrors.TryTake(now))
         {
@@ -177,6 +180,19 @@ internal sealed partial class Ipv6Layer
         if (!origDst.IsMulticast && IsOurUsableAddress(origDst)) src = origDst;
         else if (!TrySelectSourceFor(origSrc, outIfc, out src)) return;
 
+        if (_options.IcmpExtensionMplsLabels.Count > 0 && type is Icmpv6Type.TimeExceeded or Icmpv6Type.DestinationUnreachable)
+        {
+            // RFC 4884 §4.1 + RFC 4950: the quote padded to at least 128 octets, then the MPLS label stack object.
+            var stack = new byte[_options.IcmpExtensionMplsLabels.Count * MplsLabelEntry.Length];
+            for (int i = 0; i < _options.IcmpExtensionMplsLabels.Count; i++) _options.IcmpExtensionMplsLabels[i].Write(stack.AsSpan(i * MplsLabelEntry.Length));
+            var extension = new Icmpv6ExtensionRepr(new[] { new Icmpv6ExtensionObjectRepr(1, 1, stack) });
+            var withExt = Icmpv6Repr.WithExtension(new Icmpv6Repr(type, code, parameter, q.Bytes.ToArray()), extension);
+            var extMessage = new byte[withExt.BufferLength];
+            withExt.Write(extMessage, src, origSrc);
+            _stats.Icmpv6Sent++;
+            SendPacket(outIfc, nextHop, src, origSrc, IpProtocol.Icmpv6, extMessage, outIfc.CurHopLimit, 0, 0, default, allowFragment: false, now);
+            return;
+        }
         // (c) as much of the invoking packet as fits in the minimum MTU.
         int quoteLen = Math.Min(q.Bytes.Length, Icmpv6Packet.MaxInvokingPacketLength);
         Span<byte> message = stackalloc byte[Icmpv6Packet.ErrorHeaderLength + quoteLen];
@@ -224,6 +240,7 @@ internal sealed partial class Ipv6Layer
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            DrainLoopback(now);
         }
     }
 }

@@ -45,6 +45,17 @@ public sealed class Ipv6Options
     /// <summary>... and burst.</summary>
     public double IcmpErrorBurst { get; init; } = 50;
 
-    /// <summary>Neighbour cache limits and RFC 4861 timers.</summary>
-    public NeighborCacheOptions Neighbor { get; init; } = new();
+    /// <summary>Neighbour cache limits and RFC 4861 timers. Up to 64 packets wait per unresolved neighbour (RFC 4861 §7.2.2
+    /// asks for at least one; Linux holds about 100 frames), so a burst such as traceroute's 16 parallel probes survives resolution.</summary>
+    public NeighborCacheOptions Neighbor { get; init; } = new() { MaxQueuedPackets = 64 };
+
+    /// <summary>Whether this stack sends ICMPv6 error messages at all; off makes a router "silent" to traceroute.</summary>
+    public bool IcmpErrorsEnabled { get; init; } = true;
+
+    /// <summary>An MPLS label stack appended (RFC 4950 objects in an RFC 4884 extension) to the time exceeded and
+    /// destination unreachable messages this stack generates, as a label-switching router does; empty = none.</summary>
+    public IReadOnlyList<Wire.MplsLabelEntry> IcmpExtensionMplsLabels { get; init; } = [];
+
+    /// <summary>Static routes at most (router mode).</summary>
+    public int MaxRoutes { get; init; } = 1024;
 }
