@@ -59,20 +59,6 @@ internal sealed class FieldMask
             return f;
         });
 
-    /// <summary>
-    /// The IPv4 DF bit of TCP segments cleared. RFC 791 §3.1: DF is the sender's choice; Linux sets it on every TCP
-    /// segment (RST included) because it runs path MTU discovery (RFC 1191 §3, RFC 9293 §3.7.2). Our TCP never sets DF
-    /// (no RFC 1191 discovery for TCP over IPv4): a known gap, reported, masked here so the rest stays compared.
-    /// Only TCP segments: DF on ICMP and UDP replies is still compared.
-    /// </summary>
-    public static readonly FieldMask Ipv4DontFragmentOnTcp = new("IPv4 DF on TCP segments",
-        "RFC 791 §3.1: the sender's choice; the kernel sets it for RFC 1191 path MTU discovery, our TCP does not", f =>
-        {
-            if (!TryTcp(f, out int ip, out _) || !IsIpv4(f)) return f;
-            ZeroIpv4HeaderChecksum(f);
-            f[ip + 6] &= 0xBF;
-            return f;
-        });
 
     /// <summary>
     /// The Identification of IPv6 Fragment headers, renumbered 1, 2, 3... in order of first appearance (fragments of one
