@@ -3,6 +3,8 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
 using NetStack.Tap;
+using NetStack.Transport.Tcp;
+using NetStack.Transport.Udp;
 using NetStack.Wire;
 
 namespace NetStack.Samples.Traceroute;
@@ -54,7 +56,26 @@ public static class DeviceRun
             if (gw.IsV4) stack.AddIpv4Route(new Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), gw.V4, iface.Index));
             else stack.AddIpv6Route(new Ipv6Route(new Ipv6Cidr(Ipv6Address.Unspecified, 0), gw.V6, iface.Index));
         }
+        // A full host: UDP answers stray datagrams with port unreachable, TCP answers the target's SYN-ACK with RST (as Linux).
+        var udp = new UdpLayer(stack);
+        stack.RegisterTransport(IpProtocol.Tcp, new TcpLayer(stack, SystemRandomSource.Instance));
         var node = new TracerouteNode(stack) { Clock = () => StackHost.Now };
+        // Reverse names through NetStack's own resolver (servers from --dns); without a server, names are simply absent
+        // and lines read "addr (addr)", as Linux traceroute prints when a lookup finds nothing.
+        IHostNameSource? names = null;
+        if (!options.NoResolve)
+        {
+            var servers = options.DnsServers.Select(IpAddress.Parse).ToList();
+            if (servers.Count > 0)
+            {
+                node.Resolver = new ResolverNameSource(udp, servers, SystemRandomSource.Instance);
+                names = node.Resolver;
+            }
+            else
+            {
+                names = new NoNames();
+            }
+        }
         await using var host = new StackHost(node, [device]);
         host.Start();
 
@@ -91,7 +112,7 @@ public static class DeviceRun
         await host.InvokeAsync(() =>
         {
             sender = ProbeSenderFactory.Create(stack, options, source, target, SystemRandomSource.Instance);
-            var engine = new TracerouteEngine(options, sender, ProbeSenderFactory.DataLength(options, sender), null, lines);
+            var engine = new TracerouteEngine(options, sender, ProbeSenderFactory.DataLength(options, sender), names, lines);
             sender.Attach(engine);
             node.Sender = sender;
             node.Engine = engine;
@@ -121,7 +142,7 @@ public static class DeviceRun
     {
         var sender = await host.InvokeAsync(() => ProbeSenderFactory.Create(stack, options, source, target, SystemRandomSource.Instance), cancellationToken).ConfigureAwait(false);
         var staging = new TracerouteNode(stack);
-        var mda = new MdaTracer(options, sender, null, lines);
+        var mda = new MdaTracer(options, sender, options.NoResolve ? null : new NoNames(), lines);
         void RunUntil(Func<bool> condition)
         {
             host.InvokeAsync(() => { node.Sender = sender; node.Engine = staging.Engine; }, cancellationToken).GetAwaiter().GetResult();
@@ -164,6 +185,16 @@ public static class DeviceRun
     {
         if (System.Net.IPAddress.TryParse(options.Host, out var ip)) return IpAddress.FromIPAddress(ip);
         throw new TracerouteException($"{options.Host}: Name or service not known (give an address, or --dns SERVER)", 2);
+    }
+
+    /// <summary>No resolver configured: every address is known to have no name.</summary>
+    private sealed class NoNames : IHostNameSource
+    {
+        public bool TryGetName(IpAddress address, out string? name)
+        {
+            name = null;
+            return true;
+        }
     }
 
     /// <summary>Writes from the loop thread straight through to the console.</summary>

@@ -253,6 +253,15 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         }
     }
 
+    /// <summary>
+    /// Sets the IsRouter flag of an existing entry without touching its state or address (RFC 4861 §6.3.4: a Router
+    /// Advertisement sets it even when it carries no source link-layer address). No entry: nothing to do.
+    /// </summary>
+    public void MarkRouter(TAddress address, bool isRouter = true)
+    {
+        if (_entries.TryGetValue(address, out var e)) e.IsRouter = isRouter;
+    }
+
     /// <summary>Forward progress reported by an upper layer (RFC 4861 §7.3.1), e.g. new TCP acknowledgments.</summary>
     public void ConfirmReachability(TAddress address, Instant now)
     {

@@ -188,6 +188,21 @@ public class NeighborCacheTests
     }
 
     [Fact]
+    public void Router_flag_is_set_on_an_existing_entry_without_changing_its_state()
+    {
+        // RFC 4861 §6.3.4: an RA without a source link-layer option still marks the sender as a router.
+        var (cache, _, _) = Make();
+        cache.Learn(Peer, PeerMac, Instant.Zero);
+        Assert.False(cache.IsRouter(Peer));
+        cache.MarkRouter(Peer);
+        Assert.True(cache.IsRouter(Peer));
+        cache.TryGetState(Peer, out var s, out var mac);
+        Assert.Equal((NeighborState.Stale, PeerMac), (s, mac));
+        cache.MarkRouter(Ipv4Address.Parse("192.0.2.99"));
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
     public void Token_bucket_allows_the_burst_then_the_rate()
     {
         var bucket = new TokenBucket(ratePerSecond: 10, burst: 5);

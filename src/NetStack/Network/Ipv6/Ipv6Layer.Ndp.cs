@@ -159,6 +159,9 @@ internal sealed partial class Ipv6Layer
                     break;
             }
         }
+        // RFC 4861 §6.3.4: "the IsRouter flag in the cache entry MUST be set to TRUE", also when the advertisement
+        // carried no source link-layer address option (Learn above already set it when it did).
+        if (ifc.IsEthernet) ifc.Neighbors.MarkRouter(router);
         if (changed) _destinations.InvalidateDeterminations();
     }
 
