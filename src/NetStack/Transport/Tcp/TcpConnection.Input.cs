@@ -1,0 +1,491 @@
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+public sealed partial class TcpConnection
+{
+    /// <summary>Active open: choose the ISS and send SYN (RFC 9293 §3.10.1).</summary>
+    internal void StartConnect(Instant now)
+    {
+        _iss = _layer.Secrets.InitialSequence(Local, Remote, now);
+        InitSendSpace();
+        _tsOffset = _layer.Secrets.TimestampOffset(Local, Remote);
+        _ourMss = _layer.PathMss(Remote.Address);
+        State = TcpState.SynSent;
+        _lastReceived = now;
+        _layer.MarkDirty(this);
+    }
+
+    /// <summary>Passive open from a SYN that reached a listener (RFC 9293 §3.10.7.2).</summary>
+    internal void StartFromSyn(in TcpSegment seg, in TcpRepr repr, SeqNumber iss, Instant now)
+    {
+        _iss = iss;
+        InitSendSpace();
+        _tsOffset = _layer.Secrets.TimestampOffset(Local, Remote);
+        _ourMss = _layer.PathMss(Remote.Address);
+        _irs = seg.SequenceNumber;
+        _rcvNxt = _irs + 1;
+        _rcvAdvRight = _rcvNxt;
+        TakePeerSynOptions(repr, offered: false);
+        _sndWnd = seg.Window; // RFC 7323 §2.2: the window in a SYN is never scaled
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = seg.SequenceNumber;
+        _sndWl2 = _iss;
+        if (repr.Timestamps is { } ts) { _tsRecent = ts.Value; _tsRecentValid = true; }
+        State = TcpState.SynReceived;
+        _lastReceived = now;
+        _layer.MarkDirty(this);
+    }
+
+    /// <summary>A connection created from a valid SYN cookie (RFC 4987 §3.6): established at once, no optional features.</summary>
+    internal void StartFromCookie(in TcpSegment seg, ushort mss, Instant now)
+    {
+        _iss = seg.AckNumber - 1;
+        InitSendSpace();
+        _sndUna = _iss + 1;
+        _sndNxt = _iss + 1;
+        _ourMss = _layer.PathMss(Remote.Address);
+        _irs = seg.SequenceNumber - 1;
+        _rcvNxt = seg.SequenceNumber;
+        _rcvAdvRight = _rcvNxt;
+        _peerMss = mss;
+        ComputeMss();
+        _sndWnd = seg.Window;
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = seg.SequenceNumber;
+        _sndWl2 = seg.AckNumber;
+        _lastReceived = now;
+        Establish(now);
+    }
+
+    private void InitSendSpace()
+    {
+        _sndUna = _iss;
+        _sndNxt = _iss;
+        _sndBufSeq = _iss + 1;
+        _nagleEnd = _iss;
+        _recover = _iss;
+        _highRxt = _iss;
+        _rexmitLimit = _iss;
+    }
+
+    private void TakePeerSynOptions(in TcpRepr repr, bool offered)
+    {
+        // RFC 9293 §3.7.1: without an MSS option assume 536 (IPv4) or 1220 (IPv6, RFC 8200 §5).
+        _peerMss = repr.Mss ?? (Remote.Address.IsV4 ? 536 : 1220);
+        _peerOfferedWs = repr.WindowScale.HasValue;
+        _peerOfferedSack = repr.SackPermitted;
+        _peerOfferedTs = repr.Timestamps.HasValue;
+        // On an active open the peer's option only counts if we offered it; on a passive open we answer what it offered.
+        _wsEnabled = _settings.WindowScaling && _peerOfferedWs;
+        _sackEnabled = _settings.Sack && _peerOfferedSack;
+        _tsEnabled = _settings.Timestamps && _peerOfferedTs;
+        _ = offered;
+        if (_wsEnabled)
+        {
+            // RFC 7323 §2.3: a shift above 14 is used as 14.
+            _sndShift = (byte)Math.Min((int)repr.WindowScale!.Value, 14);
+            _rcvShift = OurWindowShift();
+        }
+        else { _sndShift = 0; _rcvShift = 0; }
+        ComputeMss();
+    }
+
+    private byte OurWindowShift()
+    {
+        byte s = 0;
+        while (s < 14 && (_recvBuffer.Capacity >> s) > 65535) s++;
+        return s;
+    }
+
+    private void ComputeMss()
+    {
+        // RFC 9293 §3.7.1 / RFC 6691: segment payload = min(peer MSS, our path MSS) minus fixed options.
+        int mss = Math.Min(_peerMss, (int)_ourMss);
+        if (_tsEnabled) mss -= 12;
+        _mss = Math.Max(mss, 64);
+        _cc.Initialize(_mss);
+    }
+
+    private void Establish(Instant now)
+    {
+        State = TcpState.Established;
+        WasConnected = true;
+        _retries = 0;
+        _rtt.ResetBackoff();
+        _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : _rtxDeadline;
+        ArmKeepalive(now);
+        if (Listener is { } l) l.OnEstablished(this);
+    }
+
+    /// <summary>Processes one arriving segment (RFC 9293 §3.10.7), already checksummed and demultiplexed.</summary>
+    internal void Process(in TcpSegment seg, Instant now)
+    {
+        var repr = seg.ToRepr();
+        _lastReceived = now;
+        _keepaliveProbes = 0;
+        if (State == TcpState.SynSent) { ProcessSynSent(seg, repr, now); return; }
+        if (State is TcpState.Closed or TcpState.Listen) return;
+
+        int payloadLength = seg.Payload.Length;
+        SeqNumber seq = seg.SequenceNumber;
+        int segLen = seg.SegmentLength;
+
+        // RFC 7323 §5.3 PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate: ACK and drop.
+        if (_tsEnabled && _tsRecentValid && repr.Timestamps is { } pts && !seg.Rst
+            && unchecked((int)(pts.Value - _tsRecent)) < 0)
+        {
+            _layer.Stats.PawsDropped++;
+            SendAck(now);
+            return;
+        }
+
+        // RFC 9293 §3.10.7.4 first: sequence number acceptability.
+        int rcvWnd = Math.Max(0, _rcvAdvRight - _rcvNxt);
+        if (!IsAcceptable(seq, segLen, rcvWnd))
+        {
+            // RFC 9293: an unacceptable segment is answered with an ACK unless it carries RST (RFC 5961 §3.2: then dropped).
+            if (!seg.Rst)
+            {
+                // RFC 9293 §3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL timer.
+                if (State == TcpState.TimeWait && seg.Fin && seq + segLen == _rcvNxt) EnterTimeWait(now);
+                if (seg.Syn && State != TcpState.SynReceived) SendChallengeAck(now); // RFC 5961 §4.2
+                else SendAck(now);
+            }
+            _layer.Stats.OutOfWindow++;
+            return;
+        }
+
+        // RFC 7323 §4.3: update TS.Recent when the segment covers Last.ACK.sent.
+        if (_tsEnabled && repr.Timestamps is { } ts && seq <= _lastAckSent)
+        {
+            _tsRecent = ts.Value;
+            _tsRecentValid = true;
+        }
+
+        // Second: RST (RFC 5961 §3.2).
+        if (seg.Rst)
+        {
+            if (seq == _rcvNxt)
+            {
+                if (State == TcpState.SynReceived && Listener is not null) { Terminate(TcpError.None); return; } // back to LISTEN
+                Terminate(State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? TcpError.None : (WasConnected ? TcpError.Reset : TcpError.Refused));
+                return;
+            }
+            SendChallengeAck(now); // in window but not exact: challenge ACK
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
+        if (seg.Syn)
+        {
+            if (State == TcpState.SynReceived && seq == _irs)
+            {
+                _sndNxt = _iss; // our SYN-ACK was lost: resend it
+                return;
+            }
+            SendChallengeAck(now);
+            return;
+        }
+
+        // Fifth: ACK.
+        if (!seg.Ack) return;
+        if (State == TcpState.SynReceived)
+        {
+            var ack = seg.AckNumber;
+            if (!(ack > _sndUna && ack <= _sndNxt))
+            {
+                SendRst(ack, now, withAck: false); // RFC 9293 §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
+                return;
+            }
+            _sndUna = ack;
+            _sndWnd = seg.Window << _sndShift;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+            _sndWl1 = seq;
+            _sndWl2 = ack;
+            if (repr.Timestamps is { } t2 && t2.Echo != 0) _rtt.Sample(TsRtt(now, t2.Echo));
+            _rtxDeadline = Instant.MaxValue;
+            var finQueued = _finQueued;
+            Establish(now);
+            if (finQueued) State = TcpState.FinWait1;
+        }
+        else if (!ProcessAck(seg, repr, now)) return;
+
+        if (State == TcpState.Closed) return;
+
+        // Our FIN acknowledged?
+        bool finAcked = _finSent && _sndUna == _finSeq + 1;
+        switch (State)
+        {
+            case TcpState.FinWait1 when finAcked: State = TcpState.FinWait2; break;
+            case TcpState.Closing when finAcked: EnterTimeWait(now); break;
+            case TcpState.LastAck when finAcked: Terminate(TcpError.None); return;
+            case TcpState.TimeWait:
+                // RFC 9293 §3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and the 2 MSL timer restarted.
+                if (seg.Fin) { SendAck(now); EnterTimeWait(now); }
+                return;
+        }
+
+        // Seventh: segment text (RFC 9293 §3.10.7.4), only while the receive side is open.
+        if (payloadLength > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+            ReceiveData(seq, seg.Payload, now);
+
+        // Eighth: FIN, only when in order (all preceding data received).
+        if (seg.Fin && !_finReceived && seq + payloadLength == _rcvNxt
+            && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            _rcvNxt += 1;
+            _finReceived = true;
+            _ackNow = true;
+            switch (State)
+            {
+                case TcpState.Established: State = TcpState.CloseWait; break;
+                case TcpState.FinWait1:
+                    if (_finSent && _sndUna == _finSeq + 1) EnterTimeWait(now);
+                    else State = TcpState.Closing; // simultaneous close
+                    break;
+                case TcpState.FinWait2: EnterTimeWait(now); break;
+            }
+        }
+        if (_ackNow || _delayedAckDeadline != Instant.MaxValue) _layer.MarkDirty(this);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.4 table: the four cases of segment length and window.</summary>
+    private bool IsAcceptable(SeqNumber seq, int segLen, int rcvWnd)
+    {
+        if (segLen == 0)
+            return rcvWnd == 0 ? seq == _rcvNxt : seq.InWindow(_rcvNxt, _rcvNxt + rcvWnd);
+        if (rcvWnd == 0) return false;
+        return seq.InWindow(_rcvNxt, _rcvNxt + rcvWnd) || (seq + (segLen - 1)).InWindow(_rcvNxt, _rcvNxt + rcvWnd);
+    }
+
+    private void ProcessSynSent(in TcpSegment seg, in TcpRepr repr, Instant now)
+    {
+        // RFC 9293 §3.10.7.3.
+        bool ackAcceptable = false;
+        if (seg.Ack)
+        {
+            var ack = seg.AckNumber;
+            if (ack <= _iss || ack > _sndNxt)
+            {
+                if (!seg.Rst) SendRst(ack, now, withAck: false);
+                return;
+            }
+            ackAcceptable = true;
+        }
+        if (seg.Rst)
+        {
+            // RFC 5961 §3.2 / RFC 9293: a RST is acceptable in SYN-SENT only with an acceptable ACK.
+            if (ackAcceptable) Terminate(TcpError.Refused);
+            return;
+        }
+        if (!seg.Syn) return;
+        _irs = seg.SequenceNumber;
+        _rcvNxt = _irs + 1;
+        _rcvAdvRight = _rcvNxt;
+        TakePeerSynOptions(repr, offered: true);
+        if (repr.Timestamps is { } ts) { _tsRecent = ts.Value; _tsRecentValid = _tsEnabled; }
+        if (ackAcceptable)
+        {
+            _sndUna = seg.AckNumber;
+            _sndWnd = seg.Window; // never scaled in a SYN
+            _maxSndWnd = _sndWnd;
+            _sndWl1 = seg.SequenceNumber;
+            _sndWl2 = seg.AckNumber;
+            if (_timing) { _rtt.Sample((now - _timedAt).Ticks / 10); _timing = false; }
+            _rtxDeadline = Instant.MaxValue;
+            var finQueued = _finQueued;
+            Establish(now);
+            if (finQueued) State = TcpState.FinWait1;
+            _ackNow = true;
+        }
+        else
+        {
+            // Simultaneous open (RFC 9293 §3.5 figure 7): SYN-RECEIVED, send SYN,ACK.
+            State = TcpState.SynReceived;
+            _sndWnd = seg.Window;
+            _sndWl1 = seg.SequenceNumber;
+            _sndNxt = _iss;
+        }
+        _layer.MarkDirty(this);
+    }
+
+    /// <summary>The ACK processing of an established connection. False when the segment must be dropped.</summary>
+    private bool ProcessAck(in TcpSegment seg, in TcpRepr repr, Instant now)
+    {
+        var ack = seg.AckNumber;
+        // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]; others get a (challenge) ACK.
+        if (ack > _sndNxt || ack < _sndUna - Math.Max(_maxSndWnd, 1))
+        {
+            SendChallengeAck(now);
+            return false;
+        }
+
+        bool newSack = false;
+        if (_sackEnabled)
+        {
+            var blocks = repr.SackBlocks;
+            for (int i = 0; i < blocks.Count; i++)
+                newSack |= _sack.Add(blocks[i].Left, blocks[i].Right, SeqNumber.Max(_sndUna, ack), _sndNxt);
+        }
+
+        int scaledWindow = seg.Window << _sndShift;
+        if (ack > _sndUna)
+        {
+            int acked = ack - _sndUna;
+            // RTT measurement: RFC 7323 §4.1 from TSecr, else Karn's timed segment (RFC 6298 §3).
+            if (_tsEnabled && repr.Timestamps is { } ts && ts.Echo != 0) _rtt.Sample(TsRtt(now, ts.Echo));
+            else if (_timing && ack > _timedSeq) { _rtt.Sample((now - _timedAt).Ticks / 10); _timing = false; }
+
+            var dataAckedTo = SeqNumber.Min(ack, DataEnd);
+            if (dataAckedTo > _sndBufSeq)
+            {
+                int n = dataAckedTo - _sndBufSeq;
+                _sendBuffer.Discard(n);
+                _sndBufSeq += n;
+            }
+            int flightBefore = BytesInFlight;
+            _sndUna = ack;
+            _sack.Advance(ack);
+            if (_highRxt < ack) _highRxt = ack;
+            if (_rexmitLimit < ack) _rexmitLimit = ack;
+            _dupAcks = 0;
+            _retries = 0;
+
+            if (_fastRecovery || _rtoRecovery)
+            {
+                if (ack >= _recover)
+                {
+                    // RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery.
+                    if (_fastRecovery) _cc.OnRecoveryEnd(_mss, now);
+                    else _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
+                    _fastRecovery = _rtoRecovery = false;
+                    _highRxt = _rexmitLimit = ack;
+                }
+                else
+                {
+                    // RFC 6582 §3.2 step 4: a partial ACK means the next segment is lost too.
+                    var next = ack + Math.Min(_mss, _sndNxt - ack);
+                    if (_rexmitLimit < next) _rexmitLimit = next;
+                    if (_rtoRecovery) _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
+                }
+            }
+            else
+            {
+                _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
+            }
+            // RFC 6298 §5.2 / §5.3.
+            _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : now + Rto;
+            _tlpSent = false;
+            ArmTailLossProbe(now);
+            _layer.MarkDirty(this);
+        }
+        else if (ack == _sndUna && _sndNxt != _sndUna && seg.Payload.Length == 0 && !seg.Fin
+                 && (scaledWindow == _sndWnd || newSack))
+        {
+            // RFC 5681 §2 duplicate ACK (or RFC 6675 new SACK information).
+            _dupAcks++;
+            if (!_fastRecovery && !_rtoRecovery && _sndUna >= _recover
+                && (_dupAcks >= 3 || (_sackEnabled && _sack.SackedBytes >= 3 * _mss)))
+            {
+                // RFC 6675 §5 step 4 / RFC 6582 §3.2 step 2: enter fast recovery.
+                _recover = _sndNxt;
+                _cc.OnCongestionEvent(BytesInFlight, _mss, now);
+                _fastRecovery = true;
+                _firstRetransmitPending = true;
+                _highRxt = _sndUna;
+                _rexmitLimit = _sndUna + Math.Min(_mss, BytesInFlight);
+                _timing = false;
+                _tlpDeadline = Instant.MaxValue;
+                _layer.Stats.FastRetransmits++;
+            }
+            _layer.MarkDirty(this);
+        }
+        if ((_fastRecovery || _rtoRecovery) && _sackEnabled)
+        {
+            // RFC 6675 §4 IsLost, simplified: holes below the highest SACKed byte are deemed lost.
+            var high = _sack.HighestSacked(_sndUna);
+            if (_rexmitLimit < high) _rexmitLimit = high;
+            if (newSack) _layer.MarkDirty(this);
+        }
+
+        // RFC 9293 §3.10.7.4: window update from the newest segment (SND.WL1/SND.WL2 rule).
+        if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
+        {
+            bool opened = scaledWindow > _sndWnd;
+            _sndWnd = scaledWindow;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+            _sndWl1 = seg.SequenceNumber;
+            _sndWl2 = ack;
+            if (_sndWnd > 0) { _persistDeadline = Instant.MaxValue; _persistBackoff = 0; }
+            if (opened) _layer.MarkDirty(this);
+        }
+        return true;
+    }
+
+    private void ReceiveData(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now)
+    {
+        // Trim what was already received (left) and what lies beyond the window (right).
+        int offset = seq - _rcvNxt;
+        if (offset < 0)
+        {
+            if (-offset >= payload.Length) { _ackNow = true; return; }
+            payload = payload[(-offset)..];
+            offset = 0;
+        }
+        int written = _recvBuffer.WriteUnallocated(offset, payload);
+        if (written <= 0) { _ackNow = true; return; }
+        if (offset == 0)
+        {
+            bool hadHoles = !_assembler.IsEmpty;
+            _assembler.Add(0, written);
+            int n = _assembler.RemoveFront();
+            _recvBuffer.CommitUnallocated(n);
+            _rcvNxt += n;
+            _unackedBytes += n;
+            // RFC 5681 §4.2: ACK at once when filling a hole; otherwise at least every second full segment (RFC 9293 §3.8.6.3).
+            if (hadHoles || _unackedBytes >= 2 * Math.Max(_ourMss - (_tsEnabled ? 12 : 0), 1)) _ackNow = true;
+            else if (_delayedAckDeadline == Instant.MaxValue) _delayedAckDeadline = now + _settings.DelayedAck;
+        }
+        else
+        {
+            // Out of order: remember it (bounded) and send an immediate duplicate ACK with SACK (RFC 5681 §4.2, RFC 2018 §4).
+            if (!_assembler.Add(offset, written)) _layer.Stats.ReassemblyDropped++;
+            _ackNow = true;
+        }
+        _layer.Stats.BytesReceived += written;
+    }
+
+    private void EnterTimeWait(Instant now)
+    {
+        State = TcpState.TimeWait;
+        _rtxDeadline = _persistDeadline = _keepaliveDeadline = Instant.MaxValue;
+        _timeWaitDeadline = now + _settings.TimeWait;
+        _ackNow = true;
+    }
+
+    private long TsRtt(Instant now, uint echo) => Math.Max(0, (long)unchecked((int)(TsNow(now) - echo))) * 1000;
+
+    private uint TsNow(Instant now) => unchecked((uint)now.Milliseconds + _tsOffset);
+
+    private TimeSpan Rto => TimeSpan.FromTicks(_rtt.RtoMicros * 10);
+
+    /// <summary>An ICMP "packet too big" / "fragmentation needed" lowered the path MTU (RFC 1191, RFC 8201).</summary>
+    internal void OnPathMtu(int transportPayload)
+    {
+        int mss = transportPayload - TcpSegment.HeaderLength;
+        if (mss < 64 || mss >= _ourMss) return;
+        _ourMss = (ushort)mss;
+        int seg = Math.Min(_peerMss, mss) - (_tsEnabled ? 12 : 0);
+        if (seg < _mss) _mss = Math.Max(seg, 64);
+        // Retransmit what was sent with the old size (RFC 1191 §6.5).
+        if (BytesInFlight > 0 && !_fastRecovery)
+        {
+            _rtoRecovery = true;
+            _recover = _sndNxt;
+            _highRxt = _sndUna;
+            _rexmitLimit = _sndNxt;
+            _layer.MarkDirty(this);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+public sealed partial class TcpConnection
+{
+    /// <summary>Sends everything that may be sent now: SYN, retransmissions, new data, FIN, a pending ACK.</summary>
+    internal void Transmit(Instant now)
+    {
+        switch (State)
+        {
+            case TcpState.Closed:
+            case TcpState.Listen:
+                return;
+            case TcpState.SynSent:
+            case TcpState.SynReceived:
+                if (_sndNxt == _iss)
+                {
+                    SendSyn(now);
+                    return;
+                }
+                if (_ackNow) SendAck(now);
+                return;
+            case TcpState.TimeWait:
+                if (_ackNow) SendAck(now);
+                return;
+        }
+
+        bool sent = false;
+        for (int guard = 0; guard < 4096; guard++)
+        {
+            if (TrySendRetransmission(now) || TrySendNew(now)) { sent = true; continue; }
+            break;
+        }
+        if (!sent && _ackNow) SendAck(now);
+    }
+
+    private void SendSyn(Instant now)
+    {
+        bool synAck = State == TcpState.SynReceived;
+        var repr = NewRepr(_iss, synAck ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn);
+        repr.Mss = _ourMss;
+        // RFC 7323 §2.2 / RFC 2018 §2: options in a SYN,ACK only if the SYN carried them.
+        if (_settings.WindowScaling && (!synAck || _peerOfferedWs)) repr.WindowScale = synAck ? _rcvShift : OurWindowShift();
+        if (_settings.Sack && (!synAck || _peerOfferedSack)) repr.SackPermitted = true;
+        if (_settings.Timestamps && (!synAck || _peerOfferedTs)) repr.Timestamps = new TcpTimestamps(TsNow(now), synAck ? _tsRecent : 0);
+        repr.Window = (ushort)Math.Min(_recvBuffer.Free, 65535); // RFC 7323 §2.2: never scaled in a SYN
+        if (synAck) _rcvAdvRight = _rcvNxt + repr.Window;
+        Emit(repr, 0, 0, now);
+        if (_sndNxt == _iss && _rtt.Backoffs == 0 && !_timing) { _timing = true; _timedSeq = _iss; _timedAt = now; }
+        else _timing = false; // Karn
+        _sndNxt = _iss + 1;
+        if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
+    }
+
+    /// <summary>RFC 6675 §5 NextSeg rule 1 (and RFC 6582 / RTO go-back): the next unSACKed hole below the loss limit.</summary>
+    private bool TrySendRetransmission(Instant now)
+    {
+        if (!_fastRecovery && !_rtoRecovery) return false;
+        var from = SeqNumber.Max(_highRxt, _sndUna);
+        if (from >= _rexmitLimit) return false;
+        var start = _sack.NextHole(from, _rexmitLimit, out var holeEnd);
+        if (start >= _rexmitLimit) { _highRxt = _rexmitLimit; return false; }
+        int room = holeEnd - start;
+        bool finOnly = _finSent && start == _finSeq;
+        int dataLen = finOnly ? 0 : Math.Min(Math.Min(room, _mss), DataEnd - start);
+        bool fin = _finSent && (finOnly || (start + dataLen == _finSeq && _finSeq < _rexmitLimit));
+        int segLen = dataLen + (fin ? 1 : 0);
+        if (segLen <= 0) { _highRxt = _rexmitLimit; return false; }
+        // RFC 6675 §5 step 4.2: the first retransmission goes regardless of cwnd; later ones need pipe + len <= cwnd.
+        if (!_firstRetransmitPending && Pipe + segLen > _cc.Window && !(_rtoRecovery && Pipe == 0)) return false;
+        _firstRetransmitPending = false;
+        SendData(start, dataLen, fin, now);
+        _highRxt = start + segLen;
+        _timing = false; // Karn: no timing across retransmissions
+        Retransmissions++;
+        _layer.Stats.Retransmissions++;
+        if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
+        return true;
+    }
+
+    private bool TrySendNew(Instant now)
+    {
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing)) return false;
+        var seq = _sndNxt;
+        int available = DataEnd - seq;
+        if (available < 0) available = 0;
+        bool finPending = _finQueued && !_finSent;
+        if (available == 0 && !finPending) return false;
+
+        int flight = BytesInFlight;
+        int wndLimit = (_sndUna + _sndWnd) - seq;
+        int cwndLimit = _cc.Window - Pipe;
+        int len = Math.Min(Math.Min(available, _mss), Math.Min(wndLimit, cwndLimit));
+        if (len < 0) len = 0;
+        if (available > 0 && len == 0)
+        {
+            // RFC 9293 §3.8.6.1: zero window with nothing in flight: the persist timer probes it.
+            if (wndLimit <= 0 && flight == 0 && _persistDeadline == Instant.MaxValue)
+                _persistDeadline = now + PersistInterval();
+            return false;
+        }
+        if (available > 0 && len < _mss)
+        {
+            bool allQueued = len == available;
+            bool send =
+                // RFC 9293 §3.7.4 Nagle (RFC 1122 §4.2.3.4), Minshall's variant: hold a small segment only while another small one is unacknowledged.
+                (allQueued && (NoDelay || flight == 0 || finPending || _nagleEnd <= _sndUna))
+                || (!allQueued && len >= _maxSndWnd / 2 && len == wndLimit) // RFC 9293 §3.8.6.2.1 SWS: half the max window
+                || flight == 0;                                          // nothing outstanding: send what fits (override)
+            if (!send) return false;
+        }
+        bool fin = finPending && seq + len == DataEnd;
+        if (len == 0 && !fin) return false;
+        SendData(seq, len, fin, now);
+        if (len < _mss) _nagleEnd = seq + len;
+        _sndNxt = seq + len + (fin ? 1 : 0);
+        if (fin) { _finSent = true; _finSeq = seq + len; }
+        if (!_timing && !_tsEnabled && len > 0) { _timing = true; _timedSeq = seq + len; _timedAt = now; }
+        if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto; // RFC 6298 §5.1
+        ArmTailLossProbe(now);
+        return true;
+    }
+
+    private void SendData(SeqNumber seq, int dataLen, bool fin, Instant now)
+    {
+        var flags = TcpFlags.Ack;
+        if (fin) flags |= TcpFlags.Fin;
+        if (dataLen > 0 && seq + dataLen == DataEnd) flags |= TcpFlags.Psh;
+        var repr = NewRepr(seq, flags);
+        Emit(repr, seq - _sndBufSeq, dataLen, now);
+        _layer.Stats.BytesSent += dataLen;
+    }
+
+    private void SendAck(Instant now)
+    {
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return;
+        Emit(NewRepr(_sndNxt, TcpFlags.Ack), 0, 0, now);
+    }
+
+    /// <summary>RFC 5961 §7: challenge ACKs are rate limited stack-wide.</summary>
+    private void SendChallengeAck(Instant now)
+    {
+        if (!_layer.TryTakeChallengeAck(now)) return;
+        _layer.Stats.ChallengeAcks++;
+        SendAck(now);
+    }
+
+    private void SendRst(SeqNumber seq, Instant now, bool withAck)
+    {
+        var repr = NewRepr(seq, withAck ? TcpFlags.Rst | TcpFlags.Ack : TcpFlags.Rst);
+        if (!withAck) repr.AckNumber = default;
+        repr.Window = 0;
+        repr.Timestamps = null;
+        repr.SackBlocks = default;
+        Emit(repr, 0, 0, now, rst: true);
+    }
+
+    /// <summary>A keep-alive or zero-window probe: an old sequence number (SND.UNA − 1) that forces an ACK (RFC 1122 §4.2.3.6).</summary>
+    private void SendProbe(Instant now) => Emit(NewRepr(_sndUna - 1, TcpFlags.Ack), 0, 0, now);
+
+    private TcpRepr NewRepr(SeqNumber seq, TcpFlags flags)
+    {
+        var repr = new TcpRepr
+        {
+            SourcePort = Local.Port,
+            DestinationPort = Remote.Port,
+            SequenceNumber = seq,
+            Flags = flags,
+            AckNumber = (flags & TcpFlags.Ack) != 0 ? _rcvNxt : default,
+        };
+        return repr;
+    }
+
+    /// <summary>Fills window, timestamps and SACK, writes the segment in the layer's scratch buffer and hands it to IP.</summary>
+    private void Emit(TcpRepr repr, int dataOffset, int dataLen, Instant now, bool rst = false)
+    {
+        bool syn = (repr.Flags & TcpFlags.Syn) != 0;
+        bool ack = (repr.Flags & TcpFlags.Ack) != 0;
+        if (!syn && !rst)
+        {
+            repr.Window = AdvertiseWindow();
+            if (_tsEnabled) repr.Timestamps = new TcpTimestamps(TsNow(now), _tsRecent);
+            if (_sackEnabled && ack && !_assembler.IsEmpty) repr.SackBlocks = BuildSack(_tsEnabled ? 3 : 4);
+        }
+        var buffer = _layer.Scratch;
+        int h = repr.HeaderLength;
+        var payload = buffer.Slice(h, dataLen);
+        if (dataLen > 0) _sendBuffer.Peek(dataOffset, payload);
+        int total = repr.Write(buffer, payload, Checksum.PseudoHeader(Local.Address, Remote.Address, (byte)IpProtocol.Tcp, h + dataLen));
+        if (ack)
+        {
+            _lastAckSent = _rcvNxt;
+            _ackNow = false;
+            _unackedBytes = 0;
+            _delayedAckDeadline = Instant.MaxValue;
+        }
+        _layer.Output(Local.Address, Remote.Address, buffer[..total], now);
+    }
+
+    private ushort AdvertiseWindow()
+    {
+        var right = _rcvNxt + _recvBuffer.Free;
+        // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: hold the right edge until it can move by min(buffer/2, MSS);
+        // RFC 7323 §2.4: never shrink the window.
+        int gain = right - _rcvAdvRight;
+        if (gain < Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)))
+            right = SeqNumber.Max(_rcvAdvRight, _rcvNxt);
+        if (right < _rcvAdvRight) right = _rcvAdvRight;
+        int window = Math.Max(0, right - _rcvNxt);
+        int scaled = Math.Min(window >> _rcvShift, 65535);
+        var advertised = _rcvNxt + (scaled << _rcvShift);
+        if (advertised > _rcvAdvRight) _rcvAdvRight = advertised;
+        return (ushort)scaled;
+    }
+
+    private TcpSackBlocks BuildSack(int max)
+    {
+        // RFC 2018 §4: the first block holds the most recently received segment, then the other ranges.
+        var blocks = new TcpSackBlocks();
+        int first = _assembler.LastChangedIndex;
+        if (first >= 0) blocks.TryAdd(Block(first));
+        for (int i = 0; i < _assembler.Count && blocks.Count < max; i++)
+            if (i != first) blocks.TryAdd(Block(i));
+        return blocks;
+
+        SackBlock Block(int i)
+        {
+            var (s, e) = _assembler[i];
+            return new SackBlock(_rcvNxt + s, _rcvNxt + e);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+public sealed partial class TcpConnection
+{
+    /// <summary>Fires the timers due at <paramref name="now"/>.</summary>
+    internal void OnTimers(Instant now)
+    {
+        if (now >= _timeWaitDeadline)
+        {
+            // RFC 9293 §3.10.8: TIME-WAIT timeout deletes the TCB.
+            _timeWaitDeadline = Instant.MaxValue;
+            Terminate(TcpError.None);
+            return;
+        }
+        if (now >= _rtxDeadline) OnRetransmitTimeout(now);
+        else if (now >= _tlpDeadline) OnTailLossProbe(now);
+        if (State == TcpState.Closed) return;
+        if (now >= _delayedAckDeadline)
+        {
+            _delayedAckDeadline = Instant.MaxValue;
+            _ackNow = true;
+            _layer.MarkDirty(this);
+        }
+        if (now >= _persistDeadline) OnPersist(now);
+        if (now >= _keepaliveDeadline) OnKeepalive(now);
+    }
+
+    /// <summary>
+    /// RFC 8985 §7.2: with SACK and an RTT sample, schedule a probe timeout PTO = 2·SRTT (plus a delayed-ACK
+    /// allowance when one segment is in flight), no later than the RTO. One probe per flight.
+    /// </summary>
+    private void ArmTailLossProbe(Instant now)
+    {
+        if (!_sackEnabled || !_rtt.HasSample || _tlpSent || _fastRecovery || _rtoRecovery || BytesInFlight == 0)
+        {
+            _tlpDeadline = Instant.MaxValue;
+            return;
+        }
+        long pto = 2 * _rtt.SmoothedMicros;
+        if (BytesInFlight <= _mss) pto += 200_000; // RFC 8985 §7.2: WCDelAckT
+        pto = Math.Max(pto, 10_000);
+        var deadline = now + TimeSpan.FromTicks(pto * 10);
+        _tlpDeadline = deadline < _rtxDeadline ? deadline : Instant.MaxValue;
+    }
+
+    /// <summary>RFC 8985 §7.3: send one new segment if the window allows, else retransmit the last one.</summary>
+    private void OnTailLossProbe(Instant now)
+    {
+        _tlpDeadline = Instant.MaxValue;
+        if (BytesInFlight == 0 || _fastRecovery || _rtoRecovery) return;
+        _tlpSent = true;
+        _layer.Stats.TailLossProbes++;
+        var seq = _sndNxt;
+        int available = DataEnd - seq;
+        int wnd = (_sndUna + _sndWnd) - seq;
+        int len = Math.Min(Math.Min(available, _mss), wnd);
+        if (len > 0 && State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing)
+        {
+            bool fin = _finQueued && !_finSent && seq + len == DataEnd;
+            SendData(seq, len, fin, now);
+            _sndNxt = seq + len + (fin ? 1 : 0);
+            if (fin) { _finSent = true; _finSeq = seq + len; }
+        }
+        else
+        {
+            var end = _finSent ? _finSeq : _sndNxt;
+            var start = SeqNumber.Max(_sndUna, end - _mss);
+            if (start < _sndBufSeq) start = _sndBufSeq; // never "retransmit" the SYN this way
+            int dataLen = Math.Max(0, end - start);
+            bool fin = _finSent;
+            if (dataLen == 0 && !fin) return;
+            if (fin && dataLen == 0) start = _finSeq;
+            SendData(start, dataLen, fin, now);
+            Retransmissions++;
+            _layer.Stats.Retransmissions++;
+        }
+        _timing = false;
+        _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe
+    }
+
+    private void OnRetransmitTimeout(Instant now)
+    {
+        _rtxDeadline = Instant.MaxValue;
+        _tlpDeadline = Instant.MaxValue;
+        if (State is TcpState.SynSent or TcpState.SynReceived)
+        {
+            if (++_retries > _settings.MaxSynRetries) { Terminate(TcpError.TimedOut); return; }
+            _rtt.Backoff();
+            _sndNxt = _iss; // resend SYN (or SYN,ACK)
+            _timing = false;
+            _layer.Stats.Retransmissions++;
+            Retransmissions++;
+            _layer.MarkDirty(this);
+            return;
+        }
+        if (BytesInFlight == 0) return;
+        // RFC 1122 §4.2.3.5 R2: give up after too many.
+        if (++_retries > _settings.MaxRetries) { Terminate(TcpError.TimedOut); return; }
+        _layer.Stats.Timeouts++;
+        // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, restart the timer.
+        _cc.OnRetransmitTimeout(Pipe, _mss, now);
+        _rtt.Backoff();
+        // RFC 6675 §5.1: after a second timeout forget SACK state, in case the receiver reneged.
+        if (_retries > 1) _sack.Clear();
+        _fastRecovery = false;
+        _rtoRecovery = true;
+        _firstRetransmitPending = true;
+        _recover = _sndNxt;
+        _highRxt = _sndUna;
+        _rexmitLimit = _sndNxt;
+        _dupAcks = 0;
+        _timing = false;
+        _layer.MarkDirty(this);
+    }
+
+    private TimeSpan PersistInterval()
+    {
+        long us = Math.Clamp(_rtt.RtoMicros << Math.Min(_persistBackoff, 10), 200_000, 60_000_000);
+        return TimeSpan.FromTicks(us * 10);
+    }
+
+    private void OnPersist(Instant now)
+    {
+        // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: probe a zero window with exponential back-off, never giving up.
+        _persistDeadline = Instant.MaxValue;
+        if (_sndWnd > 0 || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing)) return;
+        if (DataEnd - _sndNxt <= 0 && !(_finQueued && !_finSent)) return;
+        SendProbe(now);
+        _layer.Stats.WindowProbes++;
+        _persistBackoff++;
+        _persistDeadline = now + PersistInterval();
+    }
+
+    private void ArmKeepalive(Instant now)
+    {
+        _keepaliveDeadline = KeepAlive ? now + _settings.KeepAliveIdle : Instant.MaxValue;
+    }
+
+    private void OnKeepalive(Instant now)
+    {
+        _keepaliveDeadline = Instant.MaxValue;
+        if (!KeepAlive || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait2)) return;
+        var idle = now - _lastReceived;
+        if (_keepaliveProbes == 0 && idle < _settings.KeepAliveIdle)
+        {
+            _keepaliveDeadline = _lastReceived + _settings.KeepAliveIdle;
+            return;
+        }
+        // RFC 1122 §4.2.3.6: after the idle time, probe every interval; give up after the configured count.
+        if (_keepaliveProbes >= _settings.KeepAliveProbes) { Terminate(TcpError.TimedOut); return; }
+        _keepaliveProbes++;
+        SendProbe(now);
+        _layer.Stats.KeepAliveProbes++;
+        _keepaliveDeadline = now + _settings.KeepAliveInterval;
+    }
+
+    /// <summary>Called by the layer when any segment arrived, to push the keep-alive deadline (cheaply).</summary>
+    internal void TouchKeepalive(Instant now)
+    {
+        if (KeepAlive && State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait2)
+            _keepaliveDeadline = now + _settings.KeepAliveIdle;
+    }
+}

@@ -1,0 +1,264 @@
+using NetStack.Storage;
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// One TCP connection (its transmission control block, RFC 9293 §3.3.1) and its sans-IO socket API.
+/// All methods run on the stack's loop; the owning <see cref="TcpLayer"/> feeds segments and timers
+/// and transmits. The class is split by concern: this file holds state and the user calls;
+/// <c>.Input</c> the arriving-segment rules, <c>.Output</c> what to send, <c>.Timers</c> the timers.
+/// </summary>
+public sealed partial class TcpConnection
+{
+    private readonly TcpLayer _layer;
+    private readonly TcpSettings _settings;
+    private readonly RingBuffer _sendBuffer;
+    private readonly RingBuffer _recvBuffer;
+    private readonly Assembler _assembler;
+    private readonly SackScoreboard _sack = new();
+    private readonly RttEstimator _rtt;
+    private ICongestionControl _cc;
+
+    // Send sequence space (RFC 9293 §3.3.1). _sndNxt is also SND.MAX: retransmissions never move it back.
+    private SeqNumber _iss, _sndUna, _sndNxt, _sndWl1, _sndWl2;
+    private SeqNumber _sndBufSeq;          // sequence number of the first byte in _sendBuffer
+    private int _sndWnd, _maxSndWnd;
+    private byte _sndShift;
+    private bool _finQueued, _finSent;
+    private SeqNumber _nagleEnd;           // end of the last small segment sent (Minshall's Nagle)
+    private SeqNumber _finSeq;
+
+    // Receive sequence space.
+    private SeqNumber _irs, _rcvNxt, _rcvAdvRight;
+    private byte _rcvShift;
+    private bool _finReceived;
+
+    // Negotiated options.
+    private bool _tsEnabled, _sackEnabled, _wsEnabled, _peerOfferedTs, _peerOfferedSack, _peerOfferedWs;
+    private uint _tsRecent, _tsOffset;
+    private bool _tsRecentValid;
+    private SeqNumber _lastAckSent;
+    private int _peerMss;
+    private int _mss;           // payload bytes per segment we send (MSS minus options)
+    private ushort _ourMss;     // MSS we advertise
+
+    // Loss recovery (RFC 6675 / RFC 6582): retransmit unSACKed holes in [_highRxt, _rexmitLimit).
+    private bool _fastRecovery, _rtoRecovery, _firstRetransmitPending;
+    private SeqNumber _recover, _highRxt, _rexmitLimit;
+    private int _dupAcks;
+
+    // RTT timing without timestamps (Karn: never time a retransmitted segment).
+    private bool _timing;
+    private SeqNumber _timedSeq;
+    private Instant _timedAt;
+
+    // Timers.
+    private Instant _rtxDeadline = Instant.MaxValue, _delayedAckDeadline = Instant.MaxValue, _persistDeadline = Instant.MaxValue,
+        _keepaliveDeadline = Instant.MaxValue, _timeWaitDeadline = Instant.MaxValue, _tlpDeadline = Instant.MaxValue;
+    private bool _tlpSent;
+    private int _retries, _persistBackoff, _keepaliveProbes;
+    private Instant _lastReceived;
+
+    // ACK policy.
+    private bool _ackNow;
+    private int _unackedBytes;
+    private bool _userClosed;
+
+    internal TcpConnection(TcpLayer layer, TcpSettings settings, TcpEndpoint local, TcpEndpoint remote)
+    {
+        _layer = layer;
+        _settings = settings;
+        Local = local;
+        Remote = remote;
+        _sendBuffer = new RingBuffer(settings.SendBufferSize);
+        _recvBuffer = new RingBuffer(settings.ReceiveBufferSize);
+        _assembler = new Assembler(settings.ReassemblyRanges);
+        _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+        _cc = CongestionControlFactory.Create(settings.Congestion);
+        Congestion = settings.Congestion;
+        NoDelay = settings.NoDelay;
+        KeepAlive = settings.KeepAlive;
+    }
+
+    public TcpEndpoint Local { get; }
+    public TcpEndpoint Remote { get; }
+    public TcpState State { get; private set; }
+    /// <summary>Why the connection failed (refused, reset, timed out), or None.</summary>
+    public TcpError Error { get; private set; }
+    /// <summary>The listener this connection was accepted from, until accepted.</summary>
+    internal TcpListener? Listener { get; set; }
+    internal bool InTable { get; set; }
+    internal bool IsDirty { get; set; }
+    internal bool HalfOpenCounted { get; set; }
+
+    /// <summary>RFC 5927 §4.1: SND.UNA &lt;= seq &lt; SND.NXT (or the SYN while opening).</summary>
+    internal bool IsSequenceInFlight(SeqNumber seq) => seq >= _sndUna && (seq < _sndNxt || seq == _iss);
+
+    /// <summary>Disable Nagle's algorithm (RFC 9293 §3.7.4).</summary>
+    public bool NoDelay { get; set; }
+    /// <summary>RFC 1122 §4.2.3.6 keep-alives (off by default).</summary>
+    public bool KeepAlive
+    {
+        get;
+        set { field = value; if (!value) _keepaliveDeadline = Instant.MaxValue; }
+    }
+
+    /// <summary>The congestion control algorithm; changing it restarts congestion state from the current window.</summary>
+    public CongestionAlgorithm Congestion
+    {
+        get;
+        set
+        {
+            if (field == value && _cc is not null) return;
+            field = value;
+            _cc = CongestionControlFactory.Create(value);
+            if (_mss > 0) _cc.Initialize(_mss);
+        }
+    }
+
+    public int SendBufferSize => _sendBuffer.Capacity;
+    public int ReceiveBufferSize => _recvBuffer.Capacity;
+    /// <summary>Bytes queued to send and not yet acknowledged.</summary>
+    public int SendQueueLength => _sendBuffer.Length;
+    /// <summary>Bytes received in order and not yet read.</summary>
+    public int ReceiveQueueLength => _recvBuffer.Length;
+    /// <summary>Payload bytes per segment we send.</summary>
+    public int SendMss => _mss;
+    public int CongestionWindow => _cc.Window;
+    public TimeSpan SmoothedRtt => TimeSpan.FromTicks(_rtt.SmoothedMicros * 10);
+    /// <summary>Segments retransmitted on this connection.</summary>
+    public long Retransmissions { get; private set; }
+    public bool WindowScalingEnabled => _wsEnabled;
+    public bool TimestampsEnabled => _tsEnabled;
+    public bool SackEnabled => _sackEnabled;
+
+    /// <summary>True once the peer's FIN has been received and every byte before it read.</summary>
+    public bool ReceiveFinished => _finReceived && _recvBuffer.IsEmpty;
+
+    private bool CanSendData => State is TcpState.SynSent or TcpState.SynReceived or TcpState.Established or TcpState.CloseWait && !_finQueued;
+
+    public TcpReadiness Readiness
+    {
+        get
+        {
+            var r = TcpReadiness.None;
+            if (!_recvBuffer.IsEmpty || _finReceived || Error != TcpError.None) r |= TcpReadiness.Readable;
+            if (State is TcpState.Established or TcpState.CloseWait && !_finQueued && !_sendBuffer.IsFull) r |= TcpReadiness.Writable;
+            if (WasConnected) r |= TcpReadiness.Connected;
+            if (State == TcpState.Closed || Error != TcpError.None) r |= TcpReadiness.Closed;
+            return r;
+        }
+    }
+
+    private bool WasConnected { get; set; }
+
+    /// <summary>Queues bytes to send; returns how many fitted in the send buffer (0 when full or the send side is closed).</summary>
+    public int Send(ReadOnlySpan<byte> data)
+    {
+        if (!CanSendData) return 0;
+        int n = _sendBuffer.Enqueue(data);
+        if (n > 0) _layer.MarkDirty(this);
+        return n;
+    }
+
+    /// <summary>Reads in-order received bytes; returns the count (0 when none: see <see cref="ReceiveFinished"/>).</summary>
+    public int Receive(Span<byte> destination)
+    {
+        int n = _recvBuffer.Dequeue(destination);
+        if (n > 0 && State is not TcpState.Closed and not TcpState.TimeWait and not TcpState.Listen)
+        {
+            // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: announce a window update only when the right edge
+            // can move by at least min(buffer/2, MSS).
+            int gain = (_rcvNxt + _recvBuffer.Free) - _rcvAdvRight;
+            if (gain >= Math.Min(_recvBuffer.Capacity / 2, Math.Max((int)_ourMss, 1)))
+            {
+                _ackNow = true;
+                _layer.MarkDirty(this);
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Closes the send side: a FIN follows the queued data (RFC 9293 §3.10.4).</summary>
+    public void Shutdown()
+    {
+        switch (State)
+        {
+            case TcpState.SynSent:
+                Terminate(TcpError.None);
+                return;
+            case TcpState.SynReceived:
+            case TcpState.Established:
+                if (_finQueued) return;
+                _finQueued = true;
+                if (State == TcpState.Established) State = TcpState.FinWait1;
+                break;
+            case TcpState.CloseWait:
+                if (_finQueued) return;
+                _finQueued = true;
+                State = TcpState.LastAck;
+                break;
+            default:
+                return;
+        }
+        _layer.MarkDirty(this);
+    }
+
+    /// <summary>
+    /// Closes the connection. With unread received data the connection is reset instead
+    /// (RFC 9293 §3.10.4 and RFC 2525 §2.17); otherwise the send side is shut down and the
+    /// connection finishes its close on its own.
+    /// </summary>
+    public void Close()
+    {
+        _userClosed = true;
+        if (!_recvBuffer.IsEmpty && State is not TcpState.Closed and not TcpState.TimeWait) { Abort(); return; }
+        if (State is TcpState.Closed) { _layer.Forget(this); return; }
+        Shutdown();
+    }
+
+    /// <summary>Aborts with RST (RFC 9293 §3.10.5 ABORT).</summary>
+    public void Abort()
+    {
+        _userClosed = true;
+        if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
+            SendRst(_sndNxt, Instant.Zero, withAck: false);
+        Terminate(TcpError.Aborted);
+    }
+
+    internal void Terminate(TcpError error)
+    {
+        if (error != TcpError.None && Error == TcpError.None) Error = error;
+        State = TcpState.Closed;
+        _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = _tlpDeadline = Instant.MaxValue;
+        _layer.OnClosed(this);
+    }
+
+    /// <summary>The earliest timer deadline of this connection.</summary>
+    internal Instant NextDeadline =>
+        Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _delayedAckDeadline), Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
+
+    internal bool UserClosed => _userClosed;
+
+    private int BytesInFlight => _sndNxt - _sndUna;
+
+    /// <summary>RFC 6675 §4 pipe: sent and not SACKed, minus what is deemed lost and not yet retransmitted.</summary>
+    private int Pipe
+    {
+        get
+        {
+            int pipe = BytesInFlight - _sack.SackedBytes;
+            if (_fastRecovery || _rtoRecovery)
+            {
+                var from = SeqNumber.Max(_highRxt, _sndUna);
+                if (_rexmitLimit > from) pipe -= (_rexmitLimit - from) - _sack.SackedIn(from, _rexmitLimit);
+            }
+            return Math.Max(0, pipe);
+        }
+    }
+
+    private SeqNumber DataEnd => _sndBufSeq + _sendBuffer.Length;
+
+    public override string ToString() => $"{Local} -> {Remote} {State}";
+}

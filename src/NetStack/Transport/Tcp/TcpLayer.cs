@@ -1,0 +1,362 @@
+using System.Buffers.Binary;
+using NetStack.Network;
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// The TCP layer: the connection table (demultiplexing by 4-tuple, listeners by local address and
+/// port), segment dispatch from the network layer, RST replies for segments to closed ports
+/// (RFC 9293 §3.10.7.1), SYN cookies (RFC 4987), the timers (<see cref="Poll"/>, <see cref="NextDeadline"/>),
+/// and the sans-IO socket calls (<see cref="Listen"/>, <see cref="Connect"/>; data calls live on <see cref="TcpConnection"/>).
+/// User calls that queue output (Send, Receive, Shutdown) take effect at the next <see cref="Poll"/>;
+/// <see cref="NextDeadline"/> is then "now".
+/// </summary>
+public sealed class TcpLayer : ITransportHandler, IPollable
+{
+    private const int EphemeralFirst = 49152;
+    private readonly IIpLayer _ip;
+    private readonly IRandomSource _random;
+    private readonly Dictionary<FourTuple, TcpConnection> _connections = [];
+    private readonly Dictionary<TcpEndpoint, TcpListener> _listeners = [];
+    private readonly Dictionary<ushort, TcpListener> _wildcardListeners = [];
+    private readonly List<TcpConnection> _dirty = [];
+    private readonly List<TcpConnection> _timerScratch = [];
+    private readonly byte[] _scratch = new byte[65536 + TcpSegment.MaxHeaderLength];
+    private Instant _challengeWindowStart = new(long.MinValue / 2);
+    private int _challengeCount;
+
+    public TcpLayer(IIpLayer ip, IRandomSource random, TcpSettings? settings = null)
+    {
+        _ip = ip;
+        _random = random;
+        Settings = settings ?? new TcpSettings();
+        Secrets = new TcpSecrets(random);
+    }
+
+    public TcpSettings Settings { get; }
+    public TcpStatistics Stats { get; } = new();
+    internal TcpSecrets Secrets { get; }
+    internal Span<byte> Scratch => _scratch;
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Raised when a connection's <see cref="TcpConnection.Readiness"/> may have changed.</summary>
+    public event Action<TcpConnection>? ConnectionChanged;
+    /// <summary>Raised when a listener has a connection to accept.</summary>
+    public event Action<TcpListener>? ListenerReady;
+
+    /// <summary>Starts listening. An unspecified address listens on every address of both families.</summary>
+    public TcpListener Listen(TcpEndpoint local, int backlog, TcpSettings? settings = null)
+    {
+        if (local.Port == 0) throw new ArgumentException("A listener needs a port.", nameof(local));
+        bool wildcard = local.Address.IsUnspecified;
+        if (wildcard ? _wildcardListeners.ContainsKey(local.Port) : _listeners.ContainsKey(local))
+            throw new InvalidOperationException($"Already listening on {local}.");
+        var l = new TcpListener(this, local, backlog, settings ?? Settings);
+        if (wildcard) _wildcardListeners[local.Port] = l; else _listeners[local] = l;
+        return l;
+    }
+
+    /// <summary>Takes an established connection from <paramref name="listener"/>'s accept queue.</summary>
+    public static bool TryAccept(TcpListener listener, out TcpConnection connection) => listener.TryAccept(out connection);
+
+    /// <summary>
+    /// Active open (RFC 9293 §3.10.1): picks the source address (unless given) and an ephemeral port
+    /// (unless given) and sends SYN. A connection that cannot start is returned closed with
+    /// <see cref="TcpError.Unreachable"/>.
+    /// </summary>
+    public TcpConnection Connect(TcpEndpoint remote, Instant now, TcpEndpoint? local = null, TcpSettings? settings = null)
+    {
+        settings ??= Settings;
+        IpAddress source;
+        if (local is { } l && !l.Address.IsUnspecified) source = l.Address;
+        else if (!_ip.TrySelectSource(remote.Address, out source))
+        {
+            var failed = new TcpConnection(this, settings, new TcpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
+            failed.Terminate(TcpError.Unreachable);
+            return failed;
+        }
+        ushort port = local?.Port ?? 0;
+        if (port == 0 && !TryPickEphemeral(source, remote, out port))
+        {
+            var failed = new TcpConnection(this, settings, new TcpEndpoint(source, 0), remote);
+            failed.Terminate(TcpError.Unreachable);
+            return failed;
+        }
+        var c = new TcpConnection(this, settings, new TcpEndpoint(source, port), remote);
+        if (!_connections.TryAdd(Key(c.Local, c.Remote), c))
+        {
+            c.Terminate(TcpError.Unreachable);
+            return c;
+        }
+        c.InTable = true;
+        c.StartConnect(now);
+        Flush(now);
+        return c;
+    }
+
+    private bool TryPickEphemeral(IpAddress source, TcpEndpoint remote, out ushort port)
+    {
+        // RFC 6056 §3.3.1 (algorithm 1, simple random start).
+        int range = 65536 - EphemeralFirst;
+        int start = _random.Next(range);
+        for (int i = 0; i < range; i++)
+        {
+            port = (ushort)(EphemeralFirst + (start + i) % range);
+            if (!_connections.ContainsKey(new FourTuple(source, port, remote.Address, remote.Port))) return true;
+        }
+        port = 0;
+        return false;
+    }
+
+    /// <inheritdoc/>
+    public TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
+    {
+        Stats.SegmentsReceived++;
+        if (!TcpSegment.TryParse(payload, out var seg, out _)) { Stats.Malformed++; return TransportVerdict.Dropped; }
+        if (!seg.VerifyChecksum(info.Source, info.Destination)) { Stats.BadChecksum++; return TransportVerdict.Dropped; }
+        // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.10: TCP is unicast only; ignore segments to broadcast or multicast.
+        if (info.IsBroadcastOrMulticast || info.Source.IsMulticast) { Stats.Malformed++; return TransportVerdict.Dropped; }
+
+        var local = new TcpEndpoint(info.Destination, seg.DestinationPort);
+        var remote = new TcpEndpoint(info.Source, seg.SourcePort);
+        if (_connections.TryGetValue(Key(local, remote), out var c))
+        {
+            var before = c.Readiness;
+            c.TouchKeepalive(now);
+            c.Process(seg, now);
+            Flush(now);
+            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+            return TransportVerdict.Delivered;
+        }
+        if (FindListener(local) is { } listener)
+        {
+            ToListener(listener, seg, local, remote, now);
+            Flush(now);
+            return TransportVerdict.Delivered;
+        }
+        Stats.NoConnection++;
+        ReplyRst(seg, local, remote, now);
+        return TransportVerdict.Dropped;
+    }
+
+    private TcpListener? FindListener(TcpEndpoint local)
+    {
+        if (_listeners.TryGetValue(local, out var l)) return l;
+        return _wildcardListeners.TryGetValue(local.Port, out l) ? l : null;
+    }
+
+    /// <summary>RFC 9293 §3.10.7.2: a segment for a LISTEN socket.</summary>
+    private void ToListener(TcpListener listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
+    {
+        if (seg.Rst) return; // an incoming RST in LISTEN is ignored
+        if (seg.Ack)
+        {
+            // Possibly the third segment of a handshake answered with a SYN cookie (RFC 4987 §3.6).
+            if (!seg.Syn && listener.Settings.SynCookies
+                && Secrets.TryValidateCookie(local, remote, seg.SequenceNumber - 1, seg.AckNumber - 1, now, out ushort mss))
+            {
+                if (listener.PendingAccepts >= listener.Backlog || _connections.Count >= Settings.MaxConnections)
+                {
+                    Stats.AcceptQueueOverflows++;
+                    return;
+                }
+                Stats.SynCookiesAccepted++;
+                var cc = new TcpConnection(this, listener.Settings, local, remote) { Listener = listener };
+                _connections[Key(local, remote)] = cc;
+                cc.InTable = true;
+                cc.StartFromCookie(seg, mss, now);
+                if (seg.Payload.Length > 0 || seg.Fin) cc.Process(seg, now);
+                return;
+            }
+            if (!seg.Syn && listener.Settings.SynCookies) Stats.SynCookiesRejected++;
+            ReplyRst(seg, local, remote, now); // any ACK in LISTEN: <SEQ=SEG.ACK><CTL=RST>
+            return;
+        }
+        if (!seg.Syn) return;
+
+        var repr = seg.ToRepr();
+        if (listener.SynQueueFull || listener.AcceptQueueFull || _connections.Count >= Settings.MaxConnections)
+        {
+            if (!listener.Settings.SynCookies) { Stats.SynDropped++; return; }
+            // RFC 4987 §3.6: answer without keeping state; the sequence number encodes what we need.
+            int peerMss = repr.Mss ?? (remote.Address.IsV4 ? 536 : 1220);
+            int idx = TcpSecrets.CookieMssIndex(Math.Min(peerMss, (int)PathMss(remote.Address)));
+            var cookie = Secrets.Cookie(local, remote, seg.SequenceNumber, idx, now);
+            var synAck = new TcpRepr
+            {
+                SourcePort = local.Port,
+                DestinationPort = remote.Port,
+                SequenceNumber = cookie,
+                AckNumber = seg.SequenceNumber + 1,
+                Flags = TcpFlags.Syn | TcpFlags.Ack,
+                Window = (ushort)Math.Min(listener.Settings.ReceiveBufferSize, 65535),
+                Mss = TcpSecrets.CookieMss[idx],
+            };
+            SendRepr(synAck, local.Address, remote.Address, now);
+            Stats.SynCookiesSent++;
+            return;
+        }
+        var c = new TcpConnection(this, listener.Settings, local, remote) { Listener = listener, HalfOpenCounted = true };
+        listener.HalfOpen++;
+        _connections[Key(local, remote)] = c;
+        c.InTable = true;
+        c.StartFromSyn(seg, repr, Secrets.InitialSequence(local, remote, now), now);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.1: the reply to a segment for no connection (never to a RST).</summary>
+    private void ReplyRst(in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
+    {
+        if (seg.Rst) return;
+        var repr = new TcpRepr { SourcePort = local.Port, DestinationPort = remote.Port };
+        if (seg.Ack)
+        {
+            repr.SequenceNumber = seg.AckNumber;        // <SEQ=SEG.ACK><CTL=RST>
+            repr.Flags = TcpFlags.Rst;
+        }
+        else
+        {
+            repr.SequenceNumber = default;              // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+            repr.AckNumber = seg.SequenceNumber + seg.SegmentLength;
+            repr.Flags = TcpFlags.Rst | TcpFlags.Ack;
+        }
+        SendRepr(repr, local.Address, remote.Address, now);
+        Stats.ResetsSent++;
+    }
+
+    private void SendRepr(in TcpRepr repr, IpAddress source, IpAddress destination, Instant now)
+    {
+        int n = repr.Write(_scratch, default, source, destination);
+        Output(source, destination, _scratch.AsSpan(0, n), now);
+    }
+
+    /// <inheritdoc/>
+    public void ReceiveIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now)
+    {
+        Stats.IcmpErrors++;
+        if (quotedTransport.Length < 8) return;
+        ushort sport = BinaryPrimitives.ReadUInt16BigEndian(quotedTransport);
+        ushort dport = BinaryPrimitives.ReadUInt16BigEndian(quotedTransport[2..]);
+        var seq = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quotedTransport[4..]));
+        if (!_connections.TryGetValue(new FourTuple(error.OriginalSource, sport, error.OriginalDestination, dport), out var c)) return;
+        bool v4 = error.Version == IpVersion.V4;
+        // RFC 5927 §4.1: only believe errors quoting a sequence number in flight.
+        if (!c.IsSequenceInFlight(seq)) return;
+        if ((v4 && error.Type == 3 && error.Code == 4) || (!v4 && error.Type == 2))
+        {
+            // RFC 1191 §6.5 / RFC 8201 §4: a smaller path MTU.
+            int ipHeader = v4 ? 20 : 40;
+            int payload = Math.Min((int)Math.Min(error.Parameter, 65535u) - ipHeader, _ip.MaxTransportPayload(error.OriginalDestination));
+            c.OnPathMtu(payload);
+            Flush(now);
+            return;
+        }
+        // RFC 1122 §4.2.3.9: unreachable protocol/port are hard errors; abort a connection still opening (RFC 5461).
+        bool hard = (v4 && error.Type == 3 && error.Code is 2 or 3) || (!v4 && error.Type == 1 && error.Code == 4);
+        if (hard && c.State == TcpState.SynSent)
+        {
+            c.Terminate(TcpError.Unreachable);
+            ConnectionChanged?.Invoke(c);
+        }
+    }
+
+    /// <summary>Fires due timers and sends queued output. Returns the next deadline.</summary>
+    public Instant Poll(Instant now)
+    {
+        _timerScratch.Clear();
+        foreach (var c in _connections.Values)
+            if (c.NextDeadline <= now) _timerScratch.Add(c);
+        foreach (var c in _timerScratch)
+        {
+            var before = c.Readiness;
+            c.OnTimers(now);
+            if (c.State != TcpState.Closed) MarkDirty(c);
+            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+        }
+        Flush(now);
+        return NextDeadline;
+    }
+
+    /// <summary>The earliest timer of any connection; "now" (<see cref="Instant.Zero"/>) when output is queued.</summary>
+    public Instant NextDeadline
+    {
+        get
+        {
+            if (_dirty.Count > 0) return Instant.Zero;
+            var d = Instant.MaxValue;
+            foreach (var c in _connections.Values) d = Instant.Min(d, c.NextDeadline);
+            return d;
+        }
+    }
+
+    internal void MarkDirty(TcpConnection c)
+    {
+        if (c.IsDirty) return;
+        c.IsDirty = true;
+        _dirty.Add(c);
+    }
+
+    private void Flush(Instant now)
+    {
+        for (int i = 0; i < _dirty.Count; i++)
+        {
+            var c = _dirty[i];
+            c.IsDirty = false;
+            var before = c.Readiness;
+            c.Transmit(now);
+            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+        }
+        _dirty.Clear();
+    }
+
+    internal void OnClosed(TcpConnection c)
+    {
+        if (c.HalfOpenCounted)
+        {
+            c.HalfOpenCounted = false;
+            c.Listener?.OnHalfOpenClosed();
+        }
+        if (c.InTable)
+        {
+            _connections.Remove(Key(c.Local, c.Remote));
+            c.InTable = false;
+        }
+    }
+
+    internal void Forget(TcpConnection c) => OnClosed(c);
+
+    internal void RemoveListener(TcpListener l)
+    {
+        if (l.Local.Address.IsUnspecified) _wildcardListeners.Remove(l.Local.Port);
+        else _listeners.Remove(l.Local);
+    }
+
+    internal void NotifyListener(TcpListener l) => ListenerReady?.Invoke(l);
+
+    internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now)
+    {
+        Stats.SegmentsSent++;
+        if (_ip.Send(source, destination, IpProtocol.Tcp, segment, IpSendOptions.Default, now) != IpSendResult.Sent)
+            Stats.SendFailures++;
+    }
+
+    /// <summary>Our MSS toward <paramref name="remote"/>: the largest unfragmented transport payload minus the TCP header.</summary>
+    internal ushort PathMss(IpAddress remote) =>
+        (ushort)Math.Clamp(_ip.MaxTransportPayload(remote) - TcpSegment.HeaderLength, 64, 65535 - 60);
+
+    internal bool TryTakeChallengeAck(Instant now)
+    {
+        if (now.Microseconds - _challengeWindowStart.Microseconds >= 1_000_000)
+        {
+            _challengeWindowStart = now;
+            _challengeCount = 0;
+        }
+        if (_challengeCount >= Settings.ChallengeAckLimit) { Stats.ChallengeAcksSuppressed++; return false; }
+        _challengeCount++;
+        return true;
+    }
+
+    private static FourTuple Key(TcpEndpoint local, TcpEndpoint remote) => new(local.Address, local.Port, remote.Address, remote.Port);
+
+    private readonly record struct FourTuple(IpAddress LocalAddress, ushort LocalPort, IpAddress RemoteAddress, ushort RemotePort);
+}

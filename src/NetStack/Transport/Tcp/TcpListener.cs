@@ -1,0 +1,70 @@
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// A passive open (RFC 9293 §3.10.1 LISTEN) with a bounded SYN queue (half-open connections) and a
+/// bounded accept queue (<see cref="Backlog"/>). When either is full, SYNs are answered with SYN cookies
+/// (RFC 4987 §3.6) if enabled, else dropped (counted).
+/// </summary>
+public sealed class TcpListener
+{
+    private readonly Queue<TcpConnection> _accept = new();
+    private readonly TcpLayer _layer;
+
+    internal TcpListener(TcpLayer layer, TcpEndpoint local, int backlog, TcpSettings settings)
+    {
+        _layer = layer;
+        Local = local;
+        Backlog = Math.Max(1, backlog);
+        Settings = settings;
+    }
+
+    public TcpEndpoint Local { get; }
+    public int Backlog { get; }
+    internal TcpSettings Settings { get; }
+    /// <summary>Connections in SYN-RECEIVED that belong to this listener.</summary>
+    public int HalfOpen { get; internal set; }
+    public int PendingAccepts => _accept.Count;
+    public bool IsClosed { get; private set; }
+    /// <summary>Connections established and waiting in the accept queue.</summary>
+    public bool HasPendingConnection => _accept.Count > 0;
+
+    internal bool SynQueueFull => HalfOpen >= Settings.SynQueueLength;
+    internal bool AcceptQueueFull => _accept.Count + HalfOpen >= Backlog + Settings.SynQueueLength || _accept.Count >= Backlog;
+
+    /// <summary>Takes the next established connection, if any.</summary>
+    public bool TryAccept(out TcpConnection connection)
+    {
+        if (_accept.TryDequeue(out var c))
+        {
+            c.Listener = null;
+            connection = c;
+            return true;
+        }
+        connection = null!;
+        return false;
+    }
+
+    internal void OnEstablished(TcpConnection c)
+    {
+        if (c.HalfOpenCounted) { c.HalfOpenCounted = false; HalfOpen = Math.Max(0, HalfOpen - 1); }
+        if (_accept.Count >= Backlog)
+        {
+            _layer.Stats.AcceptQueueOverflows++;
+            c.Abort();
+            return;
+        }
+        _accept.Enqueue(c);
+        _layer.NotifyListener(this);
+    }
+
+    internal void OnHalfOpenClosed() => HalfOpen = Math.Max(0, HalfOpen - 1);
+
+    /// <summary>Stops listening: pending connections are reset.</summary>
+    public void Close()
+    {
+        if (IsClosed) return;
+        IsClosed = true;
+        while (_accept.TryDequeue(out var c)) { c.Listener = null; c.Abort(); }
+        _layer.RemoveListener(this);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// Initial sequence numbers (RFC 6528 §3: ISN = M + F(4-tuple, secret), M a 4 µs clock) and
+/// SYN cookies (RFC 4987 §3.6), both keyed with SipHash-2-4 and secrets drawn once from <see cref="IRandomSource"/>.
+/// </summary>
+internal sealed class TcpSecrets
+{
+    /// <summary>MSS values a cookie can encode in 3 bits.</summary>
+    internal static readonly ushort[] CookieMss = [536, 1200, 1220, 1360, 1400, 1440, 1460, 8960];
+    private readonly ulong _isnK0, _isnK1, _cookieK0, _cookieK1, _tsK0, _tsK1;
+
+    public TcpSecrets(IRandomSource random)
+    {
+        _isnK0 = random.NextUInt64(); _isnK1 = random.NextUInt64();
+        _cookieK0 = random.NextUInt64(); _cookieK1 = random.NextUInt64();
+        _tsK0 = random.NextUInt64(); _tsK1 = random.NextUInt64();
+    }
+
+    public SeqNumber InitialSequence(TcpEndpoint local, TcpEndpoint remote, Instant now)
+    {
+        Span<byte> b = stackalloc byte[40];
+        uint f = (uint)SipHash.Hash(_isnK0, _isnK1, Pack(b, local, remote, 0));
+        // RFC 6528 §3: M is a timer that ticks every 4 microseconds.
+        uint m = unchecked((uint)(now.Microseconds / 4));
+        return new SeqNumber(unchecked(m + f));
+    }
+
+    /// <summary>A per-connection offset for timestamp values (RFC 7323 §7.1: avoid leaking a global clock).</summary>
+    public uint TimestampOffset(TcpEndpoint local, TcpEndpoint remote)
+    {
+        Span<byte> b = stackalloc byte[40];
+        return (uint)SipHash.Hash(_tsK0, _tsK1, Pack(b, local, remote, 0));
+    }
+
+    /// <summary>The SYN-ACK sequence number encoding a 64-second time slot, an MSS index and a 24-bit MAC.</summary>
+    public SeqNumber Cookie(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, int mssIndex, Instant now)
+    {
+        long slot = now.Microseconds / 64_000_000;
+        return new SeqNumber(Encode(local, remote, peerIsn, mssIndex, slot));
+    }
+
+    /// <summary>Checks a returned cookie (ACK − 1): slot is current or previous, MAC matches. Gives the MSS.</summary>
+    public bool TryValidateCookie(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, SeqNumber cookie, Instant now, out ushort mss)
+    {
+        mss = 0;
+        long slot = now.Microseconds / 64_000_000;
+        int mssIndex = (int)(cookie.Value >> 24) & 7;
+        for (long s = slot; s >= slot - 1 && s >= 0; s--)
+        {
+            if (Encode(local, remote, peerIsn, mssIndex, s) == cookie.Value)
+            {
+                mss = CookieMss[mssIndex];
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static int CookieMssIndex(int mss)
+    {
+        int best = 0;
+        for (int i = 0; i < CookieMss.Length; i++) if (CookieMss[i] <= mss) best = i;
+        return best;
+    }
+
+    private uint Encode(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, int mssIndex, long slot)
+    {
+        Span<byte> b = stackalloc byte[56];
+        var packed = Pack(b, local, remote, 16);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[(packed.Length)..], peerIsn.Value);
+        BinaryPrimitives.WriteInt64LittleEndian(b[(packed.Length + 4)..], slot);
+        ulong h = SipHash.Hash(_cookieK0, _cookieK1, b[..(packed.Length + 12)]);
+        return ((uint)(slot & 31) << 27) | ((uint)mssIndex << 24) | (uint)(h & 0xFFFFFF);
+    }
+
+    private static ReadOnlySpan<byte> Pack(Span<byte> b, TcpEndpoint local, TcpEndpoint remote, int reserve)
+    {
+        _ = reserve;
+        WriteAddress(b, local.Address);
+        WriteAddress(b[16..], remote.Address);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[32..], local.Port);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[34..], remote.Port);
+        return b[..36];
+    }
+
+    private static void WriteAddress(Span<byte> b, IpAddress a)
+    {
+        if (a.IsV4) { b[..12].Clear(); a.V4.Write(b[12..]); }
+        else a.V6.Write(b);
+    }
+}

@@ -1,0 +1,47 @@
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// Stack-wide TCP defaults; each connection copies them when created and some can then be changed
+/// per connection (NoDelay, KeepAlive, buffer sizes, congestion algorithm).
+/// </summary>
+public sealed record TcpSettings
+{
+    public int SendBufferSize { get; init; } = 64 * 1024;
+    public int ReceiveBufferSize { get; init; } = 64 * 1024;
+    public bool NoDelay { get; init; }
+    public CongestionAlgorithm Congestion { get; init; } = CongestionAlgorithm.Cubic;
+    /// <summary>RFC 7323 window scaling offered.</summary>
+    public bool WindowScaling { get; init; } = true;
+    /// <summary>RFC 7323 timestamps offered.</summary>
+    public bool Timestamps { get; init; } = true;
+    /// <summary>RFC 2018 SACK offered.</summary>
+    public bool Sack { get; init; } = true;
+    /// <summary>RFC 6298 §2.1: 1 s.</summary>
+    public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>
+    public TimeSpan MinRto { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxRto { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>SYN (or SYN-ACK) retransmissions before giving up (RFC 1122 §4.2.3.5 R2 for SYN: at least 3 minutes is suggested; we count).</summary>
+    public int MaxSynRetries { get; init; } = 6;
+    /// <summary>Consecutive data retransmission timeouts before the connection times out (R2).</summary>
+    public int MaxRetries { get; init; } = 15;
+    /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delayed ACK must be under 0.5 s.</summary>
+    public TimeSpan DelayedAck { get; init; } = TimeSpan.FromMilliseconds(40);
+    /// <summary>2 MSL (RFC 9293 §3.4.2); configurable.</summary>
+    public TimeSpan TimeWait { get; init; } = TimeSpan.FromSeconds(60);
+    public bool KeepAlive { get; init; }
+    /// <summary>RFC 1122 §4.2.3.6: at least two hours by default.</summary>
+    public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
+    public int KeepAliveProbes { get; init; } = 9;
+    /// <summary>Half-open (SYN-RECEIVED) connections per listener before SYN cookies are used.</summary>
+    public int SynQueueLength { get; init; } = 128;
+    /// <summary>RFC 4987: answer with SYN cookies when the SYN queue or accept queue is full.</summary>
+    public bool SynCookies { get; init; } = true;
+    /// <summary>Out-of-order ranges the receive side keeps.</summary>
+    public int ReassemblyRanges { get; init; } = 8;
+    /// <summary>RFC 5961 §7: challenge ACKs per second for the whole stack.</summary>
+    public int ChallengeAckLimit { get; init; } = 100;
+    /// <summary>Connections (all states) the table holds.</summary>
+    public int MaxConnections { get; init; } = 65536;
+}

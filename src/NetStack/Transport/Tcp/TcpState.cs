@@ -1,0 +1,63 @@
+namespace NetStack.Transport.Tcp;
+
+/// <summary>The connection states of RFC 9293 §3.3.2.</summary>
+public enum TcpState : byte
+{
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+/// <summary>Why a connection ended other than by an orderly close.</summary>
+public enum TcpError : byte
+{
+    None,
+    /// <summary>The peer answered our SYN with RST (RFC 9293 §3.10.7.3).</summary>
+    Refused,
+    /// <summary>The peer reset an established connection.</summary>
+    Reset,
+    /// <summary>Retransmissions or keep-alive probes went unanswered (RFC 1122 §4.2.3.5 R2).</summary>
+    TimedOut,
+    /// <summary>No route or no source address toward the peer.</summary>
+    Unreachable,
+    /// <summary>Aborted locally.</summary>
+    Aborted,
+}
+
+/// <summary>Readiness an async layer can wait on.</summary>
+[Flags]
+public enum TcpReadiness : byte
+{
+    None = 0,
+    /// <summary>Data to read, or end of stream (FIN) or an error to report.</summary>
+    Readable = 1,
+    /// <summary>Room in the send buffer and the send side still open.</summary>
+    Writable = 2,
+    /// <summary>The handshake completed (stays set).</summary>
+    Connected = 4,
+    /// <summary>The connection is fully closed (orderly or by error).</summary>
+    Closed = 8,
+}
+
+/// <summary>Congestion control algorithms selectable per connection.</summary>
+public enum CongestionAlgorithm : byte
+{
+    /// <summary>RFC 9438.</summary>
+    Cubic,
+    /// <summary>RFC 5681 + RFC 6582.</summary>
+    NewReno,
+}
+
+/// <summary>A transport endpoint: an address and a port. An unspecified address is the wildcard.</summary>
+public readonly record struct TcpEndpoint(NetStack.Wire.IpAddress Address, ushort Port)
+{
+    public override string ToString() => Address.IsV6 ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
+}

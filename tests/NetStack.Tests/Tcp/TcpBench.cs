@@ -1,0 +1,198 @@
+using NetStack.Network;
+using NetStack.Transport.Tcp;
+using NetStack.Wire;
+
+namespace NetStack.Tests.Tcp;
+
+/// <summary>A fake network layer that records what the transport sends.</summary>
+internal sealed class CapturingIpLayer(IpAddress local) : IIpLayer
+{
+    public List<(IpAddress Source, IpAddress Destination, byte[] Bytes)> Sent { get; } = [];
+    public int Mtu { get; set; } = 1500;
+
+    public bool TrySelectSource(IpAddress destination, out IpAddress source) { source = local; return true; }
+    public int MaxTransportPayload(IpAddress destination) => Mtu - (destination.IsV4 ? 20 : 40);
+    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+    {
+        Sent.Add((source, destination, transportPayload.ToArray()));
+        return IpSendResult.Sent;
+    }
+}
+
+/// <summary>A segment the stack sent, parsed.</summary>
+internal readonly record struct SentSegment(TcpRepr Repr, byte[] Payload, bool ChecksumOk)
+{
+    public TcpFlags Flags => Repr.Flags;
+    public SeqNumber Seq => Repr.SequenceNumber;
+    public SeqNumber Ack => Repr.AckNumber;
+    public bool Has(TcpFlags f) => (Repr.Flags & f) == f;
+    public override string ToString() => $"{Repr.Flags} seq={Seq} ack={Ack} win={Repr.Window} len={Payload.Length} sack={Repr.SackBlocks}";
+}
+
+/// <summary>
+/// "Send these segments, expect these": one TCP layer under test ("us", 192.0.2.1) and a scripted peer
+/// (192.0.2.2) whose segments are written with <see cref="TcpRepr"/>, with a virtual clock.
+/// </summary>
+internal sealed class TcpBench
+{
+    public static readonly IpAddress Us = Ipv4Address.Parse("192.0.2.1");
+    public static readonly IpAddress Peer = Ipv4Address.Parse("192.0.2.2");
+    public const ushort UsPort = 80;
+    public const ushort PeerPort = 40000;
+
+    public TcpBench(TcpSettings? settings = null, ulong seed = 1)
+    {
+        Ip = new CapturingIpLayer(Us);
+        Layer = new TcpLayer(Ip, new SeededRandom(seed), settings ?? new TcpSettings());
+        Now = Instant.FromSeconds(100);
+    }
+
+    public CapturingIpLayer Ip { get; }
+    public TcpLayer Layer { get; }
+    public Instant Now { get; private set; }
+
+    /// <summary>The peer's next sequence number.</summary>
+    public SeqNumber PeerSeq { get; set; } = new(1000);
+    /// <summary>The next sequence number the peer expects from us (what it acknowledges).</summary>
+    public SeqNumber OurSeq { get; set; }
+    public bool PeerTimestamps { get; set; }
+    public uint PeerTsVal { get; set; } = 5000;
+    public uint LastOurTsVal { get; set; }
+    public ushort PeerPortUsed { get; set; } = PeerPort;
+    public ushort UsPortUsed { get; set; } = UsPort;
+
+    public TransportVerdict Deliver(TcpRepr repr, ReadOnlySpan<byte> payload = default, bool corruptChecksum = false)
+    {
+        var buf = new byte[repr.BufferLength(payload.Length)];
+        int n = repr.Write(buf, payload, Peer, Us);
+        if (corruptChecksum) buf[16] ^= 0xFF;
+        var info = new IpPacketInfo(Peer, Us, IpProtocol.Tcp, 64, 0, 0, 0, false);
+        return Layer.Receive(info, buf.AsSpan(0, n), Now);
+    }
+
+    /// <summary>Sends a segment from the peer with defaults from the bench state; advances <see cref="PeerSeq"/>.</summary>
+    public TransportVerdict PeerSends(TcpFlags flags, byte[]? data = null, SeqNumber? seq = null, SeqNumber? ack = null,
+        ushort window = 65535, TcpSackBlocks sack = default, uint? tsVal = null)
+    {
+        var repr = new TcpRepr
+        {
+            SourcePort = PeerPortUsed,
+            DestinationPort = UsPortUsed,
+            SequenceNumber = seq ?? PeerSeq,
+            AckNumber = (flags & TcpFlags.Ack) != 0 ? ack ?? OurSeq : default,
+            Flags = flags,
+            Window = window,
+            SackBlocks = sack,
+        };
+        if (PeerTimestamps) repr.Timestamps = new TcpTimestamps(tsVal ?? ++PeerTsVal, LastOurTsVal);
+        if (seq is null) PeerSeq += (data?.Length ?? 0) + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+        return Deliver(repr, data);
+    }
+
+    /// <summary>Everything sent since the last call, parsed.</summary>
+    public List<SentSegment> TakeSent()
+    {
+        var list = new List<SentSegment>();
+        foreach (var (src, dst, bytes) in Ip.Sent)
+        {
+            Assert.True(TcpSegment.TryParse(bytes, out var seg, out var err), $"we sent a malformed segment: {err}");
+            var repr = seg.ToRepr();
+            if (repr.Timestamps is { } ts) LastOurTsVal = ts.Value;
+            list.Add(new SentSegment(repr, seg.Payload.ToArray(), seg.VerifyChecksum(src, dst)));
+        }
+        Ip.Sent.Clear();
+        return list;
+    }
+
+    /// <summary>Exactly one segment was sent; returns it.</summary>
+    public SentSegment Single()
+    {
+        var sent = TakeSent();
+        Assert.True(sent.Count == 1, $"expected one segment, got {sent.Count}: {string.Join("; ", sent)}");
+        Assert.True(sent[0].ChecksumOk);
+        return sent[0];
+    }
+
+    public void Nothing()
+    {
+        var sent = TakeSent();
+        Assert.True(sent.Count == 0, $"expected nothing, got: {string.Join("; ", sent)}");
+    }
+
+    /// <summary>Moves the clock and polls.</summary>
+    public void Advance(TimeSpan d)
+    {
+        Now += d;
+        Layer.Poll(Now);
+    }
+
+    /// <summary>Polls at the current time (flushes queued output).</summary>
+    public void Poll() => Layer.Poll(Now);
+
+    /// <summary>Runs timers until <paramref name="until"/> in steps of the next deadline.</summary>
+    public void RunUntil(Instant until)
+    {
+        Layer.Poll(Now);
+        while (true)
+        {
+            var d = Layer.NextDeadline;
+            if (d > until || d == Instant.MaxValue) { Now = until; Layer.Poll(Now); return; }
+            Now = Instant.Max(Now, d);
+            Layer.Poll(Now);
+        }
+    }
+
+    /// <summary>Passive open: LISTEN on port 80, the peer's SYN (with options), our SYN,ACK, the peer's ACK. Returns the accepted connection.</summary>
+    public TcpConnection Accept(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7, int backlog = 4)
+    {
+        var listener = Layer.Listen(new TcpEndpoint(Us, UsPort), backlog);
+        PeerTimestamps = false;
+        var syn = new TcpRepr
+        {
+            SourcePort = PeerPortUsed, DestinationPort = UsPort, SequenceNumber = PeerSeq, Flags = TcpFlags.Syn, Window = peerWindow,
+        };
+        if (options)
+        {
+            syn.Mss = 1460; syn.WindowScale = peerWindowScale; syn.SackPermitted = true;
+            syn.Timestamps = new TcpTimestamps(++PeerTsVal, 0);
+        }
+        Deliver(syn);
+        PeerSeq += 1;
+        var synAck = Single();
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        OurSeq = synAck.Seq + 1;
+        PeerTimestamps = options;
+        PeerSends(TcpFlags.Ack, window: peerWindow);
+        Assert.True(listener.TryAccept(out var c));
+        Assert.Equal(TcpState.Established, c.State);
+        return c;
+    }
+
+    /// <summary>Active open to the peer's port 80 from an ephemeral port, completing the handshake.</summary>
+    public TcpConnection Connect(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7)
+    {
+        var c = Layer.Connect(new TcpEndpoint(Peer, 80), Now);
+        var syn = Single();
+        Assert.Equal(TcpFlags.Syn, syn.Flags);
+        UsPortUsed = syn.Repr.SourcePort;
+        PeerPortUsed = 80;
+        OurSeq = syn.Seq + 1;
+        var synAck = new TcpRepr
+        {
+            SourcePort = 80, DestinationPort = UsPortUsed, SequenceNumber = PeerSeq, AckNumber = OurSeq,
+            Flags = TcpFlags.Syn | TcpFlags.Ack, Window = peerWindow,
+        };
+        if (options)
+        {
+            synAck.Mss = 1460; synAck.WindowScale = peerWindowScale; synAck.SackPermitted = true;
+            synAck.Timestamps = new TcpTimestamps(++PeerTsVal, syn.Repr.Timestamps?.Value ?? 0);
+        }
+        Deliver(synAck);
+        PeerSeq += 1;
+        PeerTimestamps = options;
+        var ack = Single();
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(TcpState.Established, c.State);
+        return c;
+    }
+}

@@ -1,0 +1,146 @@
+using NetStack.Transport.Tcp;
+using NetStack.Wire;
+
+namespace NetStack.Tests.Tcp;
+
+/// <summary>Connection termination (RFC 9293 §3.6) and TIME-WAIT (§3.4.2).</summary>
+public sealed class TcpCloseTests
+{
+    private static readonly TcpSettings ShortTimeWait = new() { TimeWait = TimeSpan.FromSeconds(4) };
+
+    [Fact]
+    public void Active_close_goes_FIN_WAIT_1_FIN_WAIT_2_TIME_WAIT()
+    {
+        var b = new TcpBench(ShortTimeWait);
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        var fin = b.Single();
+        Assert.Equal(TcpFlags.Fin | TcpFlags.Ack, fin.Flags);
+        Assert.Equal(b.OurSeq, fin.Seq);
+        Assert.Equal(TcpState.FinWait1, c.State);
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Ack);
+        Assert.Equal(TcpState.FinWait2, c.State);
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
+        Assert.Equal(TcpState.TimeWait, c.State);
+        Assert.Equal(b.PeerSeq, b.Single().Ack); // the FIN is acknowledged
+    }
+
+    [Fact]
+    public void TIME_WAIT_lasts_the_configured_2_MSL_then_the_connection_is_deleted()
+    {
+        // RFC 9293 §3.10.8: TIME-WAIT timeout deletes the TCB.
+        var b = new TcpBench(ShortTimeWait);
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        b.TakeSent();
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
+        b.TakeSent();
+        var entered = b.Now;
+        Assert.Equal(TcpState.TimeWait, c.State);
+        b.Advance(TimeSpan.FromSeconds(3.9));
+        Assert.Equal(TcpState.TimeWait, c.State);
+        Assert.Equal(entered + TimeSpan.FromSeconds(4), b.Layer.NextDeadline);
+        b.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(0, b.Layer.ConnectionCount);
+    }
+
+    [Fact]
+    public void A_retransmitted_FIN_in_TIME_WAIT_is_acknowledged_and_restarts_the_timer()
+    {
+        // RFC 9293 §3.10.7.4 eighth step, TIME-WAIT: acknowledge it and restart the 2 MSL timeout.
+        var b = new TcpBench(ShortTimeWait);
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        b.TakeSent();
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
+        b.TakeSent();
+        b.Advance(TimeSpan.FromSeconds(3));
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack, seq: b.PeerSeq - 1);
+        Assert.Equal(b.PeerSeq, b.Single().Ack);
+        b.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(TcpState.TimeWait, c.State);
+    }
+
+    [Fact]
+    public void Passive_close_goes_CLOSE_WAIT_then_LAST_ACK_then_CLOSED()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
+        Assert.Equal(TcpState.CloseWait, c.State);
+        Assert.True(c.ReceiveFinished);
+        Assert.True(c.Readiness.HasFlag(TcpReadiness.Readable));
+        Assert.Equal(b.PeerSeq, b.Single().Ack); // a FIN is acknowledged at once
+        c.Close();
+        b.Poll();
+        var fin = b.Single();
+        Assert.True(fin.Has(TcpFlags.Fin));
+        Assert.Equal(TcpState.LastAck, c.State);
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Ack);
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpError.None, c.Error);
+        Assert.Equal(0, b.Layer.ConnectionCount);
+    }
+
+    [Fact]
+    public void Simultaneous_close_goes_through_CLOSING_to_TIME_WAIT()
+    {
+        // RFC 9293 §3.6 figure 13.
+        var b = new TcpBench(ShortTimeWait);
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        var fin = b.Single();
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack); // the peer's FIN crosses ours (acks only up to our FIN)
+        Assert.Equal(TcpState.Closing, c.State);
+        Assert.Equal(b.PeerSeq, b.Single().Ack);
+        b.OurSeq = fin.Seq + 1;
+        b.PeerSends(TcpFlags.Ack);
+        Assert.Equal(TcpState.TimeWait, c.State);
+    }
+
+    [Fact]
+    public void FIN_is_sent_after_the_queued_data()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        c.Send(new byte[100]);
+        c.Close();
+        b.Poll();
+        var seg = b.Single();
+        Assert.Equal(100, seg.Payload.Length);
+        Assert.True(seg.Has(TcpFlags.Fin)); // data and FIN share a segment
+    }
+
+    [Fact]
+    public void An_unacknowledged_FIN_is_retransmitted()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        var fin = b.Single();
+        b.Advance(b.Layer.NextDeadline - b.Now);
+        var again = b.Single();
+        Assert.True(again.Has(TcpFlags.Fin));
+        Assert.Equal(fin.Seq, again.Seq);
+    }
+
+    [Fact]
+    public void A_FIN_arriving_out_of_order_is_not_processed_until_the_data_before_it()
+    {
+        // RFC 9293 §3.10.7.4 eighth step applies only to in-sequence segments.
+        var b = new TcpBench();
+        var c = b.Accept();
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack, seq: b.PeerSeq + 10);
+        Assert.Equal(TcpState.Established, c.State);
+    }
+}
