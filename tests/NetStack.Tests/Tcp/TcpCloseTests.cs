@@ -143,4 +143,21 @@ public sealed class TcpCloseTests
         b.PeerSends(TcpFlags.Fin | TcpFlags.Ack, seq: b.PeerSeq + 10);
         Assert.Equal(TcpState.Established, c.State);
     }
+
+    [Fact]
+    public void Data_arriving_after_Close_is_answered_with_RST()
+    {
+        // RFC 1122 §4.2.2.13: new data received after CLOSE: send RST to show the data was lost.
+        var b = new TcpBench();
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        b.TakeSent();
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Ack);
+        Assert.Equal(TcpState.FinWait2, c.State);
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Psh, data: [1, 2, 3]);
+        Assert.True(b.Single().Has(TcpFlags.Rst));
+        Assert.Equal(TcpState.Closed, c.State);
+    }
 }

@@ -228,7 +228,16 @@ public sealed partial class TcpConnection
 
         // Seventh: segment text (RFC 9293 §3.10.7.4), only while the receive side is open.
         if (payloadLength > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            // RFC 1122 §4.2.2.13: new data after the user's CLOSE cannot be delivered: reset to show it was lost.
+            if (_userClosed && seq + payloadLength > _rcvNxt)
+            {
+                SendRst(_sndNxt, now, withAck: false);
+                Terminate(TcpError.Aborted);
+                return;
+            }
             ReceiveData(seq, seg.Payload, now);
+        }
 
         // Eighth: FIN, only when in order (all preceding data received).
         if (seg.Fin && !_finReceived && seq + payloadLength == _rcvNxt

@@ -47,7 +47,7 @@ public sealed class TcpListener
     internal void OnEstablished(TcpConnection c)
     {
         if (c.HalfOpenCounted) { c.HalfOpenCounted = false; HalfOpen = Math.Max(0, HalfOpen - 1); }
-        if (_accept.Count >= Backlog)
+        if (_accept.Count >= Backlog || IsClosed)
         {
             _layer.Stats.AcceptQueueOverflows++;
             c.Abort();
