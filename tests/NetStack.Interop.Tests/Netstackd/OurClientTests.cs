@@ -75,7 +75,10 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
             {
                 return await stack.Sockets.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            // Refused: socat is not listening yet. HostUnreachable: our IPv6 address is still tentative (no source address
+            // until duplicate address detection ends, RFC 4862 §5.4).
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
+                && deadline.Elapsed < TimeSpan.FromSeconds(20))
             {
                 await Task.Delay(100);
             }
