@@ -73,7 +73,7 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
         Root.Require();
         using var lab = new NetnsLab();
         var ns = lab.CreateNamespace();
-        long size = Shell.TransferMegabytes * 1_000_000L / 2;
+        long size = Shell.TransferMegabytes * 1_000_000L;
         var sha = MakeFile("big.bin", size);
         using var d = await NetstackdProcess.StartAsync(ns, "--http", "80", "--http-root", _dir,
             "--fault-drop", "0.02", "--fault-reorder", "0.02", "--fault-duplicate", "0.005", "--seed", "7");

@@ -100,7 +100,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
     {
         Root.Require();
         await using var s = Start(faults);
-        long size = Shell.TransferMegabytes * 1_000_000L / (faults ? 2 : 1);
+        long size = Shell.TransferMegabytes * 1_000_000L;
         var target = Path.Combine(_dir, "upload.bin");
         var server = s.Lab.StartIn(s.Ns, "socat", "-u", ipv6 ? "TCP6-LISTEN:9000,reuseaddr" : "TCP4-LISTEN:9000,reuseaddr", "CREATE:" + target);
         var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), 9000);
@@ -132,7 +132,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
     {
         Root.Require();
         await using var s = Start(faults);
-        long size = Shell.TransferMegabytes * 1_000_000L / (faults ? 2 : 1);
+        long size = Shell.TransferMegabytes * 1_000_000L;
         var source = Path.Combine(_dir, "source.bin");
         string expected;
         using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
