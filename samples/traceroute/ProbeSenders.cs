@@ -31,6 +31,7 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
     protected IpAddress Source { get; }
     protected IpAddress Target { get; }
     protected int IpHeaderLength => Target.IsV4 ? 20 : 40;
+    public bool IsIpv6 => Target.IsV6;
     protected TracerouteEngine Engine => _engine ?? throw new InvalidOperationException("Attach the engine first.");
 
     public abstract int HeaderLength { get; }

@@ -1,3 +1,26 @@
-// Placeholder until the traceroute sample lands (issue 8).
-Console.Error.WriteLine("traceroute: not built yet");
-return 1;
+using NetStack.Samples.Traceroute;
+
+// traceroute: Linux traceroute 2.1's command line and output, on NetStack. With no device it traces across a
+// simulated dual-stack network built in memory (no root, no setup); with --tap or --pcap it traces for real.
+var options = TracerouteOptions.Parse(args, out var error);
+if (options is null)
+{
+    Console.Error.WriteLine(error);
+    return 2;
+}
+if (options.Help)
+{
+    Console.Out.Write(TracerouteOptions.Usage);
+    return 0;
+}
+try
+{
+    return options.Tap is not null || options.Pcap is not null
+        ? await DeviceRun.RunAsync(options, Console.Out).ConfigureAwait(false)
+        : SimulatedRun.Run(options, Console.Out);
+}
+catch (TracerouteException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return e.ExitCode;
+}

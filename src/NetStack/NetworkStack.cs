@@ -127,6 +127,22 @@ public sealed class NetworkStack : IPollable, IIpLayer
         handler.ReceiveIcmpError(error, quotedTransport, icmpMessage, now);
     }
 
+    /// <summary>Adds a static IPv4 route (routers with more than one next hop, multi-hop simulations); false when the table is full or it exists.</summary>
+    public bool AddIpv4Route(Ipv4Route route) => Ipv4.Routes.TryAdd(route);
+
+    /// <summary>Removes a static IPv4 route.</summary>
+    public bool RemoveIpv4Route(Ipv4Route route) => Ipv4.Routes.Remove(route);
+
+    /// <summary>The IPv4 routes in lookup order (longest prefix first, then metric).</summary>
+    public IReadOnlyList<Ipv4Route> Ipv4Routes => Ipv4.Routes.Routes;
+
+    /// <summary>Adds a static IPv6 route (equal-cost routes to one prefix share flows by hash); false when full or present.</summary>
+    public bool AddIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.TryAdd(route);
+
+    public bool RemoveIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.Remove(route);
+
+    public IReadOnlyList<Ipv6Route> Ipv6Routes => Ipv6.StaticRoutes.Routes;
+
     /// <inheritdoc/>
     public Instant Poll(Instant now)
     {
@@ -203,6 +219,15 @@ public sealed class NetworkStack : IPollable, IIpLayer
                 break;
         }
     }
+
+    /// <summary>IPv6 configuration of <paramref name="iface"/> (addresses and their states, link MTU, routers, RDNSS servers).</summary>
+    public Ipv6InterfaceInfo? GetIpv6Info(NetworkInterface iface) => Ipv6.Info(iface.Index, Now);
+
+    /// <summary>Recursive DNS servers learned from router advertisements (RFC 8106), for the stub resolver.</summary>
+    public IReadOnlyList<Ipv6Address> Ipv6DnsServers => Ipv6.DnsServers(Now);
+
+    /// <summary>Opens a sans-IO ICMPv6 echo endpoint (ping) with its own identifier.</summary>
+    public Icmpv6EchoSession OpenIcmpv6Echo(ushort identifier, int capacity = 64) => Ipv6.OpenEcho(identifier, capacity);
 
     private IFamilyLayer Family(IpAddress a) => a.IsV4 ? Ipv4 : Ipv6;
 

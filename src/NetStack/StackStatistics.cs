@@ -17,6 +17,8 @@ public enum DropReason
     // ARP / neighbour caches
     ArpMalformed,
     ArpNotForUs,
+    /// <summary>An ARP packet from someone else claiming one of our addresses (RFC 5227 §2.4): not learned.</summary>
+    ArpAddressConflict,
     NeighborCacheFull,
     NeighborQueueFull,
     NeighborUnreachable,
@@ -26,6 +28,10 @@ public enum DropReason
     Ipv4BadChecksum,
     Ipv4BadOptions,
     Ipv4BadSource,
+    /// <summary>A martian destination: 0.0.0.0, loopback or class E arriving from a link (RFC 1812 §5.3.7, RFC 1122 §3.2.1.3).</summary>
+    Ipv4BadDestination,
+    /// <summary>A datagram with a loose or strict source route option (Linux accept_source_route=0 drops them).</summary>
+    Ipv4SourceRouted,
     Ipv4NotForUs,
     Ipv4TtlExpired,
     Ipv4NoRoute,
@@ -34,6 +40,8 @@ public enum DropReason
     Ipv4ReassemblyOverlap,
     Ipv4ReassemblyTimeout,
     Ipv4ReassemblyTooLarge,
+    /// <summary>A fragment whose bytes were all held already, identical (the datagram is kept).</summary>
+    Ipv4FragmentDuplicate,
 
     // IPv6
     Ipv6Malformed,
@@ -50,6 +58,10 @@ public enum DropReason
     Ipv6ReassemblyTooLarge,
     Ipv6IncompleteHeaderChain,
     Ipv6PacketTooBig,
+    Ipv6ReassemblyBadLength,
+    Ipv6ReassemblyDuplicate,
+    Ipv6ReassemblyInconsistent,
+    Ipv6AddressTableFull,
 
     // ICMP / ICMPv6 / NDP / MLD
     IcmpMalformed,
@@ -57,8 +69,21 @@ public enum DropReason
     IcmpUnknownType,
     IcmpErrorUnmatched,
     IcmpRateLimited,
+    /// <summary>An echo reply for no open echo socket.</summary>
+    IcmpEchoUnmatched,
+    /// <summary>An echo request to a broadcast or multicast address, not answered (RFC 1122 §3.2.2.6 MAY; Linux default).</summary>
+    IcmpEchoIgnored,
+    /// <summary>A well-formed ICMP message the stack deliberately does not act on (source quench, redirect).</summary>
+    IcmpIgnored,
+    /// <summary>A redirect that failed the RFC 1122 §3.2.2.2 checks (gateway off-link, not from our current first hop) or arrived on a forwarding interface.</summary>
+    IcmpRedirectRejected,
+    /// <summary>An echo socket's receive queue was full.</summary>
+    IcmpEchoQueueFull,
     NdpInvalid,
     MldInvalid,
+    NdpNotForUs,
+    NdpDuplicateAddress,
+    NdpTableFull,
 
     // Transport
     UnknownProtocol,

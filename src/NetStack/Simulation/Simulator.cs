@@ -79,6 +79,16 @@ public sealed class Simulator
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="node"/> due now, for state changed from outside a poll (an application started work on it):
+    /// the next step polls it even if its last deadline was later.
+    /// </summary>
+    public void Wake(IPollable node)
+    {
+        foreach (var n in _nodes)
+            if (ReferenceEquals(n.Node, node)) n.Deadline = Now;
+    }
+
     /// <summary>Runs every event up to and including <paramref name="limit"/>, then sets <see cref="Now"/> to it.</summary>
     public void RunUntil(Instant limit) => Run(null, limit);
 

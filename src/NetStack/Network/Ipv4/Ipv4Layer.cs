@@ -3,28 +3,182 @@ using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
 
-/// <summary>The IPv4 layer (scaffold: the full layer replaces this file).</summary>
-internal sealed class Ipv4Layer : IFamilyLayer
+/// <summary>
+/// The IPv4 layer of a stack: ARP (RFC 826), IPv4 (RFC 791, RFC 1122) receive and send with fragmentation and
+/// reassembly, ICMPv4 (RFC 792), routing with longest-prefix match, path MTU (RFC 1191) and router mode
+/// (RFC 1812). Single-threaded and sans-IO like the rest of the core. Split by concern over partial files:
+/// Arp, Receive, Send, Forward and Icmp.
+/// </summary>
+internal sealed partial class Ipv4Layer : IFamilyLayer
 {
     private readonly NetworkStack _stack;
+    private readonly Ipv4Options _options;
+    private readonly StackStatistics _stats;
+    private readonly List<Ipv4Interface?> _interfaces = [];
+    private readonly TokenBucket _icmpErrorBucket;
+    private readonly MplsLabelEntry[] _mplsLabels;
+    private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
+    private readonly ReassemblyTimeoutHandler _onReassemblyTimeout;
+    private readonly Queue<Ipv4Route> _redirectRoutes = new();
+    private ushort _nextIdentification;
 
-    public Ipv4Layer(NetworkStack stack) => _stack = stack;
+    public Ipv4Layer(NetworkStack stack)
+    {
+        _stack = stack;
+        _options = stack.Options.Ipv4;
+        _stats = stack.Statistics;
+        Addresses = new Ipv4AddressTable(_options.MaxAddresses);
+        Routes = new Ipv4RouteTable(_options.MaxRoutes);
+        Reassembler = new Ipv4Reassembler(_options.Reassembly);
+        PathMtu = new PathMtuCache(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
+        // RFC 1812 §4.3.2.8: a router MUST be able to limit the rate of ICMP errors it generates (Linux: icmp_msgs_per_sec/burst).
+        _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
+        _mplsLabels = [.. _options.IcmpExtensionMplsLabels];
+        _onReassemblyTimeout = OnReassemblyTimeout;
+        // RFC 791 §3.2 / RFC 6864: the identification only needs to be unique per source, destination and protocol
+        // for the datagram's lifetime; a counter starting at a random value.
+        _nextIdentification = (ushort)stack.Random.NextUInt32();
+    }
 
-    public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now) { }
+    public Ipv4AddressTable Addresses { get; }
+    public Ipv4RouteTable Routes { get; }
+    public Ipv4Reassembler Reassembler { get; }
+    public PathMtuCache PathMtu { get; }
 
-    public void Receive(NetworkInterface iface, EtherType etherType, ReadOnlySpan<byte> packet, in LinkInfo link, Instant now) =>
-        _stack.Statistics.Drop(DropReason.Ipv4NotForUs);
+    internal Ipv4Interface? Interface(int index) => (uint)index < (uint)_interfaces.Count ? _interfaces[index] : null;
 
-    public Instant Poll(Instant now) => Instant.MaxValue;
+    public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now)
+    {
+        while (_interfaces.Count <= iface.Index) _interfaces.Add(null);
+        var v4 = new Ipv4Interface(this, iface, config.Forwarding, _stats, _stack.Random);
+        _interfaces[iface.Index] = v4;
+        foreach (var cidr in config.Ipv4Addresses) AddAddress(iface.Index, cidr, now);
+        if (config.Ipv4Gateway is { } gw) Routes.TryAdd(new Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), gw, iface.Index));
+    }
+
+    /// <summary>
+    /// Configures an address on an interface: its on-link route, and gratuitous ARP announcements
+    /// (RFC 5227 §2.3; RFC 826 receivers update their caches from them). False when refused.
+    /// </summary>
+    public bool AddAddress(int interfaceIndex, Ipv4Cidr cidr, Instant now)
+    {
+        var v4 = Interface(interfaceIndex);
+        if (v4 is null || !Addresses.TryAdd(cidr, interfaceIndex)) return false;
+        // The on-link route of the subnet (a /32 has none: every destination is behind a gateway).
+        if (cidr.PrefixLength < 32)
+            Routes.TryAdd(new Ipv4Route(new Ipv4Cidr(cidr.Network, cidr.PrefixLength), Ipv4Address.Any, interfaceIndex, 0, cidr.Address));
+        if (v4.Arp is not null && _options.GratuitousArpCount > 0)
+        {
+            SendArpAnnouncement(v4, cidr.Address, now);
+            if (_options.GratuitousArpCount > 1)
+                v4.Announcements.Add((cidr.Address, _options.GratuitousArpCount - 1, now + AnnounceInterval));
+        }
+        return true;
+    }
+
+    /// <summary>Removes an address and the on-link route it brought.</summary>
+    public bool RemoveAddress(Ipv4Address address)
+    {
+        if (!Addresses.TryFindLocal(address, out int index)) return false;
+        foreach (var c in Addresses.AddressesOf(index))
+        {
+            if (c.Address != address) continue;
+            Routes.Remove(new Ipv4Route(new Ipv4Cidr(c.Network, c.PrefixLength), Ipv4Address.Any, index, 0, c.Address));
+            break;
+        }
+        return Addresses.Remove(address);
+    }
+
+    public void SetForwarding(int interfaceIndex, bool enabled)
+    {
+        if (Interface(interfaceIndex) is { } v4) v4.Forwarding = enabled;
+    }
+
+    public Instant Poll(Instant now)
+    {
+        var next = Reassembler.Poll(now, _onReassemblyTimeout);
+        next = Instant.Min(next, PathMtu.Poll(now));
+        foreach (var v4 in _interfaces)
+        {
+            if (v4 is null) continue;
+            if (v4.Arp is { } arp) next = Instant.Min(next, arp.Poll(now));
+            next = Instant.Min(next, PollAnnouncements(v4, now));
+        }
+        return next;
+    }
 
     public bool TrySelectSource(IpAddress destination, out IpAddress source)
     {
+        bool ok = TrySelectSource(destination.V4, -1, out var s);
+        source = s;
+        return ok;
+    }
+
+    /// <summary>The source we would use toward <paramref name="destination"/> (RFC 1122 §3.3.4.3), optionally out of one interface.</summary>
+    public bool TrySelectSource(Ipv4Address destination, int interfaceIndex, out Ipv4Address source)
+    {
+        // A datagram to ourselves comes from the address it goes to (Linux: the local route's preferred source).
+        if (Addresses.IsLocal(destination)) { source = destination; return true; }
+        if (TryRoute(destination, interfaceIndex, out var route))
+        {
+            // A route's preferred source (on-link routes carry the address of their subnet, Linux "src").
+            if (!route.PreferredSource.IsUnspecified && Addresses.IsLocal(route.PreferredSource))
+            {
+                source = route.PreferredSource;
+                return true;
+            }
+            return Addresses.TrySelectSource(route.InterfaceIndex, route.NextHop(destination), out source);
+        }
         source = default;
         return false;
     }
 
-    public int MaxTransportPayload(IpAddress destination) => 0;
+    public int MaxTransportPayload(IpAddress destination)
+    {
+        var dst = destination.V4;
+        if (Addresses.IsLocal(dst)) return 65535 - Ipv4Packet.MinHeaderLength;
+        if (!TryRoute(dst, -1, out var route) || Interface(route.InterfaceIndex) is not { } v4) return 0;
+        return PathMtu.Get(dst, v4.Link.Mtu, _stack.Now) - Ipv4Packet.MinHeaderLength;
+    }
 
-    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
-        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) => IpSendResult.NoRoute;
+    /// <summary>Route lookup that also serves limited broadcast and multicast destinations, which need no route
+    /// when an interface is given (or there is just one).</summary>
+    private bool TryRoute(Ipv4Address destination, int interfaceIndex, out Ipv4Route route)
+    {
+        if (Routes.TryLookup(destination, out route, interfaceIndex)) return true;
+        if (destination.IsBroadcast || destination.IsMulticast)
+        {
+            int index = interfaceIndex >= 0 ? interfaceIndex : FirstInterfaceIndex();
+            if (Interface(index) is not null)
+            {
+                Addresses.TryGetPrimary(index, out var primary);
+                route = new Ipv4Route(new Ipv4Cidr(destination, 32), Ipv4Address.Any, index, 0, primary);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int FirstInterfaceIndex()
+    {
+        for (int i = 0; i < _interfaces.Count; i++) if (_interfaces[i] is not null) return i;
+        return -1;
+    }
+
+    internal bool TryRegisterEchoSocket(IcmpEchoSocket socket)
+    {
+        if (_echoSockets.Count >= _options.MaxEchoSockets || _echoSockets.ContainsKey(socket.Identifier)) return false;
+        _echoSockets.Add(socket.Identifier, socket);
+        return true;
+    }
+
+    internal void UnregisterEchoSocket(IcmpEchoSocket socket)
+    {
+        if (_echoSockets.TryGetValue(socket.Identifier, out var s) && ReferenceEquals(s, socket)) _echoSockets.Remove(socket.Identifier);
+    }
+
+    internal bool IsEchoIdentifierInUse(ushort identifier) => _echoSockets.ContainsKey(identifier);
+
+    internal Ipv4Options Options => _options;
+    internal NetworkStack Stack => _stack;
 }

@@ -1,8 +1,65 @@
+using NetStack.Link;
+
 namespace NetStack.Network.Ipv4;
 
-/// <summary>IPv4 limits and defaults.</summary>
+/// <summary>IPv4 limits and defaults (every table and queue of the IPv4 layer is bounded by one of these).</summary>
 public sealed class Ipv4Options
 {
-    /// <summary>TTL / hop limit of datagrams we originate.</summary>
+    /// <summary>TTL of datagrams we originate (RFC 1700 / Linux net.ipv4.ip_default_ttl: 64).</summary>
     public byte DefaultHopLimit { get; init; } = 64;
+
+    /// <summary>Routes the table holds.</summary>
+    public int MaxRoutes { get; init; } = 1024;
+
+    /// <summary>Addresses over all interfaces.</summary>
+    public int MaxAddresses { get; init; } = 256;
+
+    /// <summary>Reassembly limits (largest datagram, concurrent datagrams, bytes held, 30 s timeout).</summary>
+    public ReassemblyLimits Reassembly { get; init; } = ReassemblyLimits.Default;
+
+    /// <summary>Path-MTU estimates held (RFC 1191).</summary>
+    public int MaxPathMtuEntries { get; init; } = 1024;
+
+    /// <summary>Lifetime of a path-MTU estimate (RFC 1191 §6.3: 10 minutes).</summary>
+    public TimeSpan PathMtuExpiry { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Lowest path MTU accepted from a report (RFC 1191: 68; Linux's min_pmtu is 552).</summary>
+    public int MinPathMtu { get; init; } = 68;
+
+    /// <summary>ICMP errors per second we generate (Linux net.ipv4.icmp_msgs_per_sec: 1000).</summary>
+    public double IcmpErrorsPerSecond { get; init; } = 1000;
+
+    /// <summary>Burst of ICMP errors allowed (Linux net.ipv4.icmp_msgs_burst: 50).</summary>
+    public int IcmpErrorBurst { get; init; } = 50;
+
+    /// <summary>Echo replies answer echo requests sent to a broadcast address (Linux icmp_echo_ignore_broadcasts=1: no).</summary>
+    public bool ReplyToBroadcastEcho { get; init; }
+
+    /// <summary>Gratuitous ARP announcements sent when an address is configured (RFC 5227 §2.3 sends 2).</summary>
+    public int GratuitousArpCount { get; init; } = 2;
+
+    /// <summary>ARP cache limits and timers per interface. Up to 64 packets wait per unresolved neighbour (Linux holds
+    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution.</summary>
+    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64 };
+
+    /// <summary>Host routes learned from ICMP redirects (RFC 1122 §3.2.2.2); the oldest goes when a new one comes.</summary>
+    public int MaxRedirectRoutes { get; init; } = 64;
+
+    /// <summary>Echo sockets open at once.</summary>
+    public int MaxEchoSockets { get; init; } = 64;
+
+    /// <summary>Replies and errors queued per echo socket before further ones are dropped.</summary>
+    public int EchoSocketQueueLength { get; init; } = 64;
+
+    /// <summary>
+    /// Whether this stack sends ICMP error messages at all (time exceeded, unreachable...). A router with this off is
+    /// "silent" to traceroute, like one that filters ICMP; echo replies are unaffected.
+    /// </summary>
+    public bool IcmpErrorsEnabled { get; init; } = true;
+
+    /// <summary>
+    /// An MPLS label stack appended (RFC 4950 over the RFC 4884 extension structure) to the time exceeded and
+    /// destination unreachable messages this stack generates, as a label-switching router does; empty = none.
+    /// </summary>
+    public IReadOnlyList<Wire.MplsLabelEntry> IcmpExtensionMplsLabels { get; init; } = [];
 }

@@ -3,28 +3,284 @@ using NetStack.Wire;
 
 namespace NetStack.Network.Ipv6;
 
-/// <summary>The IPv6 layer (scaffold: the full layer replaces this file).</summary>
-internal sealed class Ipv6Layer : IFamilyLayer
+/// <summary>
+/// The IPv6 layer (RFC 8200) with Neighbor Discovery (RFC 4861), SLAAC and DAD (RFC 4862, RFC 7217, RFC 7527),
+/// MLDv2 listener (RFC 3810), ICMPv6 (RFC 4443), fragmentation and hardened reassembly (RFC 5722, 6946, 7112),
+/// path MTU discovery (RFC 8201) and forwarding. Split by concern over partial files: this one holds the
+/// state, interface set-up, timers and the <see cref="IFamilyLayer"/> entry points.
+/// </summary>
+internal sealed partial class Ipv6Layer : IFamilyLayer
 {
     private readonly NetworkStack _stack;
+    private readonly Ipv6Options _options;
+    private readonly StackStatistics _stats;
+    private readonly IRandomSource _random;
+    private readonly List<Ipv6Interface> _interfaces = [];
+    private readonly Ipv6Interface?[] _byIndex = new Ipv6Interface?[64];
+    private readonly PrefixList _prefixes;
+    private readonly DefaultRouterList _routers;
+    private readonly DestinationCache _destinations;
+    private readonly PathMtuCache _pmtu;
+    private readonly Reassembler _reassembler;
+    private readonly TokenBucket _icmpErrors;
+    private readonly Dictionary<ushort, Icmpv6EchoSession> _echoSessions = [];
+    private readonly List<MldOutput> _mldScratch = [];
+    private byte[] _secret = [];
+    private Instant _nextPmtuSweep;
 
-    public Ipv6Layer(NetworkStack stack) => _stack = stack;
+    public Ipv6Layer(NetworkStack stack)
+    {
+        _stack = stack;
+        _options = stack.Options.Ipv6;
+        _stats = stack.Statistics;
+        _random = stack.Random;
+        _prefixes = new PrefixList(_options.MaxPrefixes);
+        _routers = new DefaultRouterList(_options.MaxDefaultRouters);
+        _destinations = new DestinationCache(_options.MaxDestinations);
+        _pmtu = new PathMtuCache(_options.MaxPathMtuEntries, _options.PathMtuAgeOut);
+        _reassembler = new Reassembler(_options.ReassemblyMaxPackets, _options.ReassemblyMaxBytes,
+            _options.ReassemblyMaxFragments, _options.ReassemblyTimeout);
+        _icmpErrors = new TokenBucket(_options.IcmpErrorsPerSecond, _options.IcmpErrorBurst);
+        StaticRoutes = new Ipv6RouteTable(_options.MaxRoutes);
+    }
 
-    public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now) { }
+    internal IReadOnlyList<Ipv6Interface> Interfaces => _interfaces;
+    internal PathMtuCache PathMtu => _pmtu;
+    internal DefaultRouterList Routers => _routers;
+    internal PrefixList Prefixes => _prefixes;
 
-    public void Receive(NetworkInterface iface, EtherType etherType, ReadOnlySpan<byte> packet, in LinkInfo link, Instant now) =>
-        _stack.Statistics.Drop(DropReason.Ipv6NotForUs);
+    /// <summary>Configured routes (router mode, or hosts with more than a default router).</summary>
+    internal Ipv6RouteTable StaticRoutes { get; private set; } = null!;
 
-    public Instant Poll(Instant now) => Instant.MaxValue;
+    internal Ipv6Interface? InterfaceAt(int index) => (uint)index < (uint)_byIndex.Length ? _byIndex[index] : null;
+
+    public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now)
+    {
+        if (iface.Index >= _byIndex.Length) return; // bounded: interfaces beyond the table get no IPv6
+        if (_secret.Length == 0)
+        {
+            _secret = _options.StableIdentifierSecret ?? new byte[32];
+            if (_options.StableIdentifierSecret is null) _random.NextBytes(_secret);
+        }
+        var ifc = new Ipv6Interface(this, iface, config, _options, _stats, _random);
+        _interfaces.Add(ifc);
+        _byIndex[iface.Index] = ifc;
+
+        // RFC 4291 §2.8: every interface joins ff02::1; routers also ff02::2 (never reported: RFC 3810 §6).
+        ifc.Mld.Join(Ipv6Address.AllNodes, now);
+        if (ifc.Forwarding)
+        {
+            ifc.Mld.Join(Ipv6Address.AllRouters, now);
+            ifc.Mld.Join(new Ipv6Address(0xFF05_0000_0000_0000UL, 2), now);
+        }
+
+        // RFC 4862 §5.3: a link-local address is formed on every interface; fe80::/64 is on-link (RFC 4861 §5.2).
+        var ll = FormAddress(ifc, InterfaceIdentifier.LinkLocalPrefix, 0);
+        AddAddress(ifc, ll, 64, Ipv6AddressOrigin.LinkLocal, Instant.MaxValue, Instant.MaxValue, 0, now);
+        _prefixes.AddPermanent(new Ipv6Cidr(InterfaceIdentifier.LinkLocalPrefix, 64), ifc.Index);
+
+        foreach (var cidr in config.Ipv6Addresses)
+        {
+            AddAddress(ifc, cidr.Address, cidr.PrefixLength, Ipv6AddressOrigin.Static, Instant.MaxValue, Instant.MaxValue, 0, now);
+            if (cidr.PrefixLength < 128) _prefixes.AddPermanent(cidr, ifc.Index);
+        }
+        if (config.Ipv6Gateway is { } gw) _routers.AddPermanent(gw, ifc.Index);
+    }
+
+    /// <summary>The address of <paramref name="prefix"/>/64 on <paramref name="ifc"/> (RFC 7217 or EUI-64).</summary>
+    private Ipv6Address FormAddress(Ipv6Interface ifc, Ipv6Address prefix, int dadCounter)
+    {
+        ulong iid = _options.InterfaceIdentifiers == InterfaceIdentifierMode.ModifiedEui64 && ifc.IsEthernet
+            ? InterfaceIdentifier.ModifiedEui64(ifc.Link.HardwareAddress)
+            : InterfaceIdentifier.StableOpaque(prefix, ifc.Index, ifc.Link.HardwareAddress, default, dadCounter, _secret);
+        return InterfaceIdentifier.Combine(prefix, iid);
+    }
+
+    /// <summary>Adds an address in the tentative state, joins its solicited-node group and starts DAD (RFC 4862 §5.4).</summary>
+    internal InterfaceAddress? AddAddress(Ipv6Interface ifc, Ipv6Address address, int prefixLength, Ipv6AddressOrigin origin,
+        Instant validUntil, Instant preferredUntil, int dadCounter, Instant now)
+    {
+        if (ifc.Find(address) is { } existing) return existing;
+        if (ifc.Addresses.Count >= _options.MaxAddressesPerInterface)
+        {
+            _stats.Drop(DropReason.Ipv6AddressTableFull);
+            return null;
+        }
+        var a = new InterfaceAddress(address, prefixLength, origin, validUntil, preferredUntil) { DadCounter = dadCounter };
+        ifc.Addresses.Add(a);
+        // RFC 4862 §5.4.2: join all-nodes and the solicited-node group before the DAD probe.
+        ifc.Mld.Join(address.SolicitedNode, now);
+        if (_options.DupAddrDetectTransmits <= 0)
+        {
+            a.MarkDadSucceeded(now);
+            OnAddressUsable(ifc, a, now);
+        }
+        else
+        {
+            // RFC 4862 §5.4.2: a random delay in [0, MAX_RTR_SOLICITATION_DELAY] before the first probe.
+            var delay = TimeSpan.FromTicks((long)(_random.NextDouble() * NdpConstants.MaxRtrSolicitationDelay.Ticks));
+            a.Dad = new DuplicateAddressDetection(_options.DupAddrDetectTransmits, ifc.Neighbors.RetransTimer, delay, _random, now);
+        }
+        return a;
+    }
+
+    private void RemoveAddress(Ipv6Interface ifc, InterfaceAddress a, Instant now)
+    {
+        ifc.Addresses.Remove(a);
+        ifc.Mld.Leave(a.Address.SolicitedNode, now);
+        _destinations.Clear();
+    }
+
+    /// <summary>An address just became usable: the link-local one starts router solicitation (RFC 4861 §6.3.7).</summary>
+    private void OnAddressUsable(Ipv6Interface ifc, InterfaceAddress a, Instant now)
+    {
+        if (a.Origin == Ipv6AddressOrigin.LinkLocal && ifc.Slaac && !ifc.Solicitor.IsActive && ifc.Solicitor.Sent == 0)
+            ifc.Solicitor.Start(now);
+        // RFC 4862 §5.4.4 / RFC 4861 §7.2.6: nothing else to announce; NDP answers from now on.
+        _destinations.InvalidateDeterminations();
+    }
+
+    public Instant Poll(Instant now)
+    {
+        var next = Instant.MaxValue;
+
+        // RFC 8200 §4.5: reassembly timed out; Time Exceeded code 1 only when the first fragment arrived.
+        while (_reassembler.TryExpire(now, out var expired))
+        {
+            _stats.Drop(DropReason.Ipv6ReassemblyTimeout);
+            if (expired.HadFirstFragment && FindInterfaceFor(expired.Key.Destination) is { } rif)
+                SendIcmpError(rif, _reassembler.ExpiredFirstFragment, Icmpv6Type.TimeExceeded,
+                    (byte)Icmpv6TimeExceededCode.ReassemblyTimeExceeded, 0, default, now);
+        }
+        next = Instant.Min(next, _reassembler.NextDeadline);
+
+        if (now >= _nextPmtuSweep)
+        {
+            // RFC 8201 §4: stale estimates are forgotten (swept once a minute; lookups also ignore them).
+            _pmtu.Expire(now);
+            _nextPmtuSweep = now + TimeSpan.FromMinutes(1);
+        }
+
+        bool listsChanged = _prefixes.Expire(now) | _routers.Expire(now);
+        if (listsChanged) _destinations.InvalidateDeterminations();
+        next = Instant.Min(next, _prefixes.NextDeadline);
+        next = Instant.Min(next, _routers.NextDeadline);
+
+        foreach (var ifc in _interfaces)
+        {
+            next = Instant.Min(next, ifc.Neighbors.Poll(now));
+            next = Instant.Min(next, PollAddresses(ifc, now));
+            if (ifc.Solicitor.Poll(now)) SendRouterSolicitation(ifc, now);
+            next = Instant.Min(next, ifc.Solicitor.NextDeadline);
+            PollMld(ifc, now);
+            next = Instant.Min(next, ifc.Mld.NextDeadline);
+            ifc.DnsServers.RemoveAll(d => now >= d.Expires); // RFC 8106 §5.1: lifetime over
+            foreach (var d in ifc.DnsServers) next = Instant.Min(next, d.Expires);
+        }
+        return next;
+    }
+
+    private Instant PollAddresses(Ipv6Interface ifc, Instant now)
+    {
+        var next = Instant.MaxValue;
+        for (int i = ifc.Addresses.Count - 1; i >= 0; i--)
+        {
+            var a = ifc.Addresses[i];
+            if (a.State == Ipv6AddressState.Tentative && a.Dad is { } dad)
+            {
+                switch (dad.Poll(now))
+                {
+                    case DadStep.SendProbe:
+                        SendDadProbe(ifc, a.Address, dad.CurrentNonce, now);
+                        break;
+                    case DadStep.Succeeded:
+                        a.MarkDadSucceeded(now);
+                        OnAddressUsable(ifc, a, now);
+                        break;
+                }
+                if (a.Dad is { } still) next = Instant.Min(next, still.NextDeadline);
+            }
+            // RFC 4862 §5.5.4: preferred -> deprecated -> invalid as the lifetimes run out.
+            a.Advance(now);
+            if (a.State == Ipv6AddressState.Invalid)
+            {
+                RemoveAddress(ifc, a, now);
+                continue;
+            }
+            next = Instant.Min(next, a.NextDeadline);
+        }
+        return next;
+    }
+
+    private Ipv6Interface? FindInterfaceFor(Ipv6Address local)
+    {
+        foreach (var ifc in _interfaces) if (ifc.Find(local) is not null) return ifc;
+        return _interfaces.Count > 0 ? _interfaces[0] : null;
+    }
 
     public bool TrySelectSource(IpAddress destination, out IpAddress source)
     {
         source = default;
+        if (!destination.IsV6) return false;
+        var now = _stack.Now;
+        if (destination.V6.IsLoopback)
+        {
+            source = Ipv6Address.Loopback;
+            return true;
+        }
+        if (!TryRoute(destination.V6, -1, now, out var ifc, out _)) return false;
+        if (!TrySelectSourceFor(destination.V6, ifc, out var s)) return false;
+        source = s;
+        return true;
+    }
+
+    public int MaxTransportPayload(IpAddress destination)
+    {
+        if (!destination.IsV6) return 0;
+        var now = _stack.Now;
+        if (!TryRoute(destination.V6, -1, now, out var ifc, out _)) return Ipv6Packet.MinimumMtu - Ipv6Packet.HeaderLength;
+        return _pmtu.Get(destination.V6, ifc.LinkMtu, now) - Ipv6Packet.HeaderLength;
+    }
+
+    /// <summary>RFC 6724 source selection among the usable addresses of all interfaces, for a destination reached over <paramref name="outgoing"/>.</summary>
+    internal bool TrySelectSourceFor(Ipv6Address destination, Ipv6Interface outgoing, out Ipv6Address source)
+    {
+        int n = 0;
+        foreach (var ifc in _interfaces) n += ifc.Addresses.Count;
+        Span<SourceCandidate> candidates = n <= 64 ? stackalloc SourceCandidate[n] : new SourceCandidate[n];
+        int k = 0;
+        foreach (var ifc in _interfaces)
+            foreach (var a in ifc.Addresses) candidates[k++] = new SourceCandidate(a.Address, ifc.Index, a.State);
+        if (SourceAddressSelection.TrySelect(destination, outgoing.Index, candidates[..k], out var best))
+        {
+            source = best.Address;
+            return true;
+        }
+        source = default;
         return false;
     }
 
-    public int MaxTransportPayload(IpAddress destination) => 0;
+    /// <summary>True when <paramref name="address"/> is a usable address of any interface.</summary>
+    internal bool IsOurUsableAddress(Ipv6Address address)
+    {
+        foreach (var ifc in _interfaces) if (ifc.OwnsUsable(address)) return true;
+        return false;
+    }
 
-    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
-        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) => IpSendResult.NoRoute;
+    /// <summary>The DNS servers learned from RDNSS options (RFC 8106), in order of arrival.</summary>
+    internal IReadOnlyList<Ipv6Address> DnsServers(Instant now)
+    {
+        var list = new List<Ipv6Address>();
+        foreach (var ifc in _interfaces)
+            foreach (var d in ifc.DnsServers)
+                if (now < d.Expires && !list.Contains(d.Server)) list.Add(d.Server);
+        return list;
+    }
+}
+
+internal sealed partial class Ipv6Layer
+{
+    /// <summary>The interface's IPv6 state, for callers outside the stack (tests, diagnostics, the resolver).</summary>
+    internal Ipv6InterfaceInfo? Info(int interfaceIndex, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc ? Ipv6InterfaceInfo.From(ifc, _routers, now) : null;
 }

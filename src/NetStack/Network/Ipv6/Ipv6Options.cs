@@ -1,8 +1,61 @@
+using NetStack.Link;
+
 namespace NetStack.Network.Ipv6;
 
-/// <summary>IPv6 limits and defaults.</summary>
+/// <summary>IPv6 limits and defaults. Every table and queue of the IPv6 layer is bounded by one of these.</summary>
 public sealed class Ipv6Options
 {
-    /// <summary>TTL / hop limit of datagrams we originate.</summary>
+    /// <summary>Hop limit of datagrams we originate (RFC 4861 §6.3.2: until a router advertises CurHopLimit).</summary>
     public byte DefaultHopLimit { get; init; } = 64;
+
+    /// <summary>How interface identifiers are formed: RFC 7217 stable opaque (default) or modified EUI-64.</summary>
+    public InterfaceIdentifierMode InterfaceIdentifiers { get; init; } = InterfaceIdentifierMode.StableOpaque;
+
+    /// <summary>The RFC 7217 secret_key (at least 128 bits); a random one is drawn from the stack's random source when null.</summary>
+    public byte[]? StableIdentifierSecret { get; init; }
+
+    /// <summary>DupAddrDetectTransmits (RFC 4862 §5.1); 0 disables duplicate address detection.</summary>
+    public int DupAddrDetectTransmits { get; init; } = 1;
+
+    /// <summary>Keep soliciting routers with RFC 7559 back-off after the first MAX_RTR_SOLICITATIONS.</summary>
+    public bool RouterSolicitationBackoff { get; init; } = true;
+
+    public int MaxAddressesPerInterface { get; init; } = 16;
+    public int MaxPrefixes { get; init; } = 32;
+    public int MaxDefaultRouters { get; init; } = 8;
+    public int MaxDestinations { get; init; } = 1024;
+    public int MaxPathMtuEntries { get; init; } = 1024;
+    public int MaxMulticastGroupsPerInterface { get; init; } = 64;
+    public int MaxDnsServers { get; init; } = 8;
+
+    /// <summary>RFC 8201 §4: a learned path MTU is forgotten after this long (at least 5 minutes; 10 recommended).</summary>
+    public TimeSpan PathMtuAgeOut { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Packets being reassembled at once; the oldest is dropped for a new one.</summary>
+    public int ReassemblyMaxPackets { get; init; } = 64;
+    /// <summary>Bytes of fragment data held for reassembly in total.</summary>
+    public int ReassemblyMaxBytes { get; init; } = 4 << 20;
+    /// <summary>Fragments accepted for one packet.</summary>
+    public int ReassemblyMaxFragments { get; init; } = 128;
+    /// <summary>RFC 8200 §4.5: 60 seconds.</summary>
+    public TimeSpan ReassemblyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>RFC 4443 §2.4(f): ICMPv6 errors generated per second (token bucket rate) ...</summary>
+    public double IcmpErrorsPerSecond { get; init; } = 100;
+    /// <summary>... and burst.</summary>
+    public double IcmpErrorBurst { get; init; } = 50;
+
+    /// <summary>Neighbour cache limits and RFC 4861 timers. Up to 64 packets wait per unresolved neighbour (RFC 4861 §7.2.2
+    /// asks for at least one; Linux holds about 100 frames), so a burst such as traceroute's 16 parallel probes survives resolution.</summary>
+    public NeighborCacheOptions Neighbor { get; init; } = new() { MaxQueuedPackets = 64 };
+
+    /// <summary>Whether this stack sends ICMPv6 error messages at all; off makes a router "silent" to traceroute.</summary>
+    public bool IcmpErrorsEnabled { get; init; } = true;
+
+    /// <summary>An MPLS label stack appended (RFC 4950 objects in an RFC 4884 extension) to the time exceeded and
+    /// destination unreachable messages this stack generates, as a label-switching router does; empty = none.</summary>
+    public IReadOnlyList<Wire.MplsLabelEntry> IcmpExtensionMplsLabels { get; init; } = [];
+
+    /// <summary>Static routes at most (router mode).</summary>
+    public int MaxRoutes { get; init; } = 1024;
 }

@@ -1,0 +1,40 @@
+using NetStack.Link;
+using NetStack.Wire;
+
+namespace NetStack.Network.Ipv4;
+
+/// <summary>The IPv4 layer's state for one interface: its ARP cache and whether it forwards.</summary>
+internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
+{
+    private readonly Ipv4Layer _layer;
+
+    public Ipv4Interface(Ipv4Layer layer, NetworkInterface link, bool forwarding, StackStatistics stats, IRandomSource random)
+    {
+        _layer = layer;
+        Link = link;
+        Forwarding = forwarding;
+        // A raw-IP medium (TUN) has no link addresses and hence no ARP.
+        if (link.Medium == Medium.Ethernet) Arp = new NeighborCache<Ipv4Address>(layer.Options.Arp, this, stats, random);
+    }
+
+    public NetworkInterface Link { get; }
+    public int Index => Link.Index;
+
+    /// <summary>RFC 1812: forward datagrams that arrive here and are not for us.</summary>
+    public bool Forwarding { get; set; }
+
+    /// <summary>The ARP cache (RFC 826 with the RFC 4861 NUD states, as Linux shares one neighbour machine); null on raw-IP links.</summary>
+    public NeighborCache<Ipv4Address>? Arp { get; }
+
+    /// <summary>Gratuitous ARP announcements still to send, and when the next one is due (RFC 5227 §2.3).</summary>
+    public readonly List<(Ipv4Address Address, int Remaining, Instant Due)> Announcements = [];
+
+    void INeighborSink<Ipv4Address>.Solicit(Ipv4Address target, MacAddress? unicastTo, Instant now) =>
+        _layer.SendArpRequest(this, target, unicastTo, now);
+
+    void INeighborSink<Ipv4Address>.SendQueued(Ipv4Address target, MacAddress mac, EtherType etherType, ReadOnlySpan<byte> packet, Instant now) =>
+        _layer.TransmitCopy(this, mac, etherType, packet, now);
+
+    void INeighborSink<Ipv4Address>.ResolutionFailed(Ipv4Address target, ReadOnlySpan<byte> packet, Instant now) =>
+        _layer.OnResolutionFailed(this, packet, now);
+}

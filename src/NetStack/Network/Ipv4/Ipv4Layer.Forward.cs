@@ -1,0 +1,75 @@
+using NetStack.Link;
+using NetStack.Wire;
+
+namespace NetStack.Network.Ipv4;
+
+internal sealed partial class Ipv4Layer
+{
+    /// <summary>Router mode (RFC 1812 §5.2-5.3): a datagram not for us, arriving on a forwarding interface.</summary>
+    private void Forward(Ipv4Interface inbound, in Ipv4Packet ip, in LinkInfo link, Instant now)
+    {
+        // RFC 1812 §5.3.4 / RFC 1122 §3.3.6: a datagram received as a link-layer broadcast or multicast is never forwarded.
+        if (link.IsLinkBroadcastOrMulticast)
+        {
+            _stats.Drop(DropReason.Ipv4NotForUs);
+            return;
+        }
+        // RFC 1812 §5.3.1: "a router MUST NOT forward a datagram with a TTL of 0 or 1"; it sends Time Exceeded (code 0).
+        if (ip.Ttl <= 1)
+        {
+            _stats.Drop(DropReason.Ipv4TtlExpired);
+            SendIcmpError(ip, inbound.Index, false, Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.TtlExceededInTransit, 0, now);
+            return;
+        }
+        var destination = ip.Destination;
+        if (!Routes.TryLookup(destination, out var route, -1, FlowHash.Of(ip)) || Interface(route.InterfaceIndex) is not { } outbound)
+        {
+            // RFC 1812 §5.2.7.1: no route -> Destination Unreachable, network unreachable (code 0).
+            _stats.Drop(DropReason.Ipv4NoRoute);
+            SendIcmpError(ip, inbound.Index, false, Icmpv4Type.DestinationUnreachable, (byte)Icmpv4UnreachableCode.NetUnreachable, 0, now);
+            return;
+        }
+        // RFC 2644: directed broadcasts are not forwarded by default (Linux bc_forwarding=0).
+        if (Addresses.IsDirectedBroadcast(destination, outbound.Index))
+        {
+            _stats.Drop(DropReason.Ipv4NotForUs);
+            return;
+        }
+        var nextHop = route.NextHop(destination);
+        // RFC 1812 §5.2.7.2: a datagram leaving by the interface it came in on, from a source on the same subnet as the
+        // next hop, earns a (host) Redirect to that next hop; the datagram is still forwarded. Linux sends them too.
+        if (outbound == inbound && Addresses.SharesSubnet(inbound.Index, ip.Source, nextHop))
+            SendIcmpError(ip, inbound.Index, false, Icmpv4Type.Redirect, (byte)Icmpv4RedirectCode.Host, nextHop.Value, now);
+        int mtu = outbound.Link.Mtu;
+        if (ip.TotalLength > mtu)
+        {
+            if (ip.DontFragment)
+            {
+                // RFC 1812 §5.2.6 / RFC 1191 §4: Fragmentation Needed with the next-hop MTU in the low 16 bits.
+                _stats.Drop(DropReason.Ipv4FragmentNeededDf);
+                SendIcmpError(ip, inbound.Index, false, Icmpv4Type.DestinationUnreachable,
+                    (byte)Icmpv4UnreachableCode.FragmentationNeeded, (uint)mtu, now);
+                return;
+            }
+            // RFC 1812 §5.2.6: fragment (a fragment may be fragmented again, keeping its offset and MF).
+            var repr = ip.ToRepr() with { Ttl = (byte)(ip.Ttl - 1) };
+            _stats.Ipv4PacketsForwarded++;
+            EmitFragments(outbound, nextHop, null, repr, ip.Options, ip.Payload, mtu, now);
+            return;
+        }
+        var buffer = outbound.Link.RentBuffer();
+        try
+        {
+            var packet = buffer.AsSpan(NetworkInterface.Headroom, ip.TotalLength);
+            ip.Bytes.CopyTo(packet);
+            // RFC 1812 §5.3.1 TTL decrement, RFC 1624 incremental checksum.
+            Ipv4HeaderEdit.DecrementTtl(packet);
+            _stats.Ipv4PacketsForwarded++;
+            Output(outbound, nextHop, null, buffer, packet.Length, now);
+        }
+        finally
+        {
+            NetworkInterface.ReturnBuffer(buffer);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Buffers;
+using NetStack.Link;
+using NetStack.Wire;
+
+namespace NetStack.Network.Ipv4;
+
+internal sealed partial class Ipv4Layer
+{
+    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+    {
+        if (!destination.IsV4 || !source.IsV4 && !source.IsUnspecified) return IpSendResult.NoRoute;
+        var src = source.IsV4 ? source.V4 : Ipv4Address.Any;
+        byte ttl = options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit;
+        return SendDatagram(src, destination.V4, protocol, transportPayload, ttl, options.TrafficClass,
+            options.DontFragment, options.InterfaceIndex, now);
+    }
+
+    /// <summary>
+    /// Originates one datagram (RFC 1122 §3.3): route, source selection, loopback to ourselves, DF, fragmentation
+    /// under the path MTU, neighbour resolution. <paramref name="source"/> unspecified = choose.
+    /// </summary>
+    internal IpSendResult SendDatagram(Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now)
+    {
+        // RFC 791 §3.1: Total Length is 16 bits.
+        if (payload.Length > 65535 - Ipv4Packet.MinHeaderLength) return IpSendResult.TooBig;
+        if (!source.IsUnspecified && !Addresses.IsLocal(source)) return IpSendResult.NoSourceAddress;
+
+        if (Addresses.TryFindLocal(destination, out int localIndex) && Interface(localIndex) is { } self)
+            return SendToSelf(self, source.IsUnspecified ? destination : source, destination, protocol, payload, ttl, tos, dontFragment, now);
+
+        if (!TryRoute(destination, interfaceIndex, out var route) || Interface(route.InterfaceIndex) is not { } oif)
+        {
+            _stats.Drop(DropReason.Ipv4NoRoute);
+            return IpSendResult.NoRoute;
+        }
+        if (source.IsUnspecified && !TrySelectSource(destination, interfaceIndex, out source))
+        {
+            // RFC 2131 §4.1: before it has an address a DHCP client sends from 0.0.0.0 to the limited broadcast.
+            if (!destination.IsBroadcast) return IpSendResult.NoSourceAddress;
+            source = Ipv4Address.Any;
+        }
+        var nextHop = route.NextHop(destination);
+        MacAddress? linkDestination = LinkDestinationFor(oif, destination, nextHop);
+        int mtu = linkDestination.HasValue ? oif.Link.Mtu : PathMtu.Get(destination, oif.Link.Mtu, now);
+        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment);
+
+        if (repr.BufferLength <= mtu)
+        {
+            var buffer = oif.Link.RentBuffer();
+            try
+            {
+                int hl = repr.Write(buffer.AsSpan(NetworkInterface.Headroom));
+                payload.CopyTo(buffer.AsSpan(NetworkInterface.Headroom + hl));
+                return Output(oif, nextHop, linkDestination, buffer, repr.BufferLength, now);
+            }
+            finally
+            {
+                NetworkInterface.ReturnBuffer(buffer);
+            }
+        }
+        // RFC 1191 §3 / RFC 1122 §3.3.3: with DF set we never fragment; the transport must send smaller datagrams.
+        if (dontFragment) return IpSendResult.TooBig;
+        return EmitFragments(oif, nextHop, linkDestination, repr, default, payload, mtu, now);
+    }
+
+    /// <summary>Loopback: a datagram to one of our own addresses is received again at once, without a link.</summary>
+    private IpSendResult SendToSelf(Ipv4Interface self, Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, Instant now)
+    {
+        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment);
+        var buffer = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
+        try
+        {
+            int hl = repr.Write(buffer);
+            payload.CopyTo(buffer.AsSpan(hl));
+            _stats.Ipv4PacketsSent++;
+            ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, now);
+            return IpSendResult.Sent;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// RFC 791 §3.2 fragmentation of <paramref name="payload"/> described by <paramref name="repr"/> (whose offset and MF
+    /// are those of the datagram being split, non-zero when a router re-fragments a fragment). The first fragment
+    /// carries all <paramref name="options"/>; later ones only those with the copy flag (RFC 791 §3.1).
+    /// </summary>
+    private IpSendResult EmitFragments(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, in Ipv4Repr repr,
+        ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload, int mtu, Instant now)
+    {
+        Span<byte> copied = stackalloc byte[Wire.Ipv4Options.MaxLength];
+        int copiedLength = Ipv4Fragmenter.CopiedOptions(options, copied);
+        int firstHeader = Ipv4Packet.MinHeaderLength + Wire.Ipv4Options.PaddedLength(options.Length);
+        int laterHeader = Ipv4Packet.MinHeaderLength + Wire.Ipv4Options.PaddedLength(copiedLength);
+        var buffer = oif.Link.RentBuffer();
+        var result = IpSendResult.TooBig; // an empty plan: the MTU leaves no room for 8 data bytes
+        try
+        {
+            foreach (var f in Ipv4Fragmenter.Plan(payload.Length, mtu, firstHeader, laterHeader, repr.MoreFragments))
+            {
+                var opts = f.IsFirst ? options : copied[..copiedLength];
+                var fragment = repr with
+                {
+                    PayloadLength = f.Length,
+                    MoreFragments = f.More,
+                    FragmentOffset = repr.FragmentOffset + f.Offset,
+                    DontFragment = false,
+                    OptionsLength = opts.Length,
+                };
+                int hl = fragment.Write(buffer.AsSpan(NetworkInterface.Headroom), opts);
+                payload.Slice(f.Offset, f.Length).CopyTo(buffer.AsSpan(NetworkInterface.Headroom + hl));
+                _stats.FragmentsCreated++;
+                result = Output(oif, nextHop, linkDestination, buffer, hl + f.Length, now);
+                if (result != IpSendResult.Sent) break;
+            }
+        }
+        finally
+        {
+            NetworkInterface.ReturnBuffer(buffer);
+        }
+        return result;
+    }
+
+    /// <summary>The link destination that needs no resolution: broadcast for limited and directed broadcasts
+    /// (RFC 1122 §3.3.6), the mapped group address for multicast (RFC 1112 §6.4); null = resolve the next hop by ARP.</summary>
+    private MacAddress? LinkDestinationFor(Ipv4Interface oif, Ipv4Address destination, Ipv4Address nextHop)
+    {
+        if (destination.IsBroadcast || Addresses.IsDirectedBroadcast(destination, oif.Index)) return MacAddress.Broadcast;
+        if (destination.IsMulticast) return MacAddress.ForIpv4Multicast(destination);
+        if (nextHop != destination && Addresses.IsDirectedBroadcast(nextHop, oif.Index)) return MacAddress.Broadcast;
+        return null;
+    }
+
+    /// <summary>Hands the IPv4 packet at buffer[Headroom..+length] to the link: now, or queued behind ARP resolution.</summary>
+    private IpSendResult Output(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, byte[] buffer, int length, Instant now)
+    {
+        _stats.Ipv4PacketsSent++;
+        var link = oif.Link;
+        if (link.Medium == Medium.Ip || oif.Arp is null)
+        {
+            link.Transmit(MacAddress.Zero, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+            return IpSendResult.Sent;
+        }
+        if (linkDestination is { } fixedMac)
+        {
+            link.Transmit(fixedMac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+            return IpSendResult.Sent;
+        }
+        switch (oif.Arp.Resolve(nextHop, now, out var mac))
+        {
+            case NeighborLookup.Known:
+                link.Transmit(mac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+                return IpSendResult.Sent;
+            case NeighborLookup.Pending:
+                // RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the latest)
+                // packet of each set of packets destined to the same unresolved IP address" — we keep a bounded queue.
+                return oif.Arp.Enqueue(nextHop, EtherType.Ipv4, buffer.AsSpan(NetworkInterface.Headroom, length))
+                    ? IpSendResult.Sent : IpSendResult.QueueFull;
+            default:
+                return IpSendResult.QueueFull;
+        }
+    }
+}

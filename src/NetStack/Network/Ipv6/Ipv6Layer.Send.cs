@@ -1,0 +1,243 @@
+using NetStack.Link;
+using NetStack.Wire;
+
+namespace NetStack.Network.Ipv6;
+
+internal sealed partial class Ipv6Layer
+{
+    /// <summary>Hop-by-Hop header with a Router Alert for MLD (RFC 2711, RFC 3810 §5): written once, next header patched per use.</summary>
+    private static readonly byte[] RouterAlertHopByHop = BuildRouterAlert();
+
+    private static byte[] BuildRouterAlert()
+    {
+        var options = new[] { Ipv6OptionRepr.RouterAlert(0) };
+        var repr = new Ipv6OptionsRepr(IpProtocol.Icmpv6, options);
+        var b = new byte[repr.BufferLength];
+        repr.Write(b);
+        return b;
+    }
+
+    /// <summary>
+    /// Next-hop determination (RFC 4861 §5.2): multicast and link-local destinations are on the given (or only)
+    /// interface; then the Destination Cache; then the longest on-link prefix; then a default router (§6.3.6).
+    /// With no default router the destination is unreachable (RFC 4943 removed the on-link assumption).
+    /// </summary>
+    internal bool TryRoute(Ipv6Address destination, int interfaceHint, Instant now, out Ipv6Interface ifc, out Ipv6Address nextHop, uint flowHash = 0)
+    {
+        ifc = null!;
+        nextHop = destination;
+        var hinted = interfaceHint >= 0 ? InterfaceAt(interfaceHint) : null;
+        if (destination.IsMulticast || destination.IsLinkLocal || destination.IsLoopback)
+        {
+            var chosen = hinted ?? (_interfaces.Count > 0 ? _interfaces[0] : null);
+            if (chosen is null) return false;
+            ifc = chosen;
+            return true;
+        }
+        if (hinted is null && _destinations.TryGet(destination, now, out var cached) && InterfaceAt(cached.InterfaceIndex) is { } cif)
+        {
+            // RFC 4861 §7.3.3 / §6.3.6: a router whose neighbour entry was deleted (NUD failed) is no next hop any more:
+            // next-hop determination runs again and may switch to another default router.
+            bool routerGone = cached.NextHop != destination && cif.IsEthernet && !cif.Neighbors.TryGetState(cached.NextHop, out _, out _);
+            if (!routerGone)
+            {
+                ifc = cif;
+                nextHop = cached.NextHop;
+                return true;
+            }
+            _destinations.InvalidateNextHop(cached.NextHop, cif.Index);
+        }
+        if (_prefixes.TryMatch(destination, interfaceHint, now, out var onLink) && InterfaceAt(onLink.InterfaceIndex) is { } pif)
+        {
+            ifc = pif;
+            if (hinted is null) _destinations.Set(destination, ifc.Index, destination, false, now);
+            return true;
+        }
+        if (StaticRoutes.TryLookup(destination, interfaceHint, flowHash, out var sr, out bool multipath) && InterfaceAt(sr.InterfaceIndex) is { } sif)
+        {
+            ifc = sif;
+            nextHop = sr.IsOnLink ? destination : sr.Gateway;
+            // One path per flow: a multipath choice is not remembered per destination.
+            if (hinted is null && !multipath) _destinations.Set(destination, ifc.Index, nextHop, false, now);
+            return true;
+        }
+        bool found = _routers.TrySelect(now, (r, i) => IsProbablyReachable(r, i), out var router);
+        if (!found || InterfaceAt(router.InterfaceIndex) is not { } rif || (hinted is not null && hinted != rif)) return false;
+        ifc = rif;
+        nextHop = router.Address;
+        if (hinted is null) _destinations.Set(destination, ifc.Index, nextHop, false, now);
+        return true;
+    }
+
+    /// <summary>RFC 4861 §6.3.6: a router is (probably) reachable when its neighbour entry is in any state but INCOMPLETE.</summary>
+    private bool IsProbablyReachable(Ipv6Address router, int interfaceIndex) =>
+        InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _) && st != NeighborState.Incomplete;
+
+    public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+    {
+        if (!destination.IsV6) return IpSendResult.NoRoute;
+        var dst = destination.V6;
+        if (!TryRoute(dst, options.InterfaceIndex, now, out var ifc, out var nextHop))
+        {
+            _stats.Drop(DropReason.Ipv6NoRoute);
+            return IpSendResult.NoRoute;
+        }
+        Ipv6Address src;
+        if (dst.IsLoopback)
+        {
+            src = Ipv6Address.Loopback; // RFC 4291 §2.5.3: ::1 talks to itself
+        }
+        else if (source.IsV6 && !source.V6.IsUnspecified)
+        {
+            src = source.V6;
+            if (!IsOurUsableAddress(src)) return IpSendResult.NoSourceAddress;
+        }
+        else if (!TrySelectSourceFor(dst, ifc, out src))
+        {
+            return IpSendResult.NoSourceAddress;
+        }
+        byte hop = options.Ttl != 0 ? options.Ttl : dst.IsMulticast ? (byte)1 : ifc.CurHopLimit;
+        return SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
+            default, allowFragment: !options.DontFragment, now);
+    }
+
+    /// <summary>
+    /// Builds and transmits one datagram (or its fragments, RFC 8200 §4.5 / §5: a source fragments to the
+    /// path MTU). <paramref name="hopByHop"/>, when given, is a whole Hop-by-Hop header whose Next Header is patched.
+    /// </summary>
+    internal IpSendResult SendPacket(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
+        ReadOnlySpan<byte> payload, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
+        bool allowFragment, Instant now)
+    {
+        int unfragmentable = Ipv6Packet.HeaderLength + hopByHop.Length;
+        int total = unfragmentable + payload.Length;
+        int mtu = dst.IsMulticast ? ifc.LinkMtu : _pmtu.Get(dst, ifc.LinkMtu, now);
+        var firstHeader = hopByHop.IsEmpty ? protocol : IpProtocol.HopByHop;
+        var buffer = ifc.Link.RentBuffer();
+        try
+        {
+            int o = NetworkInterface.Headroom;
+            if (total <= mtu)
+            {
+                if (total - Ipv6Packet.HeaderLength > 65535) return IpSendResult.TooBig;
+                new Ipv6Repr(src, dst, firstHeader, total - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(buffer.AsSpan(o));
+                if (!hopByHop.IsEmpty)
+                {
+                    hopByHop.CopyTo(buffer.AsSpan(o + Ipv6Packet.HeaderLength));
+                    buffer[o + Ipv6Packet.HeaderLength] = (byte)protocol; // the HbH header's Next Header field
+                }
+                payload.CopyTo(buffer.AsSpan(o + unfragmentable));
+                _stats.Ipv6PacketsSent++;
+                return Deliver(ifc, nextHop, dst, buffer, o, total, now);
+            }
+            if (!allowFragment)
+            {
+                _stats.Drop(DropReason.Ipv6PacketTooBig);
+                return IpSendResult.TooBig;
+            }
+            if (!FragmentPlan.TryCreate(unfragmentable, payload.Length, mtu, out var plan) || payload.Length > 65535 - 8 - hopByHop.Length)
+                return IpSendResult.TooBig;
+            // RFC 7739 §5 / RFC 8200 §4.5: an unpredictable Identification.
+            uint id = _random.NextUInt32();
+            var result = IpSendResult.Sent;
+            for (int i = 0; i < plan.Count; i++)
+            {
+                int len = plan.Length(i);
+                int fragLen = unfragmentable + FragmentPlan.FragmentHeaderLength + len;
+                new Ipv6Repr(src, dst, firstHeader, fragLen - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(buffer.AsSpan(o));
+                int fo = o + Ipv6Packet.HeaderLength;
+                if (!hopByHop.IsEmpty)
+                {
+                    hopByHop.CopyTo(buffer.AsSpan(fo));
+                    buffer[fo] = (byte)IpProtocol.Ipv6Fragment;
+                    fo += hopByHop.Length;
+                }
+                else
+                {
+                    buffer[o + Ipv6Packet.NextHeaderFieldOffset] = (byte)IpProtocol.Ipv6Fragment;
+                }
+                new Ipv6FragmentRepr(protocol, plan.Offset(i), plan.MoreFragments(i), id).Write(buffer.AsSpan(fo));
+                payload.Slice(plan.Offset(i), len).CopyTo(buffer.AsSpan(fo + FragmentPlan.FragmentHeaderLength));
+                _stats.FragmentsCreated++;
+                _stats.Ipv6PacketsSent++;
+                var r = Deliver(ifc, nextHop, dst, buffer, o, fragLen, now);
+                if (r != IpSendResult.Sent) result = r;
+            }
+            return result;
+        }
+        finally
+        {
+            NetworkInterface.ReturnBuffer(buffer);
+        }
+    }
+
+    /// <summary>Sends a built packet to its next hop: loops back packets for our own addresses, maps multicast, resolves unicast (RFC 4861 §7.2.2).</summary>
+    private IpSendResult Deliver(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, byte[] buffer, int offset, int length, Instant now)
+    {
+        ifc.HasSent = true;
+        if (dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst)))
+        {
+            // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link.
+            var copy = buffer.AsSpan(offset, length).ToArray();
+            var target = FindInterfaceFor(dst) ?? ifc;
+            ProcessPacket(target, copy, new LinkInfo(target.Link.HardwareAddress, target.Link.HardwareAddress), now, reassembled: false,
+                loopback: dst.IsLoopback);
+            return IpSendResult.Sent;
+        }
+        if (!ifc.IsEthernet)
+        {
+            ifc.Link.Transmit(MacAddress.Zero, EtherType.Ipv6, buffer, offset, length, now);
+            return IpSendResult.Sent;
+        }
+        if (dst.IsMulticast)
+        {
+            // RFC 2464 §7: 33:33 followed by the low 32 bits of the group.
+            ifc.Link.Transmit(MacAddress.ForIpv6Multicast(dst), EtherType.Ipv6, buffer, offset, length, now);
+            return IpSendResult.Sent;
+        }
+        switch (ifc.Neighbors.Resolve(nextHop, now, out var mac))
+        {
+            case NeighborLookup.Known:
+                ifc.Link.Transmit(mac, EtherType.Ipv6, buffer, offset, length, now);
+                return IpSendResult.Sent;
+            case NeighborLookup.Pending:
+                // RFC 4861 §7.2.2: queue while resolving (bounded per neighbour; overflow is counted by the cache).
+                return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, buffer.AsSpan(offset, length)) ? IpSendResult.Sent : IpSendResult.QueueFull;
+            default:
+                return IpSendResult.QueueFull;
+        }
+    }
+
+    /// <summary>A packet that waited for address resolution goes out now.</summary>
+    internal void TransmitResolved(Ipv6Interface ifc, MacAddress mac, ReadOnlySpan<byte> packet, Instant now)
+    {
+        var buffer = ifc.Link.RentBuffer();
+        try
+        {
+            packet.CopyTo(buffer.AsSpan(NetworkInterface.Headroom));
+            ifc.Link.Transmit(mac, EtherType.Ipv6, buffer, NetworkInterface.Headroom, packet.Length, now);
+        }
+        finally
+        {
+            NetworkInterface.ReturnBuffer(buffer);
+        }
+    }
+
+    /// <summary>
+    /// RFC 4861 §7.2.2 / §7.3.3: resolution failed. Each waiting packet earns Destination Unreachable code 3
+    /// (Address Unreachable); our own packets report the error to their transport, and the destination cache
+    /// forgets the dead next hop.
+    /// </summary>
+    internal void OnResolutionFailed(Ipv6Interface ifc, Ipv6Address target, ReadOnlySpan<byte> packet, Instant now)
+    {
+        _destinations.InvalidateNextHop(target, ifc.Index);
+        if (!Ipv6Packet.TryParse(packet, out var p, out _)) return;
+        if (IsOurUsableAddress(p.Source))
+        {
+            DeliverErrorLocally(ifc, p.Source, Icmpv6Type.DestinationUnreachable, (byte)Icmpv6UnreachableCode.AddressUnreachable, 0, packet, default, 255, now);
+            return;
+        }
+        SendIcmpError(ifc, packet, Icmpv6Type.DestinationUnreachable, (byte)Icmpv6UnreachableCode.AddressUnreachable, 0, default, now);
+    }
+}

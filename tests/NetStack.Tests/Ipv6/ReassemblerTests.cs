@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using CsCheck;
+using NetStack.Network.Ipv6;
+using NetStack.Wire;
+
+namespace NetStack.Tests.Ipv6;
+
+public class ReassemblerTests
+{
+    private static readonly Ipv6Address Src = Ipv6Address.Parse("2001:db8::1");
+    private static readonly Ipv6Address Dst = Ipv6Address.Parse("2001:db8::2");
+    private static readonly Instant T0 = Instant.FromSeconds(10);
+
+    /// <summary>Builds an IPv6 packet: fixed header (next header 44) + Fragment header + data.</summary>
+    private static byte[] Fragment(int offset, bool more, byte[] data, uint id = 7)
+    {
+        var p = new byte[40 + 8 + data.Length];
+        p[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), (ushort)(8 + data.Length));
+        p[6] = 44;
+        p[7] = 64;
+        Src.Write(p.AsSpan(8));
+        Dst.Write(p.AsSpan(24));
+        p[40] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(42), (ushort)(offset | (more ? 1 : 0)));
+        BinaryPrimitives.WriteUInt32BigEndian(p.AsSpan(44), id);
+        data.CopyTo(p, 48);
+        return p;
+    }
+
+    private static ReassemblyOutcome Add(Reassembler r, byte[] pkt, Instant? now = null)
+    {
+        int off = BinaryPrimitives.ReadUInt16BigEndian(pkt.AsSpan(42)) & 0xFFF8;
+        bool more = (pkt[43] & 1) != 0;
+        return r.Add(pkt, 40, 6, (IpProtocol)pkt[40], off, more, BinaryPrimitives.ReadUInt32BigEndian(pkt.AsSpan(44)), Src, Dst, now ?? T0);
+    }
+
+    private static byte[] Bytes(int n, byte seed) => Enumerable.Range(0, n).Select(i => (byte)(i + seed)).ToArray();
+
+    private static Reassembler New() => new(16, 1 << 20, 64, Reassembler.DefaultTimeout);
+
+    [Fact]
+    public void Fragments_in_any_order_reassemble_with_next_header_and_payload_length_fixed()
+    {
+        using var r = New();
+        var a = Bytes(16, 0); var b = Bytes(16, 100); var c = Bytes(5, 200);
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(16, true, b)));
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(32, false, c)));
+        Assert.Equal(ReassemblyOutcome.Complete, Add(r, Fragment(0, true, a)));
+        var whole = r.Completed.ToArray();
+        Assert.Equal(40 + 37, whole.Length);
+        Assert.Equal(17, whole[6]); // RFC 8200 §4.5: Next Header from the first fragment's Fragment header
+        Assert.Equal(37, BinaryPrimitives.ReadUInt16BigEndian(whole.AsSpan(4)));
+        Assert.Equal(a.Concat(b).Concat(c).ToArray(), whole[40..]);
+        Assert.Equal(0, r.PendingCount);
+        Assert.Equal(0, r.BytesHeld);
+    }
+
+    [Fact]
+    public void Overlapping_fragment_discards_the_whole_datagram_including_later_fragments_RFC5722()
+    {
+        using var r = New();
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(0, true, Bytes(16, 0))));
+        Assert.Equal(ReassemblyOutcome.Overlap, Add(r, Fragment(8, true, Bytes(16, 1))));
+        // A fragment that would have completed it arrives later: still discarded (RFC 5722 §4).
+        Assert.Equal(ReassemblyOutcome.AlreadyDiscarded, Add(r, Fragment(16, false, Bytes(8, 2))));
+        Assert.Equal(0, r.BytesHeld);
+    }
+
+    [Fact]
+    public void Exact_duplicate_is_dropped_alone_and_reassembly_continues()
+    {
+        using var r = New();
+        var a = Fragment(0, true, Bytes(8, 0));
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, a));
+        Assert.Equal(ReassemblyOutcome.Duplicate, Add(r, a));
+        Assert.Equal(ReassemblyOutcome.Complete, Add(r, Fragment(8, false, Bytes(3, 9))));
+    }
+
+    [Fact]
+    public void Same_range_with_different_bytes_is_an_overlap()
+    {
+        using var r = New();
+        Add(r, Fragment(0, true, Bytes(8, 0)));
+        Assert.Equal(ReassemblyOutcome.Overlap, Add(r, Fragment(0, true, Bytes(8, 1))));
+    }
+
+    [Fact]
+    public void Length_not_multiple_of_8_with_M_set_is_BadLength_RFC8200_4_5()
+    {
+        using var r = New();
+        Assert.Equal(ReassemblyOutcome.BadLength, Add(r, Fragment(0, true, Bytes(12, 0))));
+        Assert.Equal(0, r.PendingCount);
+    }
+
+    [Fact]
+    public void Offset_plus_length_beyond_65535_is_TooLarge_RFC8200_4_5()
+    {
+        using var r = New();
+        Assert.Equal(ReassemblyOutcome.TooLarge, Add(r, Fragment(65528, false, Bytes(16, 0))));
+    }
+
+    [Fact]
+    public void Atomic_fragment_is_processed_in_isolation_RFC6946()
+    {
+        using var r = New();
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(8, true, Bytes(8, 0))));
+        // Same identification, offset 0 and M clear: not mixed with the pending packet.
+        Assert.Equal(ReassemblyOutcome.Complete, Add(r, Fragment(0, false, Bytes(4, 50))));
+        Assert.Equal(40 + 4, r.Completed.Length);
+        Assert.Equal(1, r.PendingCount);
+    }
+
+    [Fact]
+    public void Timeout_after_60s_reports_first_fragment_when_it_arrived()
+    {
+        using var r = New();
+        var first = Fragment(0, true, Bytes(8, 0));
+        Add(r, first);
+        Assert.False(r.TryExpire(T0 + TimeSpan.FromSeconds(59), out _));
+        Assert.True(r.TryExpire(T0 + TimeSpan.FromSeconds(60), out var e));
+        Assert.True(e.HadFirstFragment);
+        Assert.Equal(first, r.ExpiredFirstFragment.ToArray());
+        Assert.Equal(0, r.PendingCount);
+    }
+
+    [Fact]
+    public void Timeout_without_first_fragment_sends_nothing()
+    {
+        using var r = New();
+        Add(r, Fragment(8, false, Bytes(8, 0)));
+        Assert.True(r.TryExpire(T0 + TimeSpan.FromSeconds(61), out var e));
+        Assert.False(e.HadFirstFragment);
+    }
+
+    [Fact]
+    public void Disagreeing_last_fragments_discard_the_packet()
+    {
+        using var r = New();
+        Add(r, Fragment(8, false, Bytes(8, 0)));
+        Assert.Equal(ReassemblyOutcome.Inconsistent, Add(r, Fragment(16, false, Bytes(8, 0))));
+    }
+
+    [Fact]
+    public void Packet_limit_evicts_the_oldest()
+    {
+        using var r = new Reassembler(2, 1 << 20, 64, Reassembler.DefaultTimeout);
+        Add(r, Fragment(8, true, Bytes(8, 0), id: 1), T0);
+        Add(r, Fragment(8, true, Bytes(8, 0), id: 2), T0 + TimeSpan.FromSeconds(1));
+        Add(r, Fragment(8, true, Bytes(8, 0), id: 3), T0 + TimeSpan.FromSeconds(2));
+        Assert.Equal(2, r.PendingCount);
+        Assert.Equal(16, r.BytesHeld);
+    }
+
+    [Fact]
+    public void Byte_limit_drops_the_fragment_as_Limit()
+    {
+        using var r = new Reassembler(8, 16, 64, Reassembler.DefaultTimeout);
+        Add(r, Fragment(0, true, Bytes(16, 0), id: 1));
+        Assert.Equal(ReassemblyOutcome.Limit, Add(r, Fragment(0, true, Bytes(8, 0), id: 2)));
+    }
+
+    [Fact]
+    public void Random_fragment_orders_reassemble_the_original_property()
+    {
+        Gen.Select(Gen.Int[1, 3000], Gen.Int[8, 40], Gen.UInt).Sample((len, chunk8, seed) =>
+        {
+            using var r = New();
+            var payload = Bytes(len, (byte)seed);
+            int chunk = chunk8 * 8;
+            var frags = new List<byte[]>();
+            for (int o = 0; o < len; o += chunk)
+                frags.Add(Fragment(o, o + chunk < len, payload[o..Math.Min(len, o + chunk)]));
+            var rng = new SeededRandom(seed);
+            var order = frags.OrderBy(_ => rng.NextUInt64()).ToList();
+            ReassemblyOutcome last = default;
+            foreach (var f in order) last = Add(r, f);
+            return last == ReassemblyOutcome.Complete && r.Completed[40..].SequenceEqual(payload);
+        });
+    }
+}
