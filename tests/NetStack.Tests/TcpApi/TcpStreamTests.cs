@@ -128,6 +128,27 @@ public sealed class TcpStreamTests
     }
 
     [Fact]
+    public async Task A_peer_that_stops_answering_keep_alives_times_the_connection_out()
+    {
+        // RFC 1122 §4.2.3.6: keep-alive probes on an idle connection; unanswered ones end it (TimedOut to the reader).
+        await using var pair = new TcpLoopPair();
+        var keepAlive = new TcpSocketOptions
+        {
+            KeepAlive = true,
+            KeepAliveIdle = TimeSpan.FromMilliseconds(100),
+            KeepAliveInterval = TimeSpan.FromMilliseconds(50),
+            KeepAliveProbes = 2,
+        };
+        var (listener, client, server) = await Connected(pair, options: keepAlive);
+        pair.Blackhole = true;
+        var e = await Assert.ThrowsAsync<IOException>(async () => await client.ReadAsync(new byte[1]).AsTask().WaitAsync(Limit));
+        Assert.Equal(SocketError.TimedOut, Assert.IsType<SocketException>(e.InnerException).SocketErrorCode);
+        await client.DisposeAsync();
+        server.Abort();
+        await listener.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Cancelling_a_connect_aborts_the_attempt()
     {
         await using var pair = new TcpLoopPair { Blackhole = true };
