@@ -42,4 +42,18 @@ public class AllocationTests
         Assert.Equal(1000, dev.Frames - frames);
         Assert.True(allocated < 1000, $"{allocated} bytes allocated for 1000 echo exchanges");
     }
+
+    [Fact]
+    public void Idle_poll_allocates_nothing()
+    {
+        var stack = new NetworkStack(new StackOptions(), new SeededRandom(4));
+        var dev = new SinkDevice(MacAddress.Parse("02:00:00:00:00:0c"));
+        var now = Instant.FromSeconds(1);
+        stack.AddInterface(dev, new InterfaceConfig { EnableIpv4 = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::c/64")] }, now);
+        for (int k = 0; k < 100; k++) now = Instant.Min(stack.Poll(now), now + TimeSpan.FromSeconds(1)); // DAD, MLD, RS settle
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 1000; k++) stack.Poll(now + TimeSpan.FromMilliseconds(k));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1000, $"{allocated} bytes allocated by 1000 idle polls");
+    }
 }

@@ -246,4 +246,43 @@ public class RouterAndSlaacTests
         Assert.Equal(A("2001:db8:1::1"), noRoute.Error.Reporter.V6);
         Assert.Equal(A("2001:db8:77::1"), noRoute.Error.OriginalDestination.V6);
     }
+
+    [Fact]
+    public void Router_redirects_a_neighbour_to_an_on_link_destination_and_the_host_follows_RFC4861_8_2_8_3()
+    {
+        var net = new V6Net();
+        var hub = net.NewHub();
+        var r = net.NewStack(31);
+        var ir = net.Attach(r, hub, 2, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::1/64")] });
+        var routerLinkLocal = r.GetIpv6Info(ir)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address;
+        var h1 = net.NewStack(32);
+        // A /128 address: h1 knows no on-link prefix and sends everything to the router.
+        net.Attach(h1, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::10/128")], Ipv6Gateway = routerLinkLocal });
+        var h3 = net.NewStack(33);
+        var i3 = net.Attach(h3, hub, 3, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::30/64")] });
+        net.Run(TimeSpan.FromSeconds(3));
+
+        using var echo = h1.OpenIcmpv6Echo(1);
+        echo.Send(A("2001:db8:1::30"), 1, new byte[16], net.Now);
+        net.Run(TimeSpan.FromSeconds(2));
+        Assert.True(echo.TryReceive(out var first));
+        Assert.False(first.IsError);
+        var redirect = V6Frames.Icmpv6Sent(hub, hub.Devices[0]).Single(m => m.Type == Icmpv6Type.Redirect);
+        Assert.Equal(routerLinkLocal, redirect.Src);
+        Assert.Equal(255, redirect.HopLimit);
+        Assert.True(NdpMessage.TryParse(redirect.Message, out var nd, out _));
+        Assert.Equal(A("2001:db8:1::30"), nd.TargetAddress);
+        Assert.Equal(A("2001:db8:1::30"), nd.DestinationAddress);
+        Assert.True(nd.TryGetOption(NdpOptionType.RedirectedHeader, out _));
+
+        // The next echo goes straight to h3's MAC.
+        int before = hub.Log.Count;
+        echo.Send(A("2001:db8:1::30"), 2, new byte[16], net.Now);
+        net.Run(TimeSpan.FromSeconds(2));
+        Assert.True(echo.TryReceive(out var second));
+        Assert.False(second.IsError);
+        var direct = hub.Log.Skip(before).Where(x => x.From == hub.Devices[1] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).ToList();
+        Assert.NotEmpty(direct);
+        Assert.All(direct, x => { Assert.True(EthernetFrame.TryParse(x.Frame, out var eth, out _)); Assert.Equal(i3.HardwareAddress, eth.Destination); });
+    }
 }

@@ -307,4 +307,19 @@ public class StackRulesTests
         s.Receive(i, V6Frames.Ip(i.HardwareAddress, Ipv6Address.Loopback, Us, IpProtocol.Icmpv6, V6Frames.EchoRequest(1, 1, 8, Ipv6Address.Loopback, Us)), net.Now);
         Assert.Equal(1, s.Statistics.Drops(DropReason.Ipv6BadSource));
     }
+
+    [Fact]
+    public void Ping_of_8000_bytes_to_our_own_address_is_reassembled_and_answered_inside_the_node()
+    {
+        var (net, hub, s, _) = Host();
+        int before = hub.Log.Count;
+        using var echo = s.OpenIcmpv6Echo(12);
+        var data = Enumerable.Range(0, 8000).Select(k => (byte)(k * 7)).ToArray();
+        Assert.Equal(IpSendResult.Sent, echo.Send(Us, 1, data, net.Now));
+        Assert.True(echo.TryReceive(out var r));
+        Assert.True(r.DataMatches);
+        Assert.Equal(8000, r.DataLength);
+        Assert.Equal(2, s.Statistics.FragmentsReassembled);
+        Assert.Equal(before, hub.Log.Count);
+    }
 }

@@ -56,7 +56,17 @@ internal sealed class DefaultRouterList
     }
 
     /// <summary>Removes routers whose lifetime is over; returns true when any was removed.</summary>
-    public bool Expire(Instant now) => _routers.RemoveAll(r => !r.Permanent && now >= r.ExpiresAt) > 0;
+    public bool Expire(Instant now)
+    {
+        bool removed = false;
+        for (int i = _routers.Count - 1; i >= 0; i--)
+        {
+            if (_routers[i].Permanent || now < _routers[i].ExpiresAt) continue;
+            _routers.RemoveAt(i);
+            removed = true;
+        }
+        return removed;
+    }
 
     public bool Remove(Ipv6Address router, int interfaceIndex)
     {

@@ -67,13 +67,15 @@ internal sealed partial class Ipv6Layer
         }
         if (!TryRoute(requester, requester.IsLinkLocal ? ifc.Index : -1, now, out var outIfc, out var nextHop)) { _stats.Drop(DropReason.Ipv6NoRoute); return; }
         int len = request.Bytes.Length;
-        var body = len <= 2048 ? stackalloc byte[len] : new byte[len];
+        byte[]? rented = len <= 2048 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(len);
+        var body = rented is null ? stackalloc byte[len] : rented.AsSpan(0, len);
         request.Bytes.CopyTo(body);
         body[0] = (byte)Icmpv6Type.EchoReply;
         body[1] = 0;
         Icmpv6Packet.FillChecksum(body, src, requester);
         _stats.Icmpv6Sent++;
         SendPacket(outIfc, nextHop, src, requester, IpProtocol.Icmpv6, body, outIfc.CurHopLimit, 0, 0, default, allowFragment: true, now);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
     }
 
     /// <summary>
@@ -238,6 +240,7 @@ internal sealed partial class Ipv6Layer
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            DrainLoopback(now);
         }
     }
 }

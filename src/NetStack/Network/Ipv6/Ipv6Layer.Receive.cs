@@ -15,6 +15,7 @@ internal sealed partial class Ipv6Layer
         }
         _stats.Ipv6PacketsReceived++;
         ProcessPacket(ifc, packet, link, now, reassembled: false);
+        DrainLoopback(now);
     }
 
     /// <summary>
@@ -290,6 +291,8 @@ internal sealed partial class Ipv6Layer
             SendIcmpError(ifc, packet, Icmpv6Type.PacketTooBig, 0, (uint)outIfc.LinkMtu, link, now, allowMulticastDestination: true);
             return;
         }
+        // RFC 4861 §8.2: a packet leaving by the interface it came in on, from an on-link neighbour, earns a Redirect.
+        if (outIfc == ifc) MaybeSendRedirect(ifc, packet, src, dst, nextHop, now);
         var buffer = outIfc.Link.RentBuffer();
         try
         {
@@ -303,5 +306,31 @@ internal sealed partial class Ipv6Layer
         {
             NetworkInterface.ReturnBuffer(buffer);
         }
+    }
+
+    /// <summary>
+    /// RFC 4861 §8.2: tells an on-link sender of a better first hop for <paramref name="dst"/>: the next router
+    /// (by its link-local address) or the destination itself when it is on-link. Rate limited with the ICMPv6
+    /// errors; carries our knowledge of the target's link-layer address and as much of the packet as fits 1280 bytes.
+    /// </summary>
+    private void MaybeSendRedirect(Ipv6Interface ifc, ReadOnlySpan<byte> packet, Ipv6Address src, Ipv6Address dst, Ipv6Address nextHop, Instant now)
+    {
+        // §8.2: the source must be a neighbour (link-local, or in an on-link prefix of this interface).
+        bool neighbour = src.IsLinkLocal || (_prefixes.TryMatch(src, ifc.Index, now, out var p) && p.InterfaceIndex == ifc.Index);
+        // §8.2 / §4.5: the target is the destination itself (on-link) or a router's link-local address.
+        bool validTarget = nextHop == dst || nextHop.IsLinkLocal;
+        if (!neighbour || !validTarget || dst.IsMulticast || nextHop == src) return;
+        if (!ifc.TryGetUsableLinkLocal(out var ourLinkLocal)) return;
+        if (!_icmpErrors.TryTake(now)) { _stats.Drop(DropReason.IcmpRateLimited); return; }
+        var options = new List<NdpOptionRepr>(2);
+        if (ifc.IsEthernet && ifc.Neighbors.TryGetState(nextHop, out var st, out var mac) && st != NeighborState.Incomplete)
+            options.Add(NdpOptionRepr.TargetLinkLayer(mac));
+        // 40 (IPv6) + 40 (Redirect) + 8 (target link-layer option) + 8 (Redirected Header option header) + quote <= 1280.
+        int room = (Ipv6Packet.MinimumMtu - 40 - 40 - 8 - 8) & ~7;
+        options.Add(NdpOptionRepr.RedirectedHeader(packet[..Math.Min(packet.Length, room)].ToArray()));
+        var repr = new RedirectRepr(nextHop, dst, options.ToArray());
+        Span<byte> message = stackalloc byte[repr.BufferLength];
+        repr.Write(message, ourLinkLocal, src);
+        SendNdp(ifc, ourLinkLocal, src, src, message, now);
     }
 }

@@ -61,7 +61,7 @@ internal sealed partial class Ipv6Layer
             if (hinted is null && !multipath) _destinations.Set(destination, ifc.Index, nextHop, false, now);
             return true;
         }
-        bool found = _routers.TrySelect(now, (r, i) => IsProbablyReachable(r, i), out var router);
+        bool found = _routers.TrySelect(now, _isProbablyReachable ??= IsProbablyReachable, out var router);
         if (!found || InterfaceAt(router.InterfaceIndex) is not { } rif || (hinted is not null && hinted != rif)) return false;
         ifc = rif;
         nextHop = router.Address;
@@ -98,8 +98,10 @@ internal sealed partial class Ipv6Layer
             return IpSendResult.NoSourceAddress;
         }
         byte hop = options.Ttl != 0 ? options.Ttl : dst.IsMulticast ? (byte)1 : ifc.CurHopLimit;
-        return SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
+        var result = SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
             default, allowFragment: !options.DontFragment, now);
+        DrainLoopback(now);
+        return result;
     }
 
     /// <summary>
@@ -178,11 +180,14 @@ internal sealed partial class Ipv6Layer
         ifc.HasSent = true;
         if (dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst)))
         {
-            // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link.
-            var copy = buffer.AsSpan(offset, length).ToArray();
-            var target = FindInterfaceFor(dst) ?? ifc;
-            ProcessPacket(target, copy, new LinkInfo(target.Link.HardwareAddress, target.Link.HardwareAddress), now, reassembled: false,
-                loopback: dst.IsLoopback);
+            // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link,
+            // once the current operation is over (so that no buffer in use is overwritten by a nested receive).
+            if (_loopback.Count >= MaxLoopbackQueue)
+            {
+                _stats.Drop(DropReason.DeviceQueueFull);
+                return IpSendResult.QueueFull;
+            }
+            _loopback.Enqueue((FindInterfaceFor(dst) ?? ifc, buffer.AsSpan(offset, length).ToArray()));
             return IpSendResult.Sent;
         }
         if (!ifc.IsEthernet)
@@ -206,6 +211,31 @@ internal sealed partial class Ipv6Layer
                 return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, buffer.AsSpan(offset, length)) ? IpSendResult.Sent : IpSendResult.QueueFull;
             default:
                 return IpSendResult.QueueFull;
+        }
+    }
+
+    private const int MaxLoopbackQueue = 256;
+    private Func<Ipv6Address, int, bool>? _isProbablyReachable;
+    private readonly Queue<(Ipv6Interface Iface, byte[] Packet)> _loopback = new();
+    private bool _drainingLoopback;
+
+    /// <summary>Processes the packets we sent to ourselves, iteratively (their answers join the queue).</summary>
+    private void DrainLoopback(Instant now)
+    {
+        if (_drainingLoopback) return;
+        _drainingLoopback = true;
+        try
+        {
+            while (_loopback.TryDequeue(out var item))
+            {
+                var ip = Ipv6Packet.TryParse(item.Packet, out var p, out _) ? p.Destination : default;
+                ProcessPacket(item.Iface, item.Packet, new LinkInfo(item.Iface.Link.HardwareAddress, item.Iface.Link.HardwareAddress), now,
+                    reassembled: false, loopback: ip.IsLoopback);
+            }
+        }
+        finally
+        {
+            _drainingLoopback = false;
         }
     }
 

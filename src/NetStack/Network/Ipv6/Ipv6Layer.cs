@@ -143,6 +143,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     public Instant Poll(Instant now)
     {
         var next = Instant.MaxValue;
+        DrainLoopback(now);
 
         // RFC 8200 §4.5: reassembly timed out; Time Exceeded code 1 only when the first fragment arrived.
         while (_reassembler.TryExpire(now, out var expired))
@@ -174,8 +175,12 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
             next = Instant.Min(next, ifc.Solicitor.NextDeadline);
             PollMld(ifc, now);
             next = Instant.Min(next, ifc.Mld.NextDeadline);
-            ifc.DnsServers.RemoveAll(d => now >= d.Expires); // RFC 8106 §5.1: lifetime over
-            foreach (var d in ifc.DnsServers) next = Instant.Min(next, d.Expires);
+            DrainLoopback(now);
+            for (int k = ifc.DnsServers.Count - 1; k >= 0; k--)
+            {
+                if (now >= ifc.DnsServers[k].Expires) ifc.DnsServers.RemoveAt(k); // RFC 8106 §5.1: lifetime over
+                else next = Instant.Min(next, ifc.DnsServers[k].Expires);
+            }
         }
         return next;
     }

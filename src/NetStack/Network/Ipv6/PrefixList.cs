@@ -52,7 +52,17 @@ internal sealed class PrefixList
     }
 
     /// <summary>Removes the entries of expired prefixes; returns true when any was removed.</summary>
-    public bool Expire(Instant now) => _entries.RemoveAll(e => !e.Permanent && now >= e.ValidUntil) > 0;
+    public bool Expire(Instant now)
+    {
+        bool removed = false;
+        for (int i = _entries.Count - 1; i >= 0; i--)
+        {
+            if (_entries[i].Permanent || now < _entries[i].ValidUntil) continue;
+            _entries.RemoveAt(i);
+            removed = true;
+        }
+        return removed;
+    }
 
     public Instant NextDeadline
     {
