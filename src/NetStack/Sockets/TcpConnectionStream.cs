@@ -28,7 +28,8 @@ namespace NetStack.Sockets;
 /// <para>
 /// Use either the <see cref="Stream"/> or the pipe (<see cref="Input"/> / <see cref="Output"/>), not both: the first access
 /// to the pipe starts two pumps that own the stream's read and write sides. Completing <see cref="Output"/> shuts down the
-/// send side (FIN).
+/// send side (FIN). <see cref="DisposeAsync"/> lets the send pump deliver what was written to <see cref="Output"/> first;
+/// a synchronous <see cref="Stream.Dispose()"/> stops the pumps at once.
 /// </para>
 /// </summary>
 public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
@@ -436,7 +437,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    private async Task<T> WithCancellation<T>(TaskCompletionSource<T> completion, Queue<ReadWaiter> queue, CancellationToken token)
+    private async Task<int> WithCancellation(TaskCompletionSource<int> completion, Queue<ReadWaiter> queue, CancellationToken token)
     {
         if (!token.CanBeCanceled) return await completion.Task.ConfigureAwait(false);
         using (token.Register(() => OnLoopOrInline(_dispatcher, () =>
