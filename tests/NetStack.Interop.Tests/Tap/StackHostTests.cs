@@ -83,8 +83,13 @@ public sealed class StackHostTests
         host.Start();
         await host.InvokeAsync(() => { });
         int before = Volatile.Read(ref node.Polls);
-        host.Wake();
-        await host.InvokeAsync(() => { });
+        // A work item runs before the poll of its turn: wake the loop until a later poll has happened (bounded).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((host.PollExceptions < 1 || Volatile.Read(ref node.Polls) <= before) && DateTime.UtcNow < deadline)
+        {
+            host.Wake();
+            await Task.Delay(5);
+        }
 
         Assert.Equal(1, host.PollExceptions);
         Assert.True(Volatile.Read(ref node.Polls) > before);

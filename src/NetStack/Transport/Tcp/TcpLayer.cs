@@ -333,10 +333,15 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 
     internal void NotifyListener(TcpListener l) => ListenerReady?.Invoke(l);
 
+    private static readonly IpSendOptions DontFragment = new(dontFragment: true);
+
     internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now)
     {
         Stats.SegmentsSent++;
-        if (_ip.Send(source, destination, IpProtocol.Tcp, segment, IpSendOptions.Default, now) != IpSendResult.Sent)
+        // RFC 9293 §3.7.2 / RFC 1191: over IPv4, segments carry DF so that path MTU discovery works (as Linux does);
+        // a "fragmentation needed" answer lowers the MSS in ReceiveIcmpError.
+        var options = destination.IsV4 ? DontFragment : IpSendOptions.Default;
+        if (_ip.Send(source, destination, IpProtocol.Tcp, segment, options, now) != IpSendResult.Sent)
             Stats.SendFailures++;
     }
 

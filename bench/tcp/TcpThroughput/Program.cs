@@ -1,0 +1,34 @@
+// TCP throughput benchmarks of NetStack (see bench/tcp/README section in bench/README.md):
+//   TcpThroughput sim [SEED=1] [BYTES=10485760] [SEEDS=5]  goodput table over the simulator (virtual time)
+//   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES]
+//   TcpThroughput mem [SECONDS=3] [ROUNDS=1]             two stacks in memory, real clock, as fast as possible
+//   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB=1024]   one stack on a TAP, kernel peer (run.sh)
+using System.Globalization;
+using NetStack.Bench.Tcp;
+using NetStack.Transport.Tcp;
+
+var inv = CultureInfo.InvariantCulture;
+string mode = args.Length > 0 ? args[0] : "";
+switch (mode)
+{
+    case "sim":
+        return SimGoodput.RunTable(args.Length > 1 ? ulong.Parse(args[1], inv) : 1, args.Length > 2 ? long.Parse(args[2], inv) : 10L << 20,
+            args.Length > 3 ? int.Parse(args[3], inv) : 5, Console.Out);
+    case "sim-one" when args.Length >= 6:
+    {
+        var s = new TcpSettings();
+        if (args[4] != "default") s = s with { SendBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferSize = int.Parse(args[4], inv) * 1024 };
+        s = s with { Congestion = args[5] == "newreno" ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic };
+        var c = SimGoodput.Run(ulong.Parse(args[1], inv), int.Parse(args[2], inv), double.Parse(args[3], inv), s, args.Length > 6 ? long.Parse(args[6], inv) : 10L << 20);
+        Console.WriteLine(string.Create(inv, $"goodput={c.BytesPerSecond:0} B/s complete={c.Complete} virtual={c.Elapsed.TotalSeconds:0.###}s rtx={c.Retransmissions} rto={c.Timeouts}"));
+        return c.Complete ? 0 : 1;
+    }
+    case "mem":
+        return MemThroughput.Run(args.Length > 1 ? double.Parse(args[1], inv) : 3, Console.Out);
+    case "tap-sink" or "tap-source" when args.Length is 5 or 6:
+        return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv),
+            args.Length == 6 ? int.Parse(args[5], inv) : 1024, Console.Out);
+    default:
+        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
+        return 2;
+}
