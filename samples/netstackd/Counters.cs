@@ -1,0 +1,25 @@
+using System.Globalization;
+using System.Text;
+
+namespace NetStack.Samples.Netstackd;
+
+/// <summary>The exit summary: frames, per-protocol counters, drops by reason, TCP, faults, recording.</summary>
+internal static class Counters
+{
+    /// <summary>Reads the counters (call on the loop).</summary>
+    public static string Describe(NetstackdStack stack)
+    {
+        var s = stack.Stack.Statistics;
+        var t = stack.Tcp.Stats;
+        var sb = new StringBuilder();
+        var ci = CultureInfo.InvariantCulture;
+        sb.Append(ci, $"frames: rx={s.FramesReceived} tx={s.FramesTransmitted} rx_bytes={s.BytesReceived} tx_bytes={s.BytesTransmitted}\n");
+        sb.Append(ci, $"ip: v4_rx={s.Ipv4PacketsReceived} v4_tx={s.Ipv4PacketsSent} v6_rx={s.Ipv6PacketsReceived} v6_tx={s.Ipv6PacketsSent} icmp_rx={s.IcmpReceived} icmp_tx={s.IcmpSent} icmpv6_rx={s.Icmpv6Received} icmpv6_tx={s.Icmpv6Sent} udp_rx={s.UdpReceived} udp_tx={s.UdpSent}\n");
+        sb.Append(ci, $"tcp: segments_rx={t.SegmentsReceived} segments_tx={t.SegmentsSent} retransmissions={t.Retransmissions} fast_retransmits={t.FastRetransmits} timeouts={t.Timeouts} tail_loss_probes={t.TailLossProbes} resets_tx={t.ResetsSent} no_connection={t.NoConnection} bad_checksum={t.BadChecksum} malformed={t.Malformed} out_of_window={t.OutOfWindow} syn_cookies={t.SynCookiesSent} accept_overflows={t.AcceptQueueOverflows} open={stack.Tcp.ConnectionCount}\n");
+        sb.Append(ci, $"drops: total={s.TotalDrops}");
+        foreach (var (reason, count) in s.NonZeroDrops()) sb.Append(ci, $" {reason}={count}");
+        if (stack.Faults is { } f) sb.Append(ci, $"\nfaults: tx[{f.TransmitStatistics}] rx[{f.ReceiveStatistics}]");
+        if (stack.Recorder is { } r) sb.Append(ci, $"\nrecorded: frames={r.FramesRecorded}");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using NetStack.Link;
+using NetStack.Samples.Netstackd;
+using NetStack.Samples.Netstackd.Services;
+using NetStack.Tap;
+
+// netstackd: a NetStack host on a TAP (or a pcap device) serving echo, discard, chargen and HTTP to real clients.
+if (!NetstackdOptions.TryParse(args, out var o, out var error))
+{
+    Console.Error.WriteLine($"netstackd: {error}");
+    return 2;
+}
+if (o.Help)
+{
+    Console.WriteLine(NetstackdOptions.Usage);
+    return 0;
+}
+
+INetDevice device;
+string deviceName = o.Tap ?? o.Pcap!;
+try
+{
+    device = o.Tap is not null
+        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu })
+        : new PcapLiveDevice(o.Pcap!, o.Mac, o.Mtu ?? 1500);
+}
+catch (Exception e) when (e is TapException or IOException or UnauthorizedAccessException or DllNotFoundException or InvalidOperationException or ArgumentException or TypeInitializationException)
+{
+    Console.Error.WriteLine($"netstackd: cannot open {(o.Tap is not null ? "TAP" : "pcap device")} '{deviceName}': {e.Message.ReplaceLineEndings(" ")}");
+    return 1;
+}
+
+FileStream? record = null;
+if (o.Record is not null)
+{
+    try
+    {
+        record = new FileStream(o.Record, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"netstackd: cannot write --record '{o.Record}': {e.Message}");
+        (device as IDisposable)?.Dispose();
+        return 1;
+    }
+}
+
+var config = new InterfaceConfig
+{
+    Name = deviceName,
+    Ipv4Addresses = o.Ipv4Addresses,
+    Ipv4Gateway = o.Ipv4Gateway,
+    Ipv6Addresses = o.Ipv6Addresses,
+    Ipv6Gateway = o.Ipv6Gateway,
+    Dhcpv4 = o.Dhcp,
+    Slaac = o.Slaac,
+};
+var faults = o.HasFaults
+    ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
+    : null;
+await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record });
+stack.Start();
+
+using var stop = new CancellationTokenSource();
+var services = new List<(string Name, ServiceLog Log, Task Run)>();
+try
+{
+    async Task AddTcp(int? port, string name, Func<AsyncTcpListenerFactory, ServiceLog, TcpService> make)
+    {
+        if (port is not { } p) return;
+        var listener = await stack.Sockets.ListenAsync(new IPEndPoint(IPAddress.Any, p), backlog: 1024);
+        var log = new ServiceLog(Console.Out);
+        var service = make(new AsyncTcpListenerFactory(listener), log);
+        services.Add((name, log, service.RunAsync(stop.Token)));
+    }
+    await AddTcp(o.TcpEcho, "tcp-echo", (l, log) => new EchoService(l.Listener, log));
+    await AddTcp(o.Discard, "discard", (l, log) => new DiscardService(l.Listener, log));
+    await AddTcp(o.Chargen, "chargen", (l, log) => new ChargenService(l.Listener, log));
+    await AddTcp(o.Http, "http", (l, log) => new HttpFileServer(l.Listener, log, o.HttpRoot!));
+    if (o.UdpEcho is { } udpPort)
+    {
+        var log = new ServiceLog(Console.Out);
+        foreach (var any in new[] { IPAddress.Any, IPAddress.IPv6Any })
+        {
+            var socket = await NetStack.Sockets.AsyncUdpSocket.BindAsync(stack.Dispatcher, stack.Udp, new IPEndPoint(any, udpPort));
+            services.Add(("udp-echo", log, new UdpEchoService(socket, log).RunAsync(stop.Token)));
+        }
+    }
+}
+catch (SocketException e)
+{
+    Console.Error.WriteLine($"netstackd: cannot open a service socket: {e.SocketErrorCode}");
+    return 1;
+}
+
+var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+void OnSignal(PosixSignalContext context)
+{
+    context.Cancel = true; // we exit ourselves, after the summary
+    stopped.TrySetResult();
+}
+using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
+{
+    var addresses = string.Join(' ', o.Ipv4Addresses.Select(a => a.ToString()).Concat(o.Ipv6Addresses.Select(a => a.ToString())));
+    Console.WriteLine($"netstackd: ready on {stack.Device} mac {stack.Interface.HardwareAddress} mtu {stack.Device.Mtu} addresses [{addresses}]"
+        + $" serving [{string.Join(' ', services.Select(s => s.Name).Distinct())}]{(faults is null ? "" : $" faults drop={o.FaultDrop} reorder={o.FaultReorder} duplicate={o.FaultDuplicate}")}");
+    await stopped.Task;
+}
+
+await stop.CancelAsync();
+await Task.WhenAll(services.Select(s => s.Run));
+var counters = await stack.Host.InvokeAsync(() => Counters.Describe(stack));
+foreach (var name in services.Select(s => (s.Name, s.Log)).Distinct()) Console.WriteLine(name.Log.Summary(name.Name));
+Console.WriteLine(counters);
+return 0;
+
+/// <summary>Hands a listener to a service constructor (keeps the lambdas above short).</summary>
+internal sealed record AsyncTcpListenerFactory(NetStack.Sockets.AsyncTcpListener Listener);

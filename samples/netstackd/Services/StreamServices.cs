@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using NetStack.Sockets;
+
+namespace NetStack.Samples.Netstackd.Services;
+
+/// <summary>A TCP service: accepts connections and runs a handler per connection until stopped.</summary>
+public abstract class TcpService(string name, AsyncTcpListener listener, ServiceLog log)
+{
+    private readonly List<Task> _running = [];
+    private readonly Lock _lock = new();
+
+    public string Name { get; } = name;
+    public ServiceLog Log { get; } = log;
+
+    /// <summary>Accepts until <paramref name="stop"/> is cancelled, then waits (briefly) for the open connections.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var connection = await listener.AcceptAsync(stop).ConfigureAwait(false);
+                var t = Task.Run(() => ServeAsync(connection, stop), CancellationToken.None);
+                lock (_lock)
+                {
+                    _running.RemoveAll(x => x.IsCompleted);
+                    _running.Add(t);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+        {
+        }
+        Task[] open;
+        lock (_lock) open = [.. _running];
+        await Task.WhenAny(Task.WhenAll(open), Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+        await listener.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task ServeAsync(TcpConnectionStream connection, CancellationToken stop)
+    {
+        var clock = Stopwatch.StartNew();
+        var counts = new Counts();
+        string result = "ok";
+        string? detail = null;
+        try
+        {
+            detail = await HandleAsync(connection, counts, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            result = "stopped";
+        }
+        catch (IOException e) when (e.InnerException is SocketException se)
+        {
+            result = se.SocketErrorCode.ToString();
+        }
+        catch (IOException e)
+        {
+            result = "io-error";
+            detail = e.Message;
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        Log.Connection(Name, connection.RemoteEndPoint, connection.LocalEndPoint, counts.In, counts.Out, clock.Elapsed, result, detail);
+    }
+
+    /// <summary>Serves one connection; returns an optional detail for the log line.</summary>
+    protected abstract Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop);
+
+    /// <summary>Bytes moved on one connection.</summary>
+    public sealed class Counts
+    {
+        public long In;
+        public long Out;
+    }
+}
+
+/// <summary>RFC 862 echo: every byte back; after the client's FIN, our FIN (so a half-closing client still gets its echo).</summary>
+public sealed class EchoService(AsyncTcpListener listener, ServiceLog log) : TcpService("tcp-echo", listener, log)
+{
+    protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
+    {
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false)) > 0)
+        {
+            counts.In += n;
+            await connection.WriteAsync(buffer.AsMemory(0, n), stop).ConfigureAwait(false);
+            counts.Out += n;
+        }
+        connection.ShutdownSend();
+        return null;
+    }
+}
+
+/// <summary>RFC 863 discard: reads and throws away until the client closes.</summary>
+public sealed class DiscardService(AsyncTcpListener listener, ServiceLog log) : TcpService("discard", listener, log)
+{
+    protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
+    {
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false)) > 0) counts.In += n;
+        return null;
+    }
+}
+
+/// <summary>RFC 864 character generator: 72-character lines of the rotating printable set until the client closes.</summary>
+public sealed class ChargenService(AsyncTcpListener listener, ServiceLog log) : TcpService("chargen", listener, log)
+{
+    private static readonly byte[] Pattern = BuildPattern();
+
+    /// <summary>95 lines (one full rotation), each 72 printable characters + CRLF.</summary>
+    private static byte[] BuildPattern()
+    {
+        var lines = new byte[95 * 74];
+        for (int line = 0; line < 95; line++)
+        {
+            for (int c = 0; c < 72; c++) lines[line * 74 + c] = (byte)(' ' + (line + c) % 95);
+            lines[line * 74 + 72] = (byte)'\r';
+            lines[line * 74 + 73] = (byte)'\n';
+        }
+        return lines;
+    }
+
+    protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
+    {
+        // RFC 864: "the data may be ... thrown away" by the server: read (and discard) to notice the client's FIN.
+        var peerClosed = Task.Run(async () =>
+        {
+            var sink = new byte[4096];
+            int n;
+            while ((n = await connection.ReadAsync(sink, stop).ConfigureAwait(false)) > 0) Interlocked.Add(ref counts.In, n);
+        }, CancellationToken.None);
+        while (!peerClosed.IsCompleted)
+        {
+            var write = connection.WriteAsync(Pattern, stop).AsTask();
+            if (await Task.WhenAny(write, peerClosed).ConfigureAwait(false) == peerClosed && !write.IsCompleted) break;
+            await write.ConfigureAwait(false);
+            counts.Out += Pattern.Length;
+        }
+        await peerClosed.ConfigureAwait(false);
+        return null;
+    }
+}

@@ -1,0 +1,538 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using NetStack.Transport.Tcp;
+using NetStack.Wire;
+
+namespace NetStack.Sockets;
+
+/// <summary>
+/// A TCP connection of a NetStack stack as a <see cref="Stream"/> (like <see cref="NetworkStream"/>) that is also an
+/// <see cref="IDuplexPipe"/> (like Kestrel's socket transport), so <see cref="System.Net.Security.SslStream"/>,
+/// <see cref="System.Net.Http.HttpClient"/> (through <see cref="System.Net.Http.SocketsHttpHandler.ConnectCallback"/>) and
+/// pipeline-based servers run on it unchanged.
+/// <para>
+/// Every call is handed to the stack's loop (<see cref="IStackDispatcher"/>); tasks complete off the loop.
+/// <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> completes with the bytes available (0 at the end of the stream,
+/// after the peer's FIN); a zero-length read waits until data is available. <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>
+/// completes once every byte is in the send buffer (the loop transmits at its next poll; <see cref="FlushAsync"/> has nothing to do).
+/// One read and one write may be pending at a time, as with <see cref="NetworkStream"/>.
+/// </para>
+/// <para>
+/// Errors: reads and writes throw <see cref="IOException"/> whose <see cref="Exception.InnerException"/> is a
+/// <see cref="SocketException"/> (ConnectionReset, TimedOut, ConnectionAborted; Shutdown for a write after
+/// <see cref="ShutdownSend"/>), exactly as <see cref="NetworkStream"/> does; pending operations fail with
+/// OperationAborted when the stream is disposed, and with <see cref="OperationCanceledException"/> when their token is
+/// cancelled (bytes of a cancelled write already queued are still sent).
+/// </para>
+/// <para>
+/// Use either the <see cref="Stream"/> or the pipe (<see cref="Input"/> / <see cref="Output"/>), not both: the first access
+/// to the pipe starts two pumps that own the stream's read and write sides. Completing <see cref="Output"/> shuts down the
+/// send side (FIN). <see cref="DisposeAsync"/> lets the send pump deliver what was written to <see cref="Output"/> first;
+/// a synchronous <see cref="Stream.Dispose()"/> stops the pumps at once.
+/// </para>
+/// </summary>
+public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
+{
+    private sealed class ReadWaiter(Memory<byte> buffer)
+    {
+        public readonly Memory<byte> Buffer = buffer;
+        public readonly TaskCompletionSource<int> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class WriteWaiter(ReadOnlyMemory<byte> data)
+    {
+        public readonly ReadOnlyMemory<byte> Data = data;
+        public int Written;
+        public readonly TaskCompletionSource Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly IStackDispatcher _dispatcher;
+    private readonly TcpSocketHub _hub;
+    private readonly TcpConnection _connection;
+    private readonly Queue<ReadWaiter> _reads = new();
+    private readonly Queue<WriteWaiter> _writes = new();
+    private readonly Lock _pipeLock = new();
+    private TaskCompletionSource<TcpConnectionStream>? _connect;
+    private TcpDuplexPipe? _pipe;
+    private bool _shutdownPending;   // loop: ShutdownSend asked while writes were still queued
+    private bool _closedOnLoop;      // loop: disposed or aborted by the user
+    private volatile bool _disposed;
+    private volatile bool _sendShutdown;
+    private bool _noDelay;
+    private bool _keepAlive;
+
+    private TcpConnectionStream(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection)
+    {
+        _dispatcher = dispatcher;
+        _hub = hub;
+        _connection = connection;
+        _noDelay = connection.NoDelay;
+        _keepAlive = connection.KeepAlive;
+        SendBufferSize = connection.SendBufferSize;
+        ReceiveBufferSize = connection.ReceiveBufferSize;
+        LocalEndPoint = ToIPEndPoint(connection.Local);
+        RemoteEndPoint = ToIPEndPoint(connection.Remote);
+        hub.Attach(connection, this);
+    }
+
+    /// <summary>Wraps an accepted connection (loop only).</summary>
+    internal static TcpConnectionStream Accepted(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection) =>
+        new(dispatcher, hub, connection);
+
+    /// <summary>
+    /// Active open toward <paramref name="remote"/>, like <see cref="Socket.ConnectAsync(EndPoint, CancellationToken)"/>.
+    /// Fails with <see cref="SocketException"/>: ConnectionRefused (RST), TimedOut (SYN retransmissions exhausted),
+    /// HostUnreachable (no route or source address, or an ICMP hard error); cancelling the token aborts the attempt.
+    /// </summary>
+    public static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpLayer layer, IPEndPoint remote,
+        TcpSocketOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(remote);
+        cancellationToken.ThrowIfCancellationRequested();
+        var settings = options?.Apply(layer.Settings) ?? layer.Settings;
+        var endpoint = new TcpEndpoint(IpAddress.FromIPAddress(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address), (ushort)remote.Port);
+        if (endpoint.Port == 0) throw new ArgumentOutOfRangeException(nameof(remote), "A remote port is needed.");
+        var completion = new TaskCompletionSource<TcpConnectionStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TcpConnectionStream? stream = null;
+        dispatcher.Post(() =>
+        {
+            if (completion.Task.IsCompleted) return; // cancelled before it started
+            var hub = TcpSocketHub.For(layer);
+            var c = layer.Connect(endpoint, dispatcher.Now, null, settings);
+            stream = new TcpConnectionStream(dispatcher, hub, c) { _connect = completion };
+            stream.OnChanged();
+            dispatcher.Wake();
+        });
+        using (cancellationToken.Register(() => OnLoopOrInline(dispatcher, () =>
+        {
+            if (completion.TrySetCanceled(cancellationToken)) stream?.CloseOnLoop(abort: true);
+        })))
+        {
+            return await completion.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="hostName"/> (an address literal, or a name given to <paramref name="resolver"/>), trying
+    /// each address in turn as <see cref="Socket.ConnectAsync(string, int, CancellationToken)"/> does; the last failure is thrown.
+    /// </summary>
+    public static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpLayer layer, string hostName, int port,
+        TcpHostResolver? resolver, TcpSocketOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hostName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        IPAddress[] addresses;
+        var literal = hostName.StartsWith('[') && hostName.EndsWith(']') ? hostName[1..^1] : hostName;
+        if (IPAddress.TryParse(literal, out var address)) addresses = [address];
+        else if (resolver is null) throw new SocketException((int)SocketError.HostNotFound);
+        else addresses = await resolver(hostName, cancellationToken).ConfigureAwait(false);
+        if (addresses.Length == 0) throw new SocketException((int)SocketError.HostNotFound);
+        SocketException? last = null;
+        foreach (var a in addresses)
+        {
+            try
+            {
+                return await ConnectAsync(dispatcher, layer, new IPEndPoint(a, port), options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                last = e;
+            }
+        }
+        throw last!;
+    }
+
+    /// <summary>Our address and port.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The peer's address and port.</summary>
+    public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>The send buffer's size in bytes (set by <see cref="TcpSocketOptions.SendBufferSize"/>).</summary>
+    public int SendBufferSize { get; }
+
+    /// <summary>The receive buffer's size in bytes (set by <see cref="TcpSocketOptions.ReceiveBufferSize"/>).</summary>
+    public int ReceiveBufferSize { get; }
+
+    /// <summary>Disables Nagle's algorithm (RFC 9293 §3.7.4); takes effect on the loop.</summary>
+    public bool NoDelay
+    {
+        get => Volatile.Read(ref _noDelay);
+        set
+        {
+            Volatile.Write(ref _noDelay, value);
+            PostIfOpen(() => _connection.NoDelay = value);
+        }
+    }
+
+    /// <summary>Keep-alive probes on an idle connection (RFC 1122 §4.2.3.6); takes effect on the loop.</summary>
+    public bool KeepAlive
+    {
+        get => Volatile.Read(ref _keepAlive);
+        set
+        {
+            Volatile.Write(ref _keepAlive, value);
+            PostIfOpen(() => _connection.KeepAlive = value);
+        }
+    }
+
+    /// <summary>Runs <paramref name="query"/> against the sans-IO connection on the loop (state, RTT, retransmissions...).</summary>
+    public Task<T> InspectAsync<T>(Func<TcpConnection, T> query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return _dispatcher.InvokeAsync(() => query(_connection), cancellationToken);
+    }
+
+    public override bool CanRead => !_disposed;
+    public override bool CanWrite => !_disposed;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Nothing to do: written bytes are already in the send buffer and go out at the loop's next poll.</summary>
+    public override void Flush() { }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Reads what has arrived (waiting for at least one byte); 0 at the end of the stream.</summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        var waiter = new ReadWaiter(buffer);
+        _dispatcher.Post(() =>
+        {
+            if (_closedOnLoop) { waiter.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
+            if (waiter.Completion.Task.IsCompleted) return;
+            _reads.Enqueue(waiter);
+            ServiceReads();
+        });
+        return new ValueTask<int>(WithCancellation(waiter.Completion, _reads, cancellationToken));
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Queues every byte for sending (waiting for room in the send buffer).</summary>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_sendShutdown) throw TcpErrors.Io(SocketError.Shutdown);
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        if (buffer.IsEmpty) return ValueTask.CompletedTask;
+        var waiter = new WriteWaiter(buffer);
+        _dispatcher.Post(() =>
+        {
+            if (_closedOnLoop) { waiter.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
+            if (waiter.Completion.Task.IsCompleted) return;
+            _writes.Enqueue(waiter);
+            ServiceWrites();
+        });
+        return new ValueTask(WithCancellation(waiter.Completion, _writes, cancellationToken));
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        ThrowIfOnLoop();
+        return ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        ThrowIfOnLoop();
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            int n = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        ThrowIfOnLoop();
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ThrowIfOnLoop();
+        WriteAsync(buffer.ToArray()).AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Graceful shutdown of the send side, like <c>Socket.Shutdown(SocketShutdown.Send)</c>: a FIN follows the bytes
+    /// already written (RFC 9293 §3.10.4); reading goes on until the peer closes. Later writes fail with Shutdown.
+    /// </summary>
+    public void ShutdownSend()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_sendShutdown) return;
+        _sendShutdown = true;
+        _dispatcher.Post(() =>
+        {
+            if (_closedOnLoop) return;
+            if (_writes.Count > 0) _shutdownPending = true;
+            else _connection.Shutdown();
+            _dispatcher.Wake();
+        });
+    }
+
+    /// <summary>Aborts the connection with RST (RFC 9293 §3.10.5), like closing a socket with a zero linger time; pending operations fail.</summary>
+    public void Abort()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _sendShutdown = true;
+        OnLoopOrInline(_dispatcher, () => CloseOnLoop(abort: true));
+    }
+
+    /// <summary>The pipe's reading side: bytes from the peer (the pipe starts on first use).</summary>
+    public PipeReader Input => Pipe.Input;
+
+    /// <summary>The pipe's writing side: bytes to the peer; completing it sends FIN.</summary>
+    public PipeWriter Output => Pipe.Output;
+
+    private TcpDuplexPipe Pipe
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            lock (_pipeLock) return _pipe ??= new TcpDuplexPipe(this);
+        }
+    }
+
+    // ---- loop side -------------------------------------------------------------------------
+
+    /// <summary>The connection's readiness may have changed (loop).</summary>
+    internal void OnChanged()
+    {
+        var c = _connection;
+        if (_connect is { } connect)
+        {
+            if ((c.Readiness & TcpReadiness.Connected) != 0)
+            {
+                _connect = null;
+                if (!connect.TrySetResult(this)) CloseOnLoop(abort: true);
+            }
+            else if (c.State == TcpState.Closed)
+            {
+                _connect = null;
+                var error = c.Error == TcpError.None ? SocketError.ConnectionRefused : TcpErrors.ToSocketError(c.Error);
+                connect.TrySetException(TcpErrors.Socket(error));
+                CloseOnLoop(abort: false);
+                return;
+            }
+        }
+        ServiceReads();
+        ServiceWrites();
+        if (c.State == TcpState.Closed && _reads.Count == 0 && _writes.Count == 0) _hub.Detach(c); // no event will follow
+    }
+
+    private void ServiceReads()
+    {
+        while (_reads.TryPeek(out var w))
+        {
+            if (!w.Completion.Task.IsCompleted && !TryCompleteRead(w)) return;
+            _reads.Dequeue();
+        }
+    }
+
+    private bool TryCompleteRead(ReadWaiter w)
+    {
+        var c = _connection;
+        if (w.Buffer.IsEmpty)
+        {
+            // A zero-byte read (SslStream and Kestrel use them) completes once reading would not wait.
+            if ((c.Readiness & TcpReadiness.Readable) == 0 && c.State != TcpState.Closed) return false;
+            w.Completion.TrySetResult(0);
+            return true;
+        }
+        int n = c.Receive(w.Buffer.Span);
+        if (n > 0)
+        {
+            w.Completion.TrySetResult(n);
+            _dispatcher.Wake(); // a window update may be due
+            return true;
+        }
+        if (c.ReceiveFinished) { w.Completion.TrySetResult(0); return true; }
+        if (c.Error != TcpError.None) { w.Completion.TrySetException(TcpErrors.Io(TcpErrors.ToSocketError(c.Error))); return true; }
+        if (c.State == TcpState.Closed) { w.Completion.TrySetResult(0); return true; }
+        return false;
+    }
+
+    private void ServiceWrites()
+    {
+        while (_writes.TryPeek(out var w))
+        {
+            if (!w.Completion.Task.IsCompleted && !TryProgressWrite(w)) return;
+            _writes.Dequeue();
+        }
+        if (_shutdownPending)
+        {
+            _shutdownPending = false;
+            _connection.Shutdown();
+            _dispatcher.Wake();
+        }
+    }
+
+    private bool TryProgressWrite(WriteWaiter w)
+    {
+        var c = _connection;
+        if (c.Error != TcpError.None) { w.Completion.TrySetException(TcpErrors.Io(TcpErrors.ToSocketError(c.Error))); return true; }
+        if (c.State is not (TcpState.Established or TcpState.CloseWait))
+        {
+            // Our FIN is queued (ShutdownSend) or the connection has closed: EPIPE's equivalent.
+            w.Completion.TrySetException(TcpErrors.Io(SocketError.Shutdown));
+            return true;
+        }
+        int n = c.Send(w.Data.Span[w.Written..]);
+        if (n > 0)
+        {
+            w.Written += n;
+            _dispatcher.Wake();
+        }
+        if (w.Written < w.Data.Length) return false;
+        w.Completion.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Closes (or aborts) the connection and fails what is pending (loop).</summary>
+    internal void CloseOnLoop(bool abort)
+    {
+        if (_closedOnLoop) return;
+        _closedOnLoop = true;
+        _connect?.TrySetException(TcpErrors.Socket(SocketError.OperationAborted));
+        _connect = null;
+        while (_reads.TryDequeue(out var r)) r.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
+        while (_writes.TryDequeue(out var w)) w.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
+        _hub.Detach(_connection);
+        if (abort) _connection.Abort();
+        else _connection.Close();
+        _dispatcher.Wake();
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private async Task<int> WithCancellation(TaskCompletionSource<int> completion, Queue<ReadWaiter> queue, CancellationToken token)
+    {
+        if (!token.CanBeCanceled) return await completion.Task.ConfigureAwait(false);
+        using (token.Register(() => OnLoopOrInline(_dispatcher, () =>
+        {
+            if (completion.TrySetCanceled(token)) RemoveCompleted(queue);
+        })))
+        {
+            return await completion.Task.ConfigureAwait(false);
+        }
+    }
+
+    private async Task WithCancellation(TaskCompletionSource completion, Queue<WriteWaiter> queue, CancellationToken token)
+    {
+        if (!token.CanBeCanceled) { await completion.Task.ConfigureAwait(false); return; }
+        using (token.Register(() => OnLoopOrInline(_dispatcher, () =>
+        {
+            if (completion.TrySetCanceled(token))
+            {
+                RemoveCompleted(queue);
+                ServiceWrites(); // a write behind the cancelled one may proceed
+            }
+        })))
+        {
+            await completion.Task.ConfigureAwait(false);
+        }
+    }
+
+    private static void RemoveCompleted(Queue<ReadWaiter> queue)
+    {
+        int n = queue.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var x = queue.Dequeue();
+            if (!x.Completion.Task.IsCompleted) queue.Enqueue(x);
+        }
+    }
+
+    private static void RemoveCompleted(Queue<WriteWaiter> queue)
+    {
+        int n = queue.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var x = queue.Dequeue();
+            if (!x.Completion.Task.IsCompleted) queue.Enqueue(x);
+        }
+    }
+
+    /// <summary>Posts to the loop; when the loop is gone (stopped host), runs inline so that nothing waits forever.</summary>
+    internal static void OnLoopOrInline(IStackDispatcher dispatcher, Action work)
+    {
+        if (dispatcher.IsOnLoopThread) { work(); return; }
+        try
+        {
+            dispatcher.Post(work);
+        }
+        catch (ObjectDisposedException)
+        {
+            work();
+        }
+    }
+
+    private void PostIfOpen(Action work)
+    {
+        if (_disposed) return;
+        OnLoopOrInline(_dispatcher, () => { if (!_closedOnLoop) work(); });
+    }
+
+    private void ThrowIfOnLoop()
+    {
+        if (_dispatcher.IsOnLoopThread)
+            throw new InvalidOperationException("Synchronous I/O on the stack's loop thread would wait for itself; use the async methods.");
+    }
+
+    internal static IPEndPoint ToIPEndPoint(TcpEndpoint e) => new(e.Address.ToIPAddress(), e.Port);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            _sendShutdown = true;
+            _pipe?.Stop();
+            OnLoopOrInline(_dispatcher, () => CloseOnLoop(abort: false));
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Closes gracefully (FIN after the queued bytes; RST when received bytes were left unread, RFC 2525 §2.17).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        if (_pipe is { } pipe) await pipe.StopAsync().ConfigureAwait(false);
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    public override string ToString() => $"TCP {LocalEndPoint} -> {RemoteEndPoint}";
+}

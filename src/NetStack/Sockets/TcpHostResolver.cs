@@ -1,0 +1,10 @@
+using System.Net;
+
+namespace NetStack.Sockets;
+
+/// <summary>
+/// Resolves a host name to addresses for <see cref="TcpConnectionStream.ConnectAsync(IStackDispatcher, Transport.Tcp.TcpLayer, string, int, TcpHostResolver?, TcpSocketOptions?, CancellationToken)"/>,
+/// like <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/> (the stack's DNS stub resolver's
+/// <c>ResolveAsync</c> has this shape). Addresses are tried in the order returned.
+/// </summary>
+public delegate Task<IPAddress[]> TcpHostResolver(string hostName, CancellationToken cancellationToken);

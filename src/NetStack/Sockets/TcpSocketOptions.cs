@@ -1,0 +1,55 @@
+using NetStack.Transport.Tcp;
+
+namespace NetStack.Sockets;
+
+/// <summary>
+/// Per-connection (or per-listener) socket options, like <see cref="System.Net.Sockets.Socket"/>'s
+/// NoDelay / KeepAlive / SendBufferSize / ReceiveBufferSize. A null member keeps the stack's
+/// <see cref="TcpSettings"/> value. Buffer sizes are fixed when the connection is created; NoDelay and
+/// KeepAlive can also be changed later on <see cref="TcpConnectionStream"/>.
+/// </summary>
+public sealed record TcpSocketOptions
+{
+    /// <summary>Disable Nagle's algorithm (RFC 9293 §3.7.4), like <c>TCP_NODELAY</c>.</summary>
+    public bool? NoDelay { get; init; }
+
+    /// <summary>Send keep-alive probes on an idle connection (RFC 1122 §4.2.3.6), like <c>SO_KEEPALIVE</c>.</summary>
+    public bool? KeepAlive { get; init; }
+
+    /// <summary>Idle time before the first keep-alive probe (<c>TCP_KEEPIDLE</c>).</summary>
+    public TimeSpan? KeepAliveIdle { get; init; }
+
+    /// <summary>Time between unanswered keep-alive probes (<c>TCP_KEEPINTVL</c>).</summary>
+    public TimeSpan? KeepAliveInterval { get; init; }
+
+    /// <summary>Unanswered probes before the connection times out (<c>TCP_KEEPCNT</c>).</summary>
+    public int? KeepAliveProbes { get; init; }
+
+    /// <summary>Send buffer in bytes (<c>SO_SNDBUF</c>).</summary>
+    public int? SendBufferSize { get; init; }
+
+    /// <summary>Receive buffer in bytes (<c>SO_RCVBUF</c>); it bounds the advertised window.</summary>
+    public int? ReceiveBufferSize { get; init; }
+
+    /// <summary>Congestion control (CUBIC by default).</summary>
+    public CongestionAlgorithm? Congestion { get; init; }
+
+    /// <summary>The stack's settings with these options applied.</summary>
+    public TcpSettings Apply(TcpSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (SendBufferSize is < 1) throw new ArgumentOutOfRangeException(nameof(SendBufferSize), "A send buffer needs at least one byte.");
+        if (ReceiveBufferSize is < 1) throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), "A receive buffer needs at least one byte.");
+        return settings with
+        {
+            NoDelay = NoDelay ?? settings.NoDelay,
+            KeepAlive = KeepAlive ?? settings.KeepAlive,
+            KeepAliveIdle = KeepAliveIdle ?? settings.KeepAliveIdle,
+            KeepAliveInterval = KeepAliveInterval ?? settings.KeepAliveInterval,
+            KeepAliveProbes = KeepAliveProbes ?? settings.KeepAliveProbes,
+            SendBufferSize = SendBufferSize ?? settings.SendBufferSize,
+            ReceiveBufferSize = ReceiveBufferSize ?? settings.ReceiveBufferSize,
+            Congestion = Congestion ?? settings.Congestion,
+        };
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using NetStack.Interop.Tests.Support;
+using NetStack.Link;
+using NetStack.Network;
+using NetStack.Samples.Netstackd;
+using NetStack.Sockets;
+using NetStack.Wire;
+using Xunit.Abstractions;
+
+namespace NetStack.Interop.Tests.Netstackd;
+
+/// <summary>Our TCP client (TcpConnectionStream on a TAP) uploading to and downloading from kernel servers (socat) in a namespace.</summary>
+[Collection("netstackd")]
+public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("netstackd-client-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed class Setup : IAsyncDisposable
+    {
+        public required NetnsLab Lab { get; init; }
+        public required string Ns { get; init; }
+        public required NetstackdStack Stack { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            Lab.Dispose();
+        }
+    }
+
+    private static Setup Start(bool faults)
+    {
+        var lab = new NetnsLab();
+        try
+        {
+            var ns = lab.CreateNamespace();
+            var tap = lab.CreateTap(ns);
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
+            var config = new InterfaceConfig
+            {
+                Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
+                Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
+                Slaac = false,
+            };
+            var options = new NetstackdStackOptions
+            {
+                Seed = 11,
+                Faults = faults ? new FaultProfile { DropRate = 0.02, ReorderRate = 0.02, DuplicateRate = 0.005 } : null,
+            };
+            var stack = new NetstackdStack(tap, config, options);
+            stack.Start();
+            return new Setup { Lab = lab, Ns = ns, Stack = stack };
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Connects, retrying while the kernel server is not listening yet.</summary>
+    private static async Task<TcpConnectionStream> ConnectWhenListening(NetstackdStack stack, IPEndPoint server)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await stack.Sockets.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            // Refused: socat is not listening yet. HostUnreachable: our IPv6 address is still tentative (no source address
+            // until duplicate address detection ends, RFC 4862 §5.4).
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
+                && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private void Report(string what, long bytes, TimeSpan elapsed, NetstackdStack stack)
+    {
+        var faults = stack.Faults is { } f ? $"; faults tx[{f.TransmitStatistics}] rx[{f.ReceiveStatistics}]" : "";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what}: {bytes / 1e6:F1} MB in {elapsed.TotalSeconds:F2} s = {bytes * 8 / elapsed.TotalSeconds / 1e6:F0} Mbit/s; retransmissions {stack.Tcp.Stats.Retransmissions}, timeouts {stack.Tcp.Stats.Timeouts}{faults}"));
+    }
+
+    public static TheoryData<bool, bool> Cases => new() { { false, false }, { true, false }, { false, true }, { true, true } };
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public async Task Our_client_uploads_to_a_kernel_server_with_a_matching_hash(bool ipv6, bool faults)
+    {
+        Root.Require();
+        await using var s = Start(faults);
+        long size = Shell.TransferMegabytes * 1_000_000L;
+        var target = Path.Combine(_dir, "upload.bin");
+        var server = s.Lab.StartIn(s.Ns, "socat", "-u", ipv6 ? "TCP6-LISTEN:9000,reuseaddr" : "TCP4-LISTEN:9000,reuseaddr", "CREATE:" + target);
+        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), 9000);
+        var clock = Stopwatch.StartNew();
+        await using (var c = await ConnectWhenListening(s.Stack, remote))
+        {
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var chunk = new byte[256 * 1024];
+            for (long left = size; left > 0; left -= chunk.Length)
+            {
+                int n = (int)Math.Min(chunk.Length, left);
+                RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
+                sha.AppendData(chunk, 0, n);
+                await c.WriteAsync(chunk.AsMemory(0, n)).AsTask().WaitAsync(TimeSpan.FromMinutes(3));
+            }
+            c.ShutdownSend();
+            Assert.Equal(0, await c.ReadAsync(new byte[1]).AsTask().WaitAsync(TimeSpan.FromMinutes(2))); // socat closes after our FIN
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            clock.Stop();
+            using var f = File.OpenRead(target);
+            Assert.Equal(Convert.ToHexStringLower(sha.GetHashAndReset()), Convert.ToHexStringLower(SHA256.HashData(f)));
+        }
+        Report($"upload {(ipv6 ? "IPv6" : "IPv4")}{(faults ? " with faults" : "")}", size, clock.Elapsed, s.Stack);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public async Task Our_client_downloads_from_a_kernel_server_with_a_matching_hash(bool ipv6, bool faults)
+    {
+        Root.Require();
+        await using var s = Start(faults);
+        long size = Shell.TransferMegabytes * 1_000_000L;
+        var source = Path.Combine(_dir, "source.bin");
+        string expected;
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        using (var f = File.Create(source))
+        {
+            var chunk = new byte[1 << 20];
+            for (long left = size; left > 0; left -= chunk.Length)
+            {
+                int n = (int)Math.Min(chunk.Length, left);
+                RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
+                f.Write(chunk, 0, n);
+                sha.AppendData(chunk, 0, n);
+            }
+            expected = Convert.ToHexStringLower(sha.GetHashAndReset());
+        }
+        s.Lab.StartIn(s.Ns, "socat", "-u", "OPEN:" + source, ipv6 ? "TCP6-LISTEN:9001,reuseaddr" : "TCP4-LISTEN:9001,reuseaddr");
+        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), 9001);
+        var clock = Stopwatch.StartNew();
+        await using var c = await ConnectWhenListening(s.Stack, remote);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await c.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromMinutes(2))) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+        }
+        clock.Stop();
+        Assert.Equal(size, total);
+        Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        Report($"download {(ipv6 ? "IPv6" : "IPv4")}{(faults ? " with faults" : "")}", size, clock.Elapsed, s.Stack);
+    }
+}
