@@ -4,7 +4,6 @@ using NetStack.Sockets;
 using NetStack.Tap;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
-using NetStack.Wire;
 
 namespace NetStack.Samples.Netstackd;
 
@@ -25,14 +24,12 @@ public sealed record NetstackdStackOptions
 }
 
 /// <summary>
-/// The small composition netstackd runs (and its interop tests reuse for "our client"): one interface over a device
-/// (optionally behind a <see cref="FaultInjector"/> and a <see cref="PcapRecorder"/>), the IPv4/IPv6 stack with UDP and
-/// TCP, and a <see cref="StackHost"/> loop that waits on the real device's descriptor while polling the decorated chain.
+/// What netstackd runs (and its interop tests reuse for "our client"): an <see cref="IpStack"/> (IPv4/IPv6, UDP, TCP, DHCPv4,
+/// SLAAC, its loop) over a device, optionally behind a <see cref="FaultInjector"/> and a <see cref="PcapRecorder"/>. The loop
+/// still sleeps on the real device's descriptor, and wakes when frames held by the fault injector fall due.
 /// </summary>
 public sealed class NetstackdStack : IAsyncDisposable
 {
-    private readonly Node _node;
-
     public NetstackdStack(INetDevice device, InterfaceConfig config, NetstackdStackOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -49,59 +46,61 @@ public sealed class NetstackdStack : IAsyncDisposable
             Recorder = new PcapRecorder(chain, record, leaveOpen: false, epochOffset: DateTime.UtcNow - DateTime.UnixEpoch - TimeSpan.FromTicks(StackHost.Now.Microseconds * 10));
             chain = Recorder;
         }
-        IRandomSource random = options.Seed is { } seed ? new SeededRandom(seed) : SystemRandomSource.Instance;
-        Stack = new NetworkStack(null, random);
-        Interface = Stack.AddInterface(chain, config, StackHost.Now);
-        Udp = new UdpLayer(Stack);
-        Tcp = new TcpLayer(Stack, random, options.Tcp);
-        Stack.RegisterTransport(IpProtocol.Tcp, Tcp);
-        _node = new Node(Stack, chain as ITimedDevice);
-        Host = new StackHost(_node, [device], null, new StackHostOptions { ThreadName = "netstackd loop" });
-        Dispatcher = new HostDispatcher(Host);
-        Sockets = new TcpSockets(Dispatcher, Tcp);
+        Ip = new IpStack(new Decorated(chain, device as IWaitableDevice), config, new IpStackOptions
+        {
+            Name = "netstackd",
+            Random = options.Seed is { } seed ? new SeededRandom(seed) : null,
+            Tcp = options.Tcp,
+            EnableMetrics = false,
+        });
+        if (chain is ITimedDevice timed) Ip.Stack.RegisterPollable(new HeldFrames(timed));
     }
+
+    /// <summary>The stack object (loop, DHCPv4, DNS, UDP, TCP).</summary>
+    public IpStack Ip { get; }
 
     /// <summary>The real device (TAP or pcap).</summary>
     public INetDevice Device { get; }
     public FaultInjector? Faults { get; }
     public PcapRecorder? Recorder { get; }
-    public NetworkStack Stack { get; }
-    public NetworkInterface Interface { get; }
-    public UdpLayer Udp { get; }
-    public TcpLayer Tcp { get; }
-    public StackHost Host { get; }
-    public IStackDispatcher Dispatcher { get; }
-    public TcpSockets Sockets { get; }
+    public NetworkStack Stack => Ip.Stack;
+    public NetworkInterface Interface => Ip.Interface;
+    public UdpLayer Udp => Ip.Udp;
+    public TcpLayer Tcp => Ip.Tcp;
+    public StackHost Host => Ip.Host;
+    public IStackDispatcher Dispatcher => Ip.Dispatcher;
+    public TcpSockets Sockets => Ip.TcpSockets;
 
-    public void Start() => Host.Start();
+    public Task StartAsync() => Ip.StartAsync();
 
-    /// <summary>Stops the loop, closes the recording and the device.</summary>
+    /// <summary>Stops the stack (releasing a DHCPv4 lease), closes the recording and the device.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Host.DisposeAsync().ConfigureAwait(false);
+        await Ip.DisposeAsync().ConfigureAwait(false);
         Recorder?.Dispose();
         Faults?.Dispose();
         (Device as IDisposable)?.Dispose();
     }
 
-    /// <summary>Polls the stack and tells the loop when held frames (fault injector) fall due.</summary>
-    private sealed class Node(NetworkStack stack, ITimedDevice? timed) : IPollable
+    /// <summary>The decorated chain, with the real device's descriptor for the loop to sleep on.</summary>
+    private sealed class Decorated(INetDevice chain, IWaitableDevice? real) : INetDevice, IWaitableDevice
+    {
+        public Medium Medium => chain.Medium;
+        public int Mtu => chain.Mtu;
+        public int MaxFrameSize => chain.MaxFrameSize;
+        public Wire.MacAddress HardwareAddress => chain.HardwareAddress;
+        public int FileDescriptor => real?.FileDescriptor ?? -1;
+        public bool TryReceive(Span<byte> buffer, Instant now, out int length) => chain.TryReceive(buffer, now, out length);
+        public void Transmit(ReadOnlySpan<byte> frame, Instant now) => chain.Transmit(frame, now);
+    }
+
+    /// <summary>Releases frames the fault injector held back (reordering) when due, and tells the loop when that is.</summary>
+    private sealed class HeldFrames(ITimedDevice device) : IPollable
     {
         public Instant Poll(Instant now)
         {
-            timed?.Service(now);
-            var next = stack.Poll(now);
-            return timed is null ? next : Instant.Min(next, timed.NextArrival);
+            device.Service(now);
+            return device.NextArrival;
         }
     }
-}
-
-/// <summary>A <see cref="StackHost"/> seen as the async API's <see cref="IStackDispatcher"/>.</summary>
-internal sealed class HostDispatcher(StackHost host) : IStackDispatcher
-{
-    public bool IsOnLoopThread => host.IsOnLoopThread;
-    public Instant Now => StackHost.Now;
-    public void Post(Action work) => host.Post(work);
-    public Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default) => host.InvokeAsync(work, cancellationToken);
-    public void Wake() => host.Wake();
 }

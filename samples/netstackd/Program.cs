@@ -61,7 +61,7 @@ var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
 await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record });
-stack.Start();
+await stack.StartAsync();
 
 using var stop = new CancellationTokenSource();
 var services = new List<(string Name, ServiceLog Log, Task Run)>();
@@ -84,7 +84,7 @@ try
         var log = new ServiceLog(Console.Out);
         foreach (var any in new[] { IPAddress.Any, IPAddress.IPv6Any })
         {
-            var socket = await NetStack.Sockets.AsyncUdpSocket.BindAsync(stack.Dispatcher, stack.Udp, new IPEndPoint(any, udpPort));
+            var socket = await stack.Ip.BindUdpAsync(new IPEndPoint(any, udpPort));
             services.Add(("udp-echo", log, new UdpEchoService(socket, log).RunAsync(stop.Token)));
         }
     }
@@ -107,6 +107,14 @@ using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
     var addresses = string.Join(' ', o.Ipv4Addresses.Select(a => a.ToString()).Concat(o.Ipv6Addresses.Select(a => a.ToString())));
     Console.WriteLine($"netstackd: ready on {stack.Device} mac {stack.Interface.HardwareAddress} mtu {stack.Device.Mtu} addresses [{addresses}]"
         + $" serving [{string.Join(' ', services.Select(s => s.Name).Distinct())}]{(faults is null ? "" : $" faults drop={o.FaultDrop} reorder={o.FaultReorder} duplicate={o.FaultDuplicate}")}");
+    if (o.Dhcp)
+    {
+        _ = stack.Ip.WaitForDhcpv4LeaseAsync(stop.Token).ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully)
+                Console.WriteLine($"netstackd: DHCPv4 lease {t.Result.Address}/{t.Result.PrefixLength} routers [{string.Join(' ', t.Result.Routers)}] for {t.Result.LeaseTime}");
+        }, TaskScheduler.Default);
+    }
     await stopped.Task;
 }
 

@@ -20,13 +20,15 @@ internal sealed class NetstackdProcess : IDisposable
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private NetstackdProcess(string ns, string tap, IEnumerable<string> args)
+    private NetstackdProcess(string ns, string tap, IEnumerable<string> args, bool staticAddresses)
     {
         Namespace = ns;
         Tap = tap;
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["netns", "exec", ns, "dotnet", DllPath, "--tap", tap, "--address", StackV4 + "/24", "--address", StackV6 + "/64",
-                     "--gateway", KernelV4, "--gateway", KernelV6, .. args])
+        string[] addresses = staticAddresses
+            ? ["--address", StackV4 + "/24", "--address", StackV6 + "/64", "--gateway", KernelV4, "--gateway", KernelV6]
+            : [];
+        foreach (var a in (string[])["netns", "exec", ns, "dotnet", DllPath, "--tap", tap, .. addresses, .. args])
             psi.ArgumentList.Add(a);
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data, false);
@@ -42,9 +44,12 @@ internal sealed class NetstackdProcess : IDisposable
     public string Output => string.Join('\n', _lines);
 
     /// <summary>Starts netstackd in <paramref name="ns"/> on a new TAP, waits for its ready line and addresses the kernel side.</summary>
-    public static async Task<NetstackdProcess> StartAsync(string ns, params string[] args)
+    public static Task<NetstackdProcess> StartAsync(string ns, params string[] args) => StartAsync(ns, true, args);
+
+    /// <summary>As <see cref="StartAsync(string, string[])"/>; without <paramref name="staticAddresses"/> netstackd gets only <paramref name="args"/> (e.g. --dhcp).</summary>
+    public static async Task<NetstackdProcess> StartAsync(string ns, bool staticAddresses, params string[] args)
     {
-        var p = new NetstackdProcess(ns, NetnsLab.NewLinkName('d'), args);
+        var p = new NetstackdProcess(ns, NetnsLab.NewLinkName('d'), args, staticAddresses);
         try
         {
             var exited = p._process.WaitForExitAsync();
@@ -60,6 +65,20 @@ internal sealed class NetstackdProcess : IDisposable
             p.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Waits for a line starting with <paramref name="prefix"/>.</summary>
+    public async Task<string> WaitForLineAsync(string prefix, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            var line = _lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+            if (line is not null) return line;
+            if (_process.HasExited) break;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"no line starting with '{prefix}': {Output}");
     }
 
     private void OnLine(string? line, bool error)

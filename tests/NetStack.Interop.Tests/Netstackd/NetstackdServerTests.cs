@@ -240,3 +240,36 @@ public sealed class NetstackdCommandLineTests
         Assert.StartsWith("netstackd: cannot open pcap device 'nst-no-such-if0'", line, StringComparison.Ordinal);
     }
 }
+
+/// <summary>netstackd configured by a kernel-side DHCPv4 server (dnsmasq in the namespace).</summary>
+[Collection("netstackd")]
+public sealed class NetstackdDhcpTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task With_dhcp_it_takes_a_lease_from_dnsmasq_and_serves_on_the_leased_address()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        using var d = await NetstackdProcess.StartAsync(ns, false, "--dhcp", "--tcp-echo", "7");
+        var leases = Path.Combine(Path.GetTempPath(), $"nst-{Environment.ProcessId}-{Guid.NewGuid():N}.leases");
+        try
+        {
+            lab.StartIn(ns, "dnsmasq", "--no-daemon", "--port=0", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                $"--interface={d.Tap}", "--dhcp-range=198.51.100.50,198.51.100.59,255.255.255.0,1h", $"--dhcp-leasefile={leases}",
+                "--dhcp-option=option:router,198.51.100.1");
+            var line = await d.WaitForLineAsync("netstackd: DHCPv4 lease", TimeSpan.FromSeconds(60));
+            output.WriteLine(line);
+            var address = System.Text.RegularExpressions.Regex.Match(line, @"lease (198\.51\.100\.5\d)/24").Groups[1].Value;
+            Assert.NotEmpty(address);
+            var r = Shell.RunIn(ns, $"printf leased | nc -N -w 10 {address} 7", TimeSpan.FromSeconds(30));
+            Assert.Equal("leased", r.StandardOutput);
+            var (code, _) = await d.StopAsync();
+            Assert.Equal(0, code);
+        }
+        finally
+        {
+            File.Delete(leases);
+        }
+    }
+}

@@ -34,7 +34,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static Setup Start(bool faults)
+    private static async Task<Setup> Start(bool faults)
     {
         var lab = new NetnsLab();
         try
@@ -55,7 +55,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
                 Faults = faults ? new FaultProfile { DropRate = 0.02, ReorderRate = 0.02, DuplicateRate = 0.005 } : null,
             };
             var stack = new NetstackdStack(tap, config, options);
-            stack.Start();
+            await stack.StartAsync();
             return new Setup { Lab = lab, Ns = ns, Stack = stack };
         }
         catch
@@ -99,7 +99,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
     public async Task Our_client_uploads_to_a_kernel_server_with_a_matching_hash(bool ipv6, bool faults)
     {
         Root.Require();
-        await using var s = Start(faults);
+        await using var s = await Start(faults);
         long size = Shell.TransferMegabytes * 1_000_000L;
         var target = Path.Combine(_dir, "upload.bin");
         var server = s.Lab.StartIn(s.Ns, "socat", "-u", ipv6 ? "TCP6-LISTEN:9000,reuseaddr" : "TCP4-LISTEN:9000,reuseaddr", "CREATE:" + target);
@@ -131,7 +131,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
     public async Task Our_client_downloads_from_a_kernel_server_with_a_matching_hash(bool ipv6, bool faults)
     {
         Root.Require();
-        await using var s = Start(faults);
+        await using var s = await Start(faults);
         long size = Shell.TransferMegabytes * 1_000_000L;
         var source = Path.Combine(_dir, "source.bin");
         string expected;
