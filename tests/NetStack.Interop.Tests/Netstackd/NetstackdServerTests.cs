@@ -155,6 +155,8 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
                 n = int(sys.argv[2])
                 res = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True), 150)
                 print(sum(1 for x in res if x is True), n)
+                for i, x in enumerate(res):
+                    if x is not True: print('connection', i, repr(x), file=sys.stderr)
             asyncio.run(main())
             """;
         var path = Path.Combine(_dir, "many.py");
