@@ -96,30 +96,7 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
             if (quoted.Destination != Target.V4 || quoted.Protocol != Protocol) return;
             var probe = MatchQuoted(quoted.Payload);
             if (probe is null) return;
-            string? ext = null;
-            if (icmp.TryGetExtension(out var extension, out _))
-            {
-                var sb = new StringBuilder();
-                foreach (var obj in extension.EnumerateObjects())
-                {
-                    if (sb.Length > 0) sb.Append(';');
-                    if (obj.IsMplsLabelStack)
-                    {
-                        sb.Append("MPLS:");
-                        for (int i = 0; i < obj.MplsEntryCount; i++)
-                        {
-                            var e = obj.MplsEntry(i);
-                            if (i > 0) sb.Append('/');
-                            sb.Append(CultureInfo.InvariantCulture, $"L={e.Label},E={e.TrafficClass},S={(e.BottomOfStack ? 1 : 0)},T={e.Ttl}");
-                        }
-                    }
-                    else
-                    {
-                        sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
-                    }
-                }
-                ext = sb.ToString();
-            }
+            string? ext = icmp.TryGetExtension(out var extension, out _) ? FormatExtension(extension) : null;
             uint info = icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 ? icmp.NextHopMtu : 0u;
             Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
             return;
@@ -139,36 +116,38 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
             if (!Ipv6HeaderChain.TryParse(quoted, out var chain, out _) || chain.End != Ipv6ChainEnd.UpperLayer || chain.Protocol != Protocol) return;
             var probe = MatchQuoted(quoted.Bytes[chain.ProtocolOffset..]);
             if (probe is null) return;
-            string? ext = null;
-            if (icmp.TryGetExtension(out var extension, out _))
-            {
-                var sb = new StringBuilder();
-                foreach (var obj in extension.Objects)
-                {
-                    if (sb.Length > 0) sb.Append(';');
-                    if (obj.ClassNum == 1 && obj.CType == 1)
-                    {
-                        sb.Append("MPLS:");
-                        for (int i = 0; i + 4 <= obj.Payload.Length; i += 4)
-                        {
-                            var e = MplsLabelEntry.Read(obj.Payload[i..]);
-                            if (i > 0) sb.Append('/');
-                            sb.Append(CultureInfo.InvariantCulture, $"L={e.Label},E={e.TrafficClass},S={(e.BottomOfStack ? 1 : 0)},T={e.Ttl}");
-                        }
-                    }
-                    else
-                    {
-                        sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
-                    }
-                }
-                ext = sb.ToString();
-            }
+            string? ext = icmp.TryGetExtension(out var extension, out _) ? FormatExtension(extension) : null;
             uint info = (int)icmp.Type == 2 ? icmp.Mtu : 0;
             Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
             return;
         }
         var direct = MatchDirect(d.Info, d.Payload);
         if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+    }
+
+    /// <summary>ICMP extension objects as Linux traceroute -e prints them: "MPLS:L=..,E=..,S=..,T=.." per label, "/" between labels.</summary>
+    private static string FormatExtension(IcmpExtension extension)
+    {
+        var sb = new StringBuilder();
+        foreach (var obj in extension.Objects)
+        {
+            if (sb.Length > 0) sb.Append(';');
+            if (obj.IsMplsLabelStack)
+            {
+                sb.Append("MPLS:");
+                for (int i = 0; i < obj.MplsEntryCount; i++)
+                {
+                    var e = obj.MplsEntry(i);
+                    if (i > 0) sb.Append('/');
+                    sb.Append(CultureInfo.InvariantCulture, $"L={e.Label},E={e.TrafficClass},S={(e.BottomOfStack ? 1 : 0)},T={e.Ttl}");
+                }
+            }
+            else
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>

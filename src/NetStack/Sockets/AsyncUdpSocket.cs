@@ -292,15 +292,7 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_dispatcher.IsOnLoopThread) { Close(); return; }
-        try
-        {
-            _dispatcher.Post(Close);
-        }
-        catch (ObjectDisposedException)
-        {
-            Close();
-        }
+        _dispatcher.RunOnLoop(Close);
     }
 
     private void Close()

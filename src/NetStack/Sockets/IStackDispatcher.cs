@@ -21,3 +21,24 @@ public interface IStackDispatcher
     /// <summary>Asks the loop to poll the stack now (after a change made outside a frame or timer).</summary>
     void Wake();
 }
+
+/// <summary>Helpers shared by the async sockets.</summary>
+internal static class StackDispatcherExtensions
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop: now when already there, else queued; when the loop has stopped
+    /// (nothing else can touch the stack any more) it runs inline.
+    /// </summary>
+    public static void RunOnLoop(this IStackDispatcher dispatcher, Action work)
+    {
+        if (dispatcher.IsOnLoopThread) { work(); return; }
+        try
+        {
+            dispatcher.Post(work);
+        }
+        catch (ObjectDisposedException)
+        {
+            work();
+        }
+    }
+}

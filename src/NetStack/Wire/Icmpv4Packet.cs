@@ -147,10 +147,10 @@ public readonly ref struct Icmpv4Packet
     public ReadOnlySpan<byte> ExtensionBytes => HasExtension ? _buffer[(HeaderLength + OriginalDatagramLengthWords * 4)..] : default;
 
     /// <summary>Parses the RFC 4884 extension structure; false (with the reason) when there is none or it is malformed.</summary>
-    public bool TryGetExtension(out Icmpv4Extension extension, out WireError error)
+    public bool TryGetExtension(out IcmpExtension extension, out WireError error)
     {
         if (!HasExtension) { extension = default; error = WireError.Truncated; return false; }
-        return Icmpv4Extension.TryParse(ExtensionBytes, out extension, out error);
+        return IcmpExtension.TryParse(ExtensionBytes, out extension, out error);
     }
 
     /// <summary>Views the quoted datagram (its payload cut short, as quotes are), see <see cref="Ipv4Packet.TryParseQuoted"/>.</summary>

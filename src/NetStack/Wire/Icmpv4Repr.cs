@@ -85,7 +85,7 @@ public readonly record struct Icmpv4ErrorRepr(Icmpv4Type Type, byte Code, uint P
         : QuoteLength;
 
     public int BufferLength => Icmpv4Packet.HeaderLength + OriginalFieldLength
-        + (HasExtension ? Icmpv4Extension.MplsStackLength(MplsLabelCount) : 0);
+        + (HasExtension ? IcmpExtension.MplsStackLength(MplsLabelCount) : 0);
 
     /// <summary>
     /// Writes the message: header, the first <see cref="QuoteLength"/> bytes of <paramref name="original"/>
@@ -120,7 +120,7 @@ public readonly record struct Icmpv4ErrorRepr(Icmpv4Type Type, byte Code, uint P
         {
             // RFC 4884 §4.1: the length attribute, in 32-bit words, in the second octet after the checksum.
             buffer[5] = (byte)(originalField / 4);
-            length += Icmpv4Extension.WriteMplsLabelStack(buffer[length..], labels[..MplsLabelCount]);
+            length += IcmpExtension.WriteMplsLabelStack(buffer[length..], labels[..MplsLabelCount]);
         }
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], Checksum.Compute(buffer[..length]));
         return length;

@@ -138,14 +138,14 @@ public readonly ref struct Icmpv6Packet
     /// The RFC 4884 extension structure after the original datagram, when the length field is set and the
     /// structure parses (RFC 4884 §5: the original datagram field is then at least 128 octets).
     /// </summary>
-    public bool TryGetExtension(out Icmpv6Extension extension, out WireError error)
+    public bool TryGetExtension(out IcmpExtension extension, out WireError error)
     {
         extension = default;
         int len = Rfc4884Length * 8;
         if (len == 0 || _buffer.Length < ErrorHeaderLength + len) { error = WireError.Unsupported; return false; }
         // RFC 4884 §5: the original datagram field is at least 128 octets when an extension follows.
-        if (len < Icmpv6Extension.MinimumOriginalDatagramLength) { error = WireError.BadLength; return false; }
-        return Icmpv6Extension.TryParse(_buffer[(ErrorHeaderLength + len)..], out extension, out error);
+        if (len < IcmpExtension.MinimumOriginalDatagramLength) { error = WireError.BadLength; return false; }
+        return IcmpExtension.TryParse(_buffer[(ErrorHeaderLength + len)..], out extension, out error);
     }
 
     /// <summary>True when the checksum over the IPv6 pseudo-header and the message verifies (RFC 4443 §2.3).</summary>
@@ -210,10 +210,10 @@ public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code, uint Header
     /// the whole error fits the minimum MTU, and the length field set (§3). Allocates the new payload:
     /// meant for the rare errors that carry extensions.
     /// </summary>
-    public static Icmpv6Repr WithExtension(Icmpv6Repr error, Icmpv6ExtensionRepr extension)
+    public static Icmpv6Repr WithExtension(Icmpv6Repr error, IcmpExtensionRepr extension)
     {
         int ext = extension.BufferLength;
-        int original = Math.Max(Icmpv6Extension.MinimumOriginalDatagramLength, (error.Payload.Length + 7) & ~7);
+        int original = Math.Max(IcmpExtension.MinimumOriginalDatagramLength, (error.Payload.Length + 7) & ~7);
         original = Math.Min(original, (Icmpv6Packet.MaxInvokingPacketLength - ext) & ~7);
         var payload = new byte[original + ext];
         error.Payload.Span[..Math.Min(original, error.Payload.Length)].CopyTo(payload);

@@ -150,12 +150,12 @@ public class Icmpv4Tests
     public void An_extension_object_overrunning_the_structure_is_BadOption()
     {
         var b = new byte[12];
-        Icmpv4Extension.WriteMplsLabelStack(b, [new MplsLabelEntry(16, 0, true, 1)]);
+        IcmpExtension.WriteMplsLabelStack(b, [new MplsLabelEntry(16, 0, true, 1)]);
         b[5] = 9; // object length 9 > 8 available
-        Assert.False(Icmpv4Extension.TryParse(b, out _, out var error));
+        Assert.False(IcmpExtension.TryParse(b, out _, out var error));
         Assert.Equal(WireError.BadOption, error);
         b[5] = 3; // below the 4-byte object header
-        Assert.False(Icmpv4Extension.TryParse(b, out _, out error));
+        Assert.False(IcmpExtension.TryParse(b, out _, out error));
         Assert.Equal(WireError.BadOption, error);
     }
 
@@ -163,9 +163,9 @@ public class Icmpv4Tests
     public void An_extension_of_another_version_is_BadVersion()
     {
         var b = new byte[12];
-        Icmpv4Extension.WriteMplsLabelStack(b, [new MplsLabelEntry(16, 0, true, 1)]);
+        IcmpExtension.WriteMplsLabelStack(b, [new MplsLabelEntry(16, 0, true, 1)]);
         b[0] = 0x10;
-        Assert.False(Icmpv4Extension.TryParse(b, out _, out var error));
+        Assert.False(IcmpExtension.TryParse(b, out _, out var error));
         Assert.Equal(WireError.BadVersion, error);
     }
 

@@ -185,14 +185,14 @@ public sealed class Icmpv6PacketTests
     {
         var ext = Extension((1, 1, [1, 2, 3, 4]));
         BinaryPrimitives.WriteUInt16BigEndian(ext.AsSpan(4), 3);
-        Assert.False(Icmpv6Extension.TryParse(ext, out _, out var e));
+        Assert.False(IcmpExtension.TryParse(ext, out _, out var e));
         Assert.Equal(WireError.BadOption, e);
         BinaryPrimitives.WriteUInt16BigEndian(ext.AsSpan(4), 12);
-        Assert.False(Icmpv6Extension.TryParse(ext, out _, out e));
+        Assert.False(IcmpExtension.TryParse(ext, out _, out e));
         Assert.Equal(WireError.BadOption, e);
         var v1 = Extension();
         v1[0] = 0x10;
-        Assert.False(Icmpv6Extension.TryParse(v1, out _, out e));
+        Assert.False(IcmpExtension.TryParse(v1, out _, out e));
         Assert.Equal(WireError.BadVersion, e);
     }
 
@@ -202,7 +202,7 @@ public sealed class Icmpv6PacketTests
         var ext = Extension((1, 1, [1, 2, 3, 4]), (3, 4, [5, 6, 7, 8]));
         for (int n = 0; n <= ext.Length; n++)
         {
-            if (Icmpv6Extension.TryParse(ext.AsSpan(0, n), out var x, out _)) foreach (var o in x.Objects) Assert.True(o.Payload.Length >= 0);
+            if (IcmpExtension.TryParse(ext.AsSpan(0, n), out var x, out _)) foreach (var o in x.Objects) Assert.True(o.Payload.Length >= 0);
         }
     }
 
@@ -211,8 +211,8 @@ public sealed class Icmpv6PacketTests
     {
         Gen.Select(Gen.Byte.Array[0, 1400], Gen.Byte, Gen.Byte.Array[0, 10].Select(a => a.SelectMany(x => new byte[] { x, x, x, x }).ToArray())).Sample(t =>
         {
-            var objects = new[] { new Icmpv6ExtensionObjectRepr(1, 1, t.Item3), new Icmpv6ExtensionObjectRepr(t.Item2, 2, new byte[4]) };
-            var repr = Icmpv6Repr.WithExtension(Icmpv6Repr.TimeExceeded(Icmpv6TimeExceededCode.HopLimitExceeded, t.Item1), new Icmpv6ExtensionRepr(objects));
+            var objects = new[] { new IcmpExtensionObjectRepr(1, 1, t.Item3), new IcmpExtensionObjectRepr(t.Item2, 2, new byte[4]) };
+            var repr = Icmpv6Repr.WithExtension(Icmpv6Repr.TimeExceeded(Icmpv6TimeExceededCode.HopLimitExceeded, t.Item1), new IcmpExtensionRepr(objects));
             var b = Write(repr);
             Assert.True(Ipv6Packet.HeaderLength + b.Length <= Ipv6Packet.MinimumMtu);
             Assert.True(Icmpv6Packet.TryParse(b, out var p, out _));

@@ -185,7 +185,7 @@ internal sealed partial class Ipv6Layer
             // RFC 4884 §4.1 + RFC 4950: the quote padded to at least 128 octets, then the MPLS label stack object.
             var stack = new byte[_options.IcmpExtensionMplsLabels.Count * MplsLabelEntry.Length];
             for (int i = 0; i < _options.IcmpExtensionMplsLabels.Count; i++) _options.IcmpExtensionMplsLabels[i].Write(stack.AsSpan(i * MplsLabelEntry.Length));
-            var extension = new Icmpv6ExtensionRepr(new[] { new Icmpv6ExtensionObjectRepr(1, 1, stack) });
+            var extension = new IcmpExtensionRepr(new[] { new IcmpExtensionObjectRepr(1, 1, stack) });
             var withExt = Icmpv6Repr.WithExtension(new Icmpv6Repr(type, code, parameter, q.Bytes.ToArray()), extension);
             var extMessage = new byte[withExt.BufferLength];
             withExt.Write(extMessage, src, origSrc);

@@ -8,22 +8,24 @@ namespace NetStack.Wire;
 /// <para>
 /// Guarantee: once <see cref="TryParse"/> has returned true, no accessor can throw; the version is 2
 /// and every object lies inside the structure with a length of at least 4. The checksum is exposed,
-/// not enforced. The view never copies. The same structure follows ICMPv6 errors.
+/// not enforced. The view never copies. ICMPv4 and ICMPv6 errors carry the same structure (RFC 4884 §4.1, §4.2).
 /// </para>
 /// </summary>
-public readonly ref struct Icmpv4Extension
+public readonly ref struct IcmpExtension
 {
     public const int HeaderLength = 4;
     public const int ObjectHeaderLength = 4;
     /// <summary>RFC 4884 §7: the extension structure version.</summary>
     public const int CurrentVersion = 2;
+    /// <summary>RFC 4884 §5: the original datagram field is at least 128 octets when extensions follow.</summary>
+    public const int MinimumOriginalDatagramLength = 128;
 
     private readonly ReadOnlySpan<byte> _buffer;
 
-    private Icmpv4Extension(ReadOnlySpan<byte> buffer) => _buffer = buffer;
+    private IcmpExtension(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
     /// <summary>Validates the header and walks the objects.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> buffer, out Icmpv4Extension extension, out WireError error)
+    public static bool TryParse(ReadOnlySpan<byte> buffer, out IcmpExtension extension, out WireError error)
     {
         extension = default;
         if (buffer.Length < HeaderLength) { error = WireError.Truncated; return false; }
@@ -37,7 +39,7 @@ public readonly ref struct Icmpv4Extension
             if (length < ObjectHeaderLength || length > buffer.Length - i) { error = WireError.BadOption; return false; }
             i += length;
         }
-        extension = new Icmpv4Extension(buffer);
+        extension = new IcmpExtension(buffer);
         error = WireError.None;
         return true;
     }
@@ -49,7 +51,10 @@ public readonly ref struct Icmpv4Extension
     public ReadOnlySpan<byte> Bytes => _buffer;
 
     /// <summary>The objects, in order; well formed by construction.</summary>
-    public Icmpv4ExtensionObjectEnumerator EnumerateObjects() => new(_buffer[HeaderLength..]);
+    public IcmpExtensionObjectEnumerator EnumerateObjects() => new(_buffer[HeaderLength..]);
+
+    /// <summary>The objects, in order (same as <see cref="EnumerateObjects"/>).</summary>
+    public IcmpExtensionObjectEnumerator Objects => EnumerateObjects();
 
     /// <summary>
     /// Writes an extension header and one RFC 4950 MPLS label stack object holding <paramref name="labels"/>
@@ -64,8 +69,8 @@ public readonly ref struct Icmpv4Extension
         buffer[3] = 0;
         var obj = buffer[HeaderLength..];
         BinaryPrimitives.WriteUInt16BigEndian(obj, (ushort)(ObjectHeaderLength + labels.Length * MplsLabelEntry.Length));
-        obj[2] = Icmpv4ExtensionObject.ClassMplsLabelStack;
-        obj[3] = Icmpv4ExtensionObject.CTypeIncomingMplsLabelStack;
+        obj[2] = IcmpExtensionObject.ClassMplsLabelStack;
+        obj[3] = IcmpExtensionObject.CTypeIncomingMplsLabelStack;
         for (int i = 0; i < labels.Length; i++) labels[i].Write(obj[(ObjectHeaderLength + i * MplsLabelEntry.Length)..]);
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], Checksum.Compute(buffer[..length]));
         return length;
@@ -76,14 +81,14 @@ public readonly ref struct Icmpv4Extension
 }
 
 /// <summary>One object of an ICMP extension structure (RFC 4884 §7.2).</summary>
-public readonly ref struct Icmpv4ExtensionObject
+public readonly ref struct IcmpExtensionObject
 {
     /// <summary>RFC 4950 §7: MPLS Label Stack Class.</summary>
     public const byte ClassMplsLabelStack = 1;
     /// <summary>RFC 4950 §7: C-Type 1, Incoming MPLS Label Stack.</summary>
     public const byte CTypeIncomingMplsLabelStack = 1;
 
-    public Icmpv4ExtensionObject(byte classNum, byte cType, ReadOnlySpan<byte> payload)
+    public IcmpExtensionObject(byte classNum, byte cType, ReadOnlySpan<byte> payload)
     {
         ClassNum = classNum;
         CType = cType;
@@ -94,7 +99,7 @@ public readonly ref struct Icmpv4ExtensionObject
     public byte CType { get; }
     /// <summary>The object payload after its 4-byte header.</summary>
     public ReadOnlySpan<byte> Payload { get; }
-    public int Length => Icmpv4Extension.ObjectHeaderLength + Payload.Length;
+    public int Length => IcmpExtension.ObjectHeaderLength + Payload.Length;
 
     /// <summary>An RFC 4950 incoming MPLS label stack.</summary>
     public bool IsMplsLabelStack => ClassNum == ClassMplsLabelStack && CType == CTypeIncomingMplsLabelStack;
@@ -107,30 +112,30 @@ public readonly ref struct Icmpv4ExtensionObject
 }
 
 /// <summary>Walks the objects of a validated ICMP extension structure.</summary>
-public ref struct Icmpv4ExtensionObjectEnumerator
+public ref struct IcmpExtensionObjectEnumerator
 {
     private readonly ReadOnlySpan<byte> _objects;
     private int _offset;
-    private Icmpv4ExtensionObject _current;
+    private IcmpExtensionObject _current;
 
-    public Icmpv4ExtensionObjectEnumerator(ReadOnlySpan<byte> objects)
+    public IcmpExtensionObjectEnumerator(ReadOnlySpan<byte> objects)
     {
         _objects = objects;
         _offset = 0;
         _current = default;
     }
 
-    public readonly Icmpv4ExtensionObject Current => _current;
+    public readonly IcmpExtensionObject Current => _current;
 
-    public readonly Icmpv4ExtensionObjectEnumerator GetEnumerator() => this;
+    public readonly IcmpExtensionObjectEnumerator GetEnumerator() => this;
 
     public bool MoveNext()
     {
-        if (_objects.Length - _offset < Icmpv4Extension.ObjectHeaderLength) return false;
+        if (_objects.Length - _offset < IcmpExtension.ObjectHeaderLength) return false;
         int length = BinaryPrimitives.ReadUInt16BigEndian(_objects[_offset..]);
-        if (length < Icmpv4Extension.ObjectHeaderLength || length > _objects.Length - _offset) { _offset = _objects.Length; return false; }
-        _current = new Icmpv4ExtensionObject(_objects[_offset + 2], _objects[_offset + 3],
-            _objects.Slice(_offset + Icmpv4Extension.ObjectHeaderLength, length - Icmpv4Extension.ObjectHeaderLength));
+        if (length < IcmpExtension.ObjectHeaderLength || length > _objects.Length - _offset) { _offset = _objects.Length; return false; }
+        _current = new IcmpExtensionObject(_objects[_offset + 2], _objects[_offset + 3],
+            _objects.Slice(_offset + IcmpExtension.ObjectHeaderLength, length - IcmpExtension.ObjectHeaderLength));
         _offset += length;
         return true;
     }
