@@ -120,7 +120,19 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 
         var local = new TcpEndpoint(info.Destination, seg.DestinationPort);
         var remote = new TcpEndpoint(info.Source, seg.SourcePort);
-        if (_connections.TryGetValue(Key(local, remote), out var c))
+        if (_connections.TryGetValue(Key(local, remote), out var c)
+            && c.State == TcpState.SynReceived && c.Listener is { } half && half.Settings.SynCookies
+            && seg.Ack && !seg.Syn && !seg.Rst
+            && Secrets.TryValidateCookie(local, remote, seg.SequenceNumber - 1, seg.AckNumber - 1, now, out _))
+        {
+            // The peer completed the handshake with the SYN cookie we sent for its first SYN (the SYN queue was full);
+            // a retransmitted SYN then found room and made this half-open entry with another ISN. The cookie wins:
+            // the half-open entry goes (back to LISTEN, RFC 9293 §3.10.7.4) and the cookie opens the connection.
+            c.Terminate(TcpError.None);
+            _connections.Remove(Key(local, remote));
+            c = null;
+        }
+        if (c is not null)
         {
             var before = c.Readiness;
             c.TouchKeepalive(now);
