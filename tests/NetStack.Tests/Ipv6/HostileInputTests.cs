@@ -32,7 +32,7 @@ public class HostileInputTests
             var mac = multicast ? MacAddress.ForIpv6Multicast(dst) : i.HardwareAddress;
             s.Receive(i, V6Frames.Ip(mac, Ipv6Address.Parse("2001:db8::a"), dst, (IpProtocol)nexts[nh], payload), net.Now);
             s.Poll(net.Now);
-        });
+        }, threads: 1); // one stack, fed one frame at a time: a stack is single-threaded by contract
     }
 
     [Fact]
@@ -49,6 +49,6 @@ public class HostileInputTests
             i.HardwareAddress.Write(f);
             s.Receive(i, f, net.Now);
             s.Poll(net.Now);
-        });
+        }, threads: 1); // one stack, fed one frame at a time: a stack is single-threaded by contract
     }
 }
