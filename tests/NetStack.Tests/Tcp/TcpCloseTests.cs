@@ -160,4 +160,49 @@ public sealed class TcpCloseTests
         Assert.True(b.Single().Has(TcpFlags.Rst));
         Assert.Equal(TcpState.Closed, c.State);
     }
+
+    [Fact]
+    public void A_FIN_that_arrives_before_the_data_it_follows_closes_the_receive_side_when_the_hole_fills()
+    {
+        // RFC 9293 §3.10.7.4: the FIN takes effect when RCV.NXT reaches it. An out-of-order FIN is kept with its data
+        // (as Linux's out-of-order queue does) instead of being dropped and waiting for a retransmission.
+        var b = new TcpBench();
+        var c = b.Accept();
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Fin, new byte[100], seq: start + 100);
+        Assert.Equal(TcpState.Established, c.State);
+        var dup = b.Single();
+        Assert.Equal(start, dup.Ack); // a duplicate ACK for the hole (RFC 5681 §4.2)
+        b.PeerSends(TcpFlags.Ack, new byte[100], seq: start);
+        Assert.Equal(TcpState.CloseWait, c.State);
+        Assert.Equal(200, c.ReceiveQueueLength);
+        Assert.Equal(start + 201, b.TakeSent().Last().Ack);
+    }
+
+    [Fact]
+    public void A_bare_FIN_beyond_a_hole_is_acted_on_when_the_hole_fills()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Fin, seq: start + 50);
+        Assert.Equal(start, b.Single().Ack);
+        Assert.Equal(TcpState.Established, c.State);
+        b.PeerSends(TcpFlags.Ack, new byte[50], seq: start);
+        Assert.Equal(TcpState.CloseWait, c.State);
+        Assert.Equal(start + 51, b.TakeSent().Last().Ack);
+    }
+
+    [Fact]
+    public void Data_beyond_an_early_FIN_means_it_was_not_the_end()
+    {
+        // A FIN at X followed by data past X: the FIN was not where the stream ends, so it is forgotten.
+        var b = new TcpBench();
+        var c = b.Accept();
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Fin, seq: start + 10);
+        b.PeerSends(TcpFlags.Ack, new byte[30], seq: start);
+        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal(30, c.ReceiveQueueLength);
+    }
 }

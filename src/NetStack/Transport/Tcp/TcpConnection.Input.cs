@@ -37,26 +37,49 @@ public sealed partial class TcpConnection
         _layer.MarkDirty(this);
     }
 
-    /// <summary>A connection created from a valid SYN cookie (RFC 4987 §3.6): established at once, no optional features.</summary>
-    internal void StartFromCookie(in TcpSegment seg, ushort mss, Instant now)
+    /// <summary>
+    /// A connection created from a valid SYN cookie (RFC 4987 §3.6): established at once. When the SYN carried
+    /// timestamps, the cookie SYN-ACK kept the window shift and SACK permission in its TSval
+    /// (<see cref="TcpSecrets.CookieTimestamp"/>) and the ACK echoes them back; otherwise no optional feature is on.
+    /// </summary>
+    internal void StartFromCookie(in TcpSegment seg, in TcpRepr repr, ushort mss, Instant now)
     {
         _iss = seg.AckNumber - 1;
         InitSendSpace();
         _sndUna = _iss + 1;
         _sndNxt = _iss + 1;
+        _tsOffset = _layer.Secrets.TimestampOffset(Local, Remote);
         _ourMss = _layer.PathMss(Remote.Address);
         _irs = seg.SequenceNumber - 1;
         _rcvNxt = seg.SequenceNumber;
-        _rcvAdvRight = _rcvNxt;
         _peerMss = mss;
+        if (_settings.Timestamps && repr.Timestamps is { } ts)
+        {
+            var (shift, sack) = TcpSecrets.CookieOptions(ts.Echo);
+            _peerOfferedTs = _tsEnabled = true;
+            _tsRecent = ts.Value;
+            _tsRecentValid = true;
+            _peerOfferedWs = shift.HasValue;
+            _wsEnabled = _settings.WindowScaling && shift.HasValue;
+            _sndShift = _wsEnabled ? shift!.Value : (byte)0;
+            _rcvShift = _wsEnabled ? OurWindowShift() : (byte)0;
+            _peerOfferedSack = sack;
+            _sackEnabled = _settings.Sack && sack;
+        }
         ComputeMss();
-        _sndWnd = seg.Window;
+        // The SYN-ACK offered min(buffer, 65535) bytes, unscaled (RFC 7323 §2.2); the right edge starts there.
+        _rcvAdvRight = _rcvNxt + CookieWindow(_settings);
+        // This ACK is not a SYN: its window is scaled (RFC 7323 §2.2).
+        _sndWnd = seg.Window << _sndShift;
         _maxSndWnd = _sndWnd;
         _sndWl1 = seg.SequenceNumber;
         _sndWl2 = seg.AckNumber;
         _lastReceived = now;
         Establish(now);
     }
+
+    /// <summary>The window a SYN-ACK advertises: the receive buffer, at most 65,535 (never scaled in a SYN, RFC 7323 §2.2).</summary>
+    internal static ushort CookieWindow(TcpSettings settings) => (ushort)Math.Min(settings.ReceiveBufferSize, 65535);
 
     private void InitSendSpace()
     {
@@ -91,10 +114,13 @@ public sealed partial class TcpConnection
         ComputeMss();
     }
 
-    private byte OurWindowShift()
+    private byte OurWindowShift() => WindowShiftFor(_recvBuffer.Capacity);
+
+    /// <summary>RFC 7323 §2.2: the smallest shift that lets a 16-bit window cover <paramref name="receiveBuffer"/> (at most 14).</summary>
+    internal static byte WindowShiftFor(int receiveBuffer)
     {
         byte s = 0;
-        while (s < 14 && (_recvBuffer.Capacity >> s) > 65535) s++;
+        while (s < 14 && (receiveBuffer >> s) > 65535) s++;
         return s;
     }
 
@@ -239,22 +265,19 @@ public sealed partial class TcpConnection
             ReceiveData(seq, seg.Payload, now);
         }
 
-        // Eighth: FIN, only when in order (all preceding data received).
-        if (seg.Fin && !_finReceived && seq + payloadLength == _rcvNxt
-            && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        // Eighth: FIN (RFC 9293 §3.10.7.4). It takes effect once all data before it has arrived: a FIN that arrives
+        // out of order (its data was queued by the assembler) is remembered and acted on when the hole fills, as the
+        // Linux out-of-order queue does, instead of waiting for the peer to retransmit it.
+        if (!_finReceived && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
-            _rcvNxt += 1;
-            _finReceived = true;
-            _ackNow = true;
-            switch (State)
+            if (seg.Fin)
             {
-                case TcpState.Established: State = TcpState.CloseWait; break;
-                case TcpState.FinWait1:
-                    if (_finSent && _sndUna == _finSeq + 1) EnterTimeWait(now);
-                    else State = TcpState.Closing; // simultaneous close
-                    break;
-                case TcpState.FinWait2: EnterTimeWait(now); break;
+                var finSeq = seq + payloadLength;
+                if (finSeq > _rcvNxt && finSeq <= _rcvAdvRight) { _finPending = true; _finPendingSeq = finSeq; _ackNow = true; } // out of order: duplicate ACK (RFC 5681 §4.2)
+                else if (finSeq == _rcvNxt) { _finPending = true; _finPendingSeq = finSeq; }
             }
+            if (_finPending && _rcvNxt == _finPendingSeq) AcceptFin(now);
+            else if (_finPending && _rcvNxt > _finPendingSeq) _finPending = false; // data beyond the FIN: it was not the end
         }
         if (_ackNow || _delayedAckDeadline != Instant.MaxValue) _layer.MarkDirty(this);
     }
@@ -463,6 +486,24 @@ public sealed partial class TcpConnection
             _ackNow = true;
         }
         _layer.Stats.BytesReceived += written;
+    }
+
+    /// <summary>The peer's FIN, all data before it received: RCV.NXT passes it and the state moves on (RFC 9293 §3.10.7.4).</summary>
+    private void AcceptFin(Instant now)
+    {
+        _finPending = false;
+        _rcvNxt += 1;
+        _finReceived = true;
+        _ackNow = true;
+        switch (State)
+        {
+            case TcpState.Established: State = TcpState.CloseWait; break;
+            case TcpState.FinWait1:
+                if (_finSent && _sndUna == _finSeq + 1) EnterTimeWait(now);
+                else State = TcpState.Closing; // simultaneous close
+                break;
+            case TcpState.FinWait2: EnterTimeWait(now); break;
+        }
     }
 
     private void EnterTimeWait(Instant now)

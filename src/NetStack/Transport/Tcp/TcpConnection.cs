@@ -31,6 +31,9 @@ public sealed partial class TcpConnection
 
     // Receive sequence space.
     private SeqNumber _irs, _rcvNxt, _rcvAdvRight;
+    /// <summary>A FIN seen beyond RCV.NXT (out of order), at <see cref="_finPendingSeq"/>.</summary>
+    private bool _finPending;
+    private SeqNumber _finPendingSeq;
     private byte _rcvShift;
     private bool _finReceived;
 

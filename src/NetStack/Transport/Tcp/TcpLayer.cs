@@ -177,7 +177,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 var cc = new TcpConnection(this, listener.Settings, local, remote) { Listener = listener };
                 _connections[Key(local, remote)] = cc;
                 cc.InTable = true;
-                cc.StartFromCookie(seg, mss, now);
+                cc.StartFromCookie(seg, seg.ToRepr(), mss, now);
                 if (seg.Payload.Length > 0 || seg.Fin) cc.Process(seg, now);
                 return;
             }
@@ -195,6 +195,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             int peerMss = repr.Mss ?? (remote.Address.IsV4 ? 536 : 1220);
             int idx = TcpSecrets.CookieMssIndex(Math.Min(peerMss, (int)PathMss(remote.Address)));
             var cookie = Secrets.Cookie(local, remote, seg.SequenceNumber, idx, now);
+            var settings = listener.Settings;
             var synAck = new TcpRepr
             {
                 SourcePort = local.Port,
@@ -202,9 +203,19 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 SequenceNumber = cookie,
                 AckNumber = seg.SequenceNumber + 1,
                 Flags = TcpFlags.Syn | TcpFlags.Ack,
-                Window = (ushort)Math.Min(listener.Settings.ReceiveBufferSize, 65535),
+                Window = TcpConnection.CookieWindow(settings),
                 Mss = TcpSecrets.CookieMss[idx],
             };
+            // Options need state, which a cookie does not keep: like Linux, keep the window shift and SACK permission in
+            // the low bits of our TSval when the SYN offered timestamps (the ACK echoes it); without timestamps, none.
+            if (settings.Timestamps && repr.Timestamps is { } peerTs)
+            {
+                byte? peerShift = settings.WindowScaling ? repr.WindowScale : null;
+                bool sack = settings.Sack && repr.SackPermitted;
+                synAck.Timestamps = new TcpTimestamps(TcpSecrets.CookieTimestamp(Secrets.TimestampNow(local, remote, now), peerShift, sack), peerTs.Value);
+                if (peerShift.HasValue) synAck.WindowScale = TcpConnection.WindowShiftFor(settings.ReceiveBufferSize);
+                synAck.SackPermitted = sack;
+            }
             SendRepr(synAck, local.Address, remote.Address, now);
             Stats.SynCookiesSent++;
             return;

@@ -28,8 +28,10 @@ public sealed class TcpListener
     /// <summary>Connections established and waiting in the accept queue.</summary>
     public bool HasPendingConnection => _accept.Count > 0;
 
-    internal bool SynQueueFull => HalfOpen >= Settings.SynQueueLength;
-    internal bool AcceptQueueFull => _accept.Count + HalfOpen >= Backlog + Settings.SynQueueLength || _accept.Count >= Backlog;
+    /// <summary>The SYN queue's bound: <see cref="TcpSettings.SynQueueLength"/>, else the backlog.</summary>
+    public int SynQueueLength => Settings.SynQueueLength ?? Backlog;
+    internal bool SynQueueFull => HalfOpen >= SynQueueLength;
+    internal bool AcceptQueueFull => _accept.Count + HalfOpen >= Backlog + SynQueueLength || _accept.Count >= Backlog;
 
     /// <summary>Takes the next established connection, if any.</summary>
     public bool TryAccept(out TcpConnection connection)

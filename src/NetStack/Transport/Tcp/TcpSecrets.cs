@@ -36,6 +36,34 @@ internal sealed class TcpSecrets
         return (uint)SipHash.Hash(_tsK0, _tsK1, Pack(b, local, remote, 0));
     }
 
+    /// <summary>Our timestamp clock for a connection: milliseconds plus its <see cref="TimestampOffset"/>.</summary>
+    public uint TimestampNow(TcpEndpoint local, TcpEndpoint remote, Instant now) =>
+        unchecked((uint)now.Milliseconds + TimestampOffset(local, remote));
+
+    /// <summary>
+    /// The options a stateless SYN-ACK agreed to, carried in the low 6 bits of its TSval (as Linux's
+    /// <c>cookie_init_timestamp</c> does): bits 0-3 the peer's window shift (15: none), bit 4 SACK permitted.
+    /// The TSval never runs ahead of the clock <paramref name="tsNow"/>, so later TSvals of the connection never go
+    /// back (RFC 7323 §5.4: the peer's PAWS would drop them).
+    /// </summary>
+    public static uint CookieTimestamp(uint tsNow, byte? peerWindowShift, bool sackPermitted)
+    {
+        uint options = (uint)Math.Min((int)(peerWindowShift ?? 15), 15) | (sackPermitted ? 16u : 0u);
+        uint ts = (tsNow & ~CookieTimestampMask) | options;
+        if (unchecked((int)(ts - tsNow)) > 0) ts = unchecked(ts - (CookieTimestampMask + 1));
+        return ts;
+    }
+
+    /// <summary>Reads back what <see cref="CookieTimestamp"/> encoded from the TSecr of the handshake's ACK.</summary>
+    public static (byte? PeerWindowShift, bool SackPermitted) CookieOptions(uint tsEcr)
+    {
+        uint shift = tsEcr & 15;
+        // RFC 7323 §2.3: a shift above 14 is used as 14; 15 never comes from a peer's option here, it means "none".
+        return (shift == 15 ? null : (byte)Math.Min(shift, 14u), (tsEcr & 16) != 0);
+    }
+
+    private const uint CookieTimestampMask = 0x3F;
+
     /// <summary>The SYN-ACK sequence number encoding a 64-second time slot, an MSS index and a 24-bit MAC.</summary>
     public SeqNumber Cookie(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, int mssIndex, Instant now)
     {

@@ -34,8 +34,11 @@ public sealed record TcpSettings
     public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
     public int KeepAliveProbes { get; init; } = 9;
-    /// <summary>Half-open (SYN-RECEIVED) connections per listener before SYN cookies are used.</summary>
-    public int SynQueueLength { get; init; } = 128;
+    /// <summary>
+    /// Half-open (SYN-RECEIVED) connections per listener before SYN cookies are used; null (the default) bounds the SYN
+    /// queue by the listen backlog, as Linux does when SYN cookies are on (<c>inet_csk_reqsk_queue_is_full</c>).
+    /// </summary>
+    public int? SynQueueLength { get; init; }
     /// <summary>RFC 4987: answer with SYN cookies when the SYN queue or accept queue is full.</summary>
     public bool SynCookies { get; init; } = true;
     /// <summary>Out-of-order ranges the receive side keeps.</summary>
