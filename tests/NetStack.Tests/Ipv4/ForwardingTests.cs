@@ -3,7 +3,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -28,7 +27,7 @@ public class ForwardingTests
 
         public Lab(int rightMtu = 1500)
         {
-            var quiet = new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } };
+            var quiet = new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } };
             Left = Net.AddHub();
             Right = Net.AddHub();
             HostA = Net.AddStack(1, quiet);

@@ -3,7 +3,7 @@ using NetStack.Link;
 namespace NetStack.Network.Ipv4;
 
 /// <summary>IPv4 limits and defaults (every table and queue of the IPv4 layer is bounded by one of these).</summary>
-public sealed class Ipv4Options
+public sealed class Ipv4Settings
 {
     /// <summary>TTL of datagrams we originate (RFC 1700 / Linux net.ipv4.ip_default_ttl: 64).</summary>
     public byte DefaultHopLimit { get; init; } = 64;
