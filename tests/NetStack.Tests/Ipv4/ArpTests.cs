@@ -66,7 +66,8 @@ public class ArpTests
         using var ping = new IcmpEchoSocket(h.Stack, 5);
         ping.SendEcho(Peer, 1, new byte[8], h.Now);
         int requests = h.Device.TakeSent().Count;
-        for (int i = 0; i < 5; i++) requests += h.Advance(TimeSpan.FromSeconds(1)).Count(f => Frames.IsArp(f, ArpOperation.Request));
+        // Requests at 0, 1 and 3 s (back-off), given up at 7 s (ArpBackoffTests has the timing).
+        for (int i = 0; i < 8; i++) requests += h.Advance(TimeSpan.FromSeconds(1)).Count(f => Frames.IsArp(f, ArpOperation.Request));
         Assert.Equal(3, requests);
         Assert.Equal(1, h.Stack.Statistics.Drops(DropReason.NeighborUnreachable));
     }

@@ -39,8 +39,12 @@ public sealed class Ipv4Settings
     public int GratuitousArpCount { get; init; } = 2;
 
     /// <summary>ARP cache limits and timers per interface. Up to 64 packets wait per unresolved neighbour (Linux holds
-    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution.</summary>
-    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64 };
+    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution. Requests are
+    /// retried with exponential back-off (RFC 7048-style): 3 requests, 1 s then 2 s apart, given up 4 s after the last
+    /// (<see cref="NeighborCacheOptions.MaxMulticastSolicit"/>, <see cref="NeighborCacheOptions.RetransTimer"/>,
+    /// <see cref="NeighborCacheOptions.RetransBackoffMultiple"/>, <see cref="NeighborCacheOptions.MaxRetransTimer"/>);
+    /// never more than one request per second per destination (RFC 1122 §2.3.2.1), whatever is set here.</summary>
+    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64, RetransBackoffMultiple = 2, MaxRetransTimer = TimeSpan.FromSeconds(8) };
 
     /// <summary>Host routes learned from ICMP redirects (RFC 1122 §3.2.2.2); the oldest goes when a new one comes.</summary>
     public int MaxRedirectRoutes { get; init; } = 64;
