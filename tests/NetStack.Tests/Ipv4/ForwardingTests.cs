@@ -60,6 +60,25 @@ public class ForwardingTests
     }
 
     [Fact]
+    public void Ping_with_record_route_across_the_router_records_the_whole_round_trip_RFC1812_5_3_13_3()
+    {
+        var lab = new Lab();
+        using var ping = new IcmpEchoSocket(lab.HostA, 1);
+        var rr = new byte[39]; // nine empty slots, as ping -R sends
+        rr[0] = 7; rr[1] = 39; rr[2] = 4;
+        Assert.Equal(IpSendResult.Sent, ping.SendEcho(B, 1, Frames.Pattern(56), lab.Net.Now, options: IpHeaderOptions.Create(rr)));
+        lab.Net.Run(TimeSpan.FromSeconds(1));
+        Assert.True(ping.TryReceive(out var r));
+        Assert.Equal(IcmpEchoResultKind.Reply, r.Kind);
+        var recorded = r.HeaderOptions.ToArray();
+        Assert.Equal(new byte[] { 7, 39, 20 }, recorded[..3]);
+        // A as it sends; the router leaving toward B; B as it replies (RFC 1122 §3.2.2.6); the router leaving toward A.
+        var route = Enumerable.Range(0, 4).Select(i => Ipv4Address.Read(recorded.AsSpan(3 + 4 * i))).ToArray();
+        Assert.Equal([A, RouterRight, B, RouterLeft], route);
+        Assert.All(recorded[19..], b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public void TTL_1_earns_time_exceeded_from_the_router_as_traceroute_needs_RFC1812_5_3_1()
     {
         var lab = new Lab();
