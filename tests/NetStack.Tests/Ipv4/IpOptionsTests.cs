@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using CsCheck;
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv4;
@@ -244,6 +245,26 @@ public sealed class IpOptionsTests : IDisposable
         var options = new byte[41];
         Array.Fill(options, (byte)1);
         Assert.Throws<ArgumentException>(() => IpHeaderOptions.Create(options));
+    }
+
+    [Fact]
+    public void Stamping_any_well_formed_options_area_stays_inside_it_and_keeps_it_well_formed()
+    {
+        // Hostile pointers and flags in an echo request's options must never make the reply path throw or overrun.
+        // Record Route or Timestamp of any length, pointer and flags, behind 0-3 NOPs.
+        var options = Gen.Select(Gen.Int[0, 3], Gen.OneOfConst<byte>(7, 68), Gen.Byte[4, 37], Gen.Byte, Gen.Byte, Gen.Byte.Array[36])
+            .Select((nops, type, length, pointer, flags, data) =>
+                Enumerable.Repeat((byte)1, nops).Concat(new byte[] { type, length, pointer, flags }).Concat(data.Take(length - 4)).ToArray());
+        options.Sample(area =>
+        {
+            Assert.Equal(WireError.None, Ipv4Options.Validate(area));
+            var copy = area.ToArray();
+            Ipv4OptionStamp.Stamp(copy, Us, 0x80000001);
+            Assert.Equal(WireError.None, Ipv4Options.Validate(copy));
+            Span<byte> echoed = stackalloc byte[Ipv4Options.MaxLength];
+            int n = Ipv4OptionStamp.EchoOptions(copy, echoed);
+            Assert.True(n <= area.Length);
+        }, iter: 20_000);
     }
 
     [Fact]
