@@ -87,8 +87,8 @@ public sealed class SimulatedNetwork
 
     private static StackOptions RouterOptions(bool silent = false, MplsLabelEntry[]? labels = null) => new()
     {
-        Ipv4 = new Network.Ipv4.Ipv4Options { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
-        Ipv6 = new Ipv6Options { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
+        Ipv4 = new Network.Ipv4.Ipv4Settings { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
+        Ipv6 = new Ipv6Settings { IcmpErrorsEnabled = !silent, IcmpExtensionMplsLabels = labels ?? [] },
     };
 
     /// <summary>Joins two stacks with a point-to-point Ethernet link and configures both ends.</summary>

@@ -9,6 +9,6 @@ public sealed class StackOptions
     /// <summary>Frames taken from one device in one <see cref="NetworkStack.Poll"/> before timers run.</summary>
     public int MaxFramesPerPoll { get; init; } = 256;
 
-    public Network.Ipv4.Ipv4Options Ipv4 { get; init; } = new();
-    public Network.Ipv6.Ipv6Options Ipv6 { get; init; } = new();
+    public Network.Ipv4.Ipv4Settings Ipv4 { get; init; } = new();
+    public Network.Ipv6.Ipv6Settings Ipv6 { get; init; } = new();
 }

@@ -35,6 +35,16 @@ public sealed class NeighborCacheOptions
     public int MaxMulticastSolicit { get; init; } = 3;
     /// <summary>MAX_UNICAST_SOLICIT.</summary>
     public int MaxUnicastSolicit { get; init; } = 3;
+
+    /// <summary>
+    /// Each retransmission of a solicitation waits this many times longer than the previous one (RFC 7048 §3
+    /// BACKOFF_MULTIPLE, e.g. 2: 1 s, 2 s, 4 s ...), up to <see cref="MaxRetransTimer"/>. 1 (the default) keeps RFC 4861's
+    /// fixed RETRANS_TIMER. ARP defaults to 2 (see <c>Ipv4Settings.Arp</c>).
+    /// </summary>
+    public int RetransBackoffMultiple { get; init; } = 1;
+
+    /// <summary>The longest wait between solicitations under back-off (RFC 7048 §3 MAX_RETRANS_TIMER: 60 s).</summary>
+    public TimeSpan MaxRetransTimer { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>What a neighbour cache asks of its family (ARP or NDP) when timers or updates fire.</summary>
@@ -88,12 +98,21 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     private readonly StackStatistics _stats;
     private readonly IRandomSource _random;
     private TimeSpan _reachableTime;
+    private readonly TimeSpan _minRetransInterval;
     private Instant _nextDeadline = Instant.MaxValue;
     private readonly List<TAddress> _scratch = [];
 
-    public NeighborCache(NeighborCacheOptions options, INeighborSink<TAddress> sink, StackStatistics stats, IRandomSource random)
+    /// <param name="options">Limits and timers.</param>
+    /// <param name="sink">Where solicitations and released packets go.</param>
+    /// <param name="stats">Drop counters.</param>
+    /// <param name="random">For ReachableTime's random factor.</param>
+    /// <param name="minRetransInterval">A floor under the wait between solicitations for one neighbour, whatever the
+    /// options say (ARP: 1 s, RFC 1122 §2.3.2.1 "a mechanism to prevent ARP flooding").</param>
+    public NeighborCache(NeighborCacheOptions options, INeighborSink<TAddress> sink, StackStatistics stats, IRandomSource random,
+        TimeSpan minRetransInterval = default)
     {
         _options = options;
+        _minRetransInterval = minRetransInterval;
         _sink = sink;
         _stats = stats;
         _random = random;
@@ -159,7 +178,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         if (e is null) return NeighborLookup.CacheFull;
         e.State = NeighborState.Incomplete;
         e.ProbesSent = 1;
-        SetDeadline(e, now + RetransTimer);
+        SetDeadline(e, now + RetransInterval(1));
         _sink.Solicit(address, null, now);
         return NeighborLookup.Pending;
     }
@@ -291,7 +310,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
                 case NeighborState.Incomplete:
                     if (e.ProbesSent >= _options.MaxMulticastSolicit) { Fail(address, e, now); continue; }
                     e.ProbesSent++;
-                    e.Deadline = now + RetransTimer;
+                    e.Deadline = now + RetransInterval(e.ProbesSent);
                     _sink.Solicit(address, null, now);
                     break;
                 case NeighborState.Reachable:
@@ -301,13 +320,13 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
                 case NeighborState.Delay:
                     e.State = NeighborState.Probe;
                     e.ProbesSent = 1;
-                    e.Deadline = now + RetransTimer;
+                    e.Deadline = now + RetransInterval(1);
                     _sink.Solicit(address, e.Mac, now);
                     break;
                 case NeighborState.Probe:
                     if (e.ProbesSent >= _options.MaxUnicastSolicit) { Fail(address, e, now); continue; }
                     e.ProbesSent++;
-                    e.Deadline = now + RetransTimer;
+                    e.Deadline = now + RetransInterval(e.ProbesSent);
                     _sink.Solicit(address, e.Mac, now);
                     break;
                 default:
@@ -317,6 +336,24 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         }
         RecomputeDeadline();
         return _nextDeadline;
+    }
+
+    /// <summary>
+    /// The wait after the <paramref name="probesSent"/>-th solicitation: RETRANS_TIMER (RFC 4861 §7.2.2), multiplied by
+    /// BACKOFF_MULTIPLE for each earlier one and capped at MAX_RETRANS_TIMER (RFC 7048 §3, without its random factor:
+    /// deterministic), never under the floor (RFC 1122 §2.3.2.1: at most one ARP request per second per destination).
+    /// </summary>
+    public TimeSpan RetransInterval(int probesSent)
+    {
+        var interval = RetransTimer;
+        int multiple = _options.RetransBackoffMultiple;
+        if (multiple > 1)
+        {
+            var cap = _options.MaxRetransTimer > RetransTimer ? _options.MaxRetransTimer : RetransTimer;
+            for (int i = 1; i < probesSent && interval < cap; i++) interval *= multiple;
+            if (interval > cap) interval = cap;
+        }
+        return interval < _minRetransInterval ? _minRetransInterval : interval;
     }
 
     private void Fail(TAddress address, Entry e, Instant now)

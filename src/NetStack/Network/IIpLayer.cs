@@ -44,6 +44,13 @@ public readonly record struct IpSendOptions
         init => _interfacePlusOne = value + 1;
     }
 
+    /// <summary>
+    /// IPv4 options to put in the header (RFC 1122 §4.1.3.2: "An application MUST be able to specify IP options to be
+    /// sent in its UDP datagrams"; Linux <c>IP_OPTIONS</c>); validated when built with <see cref="IpHeaderOptions.Create"/>.
+    /// Record Route and Timestamp get our address / time as we originate the datagram (RFC 791 §3.1). Ignored for IPv6.
+    /// </summary>
+    public IpHeaderOptions HeaderOptions { get; init; }
+
     public static readonly IpSendOptions Default;
 }
 
@@ -87,7 +94,15 @@ public readonly record struct IpPacketInfo(
     byte TrafficClass,
     uint FlowLabel,
     int InterfaceIndex,
-    bool IsBroadcastOrMulticast);
+    bool IsBroadcastOrMulticast)
+{
+    /// <summary>
+    /// The IPv4 header's options, NOP and End-of-List aside (RFC 1122 §3.2.1.8: "All IP options (except NOP or
+    /// END-OF-LIST) received in datagrams MUST be passed to the transport layer"); of the first fragment for a
+    /// reassembled datagram (RFC 791 §3.2). A copy held in the value, so a transport may keep it. Empty for IPv6.
+    /// </summary>
+    public IpHeaderOptions HeaderOptions { get; init; }
+}
 
 /// <summary>What a transport did with a datagram; the network layer answers <see cref="PortUnreachable"/> with ICMP.</summary>
 public enum TransportVerdict

@@ -21,6 +21,10 @@ public readonly record struct UdpReceiveResult(int ReceivedBytes, IPEndPoint Rem
 {
     /// <summary>True when the datagram was longer than the buffer and was cut (MSG_TRUNC).</summary>
     public bool Truncated => DatagramLength > ReceivedBytes;
+
+    /// <summary>The IPv4 options the datagram came with, byte for byte (NOP / End-of-List padding aside), like Linux
+    /// <c>IP_RECVOPTS</c> (RFC 1122 §4.1.3.2); empty when none and for IPv6. <c>HeaderOptions.ToArray()</c> gives the bytes.</summary>
+    public IpHeaderOptions HeaderOptions { get; init; }
 }
 
 /// <summary>A received datagram with its own copy of the payload (for <see cref="AsyncUdpSocket.ReceiveAllAsync"/>).</summary>
@@ -33,8 +37,9 @@ public sealed record UdpMessage(byte[] Data, UdpReceiveResult Info);
 /// (<see cref="SocketError.OperationAborted"/>) when the socket is disposed. ICMP and ICMPv6 errors about datagrams
 /// it sent (port unreachable, time exceeded, packet too big...) are read with <see cref="ReceiveErrorAsync"/>, like
 /// Linux's <c>IP_RECVERR</c> error queue.
-/// <para>Per-datagram IP controls (TTL / hop limit, DF, traffic class, flow label) are given to
-/// <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies when none are given.</para>
+/// <para>Per-datagram IP controls (TTL / hop limit, DF, traffic class, flow label, IPv4 header options built with
+/// <see cref="IpHeaderOptions.Create"/>) are given to <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies
+/// when none are given (a socket-wide <c>IP_OPTIONS</c>). Received IPv4 options come in <see cref="UdpReceiveResult.HeaderOptions"/>.</para>
 /// </summary>
 public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
 {
@@ -255,7 +260,7 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     {
         if (!_socket.TryReceive(w.Buffer.Span, out var info, out int copied)) return false;
         w.Completion.TrySetResult(new UdpReceiveResult(copied, info.Remote.ToIPEndPoint(), info.LocalAddress.ToIPAddress(),
-            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex, info.Length));
+            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex, info.Length) { HeaderOptions = info.HeaderOptions });
         return true;
     }
 

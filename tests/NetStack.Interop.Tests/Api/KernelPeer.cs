@@ -55,7 +55,7 @@ internal sealed class KernelPeer : IAsyncDisposable
             options = options with
             {
                 Name = "ours",
-                Stack = options.Stack ?? new StackOptions { Ipv6 = new Ipv6Options { DupAddrDetectTransmits = 0 } },
+                Stack = options.Stack ?? new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } },
             };
             var stack = new IpStack(tap, config, options);
             await stack.StartAsync();

@@ -92,6 +92,73 @@ public sealed class KernelPeerTests(ITestOutputHelper output)
         await s.Host.InvokeAsync(socket.Dispose);
     }
 
+    [SkippableFact]
+    public async Task The_kernels_ping_R_gets_its_record_route_back_RFC1122_3_2_2_6()
+    {
+        Root.Require();
+        await using var s = new Setup();
+        var r = NetnsLab.TryRun("ip", "netns", "exec", s.Ns, "ping", "-n", "-R", "-c", "2", "-i", "0.2", "-W", "2", OurAddress);
+        output.WriteLine(r.StandardOutput + r.StandardError);
+        Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
+        Assert.Contains("2 received", r.StandardOutput, StringComparison.Ordinal);
+        // ping prints the recorded route when the reply carries the option: the kernel as it sent, then us as we replied.
+        int rr = r.StandardOutput.IndexOf("RR:", StringComparison.Ordinal);
+        Assert.True(rr >= 0, r.StandardOutput);
+        var route = r.StandardOutput[rr..];
+        Assert.Contains(KernelAddress, route, StringComparison.Ordinal);
+        Assert.Contains(OurAddress, route, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Options_the_kernel_sends_with_IP_OPTIONS_reach_our_UDP_socket_RFC1122_4_1_3_2()
+    {
+        Root.Require();
+        await using var s = new Setup();
+        var socket = await s.Host.InvokeAsync(() => new Transport.Udp.UdpLayer(s.Stack).Bind(new IpEndpoint(IpAddress.Parse(OurAddress), 5000)));
+        // Router Alert, then an unassigned option (copied, class 2, number 30) with two data bytes.
+        const string script = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            + "s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([148, 4, 0, 0, 222, 4, 171, 205])); "
+            + "s.sendto(b'hi', ('" + OurAddress + "', 5000))";
+        var r = NetnsLab.TryRun("ip", "netns", "exec", s.Ns, "python3", "-c", script);
+        Assert.True(r.Succeeded, r.StandardOutput + r.StandardError);
+        var info = await WaitFor(s.Host, () => socket.TryReceive(new byte[16], out var i, out _) ? i : (Transport.Udp.UdpReceiveInfo?)null);
+        Assert.Equal(new byte[] { 148, 4, 0, 0, 222, 4, 171, 205 }, info.HeaderOptions.ToArray());
+        await s.Host.InvokeAsync(socket.Dispose);
+    }
+
+    [SkippableFact]
+    public async Task Options_our_UDP_socket_sends_reach_the_kernels_IP_RECVOPTS_RFC1122_4_1_3_2()
+    {
+        Root.Require();
+        await using var s = new Setup();
+        var file = Path.Combine(Path.GetTempPath(), $"netstack-recvopts-{Guid.NewGuid():N}");
+        try
+        {
+            // A kernel socket with IP_RECVOPTS writes the options of the first datagram it gets (hex) to a file.
+            string script = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                + "s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVOPTS, 1); s.bind(('" + KernelAddress + "', 6000)); s.settimeout(10); "
+                + "d, anc, f, a = s.recvmsg(64, 256); "
+                + "open('" + file + "', 'w').write(''.join(c[2].hex() for c in anc if c[1] == socket.IP_RECVOPTS))";
+            var server = s.Lab.StartIn(s.Ns, "python3", "-c", script);
+            var socket = await s.Host.InvokeAsync(() => new Transport.Udp.UdpLayer(s.Stack).Bind(new IpEndpoint(IpAddress.Parse(OurAddress), 0)));
+            var send = new IpSendOptions { HeaderOptions = IpHeaderOptions.Create([148, 4, 0, 0, 222, 4, 171, 205]) };
+            var to = new IpEndpoint(IpAddress.Parse(KernelAddress), 6000);
+            var clock = Stopwatch.StartNew();
+            while (!server.HasExited && clock.Elapsed < TimeSpan.FromSeconds(8))
+            {
+                await s.Host.InvokeAsync(() => socket.Send("hi"u8, to, send, StackHost.Now));
+                await Task.Delay(100);
+            }
+            Assert.True(server.WaitForExit(2000));
+            Assert.Equal("94040000de04abcd", File.ReadAllText(file));
+            await s.Host.InvokeAsync(socket.Dispose);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     internal static async Task<T> WaitFor<T>(StackHost host, Func<T?> probe) where T : struct
     {
         var clock = Stopwatch.StartNew();

@@ -19,7 +19,7 @@ public sealed class Ipv6ApiTests
     /// <summary>Dual-stack pair; DAD off (RFC 4862 §5.1 DupAddrDetectTransmits = 0) so the addresses are usable at once.</summary>
     private static Task<StackPair> StartAsync()
     {
-        var options = new IpStackOptions { Stack = new StackOptions { Ipv6 = new Ipv6Options { DupAddrDetectTransmits = 0 } } };
+        var options = new IpStackOptions { Stack = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } } };
         return StackPair.StartAsync(optionsA: options, optionsB: options,
             configA: Config("192.0.2.1/24", "2001:db8::1/64"), configB: Config("192.0.2.2/24", "2001:db8::2/64"));
     }

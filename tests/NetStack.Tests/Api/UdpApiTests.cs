@@ -31,6 +31,21 @@ public sealed class UdpApiTests
     }
 
     [Fact]
+    public async Task IPv4_options_sent_by_one_socket_arrive_at_the_other_byte_for_byte_like_IP_OPTIONS_and_IP_RECVOPTS_RFC1122_4_1_3_2()
+    {
+        await using var net = await StackPair.StartAsync();
+        await using var server = await net.B.BindUdpAsync(new IPEndPoint(IPAddress.Any, 7002));
+        await using var client = await net.A.BindUdpAsync(new IPEndPoint(IPAddress.Any, 0));
+        byte[] options = [148, 4, 0, 0, 222, 4, 0xAB, 0xCD]; // Router Alert, an unassigned option
+        client.DefaultSendOptions = new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(options) };
+
+        await client.SendToAsync(new byte[] { 1 }, new IPEndPoint(StackPair.AddressB, 7002));
+        var r = await server.ReceiveFromAsync(new byte[16]).AsTask().WaitAsync(Wait);
+
+        Assert.Equal(options, r.HeaderOptions.ToArray());
+    }
+
+    [Fact]
     public async Task Reply_goes_back_to_the_sender_endpoint()
     {
         await using var net = await StackPair.StartAsync();

@@ -2,7 +2,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
+using NetStack.Network.Ipv4;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -32,7 +32,7 @@ public class AllocationTests
     public void Answering_echo_requests_allocates_nothing_per_packet()
     {
         var device = new CountingDevice(SingleHost.OurMac);
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(1));
+        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(1));
         var iface = stack.AddInterface(device, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], EnableIpv6 = false }, Instant.FromSeconds(1));
         stack.Receive(iface, Frames.Ethernet(SingleHost.PeerMac, MacAddress.Broadcast, EtherType.Arp,
             Frames.Arp(ArpRepr.Request(SingleHost.PeerMac, SingleHost.Peer, SingleHost.Us))), Instant.FromSeconds(1));
@@ -49,7 +49,7 @@ public class AllocationTests
     {
         var left = new CountingDevice(MacAddress.Parse("02:00:00:00:0f:01"));
         var right = new CountingDevice(MacAddress.Parse("02:00:00:00:0f:02"));
-        var router = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(1));
+        var router = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(1));
         var inbound = router.AddInterface(left, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.254/24")], Forwarding = true, EnableIpv6 = false }, Instant.FromSeconds(1));
         var outbound = router.AddInterface(right, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.254/24")], Forwarding = true, EnableIpv6 = false }, Instant.FromSeconds(1));
         var hostB = Ipv4Address.Parse("198.51.100.1");

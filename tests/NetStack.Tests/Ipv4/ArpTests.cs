@@ -3,7 +3,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -67,7 +66,8 @@ public class ArpTests
         using var ping = new IcmpEchoSocket(h.Stack, 5);
         ping.SendEcho(Peer, 1, new byte[8], h.Now);
         int requests = h.Device.TakeSent().Count;
-        for (int i = 0; i < 5; i++) requests += h.Advance(TimeSpan.FromSeconds(1)).Count(f => Frames.IsArp(f, ArpOperation.Request));
+        // Requests at 0, 1 and 3 s (back-off), given up at 7 s (ArpBackoffTests has the timing).
+        for (int i = 0; i < 8; i++) requests += h.Advance(TimeSpan.FromSeconds(1)).Count(f => Frames.IsArp(f, ArpOperation.Request));
         Assert.Equal(3, requests);
         Assert.Equal(1, h.Stack.Statistics.Drops(DropReason.NeighborUnreachable));
     }
@@ -83,7 +83,7 @@ public class ArpTests
     [Fact]
     public void Configuring_an_address_announces_it_with_gratuitous_ARP_RFC5227_3()
     {
-        var h = new SingleHost(new Ipv4Options());
+        var h = new SingleHost(new Ipv4Settings());
         var announcement = Assert.Single(h.Device.TakeSent());
         var arp = Frames.ArpOf(announcement);
         Assert.Equal(Us, arp.SenderProtocolAddress);
@@ -116,7 +116,7 @@ public class ArpTests
     [Fact]
     public void ARP_flood_from_random_senders_keeps_the_cache_bounded()
     {
-        var options = new Ipv4Options { GratuitousArpCount = 0, Arp = new NeighborCacheOptions { MaxEntries = 32 } };
+        var options = new Ipv4Settings { GratuitousArpCount = 0, Arp = new NeighborCacheOptions { MaxEntries = 32 } };
         var h = new SingleHost(options);
         var rnd = new SeededRandom(1234);
         for (int i = 0; i < 5000; i++)

@@ -3,7 +3,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -75,7 +74,7 @@ public class EchoSocketTests
     {
         var net = new VirtualNet();
         var hub = net.AddHub();
-        var a = net.AddStack(1, new StackOptions { Ipv4 = new Ipv4Options { EchoSocketQueueLength = 4 } });
+        var a = net.AddStack(1, new StackOptions { Ipv4 = new Ipv4Settings { EchoSocketQueueLength = 4 } });
         var b = net.AddStack(2);
         a.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
         b.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);

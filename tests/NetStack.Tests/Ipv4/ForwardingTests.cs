@@ -3,7 +3,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -28,7 +27,7 @@ public class ForwardingTests
 
         public Lab(int rightMtu = 1500)
         {
-            var quiet = new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } };
+            var quiet = new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } };
             Left = Net.AddHub();
             Right = Net.AddHub();
             HostA = Net.AddStack(1, quiet);
@@ -58,6 +57,25 @@ public class ForwardingTests
         Assert.Equal(63, r.Ttl);
         Assert.NotNull(r.RoundTripTime);
         Assert.Equal(2, lab.Router.Statistics.Ipv4PacketsForwarded);
+    }
+
+    [Fact]
+    public void Ping_with_record_route_across_the_router_records_the_whole_round_trip_RFC1812_5_3_13_3()
+    {
+        var lab = new Lab();
+        using var ping = new IcmpEchoSocket(lab.HostA, 1);
+        var rr = new byte[39]; // nine empty slots, as ping -R sends
+        rr[0] = 7; rr[1] = 39; rr[2] = 4;
+        Assert.Equal(IpSendResult.Sent, ping.SendEcho(B, 1, Frames.Pattern(56), lab.Net.Now, options: IpHeaderOptions.Create(rr)));
+        lab.Net.Run(TimeSpan.FromSeconds(1));
+        Assert.True(ping.TryReceive(out var r));
+        Assert.Equal(IcmpEchoResultKind.Reply, r.Kind);
+        var recorded = r.HeaderOptions.ToArray();
+        Assert.Equal(new byte[] { 7, 39, 20 }, recorded[..3]);
+        // A as it sends; the router leaving toward B; B as it replies (RFC 1122 §3.2.2.6); the router leaving toward A.
+        var route = Enumerable.Range(0, 4).Select(i => Ipv4Address.Read(recorded.AsSpan(3 + 4 * i))).ToArray();
+        Assert.Equal([A, RouterRight, B, RouterLeft], route);
+        Assert.All(recorded[19..], b => Assert.Equal(0, b));
     }
 
     [Fact]

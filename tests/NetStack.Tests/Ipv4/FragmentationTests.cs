@@ -2,7 +2,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -117,7 +116,7 @@ public class FragmentationTests
     public void Fragment_flood_keeps_reassembly_within_its_limits()
     {
         var limits = ReassemblyLimits.Default with { MaxDatagrams = 16, MaxBytes = 256 * 1024 };
-        var h = new SingleHost(new Ipv4Options { GratuitousArpCount = 0, Reassembly = limits });
+        var h = new SingleHost(new Ipv4Settings { GratuitousArpCount = 0, Reassembly = limits });
         h.Introduce();
         var data = Frames.Pattern(1480);
         var rnd = (IRandomSource)new SeededRandom(77);

@@ -2,7 +2,6 @@ using CsCheck;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -19,7 +18,7 @@ public class HostileInputTests
         var limits = ReassemblyLimits.Default with { MaxDatagrams = 4, MaxBytes = 300_000 };
         FragmentGen.Array[1, 60].Sample(train =>
         {
-            var h = new SingleHost(new Ipv4Options { GratuitousArpCount = 0, Reassembly = limits });
+            var h = new SingleHost(new Ipv4Settings { GratuitousArpCount = 0, Reassembly = limits });
             h.Introduce();
             foreach (var (id, offset8, length, more, fill) in train)
             {

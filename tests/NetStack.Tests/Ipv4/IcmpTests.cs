@@ -2,7 +2,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -113,7 +112,7 @@ public class IcmpTests
     [Fact]
     public void Generated_errors_are_rate_limited_by_a_token_bucket_RFC1812_4_3_2_8()
     {
-        var h = new SingleHost(new Ipv4Options { GratuitousArpCount = 0, IcmpErrorBurst = 5, IcmpErrorsPerSecond = 10 });
+        var h = new SingleHost(new Ipv4Settings { GratuitousArpCount = 0, IcmpErrorBurst = 5, IcmpErrorsPerSecond = 10 });
         h.Introduce();
         int errors = 0;
         for (int i = 0; i < 50; i++) errors += h.PushIp(Udp(Peer, Us, 8, id: (ushort)i)).Count;

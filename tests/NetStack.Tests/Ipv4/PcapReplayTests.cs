@@ -3,7 +3,7 @@ using NetStack.Network;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Tests.Support;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
+using NetStack.Network.Ipv4;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -15,7 +15,7 @@ public class PcapReplayTests
 {
     private static (NetworkStack Stack, NetworkInterface Iface, ChannelDevice Device) TargetHost(MacAddress mac, string cidr)
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(5));
+        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(5));
         var device = new ChannelDevice(mac);
         var iface = stack.AddInterface(device, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse(cidr)], EnableIpv6 = false }, Instant.FromSeconds(1));
         return (stack, iface, device);

@@ -4,7 +4,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -137,7 +136,7 @@ public class ReceiveTests
     [Fact]
     public void Several_addresses_on_one_interface_and_several_interfaces_are_all_ours()
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(1));
+        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(1));
         var d0 = new ChannelDevice(OurMac);
         var d1 = new ChannelDevice(MacAddress.Parse("02:00:00:00:00:11"));
         var if0 = stack.AddInterface(d0, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")], EnableIpv6 = false });

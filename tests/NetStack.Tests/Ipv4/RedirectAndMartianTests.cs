@@ -1,7 +1,6 @@
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -53,7 +52,7 @@ public class RedirectAndMartianTests
     [Fact]
     public void Redirect_routes_are_bounded()
     {
-        var h = new SingleHost(new Ipv4Options { GratuitousArpCount = 0, MaxRedirectRoutes = 4 });
+        var h = new SingleHost(new Ipv4Settings { GratuitousArpCount = 0, MaxRedirectRoutes = 4 });
         int before = h.Stack.Ipv4.Routes.Count;
         for (uint i = 1; i <= 20; i++) h.PushIp(Redirect(Gateway, BetterGateway, new Ipv4Address(0xCB007100 + i)));
         Assert.Equal(before + 4, h.Stack.Ipv4.Routes.Count);
@@ -90,7 +89,7 @@ public class RedirectGenerationTests
     {
         var net = new VirtualNet();
         var hub = net.AddHub();
-        var quiet = new StackOptions { Ipv4 = new Ipv4Options { GratuitousArpCount = 0 } };
+        var quiet = new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } };
         var host = net.AddStack(1, quiet);
         var router = net.AddStack(2, quiet);
         var other = net.AddStack(3, quiet);

@@ -22,7 +22,7 @@ public class AllocationTests
     [Fact]
     public void Echo_request_to_reply_allocates_nothing_in_steady_state()
     {
-        var stack = new NetworkStack(new StackOptions { Ipv6 = new Network.Ipv6.Ipv6Options { DupAddrDetectTransmits = 0 } }, new SeededRandom(3));
+        var stack = new NetworkStack(new StackOptions { Ipv6 = new Network.Ipv6.Ipv6Settings { DupAddrDetectTransmits = 0 } }, new SeededRandom(3));
         var dev = new SinkDevice(MacAddress.Parse("02:00:00:00:00:0b"));
         var now = Instant.FromSeconds(1);
         var us = Ipv6Address.Parse("2001:db8::b");

@@ -24,7 +24,7 @@ public class PcapReplayTests
         {
             Hub = Net.NewHub();
             Mac = MacAddress.Parse(mac);
-            Stack = Net.NewStack(42, new StackOptions { Ipv6 = new Ipv6Options { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 } });
+            Stack = Net.NewStack(42, new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 } });
             Iface = Stack.AddInterface(Hub.Attach(Mac), new InterfaceConfig
             {
                 EnableIpv4 = false,

@@ -13,11 +13,11 @@ public class StackRulesTests
     private static readonly Ipv6Address Us = A("2001:db8::b");
     private static readonly Ipv6Address Peer = A("2001:db8::a");
 
-    private static (V6Net Net, Hub Hub, NetworkStack S, NetworkInterface I) Host(Ipv6Options? options = null, bool slaac = false)
+    private static (V6Net Net, Hub Hub, NetworkStack S, NetworkInterface I) Host(Ipv6Settings? options = null, bool slaac = false)
     {
         var net = new V6Net();
         var hub = net.NewHub();
-        var s = net.NewStack(5, new StackOptions { Ipv6 = options ?? new Ipv6Options() });
+        var s = net.NewStack(5, new StackOptions { Ipv6 = options ?? new Ipv6Settings() });
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = slaac, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3));
         return (net, hub, s, i);
@@ -113,7 +113,7 @@ public class StackRulesTests
     [Fact]
     public void ICMPv6_errors_are_rate_limited_RFC4443_2_4_f()
     {
-        var (net, hub, s, i) = Host(new Ipv6Options { IcmpErrorsPerSecond = 1, IcmpErrorBurst = 3 });
+        var (net, hub, s, i) = Host(new Ipv6Settings { IcmpErrorsPerSecond = 1, IcmpErrorBurst = 3 });
         Learn(s, i, net.Now);
         for (int k = 0; k < 10; k++)
             s.Receive(i, V6Frames.Ip(i.HardwareAddress, Peer, Us, (IpProtocol)253, new byte[8]), net.Now);

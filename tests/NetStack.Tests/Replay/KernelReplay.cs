@@ -54,9 +54,9 @@ internal static class KernelReplay
         var stack = new NetworkStack(new StackOptions
         {
             // Linux sends no gratuitous ARP on address configuration (arp_notify = 0).
-            Ipv4 = new Network.Ipv4.Ipv4Options { GratuitousArpCount = 0 },
+            Ipv4 = new Network.Ipv4.Ipv4Settings { GratuitousArpCount = 0 },
             // The script adds 2001:db8::1 with nodad and accept_dad = 0; the kernel's link-local address is EUI-64.
-            Ipv6 = new Ipv6Options { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 },
+            Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 },
         }, new SeededRandom(seed));
         stack.AddInterface(device, new InterfaceConfig
         {

@@ -25,7 +25,7 @@ public sealed class IpStackTcpTests
     }, new IpStackOptions
     {
         EnableMetrics = false,
-        Stack = new StackOptions { Ipv6 = new Ipv6Options { DupAddrDetectTransmits = 0 } },
+        Stack = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } },
     });
 
     [Theory]

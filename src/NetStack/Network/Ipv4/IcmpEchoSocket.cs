@@ -23,7 +23,12 @@ public readonly record struct IcmpEchoResult(
     TimeSpan? RoundTripTime,
     Instant Received,
     int PayloadLength,
-    IcmpErrorInfo Error = default);
+    IcmpErrorInfo Error = default)
+{
+    /// <summary>The reply's IPv4 options (RFC 1122 §3.2.1.8: options of an ICMP message go to ICMP processing), e.g. the
+    /// Record Route a <c>ping -R</c> prints; empty when none.</summary>
+    public IpHeaderOptions HeaderOptions { get; init; }
+}
 
 /// <summary>
 /// A sans-IO ICMP echo ("ping") endpoint over a <see cref="NetworkStack"/>: sends echo requests with its identifier
@@ -70,10 +75,12 @@ public sealed class IcmpEchoSocket : IDisposable
 
     /// <summary>
     /// Sends an echo request to <paramref name="destination"/> (RFC 792) with <paramref name="payload"/> as its data.
-    /// <paramref name="ttl"/> 0 = default; <paramref name="source"/> unspecified = chosen by route.
+    /// <paramref name="ttl"/> 0 = default; <paramref name="source"/> unspecified = chosen by route; <paramref name="options"/>
+    /// go in the IPv4 header (e.g. Record Route, as <c>ping -R</c>).
     /// </summary>
     public IpSendResult SendEcho(Ipv4Address destination, ushort sequence, ReadOnlySpan<byte> payload, Instant now,
-        byte ttl = 0, bool dontFragment = false, Ipv4Address source = default, int interfaceIndex = -1)
+        byte ttl = 0, bool dontFragment = false, Ipv4Address source = default, int interfaceIndex = -1,
+        in IpHeaderOptions options = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var repr = Icmpv4EchoRepr.Request(Identifier, sequence, payload.Length);
@@ -84,7 +91,7 @@ public sealed class IcmpEchoSocket : IDisposable
             Remember(sequence, now);
             _layer.Stack.Statistics.IcmpSent++;
             return _layer.SendDatagram(source, destination, IpProtocol.Icmp, buffer.AsSpan(0, length),
-                ttl != 0 ? ttl : _layer.Options.DefaultHopLimit, 0, dontFragment, interfaceIndex, now);
+                ttl != 0 ? ttl : _layer.Options.DefaultHopLimit, 0, dontFragment, interfaceIndex, now, options.Span);
         }
         finally
         {
@@ -110,7 +117,8 @@ public sealed class IcmpEchoSocket : IDisposable
         return true;
     }
 
-    internal void DeliverReply(Ipv4Address from, ushort sequence, byte ttl, ReadOnlySpan<byte> data, int interfaceIndex, Instant now)
+    internal void DeliverReply(Ipv4Address from, ushort sequence, byte ttl, ReadOnlySpan<byte> data, int interfaceIndex,
+        in IpHeaderOptions options, Instant now)
     {
         if (!HasRoom()) return;
         byte[]? copy = null;
@@ -121,7 +129,7 @@ public sealed class IcmpEchoSocket : IDisposable
         }
         _ = interfaceIndex;
         var rtt = _sent.Remove(sequence, out var sentAt) ? now - sentAt : (TimeSpan?)null;
-        Enqueue(new IcmpEchoResult(IcmpEchoResultKind.Reply, from, sequence, ttl, rtt, now, data.Length), copy);
+        Enqueue(new IcmpEchoResult(IcmpEchoResultKind.Reply, from, sequence, ttl, rtt, now, data.Length) { HeaderOptions = options }, copy);
     }
 
     internal void DeliverError(in IcmpErrorInfo error, ushort sequence, Instant now)

@@ -14,8 +14,14 @@ internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
         Link = link;
         Forwarding = forwarding;
         // A raw-IP medium (TUN) has no link addresses and hence no ARP.
-        if (link.Medium == Medium.Ethernet) Arp = new NeighborCache<Ipv4Address>(layer.Options.Arp, this, stats, random);
+        // RFC 1122 §2.3.2.1 (MUST: "a mechanism to prevent ARP flooding"; SHOULD: at most one request per second per
+        // destination): the cache never solicits one neighbour more often than every second, whatever the settings.
+        if (link.Medium == Medium.Ethernet)
+            Arp = new NeighborCache<Ipv4Address>(layer.Options.Arp, this, stats, random, minRetransInterval: MinArpInterval);
     }
+
+    /// <summary>RFC 1122 §2.3.2.1: the recommended maximum rate of one ARP request per second per destination.</summary>
+    public static readonly TimeSpan MinArpInterval = TimeSpan.FromSeconds(1);
 
     public NetworkInterface Link { get; }
     public int Index => Link.Index;

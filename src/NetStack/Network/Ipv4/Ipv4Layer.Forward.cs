@@ -40,6 +40,14 @@ internal sealed partial class Ipv4Layer
         // next hop, earns a (host) Redirect to that next hop; the datagram is still forwarded. Linux sends them too.
         if (outbound == inbound && Addresses.SharesSubnet(inbound.Index, ip.Source, nextHop))
             SendIcmpError(ip, inbound.Index, false, Icmpv4Type.Redirect, (byte)Icmpv4RedirectCode.Host, nextHop.Value, now);
+        // RFC 1812 §5.3.13.3-4: a router records itself in Record Route and Timestamp options of forwarded datagrams, with
+        // "its own internet address as known in the environment into which this datagram is being forwarded" (RFC 791 §3.1).
+        Span<byte> options = stackalloc byte[Ipv4Options.MaxLength];
+        options = options[..ip.Options.Length];
+        ip.Options.CopyTo(options);
+        Ipv4Address stampAddress = default;
+        bool stamp = !options.IsEmpty && Addresses.TrySelectSource(outbound.Index, nextHop, out stampAddress);
+        if (stamp) Ipv4OptionStamp.Stamp(options, stampAddress, Ipv4OptionStamp.Timestamp(now));
         int mtu = outbound.Link.Mtu;
         if (ip.TotalLength > mtu)
         {
@@ -54,7 +62,7 @@ internal sealed partial class Ipv4Layer
             // RFC 1812 §5.2.6: fragment (a fragment may be fragmented again, keeping its offset and MF).
             var repr = ip.ToRepr() with { Ttl = (byte)(ip.Ttl - 1) };
             _stats.Ipv4PacketsForwarded++;
-            EmitFragments(outbound, nextHop, null, repr, ip.Options, ip.Payload, mtu, now);
+            EmitFragments(outbound, nextHop, null, repr, options, ip.Payload, mtu, now);
             return;
         }
         var buffer = outbound.Link.RentBuffer();
@@ -64,6 +72,11 @@ internal sealed partial class Ipv4Layer
             ip.Bytes.CopyTo(packet);
             // RFC 1812 §5.3.1 TTL decrement, RFC 1624 incremental checksum.
             Ipv4HeaderEdit.DecrementTtl(packet);
+            if (stamp)
+            {
+                options.CopyTo(packet[Ipv4Packet.MinHeaderLength..]);
+                Ipv4HeaderEdit.RecomputeChecksum(packet[..ip.HeaderLength]);
+            }
             _stats.Ipv4PacketsForwarded++;
             Output(outbound, nextHop, null, buffer, packet.Length, now);
         }

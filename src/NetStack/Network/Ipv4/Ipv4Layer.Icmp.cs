@@ -27,7 +27,8 @@ internal sealed partial class Ipv4Layer
                 return;
             case Icmpv4Type.EchoReply:
                 if (_echoSockets.TryGetValue(icmp.Identifier, out var socket))
-                    socket.DeliverReply(ip.Source, icmp.SequenceNumber, ip.Ttl, icmp.EchoData, v4.Index, now);
+                    socket.DeliverReply(ip.Source, icmp.SequenceNumber, ip.Ttl, icmp.EchoData, v4.Index,
+                        IpHeaderOptions.FromHeader(ip.Options), now);
                 else
                     _stats.Drop(DropReason.IcmpEchoUnmatched);
                 return;
@@ -67,9 +68,13 @@ internal sealed partial class Ipv4Layer
         try
         {
             int length = repr.Write(buffer, request.EchoData);
+            // RFC 1122 §3.2.2.6: Record Route and Timestamp of the request go back in the reply, updated with this host
+            // (SendDatagram stamps them); source routes never get here (dropped on receipt, Linux accept_source_route=0).
+            Span<byte> options = stackalloc byte[Ipv4Options.MaxLength];
+            int optionsLength = ip.Options.IsEmpty ? 0 : Ipv4OptionStamp.EchoOptions(ip.Options, options);
             _stats.IcmpSent++;
             SendDatagram(source, ip.Source, IpProtocol.Icmp, buffer.AsSpan(0, length), _options.DefaultHopLimit, ip.Tos,
-                dontFragment: false, interfaceIndex: -1, now);
+                dontFragment: false, interfaceIndex: -1, now, options[..optionsLength]);
         }
         finally
         {

@@ -57,8 +57,8 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.Ipv4BadDestination);
             return;
         }
-        // Options are walked (validated by the parse) and otherwise ignored, except source routes: Linux drops them
-        // (accept_source_route=0), which also spares us RFC 1122 §3.2.2.6's reversed-route echo reply.
+        // Options are walked (validated by the parse) and handed up with the datagram (RFC 1122 §3.2.1.8), except source
+        // routes: Linux drops them (accept_source_route=0), which also spares us RFC 1122 §3.2.2.6's reversed-route echo reply.
         if (ip.HeaderLength > Ipv4Packet.MinHeaderLength && HasSourceRoute(ip))
         {
             _stats.Drop(DropReason.Ipv4SourceRouted);
@@ -182,7 +182,11 @@ internal sealed partial class Ipv4Layer
     private void DeliverLocal(Ipv4Interface v4, in Ipv4Packet ip, in LinkInfo link, Ipv4DestinationKind kind, Instant now)
     {
         bool broadcast = kind != Ipv4DestinationKind.Local;
-        var info = new IpPacketInfo(ip.Source, ip.Destination, ip.Protocol, ip.Ttl, ip.Tos, 0, v4.Index, broadcast);
+        var info = new IpPacketInfo(ip.Source, ip.Destination, ip.Protocol, ip.Ttl, ip.Tos, 0, v4.Index, broadcast)
+        {
+            // RFC 1122 §3.2.1.8: every option but NOP and END-OF-LIST goes up to the transport (and to ICMP below).
+            HeaderOptions = IpHeaderOptions.FromHeader(ip.Options),
+        };
         var verdict = _stack.DeliverLocal(info, ip.Payload, now, out bool unknownProtocol);
         if (ip.Protocol == IpProtocol.Icmp)
         {

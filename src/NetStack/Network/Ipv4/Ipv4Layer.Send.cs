@@ -12,23 +12,36 @@ internal sealed partial class Ipv4Layer
         if (!destination.IsV4 || !source.IsV4 && !source.IsUnspecified) return IpSendResult.NoRoute;
         var src = source.IsV4 ? source.V4 : Ipv4Address.Any;
         byte ttl = options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit;
+        var headerOptions = options.HeaderOptions;
         return SendDatagram(src, destination.V4, protocol, transportPayload, ttl, options.TrafficClass,
-            options.DontFragment, options.InterfaceIndex, now);
+            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span);
     }
 
     /// <summary>
     /// Originates one datagram (RFC 1122 §3.3): route, source selection, loopback to ourselves, DF, fragmentation
-    /// under the path MTU, neighbour resolution. <paramref name="source"/> unspecified = choose.
+    /// under the path MTU, neighbour resolution. <paramref name="source"/> unspecified = choose. <paramref name="headerOptions"/>
+    /// is a well-formed options area of at most 40 bytes (validated by <see cref="IpHeaderOptions"/>); its Record Route and
+    /// Timestamp options are stamped with the chosen source as the datagram leaves (RFC 791 §3.1).
     /// </summary>
     internal IpSendResult SendDatagram(Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
-        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now)
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now,
+        ReadOnlySpan<byte> headerOptions = default)
     {
+        if (headerOptions.Length > Wire.Ipv4Options.MaxLength) return IpSendResult.TooBig;
         // RFC 791 §3.1: Total Length is 16 bits.
-        if (payload.Length > 65535 - Ipv4Packet.MinHeaderLength) return IpSendResult.TooBig;
+        if (payload.Length > 65535 - Ipv4Packet.MinHeaderLength - Wire.Ipv4Options.PaddedLength(headerOptions.Length))
+            return IpSendResult.TooBig;
         if (!source.IsUnspecified && !Addresses.IsLocal(source)) return IpSendResult.NoSourceAddress;
+        Span<byte> options = stackalloc byte[Wire.Ipv4Options.MaxLength];
+        headerOptions.CopyTo(options);
+        options = options[..headerOptions.Length];
 
         if (Addresses.TryFindLocal(destination, out int localIndex) && Interface(localIndex) is { } self)
-            return SendToSelf(self, source.IsUnspecified ? destination : source, destination, protocol, payload, ttl, tos, dontFragment, now);
+        {
+            var from = source.IsUnspecified ? destination : source;
+            if (!options.IsEmpty) Ipv4OptionStamp.Stamp(options, from, Ipv4OptionStamp.Timestamp(now));
+            return SendToSelf(self, from, destination, protocol, payload, ttl, tos, dontFragment, options, now);
+        }
 
         if (!TryRoute(destination, interfaceIndex, out var route) || Interface(route.InterfaceIndex) is not { } oif)
         {
@@ -41,17 +54,20 @@ internal sealed partial class Ipv4Layer
             if (!destination.IsBroadcast) return IpSendResult.NoSourceAddress;
             source = Ipv4Address.Any;
         }
+        // RFC 791 §3.1: the originating module records itself in Record Route / Timestamp, as Linux's ip_options_build.
+        if (!options.IsEmpty) Ipv4OptionStamp.Stamp(options, source, Ipv4OptionStamp.Timestamp(now));
         var nextHop = route.NextHop(destination);
         MacAddress? linkDestination = LinkDestinationFor(oif, destination, nextHop);
         int mtu = linkDestination.HasValue ? oif.Link.Mtu : PathMtu.Get(destination, oif.Link.Mtu, now);
-        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment);
+        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment,
+            OptionsLength: options.Length);
 
         if (repr.BufferLength <= mtu)
         {
             var buffer = oif.Link.RentBuffer();
             try
             {
-                int hl = repr.Write(buffer.AsSpan(NetworkInterface.Headroom));
+                int hl = repr.Write(buffer.AsSpan(NetworkInterface.Headroom), options);
                 payload.CopyTo(buffer.AsSpan(NetworkInterface.Headroom + hl));
                 return Output(oif, nextHop, linkDestination, buffer, repr.BufferLength, now);
             }
@@ -62,18 +78,19 @@ internal sealed partial class Ipv4Layer
         }
         // RFC 1191 §3 / RFC 1122 §3.3.3: with DF set we never fragment; the transport must send smaller datagrams.
         if (dontFragment) return IpSendResult.TooBig;
-        return EmitFragments(oif, nextHop, linkDestination, repr, default, payload, mtu, now);
+        return EmitFragments(oif, nextHop, linkDestination, repr, options, payload, mtu, now);
     }
 
     /// <summary>Loopback: a datagram to one of our own addresses is received again at once, without a link.</summary>
     private IpSendResult SendToSelf(Ipv4Interface self, Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
-        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, Instant now)
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, ReadOnlySpan<byte> options, Instant now)
     {
-        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment);
+        var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment,
+            OptionsLength: options.Length);
         var buffer = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
         try
         {
-            int hl = repr.Write(buffer);
+            int hl = repr.Write(buffer, options);
             payload.CopyTo(buffer.AsSpan(hl));
             _stats.Ipv4PacketsSent++;
             ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, now);

@@ -12,7 +12,7 @@ namespace NetStack.Network.Ipv4;
 internal sealed partial class Ipv4Layer : IFamilyLayer
 {
     private readonly NetworkStack _stack;
-    private readonly Ipv4Options _options;
+    private readonly Ipv4Settings _options;
     private readonly StackStatistics _stats;
     private readonly List<Ipv4Interface?> _interfaces = [];
     private readonly TokenBucket _icmpErrorBucket;
@@ -179,6 +179,6 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
 
     internal bool IsEchoIdentifierInUse(ushort identifier) => _echoSockets.ContainsKey(identifier);
 
-    internal Ipv4Options Options => _options;
+    internal Ipv4Settings Options => _options;
     internal NetworkStack Stack => _stack;
 }

@@ -12,7 +12,7 @@ internal sealed class Ipv6Interface : INeighborSink<Ipv6Address>
 {
     private readonly Ipv6Layer _layer;
 
-    public Ipv6Interface(Ipv6Layer layer, NetworkInterface link, InterfaceConfig config, Ipv6Options options,
+    public Ipv6Interface(Ipv6Layer layer, NetworkInterface link, InterfaceConfig config, Ipv6Settings options,
         StackStatistics stats, IRandomSource random)
     {
         _layer = layer;

@@ -12,7 +12,7 @@ namespace NetStack.Network.Ipv6;
 internal sealed partial class Ipv6Layer : IFamilyLayer
 {
     private readonly NetworkStack _stack;
-    private readonly Ipv6Options _options;
+    private readonly Ipv6Settings _options;
     private readonly StackStatistics _stats;
     private readonly IRandomSource _random;
     private readonly List<Ipv6Interface> _interfaces = [];

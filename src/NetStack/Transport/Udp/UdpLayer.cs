@@ -131,8 +131,9 @@ public sealed class UdpLayer : ITransportHandler
         // Source port 0 is allowed ("no reply expected"); destination port 0 is never bound.
         _stack.Statistics.UdpReceived++;
         var remote = new IpEndpoint(info.Source, udp.SourcePort);
+        // RFC 1122 §4.1.3.2: IP options go through to the application unchanged.
         var rinfo = new UdpReceiveInfo(remote, info.Destination, info.Ttl, info.TrafficClass, info.FlowLabel,
-            info.InterfaceIndex, udp.Payload.Length, now);
+            info.InterfaceIndex, udp.Payload.Length, now) { HeaderOptions = info.HeaderOptions };
         if (!_byPort.TryGetValue(udp.DestinationPort, out var list))
         {
             if (info.IsBroadcastOrMulticast) { _stack.Statistics.Drop(DropReason.UdpNoSocket); return TransportVerdict.Dropped; }

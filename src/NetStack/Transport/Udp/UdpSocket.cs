@@ -14,7 +14,13 @@ namespace NetStack.Transport.Udp;
 /// <param name="Length">Payload length.</param>
 /// <param name="ReceivedAt">When the stack received it.</param>
 public readonly record struct UdpReceiveInfo(IpEndpoint Remote, IpAddress LocalAddress, byte Ttl, byte TrafficClass,
-    uint FlowLabel, int InterfaceIndex, int Length, Instant ReceivedAt);
+    uint FlowLabel, int InterfaceIndex, int Length, Instant ReceivedAt)
+{
+    /// <summary>The IPv4 options it came with, byte for byte, NOP / End-of-List padding aside (RFC 1122 §4.1.3.2: "UDP MUST
+    /// pass any IP option that it receives from the IP layer transparently to the application layer"; Linux IP_RECVOPTS).
+    /// Empty when none, and for IPv6.</summary>
+    public IpHeaderOptions HeaderOptions { get; init; }
+}
 
 /// <summary>
 /// An ICMP or ICMPv6 error about a datagram this socket sent (like Linux IP_RECVERR / IPV6_RECVERR):
@@ -58,7 +64,7 @@ public sealed class UdpSocket : IDisposable
 
     /// <summary>
     /// Sends one datagram to <paramref name="remote"/> (or the connected peer) with per-datagram
-    /// <paramref name="options"/> (TTL / hop limit, DF, traffic class, flow label).
+    /// <paramref name="options"/> (TTL / hop limit, DF, traffic class, flow label, IPv4 header options).
     /// </summary>
     public IpSendResult Send(ReadOnlySpan<byte> payload, IpEndpoint? remote, in IpSendOptions options, Instant now)
     {

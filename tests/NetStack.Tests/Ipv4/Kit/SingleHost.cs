@@ -1,7 +1,7 @@
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Wire;
-using Ipv4Options = NetStack.Network.Ipv4.Ipv4Options;
+using NetStack.Network.Ipv4;
 
 namespace NetStack.Tests.Ipv4.Kit;
 
@@ -35,9 +35,9 @@ public sealed class SingleHost
     public static readonly Ipv4Address Gateway = Ipv4Address.Parse("192.0.2.254");
 
     /// <param name="ipv4">IPv4 options; by default gratuitous ARP is off so tests see only the frames they cause.</param>
-    public SingleHost(Ipv4Options? ipv4 = null, int mtu = 1500)
+    public SingleHost(Ipv4Settings? ipv4 = null, int mtu = 1500)
     {
-        Stack = new NetworkStack(new StackOptions { Ipv4 = ipv4 ?? new Ipv4Options { GratuitousArpCount = 0 } }, new SeededRandom(7));
+        Stack = new NetworkStack(new StackOptions { Ipv4 = ipv4 ?? new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(7));
         Device = new ChannelDevice(OurMac, mtu);
         Interface = Stack.AddInterface(Device, new InterfaceConfig
         {

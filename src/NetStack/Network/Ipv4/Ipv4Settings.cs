@@ -3,7 +3,7 @@ using NetStack.Link;
 namespace NetStack.Network.Ipv4;
 
 /// <summary>IPv4 limits and defaults (every table and queue of the IPv4 layer is bounded by one of these).</summary>
-public sealed class Ipv4Options
+public sealed class Ipv4Settings
 {
     /// <summary>TTL of datagrams we originate (RFC 1700 / Linux net.ipv4.ip_default_ttl: 64).</summary>
     public byte DefaultHopLimit { get; init; } = 64;
@@ -39,8 +39,12 @@ public sealed class Ipv4Options
     public int GratuitousArpCount { get; init; } = 2;
 
     /// <summary>ARP cache limits and timers per interface. Up to 64 packets wait per unresolved neighbour (Linux holds
-    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution.</summary>
-    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64 };
+    /// unres_qlen_bytes, about 140 full frames), so that a 64 KB datagram's 45 fragments survive resolution. Requests are
+    /// retried with exponential back-off (RFC 7048-style): 3 requests, 1 s then 2 s apart, given up 4 s after the last
+    /// (<see cref="NeighborCacheOptions.MaxMulticastSolicit"/>, <see cref="NeighborCacheOptions.RetransTimer"/>,
+    /// <see cref="NeighborCacheOptions.RetransBackoffMultiple"/>, <see cref="NeighborCacheOptions.MaxRetransTimer"/>);
+    /// never more than one request per second per destination (RFC 1122 §2.3.2.1), whatever is set here.</summary>
+    public NeighborCacheOptions Arp { get; init; } = new() { MaxQueuedPackets = 64, RetransBackoffMultiple = 2, MaxRetransTimer = TimeSpan.FromSeconds(8) };
 
     /// <summary>Host routes learned from ICMP redirects (RFC 1122 §3.2.2.2); the oldest goes when a new one comes.</summary>
     public int MaxRedirectRoutes { get; init; } = 64;

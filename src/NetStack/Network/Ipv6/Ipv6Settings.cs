@@ -3,7 +3,7 @@ using NetStack.Link;
 namespace NetStack.Network.Ipv6;
 
 /// <summary>IPv6 limits and defaults. Every table and queue of the IPv6 layer is bounded by one of these.</summary>
-public sealed class Ipv6Options
+public sealed class Ipv6Settings
 {
     /// <summary>Hop limit of datagrams we originate (RFC 4861 §6.3.2: until a router advertises CurHopLimit).</summary>
     public byte DefaultHopLimit { get; init; } = 64;
