@@ -14,6 +14,8 @@ public sealed class NetstackdOptions
         "                 [--dhcp] [--slaac] [--tcp-echo PORT] [--udp-echo PORT] [--discard PORT] [--chargen PORT]\n" +
         "                 [--http PORT --http-root DIR] [--record FILE.pcap]\n" +
         "                 [--fault-drop P] [--fault-reorder P] [--fault-duplicate P] [--seed N]\n" +
+        "                 [--backlog N (TCP listen backlog, default 1024)] [--syn-queue N (half-open before SYN cookies, default: the backlog)]\n" +
+        "                 [--queue-len N (frames the kernel holds for us on the TAP, default 4096)]\n" +
         "The TAP is attached if it exists and created otherwise. SIGINT/SIGTERM stop it and print its counters.";
 
     public string? Tap { get; private set; }
@@ -37,6 +39,12 @@ public sealed class NetstackdOptions
     public double FaultReorder { get; private set; }
     public double FaultDuplicate { get; private set; }
     public ulong? Seed { get; private set; }
+    /// <summary>The TCP listeners' backlog (accept queue).</summary>
+    public int Backlog { get; private set; } = 1024;
+    /// <summary>The TAP's kernel-side queue (frames waiting for us to read); bursts beyond it are dropped by the kernel.</summary>
+    public int QueueLength { get; private set; } = 4096;
+    /// <summary>Half-open connections per listener before SYN cookies (null: the backlog).</summary>
+    public int? SynQueue { get; private set; }
     public bool Help { get; private set; }
 
     public bool HasFaults => FaultDrop > 0 || FaultReorder > 0 || FaultDuplicate > 0;
@@ -64,7 +72,7 @@ public sealed class NetstackdOptions
 
     private static bool Known(string name) => name is "--tap" or "--pcap" or "--mac" or "--mtu" or "--address" or "--gateway" or "--tcp-echo"
         or "--udp-echo" or "--discard" or "--chargen" or "--http" or "--http-root" or "--record" or "--fault-drop" or "--fault-reorder"
-        or "--fault-duplicate" or "--seed";
+        or "--fault-duplicate" or "--seed" or "--backlog" or "--syn-queue" or "--queue-len";
 
     private static bool Unknown(string name, out string error)
     {
@@ -104,6 +112,18 @@ public sealed class NetstackdOptions
             case "--seed":
                 if (!ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seed)) { error = $"--seed: '{value}' is not a number"; return false; }
                 Seed = seed;
+                return true;
+            case "--backlog":
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int backlog) || backlog is < 1 or > 65535) { error = $"--backlog: '{value}' is not between 1 and 65535"; return false; }
+                Backlog = backlog;
+                return true;
+            case "--queue-len":
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int qlen) || qlen is < 1 or > 1_000_000) { error = $"--queue-len: '{value}' is not between 1 and 1000000"; return false; }
+                QueueLength = qlen;
+                return true;
+            case "--syn-queue":
+                if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int synQueue) || synQueue > 65535) { error = $"--syn-queue: '{value}' is not between 0 and 65535"; return false; }
+                SynQueue = synQueue;
                 return true;
             default:
                 return Unknown(name, out error);

@@ -5,6 +5,7 @@ using NetStack.Link;
 using NetStack.Samples.Netstackd;
 using NetStack.Samples.Netstackd.Services;
 using NetStack.Tap;
+using NetStack.Transport.Tcp;
 
 // netstackd: a NetStack host on a TAP (or a pcap device) serving echo, discard, chargen and HTTP to real clients.
 if (!NetstackdOptions.TryParse(args, out var o, out var error))
@@ -23,7 +24,7 @@ string deviceName = o.Tap ?? o.Pcap!;
 try
 {
     device = o.Tap is not null
-        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu })
+        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu, QueueLength = o.QueueLength })
         : new PcapLiveDevice(o.Pcap!, o.Mac, o.Mtu ?? 1500);
 }
 catch (Exception e) when (e is TapException or IOException or UnauthorizedAccessException or DllNotFoundException or InvalidOperationException or ArgumentException or TypeInitializationException)
@@ -60,7 +61,8 @@ var config = new InterfaceConfig
 var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
-await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record });
+var tcp = o.SynQueue is { } synQueue ? new TcpSettings { SynQueueLength = synQueue } : null;
+await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp });
 await stack.StartAsync();
 
 using var stop = new CancellationTokenSource();
@@ -70,7 +72,7 @@ try
     async Task AddTcp(int? port, string name, Func<AsyncTcpListenerFactory, ServiceLog, TcpService> make)
     {
         if (port is not { } p) return;
-        var listener = await stack.Sockets.ListenAsync(new IPEndPoint(IPAddress.Any, p), backlog: 1024);
+        var listener = await stack.Sockets.ListenAsync(new IPEndPoint(IPAddress.Any, p), backlog: o.Backlog);
         var log = new ServiceLog(Console.Out);
         var service = make(new AsyncTcpListenerFactory(listener), log);
         services.Add((name, log, service.RunAsync(stop.Token)));

@@ -3,7 +3,7 @@ using NetStack.Tap.Native;
 
 namespace NetStack.Tap;
 
-/// <summary>Interface flags and MTU through ioctls on an AF_INET datagram socket (what <c>ip link set</c> does via netlink).</summary>
+/// <summary>Interface flags, MTU and queue length through ioctls on an AF_INET datagram socket (what <c>ip link set</c> does via netlink).</summary>
 internal sealed class InterfaceControl : IDisposable
 {
     private readonly int _socket;
@@ -26,6 +26,20 @@ internal sealed class InterfaceControl : IDisposable
         var req = IfReq.ForName(name);
         req.Mtu = mtu;
         if (LibC.Ioctl(_socket, TunIoctl.SIOCSIFMTU, &req) < 0) throw Fail($"setting MTU {mtu} on {kind} '{name}'", Marshal.GetLastPInvokeError());
+    }
+
+    public unsafe int GetQueueLength(string name, string kind)
+    {
+        var req = IfReq.ForName(name);
+        if (LibC.Ioctl(_socket, TunIoctl.SIOCGIFTXQLEN, &req) < 0) throw Fail($"reading the queue length of {kind} '{name}'", Marshal.GetLastPInvokeError());
+        return req.QueueLength;
+    }
+
+    public unsafe void SetQueueLength(string name, int length, string kind)
+    {
+        var req = IfReq.ForName(name);
+        req.QueueLength = length;
+        if (LibC.Ioctl(_socket, TunIoctl.SIOCSIFTXQLEN, &req) < 0) throw Fail($"setting queue length {length} on {kind} '{name}'", Marshal.GetLastPInvokeError());
     }
 
     public unsafe void SetUp(string name, string kind)

@@ -87,6 +87,8 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
             using var control = new InterfaceControl();
             if (options.Mtu is { } mtu) control.SetMtu(Name, mtu, kind);
             Mtu = control.GetMtu(Name, kind);
+            if (options.QueueLength is { } qlen) control.SetQueueLength(Name, qlen, kind);
+            QueueLength = control.GetQueueLength(Name, kind);
             if (options.BringUp) control.SetUp(Name, kind);
         }
         catch
@@ -104,6 +106,9 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>The tun flags asked of TUNSETIFF. Offloads (IFF_VNET_HDR) will be added here.</summary>
     private static short RequestFlags(Medium medium) =>
         (short)((medium == Medium.Ethernet ? TunIoctl.IFF_TAP : TunIoctl.IFF_TUN) | TunIoctl.IFF_NO_PI);
+
+    /// <summary>Frames the kernel queues for us to read (the interface's transmit queue length), as set or found.</summary>
+    public int QueueLength { get; }
 
     /// <summary>The interface name the kernel uses (as given, or chosen by the kernel).</summary>
     public string Name { get; }

@@ -35,6 +35,14 @@ public sealed record TunTapOptions
     public int? Mtu { get; init; }
 
     /// <summary>
+    /// Sets how many frames the kernel holds for us to read (SIOCSIFTXQLEN: the tun driver's ring is the interface's
+    /// transmit queue, 500 frames when TUNSETIFF creates it). Frames the kernel sends while the ring is full are
+    /// dropped (the interface's TX "dropped" counter), so a burst such as a thousand clients connecting at once needs
+    /// more. Null keeps the kernel's value.
+    /// </summary>
+    public int? QueueLength { get; init; }
+
+    /// <summary>
     /// Sets the interface administratively up (SIOCSIFFLAGS) after opening. Needs the interface to be
     /// in this process's network namespace; leave false when the caller moves it elsewhere and brings it up there.
     /// </summary>

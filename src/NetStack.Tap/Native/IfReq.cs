@@ -4,7 +4,7 @@ namespace NetStack.Tap.Native;
 
 /// <summary>
 /// <c>struct ifreq</c> (40 bytes on Linux): the interface name (IFNAMSIZ = 16, NUL included) at 0,
-/// then a union at 16 of which we use <c>short ifr_flags</c> and <c>int ifr_mtu</c>.
+/// then a union at 16 of which we use <c>short ifr_flags</c>, <c>int ifr_mtu</c> and <c>int ifr_qlen</c>.
 /// </summary>
 internal unsafe struct IfReq
 {
@@ -44,6 +44,12 @@ internal unsafe struct IfReq
     }
 
     public int Mtu
+    {
+        get { fixed (byte* p = _bytes) return *(int*)(p + 16); }
+        set { fixed (byte* p = _bytes) *(int*)(p + 16) = value; }
+    }
+
+    public int QueueLength
     {
         get { fixed (byte* p = _bytes) return *(int*)(p + 16); }
         set { fixed (byte* p = _bytes) *(int*)(p + 16) = value; }

@@ -18,6 +18,8 @@ internal static class TunIoctl
     public const uint SIOCSIFFLAGS = 0x8914;
     public const uint SIOCGIFMTU = 0x8921;
     public const uint SIOCSIFMTU = 0x8922;
+    public const uint SIOCGIFTXQLEN = 0x8942;
+    public const uint SIOCSIFTXQLEN = 0x8943;
 
     /// <summary>Interface flag IFF_UP (net/if.h), not to be confused with the tun flags above.</summary>
     public const short IFF_UP = 0x1;

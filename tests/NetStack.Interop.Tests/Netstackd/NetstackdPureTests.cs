@@ -55,6 +55,18 @@ public sealed class NetstackdPureTests
         Assert.Single(o.Ipv6Addresses);
         Assert.Equal(80, o.Http);
         Assert.True(o.Slaac && !o.Dhcp);
+        Assert.Equal(1024, o.Backlog);
+        Assert.Equal(4096, o.QueueLength);
+        Assert.Null(o.SynQueue);
+    }
+
+    [Fact]
+    public void Backlog_and_SYN_queue_parse()
+    {
+        Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--tcp-echo", "7", "--backlog", "64", "--syn-queue", "0", "--queue-len", "100"], out var o, out var error), error);
+        Assert.Equal(100, o.QueueLength);
+        Assert.Equal(64, o.Backlog);
+        Assert.Equal(0, o.SynQueue);
     }
 
     [Theory]
@@ -65,6 +77,8 @@ public sealed class NetstackdPureTests
     [InlineData("two TCP services on one port", "--tap", "t", "--dhcp", "--tcp-echo", "7", "--discard", "7")]
     [InlineData("--fault-drop: '2' is not a probability between 0 and 1", "--tap", "t", "--dhcp", "--fault-drop", "2")]
     [InlineData("--mac needs a value", "--tap", "t", "--mac")]
+    [InlineData("--backlog: '0' is not between 1 and 65535", "--tap", "t", "--dhcp", "--backlog", "0")]
+    [InlineData("--syn-queue: '-1' is not between 0 and 65535", "--tap", "t", "--dhcp", "--syn-queue", "-1")]
     [InlineData("--gateway 203.0.113.1 is not on any IPv4 subnet given", "--tap", "t", "--address", "198.51.100.3/24", "--gateway", "203.0.113.1")]
     public void Bad_command_lines_give_one_reason(string reason, params string[] args)
     {

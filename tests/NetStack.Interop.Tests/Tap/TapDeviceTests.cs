@@ -104,6 +104,23 @@ public sealed class TapDeviceTests
     }
 
     [SkippableFact]
+    public void The_kernel_side_queue_length_is_set_when_asked_and_read_back_otherwise()
+    {
+        // The tun ring that holds frames for us is the interface's transmit queue (SIOCSIFTXQLEN); bursts beyond it are dropped.
+        Root.Require();
+        using var lab = new NetnsLab();
+        string name = NetnsLab.NewLinkName('q');
+        using (var tap = new TapDevice(new TunTapOptions { Name = name, BringUp = false, QueueLength = 3000 }))
+        {
+            Assert.Equal(3000, tap.QueueLength);
+            Assert.Equal("3000", File.ReadAllText($"/sys/class/net/{name}/tx_queue_len").Trim());
+        }
+        using (var tap = new TapDevice(new TunTapOptions { Name = name, BringUp = false }))
+            Assert.Equal(File.ReadAllText($"/sys/class/net/{name}/tx_queue_len").Trim(), tap.QueueLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        lab.DisposeAndAssertClean();
+    }
+
+    [SkippableFact]
     public void Attach_or_create_makes_a_TAP_that_vanishes_when_closed()
     {
         Root.Require();
