@@ -107,11 +107,12 @@ internal sealed class SentQueue
         if (_count == 0) { _head = 0; LostBytes = 0; }
     }
 
-    /// <summary>Splits record <paramref name="i"/> at <paramref name="at"/> (strictly inside it). False when the ring is full.</summary>
+    /// <summary>Splits record <paramref name="i"/> at <paramref name="at"/>: true when it did (<paramref name="at"/> strictly inside, room in the ring).</summary>
     public bool Split(int i, SeqNumber at)
     {
+        if ((uint)i >= (uint)_count) return false;
         ref var r = ref this[i];
-        if (at <= r.Start || at >= r.End) return true;
+        if (at <= r.Start || at >= r.End) return false;
         if (_count == _r.Length && !Grow()) return false;
         // Shift records after i up by one.
         for (int k = _count; k > i + 1; k--) this[k] = this[k - 1];
@@ -158,7 +159,6 @@ internal sealed class SentQueue
     /// <summary>Index of the first record marked lost, or -1.</summary>
     public int FirstLost()
     {
-        if (LostBytes <= 0) return -1;
         for (int i = 0; i < _count; i++) if (this[i].Lost) return i;
         return -1;
     }

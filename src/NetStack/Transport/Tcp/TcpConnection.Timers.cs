@@ -88,7 +88,7 @@ public sealed partial class TcpConnection
             if (dataLen == 0 && !fin) return;
             if (dataLen == 0) start = _finSeq;
             SendData(start, dataLen, fin, now);
-            if (_sent.Split(i, start)) i++;
+            if (start > last.Start && _sent.Split(i, start)) i++;
             _sent.MarkRetransmitted(i, now, TsNow(now));
             Retransmissions++;
             _layer.Stats.Retransmissions++;
