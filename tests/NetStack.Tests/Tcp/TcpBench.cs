@@ -143,7 +143,8 @@ internal sealed class TcpBench
     }
 
     /// <summary>Passive open: LISTEN on port 80, the peer's SYN (with options), our SYN,ACK, the peer's ACK. Returns the accepted connection.</summary>
-    public TcpConnection Accept(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7, int backlog = 4)
+    public TcpConnection Accept(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7, int backlog = 4,
+        TimeSpan handshakeRtt = default)
     {
         var listener = Layer.Listen(new TcpEndpoint(Us, UsPort), backlog);
         PeerTimestamps = false;
@@ -162,6 +163,7 @@ internal sealed class TcpBench
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
         OurSeq = synAck.Seq + 1;
         PeerTimestamps = options;
+        if (handshakeRtt > TimeSpan.Zero) Advance(handshakeRtt);
         PeerSends(TcpFlags.Ack, window: peerWindow);
         Assert.True(listener.TryAccept(out var c));
         Assert.Equal(TcpState.Established, c.State);

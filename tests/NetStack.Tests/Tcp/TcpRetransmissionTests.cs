@@ -140,7 +140,10 @@ public sealed class TcpRetransmissionTests
         b.RunUntil(b.Now + TimeSpan.FromMinutes(10));
         Assert.Equal(TcpState.Closed, c.State);
         Assert.Equal(TcpError.TimedOut, c.Error);
-        Assert.Equal(4, b.TakeSent().Count);
+        // The segment, one tail loss probe (RFC 8985 §7.2: the PTO, capped at the RTO, fires first), three RTO retransmissions.
+        Assert.Equal(5, b.TakeSent().Count);
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(3, b.Layer.Stats.Timeouts);
     }
 
     [Fact]

@@ -88,8 +88,7 @@ public sealed partial class TcpConnection
         _sndBufSeq = _iss + 1;
         _nagleEnd = _iss;
         _recover = _iss;
-        _highRxt = _iss;
-        _rexmitLimit = _iss;
+        _sent.Clear();
     }
 
     private void TakePeerSynOptions(in TcpRepr repr, bool offered)
@@ -229,7 +228,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = seq;
             _sndWl2 = ack;
-            if (repr.Timestamps is { } t2 && t2.Echo != 0) _rtt.Sample(TsRtt(now, t2.Echo));
+            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo));
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -324,7 +323,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = _sndWnd;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = seg.AckNumber;
-            if (_timing) { _rtt.Sample((now - _timedAt).Ticks / 10); _timing = false; }
+            if (_timing) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -353,21 +352,44 @@ public sealed partial class TcpConnection
             return false;
         }
 
-        bool newSack = false;
+        bool newSack = false, dsack = false;
+        SeqNumber dsackStart = default, dsackEnd = default;
         if (_sackEnabled)
         {
             var blocks = repr.SackBlocks;
             for (int i = 0; i < blocks.Count; i++)
-                newSack |= _sack.Add(blocks[i].Left, blocks[i].Right, SeqNumber.Max(_sndUna, ack), _sndNxt);
+            {
+                var b = blocks[i];
+                // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a duplicate (D-SACK).
+                if (i == 0 && (b.Right <= ack || (blocks.Count > 1 && b.Left >= blocks[1].Left && b.Right <= blocks[1].Right)))
+                {
+                    dsack = true;
+                    dsackStart = b.Left;
+                    dsackEnd = b.Right;
+                    _layer.Stats.DsacksReceived++;
+                    continue;
+                }
+                newSack |= _sack.Add(b.Left, b.Right, SeqNumber.Max(_sndUna, ack), _sndNxt);
+            }
         }
+        uint? tsEcr = _tsEnabled && repr.Timestamps is { } tse && tse.Echo != 0 ? tse.Echo : null;
+        bool rack = UseRack;
+        bool exitedRecovery = false, advanced = false;
+        int flightBefore = BytesInFlight;
 
         int scaledWindow = seg.Window << _sndShift;
         if (ack > _sndUna)
         {
+            advanced = true;
             int acked = ack - _sndUna;
             // RTT measurement: RFC 7323 §4.1 from TSecr, else Karn's timed segment (RFC 6298 §3).
-            if (_tsEnabled && repr.Timestamps is { } ts && ts.Echo != 0) _rtt.Sample(TsRtt(now, ts.Echo));
-            else if (_timing && ack > _timedSeq) { _rtt.Sample((now - _timedAt).Ticks / 10); _timing = false; }
+            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo));
+            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
+
+            // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered.
+            if (rack)
+                for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
+                    if (!_sent[i].Sacked) _rack.OnDelivered(_sent[i], now, tsEcr);
 
             var dataAckedTo = SeqNumber.Min(ack, DataEnd);
             if (dataAckedTo > _sndBufSeq)
@@ -376,11 +398,9 @@ public sealed partial class TcpConnection
                 _sendBuffer.Discard(n);
                 _sndBufSeq += n;
             }
-            int flightBefore = BytesInFlight;
             _sndUna = ack;
             _sack.Advance(ack);
-            if (_highRxt < ack) _highRxt = ack;
-            if (_rexmitLimit < ack) _rexmitLimit = ack;
+            _sent.AckTo(ack);
             _dupAcks = 0;
             _retries = 0;
 
@@ -392,13 +412,12 @@ public sealed partial class TcpConnection
                     if (_fastRecovery) _cc.OnRecoveryEnd(_mss, now);
                     else _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
                     _fastRecovery = _rtoRecovery = false;
-                    _highRxt = _rexmitLimit = ack;
+                    exitedRecovery = true;
                 }
                 else
                 {
-                    // RFC 6582 §3.2 step 4: a partial ACK means the next segment is lost too.
-                    var next = ack + Math.Min(_mss, _sndNxt - ack);
-                    if (_rexmitLimit < next) _rexmitLimit = next;
+                    // RFC 6582 §3.2 step 4 (no SACK): a partial ACK means the next segment is lost too.
+                    if (!_sackEnabled && _sent.Count > 0) _sent.MarkLost(0);
                     if (_rtoRecovery) _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
                 }
             }
@@ -408,8 +427,6 @@ public sealed partial class TcpConnection
             }
             // RFC 6298 §5.2 / §5.3.
             _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : now + Rto;
-            _tlpSent = false;
-            ArmTailLossProbe(now);
             _layer.MarkDirty(this);
         }
         else if (ack == _sndUna && _sndNxt != _sndUna && seg.Payload.Length == 0 && !seg.Fin
@@ -417,29 +434,14 @@ public sealed partial class TcpConnection
         {
             // RFC 5681 §2 duplicate ACK (or RFC 6675 new SACK information).
             _dupAcks++;
-            if (!_fastRecovery && !_rtoRecovery && _sndUna >= _recover
-                && (_dupAcks >= 3 || (_sackEnabled && _sack.SackedBytes >= 3 * _mss)))
-            {
-                // RFC 6675 §5 step 4 / RFC 6582 §3.2 step 2: enter fast recovery.
-                _recover = _sndNxt;
-                _cc.OnCongestionEvent(BytesInFlight, _mss, now);
-                _fastRecovery = true;
-                _firstRetransmitPending = true;
-                _highRxt = _sndUna;
-                _rexmitLimit = _sndUna + Math.Min(_mss, BytesInFlight);
-                _timing = false;
-                _tlpDeadline = Instant.MaxValue;
-                _layer.Stats.FastRetransmits++;
-            }
             _layer.MarkDirty(this);
         }
-        if ((_fastRecovery || _rtoRecovery) && _sackEnabled)
-        {
-            // RFC 6675 §4 IsLost, simplified: holes below the highest SACKed byte are deemed lost.
-            var high = _sack.HighestSacked(_sndUna);
-            if (_rexmitLimit < high) _rexmitLimit = high;
-            if (newSack) _layer.MarkDirty(this);
-        }
+
+        if (newSack) MarkNewlySacked(now, tsEcr, rack);
+        DetectLosses(now, tsEcr, dsack, exitedRecovery);
+        ProcessTlpAck(ack, advanced, newSack, dsack, dsackStart, dsackEnd, flightBefore, seg, scaledWindow, now);
+        if (advanced) ArmTailLossProbe(now);
+        if ((_fastRecovery || _rtoRecovery) && newSack) _layer.MarkDirty(this);
 
         // RFC 9293 §3.10.7.4: window update from the newest segment (SND.WL1/SND.WL2 rule).
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
@@ -533,8 +535,7 @@ public sealed partial class TcpConnection
         {
             _rtoRecovery = true;
             _recover = _sndNxt;
-            _highRxt = _sndUna;
-            _rexmitLimit = _sndNxt;
+            for (int i = 0; i < _sent.Count; i++) _sent.MarkLost(i);
             _layer.MarkDirty(this);
         }
     }

@@ -53,30 +53,39 @@ public sealed partial class TcpConnection
         if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
     }
 
-    /// <summary>RFC 6675 §5 NextSeg rule 1 (and RFC 6582 / RTO go-back): the next unSACKed hole below the loss limit.</summary>
+    /// <summary>
+    /// RFC 6675 §5 NextSeg rule 1: the first segment deemed lost (by RACK, DupThresh, a partial ACK or the RTO), its
+    /// unSACKed part, at most one MSS, sent when pipe allows (RFC 6675 §5 step C).
+    /// </summary>
     private bool TrySendRetransmission(Instant now)
     {
         if (!_fastRecovery && !_rtoRecovery) return false;
-        var from = SeqNumber.Max(_highRxt, _sndUna);
-        if (from >= _rexmitLimit) return false;
-        var start = _sack.NextHole(from, _rexmitLimit, out var holeEnd);
-        if (start >= _rexmitLimit) { _highRxt = _rexmitLimit; return false; }
-        int room = holeEnd - start;
-        bool finOnly = _finSent && start == _finSeq;
-        int dataLen = finOnly ? 0 : Math.Min(Math.Min(room, _mss), DataEnd - start);
-        bool fin = _finSent && (finOnly || (start + dataLen == _finSeq && _finSeq < _rexmitLimit));
-        int segLen = dataLen + (fin ? 1 : 0);
-        if (segLen <= 0) { _highRxt = _rexmitLimit; return false; }
-        // RFC 6675 §5 step 4.2: the first retransmission goes regardless of cwnd; later ones need pipe + len <= cwnd.
-        if (!_firstRetransmitPending && Pipe + segLen > _cc.Window && !(_rtoRecovery && Pipe == 0)) return false;
-        _firstRetransmitPending = false;
-        SendData(start, dataLen, fin, now);
-        _highRxt = start + segLen;
-        _timing = false; // Karn: no timing across retransmissions
-        Retransmissions++;
-        _layer.Stats.Retransmissions++;
-        if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
-        return true;
+        while (true)
+        {
+            int i = _sent.FirstLost();
+            if (i < 0) return false;
+            var rec = _sent[i];
+            var start = _sack.NextHole(rec.Start, rec.End, out var holeEnd);
+            if (start >= rec.End) { _sent.MarkSacked(i); continue; } // all SACKed meanwhile
+            var dataEnd = _finSent ? _finSeq : DataEnd;
+            int dataLen = Math.Max(0, Math.Min(SeqNumber.Min(holeEnd, dataEnd) - start, _mss));
+            bool fin = _finSent && start + dataLen == _finSeq && holeEnd > _finSeq;
+            int segLen = dataLen + (fin ? 1 : 0);
+            if (segLen <= 0) { _sent.MarkSacked(i); continue; } // nothing left to send in it (cannot happen)
+            // RFC 6675 §5 step 4.2: the first retransmission goes regardless of cwnd; later ones need pipe + len <= cwnd.
+            if (!_firstRetransmitPending && Pipe + segLen > _cc.Window && !(_rtoRecovery && Pipe == 0)) return false;
+            _firstRetransmitPending = false;
+            SendData(start, dataLen, fin, now);
+            // The record now describes exactly what went out (split off a SACKed front and an unsent tail when there is room).
+            if (start > rec.Start && _sent.Split(i, start)) { _sent.MarkSacked(i); i++; }
+            _sent.Split(i, start + segLen);
+            _sent.MarkRetransmitted(i, now, TsNow(now));
+            _timing = false; // Karn: no timing across retransmissions
+            Retransmissions++;
+            _layer.Stats.Retransmissions++;
+            if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
+            return true;
+        }
     }
 
     private bool TrySendNew(Instant now)
@@ -113,6 +122,7 @@ public sealed partial class TcpConnection
         bool fin = finPending && seq + len == DataEnd;
         if (len == 0 && !fin) return false;
         SendData(seq, len, fin, now);
+        _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
         if (len < _mss) _nagleEnd = seq + len;
         _sndNxt = seq + len + (fin ? 1 : 0);
         if (fin) { _finSent = true; _finSeq = seq + len; }

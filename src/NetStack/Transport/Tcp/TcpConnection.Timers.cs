@@ -14,9 +14,11 @@ public sealed partial class TcpConnection
             Terminate(TcpError.None);
             return;
         }
-        if (now >= _rtxDeadline) OnRetransmitTimeout(now);
-        else if (now >= _tlpDeadline) OnTailLossProbe(now);
+        // RFC 8985 §7.2: a PTO capped at the RTO expiry fires instead of the RTO (the probe then re-arms the RTO).
+        if (now >= _tlpDeadline && _tlpDeadline <= _rtxDeadline) OnTailLossProbe(now);
+        else if (now >= _rtxDeadline) OnRetransmitTimeout(now);
         if (State == TcpState.Closed) return;
+        if (now >= _rackDeadline) OnRackTimer(now);
         if (now >= _delayedAckDeadline)
         {
             _delayedAckDeadline = Instant.MaxValue;
@@ -28,54 +30,74 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>
-    /// RFC 8985 §7.2: with SACK and an RTT sample, schedule a probe timeout PTO = 2·SRTT (plus a delayed-ACK
-    /// allowance when one segment is in flight), no later than the RTO. One probe per flight.
+    /// RFC 8985 §7.2: after sending new data or on an ACK of new data, with SACK, outside recovery and with no probe
+    /// outstanding (TLP.end_seq is None), schedule a probe timeout PTO = 2·SRTT (plus WCDelAckT when one segment is in
+    /// flight; 1 s without an RTT sample), no later than the RTO would expire.
     /// </summary>
     private void ArmTailLossProbe(Instant now)
     {
-        if (!_sackEnabled || !_rtt.HasSample || _tlpSent || _fastRecovery || _rtoRecovery || BytesInFlight == 0)
+        if (!_sackEnabled || _tlpOutstanding || _fastRecovery || _rtoRecovery || BytesInFlight == 0
+            || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
         {
             _tlpDeadline = Instant.MaxValue;
             return;
         }
-        long pto = 2 * _rtt.SmoothedMicros;
-        if (BytesInFlight <= _mss) pto += 200_000; // RFC 8985 §7.2: WCDelAckT
-        pto = Math.Max(pto, 10_000);
+        long pto = 1_000_000;
+        if (_rtt.HasSample)
+        {
+            pto = 2 * _rtt.SmoothedMicros;
+            if (BytesInFlight <= _mss) pto += 200_000; // WCDelAckT
+            pto = Math.Max(pto, 10_000);
+        }
         var deadline = now + TimeSpan.FromTicks(pto * 10);
-        _tlpDeadline = deadline < _rtxDeadline ? deadline : Instant.MaxValue;
+        _tlpDeadline = Instant.Min(deadline, _rtxDeadline); // "If Now() + PTO > TCP_RTO_expire(): PTO = TCP_RTO_expire() - Now()"
     }
 
-    /// <summary>RFC 8985 §7.3: send one new segment if the window allows, else retransmit the last one.</summary>
+    /// <summary>
+    /// RFC 8985 §7.3: send one new segment if there is one and the receive window allows (cwnd does not apply), else
+    /// retransmit the last segment sent; remember TLP.end_seq / TLP.is_retrans and re-arm the RTO.
+    /// </summary>
     private void OnTailLossProbe(Instant now)
     {
         _tlpDeadline = Instant.MaxValue;
-        if (BytesInFlight == 0 || _fastRecovery || _rtoRecovery) return;
-        _tlpSent = true;
-        _layer.Stats.TailLossProbes++;
+        if (BytesInFlight == 0 || _fastRecovery || _rtoRecovery || _tlpOutstanding) return;
         var seq = _sndNxt;
         int available = DataEnd - seq;
         int wnd = (_sndUna + _sndWnd) - seq;
         int len = Math.Min(Math.Min(available, _mss), wnd);
-        if (len > 0 && State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing)
+        bool isRetrans;
+        if (len > 0 && !_finSent)
         {
-            bool fin = _finQueued && !_finSent && seq + len == DataEnd;
+            bool fin = _finQueued && seq + len == DataEnd;
             SendData(seq, len, fin, now);
+            _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
             _sndNxt = seq + len + (fin ? 1 : 0);
             if (fin) { _finSent = true; _finSeq = seq + len; }
+            isRetrans = false;
         }
         else
         {
-            var end = _finSent ? _finSeq : _sndNxt;
-            var start = SeqNumber.Max(_sndUna, end - _mss);
-            if (start < _sndBufSeq) start = _sndBufSeq; // never "retransmit" the SYN this way
-            int dataLen = Math.Max(0, end - start);
-            bool fin = _finSent;
+            int i = _sent.Count - 1;
+            if (i < 0) return;
+            var last = _sent[i];
+            var end = last.End;
+            bool fin = _finSent && end == _finSeq + 1;
+            var dataEnd = fin ? _finSeq : end;
+            var start = SeqNumber.Max(last.Start, dataEnd - _mss);
+            int dataLen = Math.Max(0, dataEnd - start);
             if (dataLen == 0 && !fin) return;
-            if (fin && dataLen == 0) start = _finSeq;
+            if (dataLen == 0) start = _finSeq;
             SendData(start, dataLen, fin, now);
+            if (start > last.Start && _sent.Split(i, start)) i++;
+            _sent.MarkRetransmitted(i, now, TsNow(now));
             Retransmissions++;
             _layer.Stats.Retransmissions++;
+            isRetrans = true;
         }
+        _tlpOutstanding = true;
+        _tlpIsRetrans = isRetrans;
+        _tlpEndSeq = _sndNxt;
+        _layer.Stats.TailLossProbes++;
         _timing = false;
         _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe
     }
@@ -84,6 +106,7 @@ public sealed partial class TcpConnection
     {
         _rtxDeadline = Instant.MaxValue;
         _tlpDeadline = Instant.MaxValue;
+        _rackDeadline = Instant.MaxValue;
         if (State is TcpState.SynSent or TcpState.SynReceived)
         {
             if (++_retries > _settings.MaxSynRetries) { Terminate(TcpError.TimedOut); return; }
@@ -103,13 +126,18 @@ public sealed partial class TcpConnection
         _cc.OnRetransmitTimeout(Pipe, _mss, now);
         _rtt.Backoff();
         // RFC 6675 §5.1: after a second timeout forget SACK state, in case the receiver reneged.
-        if (_retries > 1) _sack.Clear();
+        if (_retries > 1)
+        {
+            _sack.Clear();
+            for (int i = 0; i < _sent.Count; i++) _sent[i].Sacked = false;
+        }
+        if (UseRack) _rack.MarkLossesOnRto(_sent, now); // RFC 8985 §6.3
+        else for (int i = 0; i < _sent.Count; i++) _sent.MarkLost(i); // RFC 5681 §3.1 / RFC 6582 §3.2 step 1: go back N
         _fastRecovery = false;
         _rtoRecovery = true;
         _firstRetransmitPending = true;
         _recover = _sndNxt;
-        _highRxt = _sndUna;
-        _rexmitLimit = _sndNxt;
+        _tlpOutstanding = false;
         _dupAcks = 0;
         _timing = false;
         _layer.MarkDirty(this);

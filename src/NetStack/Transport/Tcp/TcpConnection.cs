@@ -17,6 +17,8 @@ public sealed partial class TcpConnection
     private readonly RingBuffer _recvBuffer;
     private readonly Assembler _assembler;
     private readonly SackScoreboard _sack = new();
+    private readonly SentQueue _sent;
+    private readonly RackLossDetector _rack = new();
     private readonly RttEstimator _rtt;
     private ICongestionControl _cc;
 
@@ -46,9 +48,10 @@ public sealed partial class TcpConnection
     private int _mss;           // payload bytes per segment we send (MSS minus options)
     private ushort _ourMss;     // MSS we advertise
 
-    // Loss recovery (RFC 6675 / RFC 6582): retransmit unSACKed holes in [_highRxt, _rexmitLimit).
+    // Loss recovery (RFC 6675 / RFC 6582 / RFC 8985): segments marked lost in _sent are retransmitted while
+    // recovery lasts (until SND.UNA reaches _recover).
     private bool _fastRecovery, _rtoRecovery, _firstRetransmitPending;
-    private SeqNumber _recover, _highRxt, _rexmitLimit;
+    private SeqNumber _recover;
     private int _dupAcks;
 
     // RTT timing without timestamps (Karn: never time a retransmitted segment).
@@ -58,8 +61,11 @@ public sealed partial class TcpConnection
 
     // Timers.
     private Instant _rtxDeadline = Instant.MaxValue, _delayedAckDeadline = Instant.MaxValue, _persistDeadline = Instant.MaxValue,
-        _keepaliveDeadline = Instant.MaxValue, _timeWaitDeadline = Instant.MaxValue, _tlpDeadline = Instant.MaxValue;
-    private bool _tlpSent;
+        _keepaliveDeadline = Instant.MaxValue, _timeWaitDeadline = Instant.MaxValue, _tlpDeadline = Instant.MaxValue,
+        _rackDeadline = Instant.MaxValue;
+    // RFC 8985 §7: TLP.end_seq (valid while a probe is outstanding) and TLP.is_retrans.
+    private bool _tlpOutstanding, _tlpIsRetrans;
+    private SeqNumber _tlpEndSeq;
     private int _retries, _persistBackoff, _keepaliveProbes;
     private Instant _lastReceived;
 
@@ -77,6 +83,8 @@ public sealed partial class TcpConnection
         _sendBuffer = new RingBuffer(settings.SendBufferSize);
         _recvBuffer = new RingBuffer(settings.ReceiveBufferSize);
         _assembler = new Assembler(settings.ReassemblyRanges);
+        // Bounded per-segment record: room for a full send buffer of 64-byte segments at most.
+        _sent = new SentQueue(64, Math.Max(1024, settings.SendBufferSize / 64 + 16));
         _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
         _cc = CongestionControlFactory.Create(settings.Congestion);
         Congestion = settings.Congestion;
@@ -234,32 +242,27 @@ public sealed partial class TcpConnection
     {
         if (error != TcpError.None && Error == TcpError.None) Error = error;
         State = TcpState.Closed;
-        _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = _tlpDeadline = Instant.MaxValue;
+        _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = _tlpDeadline = _rackDeadline = Instant.MaxValue;
         _layer.OnClosed(this);
     }
 
     /// <summary>The earliest timer deadline of this connection.</summary>
     internal Instant NextDeadline =>
-        Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _delayedAckDeadline), Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
+        Instant.Min(Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _rackDeadline), _delayedAckDeadline),
+            Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
 
     internal bool UserClosed => _userClosed;
 
     private int BytesInFlight => _sndNxt - _sndUna;
 
-    /// <summary>RFC 6675 §4 pipe: sent and not SACKed, minus what is deemed lost and not yet retransmitted.</summary>
-    private int Pipe
-    {
-        get
-        {
-            int pipe = BytesInFlight - _sack.SackedBytes;
-            if (_fastRecovery || _rtoRecovery)
-            {
-                var from = SeqNumber.Max(_highRxt, _sndUna);
-                if (_rexmitLimit > from) pipe -= (_rexmitLimit - from) - _sack.SackedIn(from, _rexmitLimit);
-            }
-            return Math.Max(0, pipe);
-        }
-    }
+    /// <summary>
+    /// RFC 6675 §4 pipe: octets sent and not SACKed, less those deemed lost and not yet retransmitted
+    /// (a retransmitted octet counts once more while in flight: the lost mark is cleared when it is resent).
+    /// </summary>
+    private int Pipe => Math.Max(0, BytesInFlight - _sack.SackedBytes - _sent.LostBytes);
+
+    /// <summary>RACK-TLP (RFC 8985) decides losses: on in the settings and SACK negotiated (RFC 8985 §4 needs SACK).</summary>
+    private bool UseRack => _settings.Rack && _sackEnabled;
 
     private SeqNumber DataEnd => _sndBufSeq + _sendBuffer.Length;
 

@@ -16,6 +16,11 @@ public sealed record TcpSettings
     public bool Timestamps { get; init; } = true;
     /// <summary>RFC 2018 SACK offered.</summary>
     public bool Sack { get; init; } = true;
+    /// <summary>
+    /// RFC 8985 RACK-TLP loss detection (needs SACK): a segment is lost once a later-sent one is delivered and an RTT plus a
+    /// reordering window has passed. Off: the DupThresh = 3 rules of RFC 5681 / RFC 6675. The tail loss probe is on either way.
+    /// </summary>
+    public bool Rack { get; init; } = true;
     /// <summary>RFC 6298 §2.1: 1 s.</summary>
     public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>

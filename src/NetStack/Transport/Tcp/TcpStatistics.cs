@@ -15,6 +15,12 @@ public sealed class TcpStatistics
     public long FastRetransmits;
     public long Timeouts;
     public long TailLossProbes;
+    /// <summary>RFC 8985 §7.4.2: retransmitted probes that repaired a loss (each one cwnd reduction).</summary>
+    public long TailLossProbeRepairs;
+    /// <summary>Segments RACK (RFC 8985 §6.2) marked lost.</summary>
+    public long RackLosses;
+    /// <summary>ACKs whose first SACK block reported a duplicate (RFC 2883 D-SACK).</summary>
+    public long DsacksReceived;
     public long OutOfWindow;
     public long PawsDropped;
     public long ChallengeAcks;

@@ -1,0 +1,141 @@
+using NetStack.Wire;
+
+namespace NetStack.Transport.Tcp;
+
+/// <summary>
+/// Loss detection: which sent segments are deemed lost (RACK, RFC 8985 §6, or the DupThresh rules of RFC 5681 /
+/// RFC 6675 §5 when RACK is off or SACK was not negotiated), entering fast recovery, and the TLP ACK rules
+/// (RFC 8985 §7.4). The retransmissions themselves go out through RFC 6675 NextSeg / pipe in <c>.Output</c>.
+/// </summary>
+public sealed partial class TcpConnection
+{
+    private const int DupThresh = 3; // RFC 5681 §3.2 / RFC 6675 §2
+
+    /// <summary>An RTT measurement: RFC 6298 estimator, and RACK.min_RTT (RFC 8985 §6.2 step 1).</summary>
+    private void SampleRtt(long micros)
+    {
+        _rtt.Sample(micros);
+        _rack.OnRttSample(micros);
+    }
+
+    /// <summary>Marks records the scoreboard now covers as SACKed; each one is a RACK delivery (RFC 8985 §6.2 step 2).</summary>
+    private void MarkNewlySacked(Instant now, uint? tsEcr, bool rack)
+    {
+        int ri = 0;
+        for (int i = 0; i < _sent.Count; i++)
+        {
+            ref var r = ref _sent[i];
+            if (r.Sacked) continue;
+            while (ri < _sack.Count && _sack[ri].End <= r.Start) ri++;
+            if (ri == _sack.Count) break;
+            var (s, e) = _sack[ri];
+            if (s > r.Start || e < r.End) continue;
+            if (rack) _rack.OnDelivered(r, now, tsEcr);
+            _sent.MarkSacked(i);
+        }
+    }
+
+    /// <summary>Runs the loss detection for this ACK and enters fast recovery when something is newly deemed lost.</summary>
+    private void DetectLosses(Instant now, uint? tsEcr, bool dsack, bool exitedRecovery)
+    {
+        _ = tsEcr;
+        int marked;
+        if (UseRack)
+        {
+            _rack.CommitDeliveries();
+            _rack.UpdateReoWnd(dsack, exitedRecovery, _sndUna, _sndNxt);
+            marked = RackDetectAndArm(now);
+        }
+        else
+        {
+            marked = DupThreshDetect();
+        }
+        if (marked > 0) OnLossDetected(now);
+    }
+
+    /// <summary>RFC 8985 §6.2 steps 5-6: mark losses by time, and arm the reordering timer for the segments not yet due.</summary>
+    private int RackDetectAndArm(Instant now)
+    {
+        int marked = _rack.DetectLoss(_sent, now, _fastRecovery || _rtoRecovery, _rtt.SmoothedMicros, out long timeout);
+        _layer.Stats.RackLosses += marked;
+        _rackDeadline = timeout > 0 ? now + TimeSpan.FromTicks(timeout * 10) : Instant.MaxValue;
+        return marked;
+    }
+
+    /// <summary>
+    /// The classic rules (RACK off, or no SACK): RFC 5681 §3.2 DupThresh duplicate ACKs mark SND.UNA's segment lost;
+    /// with SACK, RFC 6675 §4 IsLost marks a segment with more than (DupThresh − 1)·SMSS octets SACKed above it.
+    /// </summary>
+    private int DupThreshDetect()
+    {
+        int marked = 0;
+        bool inRecovery = _fastRecovery || _rtoRecovery;
+        if (!inRecovery && _sndUna >= _recover && _sent.Count > 0
+            && (_dupAcks >= DupThresh || (_sackEnabled && _sack.SackedBytes >= DupThresh * _mss)))
+        {
+            // RFC 6675 §5 step 4 / RFC 6582 §3.2 step 2: the segment at SND.UNA is retransmitted first.
+            if (_sent.MarkLost(0)) marked++;
+        }
+        if (_sackEnabled && (inRecovery || marked > 0) && !_sack.IsEmpty)
+        {
+            for (int i = 0; i < _sent.Count; i++)
+            {
+                ref var r = ref _sent[i];
+                if (r.Sacked || r.Lost) continue;
+                if (_sack.SackedIn(r.End, _sndNxt) > (DupThresh - 1) * _mss && _sent.MarkLost(i)) marked++;
+            }
+        }
+        return marked;
+    }
+
+    /// <summary>Something is newly deemed lost: enter fast recovery unless already recovering (one reduction per episode).</summary>
+    private void OnLossDetected(Instant now)
+    {
+        _layer.MarkDirty(this);
+        if (_fastRecovery || _rtoRecovery) return;
+        // RFC 6675 §5 step 4 / RFC 6582 §3.2 step 2: RecoveryPoint = HighData; ssthresh and cwnd from FlightSize.
+        _recover = _sndNxt;
+        _cc.OnCongestionEvent(BytesInFlight, _mss, now);
+        _fastRecovery = true;
+        _firstRetransmitPending = true;
+        _timing = false;
+        _tlpDeadline = Instant.MaxValue;
+        _tlpOutstanding = false;
+        _layer.Stats.FastRetransmits++;
+    }
+
+    /// <summary>RFC 8985 §6.3: the reordering timer expired: detect losses again and re-arm.</summary>
+    private void OnRackTimer(Instant now)
+    {
+        _rackDeadline = Instant.MaxValue;
+        if (!UseRack || BytesInFlight == 0) return;
+        if (RackDetectAndArm(now) > 0) OnLossDetected(now);
+    }
+
+    /// <summary>
+    /// RFC 8985 §7.4.2: what the ACK says about an outstanding loss probe. A probe of new data needs nothing; a
+    /// retransmitted probe that a DSACK or a pure duplicate ACK shows arrived twice means no loss; an ACK beyond the
+    /// probe means the probe repaired a loss, which congestion control must hear about.
+    /// </summary>
+    private void ProcessTlpAck(SeqNumber ack, bool advanced, bool newSack, bool dsack, SeqNumber dsackStart, SeqNumber dsackEnd,
+        int flightBefore, in TcpSegment seg, int scaledWindow, Instant now)
+    {
+        if (!_tlpOutstanding || ack < _tlpEndSeq) return;
+        if (!_tlpIsRetrans) { _tlpOutstanding = false; return; }
+        if (dsack && dsackStart < _tlpEndSeq && dsackEnd >= _tlpEndSeq) { _tlpOutstanding = false; return; }
+        if (ack > _tlpEndSeq)
+        {
+            _tlpOutstanding = false;
+            // The probe repaired a loss: EnterRecovery() then ExitRecovery(), i.e. one window reduction.
+            if (!_fastRecovery && !_rtoRecovery)
+            {
+                _cc.OnCongestionEvent(flightBefore, _mss, now);
+                _cc.OnRecoveryEnd(_mss, now);
+            }
+            _layer.Stats.TailLossProbeRepairs++;
+            return;
+        }
+        bool pureDupAck = !advanced && !newSack && seg.Payload.Length == 0 && !seg.Fin && scaledWindow == _sndWnd;
+        if (pureDupAck) _tlpOutstanding = false;
+    }
+}
