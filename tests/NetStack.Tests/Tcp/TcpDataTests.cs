@@ -242,3 +242,59 @@ public sealed class TcpDataTests
         Assert.Equal(0, c.Send(Bytes(5)));
     }
 }
+
+/// <summary>RFC 2883: the receiver reports duplicate data in the first SACK block (D-SACK).</summary>
+public sealed class DsackReceiverTests
+{
+    [Fact]
+    public void Data_received_twice_is_reported_in_a_D_SACK_block_below_the_cumulative_ACK()
+    {
+        // RFC 2883 §4: "If the receiver receives a duplicate segment, the first SACK block reports it."
+        var b = new TcpBench();
+        b.Accept();
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack, new byte[100]);
+        b.PeerSends(TcpFlags.Ack, new byte[100]);
+        b.TakeSent();
+        b.PeerSends(TcpFlags.Ack, new byte[100], seq: start); // a spurious retransmission
+        var ack = b.Single();
+        Assert.Equal(start + 200, ack.Ack);
+        Assert.Equal(1, ack.Repr.SackBlocks.Count);
+        Assert.Equal(new SackBlock(start, start + 100), ack.Repr.SackBlocks[0]);
+        Assert.Equal(1, b.Layer.Stats.DsacksSent);
+        // Only once: the next ACK carries no D-SACK.
+        b.PeerSends(TcpFlags.Ack, new byte[1460]);
+        b.PeerSends(TcpFlags.Ack, new byte[1460]);
+        Assert.All(b.TakeSent(), s => Assert.Equal(0, s.Repr.SackBlocks.Count));
+    }
+
+    [Fact]
+    public void A_segment_overlapping_what_was_received_reports_the_overlap_then_the_out_of_order_blocks()
+    {
+        // RFC 2883 §4.1.2 / §4.2: the D-SACK block first, then the usual SACK blocks.
+        var b = new TcpBench();
+        b.Accept();
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack, new byte[100]);
+        b.PeerSends(TcpFlags.Ack, new byte[100], seq: start + 300); // out of order: hole [200, 300)
+        b.TakeSent();
+        b.PeerSends(TcpFlags.Ack, new byte[150], seq: start + 50); // [50, 200): [50, 100) is a duplicate
+        var ack = b.Single();
+        Assert.Equal(start + 200, ack.Ack);
+        Assert.Equal(2, ack.Repr.SackBlocks.Count);
+        Assert.Equal(new SackBlock(start + 50, start + 100), ack.Repr.SackBlocks[0]);
+        Assert.Equal(new SackBlock(start + 300, start + 400), ack.Repr.SackBlocks[1]);
+    }
+
+    [Fact]
+    public void Without_SACK_no_D_SACK_is_sent()
+    {
+        var b = new TcpBench();
+        b.Accept(options: false);
+        var start = b.PeerSeq;
+        b.PeerSends(TcpFlags.Ack, new byte[100]);
+        b.TakeSent();
+        b.PeerSends(TcpFlags.Ack, new byte[100], seq: start);
+        Assert.Equal(0, b.Single().Repr.SackBlocks.Count);
+    }
+}

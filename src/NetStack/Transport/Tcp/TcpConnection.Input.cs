@@ -174,6 +174,9 @@ public sealed partial class TcpConnection
             {
                 // RFC 9293 §3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL timer.
                 if (State == TcpState.TimeWait && seg.Fin && seq + segLen == _rcvNxt) EnterTimeWait(now);
+                // RFC 2883 §4 (D-SACK): old data received again is reported in the first SACK block of this ACK, so that the
+                // sender learns its retransmission was spurious (RACK widens its reordering window on it, RFC 8985 §6.2).
+                if (payloadLength > 0 && seq + payloadLength <= _rcvNxt) NoteDuplicate(seq, seq + payloadLength);
                 if (seg.Syn && State != TcpState.SynReceived) SendChallengeAck(now); // RFC 5961 §4.2
                 else SendAck(now);
             }
@@ -463,6 +466,7 @@ public sealed partial class TcpConnection
         int offset = seq - _rcvNxt;
         if (offset < 0)
         {
+            NoteDuplicate(seq, seq + Math.Min(-offset, payload.Length)); // RFC 2883 §4: the part we already had
             if (-offset >= payload.Length) { _ackNow = true; return; }
             payload = payload[(-offset)..];
             offset = 0;
@@ -488,6 +492,16 @@ public sealed partial class TcpConnection
             _ackNow = true;
         }
         _layer.Stats.BytesReceived += written;
+    }
+
+    /// <summary>Remembers a duplicate range for the next ACK's D-SACK block (RFC 2883 §4: only the most recent one).</summary>
+    private void NoteDuplicate(SeqNumber start, SeqNumber end)
+    {
+        if (!_sackEnabled || end <= start) return;
+        _dsackPending = true;
+        _dsackStart = start;
+        _dsackEnd = end;
+        _layer.Stats.DsacksSent++;
     }
 
     /// <summary>The peer's FIN, all data before it received: RCV.NXT passes it and the state moves on (RFC 9293 §3.10.7.4).</summary>

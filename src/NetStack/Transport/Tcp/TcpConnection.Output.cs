@@ -191,7 +191,7 @@ public sealed partial class TcpConnection
         {
             repr.Window = AdvertiseWindow();
             if (_tsEnabled) repr.Timestamps = new TcpTimestamps(TsNow(now), _tsRecent);
-            if (_sackEnabled && ack && !_assembler.IsEmpty) repr.SackBlocks = BuildSack(_tsEnabled ? 3 : 4);
+            if (_sackEnabled && ack && (!_assembler.IsEmpty || _dsackPending)) repr.SackBlocks = BuildSack(_tsEnabled ? 3 : 4);
         }
         var buffer = _layer.Scratch;
         int h = repr.HeaderLength;
@@ -227,7 +227,13 @@ public sealed partial class TcpConnection
     private TcpSackBlocks BuildSack(int max)
     {
         // RFC 2018 §4: the first block holds the most recently received segment, then the other ranges.
+        // RFC 2883 §4: a D-SACK block, when there is one, goes first, once.
         var blocks = new TcpSackBlocks();
+        if (_dsackPending)
+        {
+            blocks.TryAdd(new SackBlock(_dsackStart, _dsackEnd));
+            _dsackPending = false;
+        }
         int first = _assembler.LastChangedIndex;
         if (first >= 0) blocks.TryAdd(Block(first));
         for (int i = 0; i < _assembler.Count && blocks.Count < max; i++)

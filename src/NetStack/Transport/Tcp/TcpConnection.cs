@@ -35,6 +35,9 @@ public sealed partial class TcpConnection
     private SeqNumber _irs, _rcvNxt, _rcvAdvRight;
     /// <summary>A FIN seen beyond RCV.NXT (out of order), at <see cref="_finPendingSeq"/>.</summary>
     private bool _finPending;
+    /// <summary>RFC 2883: a duplicate range to report in the next ACK's first SACK block.</summary>
+    private bool _dsackPending;
+    private SeqNumber _dsackStart, _dsackEnd;
     private SeqNumber _finPendingSeq;
     private byte _rcvShift;
     private bool _finReceived;

@@ -21,6 +21,8 @@ public sealed class TcpStatistics
     public long RackLosses;
     /// <summary>ACKs whose first SACK block reported a duplicate (RFC 2883 D-SACK).</summary>
     public long DsacksReceived;
+    /// <summary>Duplicate data reported back to the peer in a D-SACK block (RFC 2883).</summary>
+    public long DsacksSent;
     public long OutOfWindow;
     public long PawsDropped;
     public long ChallengeAcks;
