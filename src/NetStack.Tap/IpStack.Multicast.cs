@@ -8,7 +8,8 @@ public sealed partial class IpStack
 {
     /// <summary>
     /// Joins a multicast group on the interface so that UDP sockets bound to the group's port receive its datagrams
-    /// (like <c>IP_ADD_MEMBERSHIP</c> / <c>IPV6_JOIN_GROUP</c>; reference counted). IPv6 memberships are reported with MLDv2.
+    /// (like <c>IP_ADD_MEMBERSHIP</c> / <c>IPV6_JOIN_GROUP</c>; reference counted). IPv4 memberships are reported with IGMPv3
+    /// (IGMPv1/v2 while an older querier is present), IPv6 ones with MLDv2; datagrams to groups not joined are not delivered.
     /// </summary>
     /// <exception cref="ArgumentException">Not a multicast address, or the interface's group table is full.</exception>
     public async Task JoinMulticastGroupAsync(IPAddress group, CancellationToken cancellationToken = default)

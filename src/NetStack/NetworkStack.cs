@@ -104,6 +104,7 @@ public sealed class NetworkStack : IPollable, IIpLayer
             }
         }
         if (info.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) return TransportVerdict.Delivered;
+        if (info.Protocol == IpProtocol.Igmp && info.Source.IsV4) return TransportVerdict.Delivered; // the IPv4 layer's own (RFC 3376)
         var handler = _transports[(int)info.Protocol];
         if (handler is null)
         {

@@ -81,6 +81,13 @@ public enum DropReason
     IcmpEchoQueueFull,
     NdpInvalid,
     MldInvalid,
+    /// <summary>An IGMP message that failed to parse or the RFC 3376 §9.1 / §4 checks (TTL 1, Router Alert, all-systems general query).</summary>
+    IgmpInvalid,
+    IgmpBadChecksum,
+    /// <summary>A join refused because the interface's group table is full.</summary>
+    IgmpGroupTableFull,
+    /// <summary>A multicast datagram for a group not joined on the receiving interface (RFC 1112 §6.4).</summary>
+    Ipv4MulticastNotJoined,
     NdpNotForUs,
     NdpDuplicateAddress,
     NdpTableFull,
@@ -120,6 +127,8 @@ public sealed class StackStatistics
     public long IcmpSent;
     public long Icmpv6Received;
     public long Icmpv6Sent;
+    /// <summary>IGMP messages sent (RFC 3376 reports, RFC 2236 reports and leaves).</summary>
+    public long IgmpSent;
     public long UdpReceived;
     public long UdpSent;
     public long TcpSegmentsReceived;

@@ -3,7 +3,7 @@ using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
 
-/// <summary>The IPv4 layer's state for one interface: its ARP cache and whether it forwards.</summary>
+/// <summary>The IPv4 layer's state for one interface: its ARP cache, its multicast groups (IGMP) and whether it forwards.</summary>
 internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
 {
     private readonly Ipv4Layer _layer;
@@ -18,6 +18,7 @@ internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
         // destination): the cache never solicits one neighbour more often than every second, whatever the settings.
         if (link.Medium == Medium.Ethernet)
             Arp = new NeighborCache<Ipv4Address>(layer.Options.Arp, this, stats, random, minRetransInterval: MinArpInterval);
+        Igmp = new IgmpHost(random, layer.Options.MaxMulticastGroupsPerInterface);
     }
 
     /// <summary>RFC 1122 §2.3.2.1: the recommended maximum rate of one ARP request per second per destination.</summary>
@@ -31,6 +32,15 @@ internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
 
     /// <summary>The ARP cache (RFC 826 with the RFC 4861 NUD states, as Linux shares one neighbour machine); null on raw-IP links.</summary>
     public NeighborCache<Ipv4Address>? Arp { get; }
+
+    /// <summary>The groups joined here and their IGMP reporting (RFC 3376 host side, v1/v2 compatibility).</summary>
+    public IgmpHost Igmp { get; }
+
+    /// <summary>
+    /// RFC 1112 §6.4 / RFC 1122 §3.3.7: multicast datagrams are received only for the groups joined on this interface,
+    /// 224.0.0.1 always; a forwarding interface also hears 224.0.0.2, the all-routers group (RFC 1812 §2.2.7 / RFC 2236 §3).
+    /// </summary>
+    public bool Listens(Ipv4Address group) => Igmp.IsMember(group) || (Forwarding && group == IgmpHost.AllRouters);
 
     /// <summary>Gratuitous ARP announcements still to send, and when the next one is due (RFC 5227 §2.3).</summary>
     public readonly List<(Ipv4Address Address, int Remaining, Instant Due)> Announcements = [];

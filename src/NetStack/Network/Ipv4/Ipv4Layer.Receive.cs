@@ -88,6 +88,14 @@ internal sealed partial class Ipv4Layer
             return;
         }
 
+        // RFC 1112 §6.4 / RFC 1122 §3.3.7: a host delivers a multicast datagram only when its group is joined on the
+        // receiving interface (224.0.0.1 always); the rest is discarded (our own looped-back datagrams excepted).
+        if (kind == Ipv4DestinationKind.Multicast && !loopback && !v4.Listens(destination))
+        {
+            _stats.Drop(DropReason.Ipv4MulticastNotJoined);
+            return;
+        }
+
         if (ip.IsFragment)
         {
             Reassemble(v4, ip, link, kind, now);
@@ -191,6 +199,11 @@ internal sealed partial class Ipv4Layer
         if (ip.Protocol == IpProtocol.Icmp)
         {
             ReceiveIcmp(v4, ip, link, kind, now);
+            return;
+        }
+        if (ip.Protocol == IpProtocol.Igmp)
+        {
+            ReceiveIgmp(v4, ip, now);
             return;
         }
         if (unknownProtocol)

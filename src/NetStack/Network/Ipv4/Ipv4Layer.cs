@@ -6,8 +6,8 @@ namespace NetStack.Network.Ipv4;
 /// <summary>
 /// The IPv4 layer of a stack: ARP (RFC 826), IPv4 (RFC 791, RFC 1122) receive and send with fragmentation and
 /// reassembly, ICMPv4 (RFC 792), routing with longest-prefix match, path MTU (RFC 1191) and router mode
-/// (RFC 1812). Single-threaded and sans-IO like the rest of the core. Split by concern over partial files:
-/// Arp, Receive, Send, Forward and Icmp.
+/// (RFC 1812), host-side IGMP (RFC 3376 with v1/v2 compatibility). Single-threaded and sans-IO like the rest of the core.
+/// Split by concern over partial files: Arp, Receive, Send, Forward, Icmp and Igmp.
 /// </summary>
 internal sealed partial class Ipv4Layer : IFamilyLayer
 {
@@ -103,6 +103,8 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
             if (v4 is null) continue;
             if (v4.Arp is { } arp) next = Instant.Min(next, arp.Poll(now));
             next = Instant.Min(next, PollAnnouncements(v4, now));
+            PollIgmp(v4, now);
+            next = Instant.Min(next, v4.Igmp.NextDeadline);
         }
         return next;
     }

@@ -49,6 +49,9 @@ public sealed class Ipv4Settings
     /// <summary>Host routes learned from ICMP redirects (RFC 1122 §3.2.2.2); the oldest goes when a new one comes.</summary>
     public int MaxRedirectRoutes { get; init; } = 64;
 
+    /// <summary>Multicast groups joined per interface (IGMP, RFC 3376); a join beyond it is refused and counted.</summary>
+    public int MaxMulticastGroupsPerInterface { get; init; } = 64;
+
     /// <summary>Echo sockets open at once.</summary>
     public int MaxEchoSockets { get; init; } = 64;
 

@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+
+namespace NetStack.Wire;
+
+/// <summary>IGMPv3 group record types (RFC 3376 §4.2.12).</summary>
+public enum Igmpv3RecordType : byte
+{
+    ModeIsInclude = 1,
+    ModeIsExclude = 2,
+    ChangeToIncludeMode = 3,
+    ChangeToExcludeMode = 4,
+    AllowNewSources = 5,
+    BlockOldSources = 6,
+}
+
+/// <summary>
+/// A read-only view of an IGMPv3 Membership Report (RFC 3376 §4.2, type 0x22) over the whole IP payload.
+/// <para>Guarantee: once <see cref="TryParse"/> has returned true, every record announced by Number of Group Records
+/// lies in the buffer with its sources and auxiliary data, so enumeration cannot fail. The checksum is judged
+/// apart (<see cref="ChecksumValid"/>).</para>
+/// </summary>
+public readonly ref struct Igmpv3Report
+{
+    public const int HeaderLength = 8;
+    public const int RecordHeaderLength = 8;
+    private readonly ReadOnlySpan<byte> _payload;
+    private readonly int _length;
+
+    private Igmpv3Report(ReadOnlySpan<byte> payload, int length)
+    {
+        _payload = payload;
+        _length = length;
+    }
+
+    public static bool TryParse(ReadOnlySpan<byte> payload, out Igmpv3Report report, out WireError error)
+    {
+        report = default;
+        if (payload.Length < HeaderLength) { error = WireError.Truncated; return false; }
+        if (payload[0] != (byte)IgmpType.V3MembershipReport) { error = WireError.Unsupported; return false; }
+        int records = BinaryPrimitives.ReadUInt16BigEndian(payload[6..]);
+        int o = HeaderLength;
+        for (int i = 0; i < records; i++)
+        {
+            if (o + RecordHeaderLength > payload.Length) { error = WireError.BadLength; return false; }
+            // RFC 3376 §4.2.6-§4.2.7: aux data length in 32-bit words, number of sources.
+            int len = RecordLength(payload[o..]);
+            if (o + len > payload.Length) { error = WireError.BadLength; return false; }
+            o += len;
+        }
+        report = new Igmpv3Report(payload, o);
+        error = WireError.None;
+        return true;
+    }
+
+    internal static int RecordLength(ReadOnlySpan<byte> record) =>
+        RecordHeaderLength + 4 * BinaryPrimitives.ReadUInt16BigEndian(record[2..]) + 4 * record[1];
+
+    /// <summary>The report up to the end of its last record.</summary>
+    public ReadOnlySpan<byte> Bytes => _payload[.._length];
+    /// <summary>RFC 3376 §4.2.2: the checksum over the whole IGMP message.</summary>
+    public bool ChecksumValid => Checksum.Verify(_payload);
+    public int RecordCount => BinaryPrimitives.ReadUInt16BigEndian(_payload[6..]);
+    public Igmpv3RecordEnumerator Records => new(_payload[HeaderLength.._length], RecordCount);
+}
+
+/// <summary>One group record of an IGMPv3 report (RFC 3376 §4.2.4).</summary>
+public readonly ref struct Igmpv3GroupRecord
+{
+    private readonly ReadOnlySpan<byte> _bytes;
+
+    internal Igmpv3GroupRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
+
+    public Igmpv3RecordType RecordType => (Igmpv3RecordType)_bytes[0];
+    /// <summary>Auxiliary data length in 32-bit words.</summary>
+    public int AuxDataLength => _bytes[1];
+    public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
+    public Ipv4Address Group => Ipv4Address.Read(_bytes[4..]);
+    public Ipv4Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv4Address.Read(_bytes[(8 + 4 * i)..]) : default;
+    public ReadOnlySpan<byte> AuxData => _bytes[(8 + 4 * SourceCount)..];
+    public int Length => _bytes.Length;
+}
+
+/// <summary>Enumerates the records of a validated <see cref="Igmpv3Report"/>.</summary>
+public ref struct Igmpv3RecordEnumerator
+{
+    private readonly ReadOnlySpan<byte> _records;
+    private readonly int _count;
+    private int _index;
+    private int _next;
+    private Igmpv3GroupRecord _current;
+
+    internal Igmpv3RecordEnumerator(ReadOnlySpan<byte> records, int count)
+    {
+        _records = records;
+        _count = count;
+        _index = 0;
+        _next = 0;
+        _current = default;
+    }
+
+    public readonly Igmpv3GroupRecord Current => _current;
+    public readonly Igmpv3RecordEnumerator GetEnumerator() => this;
+
+    public bool MoveNext()
+    {
+        if (_index >= _count || _next + Igmpv3Report.RecordHeaderLength > _records.Length) return false;
+        int len = Igmpv3Report.RecordLength(_records[_next..]);
+        if (_next + len > _records.Length) return false;
+        _current = new Igmpv3GroupRecord(_records.Slice(_next, len));
+        _next += len;
+        _index++;
+        return true;
+    }
+}
+
+/// <summary>A group record to write (RFC 3376 §4.2.4); aux data is cut to a multiple of 4 octets.</summary>
+public readonly record struct Igmpv3GroupRecordRepr(Igmpv3RecordType RecordType, Ipv4Address Group,
+    ReadOnlyMemory<Ipv4Address> Sources, ReadOnlyMemory<byte> AuxData)
+{
+    public int Length => Igmpv3Report.RecordHeaderLength + 4 * Sources.Length + (AuxData.Length & ~3);
+
+    public int Write(Span<byte> buffer)
+    {
+        int aux = AuxData.Length & ~3;
+        buffer[0] = (byte)RecordType;
+        buffer[1] = (byte)(aux / 4);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], (ushort)Sources.Length);
+        Group.Write(buffer[4..]);
+        var s = Sources.Span;
+        for (int i = 0; i < s.Length; i++) s[i].Write(buffer[(8 + 4 * i)..]);
+        AuxData.Span[..aux].CopyTo(buffer[(8 + 4 * s.Length)..]);
+        return Length;
+    }
+}
+
+/// <summary>An IGMPv3 report to write (RFC 3376 §4.2), sent to 224.0.0.22 with TTL 1 and a Router Alert.</summary>
+public readonly record struct Igmpv3ReportRepr(ReadOnlyMemory<Igmpv3GroupRecordRepr> Records)
+{
+    public int BufferLength
+    {
+        get
+        {
+            int n = Igmpv3Report.HeaderLength;
+            foreach (var r in Records.Span) n += r.Length;
+            return n;
+        }
+    }
+
+    public int Write(Span<byte> buffer)
+    {
+        // RFC 3376 §4.2.1 / §4.2.3: the Reserved fields are sent as zero.
+        buffer[..Igmpv3Report.HeaderLength].Clear();
+        buffer[0] = (byte)IgmpType.V3MembershipReport;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[6..], (ushort)Records.Length);
+        int o = Igmpv3Report.HeaderLength;
+        foreach (var r in Records.Span) o += r.Write(buffer[o..]);
+        IgmpMessage.FillChecksum(buffer[..o]);
+        return o;
+    }
+}
