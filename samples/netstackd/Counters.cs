@@ -6,7 +6,7 @@ namespace NetStack.Samples.Netstackd;
 /// <summary>The exit summary: frames, per-protocol counters, drops by reason, TCP, faults, recording.</summary>
 internal static class Counters
 {
-    /// <summary>Reads the counters (call on the loop).</summary>
+    /// <summary>Reads the counters (call on the loop, or once the stack is disposed).</summary>
     public static string Describe(NetstackdStack stack)
     {
         var s = stack.Stack.Statistics;

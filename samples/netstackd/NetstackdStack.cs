@@ -76,11 +76,15 @@ public sealed class NetstackdStack : IAsyncDisposable
     /// <summary>Stops the stack (releasing a DHCPv4 lease), closes the recording and the device.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         await Ip.DisposeAsync().ConfigureAwait(false);
         Recorder?.Dispose();
         Faults?.Dispose();
         (Device as IDisposable)?.Dispose();
     }
+
+    private bool _disposed;
 
     /// <summary>The decorated chain, with the real device's descriptor for the loop to sleep on.</summary>
     private sealed class Decorated(INetDevice chain, IWaitableDevice? real) : INetDevice, IWaitableDevice

@@ -122,7 +122,10 @@ using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
 
 await stop.CancelAsync();
 await Task.WhenAll(services.Select(s => s.Run));
-var counters = await stack.Host.InvokeAsync(() => Counters.Describe(stack));
+// Stop the loop first (a DHCP release may still go out) and close the recording, so that the counters are final and
+// match the recorded file frame for frame.
+await stack.DisposeAsync();
+var counters = Counters.Describe(stack);
 foreach (var name in services.Select(s => (s.Name, s.Log)).Distinct()) Console.WriteLine(name.Log.Summary(name.Name));
 Console.WriteLine(counters);
 return 0;
