@@ -87,7 +87,18 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
             using var control = new InterfaceControl();
             if (options.Mtu is { } mtu) control.SetMtu(Name, mtu, kind);
             Mtu = control.GetMtu(Name, kind);
-            if (options.QueueLength is { } qlen) control.SetQueueLength(Name, qlen, kind);
+            if (options.QueueLength is { } qlen && control.GetQueueLength(Name, kind) != qlen)
+            {
+                try
+                {
+                    control.SetQueueLength(Name, qlen, kind);
+                }
+                catch (TapException e) when (e.Kind == TapErrorKind.NotPermitted && exists)
+                {
+                    // An unprivileged owner may attach to its persistent TAP but not change it: keep the kernel's value
+                    // (QueueLength below tells which).
+                }
+            }
             QueueLength = control.GetQueueLength(Name, kind);
             if (options.BringUp) control.SetUp(Name, kind);
         }

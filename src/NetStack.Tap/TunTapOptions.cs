@@ -38,7 +38,8 @@ public sealed record TunTapOptions
     /// Sets how many frames the kernel holds for us to read (SIOCSIFTXQLEN: the tun driver's ring is the interface's
     /// transmit queue, 500 frames when TUNSETIFF creates it). Frames the kernel sends while the ring is full are
     /// dropped (the interface's TX "dropped" counter), so a burst such as a thousand clients connecting at once needs
-    /// more. Null keeps the kernel's value.
+    /// more. Null keeps the kernel's value, and so does attaching without CAP_NET_ADMIN to an existing (persistent) TAP
+    /// that the caller owns; <see cref="TunTapDevice.QueueLength"/> says what is in effect.
     /// </summary>
     public int? QueueLength { get; init; }
 
