@@ -143,8 +143,10 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
     public async Task A_thousand_concurrent_kernel_connections_all_opened_with_SYN_cookies_are_echoed()
     {
         // --syn-queue 0: every SYN is answered statelessly (RFC 4987 §3.6). The kernel offers timestamps, so the cookie
-        // keeps window scaling and SACK (TSval low bits); every connection must still complete.
-        await ConcurrentEcho(1000, ["--syn-queue", "0"], expectCookies: true);
+        // keeps window scaling and SACK (TSval low bits); every connection must still complete. A cookie connection
+        // whose ACK and data the kernel drops on the TAP is reset at its FIN (as Linux would): a deep queue keeps a
+        // loaded machine from dropping any.
+        await ConcurrentEcho(1000, ["--syn-queue", "0", "--queue-len", "16384"], expectCookies: true);
     }
 
     private async Task ConcurrentEcho(int n, string[] extra, bool expectCookies)
