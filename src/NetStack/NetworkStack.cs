@@ -91,6 +91,23 @@ public sealed class NetworkStack : IPollable, IIpLayer
     /// <see cref="TransportVerdict.Dropped"/> with no handler for a non-ICMP protocol: the caller then sends
     /// protocol unreachable (RFC 1122 §3.2.2.1) or Parameter Problem code 1 (RFC 8200 §4).
     /// </summary>
+    /// <summary>Whether any interface has joined <paramref name="group"/> (IGMP / MLD state; the all-systems / all-nodes groups always).</summary>
+    internal bool IsMulticastMember(IpAddress group)
+    {
+        if (!group.IsMulticast) return false;
+        if (group.IsV6 && group.V6 == Ipv6Address.AllNodes) return true;
+        for (int i = 0; i < _interfaces.Count; i++)
+        {
+            if (group.IsV4 ? Ipv4.Interface(i) is { } v4 && v4.Listens(group.V4) : Ipv6.InterfaceAt(i) is { } v6 && v6.Mld.IsMember(group.V6))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>The TTL / hop limit a datagram to multicast <paramref name="group"/> leaves with when <paramref name="requested"/> is 0.</summary>
+    internal byte MulticastHopLimit(IpAddress group, byte requested) =>
+        requested != 0 ? requested : group.IsV4 ? Ipv4.Options.DefaultHopLimit : (byte)1;
+
     internal TransportVerdict DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol)
     {
         unknownProtocol = false;

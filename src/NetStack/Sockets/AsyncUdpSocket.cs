@@ -104,6 +104,22 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
     /// <summary>IP controls used by sends that give none (like <see cref="Socket.Ttl"/> and friends). Default: the stack's.</summary>
     public IpSendOptions DefaultSendOptions { get; set; }
 
+    /// <summary>
+    /// Linux IP_MULTICAST_LOOP: datagrams sent to a group this host has joined are also received by the host's sockets on
+    /// the port (default true). Takes effect on the stack's loop, before datagrams sent after the change.
+    /// </summary>
+    public bool MulticastLoopback
+    {
+        get => Volatile.Read(ref _multicastLoopback);
+        set
+        {
+            Volatile.Write(ref _multicastLoopback, value);
+            _dispatcher.RunOnLoop(() => _socket.MulticastLoopback = value);
+        }
+    }
+
+    private bool _multicastLoopback = true;
+
     /// <summary>Datagrams this socket dropped because its receive queue was full (read on any thread; eventually consistent).</summary>
     public long DroppedFull => _socket.DroppedFull;
 

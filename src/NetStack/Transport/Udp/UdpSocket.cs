@@ -48,6 +48,12 @@ public sealed class UdpSocket : IDisposable
 
     public IpEndpoint LocalEndpoint { get; internal set; }
 
+    /// <summary>
+    /// Datagrams this socket sends to a multicast group that this host has joined are also received here (Linux
+    /// <c>IP_MULTICAST_LOOP</c> / <c>IPV6_MULTICAST_LOOP</c>, on by default), by every socket bound to the port.
+    /// </summary>
+    public bool MulticastLoopback { get; set; } = true;
+
     /// <summary>The peer set by <see cref="Connect"/>: only its datagrams are received, and it is the default destination.</summary>
     public IpEndpoint? RemoteEndpoint { get; private set; }
 
