@@ -23,6 +23,7 @@ public readonly ref struct Igmpv3Report
 {
     public const int HeaderLength = 8;
     public const int RecordHeaderLength = 8;
+    internal const int AddressLength = 4;
     private readonly ReadOnlySpan<byte> _payload;
     private readonly int _length;
 
@@ -38,22 +39,12 @@ public readonly ref struct Igmpv3Report
         if (payload.Length < HeaderLength) { error = WireError.Truncated; return false; }
         if (payload[0] != (byte)IgmpType.V3MembershipReport) { error = WireError.Unsupported; return false; }
         int records = BinaryPrimitives.ReadUInt16BigEndian(payload[6..]);
-        int o = HeaderLength;
-        for (int i = 0; i < records; i++)
-        {
-            if (o + RecordHeaderLength > payload.Length) { error = WireError.BadLength; return false; }
-            // RFC 3376 §4.2.6-§4.2.7: aux data length in 32-bit words, number of sources.
-            int len = RecordLength(payload[o..]);
-            if (o + len > payload.Length) { error = WireError.BadLength; return false; }
-            o += len;
-        }
-        report = new Igmpv3Report(payload, o);
+        if (!GroupRecords.TryMeasure(payload[HeaderLength..], records, AddressLength, out int length)) { error = WireError.BadLength; return false; }
+        report = new Igmpv3Report(payload, HeaderLength + length);
         error = WireError.None;
         return true;
     }
 
-    internal static int RecordLength(ReadOnlySpan<byte> record) =>
-        RecordHeaderLength + 4 * BinaryPrimitives.ReadUInt16BigEndian(record[2..]) + 4 * record[1];
 
     /// <summary>The report up to the end of its last record.</summary>
     public ReadOnlySpan<byte> Bytes => _payload[.._length];
@@ -103,11 +94,8 @@ public ref struct Igmpv3RecordEnumerator
 
     public bool MoveNext()
     {
-        if (_index >= _count || _next + Igmpv3Report.RecordHeaderLength > _records.Length) return false;
-        int len = Igmpv3Report.RecordLength(_records[_next..]);
-        if (_next + len > _records.Length) return false;
-        _current = new Igmpv3GroupRecord(_records.Slice(_next, len));
-        _next += len;
+        if (_index >= _count || !GroupRecords.TryNext(_records, ref _next, Igmpv3Report.AddressLength, out var record)) return false;
+        _current = new Igmpv3GroupRecord(record);
         _index++;
         return true;
     }
@@ -117,19 +105,15 @@ public ref struct Igmpv3RecordEnumerator
 public readonly record struct Igmpv3GroupRecordRepr(Igmpv3RecordType RecordType, Ipv4Address Group,
     ReadOnlyMemory<Ipv4Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
-    public int Length => Igmpv3Report.RecordHeaderLength + 4 * Sources.Length + (AuxData.Length & ~3);
+    public int Length => GroupRecords.Length(Igmpv3Report.AddressLength, Sources.Length, AuxData.Length);
 
     public int Write(Span<byte> buffer)
     {
-        int aux = AuxData.Length & ~3;
-        buffer[0] = (byte)RecordType;
-        buffer[1] = (byte)(aux / 4);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], (ushort)Sources.Length);
-        Group.Write(buffer[4..]);
         var s = Sources.Span;
+        int n = GroupRecords.WriteFrame(buffer, (byte)RecordType, Igmpv3Report.AddressLength, s.Length, AuxData.Span);
+        Group.Write(buffer[4..]);
         for (int i = 0; i < s.Length; i++) s[i].Write(buffer[(8 + 4 * i)..]);
-        AuxData.Span[..aux].CopyTo(buffer[(8 + 4 * s.Length)..]);
-        return Length;
+        return n;
     }
 }
 

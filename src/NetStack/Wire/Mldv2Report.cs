@@ -22,6 +22,7 @@ public readonly ref struct Mldv2Report
 {
     public const int HeaderLength = 8;
     public const int RecordHeaderLength = 20;
+    internal const int AddressLength = 16;
     private readonly ReadOnlySpan<byte> _buffer;
 
     private Mldv2Report(ReadOnlySpan<byte> buffer) => _buffer = buffer;
@@ -32,16 +33,8 @@ public readonly ref struct Mldv2Report
         if (buffer.Length < HeaderLength) { error = WireError.Truncated; return false; }
         if (buffer[0] != (byte)Icmpv6Type.Mldv2Report) { error = WireError.Unsupported; return false; }
         int records = BinaryPrimitives.ReadUInt16BigEndian(buffer[6..]);
-        int o = HeaderLength;
-        for (int i = 0; i < records; i++)
-        {
-            if (o + RecordHeaderLength > buffer.Length) { error = WireError.BadLength; return false; }
-            // RFC 3810 §5.2.5-§5.2.6: aux data length in 32-bit words, number of sources.
-            int len = RecordHeaderLength + 16 * BinaryPrimitives.ReadUInt16BigEndian(buffer[(o + 2)..]) + 4 * buffer[o + 1];
-            if (o + len > buffer.Length) { error = WireError.BadLength; return false; }
-            o += len;
-        }
-        report = new Mldv2Report(buffer[..o]);
+        if (!GroupRecords.TryMeasure(buffer[HeaderLength..], records, AddressLength, out int length)) { error = WireError.BadLength; return false; }
+        report = new Mldv2Report(buffer[..(HeaderLength + length)]);
         error = WireError.None;
         return true;
     }
@@ -91,11 +84,8 @@ public ref struct Mldv2RecordEnumerator
 
     public bool MoveNext()
     {
-        if (_index >= _count || _next + Mldv2Report.RecordHeaderLength > _records.Length) return false;
-        int len = Mldv2Report.RecordHeaderLength + 16 * BinaryPrimitives.ReadUInt16BigEndian(_records[(_next + 2)..]) + 4 * _records[_next + 1];
-        if (_next + len > _records.Length) return false;
-        _current = new Mldv2AddressRecord(_records.Slice(_next, len));
-        _next += len;
+        if (_index >= _count || !GroupRecords.TryNext(_records, ref _next, Mldv2Report.AddressLength, out var record)) return false;
+        _current = new Mldv2AddressRecord(record);
         _index++;
         return true;
     }
@@ -105,19 +95,15 @@ public ref struct Mldv2RecordEnumerator
 public readonly record struct Mldv2RecordRepr(Mldv2RecordType RecordType, Ipv6Address MulticastAddress,
     ReadOnlyMemory<Ipv6Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
-    public int Length => Mldv2Report.RecordHeaderLength + 16 * Sources.Length + (AuxData.Length & ~3);
+    public int Length => GroupRecords.Length(Mldv2Report.AddressLength, Sources.Length, AuxData.Length);
 
     public int Write(Span<byte> buffer)
     {
-        int aux = AuxData.Length & ~3;
-        buffer[0] = (byte)RecordType;
-        buffer[1] = (byte)(aux / 4);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], (ushort)Sources.Length);
-        MulticastAddress.Write(buffer[4..]);
         var s = Sources.Span;
+        int n = GroupRecords.WriteFrame(buffer, (byte)RecordType, Mldv2Report.AddressLength, s.Length, AuxData.Span);
+        MulticastAddress.Write(buffer[4..]);
         for (int i = 0; i < s.Length; i++) s[i].Write(buffer[(20 + 16 * i)..]);
-        AuxData.Span[..aux].CopyTo(buffer[(20 + 16 * s.Length)..]);
-        return Length;
+        return n;
     }
 }
 
