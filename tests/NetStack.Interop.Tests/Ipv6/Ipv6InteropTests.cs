@@ -34,6 +34,21 @@ public sealed class Ipv6InteropTests
     private static bool AllPreferred(NetworkStack stack, NetworkInterface iface) =>
         stack.GetIpv6Info(iface)!.Addresses.All(a => a.State == Ipv6AddressState.Preferred);
 
+    /// <summary>A namespace whose kernel has 2001:db8:6::1/64 on a TAP where our stack has 2001:db8:6::2/64, DAD done.</summary>
+    private static async Task<(string Ns, TapDevice Tap, NetworkStack Stack, NetworkInterface Iface, StackHost Host)> KernelAt1AndUsAt2(NetnsLab lab)
+    {
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns);
+        NetnsLab.Run("ip", "-n", ns, "addr", "add", "2001:db8:6::1/64", "dev", tap.Name, "nodad");
+        var (stack, iface, host) = StartStack(tap, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:6::2/64")] });
+        if (!await WaitUntil(host, () => AllPreferred(stack, iface), Patience))
+        {
+            await host.DisposeAsync();
+            Assert.Fail("DAD did not finish");
+        }
+        return (ns, tap, stack, iface, host);
+    }
+
     private static (NetworkStack Stack, NetworkInterface Iface, StackHost Host) StartStack(TapDevice tap, InterfaceConfig config)
     {
         var stack = new NetworkStack();
@@ -48,13 +63,9 @@ public sealed class Ipv6InteropTests
     {
         Root.Require();
         using var lab = new NetnsLab();
-        var ns = lab.CreateNamespace();
-        var tap = lab.CreateTap(ns);
-        NetnsLab.Run("ip", "-n", ns, "addr", "add", "2001:db8:6::1/64", "dev", tap.Name, "nodad");
-        var (stack, iface, host) = StartStack(tap, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:6::2/64")] });
+        var (ns, tap, stack, iface, host) = await KernelAt1AndUsAt2(lab);
         await using (host)
         {
-            Assert.True(await WaitUntil(host, () => AllPreferred(stack, iface), Patience), "DAD did not finish");
             var ll = await host.InvokeAsync(() => stack.GetIpv6Info(iface)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address);
             foreach (var size in new[] { "56", "1452", "8000" })
             {
@@ -74,13 +85,9 @@ public sealed class Ipv6InteropTests
     {
         Root.Require();
         using var lab = new NetnsLab();
-        var ns = lab.CreateNamespace();
-        var tap = lab.CreateTap(ns);
-        NetnsLab.Run("ip", "-n", ns, "addr", "add", "2001:db8:6::1/64", "dev", tap.Name, "nodad");
-        var (stack, iface, host) = StartStack(tap, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:6::2/64")] });
+        var (ns, tap, stack, iface, host) = await KernelAt1AndUsAt2(lab);
         await using (host)
         {
-            Assert.True(await WaitUntil(host, () => AllPreferred(stack, iface), Patience), "DAD did not finish");
             var echo = await host.InvokeAsync(() => stack.OpenIcmpv6Echo(0x4242));
             ushort seq = 0;
             foreach (var size in new[] { 56, 8000 })

@@ -8,6 +8,20 @@ public sealed class TcpCloseTests
 {
     private static readonly TcpSettings ShortTimeWait = new() { TimeWait = TimeSpan.FromSeconds(4) };
 
+    /// <summary>Our close, its ACK and the peer's FIN: the connection is in TIME-WAIT (2 MSL = 4 s), nothing left to send.</summary>
+    private static (TcpBench B, TcpConnection C) InTimeWait()
+    {
+        var b = new TcpBench(ShortTimeWait);
+        var c = b.Accept();
+        c.Close();
+        b.Poll();
+        b.TakeSent();
+        b.OurSeq += 1;
+        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
+        b.TakeSent();
+        return (b, c);
+    }
+
     [Fact]
     public void Active_close_goes_FIN_WAIT_1_FIN_WAIT_2_TIME_WAIT()
     {
@@ -31,14 +45,7 @@ public sealed class TcpCloseTests
     public void TIME_WAIT_lasts_the_configured_2_MSL_then_the_connection_is_deleted()
     {
         // RFC 9293 §3.10.8: TIME-WAIT timeout deletes the TCB.
-        var b = new TcpBench(ShortTimeWait);
-        var c = b.Accept();
-        c.Close();
-        b.Poll();
-        b.TakeSent();
-        b.OurSeq += 1;
-        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
-        b.TakeSent();
+        var (b, c) = InTimeWait();
         var entered = b.Now;
         Assert.Equal(TcpState.TimeWait, c.State);
         b.Advance(TimeSpan.FromSeconds(3.9));
@@ -53,14 +60,7 @@ public sealed class TcpCloseTests
     public void A_retransmitted_FIN_in_TIME_WAIT_is_acknowledged_and_restarts_the_timer()
     {
         // RFC 9293 §3.10.7.4 eighth step, TIME-WAIT: acknowledge it and restart the 2 MSL timeout.
-        var b = new TcpBench(ShortTimeWait);
-        var c = b.Accept();
-        c.Close();
-        b.Poll();
-        b.TakeSent();
-        b.OurSeq += 1;
-        b.PeerSends(TcpFlags.Fin | TcpFlags.Ack);
-        b.TakeSent();
+        var (b, c) = InTimeWait();
         b.Advance(TimeSpan.FromSeconds(3));
         b.PeerSends(TcpFlags.Fin | TcpFlags.Ack, seq: b.PeerSeq - 1);
         Assert.Equal(b.PeerSeq, b.Single().Ack);
