@@ -21,6 +21,21 @@ public class ReassemblerTests
         r.Add(key ?? Key, Header, offset, more, payload.AsSpan(offset, length), 0, now ?? T0, out d);
 
     [Fact]
+    public void An_empty_last_fragment_far_ahead_then_a_fragment_that_grows_the_buffer_reassembles()
+    {
+        // Found by the hostile-input property (seed 4M-f6p8fHLf2): the empty last fragment moved the datagram's end past
+        // the buffer, and growing the buffer then copied past its end (an exception out of the stack).
+        var r = new Ipv4Reassembler();
+        var p = Payload(4000);
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, p, 0, 8, true, out _));
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, p, 4000, 0, false, out _));
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, p, 8, 2992, true, out _));
+        Assert.Equal(ReassemblyOutcome.Complete, Add(r, p, 3000, 1000, true, out var d));
+        Assert.Equal(p, d.Payload.ToArray());
+        Ipv4Reassembler.Release(d);
+    }
+
+    [Fact]
     public void In_order_fragments_reassemble_to_the_original_payload_RFC791_3_2()
     {
         var r = new Ipv4Reassembler();

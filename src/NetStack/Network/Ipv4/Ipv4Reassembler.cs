@@ -289,8 +289,9 @@ public sealed class Ipv4Reassembler
         }
         if (entry.Buffer != null)
         {
-            // Only the used part: the header area and the payload up to the furthest byte received.
-            entry.Buffer.AsSpan(0, PayloadOffset + entry.MaxEnd).CopyTo(fresh);
+            // Only the used part: the header area and the payload up to the furthest byte received. (An empty last
+            // fragment may have set the end beyond the buffer: nothing was stored there.)
+            entry.Buffer.AsSpan(0, Math.Min(PayloadOffset + entry.MaxEnd, entry.Buffer.Length)).CopyTo(fresh);
             ArrayPool<byte>.Shared.Return(entry.Buffer);
         }
         BytesHeld += fresh.Length - have;
