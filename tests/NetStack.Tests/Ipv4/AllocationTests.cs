@@ -1,3 +1,4 @@
+using NetStack.Tests.Support;
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Tests.Ipv4.Kit;
@@ -23,9 +24,7 @@ public class AllocationTests
     private static long AllocatedDuring(Action action, int iterations)
     {
         for (int i = 0; i < 100; i++) action(); // warm up pools, JIT, caches
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < iterations; i++) action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        return Allocations.SteadyState(action, iterations);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using NetStack.Tests.Support;
 using NetStack.Link;
 using NetStack.Tests.Simulation;
 using NetStack.Wire;
@@ -227,10 +228,7 @@ public class FaultInjectorTests(ITestOutputHelper output)
             }
             injector.Service(Instant.MaxValue);
         }
-        Run(20_000); // warm the pool and the heap
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(20_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = Allocations.SteadyState(() => Run(20_000), iterations: 1);
         Assert.True(allocated < 1024, $"{allocated} bytes allocated for 20,000 frames");
     }
 

@@ -1,3 +1,4 @@
+using NetStack.Tests.Support;
 using NetStack.Link;
 using NetStack.Simulation;
 using NetStack.Wire;
@@ -114,10 +115,8 @@ public class InMemoryLinkTests
                 while (link.B.TryReceive(_buffer, now, out _)) { }
             }
         }
-        Run(0);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(20_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long from = 0;
+        long allocated = Allocations.SteadyState(() => { Run(from); from += 20_000; }, iterations: 1);
         Assert.True(allocated < 1024, $"{allocated} bytes allocated for 20,000 frames");
     }
 }
