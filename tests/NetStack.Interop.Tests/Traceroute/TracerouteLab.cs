@@ -76,8 +76,11 @@ internal sealed class TracerouteLab : IDisposable
             Batch(C,
                 $"addr add 198.51.100.3/24 dev {c0}", $"addr add 2001:db8:1::3/64 dev {c0} nodad",
                 "route add default via 198.51.100.1", "route add default via 2001:db8:1::1");
+            // br0's address is set, not inherited: a bridge whose address was not set takes the lowest address of its
+            // ports, so the persistent TAP added later (RunCommandLine) would change it whenever its random address sorts
+            // lower, and C would keep sending to the old one (every Linux probe lost; CI saw it).
             Batch(R1,
-                "link add br0 type bridge", $"link set {r1c} master br0", $"link set {_tap.Name} master br0", "link set br0 up",
+                "link add br0 address 02:4e:53:00:01:01 type bridge", $"link set {r1c} master br0", $"link set {_tap.Name} master br0", "link set br0 up",
                 "addr add 198.51.100.1/24 dev br0", "addr add 2001:db8:1::1/64 dev br0 nodad",
                 $"addr add 192.0.2.1/30 dev {r12}", $"addr add 2001:db8:12::1/64 dev {r12} nodad",
                 "route add default via 192.0.2.2", "route add default via 2001:db8:12::2");
@@ -179,7 +182,8 @@ internal sealed class TracerouteLab : IDisposable
         if (_persistentTap is null)
         {
             string name = NetnsLab.NewLinkName('p');
-            Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} master br0", $"link set {name} up");
+            // The lowest unicast address a port can have, so the test always covers a port that sorts below the bridge.
+            Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} address 02:00:00:00:00:01", $"link set {name} master br0", $"link set {name} up");
             _persistentTap = name;
         }
         string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
