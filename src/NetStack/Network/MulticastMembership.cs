@@ -1,16 +1,6 @@
-namespace NetStack.Network;
+using NetStack.Wire;
 
-/// <summary>
-/// Group record types, the same numbers in IGMPv3 (RFC 3376 §4.2.12) and MLDv2 (RFC 3810 §5.2.12); the wire views
-/// have their own names for them (<see cref="Wire.Igmpv3RecordType"/>, <see cref="Wire.Mldv2RecordType"/>).
-/// </summary>
-internal enum GroupRecordType : byte
-{
-    ModeIsInclude = 1,
-    ModeIsExclude = 2,
-    ChangeToInclude = 3,
-    ChangeToExclude = 4,
-}
+namespace NetStack.Network;
 
 /// <summary>Which protocol generation a host speaks on a link, set by the oldest querier heard.</summary>
 internal enum MembershipMode
@@ -107,7 +97,7 @@ internal abstract class MulticastMembership<TAddress> where TAddress : struct, I
         if (!Reportable(group)) return true;
         // RFC 3376 §5.1 / RFC 3810 §6.1: INCLUDE {} -> EXCLUDE {} is reported as TO_EX {} at once, then [Robustness
         // Variable] - 1 more times; in the old modes an unsolicited report, also repeated (RFC 2236 §3, RFC 2710 §4).
-        g.Change = GroupRecordType.ChangeToExclude;
+        g.Change = GroupRecordType.ChangeToExcludeMode;
         g.ChangesLeft = Robustness;
         g.ChangeAt = now;
         return true;
@@ -127,7 +117,7 @@ internal abstract class MulticastMembership<TAddress> where TAddress : struct, I
         // RFC 2710 §4: one Leave Group / Done; "MAY" be sent even when we were not the last reporter, which we always do.
         _leaving[group] = new Group
         {
-            Change = GroupRecordType.ChangeToInclude,
+            Change = GroupRecordType.ChangeToIncludeMode,
             ChangesLeft = mode == MembershipMode.Old ? 1 : Robustness,
             ChangeAt = now,
         };
@@ -247,7 +237,7 @@ internal abstract class MulticastMembership<TAddress> where TAddress : struct, I
 
     private void EmitChange(TAddress addr, Group g, MembershipMode mode, Instant now, List<MembershipOutput<TAddress>> output)
     {
-        bool leave = g.Change == GroupRecordType.ChangeToInclude;
+        bool leave = g.Change == GroupRecordType.ChangeToIncludeMode;
         if (mode == MembershipMode.Current) output.Add(new(MembershipMessage.Record, mode, addr, g.Change));
         else if (!leave) output.Add(new(MembershipMessage.Report, mode, addr));
         else if (mode == MembershipMode.Old) output.Add(new(MembershipMessage.Leave, mode, addr));

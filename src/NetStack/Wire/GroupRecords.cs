@@ -3,6 +3,21 @@ using System.Buffers.Binary;
 namespace NetStack.Wire;
 
 /// <summary>
+/// Group record types, the same numbers in IGMPv3 reports (RFC 3376 §4.2.12) and MLDv2 reports (RFC 3810 §5.2.12),
+/// with the RFCs' names: current-state records answer queries, filter-mode-change and source-list-change records
+/// announce a change.
+/// </summary>
+public enum GroupRecordType : byte
+{
+    ModeIsInclude = 1,
+    ModeIsExclude = 2,
+    ChangeToIncludeMode = 3,
+    ChangeToExcludeMode = 4,
+    AllowNewSources = 5,
+    BlockOldSources = 6,
+}
+
+/// <summary>
 /// The group record list shared by IGMPv3 reports (RFC 3376 §4.2.4) and MLDv2 reports (RFC 3810 §5.2.4): each record is
 /// type, aux data length (32-bit words), number of sources, the group address, the source addresses, the aux data. The
 /// two formats differ only in the address length (4 or 16); this walks and writes them for both views.

@@ -2,17 +2,6 @@ using System.Buffers.Binary;
 
 namespace NetStack.Wire;
 
-/// <summary>IGMPv3 group record types (RFC 3376 §4.2.12).</summary>
-public enum Igmpv3RecordType : byte
-{
-    ModeIsInclude = 1,
-    ModeIsExclude = 2,
-    ChangeToIncludeMode = 3,
-    ChangeToExcludeMode = 4,
-    AllowNewSources = 5,
-    BlockOldSources = 6,
-}
-
 /// <summary>
 /// A read-only view of an IGMPv3 Membership Report (RFC 3376 §4.2, type 0x22) over the whole IP payload.
 /// <para>Guarantee: once <see cref="TryParse"/> has returned true, every record announced by Number of Group Records
@@ -61,7 +50,7 @@ public readonly ref struct Igmpv3GroupRecord
 
     internal Igmpv3GroupRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
 
-    public Igmpv3RecordType RecordType => (Igmpv3RecordType)_bytes[0];
+    public GroupRecordType RecordType => (GroupRecordType)_bytes[0];
     /// <summary>Auxiliary data length in 32-bit words.</summary>
     public int AuxDataLength => _bytes[1];
     public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
@@ -102,7 +91,7 @@ public ref struct Igmpv3RecordEnumerator
 }
 
 /// <summary>A group record to write (RFC 3376 §4.2.4); aux data is cut to a multiple of 4 octets.</summary>
-public readonly record struct Igmpv3GroupRecordRepr(Igmpv3RecordType RecordType, Ipv4Address Group,
+public readonly record struct Igmpv3GroupRecordRepr(GroupRecordType RecordType, Ipv4Address Group,
     ReadOnlyMemory<Ipv4Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
     public int Length => GroupRecords.Length(Igmpv3Report.AddressLength, Sources.Length, AuxData.Length);

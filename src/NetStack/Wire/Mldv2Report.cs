@@ -2,17 +2,6 @@ using System.Buffers.Binary;
 
 namespace NetStack.Wire;
 
-/// <summary>Multicast address record types (RFC 3810 §5.2.12).</summary>
-public enum Mldv2RecordType : byte
-{
-    ModeIsInclude = 1,
-    ModeIsExclude = 2,
-    ChangeToIncludeMode = 3,
-    ChangeToExcludeMode = 4,
-    AllowNewSources = 5,
-    BlockOldSources = 6,
-}
-
 /// <summary>
 /// A read-only view of an MLDv2 report (RFC 3810 §5.2, ICMPv6 type 143).
 /// <para>Guarantee: once <see cref="TryParse"/> has returned true, every record announced by Nr of
@@ -51,7 +40,7 @@ public readonly ref struct Mldv2AddressRecord
 
     internal Mldv2AddressRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
 
-    public Mldv2RecordType RecordType => (Mldv2RecordType)_bytes[0];
+    public GroupRecordType RecordType => (GroupRecordType)_bytes[0];
     /// <summary>Auxiliary data length in 32-bit words.</summary>
     public int AuxDataLength => _bytes[1];
     public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
@@ -92,7 +81,7 @@ public ref struct Mldv2RecordEnumerator
 }
 
 /// <summary>A multicast address record to write (RFC 3810 §5.2.4); aux data must be a multiple of 4 octets.</summary>
-public readonly record struct Mldv2RecordRepr(Mldv2RecordType RecordType, Ipv6Address MulticastAddress,
+public readonly record struct Mldv2RecordRepr(GroupRecordType RecordType, Ipv6Address MulticastAddress,
     ReadOnlyMemory<Ipv6Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
     public int Length => GroupRecords.Length(Mldv2Report.AddressLength, Sources.Length, AuxData.Length);

@@ -33,10 +33,10 @@ public class IgmpHostTests
         Assert.True(h.Join(G, T0));
         var first = new List<IgmpOutput>();
         h.Poll(T0, first);
-        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G, Igmpv3RecordType.ChangeToExcludeMode)], first);
+        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G, GroupRecordType.ChangeToExcludeMode)], first);
         Assert.InRange(h.NextDeadline - T0, TimeSpan.Zero, S1); // within the Unsolicited Report Interval (§8.11)
         var rest = Drain(h, T0 + TimeSpan.FromSeconds(5));
-        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G, Igmpv3RecordType.ChangeToExcludeMode)], rest);
+        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G, GroupRecordType.ChangeToExcludeMode)], rest);
         Assert.Equal(Instant.MaxValue, h.NextDeadline);
     }
 
@@ -47,7 +47,7 @@ public class IgmpHostTests
         Assert.True(h.Leave(G, T0 + TimeSpan.FromSeconds(6)));
         var msgs = Drain(h, T0 + TimeSpan.FromSeconds(10));
         Assert.Equal(2, msgs.Count);
-        Assert.All(msgs, m => Assert.Equal(new IgmpOutput(IgmpMessageKind.V3Record, G, Igmpv3RecordType.ChangeToIncludeMode), m));
+        Assert.All(msgs, m => Assert.Equal(new IgmpOutput(IgmpMessageKind.V3Record, G, GroupRecordType.ChangeToIncludeMode), m));
         Assert.False(h.IsMember(G));
     }
 
@@ -73,7 +73,7 @@ public class IgmpHostTests
         Assert.InRange(h.NextDeadline - q, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         var msgs = Drain(h, q + TimeSpan.FromSeconds(3));
         Assert.Equal(2, msgs.Count);
-        Assert.All(msgs, m => Assert.Equal(Igmpv3RecordType.ModeIsExclude, m.RecordType));
+        Assert.All(msgs, m => Assert.Equal(GroupRecordType.ModeIsExclude, m.RecordType));
         Assert.Equal(new[] { G, G2 }.Order(), msgs.Select(m => m.Group).Order());
     }
 
@@ -83,7 +83,7 @@ public class IgmpHostTests
         var h = Joined(5, G, G2);
         var q = T0 + TimeSpan.FromSeconds(10);
         h.OnQuery(IgmpQueryVersion.V3, G2, S1, 0, TimeSpan.Zero, q);
-        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G2, Igmpv3RecordType.ModeIsExclude)], Drain(h, q + TimeSpan.FromSeconds(2)));
+        Assert.Equal([new IgmpOutput(IgmpMessageKind.V3Record, G2, GroupRecordType.ModeIsExclude)], Drain(h, q + TimeSpan.FromSeconds(2)));
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public class IgmpHostTests
         var q = T0 + TimeSpan.FromSeconds(6);
         h.OnQuery(IgmpQueryVersion.V3, G, S1, 0, TimeSpan.Zero, q, [s]);
         var rec = Assert.Single(Drain(h, q + TimeSpan.FromSeconds(2)));
-        Assert.Equal(Igmpv3RecordType.ModeIsInclude, rec.RecordType);
+        Assert.Equal(GroupRecordType.ModeIsInclude, rec.RecordType);
         Assert.Equal([s], rec.Sources!);
     }
 
@@ -186,7 +186,7 @@ public class IgmpHostTests
         Assert.Equal(IgmpCompatibility.V3, h.Mode(back));
         h.Leave(G, back);
         Assert.All(Drain(h, back + TimeSpan.FromSeconds(5)),
-            m => Assert.Equal(new IgmpOutput(IgmpMessageKind.V3Record, G, Igmpv3RecordType.ChangeToIncludeMode), m));
+            m => Assert.Equal(new IgmpOutput(IgmpMessageKind.V3Record, G, GroupRecordType.ChangeToIncludeMode), m));
     }
 
     [Fact]

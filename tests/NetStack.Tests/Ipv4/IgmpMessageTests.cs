@@ -161,7 +161,7 @@ public sealed class IgmpMessageTests
 
     private static readonly Gen<Igmpv3GroupRecordRepr> GenRecord =
         Gen.Select(Gen.Byte[1, 6], GenAddress, GenAddress.Array[0, 4], Gen.Byte.Array[0, 3].Select(a => a.SelectMany(x => new byte[] { x, x, x, x }).ToArray()),
-            (t, g, s, aux) => new Igmpv3GroupRecordRepr((Igmpv3RecordType)t, g, s, aux));
+            (t, g, s, aux) => new Igmpv3GroupRecordRepr((GroupRecordType)t, g, s, aux));
 
     private static byte[] Report(Igmpv3GroupRecordRepr[] records)
     {
@@ -197,8 +197,8 @@ public sealed class IgmpMessageTests
     [Fact]
     public void Every_truncation_of_a_report_is_Truncated_or_BadLength_and_never_throws()
     {
-        var b = Report([new Igmpv3GroupRecordRepr(Igmpv3RecordType.ChangeToExcludeMode, G, new[] { G }, new byte[4]),
-                        new Igmpv3GroupRecordRepr(Igmpv3RecordType.AllowNewSources, G, new[] { G, G }, default)]);
+        var b = Report([new Igmpv3GroupRecordRepr(GroupRecordType.ChangeToExcludeMode, G, new[] { G }, new byte[4]),
+                        new Igmpv3GroupRecordRepr(GroupRecordType.AllowNewSources, G, new[] { G, G }, default)]);
         for (int n = 0; n < b.Length; n++)
         {
             Assert.False(Igmpv3Report.TryParse(b.AsSpan(0, n), out _, out var e));

@@ -32,12 +32,12 @@ public class IgmpStackTests
         return list;
     }
 
-    private static List<(Igmpv3RecordType Type, Ipv4Address Group)> Records(Sent s)
+    private static List<(GroupRecordType Type, Ipv4Address Group)> Records(Sent s)
     {
         Assert.Equal(IgmpHost.AllIgmpv3Routers, s.Dst);
         Assert.True(Igmpv3Report.TryParse(s.Igmp, out var r, out var e), e.ToString());
         Assert.True(r.ChecksumValid);
-        var list = new List<(Igmpv3RecordType, Ipv4Address)>();
+        var list = new List<(GroupRecordType, Ipv4Address)>();
         foreach (var rec in r.Records)
         {
             Assert.Equal(0, rec.SourceCount);
@@ -105,7 +105,7 @@ public class IgmpStackTests
             Assert.Equal(1, s.Ttl);
             Assert.Equal(0xC0, s.Tos);
             Assert.True(s.RouterAlert);
-            Assert.Equal([(Igmpv3RecordType.ChangeToExcludeMode, G)], Records(s));
+            Assert.Equal([(GroupRecordType.ChangeToExcludeMode, G)], Records(s));
         });
         Assert.Equal(2, h.Stack.Statistics.IgmpSent);
     }
@@ -117,7 +117,7 @@ public class IgmpStackTests
         Assert.True(MulticastGroups.Leave(h.Stack, h.Interface.Index, new IpAddress(G), h.Now));
         var sent = Run(h, TimeSpan.FromSeconds(3));
         Assert.Equal(2, sent.Count);
-        Assert.All(sent, s => Assert.Equal([(Igmpv3RecordType.ChangeToIncludeMode, G)], Records(s)));
+        Assert.All(sent, s => Assert.Equal([(GroupRecordType.ChangeToIncludeMode, G)], Records(s)));
         Assert.False(MulticastGroups.Leave(h.Stack, h.Interface.Index, new IpAddress(G), h.Now));
     }
 
@@ -129,7 +129,7 @@ public class IgmpStackTests
         PushIgmp(h, Query(new Igmpv3QueryRepr(20, default, false, 2, 125, default))); // 2 s
         var sent = Run(h, TimeSpan.FromSeconds(2));
         var report = Assert.Single(sent);
-        Assert.Equal(new[] { G, G2 }.Order(), Records(report).Where(r => r.Type == Igmpv3RecordType.ModeIsExclude).Select(r => r.Group).Order());
+        Assert.Equal(new[] { G, G2 }.Order(), Records(report).Where(r => r.Type == GroupRecordType.ModeIsExclude).Select(r => r.Group).Order());
         Assert.True(h.Now - q <= TimeSpan.FromSeconds(2));
     }
 
@@ -139,7 +139,7 @@ public class IgmpStackTests
         var h = Joined(G, G2);
         PushIgmp(h, Query(new Igmpv3QueryRepr(10, G2, false, 2, 125, default)), dst: G2);
         var report = Assert.Single(Run(h, TimeSpan.FromSeconds(2)));
-        Assert.Equal([(Igmpv3RecordType.ModeIsExclude, G2)], Records(report));
+        Assert.Equal([(GroupRecordType.ModeIsExclude, G2)], Records(report));
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public class IgmpStackTests
         MulticastGroups.Join(h.Stack, h.Interface.Index, new IpAddress(G2), h.Now);
         var sent = Run(h, TimeSpan.FromSeconds(3));
         Assert.Equal(2, sent.Count);
-        Assert.All(sent, s => Assert.Equal([(Igmpv3RecordType.ChangeToExcludeMode, G2)], Records(s)));
+        Assert.All(sent, s => Assert.Equal([(GroupRecordType.ChangeToExcludeMode, G2)], Records(s)));
     }
 
     private static (SingleHost Host, RecordingTransport Udp) HostWithUdp()

@@ -22,7 +22,7 @@ public class MldListenerTests
         l.Join(G, T0);
         var out0 = new List<MldOutput>();
         l.Poll(T0, out0); // sent at once
-        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, MldRecordType.ChangeToExclude)], out0);
+        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, GroupRecordType.ChangeToExcludeMode)], out0);
         var rest = Drain(l, T0 + TimeSpan.FromSeconds(5));
         Assert.Single(rest); // Robustness Variable 2: one retransmission
         Assert.True(l.NextDeadline == Instant.MaxValue);
@@ -57,7 +57,7 @@ public class MldListenerTests
         l.OnQuery(Ipv6Address.Unspecified, TimeSpan.FromSeconds(2), false, 0, TimeSpan.Zero, q);
         Assert.InRange(l.NextDeadline - q, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         var msgs = Drain(l, q + TimeSpan.FromSeconds(3));
-        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, MldRecordType.ModeIsExclude)], msgs);
+        Assert.Equal([new MldOutput(MldMessageKind.V2Record, G, GroupRecordType.ModeIsExclude)], msgs);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public class MldListenerTests
         l.Leave(G, T0 + TimeSpan.FromSeconds(6));
         var msgs = Drain(l, T0 + TimeSpan.FromSeconds(10));
         Assert.Equal(2, msgs.Count);
-        Assert.All(msgs, m => Assert.Equal(MldRecordType.ChangeToInclude, m.RecordType));
+        Assert.All(msgs, m => Assert.Equal(GroupRecordType.ChangeToIncludeMode, m.RecordType));
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public class MldSourceQueryTests
         var outp = new List<MldOutput>();
         l.Poll(q + TimeSpan.FromSeconds(1), outp);
         var rec = Assert.Single(outp);
-        Assert.Equal(MldRecordType.ModeIsInclude, rec.RecordType);
+        Assert.Equal(GroupRecordType.ModeIsInclude, rec.RecordType);
         Assert.Equal([s1], rec.Sources!);
     }
 }

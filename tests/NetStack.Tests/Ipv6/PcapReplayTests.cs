@@ -156,12 +156,12 @@ public class PcapReplayTests
         r.Net.Run(TimeSpan.FromSeconds(11)); // Maximum Response Code 10000 ms
         var reports = r.Sent.Where(m => m.Type == Icmpv6Type.Mldv2Report).Skip(before).ToList();
         Assert.NotEmpty(reports);
-        var groups = new List<(Ipv6Address, Mldv2RecordType)>();
+        var groups = new List<(Ipv6Address, GroupRecordType)>();
         foreach (var m in reports)
         {
             Assert.True(Mldv2Report.TryParse(m.Message, out var rep, out _));
             foreach (var rec in rep.Records) groups.Add((rec.MulticastAddress, rec.RecordType));
         }
-        Assert.Contains((A("2001:db8::98").SolicitedNode, Mldv2RecordType.ModeIsExclude), groups);
+        Assert.Contains((A("2001:db8::98").SolicitedNode, GroupRecordType.ModeIsExclude), groups);
     }
 }

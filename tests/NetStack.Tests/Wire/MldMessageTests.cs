@@ -128,7 +128,7 @@ public sealed class MldMessageTests
 
     private static readonly Gen<Mldv2RecordRepr> GenRecord =
         Gen.Select(Gen.Byte[1, 6], GenAddress, GenAddress.Array[0, 4], Gen.Byte.Array[0, 3].Select(a => a.SelectMany(x => new byte[] { x, x, x, x }).ToArray()),
-            (t, g, s, aux) => new Mldv2RecordRepr((Mldv2RecordType)t, g, s, aux));
+            (t, g, s, aux) => new Mldv2RecordRepr((GroupRecordType)t, g, s, aux));
 
     private static byte[] Report(Mldv2RecordRepr[] records)
     {
@@ -164,8 +164,8 @@ public sealed class MldMessageTests
     [Fact]
     public void Every_truncation_of_a_report_is_BadLength_or_Truncated_and_never_throws()
     {
-        var b = Report([new Mldv2RecordRepr(Mldv2RecordType.ChangeToExcludeMode, Dst, new[] { Src }, new byte[4]),
-                        new Mldv2RecordRepr(Mldv2RecordType.AllowNewSources, Dst, new[] { Src, Dst }, default)]);
+        var b = Report([new Mldv2RecordRepr(GroupRecordType.ChangeToExcludeMode, Dst, new[] { Src }, new byte[4]),
+                        new Mldv2RecordRepr(GroupRecordType.AllowNewSources, Dst, new[] { Src, Dst }, default)]);
         for (int n = 0; n < b.Length; n++)
         {
             Assert.False(Mldv2Report.TryParse(b.AsSpan(0, n), out _, out var e));
@@ -176,7 +176,7 @@ public sealed class MldMessageTests
     [Fact]
     public void A_record_count_beyond_the_records_present_is_BadLength()
     {
-        var b = Report([new Mldv2RecordRepr(Mldv2RecordType.ModeIsExclude, Dst, default, default)]);
+        var b = Report([new Mldv2RecordRepr(GroupRecordType.ModeIsExclude, Dst, default, default)]);
         b[7] = 2;
         Assert.False(Mldv2Report.TryParse(b, out _, out var e));
         Assert.Equal(WireError.BadLength, e);

@@ -24,7 +24,7 @@ internal enum IgmpCompatibility
 }
 
 /// <summary>One message (or v3 record) the host wants sent.</summary>
-internal readonly record struct IgmpOutput(IgmpMessageKind Kind, Ipv4Address Group, Igmpv3RecordType RecordType = default,
+internal readonly record struct IgmpOutput(IgmpMessageKind Kind, Ipv4Address Group, GroupRecordType RecordType = default,
     Ipv4Address[]? Sources = null);
 
 /// <summary>
@@ -113,7 +113,7 @@ internal sealed class IgmpHost : MulticastMembership<Ipv4Address>
         {
             output.Add(m.Kind switch
             {
-                MembershipMessage.Record => new IgmpOutput(IgmpMessageKind.V3Record, m.Group, (Igmpv3RecordType)m.RecordType, m.Sources),
+                MembershipMessage.Record => new IgmpOutput(IgmpMessageKind.V3Record, m.Group, m.RecordType, m.Sources),
                 MembershipMessage.Leave => new IgmpOutput(IgmpMessageKind.V2Leave, m.Group),
                 _ => new IgmpOutput(m.Mode == MembershipMode.OldWithoutLeave ? IgmpMessageKind.V1Report : IgmpMessageKind.V2Report, m.Group),
             });

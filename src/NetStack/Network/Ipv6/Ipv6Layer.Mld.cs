@@ -54,7 +54,7 @@ internal sealed partial class Ipv6Layer
             switch (m.Kind)
             {
                 case MldMessageKind.V2Record:
-                    records.Add(new Mldv2RecordRepr((Mldv2RecordType)m.RecordType, m.Group, m.Sources ?? ReadOnlyMemory<Ipv6Address>.Empty, ReadOnlyMemory<byte>.Empty));
+                    records.Add(new Mldv2RecordRepr(m.RecordType, m.Group, m.Sources ?? ReadOnlyMemory<Ipv6Address>.Empty, ReadOnlyMemory<byte>.Empty));
                     if (records.Count == MaxRecordsPerReport) { SendMldv2Report(ifc, src, records, now); records.Clear(); }
                     break;
                 case MldMessageKind.V1Report:

@@ -2,17 +2,6 @@ using NetStack.Wire;
 
 namespace NetStack.Network.Ipv6;
 
-/// <summary>RFC 3810 §5.2.12 multicast address record types.</summary>
-public enum MldRecordType : byte
-{
-    ModeIsInclude = 1,
-    ModeIsExclude = 2,
-    ChangeToInclude = 3,
-    ChangeToExclude = 4,
-    AllowNewSources = 5,
-    BlockOldSources = 6,
-}
-
 /// <summary>What an MLD listener wants sent.</summary>
 internal enum MldMessageKind
 {
@@ -25,7 +14,7 @@ internal enum MldMessageKind
 }
 
 /// <summary>One message (or v2 record) the listener wants sent.</summary>
-internal readonly record struct MldOutput(MldMessageKind Kind, Ipv6Address Group, MldRecordType RecordType, Ipv6Address[]? Sources = null);
+internal readonly record struct MldOutput(MldMessageKind Kind, Ipv6Address Group, GroupRecordType RecordType, Ipv6Address[]? Sources = null);
 
 /// <summary>
 /// The multicast listener side of MLDv2 (RFC 3810 §6-7) on one interface, with MLDv1 compatibility (§8), over the
@@ -93,7 +82,7 @@ internal sealed class MldListener : MulticastMembership<Ipv6Address>
         {
             output.Add(m.Kind switch
             {
-                MembershipMessage.Record => new MldOutput(MldMessageKind.V2Record, m.Group, (MldRecordType)m.RecordType, m.Sources),
+                MembershipMessage.Record => new MldOutput(MldMessageKind.V2Record, m.Group, m.RecordType, m.Sources),
                 MembershipMessage.Leave => new MldOutput(MldMessageKind.V1Done, m.Group, default),
                 _ => new MldOutput(MldMessageKind.V1Report, m.Group, default),
             });
