@@ -111,6 +111,22 @@ public class IgmpStackTests
     }
 
     [Fact]
+    public void A_host_without_an_IPv4_address_reports_from_0_0_0_0_RFC3376_4_2_13()
+    {
+        var h = new SingleHost();
+        Assert.True(h.Stack.Ipv4.RemoveAddress(Us));
+        Assert.True(MulticastGroups.Join(h.Stack, h.Interface.Index, new IpAddress(G), h.Now));
+        var sent = Run(h, TimeSpan.FromSeconds(3));
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, s =>
+        {
+            Assert.Equal((Ipv4Address.Any, IgmpHost.AllIgmpv3Routers), (s.Src, s.Dst));
+            Assert.True(s.RouterAlert);
+            Assert.Equal([(GroupRecordType.ChangeToExcludeMode, G)], Records(s));
+        });
+    }
+
+    [Fact]
     public void Leave_sends_TO_IN()
     {
         var h = Joined(G);

@@ -105,9 +105,9 @@ internal sealed partial class Ipv4Layer
         _igmpScratch.Clear();
         v4.Igmp.Poll(now, _igmpScratch);
         if (_igmpScratch.Count == 0) return;
-        // RFC 3376 §4.2.13: "a valid IP source address for the destination subnet"; 0.0.0.0 is allowed before the host
-        // has one, but our send path needs an address, so without one the reports are not sent (their timers still run).
-        if (!Addresses.TryGetPrimary(v4.Index, out var source)) return;
+        // RFC 3376 §4.2.13: "a valid IP source address for the destination subnet" (the interface's own, else any of
+        // ours, as Linux); 0.0.0.0 "may be used by a system that has not yet acquired an IP address" (SendDatagram).
+        if (!Addresses.TryGetPrimary(v4.Index, out var source)) source = Ipv4Address.Any;
         List<Igmpv3GroupRecordRepr>? records = null;
         foreach (var m in _igmpScratch)
         {

@@ -50,8 +50,10 @@ internal sealed partial class Ipv4Layer
         }
         if (source.IsUnspecified && !TrySelectSource(destination, interfaceIndex, out source))
         {
-            // RFC 2131 §4.1: before it has an address a DHCP client sends from 0.0.0.0 to the limited broadcast.
-            if (!destination.IsBroadcast) return IpSendResult.NoSourceAddress;
+            // Before the host has an address: RFC 2131 §4.1, a DHCP client sends from 0.0.0.0 to the limited broadcast;
+            // RFC 3376 §4.2.13, "the 0.0.0.0 source address may be used by a system that has not yet acquired an IP
+            // address" for IGMP reports, so multicast out of a chosen interface may come from it too (as Linux).
+            if (!destination.IsBroadcast && !(destination.IsMulticast && interfaceIndex >= 0)) return IpSendResult.NoSourceAddress;
             source = Ipv4Address.Any;
         }
         // RFC 791 §3.1: the originating module records itself in Record Route / Timestamp, as Linux's ip_options_build.
