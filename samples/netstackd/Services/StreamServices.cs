@@ -68,6 +68,8 @@ public abstract class TcpService(string name, AsyncTcpListener listener, Service
         {
             await connection.DisposeAsync().ConfigureAwait(false);
         }
+        // RFC 9293 §3.8.5: urgent data is read in line like any other; the log line says how often the peer signalled it.
+        if (connection.UrgentSignals is > 0 and var signals) detail = detail is null ? $"urgent={signals}" : $"{detail} urgent={signals}";
         Log.Connection(Name, connection.RemoteEndPoint, connection.LocalEndPoint, counts.In, counts.Out, clock.Elapsed, result, detail);
     }
 

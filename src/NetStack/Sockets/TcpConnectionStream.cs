@@ -40,9 +40,10 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         public readonly TaskCompletionSource<int> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class WriteWaiter(ReadOnlyMemory<byte> data)
+    private sealed class WriteWaiter(ReadOnlyMemory<byte> data, bool urgent = false)
     {
         public readonly ReadOnlyMemory<byte> Data = data;
+        public readonly bool Urgent = urgent;
         public int Written;
         public readonly TaskCompletionSource Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -60,6 +61,9 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private volatile bool _disposed;
     private volatile bool _sendShutdown;
     private bool _noDelay;
+    private long _urgentSignalsSeen; // loop
+    private long _urgentSignalsPublished;
+    private int _urgentRemaining;
     private bool _keepAlive;
 
     private TcpConnectionStream(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection)
@@ -227,13 +231,16 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <summary>Queues every byte for sending (waiting for room in the send buffer).</summary>
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Write(buffer, urgent: false, cancellationToken);
+
+    private ValueTask Write(ReadOnlyMemory<byte> buffer, bool urgent, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_sendShutdown) throw TcpErrors.Io(SocketError.Shutdown);
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         if (buffer.IsEmpty) return ValueTask.CompletedTask;
-        var waiter = new WriteWaiter(buffer);
+        var waiter = new WriteWaiter(buffer, urgent);
         _dispatcher.Post(() =>
         {
             if (_closedOnLoop) { waiter.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
@@ -347,6 +354,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
                 return;
             }
         }
+        NoteUrgent();
         ServiceReads();
         ServiceWrites();
         if (c.State == TcpState.Closed && _reads.Count == 0 && _writes.Count == 0) _hub.Detach(c); // no event will follow
@@ -374,6 +382,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         int n = c.Receive(w.Buffer.Span);
         if (n > 0)
         {
+            Volatile.Write(ref _urgentRemaining, c.UrgentRemaining);
             w.Completion.TrySetResult(n);
             _dispatcher.Wake(); // a window update may be due
             return true;
@@ -409,7 +418,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             w.Completion.TrySetException(TcpErrors.Io(SocketError.Shutdown));
             return true;
         }
-        int n = c.Send(w.Data.Span[w.Written..]);
+        int n = w.Urgent ? c.SendUrgent(w.Data.Span[w.Written..]) : c.Send(w.Data.Span[w.Written..]);
         if (n > 0)
         {
             w.Written += n;

@@ -63,6 +63,7 @@ public readonly ref struct TcpSegment
     public bool Fin => (_buffer[13] & 0x01) != 0;
     public bool Rst => (_buffer[13] & 0x04) != 0;
     public bool Ack => (_buffer[13] & 0x10) != 0;
+    public bool Urg => (_buffer[13] & 0x20) != 0;
     /// <summary>The raw (unscaled) window field.</summary>
     public ushort Window => BinaryPrimitives.ReadUInt16BigEndian(_buffer[14..]);
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_buffer[16..]);

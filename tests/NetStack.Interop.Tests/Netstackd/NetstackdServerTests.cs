@@ -135,6 +135,45 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("tcp-echo: connections=2 failed=0", text, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// RFC 9293 §3.8.5: a kernel client sends urgent data (MSG_OOB); the echo service reads it in line (RFC 6093 §6) and
+    /// was told of it once per connection (MUST-32: its log line says urgent=1).
+    /// </summary>
+    [SkippableFact]
+    public async Task Urgent_data_from_a_kernel_client_is_echoed_in_line_and_signalled_once()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        using var d = await NetstackdProcess.StartAsync(ns, "--tcp-echo", "7");
+        var script = Path.Combine(_dir, "oob-client.py");
+        File.WriteAllText(script, """
+            import socket, sys
+            c = socket.create_connection((sys.argv[1], 7), timeout=20)
+            c.sendall(b'abc')
+            c.send(b'XYZ', socket.MSG_OOB)
+            c.sendall(b'def')
+            c.shutdown(socket.SHUT_WR)
+            data = b''
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                data += d
+            print(data.decode())
+            """);
+        foreach (var host in new[] { NetstackdProcess.StackV4, NetstackdProcess.StackV6 })
+        {
+            var r = Shell.RunIn(ns, $"python3 {script} {host}", TimeSpan.FromSeconds(30));
+            Assert.True(r.Succeeded, r.StandardError);
+            Assert.Equal("abcXYZdef", r.StandardOutput.Trim());
+        }
+        var (code, text) = await d.StopAsync();
+        output.WriteLine(text);
+        Assert.Equal(0, code);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, @"tcp-echo .* in=9 out=9 .* ok urgent=1").Count);
+    }
+
     [SkippableFact]
     public async Task A_thousand_concurrent_kernel_connections_are_echoed() =>
         await ConcurrentEcho(1000, [], expectCookies: false);

@@ -166,4 +166,55 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
         Report($"download {(ipv6 ? "IPv6" : "IPv4")}{(faults ? " with faults" : "")}", size, clock.Elapsed, s.Stack);
     }
+
+    /// <summary>
+    /// RFC 9293 §3.8.5 MUST-62: our urgent pointer points to the octet after the urgent data. Linux reads the pointer the
+    /// same way (tcp_stdurg=0) and, without SO_OOBINLINE, takes the last urgent byte out of band: so "abc" + urgent "XYZ" +
+    /// "def" reads as "abcXYdef" with 'Z' from recv(MSG_OOB). A pointer one short (RFC 1122's old reading) would give 'Y'.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Our_urgent_data_reaches_a_kernel_server_which_reads_its_last_byte_out_of_band(bool ipv6)
+    {
+        Root.Require();
+        await using var s = await Start(faults: false);
+        var script = Path.Combine(_dir, "oob-server.py");
+        var result = Path.Combine(_dir, "oob-result.txt");
+        File.WriteAllText(script, """
+            import select, socket, sys
+            sys.stderr = open(sys.argv[2] + '.err', 'w')
+            family = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+            srv = socket.socket(family, socket.SOCK_STREAM)
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind((sys.argv[1], 9002))
+            srv.listen(1)
+            c, _ = srv.accept()
+            c.settimeout(30)
+            # Linux drops the out-of-band byte once reading passes the mark: take it first, when select reports it.
+            select.select([], [], [c], 30)
+            oob = c.recv(1, socket.MSG_OOB)
+            data = b''
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                data += d
+            open(sys.argv[2], 'w').write(data.decode() + '|' + oob.decode())
+            c.close()
+            """);
+        string kernel = ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4;
+        var server = s.Lab.StartIn(s.Ns, "python3", script, kernel, result);
+        await using (var c = await ConnectWhenListening(s.Stack, new IPEndPoint(IPAddress.Parse(kernel), 9002)))
+        {
+            await c.WriteAsync("abc"u8.ToArray());
+            await c.WriteUrgentAsync("XYZ"u8.ToArray());
+            await c.WriteAsync("def"u8.ToArray());
+            c.ShutdownSend();
+            Assert.Equal(0, await c.ReadAsync(new byte[1]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(server.ExitCode == 0, File.ReadAllText(result + ".err"));
+        Assert.Equal("abcXYdef|Z", File.ReadAllText(result));
+    }
 }

@@ -72,7 +72,7 @@ internal sealed class TcpBench
 
     /// <summary>Sends a segment from the peer with defaults from the bench state; advances <see cref="PeerSeq"/>.</summary>
     public TransportVerdict PeerSends(TcpFlags flags, byte[]? data = null, SeqNumber? seq = null, SeqNumber? ack = null,
-        ushort window = 65535, TcpSackBlocks sack = default, uint? tsVal = null)
+        ushort window = 65535, TcpSackBlocks sack = default, uint? tsVal = null, ushort urgentPointer = 0)
     {
         var repr = new TcpRepr
         {
@@ -83,6 +83,7 @@ internal sealed class TcpBench
             Flags = flags,
             Window = window,
             SackBlocks = sack,
+            UrgentPointer = urgentPointer,
         };
         if (PeerTimestamps) repr.Timestamps = new TcpTimestamps(tsVal ?? ++PeerTsVal, LastOurTsVal);
         if (seq is null) PeerSeq += (data?.Length ?? 0) + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);

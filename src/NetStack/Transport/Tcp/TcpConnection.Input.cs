@@ -254,6 +254,10 @@ public sealed partial class TcpConnection
                 return;
         }
 
+        // Sixth: URG (RFC 9293 §3.10.7.4), only while the receive side is open (after our FIN-less states' peer FIN it
+        // "should not occur" and is ignored).
+        if (seg.Urg && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2) NoteUrgentPointer(seq + seg.UrgentPointer);
+
         // Seventh: segment text (RFC 9293 §3.10.7.4), only while the receive side is open.
         if (payloadLength > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
@@ -282,6 +286,21 @@ public sealed partial class TcpConnection
             else if (_finPending && _rcvNxt > _finPendingSeq) _finPending = false; // data beyond the FIN: it was not the end
         }
         if (_ackNow || _delayedAckDeadline != Instant.MaxValue) _layer.MarkDirty(this);
+    }
+
+    /// <summary>
+    /// RFC 9293 §3.10.7.4 sixth step: RCV.UP = max(RCV.UP, SEG.UP); the user is signalled when the pointer is ahead of the
+    /// data consumed and either no urgent data was pending or the pointer advanced (MUST-32), not again for the same point
+    /// (the segments of one urgent sequence repeat it). A pointer at or behind what was read is old news.
+    /// </summary>
+    private void NoteUrgentPointer(SeqNumber up)
+    {
+        if (up <= ReadSequence) return;
+        if (_rcvUrgent && up <= _rcvUp) return;
+        _rcvUp = up;
+        _rcvUrgent = true;
+        UrgentSignals++;
+        _layer.Stats.UrgentReceived++;
     }
 
     /// <summary>RFC 9293 §3.10.7.4 table: the four cases of segment length and window.</summary>

@@ -114,7 +114,7 @@ public sealed partial class TcpConnection
             bool allQueued = len == available;
             bool send =
                 // RFC 9293 §3.7.4 Nagle (RFC 1122 §4.2.3.4), Minshall's variant: hold a small segment only while another small one is unacknowledged.
-                (allQueued && (NoDelay || flight == 0 || finPending || _nagleEnd <= _sndUna))
+                (allQueued && (NoDelay || flight == 0 || finPending || _nagleEnd <= _sndUna || InUrgentMode(seq)))
                 || (!allQueued && len >= _maxSndWnd / 2 && len == wndLimit) // RFC 9293 §3.8.6.2.1 SWS: half the max window
                 || flight == 0;                                          // nothing outstanding: send what fits (override)
             if (!send) return false;
@@ -193,6 +193,14 @@ public sealed partial class TcpConnection
             if (_tsEnabled) repr.Timestamps = new TcpTimestamps(TsNow(now), _tsRecent);
             if (_sackEnabled && ack && (!_assembler.IsEmpty || _dsackPending)) repr.SackBlocks = BuildSack(_tsEnabled ? 3 : 4);
         }
+        // RFC 9293 §3.8.5 / §3.9.1.2: while urgent data is unacknowledged every segment before the urgent pointer carries
+        // URG and the offset to it (MUST-62). An offset beyond 16 bits is sent as 65535, "more urgent data follows" (as
+        // Linux): later segments bring the pointer within reach.
+        if (!syn && !rst && InUrgentMode(repr.SequenceNumber))
+        {
+            repr.Flags |= TcpFlags.Urg;
+            repr.UrgentPointer = (ushort)Math.Min(_sndUp - repr.SequenceNumber, ushort.MaxValue);
+        }
         var buffer = _layer.Scratch;
         int h = repr.HeaderLength;
         var payload = buffer.Slice(h, dataLen);
@@ -207,6 +215,9 @@ public sealed partial class TcpConnection
         }
         _layer.Output(Local.Address, Remote.Address, buffer[..total], now);
     }
+
+    /// <summary>Send-side urgent mode (RFC 9293 §3.8.5): SND.UP not yet acknowledged and <paramref name="seq"/> before it.</summary>
+    private bool InUrgentMode(SeqNumber seq) => _sndUrgent && _sndUna < _sndUp && seq < _sndUp;
 
     private ushort AdvertiseWindow()
     {

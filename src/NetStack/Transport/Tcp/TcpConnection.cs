@@ -42,6 +42,11 @@ public sealed partial class TcpConnection
     private byte _rcvShift;
     private bool _finReceived;
 
+    // Urgent data (RFC 9293 §3.8.5). SND.UP / RCV.UP point to the octet after the urgent data (MUST-62); each side is
+    // in urgent mode while its flag is set.
+    private bool _sndUrgent, _rcvUrgent;
+    private SeqNumber _sndUp, _rcvUp;
+
     // Negotiated options.
     private bool _tsEnabled, _sackEnabled, _wsEnabled, _peerOfferedTs, _peerOfferedSack, _peerOfferedWs;
     private uint _tsRecent, _tsOffset;
@@ -161,6 +166,7 @@ public sealed partial class TcpConnection
             if (State is TcpState.Established or TcpState.CloseWait && !_finQueued && !_sendBuffer.IsFull) r |= TcpReadiness.Writable;
             if (WasConnected) r |= TcpReadiness.Connected;
             if (State == TcpState.Closed || Error != TcpError.None) r |= TcpReadiness.Closed;
+            if (UrgentRemaining > 0) r |= TcpReadiness.Urgent;
             return r;
         }
     }
@@ -176,10 +182,46 @@ public sealed partial class TcpConnection
         return n;
     }
 
+    /// <summary>
+    /// Queues bytes to send as urgent data (RFC 9293 §3.8.5, the SEND call's URGENT flag of §3.9.1.2): the urgent pointer
+    /// moves to the octet after the last byte queued, and every segment sent before the peer acknowledges that point
+    /// carries URG. Returns how many fitted, as <see cref="Send"/>; the pointer covers only those.
+    /// </summary>
+    public int SendUrgent(ReadOnlySpan<byte> data)
+    {
+        int n = Send(data);
+        if (n > 0)
+        {
+            // RFC 9293 §3.8.5: "The urgent pointer MUST point to the sequence number of the octet following the urgent
+            // data (MUST-62)"; the data may be of any length (MUST-31).
+            _sndUp = DataEnd;
+            _sndUrgent = true;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// How many bytes of urgent data remain to be read (RFC 9293 §3.8.5 MUST-33): the distance from the next byte
+    /// <see cref="Receive"/> returns to the peer's urgent pointer, counting bytes not yet arrived; 0 outside urgent mode.
+    /// The data itself arrives in line, in stream order (RFC 6093 §6).
+    /// </summary>
+    public int UrgentRemaining => _rcvUrgent ? Math.Max(0, _rcvUp - ReadSequence) : 0;
+
+    /// <summary>
+    /// Counts the times the application must be told of urgent data (RFC 9293 §3.8.5 MUST-32): a pointer received while no
+    /// urgent data was pending, or one that advances. The layer raises <see cref="TcpLayer.ConnectionChanged"/> when it moves.
+    /// </summary>
+    public long UrgentSignals { get; private set; }
+
+    /// <summary>The sequence number of the next byte <see cref="Receive"/> returns.</summary>
+    private SeqNumber ReadSequence => _rcvNxt - _recvBuffer.Length - (_finReceived ? 1 : 0);
+
     /// <summary>Reads in-order received bytes; returns the count (0 when none: see <see cref="ReceiveFinished"/>).</summary>
     public int Receive(Span<byte> destination)
     {
         int n = _recvBuffer.Dequeue(destination);
+        // RFC 9293 §3.8.5: urgent mode ends once the application has read up to the urgent pointer.
+        if (_rcvUrgent && ReadSequence >= _rcvUp) _rcvUrgent = false;
         if (n > 0 && State is not TcpState.Closed and not TcpState.TimeWait and not TcpState.Listen)
         {
             // RFC 9293 §3.8.6.2.2 receiver SWS avoidance: announce a window update only when the right edge

@@ -40,7 +40,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     internal Span<byte> Scratch => _scratch;
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Raised when a connection's <see cref="TcpConnection.Readiness"/> may have changed.</summary>
+    /// <summary>
+    /// Raised when a connection's <see cref="TcpConnection.Readiness"/> may have changed, or its urgent pointer advanced
+    /// (<see cref="TcpConnection.UrgentSignals"/>).
+    /// </summary>
     public event Action<TcpConnection>? ConnectionChanged;
     /// <summary>Raised when a listener has a connection to accept.</summary>
     public event Action<TcpListener>? ListenerReady;
@@ -135,10 +138,12 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         if (c is not null)
         {
             var before = c.Readiness;
+            long urgentBefore = c.UrgentSignals;
             c.TouchKeepalive(now);
             c.Process(seg, now);
             Flush(now);
-            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+            // RFC 9293 §3.8.5 MUST-32: an advancing urgent pointer is news even when the readiness is unchanged.
+            if (c.Readiness != before || c.UrgentSignals != urgentBefore) ConnectionChanged?.Invoke(c);
             return TransportVerdict.Delivered;
         }
         if (FindListener(local) is { } listener)

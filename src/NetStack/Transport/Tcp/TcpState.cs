@@ -45,6 +45,11 @@ public enum TcpReadiness : byte
     Connected = 4,
     /// <summary>The connection is fully closed (orderly or by error).</summary>
     Closed = 8,
+    /// <summary>
+    /// Urgent data not yet read (RFC 9293 §3.8.5 "urgent mode"): <see cref="TcpConnection.UrgentRemaining"/> bytes of the
+    /// stream, from the next byte read, lead up to the urgent pointer.
+    /// </summary>
+    Urgent = 16,
 }
 
 /// <summary>Congestion control algorithms selectable per connection.</summary>

@@ -27,6 +27,8 @@ public sealed class TcpStatistics
     public long PawsDropped;
     public long ChallengeAcks;
     public long ChallengeAcksSuppressed;
+    /// <summary>Urgent pointers that started or advanced urgent mode (RFC 9293 §3.8.5), each one signal to the application.</summary>
+    public long UrgentReceived;
     public long ReassemblyDropped;
     public long SynCookiesSent;
     public long SynCookiesAccepted;
