@@ -253,6 +253,9 @@ public sealed class NetworkStack : IPollable, IIpLayer
     public bool TrySelectSource(IpAddress destination, out IpAddress source) => Family(destination).TrySelectSource(destination, out source);
 
     /// <inheritdoc/>
+    public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) =>
+        Family(destination).ReachabilityAdvice(destination, forwardProgress, now);
+
     public int MaxTransportPayload(IpAddress destination) => Family(destination).MaxTransportPayload(destination);
 
     /// <inheritdoc/>

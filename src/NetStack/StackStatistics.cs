@@ -136,6 +136,8 @@ public sealed class StackStatistics
     public long TcpRetransmissions;
     public long FragmentsReassembled;
     public long FragmentsCreated;
+    /// <summary>Negative advice from transports (RFC 9293 §3.8.3 MUST-20): first hops put back under verification.</summary>
+    public long NegativeAdvice;
 
     /// <summary>Counts one discard.</summary>
     public void Drop(DropReason reason) => _drops[(int)reason]++;

@@ -287,6 +287,20 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         if (_entries.TryGetValue(address, out var e) && e.HasMac) MakeReachable(e, now);
     }
 
+    /// <summary>
+    /// Negative advice from an upper layer (RFC 1122 §3.3.1.4, RFC 9293 §3.8.3 MUST-20: its segments keep going
+    /// unanswered): a REACHABLE entry becomes STALE, so the next packet starts unreachability detection (DELAY, then
+    /// unicast probes) instead of being trusted for the rest of the reachable time.
+    /// </summary>
+    public void Suspect(TAddress address)
+    {
+        if (_entries.TryGetValue(address, out var e) && e.State == NeighborState.Reachable)
+        {
+            e.State = NeighborState.Stale;
+            SetDeadline(e, Instant.MaxValue);
+        }
+    }
+
     /// <summary>Removes an entry (a router lost its lifetime, an address was reconfigured).</summary>
     public void Remove(TAddress address)
     {

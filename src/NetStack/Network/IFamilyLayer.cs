@@ -33,4 +33,7 @@ internal interface IFamilyLayer
 
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
+
+    /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
+    void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now);
 }

@@ -82,6 +82,15 @@ public interface IIpLayer
 
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
+
+    /// <summary>
+    /// Advice from a transport about the path to <paramref name="destination"/>. Forward progress (new data acknowledged)
+    /// confirms the first hop's neighbour entry (RFC 4861 §7.3.1 upper-layer hints; RFC 1122 §3.3.1.4 positive advice).
+    /// Negative advice (RFC 9293 §3.8.3 MUST-20: a segment retransmitted R1 times) forgets a redirect toward the
+    /// destination and makes the first hop's entry be verified again, so a dead neighbour or router is noticed and
+    /// another router chosen (RFC 1122 §3.3.1.4 dead gateway detection, RFC 4861 §7.3.3).
+    /// </summary>
+    void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now);
 }
 
 /// <summary>What the network layer knows about a received datagram, handed to the transport with its payload.

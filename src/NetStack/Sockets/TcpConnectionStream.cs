@@ -65,6 +65,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private long _urgentSignalsPublished;
     private int _urgentRemaining;
     private bool _keepAlive;
+    private int _maxRetransmissions;
 
     private TcpConnectionStream(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection)
     {
@@ -73,6 +74,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         _connection = connection;
         _noDelay = connection.NoDelay;
         _keepAlive = connection.KeepAlive;
+        _maxRetransmissions = connection.MaxRetransmissions;
         SendBufferSize = connection.SendBufferSize;
         ReceiveBufferSize = connection.ReceiveBufferSize;
         LocalEndPoint = ToIPEndPoint(connection.Local);
@@ -181,6 +183,21 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         {
             Volatile.Write(ref _keepAlive, value);
             PostIfOpen(() => _connection.KeepAlive = value);
+        }
+    }
+
+    /// <summary>
+    /// R2 for this connection (RFC 9293 §3.8.3 MUST-21): retransmission timeouts before it fails with TimedOut;
+    /// <see cref="int.MaxValue"/> never gives up. Takes effect on the loop.
+    /// </summary>
+    public int MaxRetransmissions
+    {
+        get => Volatile.Read(ref _maxRetransmissions);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Volatile.Write(ref _maxRetransmissions, value);
+            PostIfOpen(() => _connection.MaxRetransmissions = value);
         }
     }
 

@@ -31,6 +31,12 @@ public sealed record TcpSocketOptions
     /// <summary>Receive buffer in bytes (<c>SO_RCVBUF</c>); it bounds the advertised window.</summary>
     public int? ReceiveBufferSize { get; init; }
 
+    /// <summary>
+    /// R2 (RFC 9293 §3.8.3 MUST-21): consecutive retransmission timeouts before the connection times out, like Linux's
+    /// TCP_USER_TIMEOUT counted in timeouts; <see cref="int.MaxValue"/> never gives up.
+    /// </summary>
+    public int? MaxRetransmissions { get; init; }
+
     /// <summary>Congestion control (CUBIC by default).</summary>
     public CongestionAlgorithm? Congestion { get; init; }
 
@@ -39,6 +45,7 @@ public sealed record TcpSocketOptions
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (SendBufferSize is < 1) throw new ArgumentOutOfRangeException(nameof(SendBufferSize), "A send buffer needs at least one byte.");
+        if (MaxRetransmissions is < 1) throw new ArgumentOutOfRangeException(nameof(MaxRetransmissions), "At least one retransmission.");
         if (ReceiveBufferSize is < 1) throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), "A receive buffer needs at least one byte.");
         return settings with
         {
@@ -50,6 +57,7 @@ public sealed record TcpSocketOptions
             SendBufferSize = SendBufferSize ?? settings.SendBufferSize,
             ReceiveBufferSize = ReceiveBufferSize ?? settings.ReceiveBufferSize,
             Congestion = Congestion ?? settings.Congestion,
+            MaxRetries = MaxRetransmissions ?? settings.MaxRetries,
         };
     }
 }

@@ -210,8 +210,11 @@ public class StackRulesTests
         Assert.False(nd.SolicitedFlag);
     }
 
-    [Fact]
-    public void Redirect_from_the_current_first_hop_changes_the_next_hop_RFC4861_8_3()
+    private static readonly Ipv6Address RedirectedDestination = A("2001:db8:99::1");
+    private static readonly MacAddress BetterRouterMac = MacAddress.Parse("02:bb:00:00:00:02");
+
+    /// <summary>A host whose default router (fe80::1, PeerMac) redirected <see cref="RedirectedDestination"/> to fe80::2.</summary>
+    private static (V6Net Net, Hub Hub, NetworkStack S) Redirected()
     {
         var (net, hub, s, i) = Host(slaac: true);
         var router = A("fe80::1");
@@ -219,18 +222,38 @@ public class StackRulesTests
         var raMsg = new byte[ra.BufferLength];
         ra.Write(raMsg, router, Ipv6Address.AllNodes);
         s.Receive(i, V6Frames.Icmp(MacAddress.ForIpv6Multicast(Ipv6Address.AllNodes), router, Ipv6Address.AllNodes, raMsg, hop: 255), net.Now);
-        var dest = A("2001:db8:99::1");
-        var better = A("fe80::2");
-        var betterMac = MacAddress.Parse("02:bb:00:00:00:02");
-        var rd = new RedirectRepr(better, dest, new[] { NdpOptionRepr.TargetLinkLayer(betterMac) });
+        var rd = new RedirectRepr(A("fe80::2"), RedirectedDestination, new[] { NdpOptionRepr.TargetLinkLayer(BetterRouterMac) });
         var rdMsg = new byte[rd.BufferLength];
         rd.Write(rdMsg, router, Us);
         s.Receive(i, V6Frames.Icmp(i.HardwareAddress, router, Us, rdMsg, hop: 255), net.Now);
+        return (net, hub, s);
+    }
+
+    /// <summary>The destination MAC of an echo request sent now to <see cref="RedirectedDestination"/>.</summary>
+    private static MacAddress FirstHopOfAnEcho(V6Net net, Hub hub, NetworkStack s)
+    {
         using var echo = s.OpenIcmpv6Echo(1);
-        echo.Send(dest, 1, new byte[8], net.Now);
+        echo.Send(RedirectedDestination, 1, new byte[8], net.Now);
         var last = hub.Log.Last(f => f.From == hub.Devices[0]).Frame;
         Assert.True(EthernetFrame.TryParse(last, out var eth, out _));
-        Assert.Equal(betterMac, eth.Destination);
+        return eth.Destination;
+    }
+
+    [Fact]
+    public void Redirect_from_the_current_first_hop_changes_the_next_hop_RFC4861_8_3()
+    {
+        var (net, hub, s) = Redirected();
+        Assert.Equal(BetterRouterMac, FirstHopOfAnEcho(net, hub, s));
+    }
+
+    [Fact]
+    public void Negative_advice_forgets_a_redirect_so_the_default_router_is_used_again_RFC9293_3_8_3()
+    {
+        // RFC 9293 §3.8.3 MUST-20: a transport's segments to the destination went unanswered R1 times.
+        var (net, hub, s) = Redirected();
+        s.ReachabilityAdvice(new IpAddress(RedirectedDestination), forwardProgress: false, net.Now);
+        Assert.Equal(V6Frames.PeerMac, FirstHopOfAnEcho(net, hub, s));
+        Assert.Equal(1, s.Statistics.NegativeAdvice);
     }
 
     [Fact]

@@ -17,6 +17,11 @@ internal sealed class CapturingIpLayer(IpAddress local) : IIpLayer
         Sent.Add((source, destination, transportPayload.ToArray()));
         return IpSendResult.Sent;
     }
+
+    /// <summary>Reachability advice the transport gave, in order.</summary>
+    public List<(IpAddress Destination, bool ForwardProgress, Instant At)> Advice { get; } = [];
+
+    public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) => Advice.Add((destination, forwardProgress, now));
 }
 
 /// <summary>A segment the stack sent, parsed.</summary>

@@ -178,7 +178,7 @@ public sealed class TcpListenerTests
     [Fact]
     public void An_unanswered_SYN_ACK_is_retransmitted_and_the_half_open_connection_expires()
     {
-        var b = new TcpBench(new TcpSettings { MaxSynRetries = 2 });
+        var b = new TcpBench(new TcpSettings { MaxSynAckRetries = 2 });
         var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Syn);
         var synAck = b.Single();

@@ -61,6 +61,8 @@ internal sealed class TcpSimulation
             sim.Transmit(side, source, destination, transportPayload, now);
             return IpSendResult.Sent;
         }
+
+        public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) { } // no neighbours here
     }
 
     private void Transmit(int side, IpAddress src, IpAddress dst, ReadOnlySpan<byte> bytes, Instant now)

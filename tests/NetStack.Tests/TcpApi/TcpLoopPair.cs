@@ -90,6 +90,8 @@ internal sealed class TcpLoopPair : IAsyncDisposable
         }
 
         public Side? Peer { get; set; }
+
+        public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) { } // no neighbours here
         public TcpLayer Layer { get; }
         public StackHost Host { get; }
         public IStackDispatcher Dispatcher { get; }

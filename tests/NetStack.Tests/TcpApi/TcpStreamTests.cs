@@ -324,13 +324,16 @@ public sealed class TcpStreamTests
     public async Task Socket_options_reach_the_connection()
     {
         await using var pair = new TcpLoopPair();
-        var (listener, client, server) = await Connected(pair, options: new TcpSocketOptions { NoDelay = true, KeepAlive = true, ReceiveBufferSize = 32768 });
+        var (listener, client, server) = await Connected(pair, options: new TcpSocketOptions { NoDelay = true, KeepAlive = true, ReceiveBufferSize = 32768, MaxRetransmissions = 4 });
         Assert.True(client.NoDelay);
         Assert.True(await client.InspectAsync(c => c.NoDelay && c.KeepAlive));
         Assert.Equal(32768, client.ReceiveBufferSize);
+        Assert.Equal(4, await client.InspectAsync(c => c.MaxRetransmissions)); // R2, RFC 9293 §3.8.3 MUST-21
         client.NoDelay = false;
         client.KeepAlive = false;
+        client.MaxRetransmissions = int.MaxValue;
         Assert.False(await client.InspectAsync(c => c.NoDelay || c.KeepAlive));
+        Assert.Equal(int.MaxValue, await client.InspectAsync(c => c.MaxRetransmissions));
         await client.DisposeAsync();
         await server.DisposeAsync();
         await listener.DisposeAsync();

@@ -145,6 +145,29 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
 
     /// <summary>Route lookup that also serves limited broadcast and multicast destinations, which need no route
     /// when an interface is given (or there is just one).</summary>
+    /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
+    public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now)
+    {
+        var dst = destination.V4;
+        if (Addresses.IsLocal(dst) || !TryRoute(dst, -1, out var route) || Interface(route.InterfaceIndex) is not { } v4) return;
+        var nextHop = route.NextHop(dst);
+        if (forwardProgress)
+        {
+            v4.Arp?.ConfirmReachability(nextHop, now);
+            return;
+        }
+        _stats.NegativeAdvice++;
+        // A route a Redirect installed is forgotten (as Linux's ipv4_negative_advice): the configured one is tried again.
+        if (route.Destination == new Ipv4Cidr(dst, 32) && _redirectRoutes.Contains(route))
+        {
+            Routes.Remove(route);
+            var keep = _redirectRoutes.Where(r => r != route).ToArray();
+            _redirectRoutes.Clear();
+            foreach (var r in keep) _redirectRoutes.Enqueue(r);
+        }
+        v4.Arp?.Suspect(nextHop);
+    }
+
     private bool TryRoute(Ipv4Address destination, int interfaceIndex, out Ipv4Route route)
     {
         if (Routes.TryLookup(destination, out route, interfaceIndex)) return true;

@@ -56,6 +56,9 @@ internal sealed class DestinationCache
 
     public void Clear() => _entries.Clear();
 
+    /// <summary>Forgets what is known about <paramref name="destination"/> (a redirect included): next-hop determination runs again.</summary>
+    public void Remove(Ipv6Address destination) => _entries.Remove(destination);
+
     private void EvictOldest(bool preferNonRedirect)
     {
         Ipv6Address? victim = null;

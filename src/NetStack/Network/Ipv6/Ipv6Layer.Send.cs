@@ -73,6 +73,24 @@ internal sealed partial class Ipv6Layer
     private bool IsProbablyReachable(Ipv6Address router, int interfaceIndex) =>
         InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _) && st != NeighborState.Incomplete;
 
+    /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
+    public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now)
+    {
+        var dst = destination.V6;
+        if (dst.IsLoopback || !TryRoute(dst, -1, now, out var ifc, out var nextHop)) return;
+        if (forwardProgress)
+        {
+            // RFC 4861 §7.3.1: "a hint from upper-layer protocols that forward progress is being made".
+            if (ifc.IsEthernet) ifc.Neighbors.ConfirmReachability(nextHop, now);
+            return;
+        }
+        _stats.NegativeAdvice++;
+        // The cached next hop (a Redirect's included) is forgotten and the first hop verified again (RFC 4861 §7.3.3):
+        // if it is dead NUD removes it and next-hop determination picks another default router (§6.3.6).
+        _destinations.Remove(dst);
+        if (ifc.IsEthernet) ifc.Neighbors.Suspect(nextHop);
+    }
+
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
     {

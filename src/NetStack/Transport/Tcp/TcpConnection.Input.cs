@@ -425,6 +425,13 @@ public sealed partial class TcpConnection
             _sent.AckTo(ack);
             _dupAcks = 0;
             _retries = 0;
+            // RFC 4861 §7.3.1 / RFC 1122 §3.3.1.4: new data acknowledged is forward progress, the first hop is reachable
+            // (told at most once a second: the neighbour entry stays reachable for tens of seconds).
+            if (now - _lastProgressAdvice >= TimeSpan.FromSeconds(1))
+            {
+                _lastProgressAdvice = now;
+                _layer.ReachabilityAdvice(Remote.Address, forwardProgress: true, now);
+            }
 
             if (_fastRecovery || _rtoRecovery)
             {

@@ -109,7 +109,10 @@ public sealed partial class TcpConnection
         _rackDeadline = Instant.MaxValue;
         if (State is TcpState.SynSent or TcpState.SynReceived)
         {
-            if (++_retries > _settings.MaxSynRetries) { Terminate(TcpError.TimedOut); return; }
+            // RFC 9293 §3.8.3: SYN retransmissions are "handled in the general way": R1 advice, then R2.
+            int r2 = State == TcpState.SynReceived && Listener is not null ? _settings.MaxSynAckRetries : _settings.MaxSynRetries;
+            if (++_retries > r2) { Terminate(TcpError.TimedOut); return; }
+            if (_retries == _settings.RetransmissionsBeforeAdvice) _layer.ReachabilityAdvice(Remote.Address, forwardProgress: false, now);
             _rtt.Backoff();
             _sndNxt = _iss; // resend SYN (or SYN,ACK)
             _timing = false;
@@ -119,8 +122,9 @@ public sealed partial class TcpConnection
             return;
         }
         if (BytesInFlight == 0) return;
-        // RFC 1122 §4.2.3.5 R2: give up after too many.
-        if (++_retries > _settings.MaxRetries) { Terminate(TcpError.TimedOut); return; }
+        // RFC 9293 §3.8.3 (RFC 1122 §4.2.3.5): R2 closes the connection; R1 gives the IP layer negative advice (MUST-20).
+        if (++_retries > MaxRetransmissions) { Terminate(TcpError.TimedOut); return; }
+        if (_retries == _settings.RetransmissionsBeforeAdvice) _layer.ReachabilityAdvice(Remote.Address, forwardProgress: false, now);
         _layer.Stats.Timeouts++;
         // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, restart the timer.
         _cc.OnRetransmitTimeout(Pipe, _mss, now);

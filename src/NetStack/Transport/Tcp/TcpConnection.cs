@@ -75,6 +75,7 @@ public sealed partial class TcpConnection
     private bool _tlpOutstanding, _tlpIsRetrans;
     private SeqNumber _tlpEndSeq;
     private int _retries, _persistBackoff, _keepaliveProbes;
+    private Instant _lastProgressAdvice;
     private Instant _lastReceived;
 
     // ACK policy.
@@ -98,6 +99,7 @@ public sealed partial class TcpConnection
         Congestion = settings.Congestion;
         NoDelay = settings.NoDelay;
         KeepAlive = settings.KeepAlive;
+        MaxRetransmissions = settings.MaxRetries;
     }
 
     public TcpEndpoint Local { get; }
@@ -116,6 +118,17 @@ public sealed partial class TcpConnection
 
     /// <summary>Disable Nagle's algorithm (RFC 9293 §3.7.4).</summary>
     public bool NoDelay { get; set; }
+
+    /// <summary>
+    /// R2 for this connection (RFC 9293 §3.8.3 MUST-21: "An application MUST be able to set the value for R2 for a
+    /// particular connection"): consecutive retransmission timeouts of data before it times out. <see cref="int.MaxValue"/>
+    /// never gives up, leaving the decision to the user. Starts at <see cref="TcpSettings.MaxRetries"/>.
+    /// </summary>
+    public int MaxRetransmissions
+    {
+        get;
+        set => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), "At least one retransmission.");
+    }
     /// <summary>RFC 1122 §4.2.3.6 keep-alives (off by default).</summary>
     public bool KeepAlive
     {

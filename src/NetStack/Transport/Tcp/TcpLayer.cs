@@ -252,6 +252,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         Stats.ResetsSent++;
     }
 
+    /// <summary>Passes a connection's reachability advice to the IP layer (RFC 9293 §3.8.3 MUST-20, RFC 4861 §7.3.1).</summary>
+    internal void ReachabilityAdvice(IpAddress remote, bool forwardProgress, Instant now) =>
+        _ip.ReachabilityAdvice(remote, forwardProgress, now);
+
     private void SendRepr(in TcpRepr repr, IpAddress source, IpAddress destination, Instant now)
     {
         int n = repr.Write(_scratch, default, source, destination);

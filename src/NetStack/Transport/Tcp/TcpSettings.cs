@@ -26,10 +26,24 @@ public sealed record TcpSettings
     /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>
     public TimeSpan MinRto { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxRto { get; init; } = TimeSpan.FromSeconds(60);
-    /// <summary>SYN (or SYN-ACK) retransmissions before giving up (RFC 1122 §4.2.3.5 R2 for SYN: at least 3 minutes is suggested; we count).</summary>
-    public int MaxSynRetries { get; init; } = 6;
-    /// <summary>Consecutive data retransmission timeouts before the connection times out (R2).</summary>
+    /// <summary>
+    /// SYN retransmissions of an active open before it times out (R2 for a SYN). RFC 9293 §3.8.3 MUST-23: "large enough
+    /// to provide retransmission of the segment for at least 3 minutes": 7 with the default RTOs (1 s doubling, capped at
+    /// 60 s) sends the last SYN at 123 s and gives up at 183 s.
+    /// </summary>
+    public int MaxSynRetries { get; init; } = 7;
+    /// <summary>SYN,ACK retransmissions of a passive open before the half-open connection is dropped (Linux tcp_synack_retries).</summary>
+    public int MaxSynAckRetries { get; init; } = 5;
+    /// <summary>
+    /// Consecutive data retransmission timeouts before the connection times out: R2 of RFC 9293 §3.8.3 (SHLD-11: at least
+    /// 100 s; 15 is Linux's tcp_retries2, about 15 minutes). Per connection: <see cref="TcpConnection.MaxRetransmissions"/> (MUST-21).
+    /// </summary>
     public int MaxRetries { get; init; } = 15;
+    /// <summary>
+    /// R1 of RFC 9293 §3.8.3: after this many retransmissions of the same segment (SYN or data) the IP layer gets negative
+    /// advice (MUST-20) and re-verifies the first hop. SHLD-10: at least 3.
+    /// </summary>
+    public int RetransmissionsBeforeAdvice { get; init; } = 3;
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delayed ACK must be under 0.5 s.</summary>
     public TimeSpan DelayedAck { get; init; } = TimeSpan.FromMilliseconds(40);
     /// <summary>2 MSL (RFC 9293 §3.4.2); configurable.</summary>
