@@ -66,6 +66,9 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private int _urgentRemaining;
     private bool _keepAlive;
     private int _maxRetransmissions;
+    private long _softErrorsSeen; // loop
+    private int _trafficClass;
+    private int _hopLimit;
 
     private TcpConnectionStream(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection)
     {
@@ -75,6 +78,8 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         _noDelay = connection.NoDelay;
         _keepAlive = connection.KeepAlive;
         _maxRetransmissions = connection.MaxRetransmissions;
+        _trafficClass = connection.TrafficClass;
+        _hopLimit = connection.HopLimit;
         SendBufferSize = connection.SendBufferSize;
         ReceiveBufferSize = connection.ReceiveBufferSize;
         LocalEndPoint = ToIPEndPoint(connection.Local);
@@ -183,6 +188,28 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         {
             Volatile.Write(ref _keepAlive, value);
             PostIfOpen(() => _connection.KeepAlive = value);
+        }
+    }
+
+    /// <summary>DSCP of this connection's segments (RFC 9293 MUST-48; ECN bits ignored), like <c>IP_TOS</c>; takes effect on the loop.</summary>
+    public byte TrafficClass
+    {
+        get => (byte)Volatile.Read(ref _trafficClass);
+        set
+        {
+            Volatile.Write(ref _trafficClass, value & 0xFC);
+            PostIfOpen(() => _connection.TrafficClass = value);
+        }
+    }
+
+    /// <summary>TTL / hop limit of this connection's segments (RFC 9293 MUST-49), 0 = default, like <c>IP_TTL</c>; takes effect on the loop.</summary>
+    public byte HopLimit
+    {
+        get => (byte)Volatile.Read(ref _hopLimit);
+        set
+        {
+            Volatile.Write(ref _hopLimit, value);
+            PostIfOpen(() => _connection.HopLimit = value);
         }
     }
 
@@ -372,6 +399,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             }
         }
         NoteUrgent();
+        NoteSoftError();
         ServiceReads();
         ServiceWrites();
         if (c.State == TcpState.Closed && _reads.Count == 0 && _writes.Count == 0) _hub.Detach(c); // no event will follow

@@ -37,6 +37,12 @@ public sealed record TcpSocketOptions
     /// </summary>
     public int? MaxRetransmissions { get; init; }
 
+    /// <summary>DSCP of the segments as the TOS / Traffic Class byte, like <c>IP_TOS</c> (RFC 9293 MUST-48; ECN bits ignored).</summary>
+    public byte? TrafficClass { get; init; }
+
+    /// <summary>TTL / hop limit of the segments, like <c>IP_TTL</c> (RFC 9293 MUST-49); 0 = the stack's default.</summary>
+    public byte? HopLimit { get; init; }
+
     /// <summary>Congestion control (CUBIC by default).</summary>
     public CongestionAlgorithm? Congestion { get; init; }
 
@@ -58,6 +64,8 @@ public sealed record TcpSocketOptions
             ReceiveBufferSize = ReceiveBufferSize ?? settings.ReceiveBufferSize,
             Congestion = Congestion ?? settings.Congestion,
             MaxRetries = MaxRetransmissions ?? settings.MaxRetries,
+            TrafficClass = TrafficClass ?? settings.TrafficClass,
+            HopLimit = HopLimit ?? settings.HopLimit,
         };
     }
 }

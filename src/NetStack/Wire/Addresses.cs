@@ -221,6 +221,8 @@ public readonly record struct IpAddress : IComparable<IpAddress>
 
     public bool IsUnspecified => IsV4 ? V4.IsUnspecified : V6.IsUnspecified;
     public bool IsMulticast => IsV4 ? V4.IsMulticast : V6.IsMulticast;
+    /// <summary>An address one host can have: not unspecified, multicast, or (IPv4) limited broadcast or class E.</summary>
+    public bool IsUnicast => IsV4 ? V4.IsUnicast : V6.IsUnicast;
 
     public static implicit operator IpAddress(Ipv4Address a) => new(a);
     public static implicit operator IpAddress(Ipv6Address a) => new(a);

@@ -8,6 +8,8 @@ namespace NetStack.Tests.Tcp;
 internal sealed class CapturingIpLayer(IpAddress local) : IIpLayer
 {
     public List<(IpAddress Source, IpAddress Destination, byte[] Bytes)> Sent { get; } = [];
+    /// <summary>The IP controls of every datagram sent (never cleared).</summary>
+    public List<IpSendOptions> Options { get; } = [];
     public int Mtu { get; set; } = 1500;
 
     public bool TrySelectSource(IpAddress destination, out IpAddress source) { source = local; return true; }
@@ -15,6 +17,7 @@ internal sealed class CapturingIpLayer(IpAddress local) : IIpLayer
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
     {
         Sent.Add((source, destination, transportPayload.ToArray()));
+        Options.Add(options);
         return IpSendResult.Sent;
     }
 

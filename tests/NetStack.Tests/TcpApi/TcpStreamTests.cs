@@ -128,6 +128,26 @@ public sealed class TcpStreamTests
     }
 
     [Fact]
+    public async Task Retransmissions_reaching_R1_are_reported_as_a_soft_error_and_R2_then_times_out()
+    {
+        // RFC 9293 §3.8.3: R1 is news for the application (SHLD-9, through MUST-47's mechanism); R2 ends the connection.
+        var fast = new TcpSettings { InitialRto = TimeSpan.FromMilliseconds(50), MinRto = TimeSpan.FromMilliseconds(20) };
+        await using var pair = new TcpLoopPair(fast, fast);
+        var (listener, client, server) = await Connected(pair, options: new TcpSocketOptions { MaxRetransmissions = 4 });
+        var reported = new TaskCompletionSource<TcpSoftError>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.SoftErrorReported += (_, e) => reported.TrySetResult(e.Error);
+        pair.Blackhole = true;
+        await client.WriteAsync(new byte[100]);
+        Assert.Equal(TcpSoftErrorKind.ExcessiveRetransmissions, (await reported.Task.WaitAsync(Limit)).Kind);
+        Assert.Equal(TcpSoftErrorKind.ExcessiveRetransmissions, client.LastSoftError.Kind);
+        var e = await Assert.ThrowsAsync<IOException>(async () => await client.ReadAsync(new byte[1]).AsTask().WaitAsync(Limit));
+        Assert.Equal(SocketError.TimedOut, Assert.IsType<SocketException>(e.InnerException).SocketErrorCode);
+        await client.DisposeAsync();
+        server.Abort();
+        await listener.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_peer_that_stops_answering_keep_alives_times_the_connection_out()
     {
         // RFC 1122 §4.2.3.6: keep-alive probes on an idle connection; unanswered ones end it (TimedOut to the reader).

@@ -49,4 +49,14 @@ internal sealed class RttEstimator
     public void Backoff() => _backoff++;
 
     public void ResetBackoff() => _backoff = 0;
+
+    /// <summary>
+    /// RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment and the TCP implementation is using an RTO
+    /// less than 3 seconds, the RTO MUST be re-initialized to 3 seconds when data transmission begins". Without a sample
+    /// (Karn's rule kept the handshake's out) after a back-off, the base RTO becomes at least 3 s.
+    /// </summary>
+    public void FallBackAfterSynTimeout()
+    {
+        if (_backoff > 0 && !HasSample) _baseRto = Math.Min(_max, Math.Max(_baseRto, 3_000_000));
+    }
 }

@@ -137,6 +137,7 @@ public sealed partial class TcpConnection
         State = TcpState.Established;
         WasConnected = true;
         _retries = 0;
+        _rtt.FallBackAfterSynTimeout();
         _rtt.ResetBackoff();
         _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : _rtxDeadline;
         ArmKeepalive(now);

@@ -213,7 +213,7 @@ public sealed partial class TcpConnection
             _unackedBytes = 0;
             _delayedAckDeadline = Instant.MaxValue;
         }
-        _layer.Output(Local.Address, Remote.Address, buffer[..total], now);
+        _layer.Output(Local.Address, Remote.Address, buffer[..total], now, _trafficClass, HopLimit);
     }
 
     /// <summary>Send-side urgent mode (RFC 9293 §3.8.5): SND.UP not yet acknowledged and <paramref name="seq"/> before it.</summary>

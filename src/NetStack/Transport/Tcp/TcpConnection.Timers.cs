@@ -111,8 +111,8 @@ public sealed partial class TcpConnection
         {
             // RFC 9293 §3.8.3: SYN retransmissions are "handled in the general way": R1 advice, then R2.
             int r2 = State == TcpState.SynReceived && Listener is not null ? _settings.MaxSynAckRetries : _settings.MaxSynRetries;
-            if (++_retries > r2) { Terminate(TcpError.TimedOut); return; }
-            if (_retries == _settings.RetransmissionsBeforeAdvice) _layer.ReachabilityAdvice(Remote.Address, forwardProgress: false, now);
+            if (++_retries > r2) { TimeOut(); return; }
+            if (_retries == _settings.RetransmissionsBeforeAdvice) ReportExcessiveRetransmissions(now);
             _rtt.Backoff();
             _sndNxt = _iss; // resend SYN (or SYN,ACK)
             _timing = false;
@@ -123,8 +123,8 @@ public sealed partial class TcpConnection
         }
         if (BytesInFlight == 0) return;
         // RFC 9293 §3.8.3 (RFC 1122 §4.2.3.5): R2 closes the connection; R1 gives the IP layer negative advice (MUST-20).
-        if (++_retries > MaxRetransmissions) { Terminate(TcpError.TimedOut); return; }
-        if (_retries == _settings.RetransmissionsBeforeAdvice) _layer.ReachabilityAdvice(Remote.Address, forwardProgress: false, now);
+        if (++_retries > MaxRetransmissions) { TimeOut(); return; }
+        if (_retries == _settings.RetransmissionsBeforeAdvice) ReportExcessiveRetransmissions(now);
         _layer.Stats.Timeouts++;
         // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, restart the timer.
         _cc.OnRetransmitTimeout(Pipe, _mss, now);
@@ -145,6 +145,17 @@ public sealed partial class TcpConnection
         _dupAcks = 0;
         _timing = false;
         _layer.MarkDirty(this);
+    }
+
+    /// <summary>
+    /// R1 reached (RFC 9293 §3.8.3): negative advice to the IP layer (MUST-20) and a soft error for the application
+    /// (SHLD-9), unless an ICMP soft error already explains the silence.
+    /// </summary>
+    private void ReportExcessiveRetransmissions(Instant now)
+    {
+        _layer.ReachabilityAdvice(Remote.Address, forwardProgress: false, now);
+        if (SoftError.Kind is TcpSoftErrorKind.None or TcpSoftErrorKind.ExcessiveRetransmissions)
+            NoteSoftError(new TcpSoftError(TcpSoftErrorKind.ExcessiveRetransmissions, default, 0, 0, now));
     }
 
     private TimeSpan PersistInterval()

@@ -76,6 +76,7 @@ public sealed partial class TcpConnection
     private SeqNumber _tlpEndSeq;
     private int _retries, _persistBackoff, _keepaliveProbes;
     private Instant _lastProgressAdvice;
+    private byte _trafficClass;
     private Instant _lastReceived;
 
     // ACK policy.
@@ -100,6 +101,8 @@ public sealed partial class TcpConnection
         NoDelay = settings.NoDelay;
         KeepAlive = settings.KeepAlive;
         MaxRetransmissions = settings.MaxRetries;
+        TrafficClass = settings.TrafficClass;
+        HopLimit = settings.HopLimit;
     }
 
     public TcpEndpoint Local { get; }
@@ -118,6 +121,20 @@ public sealed partial class TcpConnection
 
     /// <summary>Disable Nagle's algorithm (RFC 9293 §3.7.4).</summary>
     public bool NoDelay { get; set; }
+
+    /// <summary>
+    /// The DSCP of this connection's segments, as the IPv4 TOS / IPv6 Traffic Class byte (RFC 9293 §3.9.1.9 MUST-48:
+    /// the application can set it; RFC 2474). The two ECN bits are not the application's (RFC 3168 §6.1.1; as Linux
+    /// masks them on TCP sockets) and stay 0.
+    /// </summary>
+    public byte TrafficClass
+    {
+        get => _trafficClass;
+        set => _trafficClass = (byte)(value & 0xFC);
+    }
+
+    /// <summary>IPv4 TTL / IPv6 hop limit of this connection's segments (RFC 9293 §3.9.2 MUST-49); 0 = the stack's default.</summary>
+    public byte HopLimit { get; set; }
 
     /// <summary>
     /// R2 for this connection (RFC 9293 §3.8.3 MUST-21: "An application MUST be able to set the value for R2 for a
@@ -225,6 +242,25 @@ public sealed partial class TcpConnection
     /// urgent data was pending, or one that advances. The layer raises <see cref="TcpLayer.ConnectionChanged"/> when it moves.
     /// </summary>
     public long UrgentSignals { get; private set; }
+
+    /// <summary>The latest soft error (RFC 9293 §3.9.1.8 MUST-47); <see cref="TcpSoftErrorKind.None"/> when there was none.</summary>
+    public TcpSoftError SoftError { get; private set; }
+
+    /// <summary>Counts soft errors; <see cref="TcpLayer.ConnectionChanged"/> is raised when it moves.</summary>
+    public long SoftErrors { get; private set; }
+
+    /// <summary>
+    /// Records a soft error: reported, never fatal by itself (RFC 9293 §3.9.2.2 MUST-56). If the connection later times
+    /// out, an ICMP unreachable recorded here is the reason given (as Linux reports EHOSTUNREACH rather than ETIMEDOUT).
+    /// </summary>
+    internal void NoteSoftError(in TcpSoftError error)
+    {
+        SoftError = error;
+        SoftErrors++;
+    }
+
+    /// <summary>R2 reached: TimedOut, or Unreachable when the last soft error said the destination is unreachable.</summary>
+    private void TimeOut() => Terminate(SoftError.Kind == TcpSoftErrorKind.Unreachable ? TcpError.Unreachable : TcpError.TimedOut);
 
     /// <summary>The sequence number of the next byte <see cref="Receive"/> returns.</summary>
     private SeqNumber ReadSequence => _rcvNxt - _recvBuffer.Length - (_finReceived ? 1 : 0);

@@ -41,8 +41,8 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public int ConnectionCount => _connections.Count;
 
     /// <summary>
-    /// Raised when a connection's <see cref="TcpConnection.Readiness"/> may have changed, or its urgent pointer advanced
-    /// (<see cref="TcpConnection.UrgentSignals"/>).
+    /// Raised when a connection's <see cref="TcpConnection.Readiness"/> may have changed, its urgent pointer advanced
+    /// (<see cref="TcpConnection.UrgentSignals"/>) or it reported a soft error (<see cref="TcpConnection.SoftErrors"/>).
     /// </summary>
     public event Action<TcpConnection>? ConnectionChanged;
     /// <summary>Raised when a listener has a connection to accept.</summary>
@@ -71,6 +71,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public TcpConnection Connect(TcpEndpoint remote, Instant now, TcpEndpoint? local = null, TcpSettings? settings = null)
     {
         settings ??= Settings;
+        // RFC 9293 §3.9.1.1: "A TCP implementation MUST reject as an error a local OPEN call for an invalid remote IP
+        // address (e.g., a broadcast or multicast address)" (MUST-46). A subnet's directed broadcast is the IP layer's to refuse.
+        if (!remote.Address.IsUnicast)
+        {
+            var refused = new TcpConnection(this, settings, new TcpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
+            refused.Terminate(TcpError.Unreachable);
+            return refused;
+        }
         IpAddress source;
         if (local is { } l && !l.Address.IsUnspecified) source = l.Address;
         else if (!_ip.TrySelectSource(remote.Address, out source))
@@ -118,8 +126,9 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         Stats.SegmentsReceived++;
         if (!TcpSegment.TryParse(payload, out var seg, out _)) { Stats.Malformed++; return TransportVerdict.Dropped; }
         if (!seg.VerifyChecksum(info.Source, info.Destination)) { Stats.BadChecksum++; return TransportVerdict.Dropped; }
-        // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.10: TCP is unicast only; ignore segments to broadcast or multicast.
-        if (info.IsBroadcastOrMulticast || info.Source.IsMulticast) { Stats.Malformed++; return TransportVerdict.Dropped; }
+        // RFC 9293 §3.9.2.3: a SYN (any segment: TCP is unicast only) to a broadcast or multicast address is silently
+        // discarded (MUST-57), and one from an invalid source address (unspecified, multicast, broadcast) ignored (MUST-63).
+        if (info.IsBroadcastOrMulticast || !info.Source.IsUnicast) { Stats.BadAddress++; return TransportVerdict.Dropped; }
 
         var local = new TcpEndpoint(info.Destination, seg.DestinationPort);
         var remote = new TcpEndpoint(info.Source, seg.SourcePort);
@@ -221,7 +230,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 if (peerShift.HasValue) synAck.WindowScale = TcpConnection.WindowShiftFor(settings.ReceiveBufferSize);
                 synAck.SackPermitted = sack;
             }
-            SendRepr(synAck, local.Address, remote.Address, now);
+            SendRepr(synAck, local.Address, remote.Address, now, settings);
             Stats.SynCookiesSent++;
             return;
         }
@@ -256,10 +265,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     internal void ReachabilityAdvice(IpAddress remote, bool forwardProgress, Instant now) =>
         _ip.ReachabilityAdvice(remote, forwardProgress, now);
 
-    private void SendRepr(in TcpRepr repr, IpAddress source, IpAddress destination, Instant now)
+    private void SendRepr(in TcpRepr repr, IpAddress source, IpAddress destination, Instant now, TcpSettings? settings = null)
     {
         int n = repr.Write(_scratch, default, source, destination);
-        Output(source, destination, _scratch.AsSpan(0, n), now);
+        Output(source, destination, _scratch.AsSpan(0, n), now, (byte)((settings?.TrafficClass ?? 0) & 0xFC), settings?.HopLimit ?? 0);
     }
 
     /// <inheritdoc/>
@@ -289,7 +298,19 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         {
             c.Terminate(TcpError.Unreachable);
             ConnectionChanged?.Invoke(c);
+            return;
         }
+        // RFC 9293 §3.9.2.2: the others are soft: never abort (MUST-56), tell the application (MUST-47, SHLD-25).
+        var kind = (v4, error.Type) switch
+        {
+            (true, 3) or (false, 1) => TcpSoftErrorKind.Unreachable,
+            (true, 11) or (false, 3) => TcpSoftErrorKind.TimeExceeded,
+            (true, 12) or (false, 4) => TcpSoftErrorKind.ParameterProblem,
+            _ => TcpSoftErrorKind.None,
+        };
+        if (kind == TcpSoftErrorKind.None) return;
+        c.NoteSoftError(new TcpSoftError(kind, error.Reporter, error.Type, error.Code, now));
+        ConnectionChanged?.Invoke(c);
     }
 
     /// <summary>Fires due timers and sends queued output. Returns the next deadline.</summary>
@@ -301,9 +322,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         foreach (var c in _timerScratch)
         {
             var before = c.Readiness;
+            long softBefore = c.SoftErrors;
             c.OnTimers(now);
             if (c.State != TcpState.Closed) MarkDirty(c);
-            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+            if (c.Readiness != before || c.SoftErrors != softBefore) ConnectionChanged?.Invoke(c);
         }
         Flush(now);
         return NextDeadline;
@@ -365,14 +387,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 
     internal void NotifyListener(TcpListener l) => ListenerReady?.Invoke(l);
 
-    private static readonly IpSendOptions DontFragment = new(dontFragment: true);
 
-    internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now)
+    internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now, byte trafficClass = 0, byte hopLimit = 0)
     {
         Stats.SegmentsSent++;
         // RFC 9293 §3.7.2 / RFC 1191: over IPv4, segments carry DF so that path MTU discovery works (as Linux does);
-        // a "fragmentation needed" answer lowers the MSS in ReceiveIcmpError.
-        var options = destination.IsV4 ? DontFragment : IpSendOptions.Default;
+        // a "fragmentation needed" answer lowers the MSS in ReceiveIcmpError. RFC 9293 §3.9.1.9 / §3.9.2: the
+        // connection's DSCP (MUST-48) and TTL (MUST-49).
+        var options = new IpSendOptions(ttl: hopLimit, trafficClass: trafficClass, dontFragment: destination.IsV4);
         if (_ip.Send(source, destination, IpProtocol.Tcp, segment, options, now) != IpSendResult.Sent)
             Stats.SendFailures++;
     }

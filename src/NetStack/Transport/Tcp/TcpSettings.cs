@@ -44,6 +44,10 @@ public sealed record TcpSettings
     /// advice (MUST-20) and re-verifies the first hop. SHLD-10: at least 3.
     /// </summary>
     public int RetransmissionsBeforeAdvice { get; init; } = 3;
+    /// <summary>DSCP of the segments (TOS / Traffic Class byte; ECN bits ignored), RFC 9293 MUST-48. Per connection: <see cref="TcpConnection.TrafficClass"/>.</summary>
+    public byte TrafficClass { get; init; }
+    /// <summary>TTL / hop limit of the segments, 0 = the IP layer's default (RFC 9293 MUST-49). Per connection: <see cref="TcpConnection.HopLimit"/>.</summary>
+    public byte HopLimit { get; init; }
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delayed ACK must be under 0.5 s.</summary>
     public TimeSpan DelayedAck { get; init; } = TimeSpan.FromMilliseconds(40);
     /// <summary>2 MSL (RFC 9293 §3.4.2); configurable.</summary>

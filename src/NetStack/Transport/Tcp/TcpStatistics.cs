@@ -8,6 +8,8 @@ public sealed class TcpStatistics
     public long BytesSent;
     public long BytesReceived;
     public long Malformed;
+    /// <summary>Segments to a broadcast or multicast address, or from an invalid source (RFC 9293 MUST-57, MUST-63).</summary>
+    public long BadAddress;
     public long BadChecksum;
     public long NoConnection;
     public long ResetsSent;
