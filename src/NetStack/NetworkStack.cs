@@ -256,6 +256,8 @@ public sealed class NetworkStack : IPollable, IIpLayer
     public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) =>
         Family(destination).ReachabilityAdvice(destination, forwardProgress, now);
 
+    public bool IsLocalAddress(IpAddress address) => Family(address).IsLocalAddress(address);
+
     public int MaxTransportPayload(IpAddress destination) => Family(destination).MaxTransportPayload(destination);
 
     /// <inheritdoc/>

@@ -31,6 +31,8 @@ internal interface IFamilyLayer
 
     int MaxTransportPayload(IpAddress destination);
 
+    bool IsLocalAddress(IpAddress address);
+
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
 

@@ -77,6 +77,9 @@ public interface IIpLayer
     /// <summary>The source address the stack would use toward <paramref name="destination"/> (route + RFC 6724 for IPv6).</summary>
     bool TrySelectSource(IpAddress destination, out IpAddress source);
 
+    /// <summary>True when <paramref name="address"/> is one of ours and usable as a source (IPv6: not tentative).</summary>
+    bool IsLocalAddress(IpAddress address);
+
     /// <summary>The largest transport payload that reaches <paramref name="destination"/> unfragmented (path MTU minus IP header).</summary>
     int MaxTransportPayload(IpAddress destination);
 

@@ -112,7 +112,8 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         {
             if (completion.Task.IsCompleted) return; // cancelled before it started
             var hub = TcpSocketHub.For(layer);
-            var c = layer.Connect(endpoint, dispatcher.Now, null, settings);
+            TcpEndpoint? local = options?.LocalEndPoint is { } le ? new TcpEndpoint(IpAddress.FromIPAddress(le.Address), (ushort)le.Port) : null;
+            var c = layer.Connect(endpoint, dispatcher.Now, local, settings);
             stream = new TcpConnectionStream(dispatcher, hub, c) { _connect = completion };
             stream.OnChanged();
             dispatcher.Wake();

@@ -13,6 +13,7 @@ internal static class TcpErrors
         TcpError.TimedOut => SocketError.TimedOut,
         TcpError.Unreachable => SocketError.HostUnreachable,
         TcpError.Aborted => SocketError.ConnectionAborted,
+        TcpError.AddressNotAvailable => SocketError.AddressNotAvailable,
         _ => SocketError.NotConnected,
     };
 

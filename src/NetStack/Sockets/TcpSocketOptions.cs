@@ -43,6 +43,12 @@ public sealed record TcpSocketOptions
     /// <summary>TTL / hop limit of the segments, like <c>IP_TTL</c> (RFC 9293 MUST-49); 0 = the stack's default.</summary>
     public byte? HopLimit { get; init; }
 
+    /// <summary>
+    /// For a connect: the local address (and port, 0 = ephemeral) to open from, like <see cref="System.Net.Sockets.Socket.Bind"/>
+    /// before connecting (RFC 9293 §3.9.1.1 MUST-43). It must be one of the stack's addresses (AddressNotAvailable otherwise).
+    /// </summary>
+    public System.Net.IPEndPoint? LocalEndPoint { get; init; }
+
     /// <summary>Congestion control (CUBIC by default).</summary>
     public CongestionAlgorithm? Congestion { get; init; }
 

@@ -13,6 +13,7 @@ internal sealed class CapturingIpLayer(IpAddress local) : IIpLayer
     public int Mtu { get; set; } = 1500;
 
     public bool TrySelectSource(IpAddress destination, out IpAddress source) { source = local; return true; }
+    public bool IsLocalAddress(IpAddress address) => address == local;
     public int MaxTransportPayload(IpAddress destination) => Mtu - (destination.IsV4 ? 20 : 40);
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
     {

@@ -166,4 +166,36 @@ public sealed class TcpMustRulesTests
         Assert.Equal(1, b.Layer.Stats.Timeouts);
         Assert.Equal(data.Seq, b.TakeSent().Last(s => s.Payload.Length > 0).Seq);
     }
+
+    [Fact]
+    public void An_open_from_a_chosen_local_address_and_port_uses_them_MUST_43()
+    {
+        var b = new TcpBench();
+        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
+        Assert.Equal(new TcpEndpoint(TcpBench.Us, 5555), c.Local);
+        Assert.Equal(TcpBench.Us, Assert.Single(b.Ip.Sent).Source);
+        var syn = b.Single();
+        Assert.Equal(5555, syn.Repr.SourcePort);
+    }
+
+    [Theory]
+    [InlineData("192.0.2.77")]   // not ours
+    [InlineData("2001:db8::1")]  // another family than the remote's
+    public void An_open_from_an_address_that_is_not_ours_is_refused_MUST_44(string local)
+    {
+        var b = new TcpBench();
+        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(IpAddress.Parse(local), 0));
+        Assert.Equal(TcpError.AddressNotAvailable, c.Error);
+        b.Poll();
+        b.Nothing();
+    }
+
+    [Fact]
+    public void An_open_on_a_four_tuple_in_use_is_refused()
+    {
+        var b = new TcpBench();
+        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
+        var again = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
+        Assert.Equal(TcpError.AddressNotAvailable, again.Error);
+    }
 }

@@ -55,6 +55,7 @@ internal sealed class TcpSimulation
     private sealed class SimIp(TcpSimulation sim, int side, IpAddress local) : IIpLayer
     {
         public bool TrySelectSource(IpAddress destination, out IpAddress source) { source = local; return true; }
+        public bool IsLocalAddress(IpAddress address) => address == local;
         public int MaxTransportPayload(IpAddress destination) => sim._path.Mtu - (destination.IsV4 ? 20 : 40);
         public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
         {

@@ -92,6 +92,7 @@ internal sealed class TcpLoopPair : IAsyncDisposable
         public Side? Peer { get; set; }
 
         public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) { } // no neighbours here
+        public bool IsLocalAddress(IpAddress address) => address == _v4 || address == _v6;
         public TcpLayer Layer { get; }
         public StackHost Host { get; }
         public IStackDispatcher Dispatcher { get; }

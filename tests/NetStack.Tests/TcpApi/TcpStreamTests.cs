@@ -118,6 +118,22 @@ public sealed class TcpStreamTests
     }
 
     [Fact]
+    public async Task Connect_from_a_chosen_local_endpoint_and_not_from_a_foreign_address()
+    {
+        // RFC 9293 §3.9.1.1 MUST-43/44, like Socket.Bind before Socket.Connect.
+        await using var pair = new TcpLoopPair();
+        var (listener, client, server) = await Connected(pair, options: new TcpSocketOptions { LocalEndPoint = new IPEndPoint(TcpLoopPair.V4A, 5555) });
+        Assert.Equal(new IPEndPoint(TcpLoopPair.V4A, 5555), client.LocalEndPoint);
+        Assert.Equal(new IPEndPoint(TcpLoopPair.V4A, 5555), server.RemoteEndPoint);
+        var e = await Assert.ThrowsAsync<SocketException>(() => pair.A.ConnectAsync(new IPEndPoint(TcpLoopPair.V4B, 7),
+            new TcpSocketOptions { LocalEndPoint = new IPEndPoint(IPAddress.Parse("192.0.2.99"), 0) }).WaitAsync(Limit));
+        Assert.Equal(SocketError.AddressNotAvailable, e.SocketErrorCode);
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+        await listener.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_SYN_that_is_never_answered_times_out()
     {
         // RFC 1122 §4.2.3.5: after R2 retransmissions the open fails.

@@ -145,6 +145,8 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
 
     /// <summary>Route lookup that also serves limited broadcast and multicast destinations, which need no route
     /// when an interface is given (or there is just one).</summary>
+    public bool IsLocalAddress(IpAddress address) => address.IsV4 && Addresses.IsLocal(address.V4);
+
     /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
     public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now)
     {

@@ -73,6 +73,14 @@ internal sealed partial class Ipv6Layer
     private bool IsProbablyReachable(Ipv6Address router, int interfaceIndex) =>
         InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _) && st != NeighborState.Incomplete;
 
+    public bool IsLocalAddress(IpAddress address)
+    {
+        if (!address.IsV6) return false;
+        if (address.V6.IsLoopback) return true;
+        foreach (var ifc in Interfaces) if (ifc.OwnsUsable(address.V6)) return true;
+        return false;
+    }
+
     /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
     public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now)
     {

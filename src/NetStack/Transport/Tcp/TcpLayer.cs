@@ -80,7 +80,17 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             return refused;
         }
         IpAddress source;
-        if (local is { } l && !l.Address.IsUnspecified) source = l.Address;
+        // RFC 9293 §3.9.1.1: OPEN's optional local address (MUST-43) must be one the IP layer has (MUST-44).
+        if (local is { } l && !l.Address.IsUnspecified)
+        {
+            if (l.Address.Version != remote.Address.Version || !_ip.IsLocalAddress(l.Address))
+            {
+                var refused = new TcpConnection(this, settings, l, remote);
+                refused.Terminate(TcpError.AddressNotAvailable);
+                return refused;
+            }
+            source = l.Address;
+        }
         else if (!_ip.TrySelectSource(remote.Address, out source))
         {
             var failed = new TcpConnection(this, settings, new TcpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
@@ -97,7 +107,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         var c = new TcpConnection(this, settings, new TcpEndpoint(source, port), remote);
         if (!_connections.TryAdd(Key(c.Local, c.Remote), c))
         {
-            c.Terminate(TcpError.Unreachable);
+            c.Terminate(TcpError.AddressNotAvailable); // the four-tuple is in use (Linux: EADDRNOTAVAIL)
             return c;
         }
         c.InTable = true;

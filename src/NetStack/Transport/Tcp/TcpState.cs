@@ -30,6 +30,8 @@ public enum TcpError : byte
     Unreachable,
     /// <summary>Aborted locally.</summary>
     Aborted,
+    /// <summary>The local address asked for is not one of ours (RFC 9293 §3.9.1.1 MUST-43/44), or its port is taken.</summary>
+    AddressNotAvailable,
 }
 
 /// <summary>Readiness an async layer can wait on.</summary>
