@@ -231,7 +231,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = seq;
             _sndWl2 = ack;
-            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo));
+            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo), now);
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -326,7 +326,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = _sndWnd;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = seg.AckNumber;
-            if (_timing) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
+            if (_timing) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -386,8 +386,8 @@ public sealed partial class TcpConnection
             advanced = true;
             int acked = ack - _sndUna;
             // RTT measurement: RFC 7323 §4.1 from TSecr, else Karn's timed segment (RFC 6298 §3).
-            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo));
-            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
+            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
+            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
 
             // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered.
             if (rack)

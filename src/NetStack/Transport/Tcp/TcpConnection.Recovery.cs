@@ -12,10 +12,10 @@ public sealed partial class TcpConnection
     private const int DupThresh = 3; // RFC 5681 §3.2 / RFC 6675 §2
 
     /// <summary>An RTT measurement: RFC 6298 estimator, and RACK.min_RTT (RFC 8985 §6.2 step 1).</summary>
-    private void SampleRtt(long micros)
+    private void SampleRtt(long micros, Instant now)
     {
         _rtt.Sample(micros);
-        _rack.OnRttSample(micros);
+        _rack.OnRttSample(micros, now);
     }
 
     /// <summary>Marks records the scoreboard now covers as SACKed; each one is a RACK delivery (RFC 8985 §6.2 step 2).</summary>

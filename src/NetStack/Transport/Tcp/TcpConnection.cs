@@ -18,7 +18,7 @@ public sealed partial class TcpConnection
     private readonly Assembler _assembler;
     private readonly SackScoreboard _sack = new();
     private readonly SentQueue _sent;
-    private readonly RackLossDetector _rack = new();
+    private readonly RackLossDetector _rack;
     private readonly RttEstimator _rtt;
     private ICongestionControl _cc;
 
@@ -89,6 +89,7 @@ public sealed partial class TcpConnection
         // Bounded per-segment record: room for a full send buffer of 64-byte segments at most.
         _sent = new SentQueue(64, Math.Max(1024, settings.SendBufferSize / 64 + 16));
         _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+        _rack = new RackLossDetector(settings.MinRttWindow);
         _cc = CongestionControlFactory.Create(settings.Congestion);
         Congestion = settings.Congestion;
         NoDelay = settings.NoDelay;

@@ -21,6 +21,11 @@ public sealed record TcpSettings
     /// reordering window has passed. Off: the DupThresh = 3 rules of RFC 5681 / RFC 6675. The tail loss probe is on either way.
     /// </summary>
     public bool Rack { get; init; } = true;
+    /// <summary>
+    /// RACK.min_RTT (RFC 8985 §6.2) is the minimum RTT seen over this much time (a windowed minimum, as the RFC allows;
+    /// Linux's <c>tcp_min_rtt_wlen</c> is 300 s), so that a lasting RTT increase eventually raises it.
+    /// </summary>
+    public TimeSpan MinRttWindow { get; init; } = TimeSpan.FromSeconds(300);
     /// <summary>RFC 6298 §2.1: 1 s.</summary>
     public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>
