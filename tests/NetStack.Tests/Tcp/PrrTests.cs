@@ -123,9 +123,9 @@ public sealed class PrrTests
     [InlineData(CongestionAlgorithm.NewReno)]
     public void With_one_loss_the_sending_is_spread_over_the_recovery_with_no_burst_and_no_silence(CongestionAlgorithm algorithm)
     {
-        // RFC 9937 §5 (the RFC 6937 §5 examples): PRR sends on most ACKs through the recovery, at most 2 segments on one
-        // ACK and never more than two silent ACKs in a row, where RFC 6675 is silent for the first (pipe - ssthresh) ACKs
-        // (3 for CUBIC, 7 for NewReno here: the next test).
+        // The first example of RFC 6937 §3.1 (one loss in a flight of 20): PRR (RFC 9937) sends on most ACKs through the
+        // recovery, at most 2 segments on one ACK and never more than two silent ACKs in a row, where RFC 6675 is silent
+        // for the first (pipe - ssthresh) ACKs (3 for CUBIC, 7 for NewReno here: the next test).
         var (b, c, f) = Flight(Settings(algorithm));
         var (perAck, _) = OneLoss(b, c, f);
         Assert.All(perAck, a => Assert.True(a.Count <= 2, $"burst of {a.Count}"));
@@ -174,11 +174,11 @@ public sealed class PrrTests
     [InlineData(CongestionAlgorithm.NewReno)]
     public void After_heavy_loss_PRR_grows_by_at_most_DeliveredData_plus_one_segment_per_ACK_not_a_burst(CongestionAlgorithm algorithm)
     {
-        // RFC 9937 §6.2 reduction bound: 14 of the 20 segments are lost, so pipe (3 segments once 3 are SACKed) is far
-        // below ssthresh (CUBIC 14, NewReno 10). An ACK that only SACKs (not safe) sends no more than it delivered
+        // RFC 9937 §6.2 reduction bound, on the second example of RFC 6937 §3.1 (a burst of 15 losses in a flight of 20):
+        // pipe (2 segments once 3 are SACKed) is far below ssthresh (CUBIC 14, NewReno 10). An ACK that only SACKs (not safe) sends no more than it delivered
         // (PRR-CRB, packet conservation); an ACK that advances SND.UNA with no new loss may send one segment more
         // (PRR-SSRB: slow start toward ssthresh), and pipe never goes above ssthresh.
-        const int Lost = 14;
+        const int Lost = 15;
         var (b, c, f) = Flight(Settings(algorithm));
         PeerAcks(b, f[Lost + 2], f[0].Seq, Sack(f[Lost].Seq, f[Lost + 3].Seq));
         int ssthresh = c.SlowStartThreshold;
@@ -217,11 +217,11 @@ public sealed class PrrTests
     [Fact]
     public void Without_PRR_heavy_loss_releases_a_burst_up_to_ssthresh()
     {
-        // The old RFC 6675 behaviour the reduction bound replaces: cwnd = ssthresh (CUBIC: 14 segments) with pipe at 3
-        // sends 11 retransmissions on the first ACK.
+        // The old RFC 6675 behaviour the reduction bound replaces (RFC 6937 §3.1, second example): cwnd = ssthresh (CUBIC:
+        // 14 segments) with pipe at 2 sends 12 retransmissions on the first ACK.
         var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic, prr: false));
-        PeerAcks(b, f[16], f[0].Seq, Sack(f[14].Seq, f[17].Seq));
-        Assert.Equal(11, Data(b).Count);
+        PeerAcks(b, f[17], f[0].Seq, Sack(f[15].Seq, f[18].Seq));
+        Assert.Equal(12, Data(b).Count);
     }
 
     [Fact]
@@ -230,7 +230,7 @@ public sealed class PrrTests
         // TcpSettings.PrrBound = SlowStartOnEveryAck: RFC 6937 §3.1 PRR-SSRB on every ACK, not only on safe ones
         // (RFC 9937): the first ACK of the heavy-loss case, 3 segments delivered, sends 4.
         var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic) with { PrrBound = PrrReductionBound.SlowStartOnEveryAck });
-        PeerAcks(b, f[16], f[0].Seq, Sack(f[14].Seq, f[17].Seq));
+        PeerAcks(b, f[17], f[0].Seq, Sack(f[15].Seq, f[18].Seq));
         Assert.Equal(4, Data(b).Count);
     }
 
