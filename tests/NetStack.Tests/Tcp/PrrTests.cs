@@ -174,10 +174,10 @@ public sealed class PrrTests
     [InlineData(CongestionAlgorithm.NewReno)]
     public void After_heavy_loss_PRR_grows_by_at_most_DeliveredData_plus_one_segment_per_ACK_not_a_burst(CongestionAlgorithm algorithm)
     {
-        // RFC 9937 §6.2 reduction bound, on the second example of RFC 6937 §3.1 (a burst of 15 losses in a flight of 20):
-        // pipe (2 segments once 3 are SACKed) is far below ssthresh (CUBIC 14, NewReno 10). An ACK that only SACKs (not safe) sends no more than it delivered
-        // (PRR-CRB, packet conservation); an ACK that advances SND.UNA with no new loss may send one segment more
-        // (PRR-SSRB: slow start toward ssthresh), and pipe never goes above ssthresh.
+        // RFC 9937 §6.2 reduction bound, on the second example of RFC 6937 §3.1 (a burst of 15 losses in a flight of
+        // 20): pipe (2 segments once 3 are SACKed) is far below ssthresh (CUBIC 14, NewReno 10). An ACK that only SACKs
+        // (not safe) sends no more than it delivered (PRR-CRB, packet conservation); an ACK that advances SND.UNA with
+        // no new loss may send one segment more (PRR-SSRB: slow start toward ssthresh); pipe never exceeds ssthresh.
         const int Lost = 15;
         var (b, c, f) = Flight(Settings(algorithm));
         PeerAcks(b, f[Lost + 2], f[0].Seq, Sack(f[Lost].Seq, f[Lost + 3].Seq));
@@ -287,15 +287,16 @@ public sealed class PrrTests
             PeerAcks(b, f[i + 4], f[0].Seq);
             sent += Data(b).Count;
         }
-        // 11 duplicate ACKs since recovery started (the third and 10 more): prr_delivered · ssthresh / RecoverFS = 11 · 10 / 20 = 5.5
-        // segments' worth, so 5 segments: the retransmission and 4 new ones.
+        // 11 duplicate ACKs since recovery started (the third and 10 more): prr_delivered · ssthresh / RecoverFS =
+        // 11 · 10 / 20 = 5.5 segments' worth, so 5 segments: the retransmission and 4 new ones.
         Assert.Equal(4, sent);
     }
 
     [Fact]
     public void An_RTO_leaves_PRR_and_cwnd_is_one_segment()
     {
-        // RFC 9937 §6: PRR covers fast recovery only; a retransmission timeout applies RFC 5681 / RFC 9438 §4.8 (cwnd = 1 SMSS).
+        // RFC 9937 §6: PRR covers fast recovery only; a retransmission timeout applies RFC 5681 / RFC 9438 §4.8
+        // (cwnd = 1 SMSS).
         var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic));
         PeerAcks(b, f[3], f[0].Seq, Sack(f[1].Seq, f[4].Seq));
         Data(b);
