@@ -156,7 +156,7 @@ public sealed class PrrTests
     [InlineData(CongestionAlgorithm.NewReno)]
     public void At_recovery_exit_cwnd_is_ssthresh_and_the_exit_ACK_releases_no_burst(CongestionAlgorithm algorithm)
     {
-        // RFC 9937 §6.3: on leaving recovery cwnd = ssthresh. PRR brought pipe close to ssthresh, so the ACK that ends
+        // RFC 9937 §6: on leaving recovery cwnd = ssthresh. PRR brought pipe close to ssthresh, so the ACK that ends
         // recovery (the retransmission arrived: everything up to the recovery point acknowledged) sends at most 2 segments.
         var (b, c, f) = Flight(Settings(algorithm));
         var (perAck, ssthresh) = OneLoss(b, c, f);
