@@ -1,6 +1,8 @@
 // TCP throughput benchmarks of NetStack (see bench/tcp/README section in bench/README.md):
-//   TcpThroughput sim [SEED=1] [BYTES=10485760] [SEEDS=5]  goodput table over the simulator (virtual time)
-//   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES]
+//   TcpThroughput sim [SEED=1] [BYTES=10485760] [SEEDS=5] [noprr|ssrb]  goodput table over the simulator (virtual time)
+//   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] [noprr|ssrb]
+//   (noprr: TcpSettings.ProportionalRateReduction = false, the RFC 6675 recovery before PRR;
+//    ssrb: TcpSettings.PrrBound = SlowStartOnEveryAck, RFC 6937's reduction bound)
 //   TcpThroughput mem [SECONDS=3] [ROUNDS=1]             two stacks in memory, real clock, as fast as possible
 //   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB=1024]   one stack on a TAP, kernel peer (run.sh)
 using System.Globalization;
@@ -8,15 +10,18 @@ using NetStack.Bench.Tcp;
 using NetStack.Transport.Tcp;
 
 var inv = CultureInfo.InvariantCulture;
+bool prr = !args.Contains("noprr");
+var bound = args.Contains("ssrb") ? PrrReductionBound.SlowStartOnEveryAck : PrrReductionBound.Rfc9937;
+args = [.. args.Where(a => a is not "noprr" and not "ssrb")];
 string mode = args.Length > 0 ? args[0] : "";
 switch (mode)
 {
     case "sim":
         return SimGoodput.RunTable(args.Length > 1 ? ulong.Parse(args[1], inv) : 1, args.Length > 2 ? long.Parse(args[2], inv) : 10L << 20,
-            args.Length > 3 ? int.Parse(args[3], inv) : 5, Console.Out);
+            args.Length > 3 ? int.Parse(args[3], inv) : 5, Console.Out, prr, bound);
     case "sim-one" when args.Length >= 6:
     {
-        var s = new TcpSettings();
+        var s = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
         if (args[4] != "default") s = s with { SendBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferSize = int.Parse(args[4], inv) * 1024 };
         s = s with { Congestion = args[5] == "newreno" ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic };
         var c = SimGoodput.Run(ulong.Parse(args[1], inv), int.Parse(args[2], inv), double.Parse(args[3], inv), s, args.Length > 6 ? long.Parse(args[6], inv) : 10L << 20);
@@ -29,6 +34,6 @@ switch (mode)
         return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv),
             args.Length == 6 ? int.Parse(args[5], inv) : 1024, Console.Out);
     default:
-        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
+        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] [noprr|ssrb] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] [noprr|ssrb] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
         return 2;
 }

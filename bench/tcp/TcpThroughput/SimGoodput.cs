@@ -34,14 +34,17 @@ internal static class SimGoodput
         return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed);
     }
 
-    /// <summary>Prints the whole table (one block per buffer setting and algorithm), as markdown.</summary>
-    public static int RunTable(ulong seed, long bytes, int seeds, TextWriter output)
+    /// <summary>
+    /// Prints the whole table (one block per buffer setting and algorithm), as markdown; <paramref name="prr"/>: PRR on
+    /// (RFC 9937), with reduction bound <paramref name="bound"/>.
+    /// </summary>
+    public static int RunTable(ulong seed, long bytes, int seeds, TextWriter output, bool prr = true, PrrReductionBound bound = PrrReductionBound.Rfc9937)
     {
-        var defaults = new TcpSettings();
+        var defaults = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
         var configs = new (string Name, TcpSettings Settings)[]
         {
-            ("32 KB buffers, CUBIC", new TcpSettings { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
-            ("32 KB buffers, NewReno", new TcpSettings { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
+            ("32 KB buffers, CUBIC", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
+            ("32 KB buffers, NewReno", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
             ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), CUBIC", defaults with { Congestion = CongestionAlgorithm.Cubic }),
             ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
         };

@@ -160,10 +160,11 @@ public sealed class TcpRetransmissionTests
     [Theory]
     [InlineData(CongestionAlgorithm.NewReno)]
     [InlineData(CongestionAlgorithm.Cubic)]
-    public void Congestion_window_halves_or_shrinks_by_beta_on_fast_retransmit(CongestionAlgorithm algorithm)
+    public void Slow_start_threshold_halves_or_shrinks_by_beta_on_fast_retransmit(CongestionAlgorithm algorithm)
     {
-        // RFC 5681 eq. 4 (FlightSize/2) and RFC 9438 §4.6 (cwnd * 0.7).
-        var b = new TcpBench(new TcpSettings { Sack = false, SendBufferSize = 1 << 20, Congestion = algorithm });
+        // RFC 5681 eq. 4 (FlightSize/2) and RFC 9438 §4.6 (cwnd * 0.7); without PRR, cwnd = ssthresh at once
+        // (with PRR, RFC 9937, cwnd reaches ssthresh over the recovery: PrrTests).
+        var b = new TcpBench(new TcpSettings { Sack = false, SendBufferSize = 1 << 20, Congestion = algorithm, ProportionalRateReduction = false });
         var c = b.Accept();
         Assert.Equal(algorithm, c.Congestion);
         c.Send(new byte[1448 * 10]);
@@ -171,6 +172,7 @@ public sealed class TcpRetransmissionTests
         var s = b.TakeSent().Select(x => x.Seq).ToArray();
         for (int i = 0; i < 3; i++) b.PeerSends(TcpFlags.Ack, ack: s[0]);
         int expected = algorithm == CongestionAlgorithm.NewReno ? 1448 * 10 / 2 : (int)(1448 * 10 * 0.7);
+        Assert.Equal(expected, c.SlowStartThreshold);
         Assert.Equal(expected, c.CongestionWindow);
     }
 

@@ -19,7 +19,7 @@ internal sealed class RackLossDetector
     private long _order;               // transmission order of that segment (the tie-break, see SentAfter)
     private bool _hasSample;
     private long _rtt;                 // RACK.rtt
-    private long _minRtt = long.MaxValue; // RACK.min_RTT
+    private WindowedMinFilter _minRtt;  // RACK.min_RTT: RFC 8985 §6.2 allows a windowed minimum
     private SeqNumber _fack;           // RACK.fack
     private bool _fackValid;
     private bool _dsackRoundValid;
@@ -30,14 +30,17 @@ internal sealed class RackLossDetector
     private long _ackOrder;
     private long _ackRtt;
 
+    /// <summary>A detector whose RACK.min_RTT is the minimum over the last <paramref name="minRttWindow"/> (Linux: 300 s).</summary>
+    public RackLossDetector(TimeSpan minRttWindow) => _minRtt = new WindowedMinFilter(minRttWindow);
+
     /// <summary>RACK.xmit_ts: when the most recently sent delivered segment was sent.</summary>
     public Instant XmitTs => _xmitTs;
     /// <summary>RACK.end_seq: the end of that segment.</summary>
     public SeqNumber EndSeq => _endSeq;
     /// <summary>RACK.rtt: the RTT of the most recently sent segment that was delivered (µs).</summary>
     public long Rtt => _rtt;
-    /// <summary>RACK.min_RTT (µs), or 0 before the first sample.</summary>
-    public long MinRtt => _minRtt == long.MaxValue ? 0 : _minRtt;
+    /// <summary>RACK.min_RTT (µs): the minimum RTT over the configured window, or 0 before the first sample.</summary>
+    public long MinRtt => _minRtt.Get(0);
     /// <summary>RACK.reordering_seen.</summary>
     public bool ReorderingSeen { get; private set; }
     /// <summary>RACK.reo_wnd_mult.</summary>
@@ -47,10 +50,13 @@ internal sealed class RackLossDetector
     /// <summary>RACK.reo_wnd as last computed (µs).</summary>
     public long ReoWnd { get; private set; }
 
-    /// <summary>RFC 8985 §6.2 step 1: an RTT measurement (RFC 6298 or RFC 7323) updates RACK.min_RTT.</summary>
-    public void OnRttSample(long rttMicros)
+    /// <summary>
+    /// RFC 8985 §6.2 step 1: an RTT measurement (RFC 6298 or RFC 7323) updates RACK.min_RTT, here a windowed minimum
+    /// (the RFC allows it; Linux keeps the minimum of the last 300 s with the same three-sample filter).
+    /// </summary>
+    public void OnRttSample(long rttMicros, Instant now)
     {
-        if (rttMicros >= 0 && rttMicros < _minRtt) _minRtt = rttMicros;
+        if (rttMicros >= 0) _minRtt.Update(now, rttMicros);
     }
 
     /// <summary>

@@ -232,7 +232,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = seq;
             _sndWl2 = ack;
-            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo));
+            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo), now);
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -346,7 +346,7 @@ public sealed partial class TcpConnection
             _maxSndWnd = _sndWnd;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = seg.AckNumber;
-            if (_timing) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
+            if (_timing) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -377,6 +377,7 @@ public sealed partial class TcpConnection
 
         bool newSack = false, dsack = false;
         SeqNumber dsackStart = default, dsackEnd = default;
+        int sackedBefore = _sack.SackedBytes; // RFC 9937 DeliveredData: change in SACKed bytes
         if (_sackEnabled)
         {
             var blocks = repr.SackBlocks;
@@ -397,17 +398,17 @@ public sealed partial class TcpConnection
         }
         uint? tsEcr = _tsEnabled && repr.Timestamps is { } tse && tse.Echo != 0 ? tse.Echo : null;
         bool rack = UseRack;
-        bool exitedRecovery = false, advanced = false;
-        int flightBefore = BytesInFlight;
+        bool exitedRecovery = false, advanced = false, dupAck = false, partialAckLoss = false;
+        int flightBefore = BytesInFlight, acked = 0;
 
         int scaledWindow = seg.Window << _sndShift;
         if (ack > _sndUna)
         {
             advanced = true;
-            int acked = ack - _sndUna;
+            acked = ack - _sndUna;
             // RTT measurement: RFC 7323 §4.1 from TSecr, else Karn's timed segment (RFC 6298 §3).
-            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo));
-            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10); _timing = false; }
+            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
+            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
 
             // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered.
             if (rack)
@@ -438,7 +439,8 @@ public sealed partial class TcpConnection
             {
                 if (ack >= _recover)
                 {
-                    // RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery.
+                    // RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery; cwnd = ssthresh (also the
+                    // RFC 9937 rule on leaving PRR: this ACK is not one of PRR's, so it cannot release a burst above it).
                     if (_fastRecovery) _cc.OnRecoveryEnd(_mss, now);
                     else _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
                     _fastRecovery = _rtoRecovery = false;
@@ -447,7 +449,7 @@ public sealed partial class TcpConnection
                 else
                 {
                     // RFC 6582 §3.2 step 4 (no SACK): a partial ACK means the next segment is lost too.
-                    if (!_sackEnabled && _sent.Count > 0) _sent.MarkLost(0);
+                    if (!_sackEnabled && _sent.Count > 0) partialAckLoss = _sent.MarkLost(0);
                     if (_rtoRecovery) _cc.OnAck(acked, _mss, flightBefore, _rtt.SmoothedMicros, now);
                 }
             }
@@ -464,11 +466,20 @@ public sealed partial class TcpConnection
         {
             // RFC 5681 §2 duplicate ACK (or RFC 6675 new SACK information).
             _dupAcks++;
+            dupAck = true;
             _layer.MarkDirty(this);
         }
 
         if (newSack) MarkNewlySacked(now, tsEcr, rack);
-        DetectLosses(now, tsEcr, dsack, exitedRecovery);
+        // RFC 9937 §6.1: RecoverFS = SND.NXT - SND.UNA before this ACK, less the bytes SACKed before it.
+        int marked = DetectLosses(now, tsEcr, dsack, exitedRecovery, flightBefore - sackedBefore, out bool entered);
+        if (PrrActive)
+        {
+            // RFC 9937 §6.2: DeliveredData = change in SND.UNA + change in SACKed bytes (estimated without SACK);
+            // the ACK is safe when SND.UNA advanced and it indicated no further loss.
+            int delivered = _sackEnabled ? acked + _sack.SackedBytes - sackedBefore : _prr.EstimateDeliveredWithoutSack(dupAck, acked, _mss);
+            _prr.OnAck(delivered, Pipe, advanced && marked == 0 && !partialAckLoss, _mss, entered);
+        }
         ProcessTlpAck(ack, advanced, newSack, dsack, dsackStart, dsackEnd, flightBefore, seg, scaledWindow, now);
         if (advanced) ArmTailLossProbe(now);
         if ((_fastRecovery || _rtoRecovery) && newSack) _layer.MarkDirty(this);

@@ -73,9 +73,11 @@ public sealed partial class TcpConnection
             int segLen = dataLen + (fin ? 1 : 0);
             if (segLen <= 0) { _sent.MarkSacked(i); continue; } // nothing left to send in it (cannot happen)
             // RFC 6675 §5 step 4.2: the first retransmission goes regardless of cwnd; later ones need pipe + len <= cwnd.
-            if (!_firstRetransmitPending && Pipe + segLen > _cc.Window && !(_rtoRecovery && Pipe == 0)) return false;
+            // With PRR (RFC 9937) cwnd is pipe + sndcnt, so this sends sndcnt bytes' worth per ACK.
+            if (!_firstRetransmitPending && Pipe + segLen > SendWindow && !(_rtoRecovery && Pipe == 0)) return false;
             _firstRetransmitPending = false;
             SendData(start, dataLen, fin, now);
+            if (PrrActive) _prr.OnSent(segLen); // RFC 9937 §6.2: prr_out counts retransmissions
             // The record now describes exactly what went out (split off a SACKed front and an unsent tail when there is room).
             if (start > rec.Start && _sent.Split(i, start)) { _sent.MarkSacked(i); i++; }
             _sent.Split(i, start + segLen);
@@ -99,7 +101,7 @@ public sealed partial class TcpConnection
 
         int flight = BytesInFlight;
         int wndLimit = (_sndUna + _sndWnd) - seq;
-        int cwndLimit = _cc.Window - Pipe;
+        int cwndLimit = SendWindow - Pipe;
         int len = Math.Min(Math.Min(available, _mss), Math.Min(wndLimit, cwndLimit));
         if (len < 0) len = 0;
         if (available > 0 && len == 0)
@@ -122,6 +124,7 @@ public sealed partial class TcpConnection
         bool fin = finPending && seq + len == DataEnd;
         if (len == 0 && !fin) return false;
         SendData(seq, len, fin, now);
+        if (PrrActive) _prr.OnSent(len + (fin ? 1 : 0)); // RFC 9937 §6.2: prr_out counts new data too
         _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
         if (len < _mss) _nagleEnd = seq + len;
         _sndNxt = seq + len + (fin ? 1 : 0);

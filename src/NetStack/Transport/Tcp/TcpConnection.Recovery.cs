@@ -12,10 +12,10 @@ public sealed partial class TcpConnection
     private const int DupThresh = 3; // RFC 5681 §3.2 / RFC 6675 §2
 
     /// <summary>An RTT measurement: RFC 6298 estimator, and RACK.min_RTT (RFC 8985 §6.2 step 1).</summary>
-    private void SampleRtt(long micros)
+    private void SampleRtt(long micros, Instant now)
     {
         _rtt.Sample(micros);
-        _rack.OnRttSample(micros);
+        _rack.OnRttSample(micros, now);
     }
 
     /// <summary>Marks records the scoreboard now covers as SACKed; each one is a RACK delivery (RFC 8985 §6.2 step 2).</summary>
@@ -35,8 +35,12 @@ public sealed partial class TcpConnection
         }
     }
 
-    /// <summary>Runs the loss detection for this ACK and enters fast recovery when something is newly deemed lost.</summary>
-    private void DetectLosses(Instant now, uint? tsEcr, bool dsack, bool exitedRecovery)
+    /// <summary>
+    /// Runs the loss detection for this ACK and enters fast recovery when something is newly deemed lost
+    /// (<paramref name="entered"/>; <paramref name="recoverFs"/> is PRR's RecoverFS for it). Returns how many segments
+    /// were newly marked lost.
+    /// </summary>
+    private int DetectLosses(Instant now, uint? tsEcr, bool dsack, bool exitedRecovery, int recoverFs, out bool entered)
     {
         _ = tsEcr;
         int marked;
@@ -50,7 +54,8 @@ public sealed partial class TcpConnection
         {
             marked = DupThreshDetect();
         }
-        if (marked > 0) OnLossDetected(now);
+        entered = marked > 0 && OnLossDetected(now, recoverFs);
+        return marked;
     }
 
     /// <summary>RFC 8985 §6.2 steps 5-6: mark losses by time, and arm the reordering timer for the segments not yet due.</summary>
@@ -88,11 +93,14 @@ public sealed partial class TcpConnection
         return marked;
     }
 
-    /// <summary>Something is newly deemed lost: enter fast recovery unless already recovering (one reduction per episode).</summary>
-    private void OnLossDetected(Instant now)
+    /// <summary>
+    /// Something is newly deemed lost: enter fast recovery unless already recovering (one reduction per episode).
+    /// True when recovery was entered. <paramref name="recoverFs"/>: RFC 9937 RecoverFS (outstanding, not SACKed).
+    /// </summary>
+    private bool OnLossDetected(Instant now, int recoverFs)
     {
         _layer.MarkDirty(this);
-        if (_fastRecovery || _rtoRecovery) return;
+        if (_fastRecovery || _rtoRecovery) return false;
         // RFC 6675 §5 step 4 / RFC 6582 §3.2 step 2: RecoveryPoint = HighData; ssthresh and cwnd from FlightSize.
         _recover = _sndNxt;
         _cc.OnCongestionEvent(BytesInFlight, _mss, now);
@@ -102,6 +110,9 @@ public sealed partial class TcpConnection
         _tlpDeadline = Instant.MaxValue;
         _tlpOutstanding = false;
         _layer.Stats.FastRetransmits++;
+        // RFC 9937 §6.1: PRR starts with ssthresh from the congestion control; it replaces cwnd = ssthresh while recovery lasts.
+        if (_settings.ProportionalRateReduction) _prr.Start(recoverFs, _cc.SlowStartThreshold, _mss);
+        return true;
     }
 
     /// <summary>RFC 8985 §6.3: the reordering timer expired: detect losses again and re-arm.</summary>
@@ -109,7 +120,8 @@ public sealed partial class TcpConnection
     {
         _rackDeadline = Instant.MaxValue;
         if (!UseRack || BytesInFlight == 0) return;
-        if (RackDetectAndArm(now) > 0) OnLossDetected(now);
+        if (RackDetectAndArm(now) > 0 && OnLossDetected(now, BytesInFlight - _sack.SackedBytes) && PrrActive)
+            _prr.OnAck(0, Pipe, safeAck: false, _mss, first: true); // RFC 9937 §6.2: no ACK, but the fast retransmit may go
     }
 
     /// <summary>

@@ -18,7 +18,8 @@ public sealed partial class TcpConnection
     private readonly Assembler _assembler;
     private readonly SackScoreboard _sack = new();
     private readonly SentQueue _sent;
-    private readonly RackLossDetector _rack = new();
+    private readonly RackLossDetector _rack;
+    private readonly ProportionalRateReduction _prr;
     private readonly RttEstimator _rtt;
     private ICongestionControl _cc;
 
@@ -96,6 +97,8 @@ public sealed partial class TcpConnection
         // Bounded per-segment record: room for a full send buffer of 64-byte segments at most.
         _sent = new SentQueue(64, Math.Max(1024, settings.SendBufferSize / 64 + 16));
         _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+        _rack = new RackLossDetector(settings.MinRttWindow);
+        _prr = new ProportionalRateReduction(settings.PrrBound);
         _cc = CongestionControlFactory.Create(settings.Congestion);
         Congestion = settings.Congestion;
         NoDelay = settings.NoDelay;
@@ -174,7 +177,10 @@ public sealed partial class TcpConnection
     public int ReceiveQueueLength => _recvBuffer.Length;
     /// <summary>Payload bytes per segment we send.</summary>
     public int SendMss => _mss;
-    public int CongestionWindow => _cc.Window;
+    /// <summary>The congestion window sending obeys (bytes): PRR's during fast recovery (RFC 9937), else the algorithm's.</summary>
+    public int CongestionWindow => SendWindow;
+    /// <summary>The slow start threshold (bytes) the congestion control algorithm set.</summary>
+    public int SlowStartThreshold => _cc.SlowStartThreshold;
     public TimeSpan SmoothedRtt => TimeSpan.FromTicks(_rtt.SmoothedMicros * 10);
     /// <summary>Segments retransmitted on this connection.</summary>
     public long Retransmissions { get; private set; }
@@ -354,6 +360,12 @@ public sealed partial class TcpConnection
     /// (a retransmitted octet counts once more while in flight: the lost mark is cleared when it is resent).
     /// </summary>
     private int Pipe => Math.Max(0, BytesInFlight - _sack.SackedBytes - _sent.LostBytes);
+
+    /// <summary>RFC 9937: Proportional Rate Reduction governs sending during fast recovery (not RTO recovery).</summary>
+    private bool PrrActive => _fastRecovery && _settings.ProportionalRateReduction;
+
+    /// <summary>cwnd as the sending rules use it: PRR's cwnd = pipe + sndcnt in fast recovery, the algorithm's otherwise.</summary>
+    private int SendWindow => PrrActive ? _prr.Window : _cc.Window;
 
     /// <summary>RACK-TLP (RFC 8985) decides losses: on in the settings and SACK negotiated (RFC 8985 §4 needs SACK).</summary>
     private bool UseRack => _settings.Rack && _sackEnabled;

@@ -21,6 +21,23 @@ public sealed record TcpSettings
     /// reordering window has passed. Off: the DupThresh = 3 rules of RFC 5681 / RFC 6675. The tail loss probe is on either way.
     /// </summary>
     public bool Rack { get; init; } = true;
+    /// <summary>
+    /// RACK.min_RTT (RFC 8985 §6.2) is the minimum RTT seen over this much time (a windowed minimum, as the RFC allows;
+    /// Linux's <c>tcp_min_rtt_wlen</c> is 300 s), so that a lasting RTT increase eventually raises it.
+    /// </summary>
+    public TimeSpan MinRttWindow { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>
+    /// Proportional Rate Reduction (RFC 9937, formerly RFC 6937) governs how much is sent during fast recovery: the
+    /// flight falls to ssthresh in proportion to the data delivered, and after heavy loss grows back toward it no faster
+    /// than slow start. Off: RFC 6675's rule, cwnd = ssthresh on entry and send while pipe stays below it.
+    /// </summary>
+    public bool ProportionalRateReduction { get; init; } = true;
+    /// <summary>
+    /// PRR's bound when pipe has fallen to ssthresh or below: RFC 9937's (the default: one extra segment per ACK only on
+    /// ACKs that advance SND.UNA with no new loss), or RFC 6937's slow start on every ACK, which under heavy random loss in
+    /// small windows sends the segment that lets RACK find a lost retransmission without a timeout (bench/README.md).
+    /// </summary>
+    public PrrReductionBound PrrBound { get; init; } = PrrReductionBound.Rfc9937;
     /// <summary>RFC 6298 §2.1: 1 s.</summary>
     public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>
