@@ -48,6 +48,35 @@ public sealed class TcpDataTests
     }
 
     [Fact]
+    public void A_segment_without_the_negotiated_timestamps_is_silently_dropped_RFC7323_3_2()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        Assert.True(c.TimestampsEnabled);
+        b.PeerTimestamps = false;
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Psh, data: Bytes(10));
+        b.Advance(TimeSpan.FromSeconds(1));
+        b.Nothing(); // not even an ACK
+        Assert.Equal(0, c.ReceiveQueueLength);
+        Assert.Equal(TcpState.Established, c.State); // never an abort (MUST NOT)
+        Assert.Equal(1, b.Layer.Stats.MissingTimestampDropped);
+        b.PeerTimestamps = true;
+        b.PeerSends(TcpFlags.Ack | TcpFlags.Psh, data: Bytes(10), seq: b.PeerSeq - 10);
+        Assert.Equal(10, c.ReceiveQueueLength);
+    }
+
+    [Fact]
+    public void A_RST_without_timestamps_still_resets_RFC7323_3_2()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        b.PeerTimestamps = false;
+        b.PeerSends(TcpFlags.Rst);
+        Assert.Equal(TcpState.Closed, c.State);
+        Assert.Equal(TcpError.Reset, c.Error);
+    }
+
+    [Fact]
     public void PAWS_drops_a_segment_with_an_old_timestamp_and_acknowledges()
     {
         // RFC 7323 §5.3 R1: SEG.TSval < TS.Recent: send ACK, drop the segment.

@@ -157,6 +157,14 @@ public sealed partial class TcpConnection
         SeqNumber seq = seg.SequenceNumber;
         int segLen = seg.SegmentLength;
 
+        // RFC 7323 §3.2: once timestamps are negotiated, "If a non-<RST> segment is received without a TSopt, a TCP SHOULD
+        // silently drop the segment" (and MUST NOT abort the connection for it). A SYN goes on to its challenge ACK.
+        if (_tsEnabled && repr.Timestamps is null && !seg.Rst && !seg.Syn)
+        {
+            _layer.Stats.MissingTimestampDropped++;
+            return;
+        }
+
         // RFC 7323 §5.3 PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate: ACK and drop.
         if (_tsEnabled && _tsRecentValid && repr.Timestamps is { } pts && !seg.Rst
             && unchecked((int)(pts.Value - _tsRecent)) < 0)

@@ -27,6 +27,8 @@ public sealed class TcpStatistics
     public long DsacksSent;
     public long OutOfWindow;
     public long PawsDropped;
+    /// <summary>Non-RST segments without the timestamps the connection negotiated, dropped (RFC 7323 §3.2).</summary>
+    public long MissingTimestampDropped;
     public long ChallengeAcks;
     public long ChallengeAcksSuppressed;
     /// <summary>Urgent pointers that started or advanced urgent mode (RFC 9293 §3.8.5), each one signal to the application.</summary>
