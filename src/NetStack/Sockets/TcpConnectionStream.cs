@@ -60,11 +60,11 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private bool _closedOnLoop;      // loop: disposed or aborted by the user
     private volatile bool _disposed;
     private volatile bool _sendShutdown;
-    private bool _noDelay;
+    private int _noDelay;
     private long _urgentSignalsSeen; // loop
     private long _urgentSignalsPublished;
     private int _urgentRemaining;
-    private bool _keepAlive;
+    private int _keepAlive;
     private int _maxRetransmissions;
     private long _softErrorsSeen; // loop
     private int _trafficClass;
@@ -75,8 +75,8 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         _dispatcher = dispatcher;
         _hub = hub;
         _connection = connection;
-        _noDelay = connection.NoDelay;
-        _keepAlive = connection.KeepAlive;
+        _noDelay = connection.NoDelay ? 1 : 0;
+        _keepAlive = connection.KeepAlive ? 1 : 0;
         _maxRetransmissions = connection.MaxRetransmissions;
         _trafficClass = connection.TrafficClass;
         _hopLimit = connection.HopLimit;
@@ -173,45 +173,29 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     /// <summary>Disables Nagle's algorithm (RFC 9293 §3.7.4); takes effect on the loop.</summary>
     public bool NoDelay
     {
-        get => Volatile.Read(ref _noDelay);
-        set
-        {
-            Volatile.Write(ref _noDelay, value);
-            PostIfOpen(() => _connection.NoDelay = value);
-        }
+        get => Volatile.Read(ref _noDelay) != 0;
+        set => SetOption(ref _noDelay, value ? 1 : 0, (c, v) => c.NoDelay = v != 0);
     }
 
     /// <summary>Keep-alive probes on an idle connection (RFC 1122 §4.2.3.6); takes effect on the loop.</summary>
     public bool KeepAlive
     {
-        get => Volatile.Read(ref _keepAlive);
-        set
-        {
-            Volatile.Write(ref _keepAlive, value);
-            PostIfOpen(() => _connection.KeepAlive = value);
-        }
+        get => Volatile.Read(ref _keepAlive) != 0;
+        set => SetOption(ref _keepAlive, value ? 1 : 0, (c, v) => c.KeepAlive = v != 0);
     }
 
     /// <summary>DSCP of this connection's segments (RFC 9293 MUST-48; ECN bits ignored), like <c>IP_TOS</c>; takes effect on the loop.</summary>
     public byte TrafficClass
     {
         get => (byte)Volatile.Read(ref _trafficClass);
-        set
-        {
-            Volatile.Write(ref _trafficClass, value & 0xFC);
-            PostIfOpen(() => _connection.TrafficClass = value);
-        }
+        set => SetOption(ref _trafficClass, value & 0xFC, (c, v) => c.TrafficClass = (byte)v);
     }
 
     /// <summary>TTL / hop limit of this connection's segments (RFC 9293 MUST-49), 0 = default, like <c>IP_TTL</c>; takes effect on the loop.</summary>
     public byte HopLimit
     {
         get => (byte)Volatile.Read(ref _hopLimit);
-        set
-        {
-            Volatile.Write(ref _hopLimit, value);
-            PostIfOpen(() => _connection.HopLimit = value);
-        }
+        set => SetOption(ref _hopLimit, value, (c, v) => c.HopLimit = (byte)v);
     }
 
     /// <summary>
@@ -224,9 +208,15 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            Volatile.Write(ref _maxRetransmissions, value);
-            PostIfOpen(() => _connection.MaxRetransmissions = value);
+            SetOption(ref _maxRetransmissions, value, (c, v) => c.MaxRetransmissions = v);
         }
+    }
+
+    /// <summary>Publishes an option's value to readers on any thread and applies it to the connection on the loop.</summary>
+    private void SetOption(ref int field, int value, Action<TcpConnection, int> apply)
+    {
+        Volatile.Write(ref field, value);
+        PostIfOpen(() => apply(_connection, value));
     }
 
     /// <summary>Runs <paramref name="query"/> against the sans-IO connection on the loop (state, RTT, retransmissions...).</summary>

@@ -23,6 +23,16 @@ public sealed class TcpMustRulesTests
         b.Layer.ReceiveIcmpError(new IcmpErrorInfo(Router, type, code, 0, TcpBench.Us, TcpBench.Peer, IpProtocol.Tcp, 60, 0), quoted, default, b.Now);
     }
 
+    /// <summary>A SYN to port 80 from <paramref name="from"/>, as the IP layer would hand it up.</summary>
+    private static TransportVerdict Syn(TcpBench b, IpAddress from, bool toBroadcastOrMulticast)
+    {
+        var syn = new TcpRepr { SourcePort = TcpBench.PeerPort, DestinationPort = 80, SequenceNumber = new SeqNumber(1), Flags = TcpFlags.Syn, Window = 1000 };
+        var buf = new byte[syn.BufferLength(0)];
+        int n = syn.Write(buf, default, from, TcpBench.Us);
+        var info = new IpPacketInfo(from, TcpBench.Us, IpProtocol.Tcp, 64, 0, 0, 0, toBroadcastOrMulticast);
+        return b.Layer.Receive(info, buf.AsSpan(0, n), b.Now);
+    }
+
     [Theory]
     [InlineData("224.0.0.1")]
     [InlineData("255.255.255.255")]
@@ -43,11 +53,7 @@ public sealed class TcpMustRulesTests
     {
         var b = new TcpBench();
         b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
-        var syn = new TcpRepr { SourcePort = TcpBench.PeerPort, DestinationPort = 80, SequenceNumber = new SeqNumber(1), Flags = TcpFlags.Syn, Window = 1000 };
-        var buf = new byte[syn.BufferLength(0)];
-        int n = syn.Write(buf, default, TcpBench.Peer, TcpBench.Us);
-        var info = new IpPacketInfo(TcpBench.Peer, TcpBench.Us, IpProtocol.Tcp, 64, 0, 0, 0, IsBroadcastOrMulticast: true);
-        Assert.Equal(TransportVerdict.Dropped, b.Layer.Receive(info, buf.AsSpan(0, n), b.Now));
+        Assert.Equal(TransportVerdict.Dropped, Syn(b, TcpBench.Peer, toBroadcastOrMulticast: true));
         b.Nothing();
         Assert.Equal(1, b.Layer.Stats.BadAddress);
     }
@@ -61,12 +67,7 @@ public sealed class TcpMustRulesTests
     {
         var b = new TcpBench();
         var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
-        var from = IpAddress.Parse(source);
-        var syn = new TcpRepr { SourcePort = TcpBench.PeerPort, DestinationPort = 80, SequenceNumber = new SeqNumber(1), Flags = TcpFlags.Syn, Window = 1000 };
-        var buf = new byte[syn.BufferLength(0)];
-        int n = syn.Write(buf, default, from, TcpBench.Us);
-        var info = new IpPacketInfo(from, TcpBench.Us, IpProtocol.Tcp, 64, 0, 0, 0, false);
-        Assert.Equal(TransportVerdict.Dropped, b.Layer.Receive(info, buf.AsSpan(0, n), b.Now));
+        Assert.Equal(TransportVerdict.Dropped, Syn(b, IpAddress.Parse(source), toBroadcastOrMulticast: false));
         b.Nothing();
         Assert.Equal(0, l.HalfOpen);
     }
