@@ -77,6 +77,19 @@ public sealed class TcpDataTests
     }
 
     [Fact]
+    public void After_24_days_idle_TS_Recent_is_outdated_and_an_older_timestamp_is_accepted_RFC7323_5_5()
+    {
+        var b = new TcpBench();
+        var c = b.Accept();
+        b.PeerSends(TcpFlags.Ack, data: Bytes(10), tsVal: 2_000_000_000);
+        b.Advance(TimeSpan.FromDays(25));
+        b.TakeSent();
+        b.PeerSends(TcpFlags.Ack, data: Bytes(10, 10), tsVal: 1000); // the peer's clock wrapped its sign bit meanwhile
+        Assert.Equal(20, c.ReceiveQueueLength);
+        Assert.Equal(0, b.Layer.Stats.PawsDropped);
+    }
+
+    [Fact]
     public void PAWS_drops_a_segment_with_an_old_timestamp_and_acknowledges()
     {
         // RFC 7323 §5.3 R1: SEG.TSval < TS.Recent: send ACK, drop the segment.

@@ -31,7 +31,7 @@ public sealed partial class TcpConnection
         _maxSndWnd = _sndWnd;
         _sndWl1 = seg.SequenceNumber;
         _sndWl2 = _iss;
-        if (repr.Timestamps is { } ts) { _tsRecent = ts.Value; _tsRecentValid = true; }
+        if (repr.Timestamps is { } ts) SetTsRecent(ts.Value, true, now);
         State = TcpState.SynReceived;
         _lastReceived = now;
         _layer.MarkDirty(this);
@@ -57,8 +57,7 @@ public sealed partial class TcpConnection
         {
             var (shift, sack) = TcpSecrets.CookieOptions(ts.Echo);
             _peerOfferedTs = _tsEnabled = true;
-            _tsRecent = ts.Value;
-            _tsRecentValid = true;
+            SetTsRecent(ts.Value, true, now);
             _peerOfferedWs = shift.HasValue;
             _wsEnabled = _settings.WindowScaling && shift.HasValue;
             _sndShift = _wsEnabled ? shift!.Value : (byte)0;
@@ -166,7 +165,9 @@ public sealed partial class TcpConnection
         }
 
         // RFC 7323 §5.3 PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate: ACK and drop.
+        // RFC 7323 §5.5: a TS.Recent older than 24 days is outdated (the peer's clock may have wrapped): no PAWS test then.
         if (_tsEnabled && _tsRecentValid && repr.Timestamps is { } pts && !seg.Rst
+            && now - _tsRecentAt < PawsIdleLimit
             && unchecked((int)(pts.Value - _tsRecent)) < 0)
         {
             _layer.Stats.PawsDropped++;
@@ -196,8 +197,7 @@ public sealed partial class TcpConnection
         // RFC 7323 §4.3: update TS.Recent when the segment covers Last.ACK.sent.
         if (_tsEnabled && repr.Timestamps is { } ts && seq <= _lastAckSent)
         {
-            _tsRecent = ts.Value;
-            _tsRecentValid = true;
+            SetTsRecent(ts.Value, true, now);
         }
 
         // Second: RST (RFC 5961 §3.2).
@@ -312,6 +312,16 @@ public sealed partial class TcpConnection
         _layer.Stats.UrgentReceived++;
     }
 
+    /// <summary>RFC 7323 §5.5: 24 days, the shortest time in which a 1 ms timestamp clock can wrap its sign bit.</summary>
+    private static readonly TimeSpan PawsIdleLimit = TimeSpan.FromDays(24);
+
+    private void SetTsRecent(uint value, bool valid, Instant now)
+    {
+        _tsRecent = value;
+        _tsRecentValid = valid;
+        _tsRecentAt = now;
+    }
+
     /// <summary>RFC 9293 §3.10.7.4 table: the four cases of segment length and window.</summary>
     private bool IsAcceptable(SeqNumber seq, int segLen, int rcvWnd)
     {
@@ -346,7 +356,7 @@ public sealed partial class TcpConnection
         _rcvNxt = _irs + 1;
         _rcvAdvRight = _rcvNxt;
         TakePeerSynOptions(repr, offered: true);
-        if (repr.Timestamps is { } ts) { _tsRecent = ts.Value; _tsRecentValid = _tsEnabled; }
+        if (repr.Timestamps is { } ts) SetTsRecent(ts.Value, _tsEnabled, now);
         if (ackAcceptable)
         {
             _sndUna = seg.AckNumber;

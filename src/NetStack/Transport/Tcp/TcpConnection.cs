@@ -52,6 +52,7 @@ public sealed partial class TcpConnection
     private bool _tsEnabled, _sackEnabled, _wsEnabled, _peerOfferedTs, _peerOfferedSack, _peerOfferedWs;
     private uint _tsRecent, _tsOffset;
     private bool _tsRecentValid;
+    private Instant _tsRecentAt; // when TS.Recent was last set (RFC 7323 §5.5)
     private SeqNumber _lastAckSent;
     private int _peerMss;
     private int _mss;           // payload bytes per segment we send (MSS minus options)
