@@ -138,6 +138,10 @@ public sealed class StackStatistics
     public long FragmentsCreated;
     /// <summary>Negative advice from transports (RFC 9293 §3.8.3 MUST-20): first hops put back under verification.</summary>
     public long NegativeAdvice;
+    /// <summary>Router Advertisements we sent from advertising interfaces (RFC 4861 §6.2).</summary>
+    public long RouterAdvertisementsSent;
+    /// <summary>Advertisements from other routers inconsistent with ours (RFC 4861 §6.2.7).</summary>
+    public long RouterAdvertisementsInconsistent;
 
     /// <summary>Counts one discard.</summary>
     public void Drop(DropReason reason) => _drops[(int)reason]++;

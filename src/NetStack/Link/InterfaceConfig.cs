@@ -33,4 +33,10 @@ public sealed class InterfaceConfig
 
     /// <summary>Forward packets not addressed to us between interfaces (router mode, RFC 1812 / RFC 8200).</summary>
     public bool Forwarding { get; init; }
+
+    /// <summary>
+    /// Send IPv6 Router Advertisements on this interface (RFC 4861 §6.2: an advertising interface). Needs
+    /// <see cref="Forwarding"/>: hosts never send them (RFC 4861 §6.3.4).
+    /// </summary>
+    public Network.Ipv6.RouterAdvertisementConfig? RouterAdvertisements { get; init; }
 }

@@ -58,6 +58,47 @@ public sealed class Ipv6InteropTests
         return (stack, iface, host);
     }
 
+    /// <summary>
+    /// Our stack as an advertising router (RFC 4861 §6.2): the kernel on the other end of the TAP, a host with
+    /// accept_ra, takes an address from our prefix (RFC 4862), a default route via our link-local address, the MTU
+    /// we advertise, and reaches us through it.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_kernel_configures_itself_from_our_router_advertisements()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns);
+        var (stack, iface, host) = StartStack(tap, new InterfaceConfig
+        {
+            EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:78::1/64")],
+            RouterAdvertisements = new RouterAdvertisementConfig
+            {
+                MaxInterval = TimeSpan.FromSeconds(10), LinkMtu = 1400, Prefixes = [new AdvertisedPrefix(Ipv6Cidr.Parse("2001:db8:78::/64"))],
+            },
+        });
+        await using (host)
+        {
+            string Show(params string[] args) => NetnsLab.TryRun("ip", ["-n", ns, "-6", .. args]).StandardOutput;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(Show("addr", "show", "dev", tap.Name).Contains("2001:db8:78:", StringComparison.Ordinal)
+                       && Show("route", "show", "default").Contains("via fe80::", StringComparison.Ordinal)))
+                await Task.Delay(200);
+            var addresses = Show("addr", "show", "dev", tap.Name);
+            var routes = Show("route", "show", "default");
+            Assert.Contains("2001:db8:78:", addresses, StringComparison.Ordinal);
+            var ourLinkLocal = await host.InvokeAsync(() => stack.GetIpv6Info(iface)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address);
+            Assert.Contains($"default via {ourLinkLocal} dev {tap.Name}", routes, StringComparison.Ordinal);
+            Assert.Equal("1400", NetnsLab.TryRun("ip", "netns", "exec", ns, "sysctl", "-n", $"net.ipv6.conf.{tap.Name}.mtu").StandardOutput.Trim());
+            var ping = NetnsLab.TryRun("ip", "netns", "exec", ns, "ping", "-6", "-n", "-c", "2", "-i", "0.3", "-W", "3", "2001:db8:78::1");
+            Assert.True(ping.Succeeded, ping.StandardOutput + ping.StandardError);
+            Assert.True(await host.InvokeAsync(() => stack.Statistics.RouterAdvertisementsSent) >= 1);
+            await host.StopAsync();
+        }
+        lab.DisposeAndAssertClean();
+    }
+
     [SkippableFact]
     public async Task Kernel_pings_our_link_local_and_global_addresses_with_56_1452_and_8000_bytes()
     {

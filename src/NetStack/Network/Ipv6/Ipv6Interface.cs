@@ -25,6 +25,13 @@ internal sealed class Ipv6Interface : INeighborSink<Ipv6Address>
         Neighbors = new NeighborCache<Ipv6Address>(options.Neighbor, this, stats, random);
         Mld = new MldListener(random, options.MaxMulticastGroupsPerInterface);
         Solicitor = new RouterSolicitor(random, options.RouterSolicitationBackoff);
+        if (config.RouterAdvertisements is { } ra)
+        {
+            // RFC 4861 §6.3.4: "Hosts MUST NOT send Router Advertisement messages at any time."
+            if (!config.Forwarding) throw new ArgumentException("Router advertisements need a forwarding interface (RFC 4861 §6.2).", nameof(config));
+            ra.Validate();
+            Advertiser = new RouterAdvertiser(ra, random);
+        }
     }
 
     public NetworkInterface Link { get; }
@@ -44,6 +51,9 @@ internal sealed class Ipv6Interface : INeighborSink<Ipv6Address>
     public NeighborCache<Ipv6Address> Neighbors { get; }
     public MldListener Mld { get; }
     public RouterSolicitor Solicitor { get; }
+
+    /// <summary>The Router Advertisement schedule of an advertising interface (RFC 4861 §6.2); null otherwise.</summary>
+    public RouterAdvertiser? Advertiser { get; }
 
     /// <summary>RFC 8106 recursive DNS servers with their expiry.</summary>
     public List<(Ipv6Address Server, Instant Expires)> DnsServers { get; } = [];

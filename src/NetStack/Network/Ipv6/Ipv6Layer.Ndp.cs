@@ -109,8 +109,10 @@ internal sealed partial class Ipv6Layer
             _stats.Drop(DropReason.NdpInvalid);
             return;
         }
-        // RFC 4861 §6.2.6: hosts discard solicitations; routers learn the sender's link-layer address.
+        // RFC 4861 §6.2.6: hosts discard solicitations; routers learn the sender's link-layer address and, on an
+        // advertising interface, answer with an advertisement to all-nodes.
         if (ifc.Forwarding && slla is { } mac && !ip.Source.IsUnspecified && ifc.IsEthernet) ifc.Neighbors.Learn(ip.Source, mac, now, isRouter: false);
+        ifc.Advertiser?.OnSolicitation(now);
     }
 
     /// <summary>RFC 4861 §6.3.4 (with RFC 4862 §5.5.3, RFC 4191 §2.2 and RFC 8106 §5.1) for a valid advertisement.</summary>
@@ -123,7 +125,12 @@ internal sealed partial class Ipv6Layer
             _stats.Drop(DropReason.NdpInvalid);
             return;
         }
-        if (ifc.Forwarding) return; // a router does not configure itself from others' advertisements
+        if (ifc.Forwarding)
+        {
+            // A router does not configure itself from others' advertisements; it checks them against its own (§6.2.7).
+            if (ifc.Advertiser is { } advertiser && !ConsistentWith(advertiser.Config, nd)) _stats.RouterAdvertisementsInconsistent++;
+            return;
+        }
         ifc.Solicitor.Stop();       // RFC 4861 §6.3.7: solicitation ends with a valid advertisement
 
         if (nd.CurHopLimit != 0) ifc.CurHopLimit = nd.CurHopLimit;
@@ -306,6 +313,55 @@ internal sealed partial class Ipv6Layer
         Span<byte> message = stackalloc byte[repr.BufferLength];
         repr.Write(message, src, Ipv6Address.AllRouters);
         SendNdp(ifc, src, Ipv6Address.AllRouters, Ipv6Address.AllRouters, message, now);
+    }
+
+    /// <summary>
+    /// RFC 4861 §6.2.3: an advertisement from our link-local address to all-nodes with our link-layer address, the
+    /// configured parameters, the MTU, the prefixes and (RFC 8106) the DNS servers.
+    /// </summary>
+    private void SendRouterAdvertisement(Ipv6Interface ifc, RouterAdvertisementConfig config, Instant now)
+    {
+        if (!ifc.TryGetUsableLinkLocal(out var src)) return;
+        var options = new List<NdpOptionRepr>(3 + config.Prefixes.Count);
+        if (ifc.IsEthernet) options.Add(NdpOptionRepr.SourceLinkLayer(ifc.Link.HardwareAddress));
+        if (config.LinkMtu != 0) options.Add(NdpOptionRepr.MtuOption(config.LinkMtu));
+        foreach (var p in config.Prefixes)
+            options.Add(NdpOptionRepr.PrefixInfo(new NdpPrefixInformation((byte)p.Prefix.PrefixLength, p.OnLink, p.Autonomous,
+                Seconds(p.ValidLifetime), Seconds(p.PreferredLifetime), p.Prefix.Prefix)));
+        if (config.DnsServers.Count > 0) options.Add(NdpOptionRepr.Rdnss(Seconds(config.EffectiveDnsLifetime), config.DnsServers.ToArray()));
+        var repr = new RouterAdvertisementRepr(config.CurHopLimit, config.Managed, config.OtherConfig,
+            (ushort)Math.Min(config.EffectiveDefaultLifetime.TotalSeconds, ushort.MaxValue),
+            (uint)config.ReachableTime.TotalMilliseconds, (uint)config.RetransTimer.TotalMilliseconds, options.ToArray());
+        var message = new byte[repr.BufferLength];
+        repr.Write(message, src, Ipv6Address.AllNodes);
+        _stats.RouterAdvertisementsSent++;
+        SendNdp(ifc, src, Ipv6Address.AllNodes, Ipv6Address.AllNodes, message, now);
+
+        // RFC 4861 §4.6.2: lifetimes in seconds, 0xffffffff = infinity.
+        static uint Seconds(TimeSpan t) => t >= TimeSpan.FromSeconds(NdpConstants.InfiniteLifetime) ? NdpConstants.InfiniteLifetime : (uint)t.TotalSeconds;
+    }
+
+    /// <summary>
+    /// RFC 4861 §6.2.7: another router's advertisement is inconsistent with ours when both specify the same parameter
+    /// (cur hop limit, M, O, reachable time, retransmission timer, MTU, a prefix's valid or preferred lifetime that we
+    /// also advertise, as fixed values) and the values differ. Inconsistencies are counted (the RFC asks to log them).
+    /// </summary>
+    private static bool ConsistentWith(RouterAdvertisementConfig ours, in NdpMessage nd)
+    {
+        if (nd.CurHopLimit != 0 && ours.CurHopLimit != 0 && nd.CurHopLimit != ours.CurHopLimit) return false;
+        if (nd.ManagedFlag != ours.Managed || nd.OtherFlag != ours.OtherConfig) return false;
+        if (nd.ReachableTime != 0 && ours.ReachableTime != TimeSpan.Zero && nd.ReachableTime != (uint)ours.ReachableTime.TotalMilliseconds) return false;
+        if (nd.RetransTimer != 0 && ours.RetransTimer != TimeSpan.Zero && nd.RetransTimer != (uint)ours.RetransTimer.TotalMilliseconds) return false;
+        foreach (var o in nd.Options)
+        {
+            if (o.Type == NdpOptionType.Mtu && ours.LinkMtu != 0 && o.Mtu != ours.LinkMtu) return false;
+            if (o.Type == NdpOptionType.PrefixInformation)
+                foreach (var p in ours.Prefixes)
+                    if (p.Prefix.Prefix == o.Prefix && p.Prefix.PrefixLength == o.PrefixLength
+                        && ((uint)p.ValidLifetime.TotalSeconds != o.ValidLifetime || (uint)p.PreferredLifetime.TotalSeconds != o.PreferredLifetime))
+                        return false;
+        }
+        return true;
     }
 
     /// <summary>ND messages always leave with hop limit 255 (RFC 4861 §6.1, §7.1).</summary>

@@ -136,6 +136,8 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     {
         if (a.Origin == Ipv6AddressOrigin.LinkLocal && ifc.Slaac && !ifc.Solicitor.IsActive && ifc.Solicitor.Sent == 0)
             ifc.Solicitor.Start(now);
+        // RFC 4861 §6.1.2 / §6.2.2: advertisements come from the link-local address, so they start once it is usable.
+        if (a.Origin == Ipv6AddressOrigin.LinkLocal) ifc.Advertiser?.Start(now);
         // RFC 4862 §5.4.4 / RFC 4861 §7.2.6: nothing else to announce; NDP answers from now on.
         _destinations.InvalidateDeterminations();
     }
@@ -173,6 +175,11 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
             next = Instant.Min(next, PollAddresses(ifc, now));
             if (ifc.Solicitor.Poll(now)) SendRouterSolicitation(ifc, now);
             next = Instant.Min(next, ifc.Solicitor.NextDeadline);
+            if (ifc.Advertiser is { } advertiser)
+            {
+                if (advertiser.Poll(now)) SendRouterAdvertisement(ifc, advertiser.Config, now);
+                next = Instant.Min(next, advertiser.NextDeadline);
+            }
             PollMld(ifc, now);
             next = Instant.Min(next, ifc.Mld.NextDeadline);
             DrainLoopback(now);
