@@ -23,7 +23,10 @@ public sealed record RouterAdvertisementConfig
     /// <summary>MaxRtrAdvInterval: 4 to 1800 s, default 600 s.</summary>
     public TimeSpan MaxInterval { get; init; } = TimeSpan.FromSeconds(600);
 
-    /// <summary>MinRtrAdvInterval: 3 s to 0.75 × MaxInterval; null = 0.33 × MaxInterval (MaxInterval when that is under 9 s... as §6.2.1 says: then 0.75 ×).</summary>
+    /// <summary>
+    /// MinRtrAdvInterval: 3 s to 0.75 × MaxInterval. Null = §6.2.1's default, 0.33 × MaxInterval when MaxInterval is at
+    /// least 9 s; below that 0.75 × MaxInterval (the RFC's "MaxRtrAdvInterval" would break its own 0.75 bound; radvd does the same).
+    /// </summary>
     public TimeSpan? MinInterval { get; init; }
 
     /// <summary>AdvManagedFlag (M: addresses by DHCPv6).</summary>
