@@ -142,6 +142,8 @@ public sealed class StackStatistics
     public long RouterAdvertisementsSent;
     /// <summary>Advertisements from other routers inconsistent with ours (RFC 4861 §6.2.7).</summary>
     public long RouterAdvertisementsInconsistent;
+    /// <summary>Temporary addresses formed (RFC 8981).</summary>
+    public long TemporaryAddressesFormed;
 
     /// <summary>Counts one discard.</summary>
     public void Drop(DropReason reason) => _drops[(int)reason]++;

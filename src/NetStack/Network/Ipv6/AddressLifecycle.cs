@@ -23,6 +23,8 @@ public enum Ipv6AddressOrigin
     LinkLocal,
     Static,
     Slaac,
+    /// <summary>A temporary (privacy) address of a SLAAC prefix, with a random identifier (RFC 8981).</summary>
+    Temporary,
 }
 
 /// <summary>
@@ -49,6 +51,15 @@ internal sealed class InterfaceAddress
 
     /// <summary>The RFC 7217 DAD_Counter this address was generated with (for regeneration after a conflict).</summary>
     public int DadCounter { get; init; }
+
+    /// <summary>RFC 8981 §3.4: when a temporary address was created (its lifetimes count from there).</summary>
+    public Instant CreatedAt { get; set; }
+
+    /// <summary>RFC 8981 §3.8 DESYNC_FACTOR of a temporary address, taken off its preferred lifetime.</summary>
+    public TimeSpan DesyncFactor { get; set; }
+
+    /// <summary>RFC 8981 §3.5: its successor has been generated (done once, REGEN_ADVANCE before deprecation).</summary>
+    public bool Regenerated { get; set; }
 
     /// <summary>The duplicate address detection in progress while <see cref="State"/> is tentative.</summary>
     public DuplicateAddressDetection? Dad { get; set; }

@@ -182,7 +182,12 @@ internal sealed partial class Ipv6Layer
             if (!_prefixes.Update(prefix, ifc.Index, opt.ValidLifetime, now)) _stats.Drop(DropReason.NdpTableFull);
             changed = true;
         }
-        if (opt.Autonomous && ifc.Slaac) Autoconfigure(ifc, prefix.Prefix, opt.PrefixLength, opt.ValidLifetime, opt.PreferredLifetime, now);
+        if (opt.Autonomous && ifc.Slaac)
+        {
+            Autoconfigure(ifc, prefix.Prefix, opt.PrefixLength, opt.ValidLifetime, opt.PreferredLifetime, now);
+            if (SlaacRules.Check(prefix.Prefix, opt.PrefixLength, opt.ValidLifetime, opt.PreferredLifetime) == SlaacRules.PrefixVerdict.Use)
+                UpdateTemporaryAddresses(ifc, prefix.Prefix, opt.ValidLifetime, opt.PreferredLifetime, now);
+        }
         return changed;
     }
 
@@ -256,6 +261,11 @@ internal sealed partial class Ipv6Layer
         _stats.Drop(DropReason.NdpDuplicateAddress);
         addr.MarkDuplicate();
         ifc.Mld.Leave(addr.Address.SolicitedNode, now);
+        if (addr.Origin == Ipv6AddressOrigin.Temporary)
+        {
+            OnDuplicateTemporaryAddress(ifc, addr, now);
+            return;
+        }
         if (_options.InterfaceIdentifiers != InterfaceIdentifierMode.StableOpaque || addr.Origin == Ipv6AddressOrigin.Static) return;
         var prefix = new Ipv6Address(addr.Address.High, 0);
         int counter = addr.DadCounter + 1;

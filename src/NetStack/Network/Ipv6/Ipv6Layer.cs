@@ -220,6 +220,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
                 continue;
             }
             next = Instant.Min(next, a.NextDeadline);
+            if (a.Origin == Ipv6AddressOrigin.Temporary) next = Instant.Min(next, PollTemporaryAddress(ifc, a, now));
         }
         return next;
     }
@@ -262,8 +263,9 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         Span<SourceCandidate> candidates = n <= 64 ? stackalloc SourceCandidate[n] : new SourceCandidate[n];
         int k = 0;
         foreach (var ifc in _interfaces)
-            foreach (var a in ifc.Addresses) candidates[k++] = new SourceCandidate(a.Address, ifc.Index, a.State);
-        if (SourceAddressSelection.TrySelect(destination, outgoing.Index, candidates[..k], out var best))
+            foreach (var a in ifc.Addresses) candidates[k++] = new SourceCandidate(a.Address, ifc.Index, a.State, a.Origin == Ipv6AddressOrigin.Temporary);
+        if (SourceAddressSelection.TrySelect(destination, outgoing.Index, candidates[..k], out var best,
+                preferTemporary: _options.TemporaryAddresses == TemporaryAddressMode.Prefer))
         {
             source = best.Address;
             return true;

@@ -21,6 +21,18 @@ public sealed class Ipv6Settings
     public bool RouterSolicitationBackoff { get; init; } = true;
 
     public int MaxAddressesPerInterface { get; init; } = 16;
+
+    /// <summary>
+    /// Temporary (privacy) addresses for SLAAC prefixes (RFC 8981). Off by default, as the Linux kernel's
+    /// use_tempaddr = 0: a library stack is more often a server or an appliance than a browsing host.
+    /// </summary>
+    public TemporaryAddressMode TemporaryAddresses { get; init; } = TemporaryAddressMode.Off;
+
+    /// <summary>RFC 8981 §3.8 TEMP_VALID_LIFETIME: 2 days.</summary>
+    public TimeSpan TemporaryValidLifetime { get; init; } = TimeSpan.FromDays(2);
+
+    /// <summary>RFC 8981 §3.8 TEMP_PREFERRED_LIFETIME: 1 day (at most TemporaryValidLifetime).</summary>
+    public TimeSpan TemporaryPreferredLifetime { get; init; } = TimeSpan.FromDays(1);
     public int MaxPrefixes { get; init; } = 32;
     public int MaxDefaultRouters { get; init; } = 8;
     public int MaxDestinations { get; init; } = 1024;
@@ -58,4 +70,15 @@ public sealed class Ipv6Settings
 
     /// <summary>Static routes at most (router mode).</summary>
     public int MaxRoutes { get; init; } = 1024;
+}
+
+/// <summary>Whether SLAAC also forms temporary addresses (RFC 8981) and whether sources prefer them (RFC 6724 rule 7).</summary>
+public enum TemporaryAddressMode
+{
+    /// <summary>None (Linux use_tempaddr = 0).</summary>
+    Off,
+    /// <summary>Formed, but public addresses are preferred as sources (Linux use_tempaddr = 1).</summary>
+    Generate,
+    /// <summary>Formed and preferred as sources, RFC 6724 rule 7's default (Linux use_tempaddr = 2).</summary>
+    Prefer,
 }

@@ -3,12 +3,12 @@ using NetStack.Wire;
 namespace NetStack.Network.Ipv6;
 
 /// <summary>A source candidate: an address and the interface it belongs to.</summary>
-internal readonly record struct SourceCandidate(Ipv6Address Address, int InterfaceIndex, Ipv6AddressState State);
+internal readonly record struct SourceCandidate(Ipv6Address Address, int InterfaceIndex, Ipv6AddressState State, bool Temporary = false);
 
 /// <summary>
-/// RFC 6724 §5 source address selection, with the rules that apply to a host without mobility or
-/// temporary addresses: 1 prefer the same address, 2 prefer appropriate scope, 3 avoid deprecated,
-/// 5 prefer the outgoing interface, 6 prefer a matching label, 8 longest matching prefix. Pure.
+/// RFC 6724 §5 source address selection, with the rules that apply to a host without mobility: 1 prefer the same
+/// address, 2 prefer appropriate scope, 3 avoid deprecated, 5 prefer the outgoing interface, 6 prefer a matching label,
+/// 7 prefer temporary addresses (RFC 8981; or public ones, the reversed sense the rule allows), 8 longest matching prefix. Pure.
 /// </summary>
 internal static class SourceAddressSelection
 {
@@ -46,7 +46,8 @@ internal static class SourceAddressSelection
     /// duplicate and invalid ones are never chosen: RFC 4862 §5.4, RFC 6724 §4). For a link-local destination
     /// only addresses of the outgoing interface are candidates (the scope zone, RFC 6724 §4).
     /// </summary>
-    public static bool TrySelect(Ipv6Address destination, int outgoingInterface, ReadOnlySpan<SourceCandidate> candidates, out SourceCandidate best)
+    public static bool TrySelect(Ipv6Address destination, int outgoingInterface, ReadOnlySpan<SourceCandidate> candidates, out SourceCandidate best,
+        bool preferTemporary = true)
     {
         best = default;
         bool found = false;
@@ -55,13 +56,13 @@ internal static class SourceAddressSelection
         {
             if (c.State is not (Ipv6AddressState.Preferred or Ipv6AddressState.Deprecated)) continue;
             if (dstScope <= ScopeLinkLocal && outgoingInterface >= 0 && c.InterfaceIndex != outgoingInterface) continue;
-            if (!found || Better(c, best, destination, dstScope, outgoingInterface)) { best = c; found = true; }
+            if (!found || Better(c, best, destination, dstScope, outgoingInterface, preferTemporary)) { best = c; found = true; }
         }
         return found;
     }
 
     /// <summary>True when <paramref name="a"/> is preferred over <paramref name="b"/> (RFC 6724 §5, rules in order).</summary>
-    public static bool Better(SourceCandidate a, SourceCandidate b, Ipv6Address d, int dstScope, int outgoingInterface)
+    public static bool Better(SourceCandidate a, SourceCandidate b, Ipv6Address d, int dstScope, int outgoingInterface, bool preferTemporary = true)
     {
         // Rule 1: prefer the same address.
         if (a.Address == d) return true;
@@ -83,6 +84,8 @@ internal static class SourceAddressSelection
         int ld = Label(d);
         bool la = Label(a.Address) == ld, lb = Label(b.Address) == ld;
         if (la != lb) return la;
+        // Rule 7: prefer temporary addresses; "an implementation MUST provide a mechanism ... to reverse the sense".
+        if (a.Temporary != b.Temporary) return a.Temporary == preferTemporary;
         // Rule 8: longest matching prefix (CommonPrefixLen limited to the 64-bit prefix part, RFC 6724 §5).
         int pa = Math.Min(a.Address.CommonPrefixLength(d), 64), pb = Math.Min(b.Address.CommonPrefixLength(d), 64);
         return pa > pb;
