@@ -14,7 +14,7 @@ public class TemporaryAddressTests
 
     private sealed record Link(V6Net Net, NetworkStack Host, NetworkInterface HostIf);
 
-    private static Link Build(Ipv6Settings host, TimeSpan? prefixPreferred = null)
+    private static Link Build(Ipv6Settings host, TimeSpan? prefixPreferred = null, Func<Link, bool>? until = null)
     {
         var net = new V6Net();
         var hub = net.NewHub();
@@ -30,8 +30,10 @@ public class TemporaryAddressTests
             },
         });
         var hi = net.Attach(h, hub, 2, new InterfaceConfig { EnableIpv4 = false, Slaac = true });
-        net.Run(TimeSpan.FromSeconds(10));
-        return new Link(net, h, hi);
+        var link = new Link(net, h, hi);
+        if (until is null) net.Run(TimeSpan.FromSeconds(10));
+        else for (int i = 0; i < 400 && !until(link); i++) net.Run(TimeSpan.FromMilliseconds(25));
+        return link;
     }
 
     private static List<Ipv6AddressInfo> Addresses(Link l, Ipv6AddressOrigin origin) =>
@@ -103,5 +105,24 @@ public class TemporaryAddressTests
         var l = Build(new Ipv6Settings { TemporaryAddresses = TemporaryAddressMode.Prefer }, prefixPreferred: TimeSpan.FromSeconds(4));
         Assert.Single(Addresses(l, Ipv6AddressOrigin.Slaac));
         Assert.Empty(Addresses(l, Ipv6AddressOrigin.Temporary));
+    }
+
+    [Fact]
+    public void A_temporary_address_found_in_use_by_DAD_is_replaced_by_a_new_identifier_RFC8981_3_4()
+    {
+        static bool Tentative(Link l) => Addresses(l, Ipv6AddressOrigin.Temporary).Any(a => a.State == Ipv6AddressState.Tentative);
+        var l = Build(new Ipv6Settings { TemporaryAddresses = TemporaryAddressMode.Prefer }, until: Tentative);
+        Assert.True(Tentative(l), string.Join("; ", l.Host.GetIpv6Info(l.HostIf)!.Addresses) + " at " + l.Net.Now);
+        var conflicted = Assert.Single(Addresses(l, Ipv6AddressOrigin.Temporary)).Address;
+        // Another node already has it: its advertisement arrives while our DAD runs (RFC 4862 §5.4.4).
+        var na = new NeighborAdvertisementRepr(false, false, true, conflicted, new[] { NdpOptionRepr.TargetLinkLayer(MacAddress.Parse("02:ee:00:00:00:01")) });
+        var m = new byte[na.BufferLength];
+        na.Write(m, conflicted, Ipv6Address.AllNodes);
+        l.Host.Receive(l.HostIf, V6Frames.Icmp(MacAddress.ForIpv6Multicast(Ipv6Address.AllNodes), conflicted, Ipv6Address.AllNodes, m, hop: 255), l.Net.Now);
+        l.Net.Run(TimeSpan.FromSeconds(5));
+        var temp = Assert.Single(Addresses(l, Ipv6AddressOrigin.Temporary));
+        Assert.NotEqual(conflicted, temp.Address);
+        Assert.Equal(Ipv6AddressState.Preferred, temp.State);
+        Assert.Equal(2, l.Host.Statistics.TemporaryAddressesFormed);
     }
 }

@@ -89,7 +89,9 @@ internal sealed partial class Ipv6Layer
     {
         foreach (var p in ifc.Addresses)
         {
-            if (p.Origin != Ipv6AddressOrigin.Slaac || p.Address.High != prefix.High || p.State != Ipv6AddressState.Preferred) continue;
+            // The public address carries the prefix's remaining lifetimes (while it is still being verified too).
+            if (p.Origin != Ipv6AddressOrigin.Slaac || p.Address.High != prefix.High
+                || p.State is not (Ipv6AddressState.Preferred or Ipv6AddressState.Tentative) || now >= p.PreferredUntil) continue;
             CreateTemporaryAddress(ifc, prefix, p.RemainingValid(now), p.PreferredUntil == Instant.MaxValue ? TimeSpan.MaxValue : p.PreferredUntil - now, attempt, now);
             return;
         }
