@@ -483,6 +483,12 @@ internal abstract class MulticastMembership<TAddress> where TAddress : struct, I
             output.Add(new(MembershipMessage.Record, mode, addr,
                 g.ExcludeMode ? GroupRecordType.ChangeToExcludeMode : GroupRecordType.ChangeToIncludeMode, ListOf(g.State)));
             g.ModeChangesLeft--;
+            // A source's retransmission state lasts "until [Robustness Variable] State-Change reports have been sent";
+            // this one counts (it carries the source's new treatment in the full list), so a source changed during the
+            // filter-mode retransmissions gets ALLOW / BLOCK records only for the reports still owed to it afterwards.
+            _scratchA.Clear();
+            _scratchA.AddRange(g.SourcesLeft.Keys);
+            foreach (var s in _scratchA) Decrement(g, s);
         }
         else
         {

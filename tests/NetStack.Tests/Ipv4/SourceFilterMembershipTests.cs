@@ -289,9 +289,23 @@ public sealed class SourceFilterMembershipTests
         var u = t + TimeSpan.FromMilliseconds(1);
         h.BlockSource(G, S2, u); // a source-list change during the filter-mode retransmissions
         AssertRecords(Now(h, u), R(GroupRecordType.ChangeToExcludeMode, S2)); // still TO_EX, with the new state
-        // After [Robustness Variable] = 2 filter-mode-change reports, the scheduled source-list change follows.
-        AssertRecords(Drain(h, u + TimeSpan.FromSeconds(10)),
-            R(GroupRecordType.BlockOldSources, S2), R(GroupRecordType.BlockOldSources, S2));
+        // That was the second of [Robustness Variable] = 2 filter-mode-change reports, and S2's first state-change report:
+        // S2 is owed one more, a source-list-change record.
+        AssertRecords(Drain(h, u + TimeSpan.FromSeconds(10)), R(GroupRecordType.BlockOldSources, S2));
+    }
+
+    [Fact]
+    public void A_source_change_after_the_first_filter_mode_report_gets_source_records_for_the_reports_it_is_still_owed_RFC3376_5_1()
+    {
+        var h = NewHost(19, 64);
+        h.OnQuery(IgmpQueryVersion.V3, G, Second, 3, TimeSpan.Zero, T0); // Robustness Variable 3
+        h.Join(G, T0);
+        AssertRecords(Now(h, T0), R(GroupRecordType.ChangeToExcludeMode)); // 2 filter-mode reports left
+        var t = T0 + TimeSpan.FromMilliseconds(1);
+        h.BlockSource(G, S1, t); // S1 is owed 3 reports
+        AssertRecords(Now(h, t), R(GroupRecordType.ChangeToExcludeMode, S1));
+        AssertRecords(Drain(h, t + TimeSpan.FromSeconds(10)),
+            R(GroupRecordType.ChangeToExcludeMode, S1), R(GroupRecordType.BlockOldSources, S1));
     }
 
     [Fact]
