@@ -190,4 +190,22 @@ public sealed class SourceFilterMldTests : IDisposable
         }
         Assert.Equal(ours, theirs);
     }
+    [Fact]
+    public void In_MLDv1_mode_a_source_join_is_a_v1_report_and_leaving_its_last_source_a_Done_RFC3810_8_3_1()
+    {
+        var l = new MldListener(new SeededRandom(21), 16);
+        var t0 = Instant.FromSeconds(10);
+        l.OnQuery(Ipv6Address.Unspecified, TimeSpan.FromMilliseconds(1), true, 0, TimeSpan.Zero, t0);
+        var t = t0 + TimeSpan.FromSeconds(1);
+        Assert.Equal(FilterChangeResult.Done, l.JoinSource(G, S1, t));
+        var sent = new List<MldOutput>();
+        for (var d = l.NextDeadline; d <= t + TimeSpan.FromSeconds(30); d = l.NextDeadline) l.Poll(d, sent);
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, m => Assert.Equal(new MldOutput(MldMessageKind.V1Report, G, default), m));
+        sent.Clear();
+        var u = t + TimeSpan.FromSeconds(31);
+        l.LeaveSource(G, S1, u);
+        for (var d = l.NextDeadline; d <= u + TimeSpan.FromSeconds(30); d = l.NextDeadline) l.Poll(d, sent);
+        Assert.Equal([new MldOutput(MldMessageKind.V1Done, G, default)], sent);
+    }
 }
