@@ -104,6 +104,21 @@ public sealed class NetworkStack : IPollable, IIpLayer
         return false;
     }
 
+    /// <summary>Whether any interface has joined <paramref name="group"/> with a source filter that accepts
+    /// <paramref name="source"/> (RFC 3376 §3.2 / RFC 3810 §4.2; the all-systems / all-nodes groups always).</summary>
+    internal bool IsMulticastMember(IpAddress group, IpAddress source)
+    {
+        if (!group.IsMulticast || group.IsV4 != source.IsV4) return false;
+        if (group.IsV6 && group.V6 == Ipv6Address.AllNodes) return true;
+        for (int i = 0; i < _interfaces.Count; i++)
+        {
+            if (group.IsV4 ? Ipv4.Interface(i) is { } v4 && v4.Listens(group.V4, source.V4)
+                : Ipv6.InterfaceAt(i) is { } v6 && v6.Mld.IsMember(group.V6, source.V6))
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>The TTL / hop limit a datagram to multicast <paramref name="group"/> leaves with when <paramref name="requested"/> is 0.</summary>
     internal byte MulticastHopLimit(IpAddress group, byte requested) =>
         requested != 0 ? requested : group.IsV4 ? Ipv4.Options.DefaultHopLimit : (byte)1;

@@ -88,6 +88,10 @@ public enum DropReason
     IgmpGroupTableFull,
     /// <summary>A multicast datagram for a group not joined on the receiving interface (RFC 1112 §6.4).</summary>
     Ipv4MulticastNotJoined,
+    /// <summary>A source-filter change refused: the group's source list is full (IGMPv3 / MLDv2, like Linux igmp_max_msf).</summary>
+    MulticastSourceLimit,
+    /// <summary>A multicast datagram from a source the joined group's filter does not accept (RFC 3376 §3.2 / RFC 3810 §4.2).</summary>
+    MulticastSourceFiltered,
     NdpNotForUs,
     NdpDuplicateAddress,
     NdpTableFull,

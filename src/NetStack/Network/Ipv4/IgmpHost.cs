@@ -48,7 +48,8 @@ internal sealed class IgmpHost : MulticastMembership<Ipv4Address>
     private readonly List<MembershipOutput<Ipv4Address>> _scratch = [];
     private TimeSpan _queryInterval = DefaultQueryInterval;
 
-    public IgmpHost(IRandomSource random, int maxGroups) : base(random, maxGroups)
+    public IgmpHost(IRandomSource random, int maxGroups, int maxSourcesPerGroup = DefaultMaxSourcesPerGroup)
+        : base(random, maxGroups, maxSourcesPerGroup)
     {
     }
 
@@ -73,6 +74,10 @@ internal sealed class IgmpHost : MulticastMembership<Ipv4Address>
 
     /// <summary>RFC 1112 §6.4 / RFC 1122 §3.3.7: whether datagrams to <paramref name="group"/> are for us; 224.0.0.1 always.</summary>
     public bool IsMember(Ipv4Address group) => group == AllSystems || IsJoined(group);
+
+    /// <summary>RFC 3376 §3.2 with RFC 1112 §6.4: whether a datagram from <paramref name="source"/> to <paramref name="group"/>
+    /// is for us: 224.0.0.1 always, else when the group's interface state accepts the source.</summary>
+    public bool IsMember(Ipv4Address group, Ipv4Address source) => group == AllSystems || Accepts(group, source);
 
     /// <summary>RFC 3376 §5 / RFC 2236 §6: 224.0.0.1 is never reported.</summary>
     public static bool IsReportable(Ipv4Address group) => group.IsMulticast && group != AllSystems;

@@ -18,7 +18,7 @@ internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
         // destination): the cache never solicits one neighbour more often than every second, whatever the settings.
         if (link.Medium == Medium.Ethernet)
             Arp = new NeighborCache<Ipv4Address>(layer.Options.Arp, this, stats, random, minRetransInterval: MinArpInterval);
-        Igmp = new IgmpHost(random, layer.Options.MaxMulticastGroupsPerInterface);
+        Igmp = new IgmpHost(random, layer.Options.MaxMulticastGroupsPerInterface, layer.Options.MaxMulticastSourcesPerGroup);
     }
 
     /// <summary>RFC 1122 §2.3.2.1: the recommended maximum rate of one ARP request per second per destination.</summary>
@@ -41,6 +41,10 @@ internal sealed class Ipv4Interface : INeighborSink<Ipv4Address>
     /// 224.0.0.1 always; a forwarding interface also hears 224.0.0.2, the all-routers group (RFC 1812 §2.2.7 / RFC 2236 §3).
     /// </summary>
     public bool Listens(Ipv4Address group) => Igmp.IsMember(group) || (Forwarding && group == IgmpHost.AllRouters);
+
+    /// <summary>RFC 3376 §3.2: <see cref="Listens(Ipv4Address)"/> with the group's source filter applied to <paramref name="source"/>.</summary>
+    public bool Listens(Ipv4Address group, Ipv4Address source) =>
+        Igmp.IsMember(group, source) || (Forwarding && group == IgmpHost.AllRouters);
 
     /// <summary>Gratuitous ARP announcements still to send, and when the next one is due (RFC 5227 §2.3).</summary>
     public readonly List<(Ipv4Address Address, int Remaining, Instant Due)> Announcements = [];

@@ -4,8 +4,8 @@ namespace NetStack.Network.Ipv4;
 
 internal sealed partial class Ipv4Layer
 {
-    /// <summary>Records per IGMPv3 report, so that a report stays far below any Ethernet MTU (RFC 3376 §4.2.16: split over several).</summary>
-    private const int MaxRecordsPerReport = 64;
+    /// <summary>IPv4 header with the Router Alert option, and the IGMPv3 report header before the records.</summary>
+    private const int IgmpReportOverhead = Ipv4Packet.MinHeaderLength + 4 + 8;
 
     /// <summary>RFC 3376 §4 / RFC 2236 §2: IGMP goes with TTL 1 and IP precedence Internetwork Control (TOS 0xc0).</summary>
     private const byte IgmpTos = 0xC0;
@@ -36,6 +36,32 @@ internal sealed partial class Ipv4Layer
     /// False when it was not joined.</summary>
     public bool LeaveGroup(int interfaceIndex, Ipv4Address group, Instant now) =>
         Interface(interfaceIndex) is { } v4 && v4.Igmp.Leave(group, now);
+
+    /// <summary>
+    /// Adds a socket-level INCLUDE {<paramref name="source"/>} record for <paramref name="group"/> (RFC 3376 §3, like
+    /// IP_ADD_SOURCE_MEMBERSHIP); the interface state change is reported on the next poll. Refusals are counted.
+    /// </summary>
+    public bool JoinSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
+        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.JoinSource(group, source, now));
+
+    /// <summary>Removes an INCLUDE {<paramref name="source"/>} record (like IP_DROP_SOURCE_MEMBERSHIP).</summary>
+    public bool LeaveSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
+        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.LeaveSource(group, source, now));
+
+    /// <summary>Adds <paramref name="source"/> to an any-source join's EXCLUDE record (like IP_BLOCK_SOURCE).</summary>
+    public bool BlockSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
+        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.BlockSource(group, source, now));
+
+    /// <summary>Takes <paramref name="source"/> out of an EXCLUDE record again (like IP_UNBLOCK_SOURCE).</summary>
+    public bool UnblockSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
+        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.UnblockSource(group, source, now));
+
+    private bool Counted(FilterChangeResult result)
+    {
+        if (result == FilterChangeResult.GroupTableFull) _stats.Drop(DropReason.IgmpGroupTableFull);
+        else if (result == FilterChangeResult.SourceLimit) _stats.Drop(DropReason.MulticastSourceLimit);
+        return result == FilterChangeResult.Done;
+    }
 
     /// <summary>IGMP input (RFC 3376 §5.2, §7; RFC 2236 §3): queries drive our reports; v1/v2 reports of others suppress ours.</summary>
     private void ReceiveIgmp(Ipv4Interface v4, in Ipv4Packet ip, Instant now)
@@ -109,13 +135,17 @@ internal sealed partial class Ipv4Layer
         // ours, as Linux); 0.0.0.0 "may be used by a system that has not yet acquired an IP address" (SendDatagram).
         if (!Addresses.TryGetPrimary(v4.Index, out var source)) source = Ipv4Address.Any;
         List<Igmpv3GroupRecordRepr>? records = null;
+        // RFC 3376 §4.2.16: records that do not fit one report (the interface MTU, at least 576) go in further reports.
+        int budget = Math.Max(v4.Link.Mtu, 576) - IgmpReportOverhead, used = 0;
         foreach (var m in _igmpScratch)
         {
             switch (m.Kind)
             {
                 case IgmpMessageKind.V3Record:
+                    int length = GroupRecords.Length(4, m.Sources?.Length ?? 0, 0);
+                    if (records is { Count: > 0 } && used + length > budget) { SendIgmpv3Report(v4, source, records, now); records.Clear(); used = 0; }
                     (records ??= []).Add(new Igmpv3GroupRecordRepr(m.RecordType, m.Group, m.Sources ?? ReadOnlyMemory<Ipv4Address>.Empty, default));
-                    if (records.Count == MaxRecordsPerReport) { SendIgmpv3Report(v4, source, records, now); records.Clear(); }
+                    used += length;
                     break;
                 case IgmpMessageKind.V1Report:
                     // RFC 1112 Appendix I: a report goes to the group it reports.

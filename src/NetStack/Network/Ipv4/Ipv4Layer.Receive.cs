@@ -95,6 +95,14 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.Ipv4MulticastNotJoined);
             return;
         }
+        // RFC 3376 §3.2: the interface state's source filter decides which sources of a joined group are received
+        // (INCLUDE: listed ones; EXCLUDE: all but the listed). IGMP itself is exempt, as in Linux: group-specific
+        // queries come to the group from the querier, whatever our filter.
+        if (kind == Ipv4DestinationKind.Multicast && !loopback && ip.Protocol != IpProtocol.Igmp && !v4.Listens(destination, source))
+        {
+            _stats.Drop(DropReason.MulticastSourceFiltered);
+            return;
+        }
 
         if (ip.IsFragment)
         {

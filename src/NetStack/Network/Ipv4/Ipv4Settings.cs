@@ -52,6 +52,9 @@ public sealed class Ipv4Settings
     /// <summary>Multicast groups joined per interface (IGMP, RFC 3376); a join beyond it is refused and counted.</summary>
     public int MaxMulticastGroupsPerInterface { get; init; } = 64;
 
+    /// <summary>Sources one group's filter may name (RFC 3376 §3 source lists; like Linux igmp_max_msf); more are refused and counted.</summary>
+    public int MaxMulticastSourcesPerGroup { get; init; } = 64;
+
     /// <summary>Echo sockets open at once.</summary>
     public int MaxEchoSockets { get; init; } = 64;
 

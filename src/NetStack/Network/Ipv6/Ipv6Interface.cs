@@ -23,7 +23,7 @@ internal sealed class Ipv6Interface : INeighborSink<Ipv6Address>
         MaxLinkMtu = LinkMtu;
         CurHopLimit = options.DefaultHopLimit;
         Neighbors = new NeighborCache<Ipv6Address>(options.Neighbor, this, stats, random);
-        Mld = new MldListener(random, options.MaxMulticastGroupsPerInterface);
+        Mld = new MldListener(random, options.MaxMulticastGroupsPerInterface, options.MaxMulticastSourcesPerGroup);
         Solicitor = new RouterSolicitor(random, options.RouterSolicitationBackoff);
         if (config.RouterAdvertisements is { } ra)
         {
@@ -96,6 +96,10 @@ internal sealed class Ipv6Interface : INeighborSink<Ipv6Address>
     /// <summary>True when a packet sent to this multicast group is for us.</summary>
     public bool Listens(Ipv6Address group) =>
         group == Ipv6Address.AllNodes || Mld.IsMember(group) || (Forwarding && group == Ipv6Address.AllRouters);
+
+    /// <summary>RFC 3810 §4.2: <see cref="Listens(Ipv6Address)"/> with the group's source filter applied to <paramref name="source"/>.</summary>
+    public bool Listens(Ipv6Address group, Ipv6Address source) =>
+        group == Ipv6Address.AllNodes || Mld.IsMember(group, source) || (Forwarding && group == Ipv6Address.AllRouters);
 
     void INeighborSink<Ipv6Address>.Solicit(Ipv6Address target, MacAddress? unicastTo, Instant now) =>
         _layer.SendNeighborSolicitation(this, target, unicastTo, now);

@@ -4,8 +4,33 @@ namespace NetStack.Network.Ipv6;
 
 internal sealed partial class Ipv6Layer
 {
-    /// <summary>Records per MLDv2 report so that it fits the minimum MTU (RFC 3810 §5.2.15: split over several reports).</summary>
-    private const int MaxRecordsPerReport = 50;
+    /// <summary>IPv6 header, Hop-by-Hop Router Alert header and the MLDv2 report header before the records.</summary>
+    private const int MldReportOverhead = Ipv6Packet.HeaderLength + 8 + 8;
+
+    /// <summary>
+    /// Adds a socket-level INCLUDE {<paramref name="source"/>} record for <paramref name="group"/> (RFC 3810 §3, like
+    /// MCAST_JOIN_SOURCE_GROUP); the interface state change is reported on the next poll. Refusals are counted.
+    /// </summary>
+    public bool JoinSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.JoinSource(group, source, now));
+
+    /// <summary>Removes an INCLUDE {<paramref name="source"/>} record (like MCAST_LEAVE_SOURCE_GROUP).</summary>
+    public bool LeaveSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.LeaveSource(group, source, now));
+
+    /// <summary>Adds <paramref name="source"/> to an any-source join's EXCLUDE record (like MCAST_BLOCK_SOURCE).</summary>
+    public bool BlockSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.BlockSource(group, source, now));
+
+    /// <summary>Takes <paramref name="source"/> out of an EXCLUDE record again (like MCAST_UNBLOCK_SOURCE).</summary>
+    public bool UnblockSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.UnblockSource(group, source, now));
+
+    private bool Counted(FilterChangeResult result)
+    {
+        if (result == FilterChangeResult.SourceLimit) _stats.Drop(DropReason.MulticastSourceLimit);
+        return result == FilterChangeResult.Done;
+    }
 
     /// <summary>MLD input (RFC 3810 §5, §6, §8): queries drive our reports; MLDv1 reports from others suppress ours in v1 mode.</summary>
     private void HandleMld(Ipv6Interface ifc, in Ipv6Packet ip, ReadOnlySpan<byte> message, Instant now)
@@ -49,13 +74,17 @@ internal sealed partial class Ipv6Layer
         // RFC 3810 §5.2.13: a link-local source, or :: while no link-local address is valid yet.
         if (!ifc.TryGetUsableLinkLocal(out var src)) src = Ipv6Address.Unspecified;
         var records = new List<Mldv2RecordRepr>();
+        // RFC 3810 §5.2.15: records that do not fit one report (sent unfragmented within the link MTU) go in further reports.
+        int budget = ifc.LinkMtu - MldReportOverhead, used = 0;
         foreach (var m in _mldScratch)
         {
             switch (m.Kind)
             {
                 case MldMessageKind.V2Record:
+                    int length = GroupRecords.Length(16, m.Sources?.Length ?? 0, 0);
+                    if (records.Count > 0 && used + length > budget) { SendMldv2Report(ifc, src, records, now); records.Clear(); used = 0; }
                     records.Add(new Mldv2RecordRepr(m.RecordType, m.Group, m.Sources ?? ReadOnlyMemory<Ipv6Address>.Empty, ReadOnlyMemory<byte>.Empty));
-                    if (records.Count == MaxRecordsPerReport) { SendMldv2Report(ifc, src, records, now); records.Clear(); }
+                    used += length;
                     break;
                 case MldMessageKind.V1Report:
                     // RFC 2710 §3: a report goes to the group itself.

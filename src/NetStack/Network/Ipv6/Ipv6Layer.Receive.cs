@@ -55,6 +55,15 @@ internal sealed partial class Ipv6Layer
             return;
         }
 
+        // RFC 3810 §4.2: the interface state's source filter decides which sources of a joined group are received
+        // (INCLUDE: listed ones; EXCLUDE: all but the listed). ICMPv6 is exempt (MLD group-specific queries come to the
+        // group from the querier, whatever our filter; Linux filters MLD by neither).
+        if (dst.IsMulticast && !loopback && chain.Protocol != IpProtocol.Icmpv6 && !ifc.Listens(dst, src))
+        {
+            _stats.Drop(DropReason.MulticastSourceFiltered);
+            return;
+        }
+
         // Extension headers, strictly in order (RFC 8200 §4). Routers look only at Hop-by-Hop.
         int nextHeaderField = Ipv6Packet.NextHeaderFieldOffset;
         foreach (var h in chain.Headers(packet))

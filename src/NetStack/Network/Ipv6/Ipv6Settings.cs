@@ -38,6 +38,9 @@ public sealed class Ipv6Settings
     public int MaxDestinations { get; init; } = 1024;
     public int MaxPathMtuEntries { get; init; } = 1024;
     public int MaxMulticastGroupsPerInterface { get; init; } = 64;
+
+    /// <summary>Sources one group's filter may name (RFC 3810 §3 source lists; like Linux mld_max_msf); more are refused and counted.</summary>
+    public int MaxMulticastSourcesPerGroup { get; init; } = 64;
     public int MaxDnsServers { get; init; } = 8;
 
     /// <summary>RFC 8201 §4: a learned path MTU is forgotten after this long (at least 5 minutes; 10 recommended).</summary>

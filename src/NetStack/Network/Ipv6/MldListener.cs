@@ -29,7 +29,8 @@ internal sealed class MldListener : MulticastMembership<Ipv6Address>
 
     private readonly List<MembershipOutput<Ipv6Address>> _scratch = [];
 
-    public MldListener(IRandomSource random, int maxGroups) : base(random, maxGroups)
+    public MldListener(IRandomSource random, int maxGroups, int maxSourcesPerGroup = DefaultMaxSourcesPerGroup)
+        : base(random, maxGroups, maxSourcesPerGroup)
     {
     }
 
@@ -44,6 +45,9 @@ internal sealed class MldListener : MulticastMembership<Ipv6Address>
     public override MembershipMode ModeAt(Instant now) => IsV1Compatible(now) ? MembershipMode.Old : MembershipMode.Current;
 
     public bool IsMember(Ipv6Address group) => IsJoined(group);
+
+    /// <summary>RFC 3810 §4.2: whether the interface state of <paramref name="group"/> accepts <paramref name="source"/>.</summary>
+    public bool IsMember(Ipv6Address group, Ipv6Address source) => Accepts(group, source);
 
     /// <summary>RFC 3810 §6: ff02::1 and scope 0/1 groups are never reported.</summary>
     public static bool IsReportable(Ipv6Address group) =>

@@ -107,8 +107,9 @@ public sealed class UdpLayer : ITransportHandler
             var result = _stack.Send(source, to.Address, IpProtocol.Udp, span, options, now);
             if (result == IpSendResult.Sent) _stack.Statistics.UdpSent++;
             // Linux IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP (on by default): a datagram to a group this host has joined is
-            // also received here, by every socket on the port (RFC 1112 §6.1 leaves it to the sender's choice).
-            if (result == IpSendResult.Sent && to.Address.IsMulticast && socket.MulticastLoopback && _stack.IsMulticastMember(to.Address))
+            // also received here, by every socket on the port (RFC 1112 §6.1 leaves it to the sender's choice), when the
+            // group's source filter accepts our source address (RFC 3376 §3.2 / RFC 3810 §4.2).
+            if (result == IpSendResult.Sent && to.Address.IsMulticast && socket.MulticastLoopback && _stack.IsMulticastMember(to.Address, source))
             {
                 var info = new IpPacketInfo(source, to.Address, IpProtocol.Udp, _stack.MulticastHopLimit(to.Address, options.Ttl),
                     options.TrafficClass, to.Address.IsV6 ? options.FlowLabel : 0, Math.Max(options.InterfaceIndex, 0), true)
