@@ -82,28 +82,6 @@ public sealed class NetworkStack : IPollable, IIpLayer
     /// <summary>True when some transport handler is registered for <paramref name="protocol"/>.</summary>
     internal bool HasTransport(IpProtocol protocol) => _transports[(int)protocol] is not null;
 
-    /// <summary>
-    /// Local delivery, called by the family layers for every datagram addressed to us after validation and
-    /// reassembly: copies go to matching raw sockets, then the datagram goes to its transport. ICMP and ICMPv6
-    /// messages (which the family layers handle themselves) are also passed here, so raw sockets see them;
-    /// for those no transport is registered and the verdict is <see cref="TransportVerdict.Delivered"/>.
-    /// Returns <see cref="TransportVerdict.PortUnreachable"/> from the transport when no socket wants it, and
-    /// <see cref="TransportVerdict.Dropped"/> with no handler for a non-ICMP protocol: the caller then sends
-    /// protocol unreachable (RFC 1122 §3.2.2.1) or Parameter Problem code 1 (RFC 8200 §4).
-    /// </summary>
-    /// <summary>Whether any interface has joined <paramref name="group"/> (IGMP / MLD state; the all-systems / all-nodes groups always).</summary>
-    internal bool IsMulticastMember(IpAddress group)
-    {
-        if (!group.IsMulticast) return false;
-        if (group.IsV6 && group.V6 == Ipv6Address.AllNodes) return true;
-        for (int i = 0; i < _interfaces.Count; i++)
-        {
-            if (group.IsV4 ? Ipv4.Interface(i) is { } v4 && v4.Listens(group.V4) : Ipv6.InterfaceAt(i) is { } v6 && v6.Mld.IsMember(group.V6))
-                return true;
-        }
-        return false;
-    }
-
     /// <summary>Whether any interface has joined <paramref name="group"/> with a source filter that accepts
     /// <paramref name="source"/> (RFC 3376 §3.2 / RFC 3810 §4.2; the all-systems / all-nodes groups always).</summary>
     internal bool IsMulticastMember(IpAddress group, IpAddress source)
@@ -123,6 +101,15 @@ public sealed class NetworkStack : IPollable, IIpLayer
     internal byte MulticastHopLimit(IpAddress group, byte requested) =>
         requested != 0 ? requested : group.IsV4 ? Ipv4.Options.DefaultHopLimit : (byte)1;
 
+    /// <summary>
+    /// Local delivery, called by the family layers for every datagram addressed to us after validation and
+    /// reassembly: copies go to matching raw sockets, then the datagram goes to its transport. ICMP and ICMPv6
+    /// messages (which the family layers handle themselves) are also passed here, so raw sockets see them;
+    /// for those no transport is registered and the verdict is <see cref="TransportVerdict.Delivered"/>.
+    /// Returns <see cref="TransportVerdict.PortUnreachable"/> from the transport when no socket wants it, and
+    /// <see cref="TransportVerdict.Dropped"/> with no handler for a non-ICMP protocol: the caller then sends
+    /// protocol unreachable (RFC 1122 §3.2.2.1) or Parameter Problem code 1 (RFC 8200 §4).
+    /// </summary>
     internal TransportVerdict DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol)
     {
         unknownProtocol = false;
