@@ -255,6 +255,17 @@ public sealed class NetworkStack : IPollable, IIpLayer
     public bool TrySelectSource(IpAddress destination, out IpAddress source) => Family(destination).TrySelectSource(destination, out source);
 
     /// <inheritdoc/>
+    /// <summary>
+    /// Stops the IPv6 router advertisements of <paramref name="iface"/> (<see cref="InterfaceConfig.RouterAdvertisements"/>):
+    /// final advertisements with a router lifetime of 0 tell the hosts at once that we are no longer a default router
+    /// (RFC 4861 §6.2.5); call it before taking the router down. False when the interface was not advertising.
+    /// </summary>
+    public bool StopRouterAdvertisements(NetworkInterface iface, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(iface);
+        return Ipv6.StopAdvertising(iface.Index, now);
+    }
+
     public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) =>
         Family(destination).ReachabilityAdvice(destination, forwardProgress, now);
 

@@ -173,4 +173,26 @@ public class RouterAdvertisementTests
         Assert.Equal(1, l.Router.Statistics.RouterAdvertisementsInconsistent);
         Assert.Empty(l.Router.GetIpv6Info(l.RouterIf)!.DefaultRouters); // a router does not configure itself from it
     }
+
+    [Fact]
+    public void Stopping_sends_three_final_advertisements_with_lifetime_0_and_hosts_drop_the_router_RFC4861_6_2_5()
+    {
+        var l = Build();
+        l.Net.Run(TimeSpan.FromSeconds(10));
+        Assert.Single(l.Host.GetIpv6Info(l.HostIf)!.DefaultRouters);
+        int before = Advertisements(l).Count;
+        Assert.True(l.Router.StopRouterAdvertisements(l.RouterIf, l.Net.Now));
+        Assert.False(l.Router.StopRouterAdvertisements(l.RouterIf, l.Net.Now));
+        l.Net.Run(TimeSpan.FromSeconds(1));
+        Assert.Empty(l.Host.GetIpv6Info(l.HostIf)!.DefaultRouters); // at once, not when 180 s run out
+        Solicit(l);
+        l.Net.Run(TimeSpan.FromMinutes(10));
+        var finals = Advertisements(l).Skip(before).ToList();
+        Assert.Equal(3, finals.Count); // MAX_FINAL_RTR_ADVERTISEMENTS, then silence (the solicitation unanswered)
+        Assert.All(finals, f =>
+        {
+            Assert.True(NdpMessage.TryParse(f.Message, out var nd, out _));
+            Assert.Equal(0, nd.RouterLifetime);
+        });
+    }
 }

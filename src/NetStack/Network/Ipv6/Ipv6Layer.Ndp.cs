@@ -340,7 +340,7 @@ internal sealed partial class Ipv6Layer
                 Seconds(p.ValidLifetime), Seconds(p.PreferredLifetime), p.Prefix.Prefix)));
         if (config.DnsServers.Count > 0) options.Add(NdpOptionRepr.Rdnss(Seconds(config.EffectiveDnsLifetime), config.DnsServers.ToArray()));
         var repr = new RouterAdvertisementRepr(config.CurHopLimit, config.Managed, config.OtherConfig,
-            (ushort)Math.Min(config.EffectiveDefaultLifetime.TotalSeconds, ushort.MaxValue),
+            ifc.Advertiser is { Ceasing: true } ? (ushort)0 : (ushort)Math.Min(config.EffectiveDefaultLifetime.TotalSeconds, ushort.MaxValue),
             (uint)config.ReachableTime.TotalMilliseconds, (uint)config.RetransTimer.TotalMilliseconds, options.ToArray());
         var message = new byte[repr.BufferLength];
         repr.Write(message, src, Ipv6Address.AllNodes);

@@ -52,6 +52,14 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     /// <summary>Configured routes (router mode, or hosts with more than a default router).</summary>
     internal Ipv6RouteTable StaticRoutes { get; private set; } = null!;
 
+    /// <summary>RFC 4861 §6.2.5: the interface stops advertising (final advertisements with router lifetime 0). False if it was not advertising.</summary>
+    internal bool StopAdvertising(int index, Instant now)
+    {
+        if (InterfaceAt(index)?.Advertiser is not { Ceasing: false } advertiser) return false;
+        advertiser.Cease(now);
+        return true;
+    }
+
     internal Ipv6Interface? InterfaceAt(int index) => (uint)index < (uint)_byIndex.Length ? _byIndex[index] : null;
 
     public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now)

@@ -10,19 +10,25 @@ internal sealed class RouterAdvertiser(RouterAdvertisementConfig config, IRandom
 {
     // RFC 4861 §10, router constants.
     public const int MaxInitialRtrAdvertisements = 3;
+    public const int MaxFinalRtrAdvertisements = 3;
     public static readonly TimeSpan MaxInitialRtrAdvertInterval = TimeSpan.FromSeconds(16);
     public static readonly TimeSpan MaxRaDelayTime = TimeSpan.FromMilliseconds(500);
 
     private Instant _lastSent;
 
+    private int _finalLeft;
+
     public RouterAdvertisementConfig Config { get; } = config;
+
+    /// <summary>True once <see cref="Cease"/> was called: the advertisements left carry a router lifetime of 0.</summary>
+    public bool Ceasing { get; private set; }
     public Instant NextDeadline { get; private set; } = Instant.MaxValue;
     public int Sent { get; private set; }
 
     /// <summary>The interface became an advertising one (its link-local address is usable): the first advertisement now.</summary>
     public void Start(Instant now)
     {
-        if (NextDeadline == Instant.MaxValue) NextDeadline = now;
+        if (!Ceasing && NextDeadline == Instant.MaxValue) NextDeadline = now;
     }
 
     /// <summary>
@@ -32,10 +38,24 @@ internal sealed class RouterAdvertiser(RouterAdvertisementConfig config, IRandom
     /// </summary>
     public void OnSolicitation(Instant now)
     {
+        if (Ceasing) return;
         if (Sent == 0 && NextDeadline == Instant.MaxValue) return; // not advertising yet: the first advertisement will come
         var at = now + TimeSpan.FromTicks((long)(random.NextDouble() * MaxRaDelayTime.Ticks));
         if (Sent > 0 && at < _lastSent + NdpConstants.MinDelayBetweenRas) at = _lastSent + NdpConstants.MinDelayBetweenRas;
         if (at < NextDeadline) NextDeadline = at;
+    }
+
+    /// <summary>
+    /// RFC 4861 §6.2.5: the interface stops advertising. If it has advertised, MAX_FINAL_RTR_ADVERTISEMENTS final ones
+    /// with a router lifetime of 0 follow (the first at once, then MIN_DELAY_BETWEEN_RAS apart), so that hosts drop us
+    /// as a default router at once instead of when the lifetime runs out; then nothing more.
+    /// </summary>
+    public void Cease(Instant now)
+    {
+        if (Ceasing) return;
+        Ceasing = true;
+        _finalLeft = Sent > 0 ? MaxFinalRtrAdvertisements : 0;
+        NextDeadline = _finalLeft > 0 ? now : Instant.MaxValue;
     }
 
     /// <summary>True when an advertisement is due now (the caller sends it); schedules the next unsolicited one.</summary>
@@ -44,6 +64,11 @@ internal sealed class RouterAdvertiser(RouterAdvertisementConfig config, IRandom
         if (now < NextDeadline) return false;
         _lastSent = now;
         Sent++;
+        if (Ceasing)
+        {
+            NextDeadline = --_finalLeft > 0 ? now + NdpConstants.MinDelayBetweenRas : Instant.MaxValue;
+            return true;
+        }
         // RFC 4861 §6.2.4: uniformly distributed in [MinRtrAdvInterval, MaxRtrAdvInterval]; the initial ones capped.
         var min = Config.EffectiveMinInterval;
         var interval = min + TimeSpan.FromTicks((long)(random.NextDouble() * (Config.MaxInterval - min).Ticks));
