@@ -189,7 +189,12 @@ public sealed class UdpApiTests
         await using var client = await net.A.BindUdpAsync(new IPEndPoint(IPAddress.Any, 0));
 
         var receives = servers.Select(s => s.ReceiveFromAsync(new byte[8]).AsTask()).ToArray();
-        for (int i = 0; i < count; i++)
+        // The first datagram waits for ARP; the burst follows once B is resolved. Otherwise it would depend on how soon
+        // B's loop answers: A's resolution queue holds 64 datagrams and the next send fails with NoBufferSpaceAvailable
+        // (CI saw it once on a loaded machine).
+        await client.SendToAsync(BitConverter.GetBytes(0), new IPEndPoint(StackPair.AddressB, 20000));
+        await receives[0].WaitAsync(Wait);
+        for (int i = 1; i < count; i++)
             await client.SendToAsync(BitConverter.GetBytes(i), new IPEndPoint(StackPair.AddressB, 20000 + i));
         var results = await Task.WhenAll(receives).WaitAsync(Wait);
 
