@@ -81,10 +81,14 @@ public sealed class Ipv6InteropTests
         await using (host)
         {
             string Show(params string[] args) => NetnsLab.TryRun("ip", ["-n", ns, "-6", .. args]).StandardOutput;
+            // The kernel's SLAAC address must have finished DAD (no "tentative" flag), as must our own address, before the
+            // ping: a tentative address takes no traffic on either side (RFC 4862 §5.4).
+            bool KernelReady() => Show("addr", "show", "dev", tap.Name).Split('\n').Any(line =>
+                    line.Contains("inet6 2001:db8:78:", StringComparison.Ordinal) && !line.Contains("tentative", StringComparison.Ordinal))
+                && Show("route", "show", "default").Contains("via fe80::", StringComparison.Ordinal);
+            Assert.True(await WaitUntil(host, () => AllPreferred(stack, iface), Patience), "our DAD did not finish");
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(Show("addr", "show", "dev", tap.Name).Contains("2001:db8:78:", StringComparison.Ordinal)
-                       && Show("route", "show", "default").Contains("via fe80::", StringComparison.Ordinal)))
-                await Task.Delay(200);
+            while (clock.Elapsed < TimeSpan.FromSeconds(30) && !KernelReady()) await Task.Delay(200);
             var addresses = Show("addr", "show", "dev", tap.Name);
             var routes = Show("route", "show", "default");
             Assert.Contains("2001:db8:78:", addresses, StringComparison.Ordinal);
