@@ -32,6 +32,7 @@ public sealed partial class IpStack
         var g = IpAddress.FromIPAddress(group);
         return Host.InvokeAsync(() => MulticastGroups.Leave(Stack, Interface.Index, g, StackHost.Now), cancellationToken);
     }
+
     /// <summary>
     /// Receives <paramref name="group"/> from <paramref name="source"/> only (source-specific multicast: an INCLUDE {source}
     /// filter, like <c>IP_ADD_SOURCE_MEMBERSHIP</c> / <c>MCAST_JOIN_SOURCE_GROUP</c>, RFC 3678 §4.1.3 / §5.1.2), reported

@@ -86,6 +86,8 @@ public enum DropReason
     IgmpBadChecksum,
     /// <summary>A join refused because the interface's group table is full.</summary>
     IgmpGroupTableFull,
+    /// <summary>An IPv6 join refused because the interface's MLD group table is full.</summary>
+    MldGroupTableFull,
     /// <summary>A multicast datagram for a group not joined on the receiving interface (RFC 1112 §6.4).</summary>
     Ipv4MulticastNotJoined,
     /// <summary>A source-filter change refused: the group's source list is full (IGMPv3 / MLDv2, like Linux igmp_max_msf).</summary>

@@ -24,6 +24,15 @@ internal enum MembershipMessage
     Leave,
 }
 
+/// <summary>The four socket-level source-filter operations of RFC 3678 (IP_ADD/DROP_SOURCE_MEMBERSHIP, IP_BLOCK/UNBLOCK_SOURCE).</summary>
+internal enum SourceFilterChange
+{
+    Join,
+    Leave,
+    Block,
+    Unblock,
+}
+
 /// <summary>The outcome of a change to a group's socket-level filter records.</summary>
 internal enum FilterChangeResult
 {
@@ -162,6 +171,15 @@ internal abstract class MulticastMembership<TAddress> where TAddress : struct, I
     }
 
     /// <summary>Adds an INCLUDE {<paramref name="source"/>} record for <paramref name="group"/> (reference counted per source).</summary>
+    /// <summary>One of the four source-filter operations, as the socket API names them.</summary>
+    public FilterChangeResult ChangeSource(SourceFilterChange change, TAddress group, TAddress source, Instant now) => change switch
+    {
+        SourceFilterChange.Join => JoinSource(group, source, now),
+        SourceFilterChange.Leave => LeaveSource(group, source, now),
+        SourceFilterChange.Block => BlockSource(group, source, now),
+        _ => UnblockSource(group, source, now),
+    };
+
     public FilterChangeResult JoinSource(TAddress group, TAddress source, Instant now)
     {
         if (_groups.TryGetValue(group, out var existing) && !existing.Include.ContainsKey(source) && existing.Include.Count >= _maxSources)

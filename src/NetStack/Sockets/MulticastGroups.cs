@@ -1,3 +1,4 @@
+using NetStack.Network;
 using NetStack.Wire;
 
 namespace NetStack.Sockets;
@@ -29,7 +30,7 @@ public static class MulticastGroups
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
         if (group.IsV4) return stack.Ipv4.JoinGroup(interfaceIndex, group.V4, now);
-        return stack.Ipv6.InterfaceAt(interfaceIndex) is { } ifc && ifc.Mld.Join(group.V6, now);
+        return stack.Ipv6.JoinGroup(interfaceIndex, group.V6, now);
     }
 
     /// <summary>Leaves <paramref name="group"/>: removes one any-source record (reference counted; when the last record goes
@@ -49,21 +50,13 @@ public static class MulticastGroups
     /// <paramref name="source"/> is not a unicast address of the same family, the interface does not exist, the group
     /// table is full, or the group's source list is full (counted: <see cref="DropReason.MulticastSourceLimit"/>).
     /// </summary>
-    public static bool JoinSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now)
-    {
-        if (!Valid(stack, interfaceIndex, group, source)) return false;
-        return group.IsV4 ? stack.Ipv4.JoinSource(interfaceIndex, group.V4, source.V4, now)
-            : stack.Ipv6.JoinSource(interfaceIndex, group.V6, source.V6, now);
-    }
+    public static bool JoinSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+        ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Join, now);
 
     /// <summary>Removes one INCLUDE {<paramref name="source"/>} record (RFC 3678 §4.1.3 IP_DROP_SOURCE_MEMBERSHIP, §5.1.2
     /// MCAST_LEAVE_SOURCE_GROUP); false when there is none.</summary>
-    public static bool LeaveSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now)
-    {
-        if (!Valid(stack, interfaceIndex, group, source)) return false;
-        return group.IsV4 ? stack.Ipv4.LeaveSource(interfaceIndex, group.V4, source.V4, now)
-            : stack.Ipv6.LeaveSource(interfaceIndex, group.V6, source.V6, now);
-    }
+    public static bool LeaveSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+        ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Leave, now);
 
     /// <summary>
     /// Stops datagrams from <paramref name="source"/> for an any-source join of <paramref name="group"/>: adds the source to
@@ -71,27 +64,23 @@ public static class MulticastGroups
     /// interface blocks it only when every any-source join does and no source join includes it (RFC 3376 §3.2). False
     /// without such an any-source join, for invalid addresses, or when the record's list is full (counted).
     /// </summary>
-    public static bool BlockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now)
-    {
-        if (!Valid(stack, interfaceIndex, group, source)) return false;
-        return group.IsV4 ? stack.Ipv4.BlockSource(interfaceIndex, group.V4, source.V4, now)
-            : stack.Ipv6.BlockSource(interfaceIndex, group.V6, source.V6, now);
-    }
+    public static bool BlockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+        ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Block, now);
 
     /// <summary>Takes <paramref name="source"/> out of an any-source join's EXCLUDE record again (RFC 3678 §4.1.2
     /// IP_UNBLOCK_SOURCE, §5.1.2 MCAST_UNBLOCK_SOURCE); false when no record blocks it.</summary>
-    public static bool UnblockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now)
-    {
-        if (!Valid(stack, interfaceIndex, group, source)) return false;
-        return group.IsV4 ? stack.Ipv4.UnblockSource(interfaceIndex, group.V4, source.V4, now)
-            : stack.Ipv6.UnblockSource(interfaceIndex, group.V6, source.V6, now);
-    }
+    public static bool UnblockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+        ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Unblock, now);
 
-    /// <summary>RFC 3678 §4.1.2-§4.1.3: a multicast group and a unicast source of the same family, on an interface we have.</summary>
-    private static bool Valid(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source)
+    /// <summary>
+    /// RFC 3678 §4.1.2-§4.1.3: a multicast group and a unicast source of the same family, on an interface we have; then the
+    /// change goes to that family's layer.
+    /// </summary>
+    private static bool ChangeSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, SourceFilterChange change, Instant now)
     {
         ArgumentNullException.ThrowIfNull(stack);
-        return group.IsMulticast && source.IsUnicast && group.IsV4 == source.IsV4
-            && (uint)interfaceIndex < (uint)stack.Interfaces.Count;
+        if (!group.IsMulticast || !source.IsUnicast || group.IsV4 != source.IsV4 || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
+        return group.IsV4 ? stack.Ipv4.ChangeSourceFilter(interfaceIndex, group.V4, source.V4, change, now)
+            : stack.Ipv6.ChangeSourceFilter(interfaceIndex, group.V6, source.V6, change, now);
     }
 }

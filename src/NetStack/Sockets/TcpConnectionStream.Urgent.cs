@@ -33,7 +33,7 @@ public sealed partial class TcpConnectionStream
     /// How many times the peer signalled urgent data so far (one <see cref="UrgentDataReceived"/> event each). It is
     /// counted before any read that returns the signalled bytes completes.
     /// </summary>
-    public long UrgentSignals => Volatile.Read(ref _urgentSignalsPublished);
+    public long UrgentSignals => Volatile.Read(ref _urgentSignals);
 
     /// <summary>
     /// Queues every byte as urgent data (the SEND call's URGENT flag, RFC 9293 §3.9.1.2, like send with MSG_OOB): the
@@ -49,9 +49,8 @@ public sealed partial class TcpConnectionStream
         var c = _connection;
         int remaining = c.UrgentRemaining;
         Volatile.Write(ref _urgentRemaining, remaining);
-        if (c.UrgentSignals == _urgentSignalsSeen) return;
-        _urgentSignalsSeen = c.UrgentSignals;
-        Volatile.Write(ref _urgentSignalsPublished, _urgentSignalsSeen);
+        if (c.UrgentSignals == _urgentSignals) return;
+        Volatile.Write(ref _urgentSignals, c.UrgentSignals);
         if (UrgentDataReceived is { } handler)
         {
             var args = new TcpUrgentDataEventArgs(remaining);

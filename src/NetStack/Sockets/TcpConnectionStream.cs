@@ -61,8 +61,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private volatile bool _disposed;
     private volatile bool _sendShutdown;
     private int _noDelay;
-    private long _urgentSignalsSeen; // loop
-    private long _urgentSignalsPublished;
+    private long _urgentSignals; // written by the loop only
     private int _urgentRemaining;
     private int _keepAlive;
     private int _maxRetransmissions;

@@ -156,6 +156,21 @@ public sealed class SourceFilterMldTests : IDisposable
     }
 
     [Fact]
+    public void Joins_beyond_the_group_table_are_refused_and_counted()
+    {
+        var net = new V6Net();
+        var hub = net.NewHub();
+        var s = net.NewStack(13, new StackOptions { Ipv6 = new Ipv6Settings { MaxMulticastGroupsPerInterface = 4 } });
+        var i = net.Attach(s, hub, 1);
+        int joined = 0;
+        while (joined < 8 && MulticastGroups.Join(s, i.Index, A(Ipv6Address.Parse($"ff3e::{joined + 1:x}")), net.Now)) joined++;
+        Assert.InRange(joined, 1, 3); // the solicited-node groups take their places too
+        Assert.Equal(1, s.Statistics.Drops(DropReason.MldGroupTableFull));
+        Assert.False(MulticastGroups.JoinSource(s, i.Index, A(G), A(S1), net.Now));
+        Assert.Equal(2, s.Statistics.Drops(DropReason.MldGroupTableFull));
+    }
+
+    [Fact]
     public void Tshark_dissects_our_MLDv2_reports_with_sources_cleanly()
     {
         var lab = NewLab();

@@ -38,26 +38,14 @@ internal sealed partial class Ipv4Layer
         Interface(interfaceIndex) is { } v4 && v4.Igmp.Leave(group, now);
 
     /// <summary>
-    /// Adds a socket-level INCLUDE {<paramref name="source"/>} record for <paramref name="group"/> (RFC 3376 §3, like
-    /// IP_ADD_SOURCE_MEMBERSHIP); the interface state change is reported on the next poll. Refusals are counted.
+    /// Changes a socket-level source filter record of <paramref name="group"/> (RFC 3376 §3; the RFC 3678 operations:
+    /// INCLUDE {<paramref name="source"/>} joined or left, <paramref name="source"/> blocked or unblocked in an any-source
+    /// join's EXCLUDE record); the interface state change is reported on the next poll. Refusals are counted.
     /// </summary>
-    public bool JoinSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
-        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.JoinSource(group, source, now));
-
-    /// <summary>Removes an INCLUDE {<paramref name="source"/>} record (like IP_DROP_SOURCE_MEMBERSHIP).</summary>
-    public bool LeaveSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
-        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.LeaveSource(group, source, now));
-
-    /// <summary>Adds <paramref name="source"/> to an any-source join's EXCLUDE record (like IP_BLOCK_SOURCE).</summary>
-    public bool BlockSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
-        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.BlockSource(group, source, now));
-
-    /// <summary>Takes <paramref name="source"/> out of an EXCLUDE record again (like IP_UNBLOCK_SOURCE).</summary>
-    public bool UnblockSource(int interfaceIndex, Ipv4Address group, Ipv4Address source, Instant now) =>
-        Interface(interfaceIndex) is { } v4 && Counted(v4.Igmp.UnblockSource(group, source, now));
-
-    private bool Counted(FilterChangeResult result)
+    public bool ChangeSourceFilter(int interfaceIndex, Ipv4Address group, Ipv4Address source, SourceFilterChange change, Instant now)
     {
+        if (Interface(interfaceIndex) is not { } v4) return false;
+        var result = v4.Igmp.ChangeSource(change, group, source, now);
         if (result == FilterChangeResult.GroupTableFull) _stats.Drop(DropReason.IgmpGroupTableFull);
         else if (result == FilterChangeResult.SourceLimit) _stats.Drop(DropReason.MulticastSourceLimit);
         return result == FilterChangeResult.Done;

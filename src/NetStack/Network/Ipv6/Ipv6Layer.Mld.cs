@@ -7,28 +7,26 @@ internal sealed partial class Ipv6Layer
     /// <summary>IPv6 header, Hop-by-Hop Router Alert header and the MLDv2 report header before the records.</summary>
     private const int MldReportOverhead = Ipv6Packet.HeaderLength + 8 + 8;
 
-    /// <summary>
-    /// Adds a socket-level INCLUDE {<paramref name="source"/>} record for <paramref name="group"/> (RFC 3810 §3, like
-    /// MCAST_JOIN_SOURCE_GROUP); the interface state change is reported on the next poll. Refusals are counted.
-    /// </summary>
-    public bool JoinSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
-        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.JoinSource(group, source, now));
-
-    /// <summary>Removes an INCLUDE {<paramref name="source"/>} record (like MCAST_LEAVE_SOURCE_GROUP).</summary>
-    public bool LeaveSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
-        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.LeaveSource(group, source, now));
-
-    /// <summary>Adds <paramref name="source"/> to an any-source join's EXCLUDE record (like MCAST_BLOCK_SOURCE).</summary>
-    public bool BlockSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
-        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.BlockSource(group, source, now));
-
-    /// <summary>Takes <paramref name="source"/> out of an EXCLUDE record again (like MCAST_UNBLOCK_SOURCE).</summary>
-    public bool UnblockSource(int interfaceIndex, Ipv6Address group, Ipv6Address source, Instant now) =>
-        InterfaceAt(interfaceIndex) is { } ifc && Counted(ifc.Mld.UnblockSource(group, source, now));
-
-    private bool Counted(FilterChangeResult result)
+    /// <summary>Joins <paramref name="group"/> for any source (reference counted); the report goes out on the next poll.
+    /// False when there is no such interface or its group table is full (counted).</summary>
+    public bool JoinGroup(int interfaceIndex, Ipv6Address group, Instant now)
     {
-        if (result == FilterChangeResult.SourceLimit) _stats.Drop(DropReason.MulticastSourceLimit);
+        if (InterfaceAt(interfaceIndex) is not { } ifc) return false;
+        if (ifc.Mld.Join(group, now)) return true;
+        _stats.Drop(DropReason.MldGroupTableFull);
+        return false;
+    }
+
+    /// <summary>
+    /// Changes a socket-level source filter record of <paramref name="group"/> (RFC 3810 §3; the RFC 3678 operations, as
+    /// for IPv4); the interface state change is reported on the next poll. Refusals are counted.
+    /// </summary>
+    public bool ChangeSourceFilter(int interfaceIndex, Ipv6Address group, Ipv6Address source, SourceFilterChange change, Instant now)
+    {
+        if (InterfaceAt(interfaceIndex) is not { } ifc) return false;
+        var result = ifc.Mld.ChangeSource(change, group, source, now);
+        if (result == FilterChangeResult.GroupTableFull) _stats.Drop(DropReason.MldGroupTableFull);
+        else if (result == FilterChangeResult.SourceLimit) _stats.Drop(DropReason.MulticastSourceLimit);
         return result == FilterChangeResult.Done;
     }
 

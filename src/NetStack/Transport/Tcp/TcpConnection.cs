@@ -250,6 +250,12 @@ public sealed partial class TcpConnection
     /// </summary>
     public long UrgentSignals { get; private set; }
 
+    /// <summary>
+    /// What the socket layer is told about (<see cref="TcpLayer.ConnectionChanged"/>): the readiness, and the urgent and
+    /// soft-error signals, which are news even when the readiness stays the same (RFC 9293 §3.8.5 MUST-32, §3.9.1.8 MUST-47).
+    /// </summary>
+    internal (TcpReadiness Readiness, long Signals) Observable => (Readiness, UrgentSignals + SoftErrors);
+
     /// <summary>The latest soft error (RFC 9293 §3.9.1.8 MUST-47); <see cref="TcpSoftErrorKind.None"/> when there was none.</summary>
     public TcpSoftError SoftError { get; private set; }
 

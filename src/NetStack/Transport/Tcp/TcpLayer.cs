@@ -156,13 +156,11 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         }
         if (c is not null)
         {
-            var before = c.Readiness;
-            long urgentBefore = c.UrgentSignals;
+            var before = c.Observable;
             c.TouchKeepalive(now);
             c.Process(seg, now);
             Flush(now);
-            // RFC 9293 §3.8.5 MUST-32: an advancing urgent pointer is news even when the readiness is unchanged.
-            if (c.Readiness != before || c.UrgentSignals != urgentBefore) ConnectionChanged?.Invoke(c);
+            if (c.Observable != before) ConnectionChanged?.Invoke(c);
             return TransportVerdict.Delivered;
         }
         if (FindListener(local) is { } listener)
@@ -331,11 +329,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             if (c.NextDeadline <= now) _timerScratch.Add(c);
         foreach (var c in _timerScratch)
         {
-            var before = c.Readiness;
-            long softBefore = c.SoftErrors;
+            var before = c.Observable;
             c.OnTimers(now);
             if (c.State != TcpState.Closed) MarkDirty(c);
-            if (c.Readiness != before || c.SoftErrors != softBefore) ConnectionChanged?.Invoke(c);
+            if (c.Observable != before) ConnectionChanged?.Invoke(c);
         }
         Flush(now);
         return NextDeadline;
@@ -366,9 +363,9 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         {
             var c = _dirty[i];
             c.IsDirty = false;
-            var before = c.Readiness;
+            var before = c.Observable;
             c.Transmit(now);
-            if (c.Readiness != before) ConnectionChanged?.Invoke(c);
+            if (c.Observable != before) ConnectionChanged?.Invoke(c);
         }
         _dirty.Clear();
     }
