@@ -4,6 +4,8 @@ using NetStack.Sockets;
 using NetStack.Tap;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
+using NetStack.Composition;
+using NetStack.Wire;
 
 namespace NetStack.Samples.Netstackd;
 

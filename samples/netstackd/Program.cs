@@ -6,6 +6,7 @@ using NetStack.Samples.Netstackd;
 using NetStack.Samples.Netstackd.Services;
 using NetStack.Tap;
 using NetStack.Transport.Tcp;
+using NetStack.Network;
 
 // netstackd: a NetStack host on a TAP (or a pcap device) serving echo, discard, chargen and HTTP to real clients.
 if (!NetstackdOptions.TryParse(args, out var o, out var error))

@@ -6,6 +6,7 @@ using NetStack.Tap;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Samples.Traceroute;
 

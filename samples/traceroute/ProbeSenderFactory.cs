@@ -1,4 +1,5 @@
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Samples.Traceroute;
 

@@ -4,6 +4,7 @@ using System.Text;
 using NetStack.Network;
 using NetStack.Sockets;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Samples.Traceroute;
 

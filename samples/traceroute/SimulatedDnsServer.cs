@@ -1,6 +1,7 @@
 using NetStack.Network;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Samples.Traceroute;
 

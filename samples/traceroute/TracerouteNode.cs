@@ -1,3 +1,5 @@
+using NetStack.Composition;
+
 namespace NetStack.Samples.Traceroute;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using NetStack.Sockets;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tap;
 

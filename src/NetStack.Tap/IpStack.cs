@@ -9,6 +9,7 @@ using NetStack.Sockets;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tap;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using NetStack.Services;
 using NetStack.Transport.Udp;
+using NetStack.Composition;
 
 namespace NetStack.Tap;
 

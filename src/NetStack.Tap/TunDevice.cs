@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Wire;
 
 namespace NetStack.Tap;
 

@@ -3,6 +3,7 @@ using NetStack.Network;
 using NetStack.Simulation;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Bench.Tcp;
 

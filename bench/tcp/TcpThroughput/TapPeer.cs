@@ -5,6 +5,7 @@ using NetStack.Network;
 using NetStack.Tap;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Bench.Tcp;
 

@@ -1,3 +1,5 @@
+using NetStack.Wire;
+
 namespace NetStack.Link;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using NetStack.Wire;
 
 namespace NetStack.Link;
 

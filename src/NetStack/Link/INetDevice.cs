@@ -2,13 +2,6 @@ using NetStack.Wire;
 
 namespace NetStack.Link;
 
-/// <summary>What a device carries: Ethernet frames, or bare IP packets (TUN).</summary>
-public enum Medium
-{
-    Ethernet,
-    Ip,
-}
-
 /// <summary>
 /// The one device abstraction under the stack: a TAP or TUN, a pcap live device, a capture being
 /// replayed, an in-memory link, or a decorator around any of these (recorder, fault injector).

@@ -13,7 +13,7 @@ public readonly record struct LinkInfo(MacAddress Source, MacAddress Destination
 }
 
 /// <summary>
-/// The contract between <see cref="NetworkStack"/> and one IP family's layer (IPv4 with ARP, IPv6 with NDP).
+/// The contract between <c>NetworkStack</c> and one IP family's layer (IPv4 with ARP, IPv6 with NDP).
 /// The stack owns the devices and the demultiplexing of frames; each family owns its addresses, neighbour
 /// cache, routes, fragmentation, ICMP and forwarding.
 /// </summary>

@@ -4,6 +4,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Services;
 
@@ -22,7 +23,7 @@ public interface IDhcpv4LeaseInstaller
 /// port 67 (from 0.0.0.0 to the limited broadcast before an address is bound, RFC 2131 §4.1), replies to port 68 are fed
 /// back to it, and its lease events configure the interface through an <see cref="IDhcpv4LeaseInstaller"/> and are
 /// raised as <see cref="LeaseChanged"/> (for DNS servers and logs). Renewal, rebinding and expiry are the client's
-/// timers, run from the stack's <see cref="NetworkStack.Poll"/>; <see cref="Release"/> gives the address back.
+/// timers, run from the stack's <c>NetworkStack.Poll</c>; <see cref="Release"/> gives the address back.
 /// Single-threaded: use it on the stack's loop.
 /// </summary>
 public sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable

@@ -4,6 +4,7 @@ using NetStack.Network;
 using NetStack.Sockets;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Services;
 
@@ -15,7 +16,7 @@ namespace NetStack.Services;
 /// with the code <see cref="Dns.GetHostAddressesAsync(string)"/> uses): HostNotFound, NoData or TryAgain.
 /// <para>
 /// All protocol work happens on the stack's loop: the resolver is registered with the stack as a pollable component
-/// (its timers run in <see cref="NetworkStack.Poll"/>) and sends from one ephemeral UDP port per family.
+/// (its timers run in <c>NetworkStack.Poll</c>) and sends from one ephemeral UDP port per family.
 /// A truncated answer (TC) is asked again over TCP (RFC 7766 §5, RFC 1035 §4.2.2) when <see cref="TcpConnect"/> is set,
 /// and fails with TryAgain otherwise.
 /// </para>

@@ -2,6 +2,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Services;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using NetStack.Network;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Sockets;
 

@@ -1,5 +1,6 @@
 using NetStack.Network;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Sockets;
 

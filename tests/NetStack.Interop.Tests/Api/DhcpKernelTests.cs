@@ -2,6 +2,7 @@ using System.Net;
 using NetStack.Interop.Tests.Support;
 using NetStack.Link;
 using NetStack.Tap;
+using NetStack.Network;
 
 namespace NetStack.Interop.Tests.Api;
 

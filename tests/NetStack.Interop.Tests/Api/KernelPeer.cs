@@ -5,6 +5,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Tap;
+using NetStack.Composition;
 
 namespace NetStack.Interop.Tests.Api;
 

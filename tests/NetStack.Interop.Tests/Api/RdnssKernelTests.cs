@@ -3,6 +3,8 @@ using System.Net;
 using NetStack.Interop.Tests.Support;
 using NetStack.Link;
 using NetStack.Tap;
+using NetStack.Composition;
+using NetStack.Network;
 
 namespace NetStack.Interop.Tests.Api;
 

@@ -6,6 +6,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Tap;
 using Xunit.Abstractions;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Interop.Tests.Ipv4;
 

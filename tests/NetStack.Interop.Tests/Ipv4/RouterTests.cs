@@ -3,6 +3,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Tap;
 using Xunit.Abstractions;
+using NetStack.Composition;
 
 namespace NetStack.Interop.Tests.Ipv4;
 

@@ -5,6 +5,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Tap;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Interop.Tests.Ipv6;
 

@@ -6,6 +6,7 @@ using NetStack.Network.Ipv6;
 using NetStack.Sockets;
 using NetStack.Tap;
 using NetStack.Tests.Api.Support;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Api;
 

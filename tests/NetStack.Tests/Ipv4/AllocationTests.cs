@@ -4,6 +4,7 @@ using NetStack.Network;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Network.Ipv4;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -3,6 +3,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -1,6 +1,7 @@
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
+using NetStack.Composition;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -93,11 +94,11 @@ public class RedirectGenerationTests
         var host = net.AddStack(1, quiet);
         var router = net.AddStack(2, quiet);
         var other = net.AddStack(3, quiet);
-        host.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:01")), new NetStack.Link.InterfaceConfig
+        host.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:01")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.1/24")], Ipv4Gateway = Ipv4Address.Parse("192.0.2.254"), EnableIpv6 = false }, net.Now);
-        router.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fe")), new NetStack.Link.InterfaceConfig
+        router.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fe")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.254/24")], Forwarding = true, EnableIpv6 = false }, net.Now);
-        other.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fd")), new NetStack.Link.InterfaceConfig
+        other.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fd")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.253/24")], EnableIpv6 = false }, net.Now);
         router.AddIpv4Route(new Ipv4Route(NetStack.Network.Ipv4Cidr.Parse("203.0.113.0/24"), Ipv4Address.Parse("192.0.2.253"), 0));
 

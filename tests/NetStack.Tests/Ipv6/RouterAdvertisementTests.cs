@@ -4,6 +4,7 @@ using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Tests.Support;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv6;
 

@@ -6,6 +6,7 @@ using NetStack.Tests.Ipv6.Support;
 using NetStack.Tests.Support;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv6;
 

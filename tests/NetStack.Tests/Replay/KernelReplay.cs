@@ -6,6 +6,7 @@ using NetStack.Tests.Support;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
+using NetStack.Composition;
 using SimFrame = NetStack.Simulation.CapturedFrame;
 
 namespace NetStack.Tests.Replay;

@@ -6,6 +6,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Tap;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.TcpApi;
 

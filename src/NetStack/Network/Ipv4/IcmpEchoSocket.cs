@@ -1,5 +1,6 @@
 using System.Buffers;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Network.Ipv4;
 
@@ -31,7 +32,7 @@ public readonly record struct IcmpEchoResult(
 }
 
 /// <summary>
-/// A sans-IO ICMP echo ("ping") endpoint over a <see cref="NetworkStack"/>: sends echo requests with its identifier
+/// A sans-IO ICMP echo ("ping") endpoint over a <c>NetworkStack</c>: sends echo requests with its identifier
 /// and chosen sequence, TTL, payload and DF; receives the matching replies and the ICMP errors that quote its requests
 /// (time exceeded for traceroute, unreachable, fragmentation needed), with round-trip times. Bounded queue; drive the
 /// stack with <c>Poll</c> and read with <see cref="TryReceive"/>. The async API wraps this.

@@ -1,5 +1,6 @@
 using NetStack.Link;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Network.Ipv6;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using NetStack.Network;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Transport.Udp;
 

@@ -2,6 +2,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Wire;
 using NetStack.Network.Ipv4;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv4.Kit;
 

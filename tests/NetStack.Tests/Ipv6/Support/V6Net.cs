@@ -1,6 +1,7 @@
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv6.Support;
 

@@ -1,4 +1,4 @@
-namespace NetStack;
+namespace NetStack.Composition;
 
 /// <summary>
 /// Limits and defaults of a stack. Every cache, queue and table is bounded by one of these, and hitting

@@ -1,7 +1,6 @@
-using NetStack.Network;
 using NetStack.Wire;
 
-namespace NetStack.Link;
+namespace NetStack.Network;
 
 /// <summary>How an interface is brought up: static addresses and gateways, or DHCPv4 / SLAAC.</summary>
 public sealed class InterfaceConfig

@@ -4,7 +4,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
 using NetStack.Wire;
 
-namespace NetStack;
+namespace NetStack.Composition;
 
 /// <summary>
 /// The sans-IO network stack: interfaces over devices, the IPv4 and IPv6 layers, and the transports
