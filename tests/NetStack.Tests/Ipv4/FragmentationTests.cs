@@ -1,4 +1,5 @@
 using NetStack.Network;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
@@ -13,7 +14,7 @@ public class FragmentationTests
     {
         var icmp = Frames.EchoRequest(0x4242, 1, Frames.Pattern(dataLength));
         var list = new List<byte[]>();
-        foreach (var f in Ipv4Fragmenter.Plan(icmp.Length, 1500, 20, 20))
+        foreach (var f in FragmentPlan.Create(icmp.Length, 1500, 20, 20))
             list.Add(Frames.Ip(new Ipv4Repr(Peer, Us, IpProtocol.Icmp, f.Length, 64, 0, id, false, f.More, f.Offset), icmp.AsSpan(f.Offset, f.Length)));
         return list;
     }

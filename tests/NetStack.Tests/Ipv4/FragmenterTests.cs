@@ -1,14 +1,15 @@
 using CsCheck;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv4;
 
 namespace NetStack.Tests.Ipv4;
 
 public class FragmenterTests
 {
-    private static List<Ipv4FragmentSlice> Plan(int payload, int mtu, int first = 20, int later = 20, bool more = false)
+    private static List<FragmentSlice> Plan(int payload, int mtu, int first = 20, int later = 20, bool more = false)
     {
-        var list = new List<Ipv4FragmentSlice>();
-        foreach (var f in Ipv4Fragmenter.Plan(payload, mtu, first, later, more)) list.Add(f);
+        var list = new List<FragmentSlice>();
+        foreach (var f in FragmentPlan.Create(payload, mtu, first, later, more)) list.Add(f);
         return list;
     }
 
@@ -28,7 +29,7 @@ public class FragmenterTests
     [Fact]
     public void Data_per_fragment_is_rounded_down_to_8_bytes()
     {
-        Assert.Equal(568, Ipv4Fragmenter.MaxFragmentData(590, 20));
+        Assert.Equal(568, FragmentPlan.MaxFragmentData(590, 20));
         var p = Plan(1000, 590);
         Assert.Equal(568, p[0].Length);
         Assert.Equal(568, p[1].Offset);
@@ -64,5 +65,16 @@ public class FragmenterTests
                 next += f.Length;
             }
             return next == len && !p[^1].More;
+        });
+
+    [Fact]
+    public void Indexed_fragments_equal_the_enumerated_ones_for_any_sizes() =>
+        Gen.Select(Gen.Int[0, 65515], Gen.Int[28, 9000], Gen.Int[20, 60], Gen.Int[20, 60], Gen.Bool).Sample((len, mtu, first, later, more) =>
+        {
+            var plan = FragmentPlan.Create(len, mtu, first, later, more);
+            var p = Plan(len, mtu, first, later, more);
+            if (plan.Count != p.Count || plan.IsPossible != (p.Count > 0)) return false;
+            for (int i = 0; i < p.Count; i++) if (plan[i] != p[i]) return false;
+            return true;
         });
 }

@@ -1,4 +1,5 @@
 using CsCheck;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv4;
 using NetStack.Wire;
 
@@ -55,7 +56,7 @@ public class ReassemblerTests
     {
         var p = Payload(8008);
         var slices = new List<(int O, int L, bool M)>();
-        foreach (var f in Ipv4Fragmenter.Plan(8008, 1500, 20, 20)) slices.Add((f.Offset, f.Length, f.More));
+        foreach (var f in FragmentPlan.Create(8008, 1500, 20, 20)) slices.Add((f.Offset, f.Length, f.More));
         Gen.Shuffle(slices.ToArray()).Sample(order =>
         {
             var r = new Ipv4Reassembler();

@@ -1,5 +1,6 @@
 using NetStack.Network;
 using NetStack.Network.Ipv4;
+using NetStack.Network.Routing;
 using NetStack.Wire;
 
 namespace NetStack.Tests.Ipv4;
@@ -13,7 +14,7 @@ public class RouteTableTests
     [Fact]
     public void Longest_prefix_wins_RFC1812_5_2_4_3()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(Via("0.0.0.0/0", "192.0.2.1", 0));
         t.TryAdd(OnLink("198.51.100.0/24", 1));
         t.TryAdd(OnLink("198.51.100.128/25", 2));
@@ -26,7 +27,7 @@ public class RouteTableTests
     [Fact]
     public void Default_route_catches_everything_else_via_its_gateway()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(OnLink("192.0.2.0/24", 0));
         t.TryAdd(Via("0.0.0.0/0", "192.0.2.1", 0));
         Assert.True(t.TryLookup(A("203.0.113.9"), out var r));
@@ -38,7 +39,7 @@ public class RouteTableTests
     [Fact]
     public void Equal_prefixes_prefer_the_lower_metric()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(Via("0.0.0.0/0", "192.0.2.1", 0, metric: 100));
         t.TryAdd(Via("0.0.0.0/0", "198.51.100.1", 1, metric: 10));
         Assert.True(t.TryLookup(A("203.0.113.1"), out var r));
@@ -48,7 +49,7 @@ public class RouteTableTests
     [Fact]
     public void No_matching_route_is_reported()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(OnLink("192.0.2.0/24", 0));
         Assert.False(t.TryLookup(A("203.0.113.1"), out _));
     }
@@ -56,7 +57,7 @@ public class RouteTableTests
     [Fact]
     public void Lookup_can_be_restricted_to_one_interface()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(OnLink("192.0.2.0/24", 0));
         t.TryAdd(OnLink("0.0.0.0/0", 1));
         Assert.True(t.TryLookup(A("192.0.2.5"), out var r, interfaceIndex: 1));
@@ -66,7 +67,7 @@ public class RouteTableTests
     [Fact]
     public void Table_is_bounded_and_refuses_duplicates()
     {
-        var t = new Ipv4RouteTable(capacity: 2);
+        var t = new RouteTable<Ipv4Route, Ipv4Address>(capacity: 2);
         Assert.True(t.TryAdd(OnLink("192.0.2.0/24", 0)));
         Assert.False(t.TryAdd(OnLink("192.0.2.7/24", 0)));
         Assert.True(t.TryAdd(OnLink("198.51.100.0/24", 0)));
@@ -77,7 +78,7 @@ public class RouteTableTests
     [Fact]
     public void Removing_an_interface_removes_its_routes()
     {
-        var t = new Ipv4RouteTable();
+        var t = new RouteTable<Ipv4Route, Ipv4Address>();
         t.TryAdd(OnLink("192.0.2.0/24", 0));
         t.TryAdd(OnLink("198.51.100.0/24", 1));
         Assert.Equal(1, t.RemoveInterface(0));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
@@ -113,14 +114,14 @@ internal sealed partial class Ipv4Layer
         ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload, int mtu, Instant now)
     {
         Span<byte> copied = stackalloc byte[Wire.Ipv4Options.MaxLength];
-        int copiedLength = Ipv4Fragmenter.CopiedOptions(options, copied);
+        int copiedLength = Ipv4Family.CopiedOptions(options, copied);
         int firstHeader = Ipv4Packet.MinHeaderLength + Wire.Ipv4Options.PaddedLength(options.Length);
         int laterHeader = Ipv4Packet.MinHeaderLength + Wire.Ipv4Options.PaddedLength(copiedLength);
         var buffer = oif.Link.RentBuffer();
         var result = IpSendResult.TooBig; // an empty plan: the MTU leaves no room for 8 data bytes
         try
         {
-            foreach (var f in Ipv4Fragmenter.Plan(payload.Length, mtu, firstHeader, laterHeader, repr.MoreFragments))
+            foreach (var f in FragmentPlan.Create(payload.Length, mtu, firstHeader, laterHeader, repr.MoreFragments))
             {
                 var opts = f.IsFirst ? options : copied[..copiedLength];
                 var fragment = repr with

@@ -1,4 +1,6 @@
 using NetStack.Link;
+using NetStack.Network.PathMtu;
+using NetStack.Network.Routing;
 using NetStack.Wire;
 using NetStack.Composition;
 
@@ -29,9 +31,9 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         _options = stack.Options.Ipv4;
         _stats = stack.Statistics;
         Addresses = new Ipv4AddressTable(_options.MaxAddresses);
-        Routes = new Ipv4RouteTable(_options.MaxRoutes);
+        Routes = new RouteTable<Ipv4Route, Ipv4Address>(_options.MaxRoutes);
         Reassembler = new Ipv4Reassembler(_options.Reassembly);
-        PathMtu = new PathMtuCache(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
+        PathMtu = new PathMtuCache<Ipv4Address, Ipv4Family>(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
         // RFC 1812 §4.3.2.8: a router MUST be able to limit the rate of ICMP errors it generates (Linux: icmp_msgs_per_sec/burst).
         _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
         _mplsLabels = [.. _options.IcmpExtensionMplsLabels];
@@ -42,9 +44,9 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     }
 
     public Ipv4AddressTable Addresses { get; }
-    public Ipv4RouteTable Routes { get; }
+    public RouteTable<Ipv4Route, Ipv4Address> Routes { get; }
     public Ipv4Reassembler Reassembler { get; }
-    public PathMtuCache PathMtu { get; }
+    public PathMtuCache<Ipv4Address, Ipv4Family> PathMtu { get; }
 
     internal Ipv4Interface? Interface(int index) => (uint)index < (uint)_interfaces.Count ? _interfaces[index] : null;
 

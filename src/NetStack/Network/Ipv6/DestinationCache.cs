@@ -10,7 +10,7 @@ internal readonly record struct DestinationEntry(int InterfaceIndex, Ipv6Address
 
 /// <summary>
 /// The Destination Cache of RFC 4861 §5.1: memoized next-hop determinations and redirects, bounded with
-/// least-recently-used eviction. Path MTUs live in <see cref="PathMtuCache"/>. Pure.
+/// least-recently-used eviction. Path MTUs live in the layer's <see cref="PathMtu.PathMtuCache{TAddress, TPolicy}"/>. Pure.
 /// </summary>
 internal sealed class DestinationCache
 {

@@ -98,7 +98,7 @@ internal sealed partial class Ipv6Layer
         }
         if (icmp.Type == Icmpv6Type.PacketTooBig)
         {
-            _pmtu.Update(q.Destination, icmp.Mtu, ifc.LinkMtu, now);
+            _pmtu.Update(q.Destination, (int)Math.Min(icmp.Mtu, int.MaxValue), 0, ifc.LinkMtu, now);
         }
         DeliverErrorLocally(ifc, ip.Source, icmp.Type, icmp.Code, icmp.Type is Icmpv6Type.PacketTooBig or Icmpv6Type.ParameterProblem ? icmp.Mtu : 0,
             quoted, icmp.Bytes, ip.HopLimit, now);

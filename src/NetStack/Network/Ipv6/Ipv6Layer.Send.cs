@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv6;
@@ -164,15 +165,18 @@ internal sealed partial class Ipv6Layer
                 _stats.Drop(DropReason.Ipv6PacketTooBig);
                 return IpSendResult.TooBig;
             }
-            if (!FragmentPlan.TryCreate(unfragmentable, payload.Length, mtu, out var plan) || payload.Length > 65535 - 8 - hopByHop.Length)
+            // RFC 8200 §4.5: every fragment carries the unfragmentable part and a Fragment header.
+            int fragmentHeaders = unfragmentable + Ipv6FragmentHeader.HeaderLength;
+            var plan = FragmentPlan.Create(payload.Length, Ipv6Family.SourceFragmentMtu(mtu), fragmentHeaders, fragmentHeaders);
+            if (!plan.IsPossible || payload.Length > 65535 - 8 - hopByHop.Length)
                 return IpSendResult.TooBig;
             // RFC 7739 §5 / RFC 8200 §4.5: an unpredictable Identification.
             uint id = _random.NextUInt32();
             var result = IpSendResult.Sent;
-            for (int i = 0; i < plan.Count; i++)
+            foreach (var f in plan)
             {
-                int len = plan.Length(i);
-                int fragLen = unfragmentable + FragmentPlan.FragmentHeaderLength + len;
+                int len = f.Length;
+                int fragLen = fragmentHeaders + len;
                 new Ipv6Repr(src, dst, firstHeader, fragLen - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(buffer.AsSpan(o));
                 int fo = o + Ipv6Packet.HeaderLength;
                 if (!hopByHop.IsEmpty)
@@ -185,8 +189,8 @@ internal sealed partial class Ipv6Layer
                 {
                     buffer[o + Ipv6Packet.NextHeaderFieldOffset] = (byte)IpProtocol.Ipv6Fragment;
                 }
-                new Ipv6FragmentRepr(protocol, plan.Offset(i), plan.MoreFragments(i), id).Write(buffer.AsSpan(fo));
-                payload.Slice(plan.Offset(i), len).CopyTo(buffer.AsSpan(fo + FragmentPlan.FragmentHeaderLength));
+                new Ipv6FragmentRepr(protocol, f.Offset, f.More, id).Write(buffer.AsSpan(fo));
+                payload.Slice(f.Offset, len).CopyTo(buffer.AsSpan(fo + Ipv6FragmentHeader.HeaderLength));
                 _stats.FragmentsCreated++;
                 _stats.Ipv6PacketsSent++;
                 var r = Deliver(ifc, nextHop, dst, buffer, o, fragLen, now);

@@ -1,4 +1,6 @@
 using NetStack.Link;
+using NetStack.Network.PathMtu;
+using NetStack.Network.Routing;
 using NetStack.Wire;
 using NetStack.Composition;
 
@@ -21,7 +23,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     private readonly PrefixList _prefixes;
     private readonly DefaultRouterList _routers;
     private readonly DestinationCache _destinations;
-    private readonly PathMtuCache _pmtu;
+    private readonly PathMtuCache<Ipv6Address, Ipv6Family> _pmtu;
     private readonly Reassembler _reassembler;
     private readonly TokenBucket _icmpErrors;
     private readonly Dictionary<ushort, Icmpv6EchoSession> _echoSessions = [];
@@ -38,20 +40,20 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         _prefixes = new PrefixList(_options.MaxPrefixes);
         _routers = new DefaultRouterList(_options.MaxDefaultRouters);
         _destinations = new DestinationCache(_options.MaxDestinations);
-        _pmtu = new PathMtuCache(_options.MaxPathMtuEntries, _options.PathMtuAgeOut);
+        _pmtu = new PathMtuCache<Ipv6Address, Ipv6Family>(_options.MaxPathMtuEntries, _options.PathMtuAgeOut);
         _reassembler = new Reassembler(_options.ReassemblyMaxPackets, _options.ReassemblyMaxBytes,
             _options.ReassemblyMaxFragments, _options.ReassemblyTimeout);
         _icmpErrors = new TokenBucket(_options.IcmpErrorsPerSecond, _options.IcmpErrorBurst);
-        StaticRoutes = new Ipv6RouteTable(_options.MaxRoutes);
+        StaticRoutes = new RouteTable<Ipv6Route, Ipv6Address>(_options.MaxRoutes);
     }
 
     internal IReadOnlyList<Ipv6Interface> Interfaces => _interfaces;
-    internal PathMtuCache PathMtu => _pmtu;
+    internal PathMtuCache<Ipv6Address, Ipv6Family> PathMtu => _pmtu;
     internal DefaultRouterList Routers => _routers;
     internal PrefixList Prefixes => _prefixes;
 
     /// <summary>Configured routes (router mode, or hosts with more than a default router).</summary>
-    internal Ipv6RouteTable StaticRoutes { get; private set; } = null!;
+    internal RouteTable<Ipv6Route, Ipv6Address> StaticRoutes { get; private set; } = null!;
 
     /// <summary>RFC 4861 §6.2.5: the interface stops advertising (final advertisements with router lifetime 0). False if it was not advertising.</summary>
     internal bool StopAdvertising(int index, Instant now)
@@ -169,7 +171,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         if (now >= _nextPmtuSweep)
         {
             // RFC 8201 §4: stale estimates are forgotten (swept once a minute; lookups also ignore them).
-            _pmtu.Expire(now);
+            _pmtu.Poll(now);
             _nextPmtuSweep = now + TimeSpan.FromMinutes(1);
         }
 

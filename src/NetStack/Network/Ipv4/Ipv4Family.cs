@@ -1,0 +1,49 @@
+using NetStack.Network.PathMtu;
+using NetStack.Wire;
+
+namespace NetStack.Network.Ipv4;
+
+/// <summary>
+/// IPv4's rules for the family-neutral machinery (<see cref="PathMtuCache{TAddress, TPolicy}"/> and the others under
+/// Network/): a type with static members only, used as a generic argument, so the rules cost no call through an object.
+/// </summary>
+public readonly struct Ipv4Family : IPathMtuPolicy
+{
+    /// <summary>RFC 791 §3.2 / RFC 1191 §3: "A host MUST never reduce its estimate of the Path MTU below 68 octets."</summary>
+    public static int MinimumMtu => 68;
+
+    /// <summary>RFC 1191 §7 "Table 7-1" plateaus, for reports from routers that do not give the next-hop MTU (RFC 1191 §5).</summary>
+    public static ReadOnlySpan<int> Plateaus => [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+    /// <summary>
+    /// RFC 1191 §5: an old-style report (MTU 0), or a nonsensical one not below the datagram's size, gives the next
+    /// plateau below the size of the datagram that was too big (its Total Length, else the current estimate).
+    /// </summary>
+    public static int Estimate(int reportedMtu, int originalLength, int currentMtu) =>
+        reportedMtu <= 0 || reportedMtu >= originalLength && originalLength > 0
+            ? PlateauBelow(originalLength > 0 ? originalLength : currentMtu)
+            : reportedMtu;
+
+    /// <summary>The largest RFC 1191 plateau strictly below <paramref name="size"/> (68 at least).</summary>
+    public static int PlateauBelow(int size)
+    {
+        foreach (int p in Plateaus) if (p < size) return p;
+        return 68;
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="destination"/> the options of <paramref name="options"/> (a validated options area)
+    /// whose copy flag is set, for fragments after the first (RFC 791 §3.1: "the copied flag indicates that this
+    /// option is copied into all fragments on fragmentation"); returns their length before padding.
+    /// </summary>
+    public static int CopiedOptions(ReadOnlySpan<byte> options, Span<byte> destination)
+    {
+        int length = 0;
+        foreach (var option in new Ipv4OptionEnumerator(options))
+        {
+            if (!option.Copied) continue;
+            length += Wire.Ipv4Options.Write(destination[length..], option.Type, option.Data);
+        }
+        return length;
+    }
+}
