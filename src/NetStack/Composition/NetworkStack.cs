@@ -2,6 +2,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
+using NetStack.Sockets;
 using NetStack.Wire;
 
 namespace NetStack.Composition;
@@ -11,8 +12,14 @@ namespace NetStack.Composition;
 /// registered on top. Single-threaded and deterministic: it is driven only by <see cref="Poll"/> (and
 /// <see cref="Receive"/> for frames pushed in), takes time from its callers and randomness from the
 /// <see cref="IRandomSource"/> it was built with, and makes no system call of its own.
+/// <para>
+/// The composer (the roof of docs/architecture.md): it builds the family layers with a narrow
+/// <see cref="NetworkContext"/> each, owns the interface list, the frame demultiplexer and the transport
+/// demultiplexer (<see cref="ILocalDelivery"/>), and hands the floors above the small contracts they need
+/// (<see cref="ITransportContext"/>, <see cref="IIpFamilies"/>, <see cref="IServiceContext"/>). No layer holds it.
+/// </para>
 /// </summary>
-public sealed class NetworkStack : IPollable, IIpLayer
+public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery
 {
     private readonly List<NetworkInterface> _interfaces = [];
     private readonly ITransportHandler?[] _transports = new ITransportHandler?[256];
@@ -24,8 +31,9 @@ public sealed class NetworkStack : IPollable, IIpLayer
     {
         Options = options ?? new StackOptions();
         Random = random ?? SystemRandomSource.Instance;
-        Ipv4 = new Ipv4Layer(this);
-        Ipv6 = new Ipv6Layer(this);
+        var context = new NetworkContext(this, Random, Statistics, this);
+        Ipv4 = new Ipv4Layer(context, Options.Ipv4);
+        Ipv6 = new Ipv6Layer(context, Options.Ipv6);
     }
 
     public StackOptions Options { get; }
@@ -72,7 +80,7 @@ public sealed class NetworkStack : IPollable, IIpLayer
     /// <summary>Opens a raw socket for one family and protocol (see <see cref="Sockets.RawSocket"/>).</summary>
     public Sockets.RawSocket OpenRawSocket(IpVersion version, IpProtocol protocol, int capacity = 1024)
     {
-        var s = new Sockets.RawSocket(this, version, protocol, capacity);
+        var s = new Sockets.RawSocket(this, RemoveRawSocket, version, protocol, capacity);
         _rawSockets.Add(s);
         return s;
     }
@@ -250,6 +258,21 @@ public sealed class NetworkStack : IPollable, IIpLayer
     public Icmpv6EchoSession OpenIcmpv6Echo(ushort identifier, int capacity = 64) => Ipv6.OpenEcho(identifier, capacity);
 
     private IFamilyLayer Family(IpAddress a) => a.IsV4 ? Ipv4 : Ipv6;
+
+    // The contracts the floors below see (explicit: they stay off the public surface of the stack).
+    Ipv4Layer IIpFamilies.Ipv4 => Ipv4;
+
+    Ipv6Layer IIpFamilies.Ipv6 => Ipv6;
+
+    bool ITransportContext.IsMulticastMember(IpAddress group, IpAddress source) => IsMulticastMember(group, source);
+
+    byte ITransportContext.MulticastHopLimit(IpAddress group, byte requested) => MulticastHopLimit(group, requested);
+
+    TransportVerdict ILocalDelivery.DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol) =>
+        DeliverLocal(info, payload, now, out unknownProtocol);
+
+    void ILocalDelivery.DeliverIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now) =>
+        DeliverIcmpError(error, quotedTransport, icmpMessage, now);
 
     /// <inheritdoc/>
     public bool TrySelectSource(IpAddress destination, out IpAddress source) => Family(destination).TrySelectSource(destination, out source);

@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Buffers.Binary;
 using NetStack.Link;
 using NetStack.Network;
+using NetStack.Sockets;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Services;
 
@@ -37,7 +37,7 @@ public sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable
     // RFC 2131 §2 figure 1: the 16-bit 'flags' field follows op, htype, hlen, hops (1 each), xid (4) and secs (2).
     private const int FlagsOffset = 10;
 
-    private readonly NetworkStack _stack;
+    private readonly IServiceContext _stack;
     private readonly NetworkInterface _iface;
     private readonly IDhcpv4LeaseInstaller _installer;
     private readonly UdpSocket _socket;
@@ -49,7 +49,7 @@ public sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable
     private bool _disposed;
 
     /// <summary>Binds 0.0.0.0:68 (throws <see cref="System.Net.Sockets.SocketException"/> when taken) and registers with the stack's poll.</summary>
-    public Dhcpv4Service(NetworkStack stack, UdpLayer udp, NetworkInterface iface, Dhcpv4ClientOptions options, IDhcpv4LeaseInstaller installer)
+    public Dhcpv4Service(IServiceContext stack, UdpLayer udp, NetworkInterface iface, Dhcpv4ClientOptions options, IDhcpv4LeaseInstaller installer)
     {
         ArgumentNullException.ThrowIfNull(stack);
         ArgumentNullException.ThrowIfNull(udp);

@@ -4,7 +4,6 @@ using NetStack.Network;
 using NetStack.Sockets;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Services;
 
@@ -26,7 +25,7 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
     private const int DnsPort = 53;
 
     private readonly IStackDispatcher _dispatcher;
-    private readonly NetworkStack _stack;
+    private readonly IServiceContext _stack;
     private readonly UdpLayer _udp;
     private readonly Dictionary<(DnsResolverEngine, DnsQueryHandle), TaskCompletionSource<DnsResult>> _pending = [];
     private readonly List<DnsResolverEngine> _retired = [];
@@ -41,7 +40,7 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
     /// Creates a resolver. Call on the stack's loop, or before the loop runs (the stack is not thread-safe);
     /// <see cref="CreateAsync"/> does this for you.
     /// </summary>
-    public DnsResolver(IStackDispatcher dispatcher, NetworkStack stack, UdpLayer udp, DnsResolverOptions options)
+    public DnsResolver(IStackDispatcher dispatcher, IServiceContext stack, UdpLayer udp, DnsResolverOptions options)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
         ArgumentNullException.ThrowIfNull(stack);
@@ -57,7 +56,7 @@ public sealed class DnsResolver : IPollable, IAsyncDisposable
     }
 
     /// <summary>Creates a resolver on the stack's loop.</summary>
-    public static Task<DnsResolver> CreateAsync(IStackDispatcher dispatcher, NetworkStack stack, UdpLayer udp, DnsResolverOptions options,
+    public static Task<DnsResolver> CreateAsync(IStackDispatcher dispatcher, IServiceContext stack, UdpLayer udp, DnsResolverOptions options,
         CancellationToken cancellationToken = default) =>
         dispatcher.InvokeAsync(() => new DnsResolver(dispatcher, stack, udp, options), cancellationToken);
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using NetStack.Network;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Sockets;
 
@@ -21,7 +20,7 @@ public readonly record struct IcmpProbeSent(IPAddress Source, Instant SentAt);
 public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
 {
     private readonly IStackDispatcher _dispatcher;
-    private readonly NetworkStack _stack;
+    private readonly IServiceContext _stack;
     private readonly RawSocket _raw;
     private readonly Func<IcmpProbeReply, bool>? _filter;
     private readonly Queue<IcmpProbeReply> _replies = new();
@@ -30,7 +29,7 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
     private volatile bool _disposed;
     private bool _closed;
 
-    private IcmpProbeSocket(IStackDispatcher dispatcher, NetworkStack stack, IpVersion version, Func<IcmpProbeReply, bool>? filter, int capacity)
+    private IcmpProbeSocket(IStackDispatcher dispatcher, IServiceContext stack, IpVersion version, Func<IcmpProbeReply, bool>? filter, int capacity)
     {
         _dispatcher = dispatcher;
         _stack = stack;
@@ -48,7 +47,7 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
     /// <param name="filter">Keeps the messages it returns true for (runs on the loop); null keeps every message.</param>
     /// <param name="capacity">Messages held before new ones are dropped.</param>
     /// <param name="cancellationToken">Cancels the opening.</param>
-    public static Task<IcmpProbeSocket> OpenAsync(IStackDispatcher dispatcher, NetworkStack stack, AddressFamily family,
+    public static Task<IcmpProbeSocket> OpenAsync(IStackDispatcher dispatcher, IServiceContext stack, AddressFamily family,
         Func<IcmpProbeReply, bool>? filter = null, int capacity = 1024, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);

@@ -1,6 +1,5 @@
 using NetStack.Network;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Sockets;
 
@@ -26,7 +25,7 @@ public static class MulticastGroups
     /// while an older querier is present) or MLDv2, sent on the stack's next poll and repeated. False when the address is
     /// not a multicast group, the interface does not exist or has no such family, or its group table is full.
     /// </summary>
-    public static bool Join(NetworkStack stack, int interfaceIndex, IpAddress group, Instant now)
+    public static bool Join(IIpFamilies stack, int interfaceIndex, IpAddress group, Instant now)
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
@@ -36,7 +35,7 @@ public static class MulticastGroups
 
     /// <summary>Leaves <paramref name="group"/>: removes one any-source record (reference counted; when the last record goes
     /// the change is reported: IGMPv3 TO_IN {} or an IGMPv2 Leave, MLDv2 likewise). False when it was not joined.</summary>
-    public static bool Leave(NetworkStack stack, int interfaceIndex, IpAddress group, Instant now)
+    public static bool Leave(IIpFamilies stack, int interfaceIndex, IpAddress group, Instant now)
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
@@ -51,12 +50,12 @@ public static class MulticastGroups
     /// <paramref name="source"/> is not a unicast address of the same family, the interface does not exist, the group
     /// table is full, or the group's source list is full (counted: <see cref="DropReason.MulticastSourceLimit"/>).
     /// </summary>
-    public static bool JoinSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+    public static bool JoinSource(IIpFamilies stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
         ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Join, now);
 
     /// <summary>Removes one INCLUDE {<paramref name="source"/>} record (RFC 3678 §4.1.3 IP_DROP_SOURCE_MEMBERSHIP, §5.1.2
     /// MCAST_LEAVE_SOURCE_GROUP); false when there is none.</summary>
-    public static bool LeaveSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+    public static bool LeaveSource(IIpFamilies stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
         ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Leave, now);
 
     /// <summary>
@@ -65,19 +64,19 @@ public static class MulticastGroups
     /// interface blocks it only when every any-source join does and no source join includes it (RFC 3376 §3.2). False
     /// without such an any-source join, for invalid addresses, or when the record's list is full (counted).
     /// </summary>
-    public static bool BlockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+    public static bool BlockSource(IIpFamilies stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
         ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Block, now);
 
     /// <summary>Takes <paramref name="source"/> out of an any-source join's EXCLUDE record again (RFC 3678 §4.1.2
     /// IP_UNBLOCK_SOURCE, §5.1.2 MCAST_UNBLOCK_SOURCE); false when no record blocks it.</summary>
-    public static bool UnblockSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
+    public static bool UnblockSource(IIpFamilies stack, int interfaceIndex, IpAddress group, IpAddress source, Instant now) =>
         ChangeSource(stack, interfaceIndex, group, source, SourceFilterChange.Unblock, now);
 
     /// <summary>
     /// RFC 3678 §4.1.2-§4.1.3: a multicast group and a unicast source of the same family, on an interface we have; then the
     /// change goes to that family's layer.
     /// </summary>
-    private static bool ChangeSource(NetworkStack stack, int interfaceIndex, IpAddress group, IpAddress source, SourceFilterChange change, Instant now)
+    private static bool ChangeSource(IIpFamilies stack, int interfaceIndex, IpAddress group, IpAddress source, SourceFilterChange change, Instant now)
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || !source.IsUnicast || group.IsV4 != source.IsV4 || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;

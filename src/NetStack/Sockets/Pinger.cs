@@ -4,7 +4,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Sockets;
 
@@ -27,7 +26,7 @@ public static class Pinger
     /// <param name="payloadSize">Echo data bytes (32 like Windows ping and .NET's Ping).</param>
     /// <param name="dontFragment">IPv4: set DF; IPv6: refuse rather than fragment at the source.</param>
     /// <param name="cancellationToken">Cancels the wait (<see cref="OperationCanceledException"/>).</param>
-    public static async Task<PingResult> PingAsync(IStackDispatcher dispatcher, NetworkStack stack, IPAddress address, TimeSpan timeout,
+    public static async Task<PingResult> PingAsync(IStackDispatcher dispatcher, IServiceContext stack, IPAddress address, TimeSpan timeout,
         int ttl = 0, int payloadSize = 32, bool dontFragment = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
@@ -67,7 +66,7 @@ public static class Pinger
                     completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
                     return true;
                 }
-                var session = stack.OpenIcmpv6Echo((ushort)stack.Random.Next(65536), 16);
+                var session = stack.Ipv6.OpenEcho((ushort)stack.Random.Next(65536), 16);
                 endpoint = session;
                 session.Readable += s =>
                 {

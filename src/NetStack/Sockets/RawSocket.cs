@@ -1,6 +1,5 @@
 using NetStack.Network;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Sockets;
 
@@ -15,12 +14,14 @@ public sealed record RawDatagram(IpPacketInfo Info, byte[] Payload, Instant Rece
 /// </summary>
 public sealed class RawSocket : IDisposable
 {
-    private readonly NetworkStack _stack;
+    private readonly IIpLayer _ip;
+    private readonly Action<RawSocket> _onClose;
     private readonly Queue<RawDatagram> _queue = new();
 
-    internal RawSocket(NetworkStack stack, IpVersion version, IpProtocol protocol, int capacity)
+    internal RawSocket(IIpLayer ip, Action<RawSocket> onClose, IpVersion version, IpProtocol protocol, int capacity)
     {
-        _stack = stack;
+        _ip = ip;
+        _onClose = onClose;
         Version = version;
         Protocol = protocol;
         Capacity = capacity;
@@ -40,7 +41,7 @@ public sealed class RawSocket : IDisposable
 
     /// <summary>Sends <paramref name="transportPayload"/> (a complete transport header and data, checksum included) as one IP datagram.</summary>
     public IpSendResult Send(IpAddress source, IpAddress destination, ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) =>
-        _stack.Send(source, destination, Protocol, transportPayload, options, now);
+        _ip.Send(source, destination, Protocol, transportPayload, options, now);
 
     internal void Deliver(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
     {
@@ -57,7 +58,7 @@ public sealed class RawSocket : IDisposable
     {
         if (IsClosed) return;
         IsClosed = true;
-        _stack.RemoveRawSocket(this);
+        _onClose(this);
         _queue.Clear();
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Network.Ipv4;
 
@@ -51,12 +50,12 @@ public sealed class IcmpEchoSocket : IDisposable
 
     /// <summary>Opens an echo socket with <paramref name="identifier"/> (random and unused when null).</summary>
     /// <exception cref="InvalidOperationException">The identifier is taken, or too many echo sockets are open.</exception>
-    public IcmpEchoSocket(NetworkStack stack, ushort? identifier = null)
+    public IcmpEchoSocket(IIpFamilies stack, ushort? identifier = null)
     {
         ArgumentNullException.ThrowIfNull(stack);
         _layer = stack.Ipv4;
         _capacity = _layer.Options.EchoSocketQueueLength;
-        ushort id = identifier ?? PickIdentifier(stack);
+        ushort id = identifier ?? PickIdentifier(_layer);
         Identifier = id;
         if (!_layer.TryRegisterEchoSocket(this))
             throw new InvalidOperationException($"ICMP echo identifier {id} is in use, or too many echo sockets are open.");
@@ -90,7 +89,7 @@ public sealed class IcmpEchoSocket : IDisposable
         {
             int length = repr.Write(buffer, payload);
             Remember(sequence, now);
-            _layer.Stack.Statistics.IcmpSent++;
+            _layer.Statistics.IcmpSent++;
             return _layer.SendDatagram(source, destination, IpProtocol.Icmp, buffer.AsSpan(0, length),
                 ttl != 0 ? ttl : _layer.Options.DefaultHopLimit, 0, dontFragment, interfaceIndex, now, options.Span);
         }
@@ -146,7 +145,7 @@ public sealed class IcmpEchoSocket : IDisposable
     {
         if (_queue.Count < _capacity) return true;
         Dropped++;
-        _layer.Stack.Statistics.Drop(DropReason.IcmpEchoQueueFull);
+        _layer.Statistics.Drop(DropReason.IcmpEchoQueueFull);
         return false;
     }
 
@@ -166,14 +165,14 @@ public sealed class IcmpEchoSocket : IDisposable
         _sent[sequence] = now;
     }
 
-    private static ushort PickIdentifier(NetworkStack stack)
+    private static ushort PickIdentifier(Ipv4Layer layer)
     {
         for (int i = 0; i < 64; i++)
         {
-            ushort id = (ushort)stack.Random.NextUInt32();
-            if (!stack.Ipv4.IsEchoIdentifierInUse(id)) return id;
+            ushort id = (ushort)layer.Random.NextUInt32();
+            if (!layer.IsEchoIdentifierInUse(id)) return id;
         }
-        return (ushort)stack.Random.NextUInt32();
+        return (ushort)layer.Random.NextUInt32();
     }
 
     public void Dispose()

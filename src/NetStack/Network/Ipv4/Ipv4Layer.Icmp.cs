@@ -124,7 +124,7 @@ internal sealed partial class Ipv4Layer
             _stats.Drop(DropReason.IcmpErrorUnmatched);
             return;
         }
-        _stack.DeliverIcmpError(info, quoted.Payload, icmp.Bytes, now);
+        _context.Delivery.DeliverIcmpError(info, quoted.Payload, icmp.Bytes, now);
     }
 
     /// <summary>

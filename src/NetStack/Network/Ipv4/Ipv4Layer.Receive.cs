@@ -190,7 +190,7 @@ internal sealed partial class Ipv4Layer
         if (firstFragment.IsEmpty) return;
         if (!Ipv4Packet.TryParse(firstFragment, out var ip, out _)) return;
         SendIcmpError(ip, interfaceIndex, linkBroadcast: false, Icmpv4Type.TimeExceeded,
-            (byte)Icmpv4TimeExceededCode.FragmentReassemblyTimeExceeded, 0, _stack.Now);
+            (byte)Icmpv4TimeExceededCode.FragmentReassemblyTimeExceeded, 0, _context.Clock.Now);
     }
 
     /// <summary>Hands a whole datagram for us to the stack's local delivery (raw sockets, then the transport registered for
@@ -203,7 +203,7 @@ internal sealed partial class Ipv4Layer
             // RFC 1122 §3.2.1.8: every option but NOP and END-OF-LIST goes up to the transport (and to ICMP below).
             HeaderOptions = IpHeaderOptions.FromHeader(ip.Options),
         };
-        var verdict = _stack.DeliverLocal(info, ip.Payload, now, out bool unknownProtocol);
+        var verdict = _context.Delivery.DeliverLocal(info, ip.Payload, now, out bool unknownProtocol);
         if (ip.Protocol == IpProtocol.Icmp)
         {
             ReceiveIcmp(v4, ip, link, kind, now);

@@ -2,7 +2,6 @@ using NetStack.Link;
 using NetStack.Network.PathMtu;
 using NetStack.Network.Routing;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Network.Ipv4;
 
@@ -14,7 +13,7 @@ namespace NetStack.Network.Ipv4;
 /// </summary>
 internal sealed partial class Ipv4Layer : IFamilyLayer
 {
-    private readonly NetworkStack _stack;
+    private readonly NetworkContext _context;
     private readonly Ipv4Settings _options;
     private readonly StackStatistics _stats;
     private readonly List<Ipv4Interface?> _interfaces = [];
@@ -25,11 +24,11 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly Queue<Ipv4Route> _redirectRoutes = new();
     private ushort _nextIdentification;
 
-    public Ipv4Layer(NetworkStack stack)
+    public Ipv4Layer(NetworkContext context, Ipv4Settings settings)
     {
-        _stack = stack;
-        _options = stack.Options.Ipv4;
-        _stats = stack.Statistics;
+        _context = context;
+        _options = settings;
+        _stats = context.Statistics;
         Addresses = new Ipv4AddressTable(_options.MaxAddresses);
         Routes = new RouteTable<Ipv4Route, Ipv4Address>(_options.MaxRoutes);
         Reassembler = new Ipv4Reassembler(_options.Reassembly);
@@ -40,7 +39,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         _onReassemblyTimeout = OnReassemblyTimeout;
         // RFC 791 §3.2 / RFC 6864: the identification only needs to be unique per source, destination and protocol
         // for the datagram's lifetime; a counter starting at a random value.
-        _nextIdentification = (ushort)stack.Random.NextUInt32();
+        _nextIdentification = (ushort)context.Random.NextUInt32();
     }
 
     public Ipv4AddressTable Addresses { get; }
@@ -53,7 +52,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     public void AddInterface(NetworkInterface iface, InterfaceConfig config, Instant now)
     {
         while (_interfaces.Count <= iface.Index) _interfaces.Add(null);
-        var v4 = new Ipv4Interface(this, iface, config.Forwarding, _stats, _stack.Random);
+        var v4 = new Ipv4Interface(this, iface, config.Forwarding, _stats, _context.Random);
         _interfaces[iface.Index] = v4;
         foreach (var cidr in config.Ipv4Addresses) AddAddress(iface.Index, cidr, now);
         if (config.Ipv4Gateway is { } gw) Routes.TryAdd(new Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), gw, iface.Index));
@@ -143,7 +142,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         var dst = destination.V4;
         if (Addresses.IsLocal(dst)) return 65535 - Ipv4Packet.MinHeaderLength;
         if (!TryRoute(dst, -1, out var route) || Interface(route.InterfaceIndex) is not { } v4) return 0;
-        return PathMtu.Get(dst, v4.Link.Mtu, _stack.Now) - Ipv4Packet.MinHeaderLength;
+        return PathMtu.Get(dst, v4.Link.Mtu, _context.Clock.Now) - Ipv4Packet.MinHeaderLength;
     }
 
     /// <summary>Route lookup that also serves limited broadcast and multicast destinations, which need no route
@@ -210,5 +209,6 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     internal bool IsEchoIdentifierInUse(ushort identifier) => _echoSockets.ContainsKey(identifier);
 
     internal Ipv4Settings Options => _options;
-    internal NetworkStack Stack => _stack;
+    internal StackStatistics Statistics => _stats;
+    internal IRandomSource Random => _context.Random;
 }

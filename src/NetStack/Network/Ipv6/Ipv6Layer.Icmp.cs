@@ -136,7 +136,7 @@ internal sealed partial class Ipv6Layer
             _stats.Drop(DropReason.IcmpErrorUnmatched);
             return;
         }
-        _stack.DeliverIcmpError(info, transport, icmpMessage, now);
+        _context.Delivery.DeliverIcmpError(info, transport, icmpMessage, now);
     }
 
     /// <summary>

@@ -238,11 +238,11 @@ internal sealed partial class Ipv6Layer
             ifc.Index, ip.Destination.IsMulticast || link.IsLinkBroadcastOrMulticast);
         if (chain.Protocol == IpProtocol.Icmpv6)
         {
-            _stack.DeliverLocal(info, payload, now, out _);
+            _context.Delivery.DeliverLocal(info, payload, now, out _);
             HandleIcmp(ifc, ip, packet, payload, link, now);
             return;
         }
-        var verdict = _stack.DeliverLocal(info, payload, now, out bool unknown);
+        var verdict = _context.Delivery.DeliverLocal(info, payload, now, out bool unknown);
         if (unknown)
         {
             // RFC 8200 §4: an unrecognized Next Header: Parameter Problem code 1 pointing at the field that named it.

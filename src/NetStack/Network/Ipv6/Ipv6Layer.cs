@@ -2,7 +2,6 @@ using NetStack.Link;
 using NetStack.Network.PathMtu;
 using NetStack.Network.Routing;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Network.Ipv6;
 
@@ -14,7 +13,7 @@ namespace NetStack.Network.Ipv6;
 /// </summary>
 internal sealed partial class Ipv6Layer : IFamilyLayer
 {
-    private readonly NetworkStack _stack;
+    private readonly NetworkContext _context;
     private readonly Ipv6Settings _options;
     private readonly StackStatistics _stats;
     private readonly IRandomSource _random;
@@ -31,12 +30,12 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     private byte[] _secret = [];
     private Instant _nextPmtuSweep;
 
-    public Ipv6Layer(NetworkStack stack)
+    public Ipv6Layer(NetworkContext context, Ipv6Settings settings)
     {
-        _stack = stack;
-        _options = stack.Options.Ipv6;
-        _stats = stack.Statistics;
-        _random = stack.Random;
+        _context = context;
+        _options = settings;
+        _stats = context.Statistics;
+        _random = context.Random;
         _prefixes = new PrefixList(_options.MaxPrefixes);
         _routers = new DefaultRouterList(_options.MaxDefaultRouters);
         _destinations = new DestinationCache(_options.MaxDestinations);
@@ -246,7 +245,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     {
         source = default;
         if (!destination.IsV6) return false;
-        var now = _stack.Now;
+        var now = _context.Clock.Now;
         if (destination.V6.IsLoopback)
         {
             source = Ipv6Address.Loopback;
@@ -261,7 +260,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     public int MaxTransportPayload(IpAddress destination)
     {
         if (!destination.IsV6) return 0;
-        var now = _stack.Now;
+        var now = _context.Clock.Now;
         if (!TryRoute(destination.V6, -1, now, out var ifc, out _)) return Ipv6Packet.MinimumMtu - Ipv6Packet.HeaderLength;
         return _pmtu.Get(destination.V6, ifc.LinkMtu, now) - Ipv6Packet.HeaderLength;
     }

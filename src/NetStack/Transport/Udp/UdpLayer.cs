@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net.Sockets;
 using NetStack.Network;
 using NetStack.Wire;
-using NetStack.Composition;
 
 namespace NetStack.Transport.Udp;
 
@@ -13,12 +12,12 @@ namespace NetStack.Transport.Udp;
 /// </summary>
 public sealed class UdpLayer : ITransportHandler
 {
-    private readonly NetworkStack _stack;
+    private readonly ITransportContext _stack;
     private readonly UdpOptions _options;
     private readonly Dictionary<ushort, List<UdpSocket>> _byPort = [];
     private ushort _nextEphemeral;
 
-    public UdpLayer(NetworkStack stack, UdpOptions? options = null)
+    public UdpLayer(ITransportContext stack, UdpOptions? options = null)
     {
         _stack = stack;
         _options = options ?? new UdpOptions();
