@@ -75,7 +75,13 @@ if (!o.Kernel)
         Ipv4Gateway = o.Ipv4Gateway,
         Ipv6Addresses = o.Ipv6Addresses,
         Ipv6Gateway = o.Ipv6Gateway,
-    }, new IpStackOptions { Name = "tlstunnel", LoggerFactory = loggerFactory });
+    }, new IpStackOptions
+    {
+        Name = "tlstunnel",
+        LoggerFactory = loggerFactory,
+        // A half-open connection holds a full TCB with its buffers: beyond this many per listener, SYN cookies answer.
+        Tcp = new NetStack.Transport.Tcp.TcpSettings { SynQueueLength = o.SynQueue },
+    });
     await stack.StartAsync();
     front = new NetStackTransport(stack);
 }

@@ -12,6 +12,7 @@ public sealed class TunnelOptions
         "usage: tlstunnel --tap NAME --address 198.51.100.3/24 [--address 2001:db8:1::3/64]... [--gateway ADDR]... [--mac MAC] [--mtu N]\n" +
         "                 --config FILE [--control-port N --secret-file FILE]\n" +
         "                 [--https-port N (443)] [--http-port N (80; 0: none)] [--max-connections N (1024)] [--backlog N (1024)]\n" +
+        "                 [--syn-queue N (half-open connections before SYN cookies, 256)]\n" +
         "                 [--handshake-timeout SECONDS (10)] [--idle-timeout SECONDS (300)] [--drain SECONDS (10)]\n" +
         "       tlstunnel --kernel [--address ADDR]... --config FILE ...   (the same service on the host kernel's sockets)\n" +
         "       tlstunnel ctl --server HOST:PORT --secret-file FILE (list | stats | add NAME BACKEND [via=kernel] [alpn=P] | remove NAME [alpn=P])\n" +
@@ -34,6 +35,8 @@ public sealed class TunnelOptions
     public int HttpPort { get; private set; } = 80;
     public int MaxConnections { get; private set; } = 1024;
     public int Backlog { get; private set; } = 1024;
+    /// <summary>Half-open connections per listener before SYN cookies (RFC 4987 §3.6); each holds the stack's TCP buffers.</summary>
+    public int SynQueue { get; private set; } = 256;
     public TimeSpan HandshakeTimeout { get; private set; } = TimeSpan.FromSeconds(10);
     public TimeSpan IdleTimeout { get; private set; } = TimeSpan.FromSeconds(300);
     public TimeSpan Drain { get; private set; } = TimeSpan.FromSeconds(10);
@@ -66,7 +69,7 @@ public sealed class TunnelOptions
 
     private static bool Known(string name) => name is "--tap" or "--mac" or "--mtu" or "--address" or "--gateway" or "--config"
         or "--control-port" or "--secret-file" or "--https-port" or "--http-port" or "--max-connections" or "--backlog"
-        or "--handshake-timeout" or "--idle-timeout" or "--drain";
+        or "--handshake-timeout" or "--idle-timeout" or "--drain" or "--syn-queue";
 
     private bool Apply(string name, string value, out string error)
     {
@@ -92,6 +95,7 @@ public sealed class TunnelOptions
             case "--http-port": return Int(name, value, 0, 65535, v => HttpPort = v, out error);
             case "--max-connections": return Int(name, value, 1, 1_000_000, v => MaxConnections = v, out error);
             case "--backlog": return Int(name, value, 1, 65535, v => Backlog = v, out error);
+            case "--syn-queue": return Int(name, value, 0, 65535, v => SynQueue = v, out error);
             case "--handshake-timeout": return Seconds(name, value, v => HandshakeTimeout = v, out error);
             case "--idle-timeout": return Seconds(name, value, v => IdleTimeout = v, out error);
             case "--drain": return Seconds(name, value, v => Drain = v, out error, allowZero: true);

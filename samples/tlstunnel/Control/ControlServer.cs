@@ -81,7 +81,8 @@ internal sealed class ControlServer(TunnelServer server, ControlAuth auth)
             case "list" when words.Length == 1:
                 return "ok\n" + string.Concat(server.State.Current.Routes.Routes.Select(r => r + "\n"));
             case "stats" when words.Length == 1:
-                return "ok\n" + server.Metrics.Describe();
+                // managed_bytes: the live managed heap after a full collection (what is really held, unlike RSS).
+                return "ok\n" + server.Metrics.Describe() + $"open {server.Tracker.Count}\nmanaged_bytes {GC.GetTotalMemory(forceFullCollection: true)}\n";
             case "add" when words.Length >= 3:
             {
                 var name = ServerNames.NormalizePattern(words[1]);

@@ -102,10 +102,12 @@ internal sealed class HttpsFront(TunnelServer server)
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             outcome = tracked.CutReason ?? (token.IsCancellationRequested ? "handshake-timeout" : "reset");
+            if (!tracked.Established && outcome == "handshake-timeout") server.Metrics.HandshakeFailed(outcome);
         }
         finally
         {
-            if (outcome != "ok") client.Abort();
+            // After an alert the connection closes gracefully (the alert must not be lost to a reset); otherwise it resets.
+            if (outcome is not ("ok" or "unknown-name" or "no-alpn" or "bad-hello")) client.Abort();
             if (backend is not null)
             {
                 if (outcome != "ok") backend.Abort();
