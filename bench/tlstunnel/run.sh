@@ -54,8 +54,16 @@ bulk() { # ADDRESS -> Mbit/s
 }
 handshakes 198.51.100.3 >/dev/null; handshakes 203.0.113.2 >/dev/null   # warm-up (JIT, ARP, TLS session setup)
 echo "round netstack_hs/s kernel_hs/s hs_ratio netstack_Mbit/s kernel_Mbit/s bulk_ratio"
+rows=()
 for r in $(seq "$rounds"); do
   hn=$(handshakes 198.51.100.3); hk=$(handshakes 203.0.113.2)
   bn=$(bulk 198.51.100.3); bk=$(bulk 203.0.113.2)
-  echo "$r $hn $hk $(awk "BEGIN { printf \"%.2f\", $hn / $hk }") $bn $bk $(awk "BEGIN { printf \"%.2f\", $bn / $bk }")"
+  row="$hn $hk $(awk "BEGIN { printf \"%.2f\", $hn / $hk }") $bn $bk $(awk "BEGIN { printf \"%.2f\", $bn / $bk }")"
+  rows+=("$row"); echo "$r $row"
 done
+# Medians of each column (the ratios are medians of the per-round ratios, each measured back to back).
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+m="median"
+for col in 1 2 3 4 5 6; do m="$m $(printf '%s\n' "${rows[@]}" | awk -v c=$col '{ print $c }' | median)"; done
+echo "$m"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

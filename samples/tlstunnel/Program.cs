@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using NetStack.Link;
+using NetStack.Network;
 using NetStack.Samples.Tlstunnel;
 using NetStack.Samples.Tlstunnel.Config;
 using NetStack.Samples.Tlstunnel.Control;
