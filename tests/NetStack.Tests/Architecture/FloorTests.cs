@@ -29,8 +29,7 @@ public class FloorTests
     [
         "NetStack.Network.Ipv4.Ipv4Layer", "NetStack.Network.Ipv4.IcmpEchoSocket", "NetStack.Network.Ipv6.Ipv6Layer",
         "NetStack.Transport.Udp.UdpLayer", "NetStack.Sockets.RawSocket", "NetStack.Sockets.MulticastGroups",
-        "NetStack.Sockets.IcmpProbeSocket", "NetStack.Sockets.Pinger", "NetStack.Services.Dhcpv4Service",
-        "NetStack.Services.DnsResolver", "NetStack.Services.Ipv4LeaseInstaller",
+        "NetStack.Services.Dhcpv4Service", "NetStack.Services.Ipv4LeaseInstaller",
     ];
 
     [Fact]
