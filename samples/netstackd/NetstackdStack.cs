@@ -70,8 +70,6 @@ public sealed class NetstackdStack : IAsyncDisposable
     public UdpLayer Udp => Ip.Udp;
     public TcpLayer Tcp => Ip.Tcp;
     public StackHost Host => Ip.Host;
-    public IStackDispatcher Dispatcher => Ip.Dispatcher;
-    public TcpSockets Sockets => Ip.TcpSockets;
 
     public Task StartAsync() => Ip.StartAsync();
 

@@ -73,7 +73,7 @@ try
     async Task AddTcp(int? port, string name, Func<AsyncTcpListenerFactory, ServiceLog, TcpService> make)
     {
         if (port is not { } p) return;
-        var listener = await stack.Sockets.ListenAsync(new IPEndPoint(IPAddress.Any, p), backlog: o.Backlog);
+        var listener = await stack.Ip.ListenTcpAsync(new IPEndPoint(IPAddress.Any, p), backlog: o.Backlog);
         var log = new ServiceLog(Console.Out);
         var service = make(new AsyncTcpListenerFactory(listener), log);
         services.Add((name, log, service.RunAsync(stop.Token)));

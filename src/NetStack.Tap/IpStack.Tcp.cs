@@ -18,8 +18,9 @@ public sealed partial class IpStack
             await sockets.ConnectAsync(server, new TcpSocketOptions { NoDelay = true }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The TCP socket API over <see cref="Tcp"/>, resolving names through <see cref="ResolveAsync"/>.</summary>
-    public TcpSockets TcpSockets => _tcpSockets!;
+    /// <summary>The TCP socket API over <see cref="Tcp"/>, resolving names through <see cref="ResolveAsync"/>; it keeps every
+    /// listener and connection opened through this stack, for <see cref="StopAsync"/>.</summary>
+    internal TcpSockets TcpSockets => _tcpSockets!;
 
     /// <summary>Listens for TCP connections (<see cref="IPAddress.Any"/>: every address of both families); see <see cref="AsyncTcpListener"/>.</summary>
     public Task<AsyncTcpListener> ListenTcpAsync(IPEndPoint local, int backlog = 128, TcpSocketOptions? options = null, CancellationToken cancellationToken = default)

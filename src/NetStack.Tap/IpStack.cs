@@ -24,8 +24,9 @@ namespace NetStack.Tap;
 /// await using var udp = await stack.BindUdpAsync(new IPEndPoint(IPAddress.Any, 0));
 /// await udp.SendToAsync("hello"u8.ToArray(), new IPEndPoint(IPAddress.Parse("192.0.2.1"), 7));
 /// </code>
-/// Every method is thread-safe: work is handed to the loop. <see cref="StopAsync"/> releases a DHCP lease, closes the
-/// sockets opened through this object (their pending receives fail with OperationAborted), logs a drop summary and stops the loop.
+/// Every method is thread-safe: work is handed to the loop. <see cref="StopAsync"/> releases a DHCP lease, closes every
+/// socket opened through this object (UDP, ICMP probes, TCP listeners and connections: their pending operations fail with
+/// OperationAborted, as on a closed <see cref="Socket"/>), logs a drop summary and stops the loop.
 /// </summary>
 public sealed partial class IpStack : IAsyncDisposable
 {
@@ -33,8 +34,7 @@ public sealed partial class IpStack : IAsyncDisposable
     private readonly IpStackOptions _options;
     private readonly IpStackMetrics? _metrics;
     private readonly Dhcpv4Service? _dhcp;
-    private readonly HashSet<AsyncUdpSocket> _sockets = [];
-    private readonly Lock _socketsLock = new();
+    private readonly OpenSockets _open = new(); // UDP and ICMP probe sockets (loop only); TCP's are in TcpSockets.Hub
     private readonly TaskCompletionSource<Dhcpv4Lease> _firstLease = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Watcher _watcher;
     private IReadOnlyList<IpAddress> _dhcpDns = [];
@@ -80,6 +80,54 @@ public sealed partial class IpStack : IAsyncDisposable
         OnCreated();
     }
 
+    /// <summary>
+    /// Builds the stack over <paramref name="device"/> with static addresses in CIDR notation, of either family
+    /// (<c>["192.0.2.2/24", "2001:db8::2/64"]</c>; an address without a prefix length is a host route, /32 or /128) and
+    /// optional default gateways (at most one per family). IPv6 also forms a link-local address and takes SLAAC addresses
+    /// from router advertisements; for DHCPv4 and the other settings use <see cref="IpStack(INetDevice, InterfaceConfig?, IpStackOptions?)"/>.
+    /// <code>
+    /// await using var stack = new IpStack(new TapDevice("tap0"), ["192.0.2.2/24"], [IPAddress.Parse("192.0.2.1")]);
+    /// </code>
+    /// </summary>
+    /// <exception cref="FormatException">An address is not an IPv4 or IPv6 address with an optional prefix length.</exception>
+    /// <exception cref="ArgumentException">Two gateways of one family.</exception>
+    public IpStack(INetDevice device, IReadOnlyList<string> addresses, IReadOnlyList<IPAddress>? gateways = null, IpStackOptions? options = null)
+        : this(device, ToConfig(addresses, gateways ?? []), options)
+    {
+    }
+
+    private static InterfaceConfig ToConfig(IReadOnlyList<string> addresses, IReadOnlyList<IPAddress> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var v4 = new List<Ipv4Cidr>();
+        var v6 = new List<Ipv6Cidr>();
+        foreach (var a in addresses)
+        {
+            ArgumentNullException.ThrowIfNull(a);
+            var slash = a.IndexOf('/', StringComparison.Ordinal);
+            if (!IPAddress.TryParse(slash < 0 ? a : a[..slash], out var ip)) throw new FormatException($"'{a}' is not an IP address with an optional prefix length.");
+            if (ip.AddressFamily == AddressFamily.InterNetwork) v4.Add(Ipv4Cidr.Parse(a));
+            else v6.Add(Ipv6Cidr.Parse(a));
+        }
+        Ipv4Address? gw4 = null;
+        Ipv6Address? gw6 = null;
+        foreach (var g in gateways)
+        {
+            ArgumentNullException.ThrowIfNull(g);
+            if (g.AddressFamily == AddressFamily.InterNetwork)
+            {
+                if (gw4 is not null) throw new ArgumentException("At most one IPv4 gateway.", nameof(gateways));
+                gw4 = Ipv4Address.FromIPAddress(g);
+            }
+            else
+            {
+                if (gw6 is not null) throw new ArgumentException("At most one IPv6 gateway.", nameof(gateways));
+                gw6 = Ipv6Address.FromIPAddress(g);
+            }
+        }
+        return new InterfaceConfig { Ipv4Addresses = v4, Ipv6Addresses = v6, Ipv4Gateway = gw4, Ipv6Gateway = gw6 };
+    }
+
     /// <summary>Wiring of optional parts (the TCP socket API) implemented in other files of this class.</summary>
     partial void OnCreated();
 
@@ -109,6 +157,9 @@ public sealed partial class IpStack : IAsyncDisposable
 
     /// <summary>The DNS stub resolver (servers from options, then DHCPv4 option 6, then IPv6 RDNSS).</summary>
     public DnsResolver Dns { get; }
+
+    /// <summary>The recursive DNS servers the resolver asks, in order: configured, then DHCPv4 option 6, then IPv6 RDNSS.</summary>
+    public IReadOnlyList<IPAddress> DnsServers => Dns.Servers;
 
     /// <summary>The stack's counters (plain fields written by the loop; eventually consistent when read elsewhere).</summary>
     public StackStatistics Statistics => Stack.Statistics;
@@ -155,10 +206,7 @@ public sealed partial class IpStack : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(local);
         ThrowIfStopped();
-        var socket = await AsyncUdpSocket.BindAsync(Host, Udp, local, s => { lock (_socketsLock) _sockets.Remove(s); }, cancellationToken)
-            .ConfigureAwait(false);
-        lock (_socketsLock) _sockets.Add(socket);
-        return socket;
+        return await AsyncUdpSocket.BindAsync(Host, Udp, local, _open, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -178,7 +226,7 @@ public sealed partial class IpStack : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         ThrowIfStopped();
-        return IcmpProbeSocket.OpenAsync(Host, Stack, family, filter, capacity, cancellationToken);
+        return IcmpProbeSocket.OpenAsync(Host, Stack, family, filter, capacity, _open, cancellationToken);
     }
 
     /// <summary>The addresses of <paramref name="hostName"/> (A and AAAA), like <see cref="System.Net.Dns.GetHostAddressesAsync(string, CancellationToken)"/>.</summary>
@@ -226,8 +274,10 @@ public sealed partial class IpStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the stack: releases a DHCPv4 lease (RFC 2131 §4.4.6), closes the sockets bound through this object, stops the
-    /// resolver and the loop, and logs the frame counts and every non-zero drop counter.
+    /// Stops the stack: releases a DHCPv4 lease (RFC 2131 §4.4.6), closes every socket opened through this object (UDP and
+    /// ICMP probe sockets, TCP listeners, and TCP connections, which are aborted with RST; pending operations fail with
+    /// <see cref="SocketError.OperationAborted"/>), stops the resolver and the loop, and logs the frame counts and every
+    /// non-zero drop counter.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -248,11 +298,10 @@ public sealed partial class IpStack : IAsyncDisposable
                     await Task.Delay(20, cancellationToken).ConfigureAwait(false);
                 await Host.InvokeAsync(() => { _dhcp.Dispose(); return true; }, cancellationToken).ConfigureAwait(false);
             }
-            AsyncUdpSocket[] open;
-            lock (_socketsLock) open = [.. _sockets];
             await Host.InvokeAsync(() =>
             {
-                foreach (var s in open) s.CloseOnLoop();
+                _open.CloseAll();
+                TcpSockets.Hub.CloseAll();
                 return true;
             }, cancellationToken).ConfigureAwait(false);
             await Dns.DisposeAsync().ConfigureAwait(false);

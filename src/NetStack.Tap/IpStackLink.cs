@@ -15,6 +15,12 @@ public sealed class IpStackLink : IDisposable
     private readonly InMemoryLink _link;
     private readonly Lock _lock = new();
 
+    /// <summary>Creates the link with locally administered MAC addresses 02:00:00:00:00:0a (<see cref="A"/>) and
+    /// 02:00:00:00:00:0b (<see cref="B"/>).</summary>
+    public IpStackLink() : this(MacAddress.Parse("02:00:00:00:00:0a"), MacAddress.Parse("02:00:00:00:00:0b"))
+    {
+    }
+
     /// <summary>Creates the link; <paramref name="options"/> (latency, bandwidth, MTU) apply both ways.</summary>
     public IpStackLink(MacAddress macA, MacAddress macB, LinkOptions? options = null)
     {

@@ -14,7 +14,7 @@ internal sealed class BulkFlow
     private readonly byte[] _readBuffer = new byte[64 * 1024];
     private TcpConnection? _server;
 
-    public BulkFlow(TcpListener listener, TcpConnection client, long total, bool verify)
+    public BulkFlow(TcpListenSocket listener, TcpConnection client, long total, bool verify)
     {
         Listener = listener;
         Client = client;
@@ -24,7 +24,7 @@ internal sealed class BulkFlow
         for (int i = 0; i < _pattern.Length; i++) _pattern[i] = (byte)(i % PatternPeriod);
     }
 
-    public TcpListener Listener { get; }
+    public TcpListenSocket Listener { get; }
     public TcpConnection Client { get; }
     public TcpConnection? Server => _server;
     public long Total { get; }

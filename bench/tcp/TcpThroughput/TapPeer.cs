@@ -51,7 +51,7 @@ internal static class TapPeer
         }
     }
 
-    private sealed class App(TcpListener listener, bool sink, double seconds)
+    private sealed class App(TcpListenSocket listener, bool sink, double seconds)
     {
         private readonly byte[] _buffer = CreatePattern();
         private TcpConnection? _c;

@@ -46,15 +46,19 @@ public sealed class ReplayDevice : INetDevice, ITimedDevice
         MaxFrameSize = largest;
     }
 
-    /// <summary>Loads a capture file (pcap or pcapng). The medium follows its link type.</summary>
-    /// <exception cref="InvalidDataException">The file header is corrupt, a record is malformed, or the link type is not one the stack speaks.</exception>
-    public static ReplayDevice FromFile(string path, Instant start, MacAddress hardwareAddress = default, int mtu = 1500, CapturedFrameFilter? filter = null)
+    /// <summary>
+    /// Loads a capture (pcap or pcapng) from <paramref name="reader"/>; <paramref name="source"/> names it in errors.
+    /// The medium follows its link type. (<c>ReplayDevice.FromFile(path, ...)</c>, which opens a file, is in NetStack.Tap.)
+    /// </summary>
+    /// <exception cref="InvalidDataException">A record is malformed, or the link type is not one the stack speaks.</exception>
+    public static ReplayDevice FromCapture(IPcapReader reader, Instant start, MacAddress hardwareAddress = default, int mtu = 1500,
+        CapturedFrameFilter? filter = null, string source = "capture")
     {
-        using var reader = PcapFile.Open(path);
+        ArgumentNullException.ThrowIfNull(reader);
         if (!CapturedFrame.TryReadAll(reader, out var frames, out var linkType))
-            throw new InvalidDataException($"{path}: malformed record after {frames.Count} frames ({reader.Error}).");
+            throw new InvalidDataException($"{source}: malformed record after {frames.Count} frames ({reader.Error}).");
         if (!PcapLinkTypes.TryGetMedium(linkType, out var medium))
-            throw new InvalidDataException($"{path}: link type {(int)linkType} is not Ethernet or raw IP.");
+            throw new InvalidDataException($"{source}: link type {(int)linkType} is not Ethernet or raw IP.");
         return new ReplayDevice(frames, start, medium, hardwareAddress, mtu, filter);
     }
 

@@ -17,7 +17,7 @@ public enum IcmpProbeReplyKind
 }
 
 /// <summary>
-/// One ICMP or ICMPv6 message received by an <see cref="IcmpProbeSocket"/>, decoded for matching against probes:
+/// One ICMP or ICMPv6 message received by an <c>IcmpProbeSocket</c> (NetStack.Tap), decoded for matching against probes:
 /// who sent it, its type and code, the TTL / hop limit it arrived with, and for errors what the quoted datagram was
 /// (destination, protocol, and the quoted transport bytes, from which echo identifier and sequence are read).
 /// </summary>

@@ -2,7 +2,10 @@ using System.Buffers.Binary;
 
 namespace NetStack.Wire;
 
-/// <summary>Opens a capture of either format, telling classic pcap from pcapng by its first four bytes.</summary>
+/// <summary>
+/// Opens a capture of either format, telling classic pcap from pcapng by its first four bytes. The core reads streams only;
+/// <c>PcapFile.Open(path)</c> (a file on disk) is provided by the runtime assembly, NetStack.Tap.
+/// </summary>
 public static class PcapFile
 {
     /// <summary>Returns a reader for <paramref name="stream"/>, which must be at the start of the capture.</summary>
@@ -16,7 +19,4 @@ public static class PcapFile
         if (le == PcapNgReader.SectionHeaderType) return new PcapNgReader(stream, leaveOpen, magic);
         return new PcapReader(stream, leaveOpen, magic);
     }
-
-    /// <summary>Opens the capture file at <paramref name="path"/>.</summary>
-    public static IPcapReader Open(string path) => Open(File.OpenRead(path));
 }

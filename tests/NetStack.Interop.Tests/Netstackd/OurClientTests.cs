@@ -73,7 +73,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
         {
             try
             {
-                return await stack.Sockets.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
+                return await stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
             }
             // Refused: socat is not listening yet. HostUnreachable: our IPv6 address is still tentative (no source address
             // until duplicate address detection ends, RFC 4862 §5.4).

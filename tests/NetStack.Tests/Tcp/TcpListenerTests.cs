@@ -39,7 +39,7 @@ public sealed class TcpListenerTests
     }
 
     /// <summary>Fills the SYN queue (length 1) so that the next SYN gets a cookie; returns the bench and the listener.</summary>
-    private static (TcpBench B, TcpListener L) FullSynQueue(TcpSettings? settings = null)
+    private static (TcpBench B, TcpListenSocket L) FullSynQueue(TcpSettings? settings = null)
     {
         var b = new TcpBench(settings ?? new TcpSettings { SynQueueLength = 1 });
         var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);

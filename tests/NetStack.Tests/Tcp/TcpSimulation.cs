@@ -140,7 +140,7 @@ internal sealed class BulkTransfer
     }
 
     public TcpSimulation Sim { get; }
-    public TcpListener Listener { get; }
+    public TcpListenSocket Listener { get; }
     public TcpConnection Client { get; }
     public TcpConnection? Server => _server;
     public Instant? CompletedAt { get; private set; }

@@ -115,7 +115,7 @@ public sealed partial class TcpConnection
     /// <summary>Why the connection failed (refused, reset, timed out), or None.</summary>
     public TcpError Error { get; private set; }
     /// <summary>The listener this connection was accepted from, until accepted.</summary>
-    internal TcpListener? Listener { get; set; }
+    internal TcpListenSocket? Listener { get; set; }
     internal bool InTable { get; set; }
     internal bool IsDirty { get; set; }
     internal bool HalfOpenCounted { get; set; }

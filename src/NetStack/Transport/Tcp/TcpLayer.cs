@@ -18,8 +18,8 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     private readonly IIpLayer _ip;
     private readonly IRandomSource _random;
     private readonly Dictionary<FourTuple, TcpConnection> _connections = [];
-    private readonly Dictionary<TcpEndpoint, TcpListener> _listeners = [];
-    private readonly Dictionary<ushort, TcpListener> _wildcardListeners = [];
+    private readonly Dictionary<TcpEndpoint, TcpListenSocket> _listeners = [];
+    private readonly Dictionary<ushort, TcpListenSocket> _wildcardListeners = [];
     private readonly List<TcpConnection> _dirty = [];
     private readonly List<TcpConnection> _timerScratch = [];
     private readonly byte[] _scratch = new byte[65536 + TcpSegment.MaxHeaderLength];
@@ -46,22 +46,22 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     /// </summary>
     public event Action<TcpConnection>? ConnectionChanged;
     /// <summary>Raised when a listener has a connection to accept.</summary>
-    public event Action<TcpListener>? ListenerReady;
+    public event Action<TcpListenSocket>? ListenerReady;
 
     /// <summary>Starts listening. An unspecified address listens on every address of both families.</summary>
-    public TcpListener Listen(TcpEndpoint local, int backlog, TcpSettings? settings = null)
+    public TcpListenSocket Listen(TcpEndpoint local, int backlog, TcpSettings? settings = null)
     {
         if (local.Port == 0) throw new ArgumentException("A listener needs a port.", nameof(local));
         bool wildcard = local.Address.IsUnspecified;
         if (wildcard ? _wildcardListeners.ContainsKey(local.Port) : _listeners.ContainsKey(local))
             throw new InvalidOperationException($"Already listening on {local}.");
-        var l = new TcpListener(this, local, backlog, settings ?? Settings);
+        var l = new TcpListenSocket(this, local, backlog, settings ?? Settings);
         if (wildcard) _wildcardListeners[local.Port] = l; else _listeners[local] = l;
         return l;
     }
 
     /// <summary>Takes an established connection from <paramref name="listener"/>'s accept queue.</summary>
-    public static bool TryAccept(TcpListener listener, out TcpConnection connection) => listener.TryAccept(out connection);
+    public static bool TryAccept(TcpListenSocket listener, out TcpConnection connection) => listener.TryAccept(out connection);
 
     /// <summary>
     /// Active open (RFC 9293 §3.10.1): picks the source address (unless given) and an ephemeral port
@@ -174,14 +174,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         return TransportVerdict.Dropped;
     }
 
-    private TcpListener? FindListener(TcpEndpoint local)
+    private TcpListenSocket? FindListener(TcpEndpoint local)
     {
         if (_listeners.TryGetValue(local, out var l)) return l;
         return _wildcardListeners.TryGetValue(local.Port, out l) ? l : null;
     }
 
     /// <summary>RFC 9293 §3.10.7.2: a segment for a LISTEN socket.</summary>
-    private void ToListener(TcpListener listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
+    private void ToListener(TcpListenSocket listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
     {
         if (seg.Rst) return; // an incoming RST in LISTEN is ignored
         if (seg.Ack)
@@ -386,13 +386,13 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 
     internal void Forget(TcpConnection c) => OnClosed(c);
 
-    internal void RemoveListener(TcpListener l)
+    internal void RemoveListener(TcpListenSocket l)
     {
         if (l.Local.Address.IsUnspecified) _wildcardListeners.Remove(l.Local.Port);
         else _listeners.Remove(l.Local);
     }
 
-    internal void NotifyListener(TcpListener l) => ListenerReady?.Invoke(l);
+    internal void NotifyListener(TcpListenSocket l) => ListenerReady?.Invoke(l);
 
 
     internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now, byte trafficClass = 0, byte hopLimit = 0)

@@ -95,12 +95,13 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     /// Fails with <see cref="SocketException"/>: ConnectionRefused (RST), TimedOut (SYN retransmissions exhausted),
     /// HostUnreachable (no route or source address, or an ICMP hard error); cancelling the token aborts the attempt.
     /// </summary>
-    public static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpLayer layer, IPEndPoint remote,
+    internal static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpSocketHub hub, IPEndPoint remote,
         TcpSocketOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
-        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(hub);
         ArgumentNullException.ThrowIfNull(remote);
+        var layer = hub.Layer;
         cancellationToken.ThrowIfCancellationRequested();
         var settings = options?.Apply(layer.Settings) ?? layer.Settings;
         var endpoint = new TcpEndpoint(IpAddress.FromIPAddress(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address), (ushort)remote.Port);
@@ -110,7 +111,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         dispatcher.Post(() =>
         {
             if (completion.Task.IsCompleted) return; // cancelled before it started
-            var hub = TcpSocketHub.For(layer);
+            if (hub.IsClosed) { completion.TrySetException(TcpErrors.Socket(SocketError.OperationAborted)); return; } // the stack stopped
             TcpEndpoint? local = options?.LocalEndPoint is { } le ? new TcpEndpoint(IpAddress.FromIPAddress(le.Address), (ushort)le.Port) : null;
             var c = layer.Connect(endpoint, dispatcher.Now, local, settings);
             stream = new TcpConnectionStream(dispatcher, hub, c) { _connect = completion };
@@ -130,7 +131,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     /// Connects to <paramref name="hostName"/> (an address literal, or a name given to <paramref name="resolver"/>), trying
     /// each address in turn as <see cref="Socket.ConnectAsync(string, int, CancellationToken)"/> does; the last failure is thrown.
     /// </summary>
-    public static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpLayer layer, string hostName, int port,
+    internal static async Task<TcpConnectionStream> ConnectAsync(IStackDispatcher dispatcher, TcpSocketHub hub, string hostName, int port,
         TcpHostResolver? resolver, TcpSocketOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(hostName);
@@ -147,7 +148,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         {
             try
             {
-                return await ConnectAsync(dispatcher, layer, new IPEndPoint(a, port), options, cancellationToken).ConfigureAwait(false);
+                return await ConnectAsync(dispatcher, hub, new IPEndPoint(a, port), options, cancellationToken).ConfigureAwait(false);
             }
             catch (SocketException e)
             {

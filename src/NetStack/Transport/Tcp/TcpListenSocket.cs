@@ -5,12 +5,12 @@ namespace NetStack.Transport.Tcp;
 /// bounded accept queue (<see cref="Backlog"/>). When either is full, SYNs are answered with SYN cookies
 /// (RFC 4987 §3.6) if enabled, else dropped (counted).
 /// </summary>
-public sealed class TcpListener
+public sealed class TcpListenSocket
 {
     private readonly Queue<TcpConnection> _accept = new();
     private readonly TcpLayer _layer;
 
-    internal TcpListener(TcpLayer layer, TcpEndpoint local, int backlog, TcpSettings settings)
+    internal TcpListenSocket(TcpLayer layer, TcpEndpoint local, int backlog, TcpSettings settings)
     {
         _layer = layer;
         Local = local;

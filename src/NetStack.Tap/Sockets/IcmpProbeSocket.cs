@@ -17,7 +17,7 @@ public readonly record struct IcmpProbeSent(IPAddress Source, Instant SentAt);
 /// replies and errors of one echo identifier). Built over the core's <see cref="RawSocket"/>; the receive queue is
 /// bounded (overflow counted by the raw socket).
 /// </summary>
-public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
+public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable, ILoopClosable
 {
     private readonly IStackDispatcher _dispatcher;
     private readonly IServiceContext _stack;
@@ -26,11 +26,14 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
     private readonly Queue<IcmpProbeReply> _replies = new();
     private readonly Queue<TaskCompletionSource<IcmpProbeReply>> _waiters = new();
     private readonly int _capacity;
+    private readonly OpenSockets? _owner;
     private volatile bool _disposed;
     private bool _closed;
 
-    private IcmpProbeSocket(IStackDispatcher dispatcher, IServiceContext stack, IpVersion version, Func<IcmpProbeReply, bool>? filter, int capacity)
+    private IcmpProbeSocket(IStackDispatcher dispatcher, IServiceContext stack, IpVersion version, Func<IcmpProbeReply, bool>? filter, int capacity,
+        OpenSockets? owner)
     {
+        _owner = owner;
         _dispatcher = dispatcher;
         _stack = stack;
         _filter = filter;
@@ -46,9 +49,10 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
     /// <param name="family"><see cref="AddressFamily.InterNetwork"/> (ICMP) or <see cref="AddressFamily.InterNetworkV6"/> (ICMPv6).</param>
     /// <param name="filter">Keeps the messages it returns true for (runs on the loop); null keeps every message.</param>
     /// <param name="capacity">Messages held before new ones are dropped.</param>
+    /// <param name="owner">The stack's open sockets (it closes them when it stops).</param>
     /// <param name="cancellationToken">Cancels the opening.</param>
-    public static Task<IcmpProbeSocket> OpenAsync(IStackDispatcher dispatcher, IServiceContext stack, AddressFamily family,
-        Func<IcmpProbeReply, bool>? filter = null, int capacity = 1024, CancellationToken cancellationToken = default)
+    internal static Task<IcmpProbeSocket> OpenAsync(IStackDispatcher dispatcher, IServiceContext stack, AddressFamily family,
+        Func<IcmpProbeReply, bool>? filter, int capacity, OpenSockets? owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
         ArgumentNullException.ThrowIfNull(stack);
@@ -59,7 +63,12 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(family), family, "IPv4 or IPv6 only."),
         };
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        return dispatcher.InvokeAsync(() => new IcmpProbeSocket(dispatcher, stack, version, filter, capacity), cancellationToken);
+        return dispatcher.InvokeAsync(() =>
+        {
+            if (owner is { IsClosed: true }) throw new SocketException((int)SocketError.OperationAborted);
+            var socket = new IcmpProbeSocket(dispatcher, stack, version, filter, capacity, owner);
+            return owner is null ? socket : owner.Add(socket);
+        }, cancellationToken);
     }
 
     /// <summary>Keeps the echo replies with <paramref name="identifier"/> and the errors quoting our echo requests with it.</summary>
@@ -180,6 +189,7 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Closes the socket (on the loop); pending receives fail with OperationAborted.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
@@ -195,6 +205,7 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>As <see cref="DisposeAsync"/>, without waiting for the loop.</summary>
     public void Dispose()
     {
         if (_disposed) return;
@@ -202,10 +213,17 @@ public sealed class IcmpProbeSocket : IAsyncDisposable, IDisposable
         _dispatcher.RunOnLoop(Close);
     }
 
+    void ILoopClosable.CloseOnLoop()
+    {
+        _disposed = true;
+        Close();
+    }
+
     private void Close()
     {
         if (_closed) return;
         _closed = true;
+        _owner?.Remove(this);
         _raw.Readable -= OnReadable;
         _raw.Dispose();
         _replies.Clear();

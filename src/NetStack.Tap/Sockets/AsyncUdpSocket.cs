@@ -41,7 +41,7 @@ public sealed record UdpMessage(byte[] Data, UdpReceiveResult Info);
 /// <see cref="IpHeaderOptions.Create"/>) are given to <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies
 /// when none are given (a socket-wide <c>IP_OPTIONS</c>). Received IPv4 options come in <see cref="UdpReceiveResult.HeaderOptions"/>.</para>
 /// </summary>
-public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
+public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosable
 {
     private sealed class Waiter(Memory<byte> buffer)
     {
@@ -67,29 +67,28 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Binds a socket on the stack's loop (address <see cref="IPAddress.Any"/> / <see cref="IPAddress.IPv6Any"/> for
-    /// every address of the family, port 0 for an ephemeral port). Fails with <see cref="SocketException"/>:
-    /// <see cref="SocketError.AddressAlreadyInUse"/>, or <see cref="SocketError.TooManyOpenSockets"/> when the
-    /// ephemeral range is exhausted.
+    /// every address of the family, port 0 for an ephemeral port) and registers it with <paramref name="owner"/> (the
+    /// stack, which closes it when it stops). Fails with <see cref="SocketException"/>:
+    /// <see cref="SocketError.AddressAlreadyInUse"/>, <see cref="SocketError.TooManyOpenSockets"/> when the
+    /// ephemeral range is exhausted, or <see cref="SocketError.OperationAborted"/> when the owner has stopped.
     /// </summary>
-    public static Task<AsyncUdpSocket> BindAsync(IStackDispatcher dispatcher, UdpLayer udp, IPEndPoint local, CancellationToken cancellationToken = default) =>
-        BindAsync(dispatcher, udp, local, null, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="BindAsync(IStackDispatcher, UdpLayer, IPEndPoint, CancellationToken)"/>, telling the owner (a stack that
-    /// closes its sockets when it stops) when the socket closes: <paramref name="onClosed"/> runs once, on the loop.
-    /// </summary>
-    public static Task<AsyncUdpSocket> BindAsync(IStackDispatcher dispatcher, UdpLayer udp, IPEndPoint local,
-        Action<AsyncUdpSocket>? onClosed, CancellationToken cancellationToken = default)
+    internal static Task<AsyncUdpSocket> BindAsync(IStackDispatcher dispatcher, UdpLayer udp, IPEndPoint local,
+        OpenSockets? owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
         ArgumentNullException.ThrowIfNull(udp);
         ArgumentNullException.ThrowIfNull(local);
         var endpoint = IpEndpoint.FromIPEndPoint(local);
-        return dispatcher.InvokeAsync(() => new AsyncUdpSocket(dispatcher, udp.Bind(endpoint), onClosed), cancellationToken);
+        return dispatcher.InvokeAsync(() =>
+        {
+            if (owner is { IsClosed: true }) throw new SocketException((int)SocketError.OperationAborted);
+            var socket = new AsyncUdpSocket(dispatcher, udp.Bind(endpoint), owner is null ? null : owner.Remove);
+            return owner is null ? socket : owner.Add(socket);
+        }, cancellationToken);
     }
 
     /// <summary>Closes the socket on the loop thread (for owners shutting a stack down); pending operations fail with OperationAborted.</summary>
-    public void CloseOnLoop()
+    void ILoopClosable.CloseOnLoop()
     {
         _disposed = true;
         Close();

@@ -6,7 +6,7 @@ using NetStack.Wire;
 namespace NetStack.Sockets;
 
 /// <summary>
-/// A listening TCP socket of a NetStack stack, shaped like <see cref="TcpListener"/> / a listening <see cref="Socket"/>:
+/// A listening TCP socket of a NetStack stack, shaped like <see cref="System.Net.Sockets.TcpListener"/> / a listening <see cref="Socket"/>:
 /// <see cref="AcceptAsync"/> hands out established connections as <see cref="TcpConnectionStream"/>s. The engine's
 /// listener keeps a bounded SYN queue and accept queue (<c>backlog</c>) and answers with SYN cookies when they are full
 /// (RFC 4987). Disposing it stops listening: connections not yet accepted are reset and pending accepts fail with
@@ -16,12 +16,12 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
 {
     private readonly IStackDispatcher _dispatcher;
     private readonly TcpSocketHub _hub;
-    private readonly Transport.Tcp.TcpListener _listener;
+    private readonly Transport.Tcp.TcpListenSocket _listener;
     private readonly Queue<TaskCompletionSource<TcpConnectionStream>> _waiters = new();
     private bool _closedOnLoop;
     private volatile bool _disposed;
 
-    private AsyncTcpListener(IStackDispatcher dispatcher, TcpSocketHub hub, Transport.Tcp.TcpListener listener)
+    private AsyncTcpListener(IStackDispatcher dispatcher, TcpSocketHub hub, Transport.Tcp.TcpListenSocket listener)
     {
         _dispatcher = dispatcher;
         _hub = hub;
@@ -35,11 +35,12 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
     /// both families). <paramref name="options"/> apply to the connections it accepts. Fails with
     /// <see cref="SocketException"/> AddressAlreadyInUse when something already listens there.
     /// </summary>
-    public static Task<AsyncTcpListener> ListenAsync(IStackDispatcher dispatcher, TcpLayer layer, IPEndPoint local, int backlog = 128,
+    internal static Task<AsyncTcpListener> ListenAsync(IStackDispatcher dispatcher, TcpSocketHub hub, IPEndPoint local, int backlog = 128,
         TcpSocketOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
-        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(hub);
+        var layer = hub.Layer;
         ArgumentNullException.ThrowIfNull(local);
         ArgumentOutOfRangeException.ThrowIfLessThan(backlog, 1);
         if (local.Port is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(local), "A listener needs a port.");
@@ -48,8 +49,8 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
         var endpoint = new TcpEndpoint(IpAddress.FromIPAddress(address), (ushort)local.Port);
         return dispatcher.InvokeAsync(() =>
         {
-            var hub = TcpSocketHub.For(layer);
-            Transport.Tcp.TcpListener l;
+            if (hub.IsClosed) throw new SocketException((int)SocketError.OperationAborted); // the stack stopped
+            Transport.Tcp.TcpListenSocket l;
             try
             {
                 l = layer.Listen(endpoint, backlog, settings);
@@ -106,7 +107,8 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
         }
     }
 
-    private void CloseOnLoop()
+    /// <summary>Stops listening; pending accepts fail with OperationAborted (loop).</summary>
+    internal void CloseOnLoop()
     {
         if (_closedOnLoop) return;
         _closedOnLoop = true;

@@ -5,16 +5,12 @@ using NetStack.Transport.Tcp;
 namespace NetStack.Sockets;
 
 /// <summary>
-/// The TCP socket API of one stack: a <see cref="TcpLayer"/>, the loop that owns it, and an optional host-name
-/// resolver. Listen, connect, and plug the stack into <see cref="HttpClient"/>:
-/// <code>
-/// var tcp = new TcpSockets(dispatcher, tcpLayer, dns.ResolveAsync);
-/// await using var listener = await tcp.ListenAsync(new IPEndPoint(IPAddress.Any, 7));
-/// await using var client = await tcp.ConnectAsync("example.test", 7);
-/// using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = tcp.HttpConnectCallback() });
-/// </code>
+/// The TCP socket API of one stack: a <see cref="TcpLayer"/>, the loop that owns it, an optional host-name resolver, and
+/// the <see cref="TcpSocketHub"/> that knows every listener and stream opened through it (so that the owner,
+/// <see cref="Tap.IpStack"/>, closes them all when it stops). Users reach it through <see cref="Tap.IpStack"/>'s
+/// <c>ListenTcpAsync</c> / <c>ConnectTcpAsync</c> / <c>HttpConnectCallback</c>.
 /// </summary>
-public sealed class TcpSockets
+internal sealed class TcpSockets
 {
     /// <summary>Creates the API over <paramref name="layer"/>, driven by <paramref name="dispatcher"/>.</summary>
     public TcpSockets(IStackDispatcher dispatcher, TcpLayer layer, TcpHostResolver? resolver = null)
@@ -24,6 +20,7 @@ public sealed class TcpSockets
         Dispatcher = dispatcher;
         Layer = layer;
         Resolver = resolver;
+        Hub = new TcpSocketHub(layer);
     }
 
     /// <summary>The loop every call is handed to.</summary>
@@ -35,17 +32,20 @@ public sealed class TcpSockets
     /// <summary>Resolves host names for <see cref="ConnectAsync(string, int, TcpSocketOptions?, CancellationToken)"/>.</summary>
     public TcpHostResolver? Resolver { get; }
 
+    /// <summary>Every listener and stream opened here and not yet closed (loop only).</summary>
+    public TcpSocketHub Hub { get; }
+
     /// <inheritdoc cref="AsyncTcpListener.ListenAsync"/>
     public Task<AsyncTcpListener> ListenAsync(IPEndPoint local, int backlog = 128, TcpSocketOptions? options = null, CancellationToken cancellationToken = default) =>
-        AsyncTcpListener.ListenAsync(Dispatcher, Layer, local, backlog, options, cancellationToken);
+        AsyncTcpListener.ListenAsync(Dispatcher, Hub, local, backlog, options, cancellationToken);
 
-    /// <inheritdoc cref="TcpConnectionStream.ConnectAsync(IStackDispatcher, TcpLayer, IPEndPoint, TcpSocketOptions?, CancellationToken)"/>
+    /// <inheritdoc cref="TcpConnectionStream.ConnectAsync(IStackDispatcher, TcpSocketHub, IPEndPoint, TcpSocketOptions?, CancellationToken)"/>
     public Task<TcpConnectionStream> ConnectAsync(IPEndPoint remote, TcpSocketOptions? options = null, CancellationToken cancellationToken = default) =>
-        TcpConnectionStream.ConnectAsync(Dispatcher, Layer, remote, options, cancellationToken);
+        TcpConnectionStream.ConnectAsync(Dispatcher, Hub, remote, options, cancellationToken);
 
-    /// <inheritdoc cref="TcpConnectionStream.ConnectAsync(IStackDispatcher, TcpLayer, string, int, TcpHostResolver?, TcpSocketOptions?, CancellationToken)"/>
+    /// <inheritdoc cref="TcpConnectionStream.ConnectAsync(IStackDispatcher, TcpSocketHub, string, int, TcpHostResolver?, TcpSocketOptions?, CancellationToken)"/>
     public Task<TcpConnectionStream> ConnectAsync(string hostName, int port, TcpSocketOptions? options = null, CancellationToken cancellationToken = default) =>
-        TcpConnectionStream.ConnectAsync(Dispatcher, Layer, hostName, port, Resolver, options, cancellationToken);
+        TcpConnectionStream.ConnectAsync(Dispatcher, Hub, hostName, port, Resolver, options, cancellationToken);
 
     /// <summary>
     /// A <see cref="SocketsHttpHandler.ConnectCallback"/> that opens <see cref="HttpClient"/>'s connections on this stack
