@@ -15,7 +15,7 @@ public sealed class NetstackdOptions
         "                 [--http PORT --http-root DIR] [--record FILE.pcap]\n" +
         "                 [--fault-drop P] [--fault-reorder P] [--fault-duplicate P] [--seed N]\n" +
         "                 [--backlog N (TCP listen backlog, default 1024)] [--syn-queue N (half-open before SYN cookies, default: the backlog)]\n" +
-        "                 [--queue-len N (frames the kernel holds for us on the TAP, default 4096)]\n" +
+        "                 [--queue-len N (frames the kernel holds for us on the TAP, default 4096)] [--no-offloads]\n" +
         "The TAP is attached if it exists and created otherwise. SIGINT/SIGTERM stop it and print its counters.";
 
     public string? Tap { get; private set; }
@@ -47,6 +47,9 @@ public sealed class NetstackdOptions
     public int? SynQueue { get; private set; }
     public bool Help { get; private set; }
 
+    /// <summary>Open the TAP without IFF_VNET_HDR offloads (plain frames, one per system call).</summary>
+    public bool NoOffloads { get; private set; }
+
     public bool HasFaults => FaultDrop > 0 || FaultReorder > 0 || FaultDuplicate > 0;
 
     /// <summary>Parses <paramref name="args"/>; on failure <paramref name="error"/> is the one-line reason.</summary>
@@ -58,7 +61,7 @@ public sealed class NetstackdOptions
         {
             string name = args[i];
             if (name is "-h" or "--help") { options.Help = true; return true; }
-            bool isFlag = name is "--dhcp" or "--slaac";
+            bool isFlag = name is "--dhcp" or "--slaac" or "--no-offloads";
             if (!isFlag && i + 1 >= args.Length)
             {
                 error = Known(name) ? $"{name} needs a value" : $"unknown option '{name}'";
@@ -99,6 +102,7 @@ public sealed class NetstackdOptions
             case "--gateway": return AddGateway(value, out error);
             case "--dhcp": Dhcp = true; return true;
             case "--slaac": Slaac = true; return true;
+            case "--no-offloads": NoOffloads = true; return true;
             case "--tcp-echo": return Port(name, value, v => TcpEcho = v, out error);
             case "--udp-echo": return Port(name, value, v => UdpEcho = v, out error);
             case "--discard": return Port(name, value, v => Discard = v, out error);

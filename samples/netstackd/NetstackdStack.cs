@@ -27,8 +27,9 @@ public sealed record NetstackdStackOptions
 
 /// <summary>
 /// What netstackd runs (and its interop tests reuse for "our client"): an <see cref="IpStack"/> (IPv4/IPv6, UDP, TCP, DHCPv4,
-/// SLAAC, its loop) over a device, optionally behind a <see cref="FaultInjector"/> and a <see cref="PcapRecorder"/>. The loop
-/// still sleeps on the real device's descriptor, and wakes when frames held by the fault injector fall due.
+/// SLAAC, its loop) over a device, optionally behind a <see cref="FaultInjector"/> and a <see cref="PcapRecorder"/>. The
+/// decorators pass the device's capabilities through, so the loop still sleeps on the real device's descriptor, and
+/// <see cref="IpStack"/> wakes it when frames held by the fault injector fall due.
 /// </summary>
 public sealed class NetstackdStack : IAsyncDisposable
 {
@@ -48,14 +49,13 @@ public sealed class NetstackdStack : IAsyncDisposable
             Recorder = new PcapRecorder(chain, record, leaveOpen: false, epochOffset: DateTime.UtcNow - DateTime.UnixEpoch - TimeSpan.FromTicks(StackHost.Now.Microseconds * 10));
             chain = Recorder;
         }
-        Ip = new IpStack(new Decorated(chain, device as IWaitableDevice), config, new IpStackOptions
+        Ip = new IpStack(chain, config, new IpStackOptions
         {
             Name = "netstackd",
             Random = options.Seed is { } seed ? new SeededRandom(seed) : null,
             Tcp = options.Tcp,
             EnableMetrics = false,
         });
-        if (chain is ITimedDevice timed) Ip.Stack.RegisterPollable(new HeldFrames(timed));
     }
 
     /// <summary>The stack object (loop, DHCPv4, DNS, UDP, TCP).</summary>
@@ -85,26 +85,4 @@ public sealed class NetstackdStack : IAsyncDisposable
     }
 
     private bool _disposed;
-
-    /// <summary>The decorated chain, with the real device's descriptor for the loop to sleep on.</summary>
-    private sealed class Decorated(INetDevice chain, IWaitableDevice? real) : INetDevice, IWaitableDevice
-    {
-        public Medium Medium => chain.Medium;
-        public int Mtu => chain.Mtu;
-        public int MaxFrameSize => chain.MaxFrameSize;
-        public Wire.MacAddress HardwareAddress => chain.HardwareAddress;
-        public int FileDescriptor => real?.FileDescriptor ?? -1;
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length) => chain.TryReceive(buffer, now, out length);
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now) => chain.Transmit(frame, now);
-    }
-
-    /// <summary>Releases frames the fault injector held back (reordering) when due, and tells the loop when that is.</summary>
-    private sealed class HeldFrames(ITimedDevice device) : IPollable
-    {
-        public Instant Poll(Instant now)
-        {
-            device.Service(now);
-            return device.NextArrival;
-        }
-    }
 }

@@ -25,7 +25,7 @@ string deviceName = o.Tap ?? o.Pcap!;
 try
 {
     device = o.Tap is not null
-        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu, QueueLength = o.QueueLength })
+        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu, QueueLength = o.QueueLength, Offloads = o.NoOffloads ? TunOffloads.None : TunOffloads.Default })
         : new PcapLiveDevice(o.Pcap!, o.Mac, o.Mtu ?? 1500);
 }
 catch (Exception e) when (e is TapException or IOException or UnauthorizedAccessException or DllNotFoundException or InvalidOperationException or ArgumentException or TypeInitializationException)
@@ -110,6 +110,8 @@ using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
     var addresses = string.Join(' ', o.Ipv4Addresses.Select(a => a.ToString()).Concat(o.Ipv6Addresses.Select(a => a.ToString())));
     Console.WriteLine($"netstackd: ready on {stack.Device} mac {stack.Interface.HardwareAddress} mtu {stack.Device.Mtu} addresses [{addresses}]"
         + $" serving [{string.Join(' ', services.Select(s => s.Name).Distinct())}]{(faults is null ? "" : $" faults drop={o.FaultDrop} reorder={o.FaultReorder} duplicate={o.FaultDuplicate}")}");
+    if (stack.Device is TunTapDevice tt)
+        Console.WriteLine($"netstackd: offloads {tt.Offloads} (refused: {tt.RefusedOffloads}), virtio-net header {tt.VirtioHeaderSize} bytes");
     if (o.Dhcp)
     {
         _ = stack.Ip.WaitForDhcpv4LeaseAsync(stop.Token).ContinueWith(t =>

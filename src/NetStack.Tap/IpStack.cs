@@ -56,9 +56,13 @@ public sealed partial class IpStack : IAsyncDisposable
         Stack.RegisterTransport(IpProtocol.Tcp, Tcp);
         var hostOptions = (_options.Host ?? new StackHostOptions()) with { ThreadName = $"NetStack loop ({Name})" };
         // A device that wakes the loop itself when a frame arrives needs no 1 ms polling; a slow poll stays as a safety net.
-        if (device is IHostWakeable && _options.Host is null) hostOptions = hostOptions with { FallbackPollInterval = TimeSpan.FromMilliseconds(50) };
+        // Found through decorators (recorder, fault injector) as well.
+        var wakeable = device.Find<IHostWakeable>();
+        if (wakeable is not null && _options.Host is null) hostOptions = hostOptions with { FallbackPollInterval = TimeSpan.FromMilliseconds(50) };
         Host = new StackHost(Stack, [device], _options.LoggerFactory?.CreateLogger<StackHost>(), hostOptions);
-        if (device is IHostWakeable w) w.WakeOwner = Host.Wake;
+        if (wakeable is not null) wakeable.WakeOwner = Host.Wake;
+        // A device that holds frames back (a fault injector's delays and reordering) says when they fall due: the loop wakes then.
+        if (device is ITimedDevice timed) Stack.RegisterPollable(new TimedDevicePoller(timed));
         var servers = _options.DnsServers.Select(IpAddress.FromIPAddress).ToArray();
         Dns = new DnsResolver(Host, Stack, Udp, new DnsResolverOptions(servers)
         {
@@ -352,4 +356,14 @@ public sealed partial class IpStack : IAsyncDisposable
 
     [LoggerMessage(6, LogLevel.Information, "{Stack}: dropped {Count} for {Reason}")]
     private static partial void LogDrops(ILogger logger, string stack, DropReason reason, long count);
+}
+
+/// <summary>Releases what a timed device holds (a fault injector's delayed or reordered frames) when due, and tells the loop when that is.</summary>
+internal sealed class TimedDevicePoller(ITimedDevice device) : IPollable
+{
+    public Instant Poll(Instant now)
+    {
+        device.Service(now);
+        return device.NextArrival;
+    }
 }

@@ -101,6 +101,9 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
 
     public int FileDescriptor => _disposed ? -1 : _selectableFd;
 
+    /// <summary>Plain frames, and pcap's selectable descriptor to wait on.</summary>
+    public DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with { WaitHandle = DeviceWaitHandle.FromFileDescriptor(FileDescriptor) };
+
     public bool TryReceive(Span<byte> buffer, Instant now, out int length)
     {
         length = 0;

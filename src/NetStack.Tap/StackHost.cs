@@ -17,7 +17,9 @@ namespace NetStack.Tap;
 /// Other threads talk to the stack through <see cref="Post"/> / <see cref="InvokeAsync{T}(Func{T}, CancellationToken)"/>
 /// (whose tasks complete off the loop thread) and <see cref="Wake"/>. Exceptions from user work or from
 /// <c>Poll</c> are logged and counted; they never end the loop.
-/// Devices that are not <see cref="IWaitableDevice"/> are polled every <see cref="StackHostOptions.FallbackPollInterval"/>.
+/// The loop sleeps on each device's wait handle (<see cref="INetDevice.Capabilities"/>, which decorators such as
+/// <see cref="PcapRecorder"/> and <see cref="FaultInjector"/> pass through from the device they wrap; or a legacy
+/// <see cref="IWaitableDevice"/>). Devices without one are polled every <see cref="StackHostOptions.FallbackPollInterval"/>.
 /// </summary>
 public sealed partial class StackHost : IAsyncDisposable, IDisposable
 {
@@ -42,7 +44,28 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         _devices = devices.ToArray();
         _logger = logger ?? NullLogger.Instance;
         _options = options ?? new StackHostOptions();
+        _deviceDescriptors = _devices.Select(WaitDescriptor).ToArray();
     }
+
+    private readonly int[] _deviceDescriptors;
+
+    /// <summary>
+    /// The file descriptor the loop sleeps on for <paramref name="device"/>: its wait handle, found through any chain of
+    /// decorators (<see cref="DeviceCapabilities.WaitHandle"/>), or a legacy <see cref="IWaitableDevice"/>'s; -1 when none.
+    /// </summary>
+    public static int WaitDescriptor(INetDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        int fd = device.Capabilities.WaitHandle.FileDescriptor;
+        if (fd < 0 && device.Find<IWaitableDevice>() is { } w) fd = w.FileDescriptor;
+        return fd;
+    }
+
+    /// <summary>
+    /// True when some device offers nothing to sleep on, so the loop wakes every <see cref="StackHostOptions.FallbackPollInterval"/>
+    /// to poll it; false when every device is waited on by descriptor.
+    /// </summary>
+    public bool PollsOnInterval => _deviceDescriptors.Any(fd => fd < 0);
 
     /// <summary>The host's monotonic clock (Stopwatch based), the time every <c>Poll</c> is given. Readable from any thread.</summary>
     public static Instant Now => new(Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000));
@@ -130,9 +153,8 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         LogStarted(_logger, _devices.Length);
         var waitable = new List<int>();
         bool anyNonWaitable = false;
-        foreach (var d in _devices)
+        foreach (int fd in _deviceDescriptors)
         {
-            int fd = d is IWaitableDevice w ? w.FileDescriptor : -1;
             if (fd >= 0) waitable.Add(fd); else anyNonWaitable = true;
         }
         var fds = new LibC.PollFd[1 + waitable.Count];

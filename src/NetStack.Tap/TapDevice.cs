@@ -11,7 +11,7 @@ namespace NetStack.Tap;
 public sealed class TapDevice : TunTapDevice
 {
     /// <summary>Ethernet header plus two VLAN tags.</summary>
-    private const int LinkOverhead = 14 + 2 * 4;
+    private protected override int LinkOverhead => 14 + 2 * 4;
 
     public TapDevice(TunTapOptions options) : base(Medium.Ethernet, options) { }
 
@@ -20,5 +20,4 @@ public sealed class TapDevice : TunTapDevice
 
     private protected override string KindName => "TAP";
 
-    public override int MaxFrameSize => Mtu + LinkOverhead;
 }

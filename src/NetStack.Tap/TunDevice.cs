@@ -16,5 +16,5 @@ public sealed class TunDevice : TunTapDevice
 
     private protected override string KindName => "TUN";
 
-    public override int MaxFrameSize => Mtu;
+    private protected override int LinkOverhead => 0;
 }

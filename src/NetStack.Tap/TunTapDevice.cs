@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using NetStack.Link;
 using NetStack.Tap.Native;
 using NetStack.Wire;
@@ -10,7 +11,7 @@ namespace NetStack.Tap;
 /// A Linux TAP (Ethernet) or TUN (raw IP) interface opened through <c>/dev/net/tun</c>: the common part
 /// of <see cref="TapDevice"/> and <see cref="TunDevice"/>.
 /// <para>
-/// The file descriptor is non-blocking: <see cref="TryReceive"/> is one <c>read()</c> that returns false on
+/// The file descriptor is non-blocking: <see cref="TryReceive(Span{byte}, Instant, out int)"/> is one <c>read()</c> that returns false on
 /// EAGAIN, <see cref="Transmit"/> is one <c>write()</c>. Waiting is done by the caller with <c>poll()</c> on
 /// <see cref="FileDescriptor"/> (as <see cref="StackHost"/> does) or with <see cref="WaitForFrames"/>;
 /// a blocked <c>read()</c> would not be woken by <c>close()</c>, so none is ever issued.
@@ -56,8 +57,11 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
 
         try
         {
+            bool vnet = options.Offloads != TunOffloads.None && SupportsVirtioHeader(fd);
+            if (options.Offloads != TunOffloads.None && !vnet)
+                options.Logger?.LogWarning("{Kind} '{Name}': the kernel does not offer IFF_VNET_HDR; opening without offloads", kind, shown);
             var req = IfReq.ForName(name);
-            req.Flags = RequestFlags(medium);
+            req.Flags = RequestFlags(medium, vnet);
             int r;
             unsafe { r = LibC.Ioctl(fd, TunIoctl.TUNSETIFF, &req); }
             if (r < 0)
@@ -74,6 +78,7 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
             }
             Name = req.Name;
             _fd = fd;
+            if (vnet) NegotiateOffloads(fd, options, kind);
         }
         catch
         {
@@ -114,9 +119,80 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>"TAP" or "TUN", for messages.</summary>
     private protected abstract string KindName { get; }
 
-    /// <summary>The tun flags asked of TUNSETIFF. Offloads (IFF_VNET_HDR) will be added here.</summary>
-    private static short RequestFlags(Medium medium) =>
-        (short)((medium == Medium.Ethernet ? TunIoctl.IFF_TAP : TunIoctl.IFF_TUN) | TunIoctl.IFF_NO_PI);
+    /// <summary>The tun flags asked of TUNSETIFF: TAP or TUN, no packet information, and the virtio-net header for offloads.</summary>
+    private static short RequestFlags(Medium medium, bool vnet) =>
+        (short)((medium == Medium.Ethernet ? TunIoctl.IFF_TAP : TunIoctl.IFF_TUN) | TunIoctl.IFF_NO_PI | (vnet ? TunIoctl.IFF_VNET_HDR : 0));
+
+    /// <summary>TUNGETFEATURES: whether this kernel's tun driver offers IFF_VNET_HDR.</summary>
+    private static unsafe bool SupportsVirtioHeader(int fd)
+    {
+        uint features = 0;
+        return LibC.Ioctl(fd, TunIoctl.TUNGETFEATURES, &features) == 0 && (features & (uint)(ushort)TunIoctl.IFF_VNET_HDR) != 0;
+    }
+
+    /// <summary>
+    /// After TUNSETIFF with IFF_VNET_HDR: the header size (TUNSETVNETHDRSZ; 10 when the asked size is refused), then the
+    /// offloads (TUNSETOFFLOAD) flag by flag, checksum first (TSO and USO need it), keeping what the kernel accepts and
+    /// logging what it refuses, as QEMU and gVisor's fdbased endpoint probe them.
+    /// </summary>
+    private unsafe void NegotiateOffloads(int fd, TunTapOptions options, string kind)
+    {
+        var log = options.Logger;
+        int size = options.VirtioHeaderSize;
+        if (size is not (VirtioNetHeader.Length or VirtioNetHeader.MergeableLength))
+            throw new ArgumentOutOfRangeException(nameof(options), size, "VirtioHeaderSize must be 10 or 12");
+        if (LibC.Ioctl(fd, TunIoctl.TUNSETVNETHDRSZ, &size) != 0)
+        {
+            int e = Marshal.GetLastPInvokeError();
+            log?.LogWarning("{Kind} '{Name}': TUNSETVNETHDRSZ {Size} refused ({Error}); using the 10-byte header", kind, Name, size, LibC.Describe(e));
+            size = VirtioNetHeader.Length;
+        }
+        VirtioHeaderSize = size;
+
+        var accepted = TunOffloads.None;
+        var refused = TunOffloads.None;
+        // USO4 and USO6 go together: the tun driver takes them only as a pair (tun_set_offload: "for now USO4 and USO6
+        // should work simultaneously"), and refuses either alone with EINVAL.
+        foreach (var step in (ReadOnlySpan<TunOffloads>)[TunOffloads.Checksum, TunOffloads.Tso4, TunOffloads.Tso6, TunOffloads.Uso4 | TunOffloads.Uso6])
+        {
+            var flag = options.Offloads & step;
+            if (flag == 0) continue;
+            if (flag != TunOffloads.Checksum && (accepted & TunOffloads.Checksum) == 0) { refused |= flag; continue; } // segmentation needs checksum offload
+            var attempt = accepted | flag;
+            if (LibC.Ioctl(fd, TunIoctl.TUNSETOFFLOAD, (void*)(nuint)(uint)attempt) == 0)
+            {
+                accepted = attempt;
+            }
+            else
+            {
+                refused |= flag;
+                int e = Marshal.GetLastPInvokeError();
+                log?.LogWarning("{Kind} '{Name}': the kernel refused offload {Flag} ({Error}); continuing without it", kind, Name, flag, LibC.Describe(e));
+            }
+        }
+        if (LibC.Ioctl(fd, TunIoctl.TUNSETOFFLOAD, (void*)(nuint)(uint)accepted) != 0) accepted = TunOffloads.None; // settle on the accepted set
+        Offloads = accepted;
+        RefusedOffloads = refused;
+        log?.LogInformation("{Kind} '{Name}': virtio-net header of {Size} bytes, offloads {Offloads} (refused: {Refused})", kind, Name, size, accepted, refused);
+    }
+
+    /// <summary>The TUNSETOFFLOAD flags in force: what kinds of frames the kernel may hand us (None without a virtio-net header).</summary>
+    public TunOffloads Offloads { get; private set; }
+
+    /// <summary>Flags asked for in <see cref="TunTapOptions.Offloads"/> that the kernel refused (logged when a logger was given).</summary>
+    public TunOffloads RefusedOffloads { get; private set; }
+
+    /// <summary>The virtio-net header before every frame read and written (10 or 12 bytes), or 0 without IFF_VNET_HDR.</summary>
+    public int VirtioHeaderSize { get; private set; }
+
+    /// <summary>The largest IP super-frame the kernel hands over with TSO/USO offloads (the tun driver's gso_max_size).</summary>
+    public const int GsoMaxSize = 65536;
+
+    /// <summary>Link header bytes in front of the IP packet that <see cref="MaxFrameSize"/> allows for.</summary>
+    private protected abstract int LinkOverhead { get; }
+
+    /// <summary>True when the kernel may hand over super-frames larger than the MTU (a TSO or USO offload is in force).</summary>
+    public bool ReceivesSuperFrames => (Offloads & (TunOffloads.Tso4 | TunOffloads.Tso6 | TunOffloads.Uso4 | TunOffloads.Uso6)) != 0;
 
     /// <summary>Frames the kernel queues for us to read (the interface's transmit queue length), as set or found.</summary>
     public int QueueLength { get; }
@@ -132,7 +208,37 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>The interface MTU read from the kernel at open time (after <see cref="TunTapOptions.Mtu"/> was applied).</summary>
     public int Mtu { get; }
 
-    public abstract int MaxFrameSize { get; }
+    /// <summary>The MTU plus the link header, or a 64 KB super-frame plus the link header when the kernel may send those.</summary>
+    public int MaxFrameSize => (ReceivesSuperFrames ? Math.Max(GsoMaxSize, Mtu) : Mtu) + LinkOverhead;
+
+    /// <summary>
+    /// The device's description: its descriptor as wait handle, its statistics, and the offloads in force. Receive offloads
+    /// are the TUNSETOFFLOAD flags the kernel accepted; transmit offloads (checksum completion, TSO, USO) are what the tun
+    /// driver does with any frame whose virtio-net header asks for it, so they come with the header itself.
+    /// </summary>
+    public DeviceCapabilities Capabilities
+    {
+        get
+        {
+            var offloads = DeviceOffloads.None;
+            if (VirtioHeaderSize > 0) offloads |= DeviceOffloads.TransmitChecksum | DeviceOffloads.Tso4 | DeviceOffloads.Tso6 | DeviceOffloads.Uso;
+            if ((Offloads & TunOffloads.Checksum) != 0) offloads |= DeviceOffloads.ReceiveChecksum;
+            if ((Offloads & TunOffloads.Tso4) != 0) offloads |= DeviceOffloads.ReceiveTcp4;
+            if ((Offloads & TunOffloads.Tso6) != 0) offloads |= DeviceOffloads.ReceiveTcp6;
+            if ((Offloads & TunOffloads.Uso4) != 0) offloads |= DeviceOffloads.ReceiveUdp4;
+            if ((Offloads & TunOffloads.Uso6) != 0) offloads |= DeviceOffloads.ReceiveUdp6;
+            return new DeviceCapabilities
+            {
+                Medium = Medium,
+                Mtu = Mtu,
+                MaxFrameSize = MaxFrameSize,
+                Offloads = offloads,
+                GsoMaxSize = VirtioHeaderSize > 0 ? GsoMaxSize : 0,
+                WaitHandle = DeviceWaitHandle.FromFileDescriptor(FileDescriptor),
+                Statistics = Statistics,
+            };
+        }
+    }
 
     public MacAddress HardwareAddress { get; }
 
@@ -141,13 +247,49 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>The non-blocking descriptor (readable when a frame waits); -1 once disposed.</summary>
     public int FileDescriptor => Volatile.Read(ref _fd);
 
-    public unsafe bool TryReceive(Span<byte> buffer, Instant now, out int length)
+    public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
+
+    /// <summary>
+    /// One <c>read()</c> (a <c>readv()</c> of header and frame with a virtio-net header): the frame into
+    /// <paramref name="buffer"/>, its header into <paramref name="info"/>. A frame longer than the buffer (a super-frame
+    /// beyond the negotiated maximum) comes back with <see cref="FrameReceiveInfo.Truncated"/> for the stack to count.
+    /// </summary>
+    public unsafe bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
     {
         int fd = _fd;
         length = 0;
+        info = default;
         if (fd < 0) return false;
+        int hdr = VirtioHeaderSize;
         nint n;
-        fixed (byte* p = buffer) n = LibC.Read(fd, p, (nuint)buffer.Length);
+        if (hdr == 0)
+        {
+            fixed (byte* p = buffer) n = LibC.Read(fd, p, (nuint)buffer.Length);
+        }
+        else
+        {
+            byte* header = stackalloc byte[VirtioNetHeader.MergeableLength];
+            fixed (byte* p = buffer)
+            {
+                var iov = stackalloc LibC.IoVec[2];
+                iov[0] = new LibC.IoVec { Base = header, Length = (nuint)hdr };
+                iov[1] = new LibC.IoVec { Base = p, Length = (nuint)buffer.Length };
+                n = LibC.Readv(fd, iov, 2);
+            }
+            if (n > 0)
+            {
+                if (n < hdr || !VirtioNetHeader.TryRead(new ReadOnlySpan<byte>(header, hdr), out var h))
+                {
+                    Statistics._receiveErrors++;
+                    return false;
+                }
+                n -= hdr;
+                // The tun driver reports the whole frame's length even when it copied only what fit.
+                info = new FrameReceiveInfo { Virtio = h, Truncated = n > buffer.Length };
+                if (n > buffer.Length) n = buffer.Length;
+                if (h.GsoType != VirtioGsoType.None) Statistics._superFramesReceived++;
+            }
+        }
         if (n > 0)
         {
             length = (int)n;
@@ -167,13 +309,28 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
         return false;
     }
 
+    /// <summary>One <c>write()</c> (a <c>writev()</c> behind a virtio-net header saying "nothing offloaded" when the device has one).</summary>
     public unsafe void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
         int fd = _fd;
         nint n = -1;
-        if (fd >= 0)
+        int hdr = VirtioHeaderSize;
+        if (fd >= 0 && hdr == 0)
         {
             fixed (byte* p = frame) n = LibC.Write(fd, p, (nuint)frame.Length);
+        }
+        else if (fd >= 0)
+        {
+            byte* header = stackalloc byte[VirtioNetHeader.MergeableLength];
+            new Span<byte>(header, VirtioNetHeader.MergeableLength).Clear(); // flags 0, gso none
+            fixed (byte* p = frame)
+            {
+                var iov = stackalloc LibC.IoVec[2];
+                iov[0] = new LibC.IoVec { Base = header, Length = (nuint)hdr };
+                iov[1] = new LibC.IoVec { Base = p, Length = (nuint)frame.Length };
+                n = LibC.Writev(fd, iov, 2);
+            }
+            if (n > 0) n -= hdr;
         }
         if (n == frame.Length)
         {

@@ -49,6 +49,37 @@ public sealed record TunTapOptions
     /// </summary>
     public bool BringUp { get; init; } = true;
 
-    // Later: VirtioNetHeader (IFF_VNET_HDR) + Offloads (TUNSETOFFLOAD: TUN_F_CSUM/TSO4/TSO6/USO) go here;
-    // TunTapDevice.RequestFlags and Open are the two places that will read them.
+    /// <summary>
+    /// The offloads to ask of the kernel (IFF_VNET_HDR + TUNSETOFFLOAD): by default checksum offload, TSO4/TSO6 and
+    /// USO4/USO6 super-frames of up to 64 KB. Each flag the kernel refuses is dropped (and logged) and the device opens
+    /// with the rest; <see cref="TunTapDevice.Offloads"/> says what is in force. <see cref="TunOffloads.None"/> turns the
+    /// virtio-net header off altogether (plain frames, one per read and write).
+    /// </summary>
+    public TunOffloads Offloads { get; init; } = TunOffloads.Default;
+
+    /// <summary>The virtio-net header size asked with TUNSETVNETHDRSZ: 12 (with num_buffers, the default) or 10.</summary>
+    public int VirtioHeaderSize { get; init; } = Wire.VirtioNetHeader.MergeableLength;
+
+    /// <summary>Where the offload negotiation is logged (refused flags as warnings). Null: not logged.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+}
+
+/// <summary>The TUNSETOFFLOAD flags (linux/if_tun.h TUN_F_*): kinds of frames the kernel may hand a TAP/TUN reader.</summary>
+[Flags]
+public enum TunOffloads
+{
+    /// <summary>No virtio-net header, no offloads.</summary>
+    None = 0,
+    /// <summary>TUN_F_CSUM: frames with a partial checksum (NEEDS_CSUM) or one the kernel verified (DATA_VALID).</summary>
+    Checksum = 0x01,
+    /// <summary>TUN_F_TSO4: TCP/IPv4 super-frames.</summary>
+    Tso4 = 0x02,
+    /// <summary>TUN_F_TSO6: TCP/IPv6 super-frames.</summary>
+    Tso6 = 0x04,
+    /// <summary>TUN_F_USO4: UDP/IPv4 super-frames (UDP L4 GSO; Linux 6.2 and later).</summary>
+    Uso4 = 0x20,
+    /// <summary>TUN_F_USO6: UDP/IPv6 super-frames.</summary>
+    Uso6 = 0x40,
+    /// <summary>Everything above: what a TAP opens with unless told otherwise.</summary>
+    Default = Checksum | Tso4 | Tso6 | Uso4 | Uso6,
 }

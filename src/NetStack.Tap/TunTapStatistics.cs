@@ -1,9 +1,9 @@
 namespace NetStack.Tap;
 
 /// <summary>Counters of one TAP/TUN device, updated by the thread that drives it (read from any thread).</summary>
-public sealed class TunTapStatistics
+public sealed class TunTapStatistics : NetStack.Link.IDeviceStatistics
 {
-    internal long _framesReceived, _bytesReceived, _framesTransmitted, _bytesTransmitted, _transmitDrops, _receiveErrors;
+    internal long _framesReceived, _bytesReceived, _framesTransmitted, _bytesTransmitted, _transmitDrops, _receiveErrors, _superFramesReceived;
 
     public long FramesReceived => Volatile.Read(ref _framesReceived);
     public long BytesReceived => Volatile.Read(ref _bytesReceived);
@@ -11,6 +11,9 @@ public sealed class TunTapStatistics
     public long BytesTransmitted => Volatile.Read(ref _bytesTransmitted);
     /// <summary>Frames the kernel refused (interface down, queue full, too large): counted, not thrown.</summary>
     public long TransmitDrops => Volatile.Read(ref _transmitDrops);
+    /// <summary>Frames the kernel handed over as super-frames (a virtio-net header with a gso_type: TSO/USO offloads at work).</summary>
+    public long SuperFramesReceived => Volatile.Read(ref _superFramesReceived);
+
     /// <summary>read() failures other than "nothing waiting".</summary>
     public long ReceiveErrors => Volatile.Read(ref _receiveErrors);
 

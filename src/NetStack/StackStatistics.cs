@@ -14,6 +14,21 @@ public enum DropReason
     LinkFrameTooLarge,
     DeviceQueueFull,
 
+    // Device offloads (a virtio-net header that lies; see Wire.VirtioNetHeader)
+    /// <summary>A super-frame longer than the device's negotiated maximum (it did not fit the receive buffer).</summary>
+    OffloadFrameTooLong,
+    /// <summary>A super-frame whose gso_size is 0 or larger than its payload.</summary>
+    OffloadBadGsoSize,
+    /// <summary>A gso_type we do not know or never offered (UFO, reserved values).</summary>
+    OffloadUnknownGsoType,
+    /// <summary>A gso_type that does not match the packet (TCPv4 on an IPv6 packet, on a fragment, on UDP...).</summary>
+    OffloadGsoMismatch,
+    /// <summary>NEEDS_CSUM with csum_start / csum_offset pointing outside the frame.</summary>
+    OffloadBadChecksumRange,
+    /// <summary>A received super-frame to be forwarded out of an interface whose MTU it exceeds: software segmentation on
+    /// the forwarding path is not there yet (routers open their TAPs with <c>TunOffloads.Checksum</c> only).</summary>
+    OffloadSuperFrameNotForwarded,
+
     // ARP / neighbour caches
     ArpMalformed,
     ArpNotForUs,
@@ -123,6 +138,10 @@ public sealed class StackStatistics
     public long FramesTransmitted;
     public long BytesReceived;
     public long BytesTransmitted;
+    /// <summary>Received super-frames (a device's GRO/GSO: one frame carrying many segments) accepted after checking their virtio-net header.</summary>
+    public long SuperFramesReceived;
+    /// <summary>Received frames whose transport checksum the device vouched for (DATA_VALID / NEEDS_CSUM), so none was computed.</summary>
+    public long ChecksumOffloadedFrames;
     public long Ipv4PacketsReceived;
     public long Ipv4PacketsSent;
     public long Ipv4PacketsForwarded;

@@ -7,6 +7,17 @@ internal static class TunIoctl
     public const uint TUNGETIFF = 0x800454d2;
     public const uint TUNSETOFFLOAD = 0x400454d0;
     public const uint TUNGETFEATURES = 0x800454cf;
+    public const uint TUNGETVNETHDRSZ = 0x800454d7;
+    public const uint TUNSETVNETHDRSZ = 0x400454d8;
+
+    // TUNSETOFFLOAD flags (linux/if_tun.h): what the kernel may hand us.
+    public const uint TUN_F_CSUM = 0x01;
+    public const uint TUN_F_TSO4 = 0x02;
+    public const uint TUN_F_TSO6 = 0x04;
+    public const uint TUN_F_TSO_ECN = 0x08;
+    public const uint TUN_F_UFO = 0x10;
+    public const uint TUN_F_USO4 = 0x20;
+    public const uint TUN_F_USO6 = 0x40;
 
     public const short IFF_TUN = 0x0001;
     public const short IFF_TAP = 0x0002;

@@ -10,7 +10,7 @@ namespace NetStack.Composition;
 /// <summary>
 /// The sans-IO network stack: interfaces over devices, the IPv4 and IPv6 layers, and the transports
 /// registered on top. Single-threaded and deterministic: it is driven only by <see cref="Poll"/> (and
-/// <see cref="Receive"/> for frames pushed in), takes time from its callers and randomness from the
+/// <see cref="Receive(NetworkInterface, ReadOnlySpan{byte}, Instant)"/> for frames pushed in), takes time from its callers and randomness from the
 /// <see cref="IRandomSource"/> it was built with, and makes no system call of its own.
 /// <para>
 /// The composer (the roof of docs/architecture.md): it builds the family layers with a narrow
@@ -180,8 +180,8 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
             // Bounded per poll so that one busy device cannot starve timers or the others.
             for (int i = 0; i < Options.MaxFramesPerPoll; i++)
             {
-                if (!iface.Device.TryReceive(_rxBuffer, now, out int length)) break;
-                HandleFrame(iface, _rxBuffer.AsSpan(0, length), now);
+                if (!iface.Device.TryReceive(_rxBuffer, now, out int length, out var info)) break;
+                HandleFrame(iface, _rxBuffer.AsSpan(0, length), info, now);
             }
         }
         Instant next = Instant.MaxValue;
@@ -195,17 +195,37 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     public void Receive(NetworkInterface iface, ReadOnlySpan<byte> frame, Instant now)
     {
         Now = now;
-        HandleFrame(iface, frame, now);
+        HandleFrame(iface, frame, default, now);
     }
 
-    private void HandleFrame(NetworkInterface iface, ReadOnlySpan<byte> frame, Instant now)
+    /// <summary>
+    /// Processes one frame pushed in from outside with what its device said about it (a virtio-net header: checksum
+    /// state, super-frame segmentation), checked before it is trusted (see <see cref="FrameReceiveInfo"/>).
+    /// </summary>
+    public void Receive(NetworkInterface iface, ReadOnlySpan<byte> frame, in FrameReceiveInfo info, Instant now)
+    {
+        Now = now;
+        HandleFrame(iface, frame, info, now);
+    }
+
+    private void HandleFrame(NetworkInterface iface, ReadOnlySpan<byte> frame, in FrameReceiveInfo rx, Instant now)
     {
         Statistics.FramesReceived++;
         Statistics.BytesReceived += frame.Length;
+        bool trusted = false;
+        int gsoSize = 0, partialStart = -1, partialOffset = 0;
+        if ((rx.Virtio.HasValue || rx.Truncated)
+            && !ReceiveOffloads.TryAccept(iface.Medium, frame, rx, out trusted, out gsoSize, out partialStart, out partialOffset, out var reason))
+        {
+            Statistics.Drop(reason);
+            return;
+        }
+        if (gsoSize > 0) Statistics.SuperFramesReceived++;
+        if (trusted) Statistics.ChecksumOffloadedFrames++;
         if (iface.Medium == Medium.Ip)
         {
             if (frame.IsEmpty) { Statistics.Drop(DropReason.LinkMalformed); return; }
-            var link = new LinkInfo(MacAddress.Zero, MacAddress.Zero);
+            var link = new LinkInfo(MacAddress.Zero, MacAddress.Zero) { ChecksumTrusted = trusted, GsoSize = gsoSize, PartialChecksumStart = partialStart, PartialChecksumOffset = partialOffset };
             switch (frame[0] >> 4)
             {
                 case 4: Ipv4.Receive(iface, EtherType.Ipv4, frame, link, now); break;
@@ -232,7 +252,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
             Statistics.Drop(DropReason.LinkNotForUs);
             return;
         }
-        var info = new LinkInfo(eth.Source, dst);
+        var info = new LinkInfo(eth.Source, dst) { ChecksumTrusted = trusted, GsoSize = gsoSize, PartialChecksumStart = partialStart, PartialChecksumOffset = partialOffset };
         switch (eth.EtherType)
         {
             case EtherType.Arp:

@@ -9,23 +9,20 @@ namespace NetStack.Link;
 /// <para>
 /// All randomness comes from the injected <see cref="IRandomSource"/>, so a seed replays exactly. Held frames
 /// live in pooled buffers (at most <c>holdLimit</c> per direction; overflow is a counted drop) and are released
-/// when due: received ones through <see cref="TryReceive"/>, transmitted ones on any call (including
+/// when due: received ones through <see cref="TryReceive(Span{byte}, Instant, out int, out FrameReceiveInfo)"/>, transmitted ones on any call (including
 /// <see cref="Service"/>). <see cref="NextArrival"/> says when the next held frame falls due, so a scheduler
 /// polls the owner then.
 /// </para>
 /// </summary>
-public sealed class FaultInjector : INetDevice, ITimedDevice, IDisposable
+public sealed class FaultInjector : NetDeviceDecorator, IDisposable
 {
-    private readonly INetDevice _inner;
     private readonly FaultPipe _tx;
     private readonly FaultPipe _rx;
     private readonly byte[] _scratch;
 
-    public FaultInjector(INetDevice inner, IRandomSource random, FaultProfile? transmit = null, FaultProfile? receive = null, int holdLimit = 4096)
+    public FaultInjector(INetDevice inner, IRandomSource random, FaultProfile? transmit = null, FaultProfile? receive = null, int holdLimit = 4096) : base(inner)
     {
-        ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(random);
-        _inner = inner;
         TransmitProfile = transmit ?? FaultProfile.None;
         ReceiveProfile = receive ?? FaultProfile.None;
         _tx = new FaultPipe(TransmitProfile, random, inner.Medium, holdLimit);
@@ -42,52 +39,52 @@ public sealed class FaultInjector : INetDevice, ITimedDevice, IDisposable
     public FaultStatistics TransmitStatistics => _tx.Statistics;
     public FaultStatistics ReceiveStatistics => _rx.Statistics;
 
-    public INetDevice Inner => _inner;
-    public Medium Medium => _inner.Medium;
-    public int Mtu => _inner.Mtu;
-    public int MaxFrameSize => _inner.MaxFrameSize;
-    public Wire.MacAddress HardwareAddress => _inner.HardwareAddress;
-
-    public Instant NextArrival
+    public override Instant NextArrival
     {
         get
         {
             var next = Instant.Min(_tx.NextDue, _rx.NextDue);
-            if (_inner is ITimedDevice t && !_rx.IsFull) next = Instant.Min(next, t.NextArrival);
+            if (Inner is ITimedDevice t && !_rx.IsFull) next = Instant.Min(next, t.NextArrival);
             return next;
         }
     }
 
-    public void Service(Instant now)
+    public override void Service(Instant now)
     {
-        if (_inner is ITimedDevice t) t.Service(now);
+        base.Service(now);
         while (_tx.TryTake(now, out var f))
         {
-            _inner.Transmit(f.Span, now);
+            Inner.Transmit(f.Span, now);
             FrameHeap.Return(f);
         }
     }
 
-    public bool TryReceive(Span<byte> buffer, Instant now, out int length)
+    /// <summary>
+    /// Pulls what the inner device has through the receive faults and hands over the next frame due, with the receive
+    /// info it arrived with (a corrupted frame loses any checksum claim: a device would not have verified it).
+    /// </summary>
+    public override bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
     {
         Service(now);
-        while (!_rx.IsFull && _inner.TryReceive(_scratch, now, out int n)) _rx.Offer(_scratch.AsSpan(0, n), now);
+        while (!_rx.IsFull && Inner.TryReceive(_scratch, now, out int n, out var innerInfo)) _rx.Offer(_scratch.AsSpan(0, n), now, innerInfo);
         while (_rx.TryTake(now, out var f))
         {
             if (f.Length <= buffer.Length)
             {
                 f.Span.CopyTo(buffer);
                 length = f.Length;
+                info = f.Info;
                 FrameHeap.Return(f);
                 return true;
             }
             FrameHeap.Return(f); // caller's buffer below MaxFrameSize: the frame cannot be handed over
         }
         length = 0;
+        info = default;
         return false;
     }
 
-    public void Transmit(ReadOnlySpan<byte> frame, Instant now)
+    public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
         _tx.Offer(frame, now);
         Service(now);

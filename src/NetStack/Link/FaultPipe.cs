@@ -12,6 +12,7 @@ internal sealed class FaultPipe
     private readonly FrameHeap _held;
     private byte[]? _slot;          // the frame held back for reordering
     private int _slotLength;
+    private FrameReceiveInfo _slotInfo;
     private Instant _slotDeadline = Instant.MaxValue;
     private double _tokens;         // bits
     private Instant _lastRefill;
@@ -32,7 +33,7 @@ internal sealed class FaultPipe
     public Instant NextDue => Instant.Min(_held.NextDue, _slotDeadline);
 
     /// <summary>Puts a frame through the faults; what survives is held until its due time.</summary>
-    public void Offer(ReadOnlySpan<byte> frame, Instant now)
+    public void Offer(ReadOnlySpan<byte> frame, Instant now, FrameReceiveInfo info = default)
     {
         var p = _profile;
         var s = Statistics;
@@ -56,6 +57,8 @@ internal sealed class FaultPipe
         if (corrupt)
         {
             s.Corrupted++;
+            // The corruption happened "on the wire": no device would vouch for the checksum of these bytes.
+            if (info.Virtio is { } v) info = info with { Virtio = v with { Flags = (byte)(v.Flags & ~(Wire.VirtioNetHeader.FlagDataValid | Wire.VirtioNetHeader.FlagNeedsChecksum)) } };
             for (int i = 0; i < p.CorruptBits && frame.Length > 0; i++)
             {
                 int bit = _random.Next(frame.Length * 8);
@@ -77,19 +80,20 @@ internal sealed class FaultPipe
             s.Reordered++;
             _slot = buffer;
             _slotLength = frame.Length;
+            _slotInfo = info;
             _slotDeadline = due + p.ReorderTimeout;
         }
         else
         {
-            Hold(buffer, frame.Length, due);
+            Hold(buffer, frame.Length, due, info);
             if (_slot is not null)
             {
-                Hold(_slot, _slotLength, due);
+                Hold(_slot, _slotLength, due, _slotInfo);
                 _slot = null;
                 _slotDeadline = Instant.MaxValue;
             }
         }
-        if (copy is not null) Hold(copy, frame.Length, due);
+        if (copy is not null) Hold(copy, frame.Length, due, info);
     }
 
     /// <summary>Takes the next frame due at <paramref name="now"/>; the caller returns its buffer with <see cref="FrameHeap.Return"/>.</summary>
@@ -97,7 +101,7 @@ internal sealed class FaultPipe
     {
         if (_slot is not null && _slotDeadline <= now)
         {
-            Hold(_slot, _slotLength, _slotDeadline);
+            Hold(_slot, _slotLength, _slotDeadline, _slotInfo);
             _slot = null;
             _slotDeadline = Instant.MaxValue;
         }
@@ -114,7 +118,7 @@ internal sealed class FaultPipe
         _slotDeadline = Instant.MaxValue;
     }
 
-    private void Hold(byte[] buffer, int length, Instant due)
+    private void Hold(byte[] buffer, int length, Instant due, FrameReceiveInfo info)
     {
         if (_held.IsFull)
         {
@@ -122,7 +126,7 @@ internal sealed class FaultPipe
             ArrayPool<byte>.Shared.Return(buffer);
             return;
         }
-        _held.AddOwned(buffer, length, due);
+        _held.AddOwned(buffer, length, due, info);
     }
 
     private bool TakeTokens(long bits, Instant now)

@@ -36,11 +36,11 @@ internal sealed class FrameHeap
     }
 
     /// <summary>Holds a buffer already rented from the shared pool (ownership passes to the heap). Caller checked <see cref="IsFull"/>.</summary>
-    public void AddOwned(byte[] buffer, int length, Instant due)
+    public void AddOwned(byte[] buffer, int length, Instant due, FrameReceiveInfo info = default)
     {
         if (Count == _items.Length) Array.Resize(ref _items, Math.Min(_items.Length * 2, Limit));
         int i = Count++;
-        var item = new HeldFrame { Buffer = buffer, Length = length, Due = due, Sequence = _sequence++ };
+        var item = new HeldFrame { Buffer = buffer, Length = length, Due = due, Sequence = _sequence++, Info = info };
         while (i > 0)
         {
             int parent = (i - 1) / 2;

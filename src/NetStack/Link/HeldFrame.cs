@@ -7,6 +7,7 @@ internal struct HeldFrame
     public int Length;
     public Instant Due;
     public long Sequence;
+    public FrameReceiveInfo Info;
 
     public readonly ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
 }

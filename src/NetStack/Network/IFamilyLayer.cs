@@ -10,6 +10,23 @@ public readonly record struct LinkInfo(MacAddress Source, MacAddress Destination
 {
     /// <summary>Sent to a link-layer broadcast or multicast address (RFC 1122 §3.3.6: such datagrams are not forwarded and earn no ICMP error).</summary>
     public bool IsLinkBroadcastOrMulticast => Destination.IsMulticast;
+
+    /// <summary>The device vouched for the transport checksum (virtio DATA_VALID or NEEDS_CSUM, validated by the stack).</summary>
+    public bool ChecksumTrusted { get; init; }
+
+    /// <summary>Non-zero for a super-frame coalesced from segments of this payload size (GRO/GSO, validated by the stack).</summary>
+    public int GsoSize { get; init; }
+
+    /// <summary>
+    /// For a partially checksummed packet (virtio NEEDS_CSUM, range validated): where the checksummed data starts, counted
+    /// from the IP header, and where in it the checksum field lies; -1 when the packet's checksums are whole. A router
+    /// completes the checksum before the packet leaves (<see cref="ReceiveOffloads.CompleteChecksum"/>), as Linux's
+    /// skb_checksum_help does for a device without checksum offload.
+    /// </summary>
+    public int PartialChecksumStart { get; init; } = -1;
+
+    /// <summary>The checksum field's offset from <see cref="PartialChecksumStart"/>.</summary>
+    public int PartialChecksumOffset { get; init; }
 }
 
 /// <summary>

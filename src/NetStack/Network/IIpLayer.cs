@@ -114,6 +114,20 @@ public readonly record struct IpPacketInfo(
     /// reassembled datagram (RFC 791 §3.2). A copy held in the value, so a transport may keep it. Empty for IPv6.
     /// </summary>
     public IpHeaderOptions HeaderOptions { get; init; }
+
+    /// <summary>
+    /// The device vouched for the transport checksum (a virtio-net header's DATA_VALID, or NEEDS_CSUM: a frame the host
+    /// made whose checksum was never computed): the transport skips its check, as Linux does for CHECKSUM_UNNECESSARY
+    /// and CHECKSUM_PARTIAL. Never set on a reassembled datagram.
+    /// </summary>
+    public bool ChecksumTrusted { get; init; }
+
+    /// <summary>
+    /// Non-zero when the datagram is a super-frame the device coalesced (GRO) or the host sent unsegmented (GSO): the
+    /// payload size of each original segment. TCP takes the super-segment as one segment; UDP (USO) delivers one
+    /// datagram per <see cref="GsoSize"/> bytes of payload.
+    /// </summary>
+    public int GsoSize { get; init; }
 }
 
 /// <summary>What a transport did with a datagram; the network layer answers <see cref="PortUnreachable"/> with ICMP.</summary>

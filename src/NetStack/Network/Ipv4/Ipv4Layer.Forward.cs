@@ -49,6 +49,13 @@ internal sealed partial class Ipv4Layer
         bool stamp = !options.IsEmpty && Addresses.TrySelectSource(outbound.Index, nextHop, out stampAddress);
         if (stamp) Ipv4OptionStamp.Stamp(options, stampAddress, Ipv4OptionStamp.Timestamp(now));
         int mtu = outbound.Link.Mtu;
+        if (link.GsoSize > 0 && ip.TotalLength > mtu)
+        {
+            // The sender's segments fit; the super-frame the device coalesced does not. Not an ICMP error (RFC 1191 would
+            // make the sender shrink segments that are already small enough): a counted drop until software segmentation.
+            _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
+            return;
+        }
         if (ip.TotalLength > mtu)
         {
             if (ip.DontFragment)
@@ -62,7 +69,23 @@ internal sealed partial class Ipv4Layer
             // RFC 1812 §5.2.6: fragment (a fragment may be fragmented again, keeping its offset and MF).
             var repr = ip.ToRepr() with { Ttl = (byte)(ip.Ttl - 1) };
             _stats.Ipv4PacketsForwarded++;
-            EmitFragments(outbound, nextHop, null, repr, options, ip.Payload, mtu, now);
+            if (link.PartialChecksumStart < 0)
+            {
+                EmitFragments(outbound, nextHop, null, repr, options, ip.Payload, mtu, now);
+                return;
+            }
+            // A partially checksummed datagram (virtio NEEDS_CSUM) gets its checksum completed before it is cut up.
+            var whole = System.Buffers.ArrayPool<byte>.Shared.Rent(ip.TotalLength);
+            try
+            {
+                ip.Bytes.CopyTo(whole);
+                ReceiveOffloads.CompleteChecksum(whole.AsSpan(0, ip.TotalLength), link);
+                EmitFragments(outbound, nextHop, null, repr, options, whole.AsSpan(ip.HeaderLength, ip.TotalLength - ip.HeaderLength), mtu, now);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(whole);
+            }
             return;
         }
         var buffer = outbound.Link.RentBuffer();
@@ -70,6 +93,7 @@ internal sealed partial class Ipv4Layer
         {
             var packet = buffer.AsSpan(NetworkInterface.Headroom, ip.TotalLength);
             ip.Bytes.CopyTo(packet);
+            ReceiveOffloads.CompleteChecksum(packet, link); // a partially checksummed packet leaves whole
             // RFC 1812 §5.3.1 TTL decrement, RFC 1624 incremental checksum.
             Ipv4HeaderEdit.DecrementTtl(packet);
             if (stamp)

@@ -202,6 +202,8 @@ internal sealed partial class Ipv4Layer
         {
             // RFC 1122 §3.2.1.8: every option but NOP and END-OF-LIST goes up to the transport (and to ICMP below).
             HeaderOptions = IpHeaderOptions.FromHeader(ip.Options),
+            ChecksumTrusted = link.ChecksumTrusted,
+            GsoSize = link.GsoSize,
         };
         var verdict = _context.Delivery.DeliverLocal(info, ip.Payload, now, out bool unknownProtocol);
         if (ip.Protocol == IpProtocol.Icmp)

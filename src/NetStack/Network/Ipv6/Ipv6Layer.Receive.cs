@@ -235,7 +235,8 @@ internal sealed partial class Ipv6Layer
     {
         var payload = packet[chain.ProtocolOffset..];
         var info = new IpPacketInfo(ip.Source, ip.Destination, chain.Protocol, ip.HopLimit, ip.TrafficClass, ip.FlowLabel,
-            ifc.Index, ip.Destination.IsMulticast || link.IsLinkBroadcastOrMulticast);
+            ifc.Index, ip.Destination.IsMulticast || link.IsLinkBroadcastOrMulticast)
+        { ChecksumTrusted = link.ChecksumTrusted, GsoSize = link.GsoSize };
         if (chain.Protocol == IpProtocol.Icmpv6)
         {
             _context.Delivery.DeliverLocal(info, payload, now, out _);
@@ -293,6 +294,13 @@ internal sealed partial class Ipv6Layer
             SendIcmpError(ifc, packet, Icmpv6Type.DestinationUnreachable, (byte)Icmpv6UnreachableCode.NoRoute, 0, link, now);
             return;
         }
+        if (link.GsoSize > 0 && packet.Length > outIfc.LinkMtu)
+        {
+            // The sender's segments fit; the super-frame the device coalesced does not. Not a Packet Too Big (the sender
+            // would shrink segments that are already small enough): a counted drop until software segmentation.
+            _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
+            return;
+        }
         if (packet.Length > outIfc.LinkMtu)
         {
             // RFC 8200 §5 / RFC 4443 §3.2: routers never fragment; Packet Too Big carries the next link's MTU.
@@ -307,6 +315,7 @@ internal sealed partial class Ipv6Layer
         {
             int o = NetworkInterface.Headroom;
             packet.CopyTo(buffer.AsSpan(o));
+            ReceiveOffloads.CompleteChecksum(buffer.AsSpan(o, packet.Length), link); // a partially checksummed packet leaves whole
             buffer[o + 7] = (byte)(p.HopLimit - 1); // RFC 8200 §3: decremented by 1 by each node that forwards
             _stats.Ipv6PacketsForwarded++;
             Deliver(outIfc, nextHop, dst, buffer, o, packet.Length, now);

@@ -135,7 +135,8 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     {
         Stats.SegmentsReceived++;
         if (!TcpSegment.TryParse(payload, out var seg, out _)) { Stats.Malformed++; return TransportVerdict.Dropped; }
-        if (!seg.VerifyChecksum(info.Source, info.Destination)) { Stats.BadChecksum++; return TransportVerdict.Dropped; }
+        // A checksum the device vouched for (IpPacketInfo.ChecksumTrusted) is not computed again, as in Linux.
+        if (!info.ChecksumTrusted && !seg.VerifyChecksum(info.Source, info.Destination)) { Stats.BadChecksum++; return TransportVerdict.Dropped; }
         // RFC 9293 §3.9.2.3: a SYN (any segment: TCP is unicast only) to a broadcast or multicast address is silently
         // discarded (MUST-57), and one from an invalid source address (unspecified, multicast, broadcast) ignored (MUST-63).
         if (info.IsBroadcastOrMulticast || !info.Source.IsUnicast) { Stats.BadAddress++; return TransportVerdict.Dropped; }

@@ -132,19 +132,35 @@ public sealed class UdpLayer : ITransportHandler
             _stack.Statistics.Drop(DropReason.UdpMalformed);
             return TransportVerdict.Dropped;
         }
-        // RFC 1122 §4.1.3.4 (silently discard on a bad checksum); RFC 8200 §8.1 (IPv6: zero checksum is bad).
-        if (!udp.VerifyChecksum(info.Source, info.Destination))
+        // RFC 1122 §4.1.3.4 (silently discard on a bad checksum); RFC 8200 §8.1 (IPv6: zero checksum is bad). A checksum
+        // the device vouched for (IpPacketInfo.ChecksumTrusted) is not computed again, as in Linux.
+        if (!info.ChecksumTrusted && !udp.VerifyChecksum(info.Source, info.Destination))
         {
             _stack.Statistics.Drop(DropReason.UdpBadChecksum);
             return TransportVerdict.Dropped;
         }
+        var data = udp.Payload;
+        if (info.GsoSize <= 0 || data.Length <= info.GsoSize) return Deliver(info, udp.SourcePort, udp.DestinationPort, data, now);
+        // A UDP super-frame (USO/UDP L4 GSO): the host's one send of many datagrams, each gso_size bytes (the last may be
+        // shorter), cut apart as Linux's __udp_gso_segment would have done on the wire.
+        var verdict = TransportVerdict.Delivered;
+        for (int offset = 0; offset < data.Length; offset += info.GsoSize)
+        {
+            var v = Deliver(info, udp.SourcePort, udp.DestinationPort, data.Slice(offset, Math.Min(info.GsoSize, data.Length - offset)), now);
+            if (offset == 0) verdict = v;
+        }
+        return verdict;
+    }
+
+    private TransportVerdict Deliver(in IpPacketInfo info, ushort sourcePort, ushort destinationPort, ReadOnlySpan<byte> data, Instant now)
+    {
         // Source port 0 is allowed ("no reply expected"); destination port 0 is never bound.
         _stack.Statistics.UdpReceived++;
-        var remote = new IpEndpoint(info.Source, udp.SourcePort);
+        var remote = new IpEndpoint(info.Source, sourcePort);
         // RFC 1122 §4.1.3.2: IP options go through to the application unchanged.
         var rinfo = new UdpReceiveInfo(remote, info.Destination, info.Ttl, info.TrafficClass, info.FlowLabel,
-            info.InterfaceIndex, udp.Payload.Length, now) { HeaderOptions = info.HeaderOptions };
-        if (!_byPort.TryGetValue(udp.DestinationPort, out var list))
+            info.InterfaceIndex, data.Length, now) { HeaderOptions = info.HeaderOptions };
+        if (!_byPort.TryGetValue(destinationPort, out var list))
         {
             if (info.IsBroadcastOrMulticast) { _stack.Statistics.Drop(DropReason.UdpNoSocket); return TransportVerdict.Dropped; }
             _stack.Statistics.Drop(DropReason.UdpNoSocket);
@@ -160,7 +176,7 @@ public sealed class UdpLayer : ITransportHandler
                 if (a.Version != info.Destination.Version) continue;
                 if (!a.IsUnspecified && a != info.Destination) continue;
                 if (!s.Matches(remote)) continue;
-                s.Enqueue(udp.Payload, rinfo, _options.ReceiveQueueLimit);
+                s.Enqueue(data, rinfo, _options.ReceiveQueueLimit);
                 any = true;
             }
             if (!any) _stack.Statistics.Drop(DropReason.UdpNoSocket);
@@ -183,7 +199,7 @@ public sealed class UdpLayer : ITransportHandler
             _stack.Statistics.Drop(DropReason.UdpNoSocket);
             return TransportVerdict.PortUnreachable;
         }
-        best.Enqueue(udp.Payload, rinfo, _options.ReceiveQueueLimit);
+        best.Enqueue(data, rinfo, _options.ReceiveQueueLimit);
         return TransportVerdict.Delivered;
     }
 

@@ -1,0 +1,46 @@
+using NetStack.Wire;
+
+namespace NetStack.Link;
+
+/// <summary>
+/// The base of devices that wrap another (recorder, fault injector, a tracer): everything the inner device offers
+/// is forwarded (frames, <see cref="INetDevice.Capabilities"/> with its offloads, wait handle and statistics, the
+/// per-frame <see cref="FrameReceiveInfo"/>, and <see cref="ITimedDevice"/> timing) unless the decorator overrides
+/// it, as gVisor's <c>link/nested</c> endpoint does. <see cref="NetDevices.Find{T}"/> walks the chain.
+/// </summary>
+public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
+{
+    protected NetDeviceDecorator(INetDevice inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        Inner = inner;
+    }
+
+    /// <summary>The wrapped device.</summary>
+    public INetDevice Inner { get; }
+
+    public virtual Medium Medium => Inner.Medium;
+    public virtual int Mtu => Inner.Mtu;
+    public virtual int MaxFrameSize => Inner.MaxFrameSize;
+    public virtual MacAddress HardwareAddress => Inner.HardwareAddress;
+
+    /// <summary>The inner device's capabilities, unchanged.</summary>
+    public virtual DeviceCapabilities Capabilities => Inner.Capabilities;
+
+    /// <summary>The inner device's next arrival (<see cref="Instant.MaxValue"/> when it is not timed).</summary>
+    public virtual Instant NextArrival => Inner is ITimedDevice t ? t.NextArrival : Instant.MaxValue;
+
+    public virtual void Service(Instant now)
+    {
+        if (Inner is ITimedDevice t) t.Service(now);
+    }
+
+    public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
+
+    public virtual bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info) =>
+        Inner.TryReceive(buffer, now, out length, out info);
+
+    public virtual void Transmit(ReadOnlySpan<byte> frame, Instant now) => Inner.Transmit(frame, now);
+
+    public override string ToString() => $"{GetType().Name}({Inner})";
+}

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using NetStack.Interop.Tests.Netstackd;
+using NetStack.Interop.Tests.Support;
+using NetStack.Link;
+using NetStack.Network;
+using NetStack.Samples.Netstackd;
+using NetStack.Sockets;
+using NetStack.Tap;
+using NetStack.Wire;
+using Xunit.Abstractions;
+
+namespace NetStack.Interop.Tests.Tap;
+
+/// <summary>
+/// TAP offloads (issue 12 item 1) against this machine's kernel: IFF_VNET_HDR + TUNSETOFFLOAD negotiated, the kernel's
+/// TCP super-frames (GSO) received as single segments with their partial checksums, data intact, both families; and the
+/// same TAP behind a recorder and a fault injector (issue 11 item 5) still waited on by its descriptor with its offloads.
+/// </summary>
+[Collection("netstackd")]
+public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tap-offload-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [SkippableFact]
+    public void Offloads_are_negotiated_by_default_and_described_by_the_capabilities()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var log = new ListLogger();
+        var tap = lab.CreateTap(ns, new TunTapOptions { Logger = log });
+        output.WriteLine($"offloads {tap.Offloads}, refused {tap.RefusedOffloads}, header {tap.VirtioHeaderSize} bytes");
+        foreach (var e in log.Entries) output.WriteLine($"{e.Level}: {e.Message}");
+        Assert.Equal(TunOffloads.Checksum | TunOffloads.Tso4 | TunOffloads.Tso6, tap.Offloads & (TunOffloads.Checksum | TunOffloads.Tso4 | TunOffloads.Tso6));
+        Assert.Equal(TunOffloads.Default, tap.Offloads | tap.RefusedOffloads); // every flag asked was either taken or refused (and logged)
+        Assert.Equal(VirtioNetHeader.MergeableLength, tap.VirtioHeaderSize);
+        var caps = ((INetDevice)tap).Capabilities;
+        Assert.True(caps.Has(DeviceOffloads.ReceiveChecksum | DeviceOffloads.ReceiveTcp4 | DeviceOffloads.ReceiveTcp6));
+        Assert.Equal(TunTapDevice.GsoMaxSize, caps.GsoMaxSize);
+        Assert.True(caps.MaxFrameSize >= TunTapDevice.GsoMaxSize + 14);
+        Assert.Equal(tap.FileDescriptor, caps.WaitHandle.FileDescriptor);
+        Assert.Same(tap.Statistics, caps.Statistics);
+        Assert.Contains(log.Entries, e => e.Message.Contains("virtio-net header of 12 bytes", StringComparison.Ordinal));
+        lab.DisposeAndAssertClean();
+    }
+
+    [SkippableFact]
+    public void Offloads_none_opens_a_plain_TAP()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns, new TunTapOptions { Offloads = TunOffloads.None });
+        Assert.Equal(TunOffloads.None, tap.Offloads);
+        Assert.Equal(0, tap.VirtioHeaderSize);
+        Assert.Equal(tap.Mtu + 22, tap.MaxFrameSize);
+        Assert.Equal(DeviceOffloads.None, ((INetDevice)tap).Capabilities.Offloads);
+        lab.DisposeAndAssertClean();
+    }
+
+    private sealed class Setup : IAsyncDisposable
+    {
+        public required NetnsLab Lab { get; init; }
+        public required string Ns { get; init; }
+        public required TapDevice Tap { get; init; }
+        public required NetstackdStack Stack { get; init; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            Lab.Dispose();
+        }
+    }
+
+    private static async Task<Setup> Start(TunOffloads offloads, bool decorated, string? record = null)
+    {
+        var lab = new NetnsLab();
+        try
+        {
+            var ns = lab.CreateNamespace();
+            var tap = lab.CreateTap(ns, new TunTapOptions { Offloads = offloads });
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
+            var config = new InterfaceConfig
+            {
+                Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
+                Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
+                Slaac = false,
+            };
+            var stack = new NetstackdStack(tap, config, new NetstackdStackOptions
+            {
+                Seed = 5,
+                Faults = decorated ? new FaultProfile() : null, // the injector in the chain, injecting nothing
+                Record = decorated ? File.Create(record!) : null,
+                Tcp = new Transport.Tcp.TcpSettings { ReceiveBufferSize = 1 << 20 },
+            });
+            await stack.StartAsync();
+            return new Setup { Lab = lab, Ns = ns, Tap = tap, Stack = stack };
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<TcpConnectionStream> ConnectWhenListening(NetstackdStack stack, IPEndPoint server)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await stack.Sockets.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
+                && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>The kernel (socat) sends a file to our client over the TAP; returns bytes and elapsed time after checking the hash.</summary>
+    private async Task<(long Bytes, TimeSpan Elapsed)> Download(Setup s, bool ipv6, int megabytes, int port)
+    {
+        long size = megabytes * 1_000_000L;
+        var source = Path.Combine(_dir, $"source-{port}.bin");
+        string expected;
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        using (var f = File.Create(source))
+        {
+            var chunk = new byte[1 << 20];
+            for (long left = size; left > 0; left -= chunk.Length)
+            {
+                int n = (int)Math.Min(chunk.Length, left);
+                RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
+                f.Write(chunk, 0, n);
+                sha.AppendData(chunk, 0, n);
+            }
+            expected = Convert.ToHexStringLower(sha.GetHashAndReset());
+        }
+        s.Lab.StartIn(s.Ns, "socat", "-u", "OPEN:" + source, (ipv6 ? "TCP6-LISTEN:" : "TCP4-LISTEN:") + port.ToString(CultureInfo.InvariantCulture) + ",reuseaddr");
+        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), port);
+        var clock = Stopwatch.StartNew();
+        await using var c = await ConnectWhenListening(s.Stack, remote);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await c.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromMinutes(2))) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+        }
+        clock.Stop();
+        Assert.Equal(size, total);
+        Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return (total, clock.Elapsed);
+    }
+
+    public static TheoryData<bool, bool> Cases => new() { { false, true }, { true, true }, { false, false }, { true, false } };
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public async Task Kernel_to_NetStack_bulk_TCP_arrives_intact_in_super_frames_when_offloads_are_on(bool ipv6, bool offloads)
+    {
+        Root.Require();
+        await using var s = await Start(offloads ? TunOffloads.Default : TunOffloads.None, decorated: false);
+        var (bytes, elapsed) = await Download(s, ipv6, Math.Min(Shell.TransferMegabytes, 64), 9100);
+        var st = s.Stack.Stack.Statistics;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(ipv6 ? "IPv6" : "IPv4")} offloads {(offloads ? "on" : "off")}: {bytes / 1e6:F0} MB in {elapsed.TotalSeconds:F2} s = {bytes * 8 / elapsed.TotalSeconds / 1e6:F0} Mbit/s; " +
+            $"frames {st.FramesReceived}, super-frames {st.SuperFramesReceived} (TAP {s.Tap.Statistics.SuperFramesReceived}), checksum offloaded {st.ChecksumOffloadedFrames}, TCP segments {s.Stack.Tcp.Stats.SegmentsReceived}"));
+        if (offloads)
+        {
+            Assert.True(st.SuperFramesReceived > 0, "no super-frame arrived although TSO was negotiated");
+            Assert.Equal(s.Tap.Statistics.SuperFramesReceived, st.SuperFramesReceived);
+            Assert.True(st.ChecksumOffloadedFrames > 0);
+            // Fewer frames than a 1500-byte MTU would need: each super-frame was one segment to TCP.
+            Assert.True(st.FramesReceived < bytes / 1448, $"{st.FramesReceived} frames for {bytes} bytes");
+        }
+        else
+        {
+            Assert.Equal(0, st.SuperFramesReceived);
+            Assert.Equal(0, st.ChecksumOffloadedFrames);
+        }
+        foreach (var reason in Enum.GetValues<DropReason>().Where(r => r.ToString().StartsWith("Offload", StringComparison.Ordinal)))
+            Assert.Equal(0, st.Drops(reason));
+    }
+
+    [SkippableFact]
+    public async Task A_TAP_behind_a_recorder_and_a_fault_injector_is_waited_on_by_descriptor_and_keeps_its_offloads()
+    {
+        Root.Require();
+        var pcap = Path.Combine(_dir, "chain.pcap");
+        await using var s = await Start(TunOffloads.Default, decorated: true, record: pcap);
+        INetDevice chain = s.Stack.Recorder!;
+        Assert.NotNull(s.Stack.Recorder);
+        Assert.Same(s.Stack.Faults, chain.Find<FaultInjector>());
+        Assert.Same(s.Tap, chain.Find<TapDevice>());
+        Assert.Equal(((INetDevice)s.Tap).Capabilities.Offloads, chain.Capabilities.Offloads);
+        Assert.Equal(s.Tap.FileDescriptor, StackHost.WaitDescriptor(chain));
+        Assert.False(s.Stack.Host.PollsOnInterval); // no 1 ms polling: the loop sleeps on the TAP's descriptor
+        Assert.Equal(s.Tap.MaxFrameSize, s.Stack.Interface.Device.MaxFrameSize);
+
+        var (bytes, _) = await Download(s, ipv6: false, 8, 9101);
+        Assert.True(s.Stack.Stack.Statistics.SuperFramesReceived > 0);
+
+        // Idle, the loop wakes for timers only: far fewer turns than the 1,000 a second of interval polling.
+        await Task.Delay(500);
+        long before = s.Stack.Host.Turns;
+        await Task.Delay(1000);
+        long turns = s.Stack.Host.Turns - before;
+        output.WriteLine($"{bytes} bytes through the chain; idle turns in 1 s: {turns}");
+        Assert.True(turns < 100, $"{turns} loop turns in an idle second");
+    }
+}
