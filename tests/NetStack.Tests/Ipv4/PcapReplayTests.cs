@@ -84,7 +84,7 @@ public class PcapReplayTests
             Assert.True(EthernetFrame.TryParse(f, out var eth, out _));
             Assert.True(Ipv4Packet.TryParse(eth.Payload, out var ip, out _));
             var key = new Network.Ipv4.Ipv4FragmentKey(ip.Source, ip.Destination, ip.Protocol, ip.Identification);
-            if (r.Add(key, ip.Header, ip.FragmentOffset, ip.MoreFragments, ip.Payload, 0, Instant.Zero, out var d) == Network.Ipv4.ReassemblyOutcome.Complete)
+            if (r.Add(key, ip.Header, ip.FragmentOffset, ip.MoreFragments, ip.Payload, 0, Instant.Zero, out var d) == Network.Fragmentation.ReassemblyOutcome.Complete)
             {
                 var bytes = d.Payload.ToArray();
                 Network.Ipv4.Ipv4Reassembler.Release(d);

@@ -87,7 +87,7 @@ public class ReassemblerTests
         var p = Payload(2000);
         var evil = Payload(2000, seed: 99);
         Add(r, p, 0, 1000, true, out _);
-        Assert.Equal(ReassemblyOutcome.Conflict, r.Add(Key, Header, 992, false, evil.AsSpan(992, 1008), 0, T0, out _));
+        Assert.Equal(ReassemblyOutcome.Overlap, r.Add(Key, Header, 992, false, evil.AsSpan(992, 1008), 0, T0, out _));
         Assert.Equal(0, r.DatagramCount);
         Assert.Equal(0, r.BytesHeld);
     }
@@ -109,7 +109,7 @@ public class ReassemblerTests
         var r = new Ipv4Reassembler();
         var p = Payload(3000);
         Add(r, p, 2000, 1000, false, out _);
-        Assert.Equal(ReassemblyOutcome.Conflict, Add(r, p, 2000, 800, false, out _));
+        Assert.Equal(ReassemblyOutcome.Inconsistent, Add(r, p, 2000, 800, false, out _));
         Assert.Equal(0, r.DatagramCount);
     }
 
@@ -119,7 +119,7 @@ public class ReassemblerTests
         var r = new Ipv4Reassembler();
         var p = Payload(4000);
         Add(r, p, 1000, 1000, false, out _);
-        Assert.Equal(ReassemblyOutcome.Conflict, Add(r, p, 2000, 1000, true, out _));
+        Assert.Equal(ReassemblyOutcome.Inconsistent, Add(r, p, 2000, 1000, true, out _));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using CsCheck;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv6;
 using NetStack.Wire;
 
@@ -157,7 +158,7 @@ public class ReassemblerTests
     {
         using var r = new Reassembler(8, 16, 64, Reassembler.DefaultTimeout);
         Add(r, Fragment(0, true, Bytes(16, 0), id: 1));
-        Assert.Equal(ReassemblyOutcome.Limit, Add(r, Fragment(0, true, Bytes(8, 0), id: 2)));
+        Assert.Equal(ReassemblyOutcome.LimitReached, Add(r, Fragment(0, true, Bytes(8, 0), id: 2)));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
@@ -131,7 +132,8 @@ internal sealed partial class Ipv4Layer
             case ReassemblyOutcome.Duplicate:
                 _stats.Drop(DropReason.Ipv4FragmentDuplicate);
                 return;
-            case ReassemblyOutcome.Conflict:
+            case ReassemblyOutcome.Overlap:
+            case ReassemblyOutcome.Inconsistent:
                 _stats.Drop(DropReason.Ipv4ReassemblyOverlap);
                 return;
             case ReassemblyOutcome.TooLarge:

@@ -1,29 +1,11 @@
 using System.Buffers;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
 
 /// <summary>RFC 791 §3.2: fragments belong to one datagram when source, destination, protocol and identification agree.</summary>
 public readonly record struct Ipv4FragmentKey(Ipv4Address Source, Ipv4Address Destination, IpProtocol Protocol, ushort Identification);
-
-/// <summary>What <see cref="Ipv4Reassembler.Add"/> did with a fragment.</summary>
-public enum ReassemblyOutcome
-{
-    /// <summary>Stored; the datagram still has holes.</summary>
-    Incomplete,
-    /// <summary>The datagram is whole: use it, then <see cref="Ipv4Reassembler.Release"/> it.</summary>
-    Complete,
-    /// <summary>Every byte of the fragment was here already, identical: the fragment is dropped, the datagram kept.</summary>
-    Duplicate,
-    /// <summary>The fragment overlaps received data with different bytes, or contradicts the datagram's end: the whole datagram is discarded.</summary>
-    Conflict,
-    /// <summary>The datagram would exceed the largest allowed size (65,535 by RFC 791): the whole datagram is discarded.</summary>
-    TooLarge,
-    /// <summary>A limit (concurrent datagrams, bytes held, holes per datagram) was hit: the fragment (or datagram) is dropped.</summary>
-    LimitReached,
-    /// <summary>A fragment that cannot be part of any datagram (an empty non-last fragment).</summary>
-    Malformed,
-}
 
 /// <summary>Limits of the reassembly buffer; every one is enforced and counted when hit.</summary>
 /// <param name="MaxDatagramSize">Largest reassembled datagram, header included (RFC 791: 65,535).</param>
@@ -138,13 +120,13 @@ public sealed class Ipv4Reassembler
             if (entry.TotalLength >= 0 && entry.TotalLength != end || entry.MaxEnd > end)
             {
                 Discard(key, entry);
-                return ReassemblyOutcome.Conflict;
+                return ReassemblyOutcome.Inconsistent;
             }
         }
         else if (entry.TotalLength >= 0 && end > entry.TotalLength)
         {
             Discard(key, entry);
-            return ReassemblyOutcome.Conflict;
+            return ReassemblyOutcome.Inconsistent;
         }
 
         // Overlap with data already held: identical bytes are a duplicate, different bytes discard all.
@@ -157,7 +139,7 @@ public sealed class Ipv4Reassembler
             if (!held.SequenceEqual(data.Slice(os - offset, oe - os)))
             {
                 Discard(key, entry);
-                return ReassemblyOutcome.Conflict;
+                return ReassemblyOutcome.Overlap;
             }
             if (s <= offset && end <= e) coveredEntirely = true;
         }

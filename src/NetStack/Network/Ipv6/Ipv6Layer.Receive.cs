@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv6;

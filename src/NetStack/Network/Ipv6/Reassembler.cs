@@ -1,34 +1,12 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using NetStack.Network.Fragmentation;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv6;
 
 /// <summary>RFC 8200 §4.5: fragments of one original packet share source, destination and Fragment Identification.</summary>
 internal readonly record struct FragmentKey(Ipv6Address Source, Ipv6Address Destination, uint Identification);
-
-/// <summary>What the reassembler did with one fragment.</summary>
-internal enum ReassemblyOutcome
-{
-    /// <summary>Stored; more fragments are awaited.</summary>
-    Incomplete,
-    /// <summary>The packet is whole: read it from <see cref="Reassembler.Completed"/>.</summary>
-    Complete,
-    /// <summary>An exact duplicate of a fragment already held: dropped, the rest kept (RFC 8200 §4.5 allows this).</summary>
-    Duplicate,
-    /// <summary>RFC 5722: it overlaps another fragment: the whole packet, past and future fragments, is silently discarded.</summary>
-    Overlap,
-    /// <summary>A fragment of a packet already discarded for overlap or inconsistency.</summary>
-    AlreadyDiscarded,
-    /// <summary>RFC 8200 §4.5: length not a multiple of 8 with M set: Parameter Problem code 0 pointing at the Payload Length.</summary>
-    BadLength,
-    /// <summary>RFC 8200 §4.5: the reassembled packet would exceed 65,535 bytes: Parameter Problem code 0 pointing at the Fragment Offset.</summary>
-    TooLarge,
-    /// <summary>The end of the packet is inconsistent between fragments: the packet is discarded.</summary>
-    Inconsistent,
-    /// <summary>A bound (packets, bytes or fragments per packet) was hit: the fragment was dropped.</summary>
-    Limit,
-}
 
 /// <summary>A packet whose reassembly timed out, with its first fragment when that had arrived.</summary>
 internal readonly record struct ExpiredReassembly(FragmentKey Key, bool HadFirstFragment, bool WasDiscarded);
@@ -118,7 +96,7 @@ internal sealed class Reassembler : IDisposable
         var key = new FragmentKey(source, destination, identification);
         if (!_pending.TryGetValue(key, out var p))
         {
-            if (_pending.Count >= _maxPackets && !EvictOldest()) return ReassemblyOutcome.Limit;
+            if (_pending.Count >= _maxPackets && !EvictOldest()) return ReassemblyOutcome.LimitReached;
             p = new Pending(now + _timeout);
             _pending[key] = p;
         }
@@ -145,8 +123,8 @@ internal sealed class Reassembler : IDisposable
                 return Discard(p, ReassemblyOutcome.Overlap);
             }
         }
-        if (p.Count >= _maxFragments) return Discard(p, ReassemblyOutcome.Limit);
-        if (_bytesHeld + dataLength > _maxBytes) return ReassemblyOutcome.Limit;
+        if (p.Count >= _maxFragments) return Discard(p, ReassemblyOutcome.LimitReached);
+        if (_bytesHeld + dataLength > _maxBytes) return ReassemblyOutcome.LimitReached;
 
         p.EnsureCapacity(end);
         data.CopyTo(p.Data.AsSpan(fragmentOffset));
