@@ -119,6 +119,13 @@ public sealed partial class TcpConnection
     internal bool InTable { get; set; }
     internal bool IsDirty { get; set; }
     internal bool HalfOpenCounted { get; set; }
+    /// <summary>A half-open connection made from a valid cookie ACK that found the accept queue full.</summary>
+    internal bool FromCookie { get; init; }
+    /// <summary>
+    /// In SYN-RECEIVED: the peer has acknowledged our SYN,ACK (it is ESTABLISHED on its side) but the accept queue was
+    /// full; if the SYN,ACK retransmissions run out, the peer is reset rather than left believing it is connected.
+    /// </summary>
+    private bool _peerAckedOverflow;
 
     /// <summary>RFC 5927 §4.1: SND.UNA &lt;= seq &lt; SND.NXT (or the SYN while opening).</summary>
     internal bool IsSequenceInFlight(SeqNumber seq) => seq >= _sndUna && (seq < _sndNxt || seq == _iss);
