@@ -491,6 +491,7 @@ public sealed partial class TcpConnection
                 int n = dataAckedTo - _sndBufSeq;
                 _sendBuffer.Discard(n);
                 _sndBufSeq += n;
+                if (_sendBuffer.IsEmpty) _sendBuffer.Release(); // all acknowledged: the memory goes back to the pool
             }
             _sndUna = ack;
             _sack.Advance(ack);
