@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using NetStack.Sockets;
@@ -17,7 +18,7 @@ public sealed class HttpFileServer(AsyncTcpListener listener, ServiceLog log, st
 
     protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
     {
-        var reader = new HeadReader(connection, counts);
+        using var reader = new HeadReader(connection, counts);
         int requests = 0;
         var statuses = new StringBuilder();
         while (true)
@@ -118,15 +119,22 @@ public sealed class HttpFileServer(AsyncTcpListener listener, ServiceLog log, st
     private static async Task SendFileAsync(TcpConnectionStream c, Counts counts, string path, long offset, long count, CancellationToken stop)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        var buffer = new byte[64 * 1024];
-        while (count > 0)
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
         {
-            int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), offset, stop).ConfigureAwait(false);
-            if (n == 0) throw new IOException("the file shrank while it was being sent");
-            await c.WriteAsync(buffer.AsMemory(0, n), stop).ConfigureAwait(false);
-            counts.Out += n;
-            offset += n;
-            count -= n;
+            while (count > 0)
+            {
+                int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(64 * 1024, count)), offset, stop).ConfigureAwait(false);
+                if (n == 0) throw new IOException("the file shrank while it was being sent");
+                await c.WriteAsync(buffer.AsMemory(0, n), stop).ConfigureAwait(false);
+                counts.Out += n;
+                offset += n;
+                count -= n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -180,17 +188,40 @@ public sealed class HttpFileServer(AsyncTcpListener listener, ServiceLog log, st
         _ => "application/octet-stream",
     };
 
-    /// <summary>Reads request heads (up to the empty line) from a connection, keeping bytes that follow for the next request.</summary>
-    private sealed class HeadReader(TcpConnectionStream stream, Counts counts)
+    /// <summary>
+    /// Reads request heads (up to the empty line) from a connection, keeping bytes that follow for the next request. Its
+    /// buffer is rented from the pool while bytes are kept and returned when none are: an idle keep-alive connection waits
+    /// with a zero-byte read and holds no buffer.
+    /// </summary>
+    private sealed class HeadReader(TcpConnectionStream stream, Counts counts) : IDisposable
     {
-        private readonly byte[] _buffer = new byte[MaxHead];
+        private byte[] _buffer = [];
         private int _start, _end;
+
+        public void Dispose() => ReleaseIfEmpty(force: true);
+
+        private void ReleaseIfEmpty(bool force = false)
+        {
+            if ((_start != _end && !force) || _buffer.Length == 0) return;
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            _start = _end = 0;
+        }
+
+        private async Task EnsureBufferAsync(CancellationToken token)
+        {
+            if (_buffer.Length != 0) return;
+            await stream.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false); // wait for data without a buffer
+            _buffer = ArrayPool<byte>.Shared.Rent(MaxHead);
+        }
 
         /// <summary>The next head without its final CRLFCRLF; null at a clean end of stream; <see cref="InvalidDataException"/> when too long.</summary>
         public async Task<string?> ReadHeadAsync(CancellationToken token)
         {
             while (true)
             {
+                ReleaseIfEmpty();
+                await EnsureBufferAsync(token).ConfigureAwait(false);
                 int at = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
                 if (at >= 0)
                 {
@@ -205,8 +236,8 @@ public sealed class HttpFileServer(AsyncTcpListener listener, ServiceLog log, st
                     _end -= _start;
                     _start = 0;
                 }
-                if (_end == _buffer.Length) throw new InvalidDataException("request head too long");
-                int n = await stream.ReadAsync(_buffer.AsMemory(_end), token).ConfigureAwait(false);
+                if (_end == MaxHead) throw new InvalidDataException("request head too long");
+                int n = await stream.ReadAsync(_buffer.AsMemory(_end, MaxHead - _end), token).ConfigureAwait(false);
                 if (n == 0) return null;
                 counts.In += n;
                 _end += n;
@@ -224,7 +255,8 @@ public sealed class HttpFileServer(AsyncTcpListener listener, ServiceLog log, st
             _start = _end = 0;
             while (count > 0)
             {
-                int n = await stream.ReadAsync(_buffer.AsMemory(0, (int)Math.Min(_buffer.Length, count)), token).ConfigureAwait(false);
+                await EnsureBufferAsync(token).ConfigureAwait(false);
+                int n = await stream.ReadAsync(_buffer.AsMemory(0, (int)Math.Min(MaxHead, count)), token).ConfigureAwait(false);
                 if (n == 0) return;
                 counts.In += n;
                 count -= n;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
 using NetStack.Sockets;
@@ -7,6 +8,8 @@ namespace NetStack.Samples.Netstackd.Services;
 /// <summary>A TCP service: accepts connections and runs a handler per connection until stopped.</summary>
 public abstract class TcpService(string name, AsyncTcpListener listener, ServiceLog log)
 {
+    /// <summary>The per-read buffer handlers rent from the pool while data passes (never held by an idle connection).</summary>
+    protected const int BufferSize = 64 * 1024;
     private readonly List<Task> _running = [];
     private readonly Lock _lock = new();
 
@@ -89,13 +92,24 @@ public sealed class EchoService(AsyncTcpListener listener, ServiceLog log) : Tcp
 {
     protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
     {
-        var buffer = new byte[64 * 1024];
-        int n;
-        while ((n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false)) > 0)
+        while (true)
         {
-            counts.In += n;
-            await connection.WriteAsync(buffer.AsMemory(0, n), stop).ConfigureAwait(false);
-            counts.Out += n;
+            // Wait for data without holding a buffer (a zero-byte read returns once a read would not wait), so that an
+            // idle connection costs no buffer memory; the buffer is the pool's only while bytes pass through.
+            await connection.ReadAsync(Memory<byte>.Empty, stop).ConfigureAwait(false);
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                int n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false);
+                if (n == 0) break;
+                counts.In += n;
+                await connection.WriteAsync(buffer.AsMemory(0, n), stop).ConfigureAwait(false);
+                counts.Out += n;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
         connection.ShutdownSend();
         return null;
@@ -107,10 +121,21 @@ public sealed class DiscardService(AsyncTcpListener listener, ServiceLog log) : 
 {
     protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
     {
-        var buffer = new byte[64 * 1024];
-        int n;
-        while ((n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false)) > 0) counts.In += n;
-        return null;
+        while (true)
+        {
+            await connection.ReadAsync(Memory<byte>.Empty, stop).ConfigureAwait(false); // idle: no buffer held (see EchoService)
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                int n = await connection.ReadAsync(buffer, stop).ConfigureAwait(false);
+                if (n == 0) return null;
+                counts.In += n;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 }
 

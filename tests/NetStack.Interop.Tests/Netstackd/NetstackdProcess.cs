@@ -40,6 +40,8 @@ internal sealed class NetstackdProcess : IDisposable
 
     public string Namespace { get; }
     public string Tap { get; }
+    /// <summary>netstackd's PID (<c>ip netns exec</c> execs into it).</summary>
+    public int ProcessId => _process.Id;
     public IEnumerable<string> Lines => _lines;
     public string Output => string.Join('\n', _lines);
 

@@ -103,4 +103,93 @@ public sealed class RingBufferTests
             }
         });
     }
+
+    [Fact]
+    public void An_empty_ring_holds_no_memory_and_grows_on_demand_up_to_its_capacity()
+    {
+        var r = new RingBuffer(64 * 1024);
+        Assert.Equal(0, r.AllocatedBytes);
+        r.Enqueue(new byte[10]);
+        Assert.InRange(r.AllocatedBytes, RingBuffer.MinimumAllocation, 2 * RingBuffer.MinimumAllocation - 1);
+        r.Enqueue(new byte[20_000]);
+        Assert.InRange(r.AllocatedBytes, 20_010, 64 * 1024);
+        Assert.Equal(64 * 1024 - 20_010, r.Enqueue(new byte[100_000])); // the capacity still bounds it
+        Assert.False(r.Release());                                       // not empty: kept
+        r.Discard(r.Length);
+        Assert.True(r.Release());
+        Assert.Equal(0, r.AllocatedBytes);
+        Assert.Equal(64 * 1024, r.Free);
+    }
+
+    [Fact]
+    public void Growing_keeps_wrapped_data_and_out_of_order_bytes_past_the_tail()
+    {
+        var r = new RingBuffer(1 << 20);
+        var chunk = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+        r.Enqueue(chunk);                       // 4 KiB of storage
+        r.Discard(2500);
+        r.Enqueue(chunk);                       // wraps: 500 + 3000 bytes
+        Assert.Equal(3000, r.WriteUnallocated(1000, chunk)); // past the tail, grows the storage (linearized)
+        Assert.True(r.AllocatedBytes >= 3500 + 1000 + 3000);
+        Assert.Equal(1000, r.WriteUnallocated(0, chunk.AsSpan(0, 1000)));
+        Assert.Equal(4000, r.CommitUnallocated(4000));
+        var all = new byte[r.Length];
+        Assert.Equal(7500, r.Dequeue(all));
+        Assert.Equal(chunk[2500..], all[..500]);
+        Assert.Equal(chunk, all[500..3500]);
+        Assert.Equal(chunk[..1000], all[3500..4500]);
+        Assert.Equal(chunk, all[4500..]);
+    }
+
+    [Fact]
+    public void Behaves_like_a_queue_while_growing_and_releasing()
+    {
+        // Sizes around the allocation steps, wraps, and releases whenever the ring is empty.
+        Gen.Int[0, 3].Select(Gen.Int[0, 9000]).Array[1, 80].Sample(ops =>
+        {
+            const int capacity = 40_000;
+            var r = new RingBuffer(capacity);
+            var model = new Queue<byte>();
+            byte next = 0;
+            foreach (var (op, n) in ops)
+            {
+                switch (op)
+                {
+                    case 0:
+                    {
+                        var data = new byte[n];
+                        for (int i = 0; i < n; i++) data[i] = next++;
+                        int k = r.Enqueue(data);
+                        Assert.Equal(Math.Min(n, capacity - model.Count), k);
+                        for (int i = 0; i < k; i++) model.Enqueue(data[i]);
+                        next = (byte)(next - (n - k));
+                        break;
+                    }
+                    case 1:
+                    {
+                        var d = new byte[n];
+                        int k = r.Dequeue(d);
+                        Assert.Equal(Math.Min(n, model.Count), k);
+                        for (int i = 0; i < k; i++) Assert.Equal(model.Dequeue(), d[i]);
+                        break;
+                    }
+                    case 2:
+                    {
+                        var d = new byte[Math.Min(n, 100)];
+                        int off = model.Count == 0 ? 0 : n % model.Count;
+                        int k = r.Peek(off, d);
+                        Assert.Equal(Math.Min(d.Length, Math.Max(0, model.Count - off)), k);
+                        var expected = model.Skip(off).Take(k).ToArray();
+                        Assert.Equal(expected, d[..k]);
+                        break;
+                    }
+                    default:
+                        Assert.Equal(model.Count == 0 && r.AllocatedBytes > 0, r.Release());
+                        break;
+                }
+                Assert.Equal(model.Count, r.Length);
+                Assert.True(r.AllocatedBytes == 0 || r.AllocatedBytes >= r.Length);
+            }
+        });
+    }
 }

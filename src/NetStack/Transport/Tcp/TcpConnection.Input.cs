@@ -44,6 +44,28 @@ public sealed partial class TcpConnection
     /// </summary>
     internal void StartFromCookie(in TcpSegment seg, in TcpRepr repr, ushort mss, Instant now)
     {
+        InitFromCookie(seg, repr, mss, now);
+        Establish(now);
+    }
+
+    /// <summary>
+    /// A valid cookie ACK that found the accept queue full (<see cref="TcpLayer"/>'s CookieOverflow): the handshake the
+    /// cookie describes is kept in SYN-RECEIVED, its SYN,ACK already sent once, so that the retransmission timer resends it
+    /// and the peer's answering ACK completes it once the accept queue has room. The segment's data is not taken (the peer
+    /// retransmits it).
+    /// </summary>
+    internal void StartHalfOpenFromCookie(in TcpSegment seg, in TcpRepr repr, ushort mss, Instant now)
+    {
+        InitFromCookie(seg, repr, mss, now);
+        _sndUna = _iss;
+        _sndNxt = _iss + 1;
+        State = TcpState.SynReceived;
+        _peerAckedOverflow = true;
+        _rtxDeadline = now + Rto;
+    }
+
+    private void InitFromCookie(in TcpSegment seg, in TcpRepr repr, ushort mss, Instant now)
+    {
         _iss = seg.AckNumber - 1;
         InitSendSpace();
         _sndUna = _iss + 1;
@@ -74,7 +96,6 @@ public sealed partial class TcpConnection
         _sndWl1 = seg.SequenceNumber;
         _sndWl2 = seg.AckNumber;
         _lastReceived = now;
-        Establish(now);
     }
 
     /// <summary>The window a SYN-ACK advertises: the receive buffer, at most 65,535 (never scaled in a SYN, RFC 7323 §2.2).</summary>
@@ -141,6 +162,32 @@ public sealed partial class TcpConnection
         _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : _rtxDeadline;
         ArmKeepalive(now);
         if (Listener is { } l) l.OnEstablished(this);
+    }
+
+    /// <summary>
+    /// The ACK completing our handshake found the listener's accept queue full. As Linux with tcp_abort_on_overflow = 0:
+    /// drop it and stay in SYN-RECEIVED, so the SYN,ACK retransmission asks the peer for another ACK, which completes the
+    /// handshake once the application has made room (data the peer sends meanwhile is dropped and retransmitted). The
+    /// peer now believes it is connected, so running out of retransmissions resets it (<see cref="OnRetransmitTimeout"/>).
+    /// With <see cref="TcpSettings.AbortOnOverflow"/>: RST at once.
+    /// </summary>
+    private void AcceptQueueOverflow(SeqNumber ack, Instant now)
+    {
+        _layer.Stats.AcceptQueueOverflows++;
+        if (_settings.AbortOnOverflow)
+        {
+            ResetOverflowedPeer(ack, now);
+            return;
+        }
+        _peerAckedOverflow = true;
+    }
+
+    /// <summary>Resets a peer that completed its handshake we could not queue: RST at its RCV.NXT (our ISS + 1).</summary>
+    private void ResetOverflowedPeer(SeqNumber seq, Instant now)
+    {
+        _layer.Stats.AcceptQueueOverflowResets++;
+        SendRst(seq, now, withAck: false);
+        Terminate(TcpError.None);
     }
 
     /// <summary>Processes one arriving segment (RFC 9293 §3.10.7), already checksummed and demultiplexed.</summary>
@@ -233,6 +280,11 @@ public sealed partial class TcpConnection
             if (!(ack > _sndUna && ack <= _sndNxt))
             {
                 SendRst(ack, now, withAck: false); // RFC 9293 §3.10.7.4: <SEQ=SEG.ACK><CTL=RST>
+                return;
+            }
+            if (Listener is { } pending && pending.AcceptQueueFull)
+            {
+                AcceptQueueOverflow(ack, now);
                 return;
             }
             _sndUna = ack;
@@ -439,6 +491,7 @@ public sealed partial class TcpConnection
                 int n = dataAckedTo - _sndBufSeq;
                 _sendBuffer.Discard(n);
                 _sndBufSeq += n;
+                if (_sendBuffer.IsEmpty) _sendBuffer.Release(); // all acknowledged: the memory goes back to the pool
             }
             _sndUna = ack;
             _sack.Advance(ack);

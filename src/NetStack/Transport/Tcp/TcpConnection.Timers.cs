@@ -111,7 +111,12 @@ public sealed partial class TcpConnection
         {
             // RFC 9293 §3.8.3: SYN retransmissions are "handled in the general way": R1 advice, then R2.
             int r2 = State == TcpState.SynReceived && Listener is not null ? _settings.MaxSynAckRetries : _settings.MaxSynRetries;
-            if (++_retries > r2) { TimeOut(); return; }
+            if (++_retries > r2)
+            {
+                if (_peerAckedOverflow) { ResetOverflowedPeer(_iss + 1, now); return; }
+                TimeOut();
+                return;
+            }
             if (_retries == _settings.RetransmissionsBeforeAdvice) ReportExcessiveRetransmissions(now);
             _rtt.Backoff();
             _sndNxt = _iss; // resend SYN (or SYN,ACK)

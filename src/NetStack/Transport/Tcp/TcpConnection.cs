@@ -96,7 +96,8 @@ public sealed partial class TcpConnection
         _recvBuffer = new RingBuffer(settings.ReceiveBufferSize);
         _assembler = new Assembler(settings.ReassemblyRanges);
         // Bounded per-segment record: room for a full send buffer of 64-byte segments at most.
-        _sent = new SentQueue(64, Math.Max(1024, settings.SendBufferSize / 64 + 16));
+        // Starts small (it doubles as segments are in flight): an idle connection should cost little.
+        _sent = new SentQueue(8, Math.Max(1024, settings.SendBufferSize / 64 + 16));
         _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
         _rack = new RackLossDetector(settings.MinRttWindow);
         _prr = new ProportionalRateReduction(settings.PrrBound);
@@ -119,6 +120,13 @@ public sealed partial class TcpConnection
     internal bool InTable { get; set; }
     internal bool IsDirty { get; set; }
     internal bool HalfOpenCounted { get; set; }
+    /// <summary>A half-open connection made from a valid cookie ACK that found the accept queue full.</summary>
+    internal bool FromCookie { get; init; }
+    /// <summary>
+    /// In SYN-RECEIVED: the peer has acknowledged our SYN,ACK (it is ESTABLISHED on its side) but the accept queue was
+    /// full; if the SYN,ACK retransmissions run out, the peer is reset rather than left believing it is connected.
+    /// </summary>
+    private bool _peerAckedOverflow;
 
     /// <summary>RFC 5927 §4.1: SND.UNA &lt;= seq &lt; SND.NXT (or the SYN while opening).</summary>
     internal bool IsSequenceInFlight(SeqNumber seq) => seq >= _sndUna && (seq < _sndNxt || seq == _iss);
@@ -172,6 +180,8 @@ public sealed partial class TcpConnection
 
     public int SendBufferSize => _sendBuffer.Capacity;
     public int ReceiveBufferSize => _recvBuffer.Capacity;
+    /// <summary>Bytes of buffer memory held now (send plus receive): buffers are taken as data comes and released when empty.</summary>
+    public int BufferMemory => _sendBuffer.AllocatedBytes + _recvBuffer.AllocatedBytes;
     /// <summary>Bytes queued to send and not yet acknowledged.</summary>
     public int SendQueueLength => _sendBuffer.Length;
     /// <summary>Bytes received in order and not yet read.</summary>
@@ -282,6 +292,8 @@ public sealed partial class TcpConnection
     public int Receive(Span<byte> destination)
     {
         int n = _recvBuffer.Dequeue(destination);
+        // Everything read and nothing waiting past the tail: the buffer's memory goes back to the pool until data arrives.
+        if (_recvBuffer.IsEmpty && _assembler.IsEmpty) _recvBuffer.Release();
         // RFC 9293 §3.8.5: urgent mode ends once the application has read up to the urgent pointer.
         if (_rcvUrgent && ReadSequence >= _rcvUp) _rcvUrgent = false;
         if (n > 0 && State is not TcpState.Closed and not TcpState.TimeWait and not TcpState.Listen)
@@ -349,6 +361,8 @@ public sealed partial class TcpConnection
     {
         if (error != TcpError.None && Error == TcpError.None) Error = error;
         State = TcpState.Closed;
+        _sendBuffer.Release();                           // when empty; what is left goes with the connection object
+        if (_recvBuffer.IsEmpty) _recvBuffer.Release(); // unread data stays readable
         _rtxDeadline = _delayedAckDeadline = _persistDeadline = _keepaliveDeadline = _timeWaitDeadline = _tlpDeadline = _rackDeadline = Instant.MaxValue;
         _layer.OnClosed(this);
     }

@@ -144,7 +144,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         var local = new TcpEndpoint(info.Destination, seg.DestinationPort);
         var remote = new TcpEndpoint(info.Source, seg.SourcePort);
         if (_connections.TryGetValue(Key(local, remote), out var c)
-            && c.State == TcpState.SynReceived && c.Listener is { } half && half.Settings.SynCookies
+            && c.State == TcpState.SynReceived && !c.FromCookie && c.Listener is { } half && half.Settings.SynCookies
             && seg.Ack && !seg.Syn && !seg.Rst
             && Secrets.TryValidateCookie(local, remote, seg.SequenceNumber - 1, seg.AckNumber - 1, now, out _))
         {
@@ -191,9 +191,9 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             if (!seg.Syn && listener.Settings.SynCookies
                 && Secrets.TryValidateCookie(local, remote, seg.SequenceNumber - 1, seg.AckNumber - 1, now, out ushort mss))
             {
-                if (listener.PendingAccepts >= listener.Backlog || _connections.Count >= Settings.MaxConnections)
+                if (listener.AcceptQueueFull || _connections.Count >= Settings.MaxConnections)
                 {
-                    Stats.AcceptQueueOverflows++;
+                    CookieOverflow(listener, seg, local, remote, mss, now);
                     return;
                 }
                 Stats.SynCookiesAccepted++;
@@ -210,10 +210,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         }
         if (!seg.Syn) return;
 
+        // A full accept queue refuses new handshakes whether or not cookies are on (Linux's tcp_conn_request drops the SYN
+        // when sk_acceptq_is_full): a SYN,ACK now would let the client believe in a connection that cannot be queued. The
+        // client retransmits its SYN (RFC 9293 §3.8.3) and gets in once the application has accepted.
+        if (listener.AcceptQueueFull) { Stats.SynDroppedAcceptQueueFull++; return; }
         var repr = seg.ToRepr();
-        if (listener.SynQueueFull || listener.AcceptQueueFull || _connections.Count >= Settings.MaxConnections)
+        if (listener.SynQueueFull || _connections.Count >= Settings.MaxConnections)
         {
-            if (!listener.Settings.SynCookies) { Stats.SynDropped++; return; }
+            if (!listener.Settings.SynCookies || _connections.Count >= Settings.MaxConnections) { Stats.SynDropped++; return; }
             // RFC 4987 §3.6: answer without keeping state; the sequence number encodes what we need.
             int peerMss = repr.Mss ?? (remote.Address.IsV4 ? 536 : 1220);
             int idx = TcpSecrets.CookieMssIndex(Math.Min(peerMss, (int)PathMss(remote.Address)));
@@ -248,6 +252,36 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         _connections[Key(local, remote)] = c;
         c.InTable = true;
         c.StartFromSyn(seg, repr, Secrets.InitialSequence(local, remote, now), now);
+    }
+
+    /// <summary>
+    /// A valid cookie ACK (RFC 4987 §3.6) that finds the accept queue (or the connection table) full. The client has
+    /// completed its handshake and believes it is connected, and a cookie kept no state to retransmit, so silence would
+    /// leave it believing that for good (a client that waits for the server to speak never sends again). Without
+    /// <see cref="TcpSettings.AbortOnOverflow"/>, the handshake is kept as a half-open connection while the SYN queue has
+    /// room, as if the SYN had found room: it retransmits its SYN,ACK and completes on the client's next ACK once the
+    /// accept queue has room, or resets the client when its retransmissions run out. With no room for that: a segment
+    /// with data or FIN is dropped (the client retransmits it, and the cookie is checked again then; once the cookie has
+    /// expired the answer is a RST), a bare ACK (never retransmitted) is answered with RST.
+    /// </summary>
+    private void CookieOverflow(TcpListener listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, ushort mss, Instant now)
+    {
+        Stats.AcceptQueueOverflows++;
+        bool abort = listener.Settings.AbortOnOverflow;
+        if (!abort && !listener.SynQueueFull && _connections.Count < Settings.MaxConnections)
+        {
+            var c = new TcpConnection(this, listener.Settings, local, remote) { Listener = listener, HalfOpenCounted = true, FromCookie = true };
+            listener.HalfOpen++;
+            _connections[Key(local, remote)] = c;
+            c.InTable = true;
+            c.StartHalfOpenFromCookie(seg, seg.ToRepr(), mss, now);
+            return;
+        }
+        if (abort || (seg.Payload.Length == 0 && !seg.Fin))
+        {
+            Stats.AcceptQueueOverflowResets++;
+            ReplyRst(seg, local, remote, now); // <SEQ=SEG.ACK><CTL=RST>: SEG.ACK is the client's RCV.NXT
+        }
     }
 
     /// <summary>RFC 9293 §3.10.7.1: the reply to a segment for no connection (never to a RST).</summary>

@@ -2,8 +2,10 @@ namespace NetStack.Transport.Tcp;
 
 /// <summary>
 /// A passive open (RFC 9293 §3.10.1 LISTEN) with a bounded SYN queue (half-open connections) and a
-/// bounded accept queue (<see cref="Backlog"/>). When either is full, SYNs are answered with SYN cookies
-/// (RFC 4987 §3.6) if enabled, else dropped (counted).
+/// bounded accept queue (<see cref="Backlog"/>). When the SYN queue is full, SYNs are answered with SYN cookies
+/// (RFC 4987 §3.6) if enabled, else dropped (counted); when the accept queue is full, SYNs are dropped (counted) either
+/// way, as Linux does, so that no client is told of a connection the application has no room for. A final ACK that
+/// still finds it full (the queue filled during the handshake) is handled as <see cref="TcpSettings.AbortOnOverflow"/> says.
 /// </summary>
 public sealed class TcpListenSocket
 {
@@ -31,7 +33,8 @@ public sealed class TcpListenSocket
     /// <summary>The SYN queue's bound: <see cref="TcpSettings.SynQueueLength"/>, else the backlog.</summary>
     public int SynQueueLength => Settings.SynQueueLength ?? Backlog;
     internal bool SynQueueFull => HalfOpen >= SynQueueLength;
-    internal bool AcceptQueueFull => _accept.Count + HalfOpen >= Backlog + SynQueueLength || _accept.Count >= Backlog;
+    /// <summary>The accept queue holds <see cref="Backlog"/> connections: no more handshakes may complete.</summary>
+    internal bool AcceptQueueFull => _accept.Count >= Backlog;
 
     /// <summary>Takes the next established connection, if any.</summary>
     public bool TryAccept(out TcpConnection connection)

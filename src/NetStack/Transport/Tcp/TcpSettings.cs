@@ -79,8 +79,18 @@ public sealed record TcpSettings
     /// queue by the listen backlog, as Linux does when SYN cookies are on (<c>inet_csk_reqsk_queue_is_full</c>).
     /// </summary>
     public int? SynQueueLength { get; init; }
-    /// <summary>RFC 4987: answer with SYN cookies when the SYN queue or accept queue is full.</summary>
+    /// <summary>
+    /// RFC 4987: answer with SYN cookies when the SYN queue is full. A full accept queue drops SYNs either way (as Linux's
+    /// <c>tcp_conn_request</c> does), so the client retries rather than believing in a connection nobody will accept.
+    /// </summary>
     public bool SynCookies { get; init; } = true;
+    /// <summary>
+    /// What the handshake's final ACK gets when it finds the accept queue full (Linux's <c>tcp_abort_on_overflow</c>).
+    /// False (the default): the ACK is dropped, the connection stays in SYN-RECEIVED and its SYN,ACK is retransmitted, so
+    /// the client's next ACK retries; if the retransmissions run out, the client (which believes it is connected) is reset.
+    /// True: the client is reset at once.
+    /// </summary>
+    public bool AbortOnOverflow { get; init; }
     /// <summary>Out-of-order ranges the receive side keeps.</summary>
     public int ReassemblyRanges { get; init; } = 8;
     /// <summary>RFC 5961 §7: challenge ACKs per second for the whole stack.</summary>

@@ -37,8 +37,18 @@ public sealed class TcpStatistics
     public long SynCookiesSent;
     public long SynCookiesAccepted;
     public long SynCookiesRejected;
+    /// <summary>SYNs dropped because the SYN queue was full and cookies are off, or the connection table was full.</summary>
     public long SynDropped;
+    /// <summary>SYNs dropped because the listener's accept queue was full (Linux: ListenOverflows on the SYN).</summary>
+    public long SynDroppedAcceptQueueFull;
+    /// <summary>Handshake-completing ACKs (ordinary or cookie) that found the accept queue full.</summary>
     public long AcceptQueueOverflows;
+    /// <summary>
+    /// Clients reset because their completed handshake could not be queued: <see cref="TcpSettings.AbortOnOverflow"/>, a
+    /// cookie ACK with no room to keep it half-open, or a half-open connection whose SYN,ACK retransmissions ran out after
+    /// the client had acknowledged it.
+    /// </summary>
+    public long AcceptQueueOverflowResets;
     public long WindowProbes;
     public long KeepAliveProbes;
     public long SendFailures;
