@@ -67,7 +67,7 @@ public sealed class TlstunnelServerTests(ITestOutputHelper output)
     public async Task Port_80_redirects_keeps_alive_and_answers_400_to_malformed_requests_and_unknown_names_get_unrecognized_name()
     {
         Root.Require();
-        using var lab = await TunnelLab.StartAsync();
+        using var lab = await TunnelLab.StartAsync("--idle-timeout", "3");
         var head = lab.Sh($"curl -sS -I --max-time 10 -H 'Host: a.example.test' 'http://{V4}/some/path?q=1'");
         Assert.True(head.Succeeded, head.StandardError);
         Assert.StartsWith("HTTP/1.1 308 Permanent Redirect", head.StandardOutput, StringComparison.Ordinal);
@@ -93,9 +93,34 @@ public sealed class TlstunnelServerTests(ITestOutputHelper output)
         Assert.Contains("ALPN protocol: h2", h2.StandardOutput, StringComparison.Ordinal);
         var h1 = lab.Curl("h2.example.test", V4, extra: "--http1.1");
         Assert.Equal("backend A\n", h1.StandardOutput);
+
+        // --idle-timeout 3: a silent HTTP connection and an established TLS connection that goes quiet are both cut.
+        var script = Path.Combine(lab.Dir, "idle.py");
+        File.WriteAllText(script, $$"""
+            import socket, ssl, sys, time
+            s = socket.create_connection(('{{V4}}', int(sys.argv[1])), timeout=10)
+            if sys.argv[1] == '443':
+                s = ssl.create_default_context(cafile='{{lab.Pki.CaPath}}').wrap_socket(s, server_hostname='b.example.test')
+            t = time.time(); s.settimeout(30)
+            try:
+                d = s.recv(10)
+            except (ConnectionResetError, ssl.SSLError):
+                d = b''
+            print(len(d), round(time.time() - t, 1))
+            """);
+        foreach (var port in new[] { "80", "443" })
+        {
+            var idle = lab.Sh($"python3 {script} {port}");
+            output.WriteLine($"idle on {port}: {idle.StandardOutput.Trim()} {idle.StandardError}");
+            var parts = idle.StandardOutput.Trim().Split(' ');
+            Assert.Equal("0", parts[0]);
+            Assert.InRange(double.Parse(parts[1], CultureInfo.InvariantCulture), 2.5, 15.0);
+        }
         var (code, text) = await lab.Tunnel.StopAsync();
         output.WriteLine(text);
         Assert.Equal(0, code);
+        Assert.Matches(@"http \S+ requests=0 duration=\S+ outcome=idle-timeout", text);
+        Assert.Matches(@"name=b\.example\.test alpn=- backend=127\.0\.0\.1:8002 via kernel to_backend=0 to_client=0 duration=\S+ outcome=idle-timeout", text);
         Assert.Contains("unknown server name 'nobody.elsewhere.test', sent alert unrecognized_name", text, StringComparison.Ordinal);
         Assert.Contains("name=h2.example.test alpn=h2 backend=127.0.0.1:8002 via kernel", text, StringComparison.Ordinal);
         Assert.Contains("handshake_failures.unknown-name 2", text, StringComparison.Ordinal);
