@@ -110,6 +110,7 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>Plain frames, and pcap's selectable descriptor to wait on.</summary>
     public DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with { WaitHandle = DeviceWaitHandle.FromFileDescriptor(FileDescriptor) };
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length)
     {
         length = 0;
