@@ -148,19 +148,19 @@ public sealed partial class IpStack : IAsyncDisposable
     public NetworkInterface Interface { get; }
 
     /// <summary>The UDP layer (loop only).</summary>
-    public UdpLayer Udp { get; }
+    internal UdpLayer Udp { get; }
 
     /// <summary>The TCP layer (loop only).</summary>
-    public TcpLayer Tcp { get; }
+    internal TcpLayer Tcp { get; }
 
     /// <summary>The loop thread: the <see cref="IStackDispatcher"/> of every socket of this stack.</summary>
-    public StackHost Host { get; }
+    internal StackHost Host { get; }
 
     /// <summary>The dispatcher the async API hands work to.</summary>
-    public IStackDispatcher Dispatcher => Host;
+    internal IStackDispatcher Dispatcher => Host;
 
     /// <summary>The DNS stub resolver (servers from options, then DHCPv4 option 6, then IPv6 RDNSS).</summary>
-    public DnsResolver Dns { get; }
+    internal DnsResolver Dns { get; }
 
     /// <summary>The recursive DNS servers the resolver asks, in order: configured, then DHCPv4 option 6, then IPv6 RDNSS.</summary>
     public IReadOnlyList<IPAddress> DnsServers => Dns.Servers;

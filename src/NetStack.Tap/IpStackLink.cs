@@ -48,6 +48,7 @@ public sealed class IpStackLink : IDisposable
         }
     }
 
+    /// <summary>Disposes both ends of the link.</summary>
     public void Dispose()
     {
         lock (_lock) _link.Dispose();

@@ -27,6 +27,7 @@ public sealed class IpStackMetrics : IDisposable
     private readonly StackStatistics _s;
     private readonly KeyValuePair<string, object?> _stack;
 
+    /// <summary>Creates the instruments of the "NetStack" meter over <paramref name="statistics"/>, tagged with the stack's <paramref name="stackName"/>.</summary>
     public IpStackMetrics(string stackName, StackStatistics statistics)
     {
         ArgumentNullException.ThrowIfNull(statistics);
@@ -87,5 +88,6 @@ public sealed class IpStackMetrics : IDisposable
         new(_s.Icmpv6Sent, _stack, new("family", "ipv6"), new("direction", "sent")),
     ];
 
+    /// <summary>Disposes the meter (its instruments stop reporting).</summary>
     public void Dispose() => _meter.Dispose();
 }

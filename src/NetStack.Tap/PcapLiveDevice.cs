@@ -77,14 +77,19 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
         }
     }
 
+    /// <summary>The libpcap name of the interface.</summary>
     public string Name { get; }
 
+    /// <inheritdoc/>
     public Medium Medium => Medium.Ethernet;
 
+    /// <inheritdoc/>
     public int Mtu { get; }
 
+    /// <inheritdoc/>
     public int MaxFrameSize => Mtu + 14 + 2 * 4;
 
+    /// <inheritdoc/>
     public MacAddress HardwareAddress { get; }
 
     /// <summary>True when libpcap agreed to capture received frames only.</summary>
@@ -99,11 +104,13 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>Captured frames larger than the caller's buffer (dropped).</summary>
     public long OversizeDrops { get; private set; }
 
+    /// <summary>The capture handle's selectable file descriptor, for the loop to wait on.</summary>
     public int FileDescriptor => _disposed ? -1 : _selectableFd;
 
     /// <summary>Plain frames, and pcap's selectable descriptor to wait on.</summary>
     public DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with { WaitHandle = DeviceWaitHandle.FromFileDescriptor(FileDescriptor) };
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length)
     {
         length = 0;
@@ -120,6 +127,7 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
         return false;
     }
 
+    /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
         if (_disposed) { TransmitDrops++; return; }
@@ -127,8 +135,10 @@ public sealed class PcapLiveDevice : INetDevice, IWaitableDevice, IDisposable
         catch (PcapException) { TransmitDrops++; }
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"pcap {Name}";
 
+    /// <summary>Closes the capture handle.</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -36,6 +36,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     private int _state; // 0 new, 1 started, 2 stopping/stopped
     private long _pollExceptions, _workExceptions, _turns;
 
+    /// <summary>Creates the host of <paramref name="node"/> over <paramref name="devices"/>; nothing runs until <see cref="Start"/>.</summary>
     public StackHost(IPollable node, IEnumerable<INetDevice> devices, ILogger? logger = null, StackHostOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(node);
@@ -248,6 +249,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         while (_work.TryDequeue(out var item)) item.Cancel();
     }
 
+    /// <summary>Stops the loop (as <see cref="StopAsync"/>) and releases its wake-up eventfd.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);

@@ -13,6 +13,7 @@ public sealed class TapDevice : TunTapDevice
     /// <summary>Ethernet header plus two VLAN tags.</summary>
     private protected override int LinkOverhead => 14 + 2 * 4;
 
+    /// <summary>Opens (or attaches to) the TAP interface described by <paramref name="options"/>.</summary>
     public TapDevice(TunTapOptions options) : base(Medium.Ethernet, options) { }
 
     /// <summary>Opens (attaching or creating) the TAP named <paramref name="name"/> with default options.</summary>

@@ -27,16 +27,21 @@ public enum TapErrorKind
 /// </summary>
 public sealed class TapException : IOException
 {
+    /// <summary>A failure of kind <paramref name="kind"/> with the errno <paramref name="errno"/> of the failing call.</summary>
     public TapException(TapErrorKind kind, string message, int errno = 0) : base(message)
     {
         Kind = kind;
         Errno = errno;
     }
 
+    /// <summary>A TAP/TUN failure without details.</summary>
     public TapException() : this(TapErrorKind.SystemError, "TAP/TUN error") { }
+    /// <summary>A TAP/TUN failure described by <paramref name="message"/>.</summary>
     public TapException(string message) : this(TapErrorKind.SystemError, message) { }
+    /// <summary>A TAP/TUN failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public TapException(string message, Exception innerException) : base(message, innerException) { Kind = TapErrorKind.SystemError; }
 
+    /// <summary>What failed.</summary>
     public TapErrorKind Kind { get; }
 
     /// <summary>The Linux errno behind the failure, 0 when the check was ours.</summary>

@@ -9,6 +9,7 @@ namespace NetStack.Tap;
 /// </summary>
 public sealed class TunDevice : TunTapDevice
 {
+    /// <summary>Opens (or attaches to) the TUN interface described by <paramref name="options"/>.</summary>
     public TunDevice(TunTapOptions options) : base(Medium.Ip, options) { }
 
     /// <summary>Opens (attaching or creating) the TUN named <paramref name="name"/> with default options.</summary>

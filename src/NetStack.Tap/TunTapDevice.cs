@@ -203,6 +203,7 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     /// <summary>True when this open made the interface (it did not exist before).</summary>
     public bool Created { get; }
 
+    /// <inheritdoc/>
     public Medium Medium { get; }
 
     /// <summary>The interface MTU read from the kernel at open time (after <see cref="TunTapOptions.Mtu"/> was applied).</summary>
@@ -240,13 +241,16 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     public MacAddress HardwareAddress { get; }
 
+    /// <summary>Frames and bytes moved through the device so far.</summary>
     public TunTapStatistics Statistics { get; } = new();
 
     /// <summary>The non-blocking descriptor (readable when a frame waits); -1 once disposed.</summary>
     public int FileDescriptor => Volatile.Read(ref _fd);
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
 
     /// <summary>
@@ -358,20 +362,24 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
         return r > 0 && (fds[0].Revents & LibC.POLLIN) != 0;
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{KindName} {Name}";
 
+    /// <summary>Closes the file descriptor (<paramref name="disposing"/>: called from <see cref="Dispose()"/> rather than the finalizer).</summary>
     protected virtual void Dispose(bool disposing)
     {
         int fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0) LibC.Close(fd);
     }
 
+    /// <summary>Closes the device's file descriptor.</summary>
     public void Dispose()
     {
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Closes the file descriptor if <see cref="Dispose()"/> was not called.</summary>
     ~TunTapDevice() => Dispose(disposing: false);
 
     private static TapException NotPermitted(string kind, string name, int errno) =>

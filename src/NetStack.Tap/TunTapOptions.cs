@@ -22,6 +22,7 @@ public sealed record TunTapOptions
     /// </summary>
     public string? Name { get; init; }
 
+    /// <summary>Whether to create the interface, attach to an existing one, or either.</summary>
     public TunTapOpenMode OpenMode { get; init; } = TunTapOpenMode.AttachOrCreate;
 
     /// <summary>

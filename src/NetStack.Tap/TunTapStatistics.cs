@@ -5,9 +5,13 @@ public sealed class TunTapStatistics : NetStack.Link.IDeviceStatistics
 {
     internal long _framesReceived, _bytesReceived, _framesTransmitted, _bytesTransmitted, _transmitDrops, _receiveErrors, _superFramesReceived;
 
+    /// <summary>Frames read from the device.</summary>
     public long FramesReceived => Volatile.Read(ref _framesReceived);
+    /// <summary>Bytes read from the device.</summary>
     public long BytesReceived => Volatile.Read(ref _bytesReceived);
+    /// <summary>Frames written to the device.</summary>
     public long FramesTransmitted => Volatile.Read(ref _framesTransmitted);
+    /// <summary>Bytes written to the device.</summary>
     public long BytesTransmitted => Volatile.Read(ref _bytesTransmitted);
     /// <summary>Frames the kernel refused (interface down, queue full, too large): counted, not thrown.</summary>
     public long TransmitDrops => Volatile.Read(ref _transmitDrops);

@@ -20,7 +20,7 @@ namespace NetStack.Services;
 /// and fails with TryAgain otherwise.
 /// </para>
 /// </summary>
-public sealed class DnsResolver : IPollable, IAsyncDisposable
+internal sealed class DnsResolver : IPollable, IAsyncDisposable
 {
     private const int DnsPort = 53;
 

@@ -142,5 +142,6 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
         TcpConnectionStream.OnLoopOrInline(_dispatcher, CloseOnLoop);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"TCP listener {LocalEndPoint}";
 }

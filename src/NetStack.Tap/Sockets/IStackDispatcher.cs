@@ -4,7 +4,7 @@ namespace NetStack.Sockets;
 /// The thread that owns a stack. The core is single-threaded: the async socket API hands every operation
 /// to the dispatcher and completes tasks from it. The runtime's event loop (NetStack.Tap's StackHost) is one.
 /// </summary>
-public interface IStackDispatcher
+internal interface IStackDispatcher
 {
     /// <summary>True on the dispatcher's own thread.</summary>
     bool IsOnLoopThread { get; }

@@ -13,7 +13,7 @@ namespace NetStack.Sockets;
 /// its sequence number — the reply, or an error quoting the request (time exceeded, unreachable, packet too big) —
 /// mapped to a <see cref="PingResult"/>. Arbitrary ICMP probes use <see cref="IcmpProbeSocket"/> instead.
 /// </summary>
-public static class Pinger
+internal static class Pinger
 {
     private const ushort Sequence = 1;
 

@@ -226,23 +226,31 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         return _dispatcher.InvokeAsync(() => query(_connection), cancellationToken);
     }
 
+    /// <inheritdoc/>
     public override bool CanRead => !_disposed;
+    /// <inheritdoc/>
     public override bool CanWrite => !_disposed;
+    /// <inheritdoc/>
     public override bool CanSeek => false;
+    /// <inheritdoc/>
     public override long Length => throw new NotSupportedException();
 
+    /// <inheritdoc/>
     public override long Position
     {
         get => throw new NotSupportedException();
         set => throw new NotSupportedException();
     }
 
+    /// <inheritdoc/>
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    /// <inheritdoc/>
     public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>Nothing to do: written bytes are already in the send buffer and go out at the loop's next poll.</summary>
     public override void Flush() { }
 
+    /// <inheritdoc/>
     public override Task FlushAsync(CancellationToken cancellationToken) =>
         cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
 
@@ -262,6 +270,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         return new ValueTask<int>(WithCancellation(waiter.Completion, _reads, cancellationToken));
     }
 
+    /// <inheritdoc/>
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
@@ -286,9 +295,11 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         return new ValueTask(WithCancellation(waiter.Completion, _writes, cancellationToken));
     }
 
+    /// <inheritdoc/>
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <inheritdoc/>
     public override int Read(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
@@ -296,6 +307,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         return ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
     }
 
+    /// <inheritdoc/>
     public override int Read(Span<byte> buffer)
     {
         ThrowIfOnLoop();
@@ -312,6 +324,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         }
     }
 
+    /// <inheritdoc/>
     public override void Write(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
@@ -319,6 +332,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
     }
 
+    /// <inheritdoc/>
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ThrowIfOnLoop();
@@ -558,6 +572,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
 
     internal static IPEndPoint ToIPEndPoint(TcpEndpoint e) => new(e.Address.ToIPAddress(), e.Port);
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing && !_disposed)
@@ -579,5 +594,6 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         GC.SuppressFinalize(this);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"TCP {LocalEndPoint} -> {RemoteEndPoint}";
 }

@@ -7,4 +7,4 @@ namespace NetStack.Sockets;
 /// like <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/> (the stack's DNS stub resolver's
 /// <c>ResolveAsync</c> has this shape). Addresses are tried in the order returned.
 /// </summary>
-public delegate Task<IPAddress[]> TcpHostResolver(string hostName, CancellationToken cancellationToken);
+internal delegate Task<IPAddress[]> TcpHostResolver(string hostName, CancellationToken cancellationToken);
