@@ -73,7 +73,7 @@ public sealed partial class AcceptQueueKernelTests(ITestOutputHelper output) : I
         var config = new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")], Slaac = false };
         await using var stack = new NetstackdStack(tap, config, new NetstackdStackOptions { Seed = 5, Tcp = new TcpSettings { AbortOnOverflow = abortOnOverflow } });
         await stack.StartAsync();
-        await using var listener = await stack.Sockets.ListenAsync(new IPEndPoint(IPAddress.Any, 7), backlog: 128);
+        await using var listener = await stack.Ip.ListenTcpAsync(new IPEndPoint(IPAddress.Any, 7), backlog: 128);
 
         // The application accepts about one connection per millisecond (the clients connect far faster) and echoes each.
         using var stop = new CancellationTokenSource();

@@ -117,7 +117,7 @@ public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
         {
             try
             {
-                return await stack.Sockets.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
+                return await stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
                 && deadline.Elapsed < TimeSpan.FromSeconds(20))
