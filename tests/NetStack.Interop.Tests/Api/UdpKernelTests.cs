@@ -37,7 +37,13 @@ public sealed class UdpKernelTests
         await using var peer = await KernelPeer.StartAsync();
         var output = peer.TempFile("socat.out");
         peer.Lab.StartIn(peer.Namespace, "socat", "-u", socatListen, $"CREATE:{output}");
-        await Task.Delay(300); // socat binds
+        // Wait until socat has bound (a fixed 300 ms was too short once on a loaded machine: the one datagram met no socket).
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while (NetnsLab.TryRun("ip", "netns", "exec", peer.Namespace, "ss", "-Hlun", "sport = :7002").StandardOutput.Trim().Length == 0)
+        {
+            Assert.True(bound.Elapsed < TimeSpan.FromSeconds(30), "socat did not bind UDP port 7002");
+            await Task.Delay(50);
+        }
         var any = kernelAddress.Contains(':', StringComparison.Ordinal) ? IPAddress.IPv6Any : IPAddress.Any;
         await using var socket = await peer.Stack.BindUdpAsync(new IPEndPoint(any, 0));
 
