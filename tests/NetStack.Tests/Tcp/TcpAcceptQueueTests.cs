@@ -28,7 +28,7 @@ public sealed class TcpAcceptQueueTests
         }, data);
 
     /// <summary>Backlog 1, SYN queue 4: port 1 completes and fills the accept queue; returns port 2's SYN,ACK (half-open).</summary>
-    private static (TcpBench B, TcpListener L, SentSegment SynAck2) FullQueueWithHalfOpen(TcpSettings settings)
+    private static (TcpBench B, TcpListenSocket L, SentSegment SynAck2) FullQueueWithHalfOpen(TcpSettings settings)
     {
         var b = new TcpBench(settings);
         var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);
@@ -147,7 +147,7 @@ public sealed class TcpAcceptQueueTests
     }
 
     /// <summary>Backlog 1, SYN queue 1: port 1 half-open, port 2 answered with a cookie, then port 1 fills the accept queue.</summary>
-    private static (TcpBench B, TcpListener L, SentSegment Cookie) FullQueueWithCookie(TcpSettings settings)
+    private static (TcpBench B, TcpListenSocket L, SentSegment Cookie) FullQueueWithCookie(TcpSettings settings)
     {
         var b = new TcpBench(settings);
         var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);

@@ -264,7 +264,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     /// with data or FIN is dropped (the client retransmits it, and the cookie is checked again then; once the cookie has
     /// expired the answer is a RST), a bare ACK (never retransmitted) is answered with RST.
     /// </summary>
-    private void CookieOverflow(TcpListener listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, ushort mss, Instant now)
+    private void CookieOverflow(TcpListenSocket listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, ushort mss, Instant now)
     {
         Stats.AcceptQueueOverflows++;
         bool abort = listener.Settings.AbortOnOverflow;
