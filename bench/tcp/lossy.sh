@@ -25,10 +25,11 @@ DLL=${NETSTACKD:-$(ls "$root"/samples/netstackd/bin/Release/net*/netstackd.dll 2
 RELAY_C=${RELAY_C:-$root/../shared/perf/relay.c}; [ -f "$RELAY_C" ] || RELAY_C=/work/shared/perf/relay.c
 W=$(mktemp -d); gcc -O2 -pthread -I"$(dirname "$RELAY_C")" -o $W/relay "$RELAY_C" || exit 1
 A=lossy-a-$$; B=lossy-b-$$; T=lossy-t-$$
-RELAY=""; NSD=""
+RELAY=""; NSD=""; SINKS=""
 cleanup() {
   [ -n "$NSD" ] && kill -TERM $NSD 2>/dev/null && wait $NSD 2>/dev/null
   [ -n "$RELAY" ] && kill -TERM $RELAY 2>/dev/null && wait $RELAY 2>/dev/null
+  for p in $SINKS; do kill $p 2>/dev/null; done
   for ns in $A $B $T; do ip netns del $ns 2>/dev/null; done
   rm -rf $W
 }
@@ -41,8 +42,8 @@ ip -n $A addr add 203.0.113.1/24 dev lta; ip -n $B addr add 203.0.113.2/24 dev l
 ip -n $A addr add 2001:db8:2::1/64 dev lta nodad; ip -n $B addr add 2001:db8:2::2/64 dev ltb nodad
 ip -n $A link set lta up; ip -n $B link set ltb up
 $W/relay -d $LOSS -s 7 $A lta $B ltb >/dev/null 2>&1 & RELAY=$!
-ip netns exec $B socat -u TCP4-LISTEN:9,fork,reuseaddr - >/dev/null 2>&1 &
-ip netns exec $B socat -u TCP6-LISTEN:9,fork,reuseaddr,ipv6only=1 - >/dev/null 2>&1 &
+ip netns exec $B socat -u TCP4-LISTEN:9,fork,reuseaddr - >/dev/null 2>&1 & SINKS="$SINKS $!"
+ip netns exec $B socat -u TCP6-LISTEN:9,fork,reuseaddr,ipv6only=1 - >/dev/null 2>&1 & SINKS="$SINKS $!"
 # netstackd's TAP: the kernel is 192.0.2.1 / 2001:db8:1::1, netstackd 192.0.2.9 / 2001:db8:1::9
 ip -n $T tuntap add dev ltt mode tap; ip -n $T addr add 192.0.2.1/24 dev ltt; ip -n $T addr add 2001:db8:1::1/64 dev ltt nodad
 ip -n $T link set ltt up
