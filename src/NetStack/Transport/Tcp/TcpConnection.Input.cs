@@ -552,7 +552,7 @@ public sealed partial class TcpConnection
             _prr.OnAck(delivered, Pipe, advanced && marked == 0 && !partialAckLoss, _mss, entered);
         }
         ProcessTlpAck(ack, advanced, newSack, dsack, dsackStart, dsackEnd, flightBefore, seg, scaledWindow, now);
-        if (advanced) ArmTailLossProbe(now);
+        if (advanced || _fastRecovery) ArmTailLossProbe(now); // in recovery: see RecoveryTailStalled
         if ((_fastRecovery || _rtoRecovery) && newSack) _layer.MarkDirty(this);
 
         // RFC 9293 §3.10.7.4: window update from the newest segment (SND.WL1/SND.WL2 rule).

@@ -86,6 +86,7 @@ public sealed partial class TcpConnection
             Retransmissions++;
             _layer.Stats.Retransmissions++;
             if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto;
+            if (_fastRecovery) ArmTailLossProbe(now); // the last hole repaired: a stalled tail gets a probe (RecoveryTailStalled)
             return true;
         }
     }

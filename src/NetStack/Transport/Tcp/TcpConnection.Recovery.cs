@@ -54,6 +54,11 @@ public sealed partial class TcpConnection
         {
             marked = DupThreshDetect();
         }
+        // A segment deemed lost during the episode that has just ended, and not yet retransmitted, lies beyond its
+        // recovery point: a new loss, which starts a new episode (RFC 6675 §5: fast recovery is entered on a loss not
+        // covered by the current one). Without this nothing would resend it before the RTO: retransmissions of marked
+        // segments happen only in recovery.
+        if (exitedRecovery && marked == 0 && _sent.LostBytes > 0) marked = 1;
         entered = marked > 0 && OnLossDetected(now, recoverFs);
         return marked;
     }

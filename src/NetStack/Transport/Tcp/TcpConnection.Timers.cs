@@ -33,25 +33,31 @@ public sealed partial class TcpConnection
     /// RFC 8985 §7.2: after sending new data or on an ACK of new data, with SACK, outside recovery and with no probe
     /// outstanding (TLP.end_seq is None), schedule a probe timeout PTO = 2·SRTT (plus WCDelAckT when one segment is in
     /// flight; 1 s without an RTT sample), no later than the RTO would expire.
+    /// Also in fast recovery once nothing is left to retransmit (see <see cref="RecoveryTailStalled"/>).
     /// </summary>
     private void ArmTailLossProbe(Instant now)
     {
-        if (!_sackEnabled || _tlpOutstanding || _fastRecovery || _rtoRecovery || BytesInFlight == 0
+        if (!_sackEnabled || _tlpOutstanding || (_fastRecovery && !RecoveryTailStalled) || _rtoRecovery || BytesInFlight == 0
             || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
         {
             _tlpDeadline = Instant.MaxValue;
             return;
         }
-        long pto = 1_000_000;
-        if (_rtt.HasSample)
-        {
-            pto = 2 * _rtt.SmoothedMicros;
-            if (BytesInFlight <= _mss) pto += 200_000; // WCDelAckT
-            pto = Math.Max(pto, 10_000);
-        }
-        var deadline = now + TimeSpan.FromTicks(pto * 10);
+        var deadline = now + TimeSpan.FromTicks(ProbeTimeoutMicros() * 10);
         _tlpDeadline = Instant.Min(deadline, _rtxDeadline); // "If Now() + PTO > TCP_RTO_expire(): PTO = TCP_RTO_expire() - Now()"
     }
+
+    /// <summary>RFC 8985 §7.2 PTO: 2·SRTT, plus WCDelAckT when one segment is in flight; 1 s before any RTT sample.</summary>
+    private long ProbeTimeoutMicros()
+    {
+        if (!_rtt.HasSample) return 1_000_000;
+        long pto = 2 * _rtt.SmoothedMicros;
+        if (BytesInFlight <= _mss) pto += 200_000; // WCDelAckT
+        return Math.Max(pto, 10_000);
+    }
+
+    /// <summary>The least delayed-ACK time of a Linux receiver (TCP_ATO_MIN, 40 ms): how long a lone new segment may wait for its ACK.</summary>
+    private const long PeerDelayedAckMicros = 40_000;
 
     /// <summary>
     /// RFC 8985 §7.3: send one new segment if there is one and the receive window allows (cwnd does not apply), else
@@ -60,15 +66,42 @@ public sealed partial class TcpConnection
     private void OnTailLossProbe(Instant now)
     {
         _tlpDeadline = Instant.MaxValue;
-        if (BytesInFlight == 0 || _fastRecovery || _rtoRecovery || _tlpOutstanding) return;
+        bool second = _tlpOutstanding && _tlpRetryPending;
+        _tlpRetryPending = false;
+        if (BytesInFlight == 0 || (_fastRecovery && !RecoveryTailStalled) || _rtoRecovery || (_tlpOutstanding && !second)) return;
         var seq = _sndNxt;
         int available = DataEnd - seq;
         int wnd = (_sndUna + _sndWnd) - seq;
         int len = Math.Min(Math.Min(available, _mss), wnd);
+        if (_fastRecovery && !second && (_sent.LostBytes > 0 || len <= 0 || _finSent))
+        {
+            // In recovery the tail is the first hole: a segment deemed lost that waits for PRR's cwnd, or, with no new data
+            // to probe with, the first unSACKed segment (a retransmission whose loss nothing later can reveal). The probe is
+            // its retransmission, sent regardless of cwnd (as RFC 6675 §5 step 4.2 sends the first one); the last segment,
+            // RFC 8985 §7.3's choice outside recovery, is SACKed already here and would tell nothing.
+            if (_sent.LostBytes == 0)
+            {
+                int hole = 0;
+                while (hole < _sent.Count && _sent[hole].Sacked) hole++;
+                if (hole == _sent.Count) return;
+                _sent.MarkLost(hole);
+            }
+            _firstRetransmitPending = true;
+            if (!TrySendRetransmission(now)) { _firstRetransmitPending = false; return; }
+            _tlpDeadline = Instant.MaxValue; // (TrySendRetransmission re-armed it before the probe was outstanding)
+            _tlpOutstanding = true;
+            _tlpIsRetrans = true;
+            _tlpEndSeq = _sndNxt;
+            _layer.Stats.TailLossProbes++;
+            _rtxDeadline = now + Rto;
+            return;
+        }
         bool isRetrans;
-        if (len > 0 && !_finSent)
+        int probeLen;
+        if (len > 0 && !_finSent && !second)
         {
             bool fin = _finQueued && seq + len == DataEnd;
+            probeLen = len + (fin ? 1 : 0);
             SendData(seq, len, fin, now);
             _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
             _sndNxt = seq + len + (fin ? 1 : 0);
@@ -88,19 +121,48 @@ public sealed partial class TcpConnection
             if (dataLen == 0 && !fin) return;
             if (dataLen == 0) start = _finSeq;
             SendData(start, dataLen, fin, now);
+            probeLen = dataLen + (fin ? 1 : 0);
             if (start > last.Start && _sent.Split(i, start)) i++;
             _sent.MarkRetransmitted(i, now, TsNow(now));
             Retransmissions++;
             _layer.Stats.Retransmissions++;
             isRetrans = true;
         }
+        if (PrrActive) _prr.OnSent(probeLen); // RFC 9937 §6.2: prr_out counts every byte sent in recovery
         _tlpOutstanding = true;
         _tlpIsRetrans = isRetrans;
         _tlpEndSeq = _sndNxt;
         _layer.Stats.TailLossProbes++;
         _timing = false;
-        _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe
+        if (!second) _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe (the second leaves it)
+        if (!isRetrans)
+        {
+            // A probe of new data is one segment in order, whose ACK the receiver may delay (RFC 9293 §3.8.6.3); if that ACK
+            // or the probe is lost, RFC 8985 leaves the tail to the RTO. When nothing at all has come back one PTO plus the
+            // peer's delayed ACK later, and that is still before the RTO, a second probe retransmits the last segment (the
+            // probe of the original TLP, draft-dukkipati-tcpm-tcp-loss-probe, which allowed two): a duplicate is answered
+            // at once (RFC 5681 §4.2, with a D-SACK, RFC 2883), which also tells whether the first probe arrived.
+            var retry = now + TimeSpan.FromTicks((ProbeTimeoutMicros() + PeerDelayedAckMicros) * 10);
+            if (retry < _rtxDeadline)
+            {
+                _tlpRetryPending = true;
+                _tlpDeadline = retry;
+            }
+        }
     }
+
+    /// <summary>
+    /// Fast recovery with nothing more to send: no RACK reordering timer is pending, and no segment is marked lost (every
+    /// hole has been retransmitted) or PRR's cwnd holds back the one that is. RACK finds a lost retransmission only when a segment sent after it is delivered
+    /// (RFC 8985 §6.2), and with the windows random loss leaves (2-4 segments) nothing more may be sent: a lost
+    /// retransmission, or the lost ACK of the last segments, then waited for the RTO (200 ms at least, thousands of
+    /// round trips on a LAN). RFC 8985 §7.2 schedules no probe in recovery; we do in this one state, as the RFC's own
+    /// rationale for TLP (§7.1: a tail whose loss only the RTO would otherwise find) applies to it: after PTO the probe
+    /// (one new segment, else the last one again) draws a SACK that lets RACK mark the lost retransmission, or a
+    /// cumulative ACK that replaces the lost ones; when a lost segment waits for cwnd, the probe is its retransmission.
+    /// One probe until its TLP.end_seq is acknowledged, as outside recovery; the RTO stays armed behind it.
+    /// </summary>
+    private bool RecoveryTailStalled => UseRack && _rackDeadline == Instant.MaxValue && (_sent.LostBytes == 0 || Pipe + _mss > SendWindow);
 
     private void OnRetransmitTimeout(Instant now)
     {
@@ -146,7 +208,7 @@ public sealed partial class TcpConnection
         _rtoRecovery = true;
         _firstRetransmitPending = true;
         _recover = _sndNxt;
-        _tlpOutstanding = false;
+        _tlpOutstanding = _tlpRetryPending = false;
         _dupAcks = 0;
         _timing = false;
         _layer.MarkDirty(this);

@@ -75,6 +75,8 @@ public sealed partial class TcpConnection
         _rackDeadline = Instant.MaxValue;
     // RFC 8985 §7: TLP.end_seq (valid while a probe is outstanding) and TLP.is_retrans.
     private bool _tlpOutstanding, _tlpIsRetrans;
+    // A second probe is armed (after a probe of new data that nothing has answered; see OnTailLossProbe).
+    private bool _tlpRetryPending;
     private SeqNumber _tlpEndSeq;
     private int _retries, _persistBackoff, _keepaliveProbes;
     private Instant _lastProgressAdvice;

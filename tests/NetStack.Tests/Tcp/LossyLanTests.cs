@@ -1,0 +1,145 @@
+using NetStack.Transport.Tcp;
+using NetStack.Wire;
+
+namespace NetStack.Tests.Tcp;
+
+/// <summary>
+/// The loss recovery rules that keep random loss on a LAN from ending in retransmission timeouts (bench/tcp/lossy.sh:
+/// 5 % loss both ways, where every RTO costs at least 200 ms, thousands of round trips), segment by segment. As in
+/// <see cref="RackTests"/>, every connection has a 100 ms round trip: SRTT = 100 ms, RTTVAR = 50 ms, RTO = 300 ms,
+/// PTO = 2·SRTT = 200 ms.
+/// </summary>
+public sealed class LossyLanTests
+{
+    private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan OneMicro = TimeSpan.FromTicks(10);
+    private const int Seg = 1448; // MSS 1460 less the timestamps option
+
+    private static (TcpBench B, TcpConnection C) Connected(TcpSettings? settings = null)
+    {
+        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 });
+        var c = b.Accept(handshakeRtt: Rtt);
+        Assert.Equal(Rtt, c.SmoothedRtt);
+        return (b, c);
+    }
+
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
+    {
+        var s = new TcpSackBlocks();
+        s.TryAdd(new SackBlock(left, right));
+        return s;
+    }
+
+    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+
+    [Fact]
+    public void In_fast_recovery_a_lost_retransmission_with_nothing_after_it_is_probed_after_PTO_not_left_to_the_RTO()
+    {
+        // RFC 8985 §6.2: RACK finds a lost retransmission only when a segment sent after it is delivered; with nothing
+        // more to send, nothing is. The recovery probe (TcpConnection.RecoveryTailStalled): after PTO = 2·SRTT the first
+        // hole is retransmitted again, regardless of cwnd (RFC 6675 §5 step 4.2), a third of the RTO earlier.
+        var (b, c) = Connected();
+        c.Send(new byte[Seg * 4]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(4, s.Count);
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: s[0].Seq, sack: Sack(s[1].Seq, s[3].Seq + Seg));
+        var rtx = Assert.Single(Data(b)); // three SACKed, no reordering seen: reo_wnd = 0, the fast retransmit at once
+        Assert.Equal(s[0].Seq, rtx.Seq);
+        var sentAt = b.Now;
+        // The retransmission is lost; no ACK comes.
+        b.Advance(2 * Rtt - OneMicro);
+        Assert.Empty(Data(b));
+        b.Advance(OneMicro);
+        var probe = Assert.Single(Data(b));
+        Assert.Equal(s[0].Seq, probe.Seq);
+        Assert.Equal(sentAt + 2 * Rtt, b.Now);
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        // It arrives: everything is acknowledged, recovery ends, no RTO ever fires.
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: s[3].Seq + Seg);
+        b.RunUntil(b.Now + TimeSpan.FromSeconds(2));
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        Assert.Equal(0, c.SendQueueLength);
+    }
+
+    [Fact]
+    public void In_fast_recovery_a_stalled_tail_is_probed_with_new_data_whose_SACK_lets_RACK_find_the_lost_retransmission()
+    {
+        // With new data queued the recovery probe is a new segment (RFC 8985 §7.3's first choice): its SACK is a delivery
+        // sent after the lost retransmission, so RACK deems that lost (RFC 8985 §6.2 step 5) and it is resent.
+        var (b, c) = Connected(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
+        c.Send(new byte[Seg * 4]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(4, s.Count);
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: s[0].Seq, sack: Sack(s[1].Seq, s[3].Seq + Seg));
+        Assert.Equal(s[0].Seq, Assert.Single(Data(b)).Seq);
+        c.Send(new byte[Seg * 4]); // more data now: PRR lets at most one segment of it out (cwnd = pipe + sndcnt), then no ACK comes
+        b.Poll();
+        var more = Data(b);
+        Assert.True(more.Count <= 1);
+        var next = more.Count == 0 ? s[3].Seq + Seg : more[0].Seq + Seg;
+        b.Advance(2 * Rtt);
+        var probe = Assert.Single(Data(b));
+        Assert.Equal(next, probe.Seq); // new data
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: s[0].Seq, sack: Sack(s[1].Seq, probe.Seq + Seg));
+        b.Advance(Rtt / 4);
+        Assert.Contains(Data(b), x => x.Seq == s[0].Seq);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+    }
+
+    [Fact]
+    public void An_unanswered_probe_of_new_data_is_followed_by_a_second_probe_before_the_RTO()
+    {
+        // RFC 8985 §7.3 probes with new data; a receiver may delay its ACK of that one segment (RFC 9293 §3.8.6.3), and
+        // when the probe or that ACK is lost the RFC leaves the tail to the RTO. One PTO plus the peer's delayed ACK
+        // (40 ms) after the probe, still before the RTO, the last segment goes again (the original TLP probe): a
+        // duplicate is acknowledged at once (RFC 5681 §4.2).
+        var (b, c) = Connected();
+        c.Send(new byte[Seg * 12]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(10, s.Count); // initial window
+        b.Advance(2 * Rtt);
+        var probe = Assert.Single(Data(b));
+        Assert.Equal(s[9].Seq + Seg, probe.Seq);
+        var probedAt = b.Now;
+        b.Advance(2 * Rtt + TimeSpan.FromMilliseconds(40) - OneMicro);
+        Assert.Empty(Data(b));
+        b.Advance(OneMicro);
+        var second = Assert.Single(Data(b));
+        Assert.Equal(probe.Seq, second.Seq); // the last segment again
+        Assert.Equal(2, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        // Nothing answers either: the RTO, re-armed by the first probe (RFC 8985 §7.3), fires 300 ms after it; no third probe.
+        b.Advance(probedAt + TimeSpan.FromMilliseconds(300) - b.Now - OneMicro);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        b.Advance(OneMicro);
+        Assert.Equal(1, b.Layer.Stats.Timeouts);
+        Assert.Equal(s[0].Seq, Data(b)[0].Seq);
+        Assert.Equal(2, b.Layer.Stats.TailLossProbes);
+    }
+
+    [Fact]
+    public void A_probe_that_retransmits_gets_no_second_probe()
+    {
+        // With nothing new to send the first probe is already the last segment again (RFC 8985 §7.3): one probe, then the RTO.
+        var (b, c) = Connected();
+        c.Send(new byte[Seg * 3]);
+        b.Poll();
+        var s = Data(b);
+        b.Advance(2 * Rtt);
+        Assert.Equal(s[2].Seq, Assert.Single(Data(b)).Seq);
+        b.RunUntil(b.Now + TimeSpan.FromMilliseconds(299));
+        Assert.Empty(Data(b));
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        b.RunUntil(b.Now + TimeSpan.FromMilliseconds(2));
+        Assert.Equal(1, b.Layer.Stats.Timeouts);
+    }
+}
