@@ -334,8 +334,8 @@ Options (as Linux traceroute 2.1):
   --back                Guess the number of hops in the backward path and print if it differs
   -V  --version         Print version info and exit
 Round-trip times run from the moment a probe's frame is handed to the device to the moment its answer's frame is read
-off it. The first hop's link-layer address (ARP / NDP) is resolved before the first probe leaves, so no probe waits
-for it (the kernel under Linux traceroute usually has that neighbour entry already).
+off it. A probe whose frame waits for the first hop's link-layer address (ARP / NDP) starts its clock only when the
+frame leaves, so resolution is never counted (the kernel under Linux traceroute usually has that neighbour already).
 Beyond Linux traceroute:
   --paris               Keep the flow identifier constant across probes (Paris traceroute)
   --mda                 Enumerate load-balanced interfaces per hop (multipath detection algorithm, 95% confidence)

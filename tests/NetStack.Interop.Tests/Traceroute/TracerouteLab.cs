@@ -179,22 +179,47 @@ internal sealed class TracerouteLab : IDisposable
     /// </summary>
     public string RunCommandLine(params string[] args)
     {
-        if (_persistentTap is null)
-        {
-            string name = NetnsLab.NewLinkName('p');
-            // The lowest unicast address a port can have, so the test always covers a port that sorts below the bridge.
-            Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} address 02:00:00:00:00:01", $"link set {name} master br0", $"link set {name} up");
-            _persistentTap = name;
-        }
+        EnsurePersistentTap();
         string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
         var r = NetnsLab.TryRun("ip",
         [
-            "netns", "exec", R1, exe, "--tap", _persistentTap, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
+            "netns", "exec", R1, exe, "--tap", _persistentTap!, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
             "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
         ]);
         _lastTrace = DateTime.UtcNow;
         if (!r.Succeeded) throw new InvalidOperationException($"'{r.Command}' failed ({r.ExitCode}): {r.StandardError}{r.StandardOutput}");
         return r.StandardOutput;
+    }
+
+    /// <summary>Runs Linux <c>traceroute</c> in C and returns its exit code, standard output and standard error.</summary>
+    public (int ExitCode, string Out, string Err) RunLinuxRaw(params string[] args)
+    {
+        var r = NetnsLab.TryRun("ip", ["netns", "exec", C, "traceroute", .. args]);
+        _lastTrace = DateTime.UtcNow;
+        return (r.ExitCode, r.StandardOutput, r.StandardError);
+    }
+
+    /// <summary>Runs our executable as <see cref="RunCommandLine"/> does and returns its exit code, standard output and standard error.</summary>
+    public (int ExitCode, string Out, string Err) RunCommandLineRaw(params string[] args)
+    {
+        EnsurePersistentTap();
+        string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
+        var r = NetnsLab.TryRun("ip",
+        [
+            "netns", "exec", R1, exe, "--tap", _persistentTap!, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
+            "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
+        ]);
+        _lastTrace = DateTime.UtcNow;
+        return (r.ExitCode, r.StandardOutput, r.StandardError);
+    }
+
+    private void EnsurePersistentTap()
+    {
+        if (_persistentTap is not null) return;
+        string name = NetnsLab.NewLinkName('p');
+        // The lowest unicast address a port can have, so the test always covers a port that sorts below the bridge.
+        Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} address 02:00:00:00:00:01", $"link set {name} master br0", $"link set {name} up");
+        _persistentTap = name;
     }
 
     /// <summary>Runs both traceroutes at once with the same arguments (their sources differ, so they do not disturb each other).</summary>
