@@ -49,9 +49,16 @@ public static class DeviceRun
         ArgumentNullException.ThrowIfNull(device);
         if (options.Host is null) throw new TracerouteException("Specify \"host\" missing argument.", 2);
         var config = BuildConfig(options);
-        // RFC 4429 optimistic DAD: the addresses given with --address (and the link-local one) are usable at once, while
-        // duplicate address detection runs, so an IPv6 trace starts without waiting for it.
-        var stack = new NetworkStack(new StackOptions { Ipv6 = new Ipv6Settings { OptimisticDad = true } }, SystemRandomSource.Instance);
+        // An IPv6 address the user gave with --address is used at once, without duplicate address detection (as
+        // "ip addr add ... nodad"): a trace is short-lived and should not wait a second or two for DAD. Optimistic DAD
+        // (RFC 4429) would do it too, but its solicitations from an optimistic source carry no link-layer address
+        // (§2.2.2) and a Linux router ignores such a solicitation (ndisc_recv_ns), so the first hop then resolves only
+        // once DAD is over. Without --address (SLAAC), addresses are optimistic.
+        bool userV6 = config.Ipv6Addresses.Count > 0;
+        var stack = new NetworkStack(new StackOptions
+        {
+            Ipv6 = userV6 ? new Ipv6Settings { DupAddrDetectTransmits = 0 } : new Ipv6Settings { OptimisticDad = true },
+        }, SystemRandomSource.Instance);
         // Every frame's own time: probes stamped when handed to the device, answers when read off it.
         var stamped = new StampingDevice(device, () => StackHost.Now);
         var iface = stack.AddInterface(stamped, config, StackHost.Now);

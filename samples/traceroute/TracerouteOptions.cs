@@ -341,8 +341,8 @@ Beyond Linux traceroute:
   --mda                 Enumerate load-balanced interfaces per hop (multipath detection algorithm, 95% confidence)
   --json                Write a machine-readable result instead of the text lines
   --tap NAME            Run over a Linux TAP interface (needs CAP_NET_ADMIN); --pcap IFACE over a libpcap device
-  --address ADDR/LEN    Address of the device's interface (repeatable, IPv4 and IPv6). An IPv6 address given here is
-                        used at once, as an optimistic address (RFC 4429): duplicate address detection runs meanwhile
+  --address ADDR/LEN    Address of the device's interface (repeatable, IPv4 and IPv6). IPv6 addresses given here are
+                        used at once, without duplicate address detection (as "ip addr add ... nodad")
   --gateway ADDR        Default router (repeatable, one per family); --dns ADDR: resolver for names (repeatable)
 """;
 }
