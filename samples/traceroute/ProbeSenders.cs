@@ -132,7 +132,7 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
     {
         if (_engine is null) return;
         ReadOnlySpan<byte> packet = frame;
-        if (Stamps!.Medium == NetStack.Link.Medium.Ethernet)
+        if (Stamps!.Medium == Medium.Ethernet)
         {
             if (!EthernetFrame.TryParse(frame, out var eth, out _)) return;
             packet = eth.Payload;

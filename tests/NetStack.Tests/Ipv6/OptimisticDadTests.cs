@@ -3,6 +3,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Ipv6;
 

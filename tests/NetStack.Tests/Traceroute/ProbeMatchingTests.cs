@@ -4,6 +4,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Samples.Traceroute;
 using NetStack.Wire;
+using NetStack.Composition;
 
 namespace NetStack.Tests.Traceroute;
 
