@@ -15,6 +15,8 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
 {
     public const double Alpha = 0.05;
     private readonly List<MdaHop> _hops = [];
+    private readonly List<ProbeResult> _probes = [];
+    private readonly Dictionary<IpAddress, string?> _names = [];
     private bool _reached;
 
     /// <summary>Probes needed to rule out a (k+1)-th interface at confidence 1 - <see cref="Alpha"/>.</summary>
@@ -34,6 +36,7 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
         for (int ttl = options.FirstTtl; ttl <= options.MaxTtl && !_reached; ttl++)
         {
             var answers = new Dictionary<IpAddress, int>();
+            var notes = new Dictionary<IpAddress, SortedSet<string>>();
             int sent = 0;
             bool final = false;
             while (true)
@@ -46,7 +49,8 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
                     Method = options.Method, Mda = true, FirstTtl = ttl, MaxTtl = ttl, Queries = batch,
                     SimultaneousProbes = batch, WaitMax = options.WaitMax, WaitHere = options.WaitHere, WaitNear = options.WaitNear,
                     Port = options.Port, Tos = options.Tos, FlowLabel = options.FlowLabel, NoResolve = true,
-                    PacketLength = options.PacketLength, DontFragment = options.DontFragment,
+                    PacketLength = options.PacketLength, DontFragment = options.DontFragment, Extensions = options.Extensions,
+                    SourcePort = options.SourcePort, TcpInfo = options.TcpInfo,
                 };
                 int baseForBatch = flowBase;
                 sender.FlowOf = p => baseForBatch + p.Query;
@@ -61,11 +65,32 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
                 foreach (var p in engine.Probes.Where(p => p.Ttl == ttl))
                 {
                     p.FlowId = baseForBatch + p.Query;
-                    if (p.From is { } a) answers[a] = answers.GetValueOrDefault(a) + 1;
+                    _probes.Add(new ProbeResult(p.Ttl, sent - batch + p.Query, p.From?.ToString(), p.RoundTrip?.TotalMilliseconds,
+                        p.Annotation, p.Extension, p.FlowId));
+                    if (p.From is { } a)
+                    {
+                        answers[a] = answers.GetValueOrDefault(a) + 1;
+                        if (!notes.TryGetValue(a, out var set)) notes[a] = set = new SortedSet<string>(StringComparer.Ordinal);
+                        if (p.Extension is not null) set.Add($"<{p.Extension}>");
+                        if (p.Annotation.Length > 0) set.Add(p.Annotation);
+                    }
                     if (p.Final) final = true;
                 }
             }
-            var hop = new MdaHop(ttl, sent, answers.OrderBy(kv => kv.Key).Select(kv => (kv.Key.ToString(), kv.Value)).ToList(), final);
+            if (names is not null)
+            {
+                // Reverse names are looked up where the stack runs (runUntil's condition runs there), before the line.
+                runUntil(() =>
+                {
+                    foreach (var a in answers.Keys)
+                        if (!_names.ContainsKey(a) && names.TryGetName(a, out var n)) _names[a] = n;
+                    return answers.Keys.All(_names.ContainsKey);
+                });
+            }
+            var hop = new MdaHop(ttl, sent, answers.OrderBy(kv => kv.Key).Select(kv => (kv.Key.ToString(), kv.Value)).ToList(), final)
+            {
+                Notes = notes.ToDictionary(kv => kv.Key.ToString(), kv => string.Join(' ', kv.Value)),
+            };
             _hops.Add(hop);
             Print(hop);
             if (final) _reached = true;
@@ -84,15 +109,16 @@ public sealed class MdaTracer(TracerouteOptions options, RawProbeSender sender, 
         }
         foreach (var (address, n) in hop.Interfaces)
         {
-            string? hostName = null;
-            if (names is not null) names.TryGetName(IpAddress.Parse(address), out hostName);
+            _names.TryGetValue(IpAddress.Parse(address), out var hostName);
             output.Write(names is null ? $" {address}" : $" {hostName ?? address} ({address})");
             output.Write(string.Create(CultureInfo.InvariantCulture, $" [{n}/{hop.ProbesSent}]"));
+            // What the probes' answers said: ICMP extensions (-e) in angle brackets, annotations ("!X", "!H") as Linux prints them.
+            if (hop.Notes.TryGetValue(address, out var note) && note.Length > 0) output.Write(' ' + note);
         }
         output.Flush();
     }
 
     public TraceResult Result(string name, IpAddress target) =>
         new(name, target.ToString(), options.Method.ToString().ToLowerInvariant(),
-            sender.HeaderLength + ProbeSenderFactory.DataLength(options, sender), _reached, [], _hops);
+            sender.HeaderLength + ProbeSenderFactory.DataLength(options, sender), _reached, _probes, _hops);
 }

@@ -9,7 +9,7 @@ public static class ProbeSenderFactory
     public static RawProbeSender Create(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target, IRandomSource random)
     {
         // Ports and identifiers as a Linux process would have them: an ephemeral source port, a pid-like identifier.
-        ushort sourcePort = (ushort)(32768 + random.Next(16384));
+        ushort sourcePort = (ushort)(options.SourcePort ?? 32768 + random.Next(16384));
         var sender = options.Method switch
         {
             ProbeMethod.Icmp => (RawProbeSender)new IcmpProbeSender(stack, options, source, target, (ushort)(1 + random.Next(65535))),
@@ -24,6 +24,7 @@ public static class ProbeSenderFactory
     /// <summary>Data bytes after the method's header: 40 minus that header by default (so 60-byte IPv4 packets), or what the packet length leaves.</summary>
     public static int DataLength(TracerouteOptions options, IProbeSender sender)
     {
+        if (sender is RawProbeSender { TakesData: false }) return 0;
         int methodHeader = sender.HeaderLength - IpHeaderOf(sender);
         if (options.PacketLength is not { } len) return Math.Max(0, 40 - methodHeader);
         return Math.Max(0, len - sender.HeaderLength);

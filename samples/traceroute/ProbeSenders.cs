@@ -16,7 +16,11 @@ namespace NetStack.Samples.Traceroute;
 public abstract class RawProbeSender : IProbeSender, IDisposable
 {
     private readonly RawSocket _icmp;
+    private readonly Queue<(RawDatagram Datagram, Instant At)> _icmpQueue = new();
     private TracerouteEngine? _engine;
+    private StampingDevice? _stamps;
+    private Probe? _sending;
+    private readonly byte[] _sendingHeader = new byte[8];
 
     protected RawProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target)
     {
@@ -25,6 +29,7 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
         Source = source;
         Target = target;
         _icmp = stack.OpenRawSocket(target.Version, target.IsV4 ? IpProtocol.Icmp : IpProtocol.Icmpv6);
+        _icmp.Readable += s => Take(s, _icmpQueue);
     }
 
     protected NetworkStack Stack { get; }
@@ -47,6 +52,9 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
 
     protected abstract IpProtocol Protocol { get; }
 
+    /// <summary>False for a method whose packets are only headers whatever length is asked (TCP).</summary>
+    public virtual bool TakesData => true;
+
     /// <summary>Finds the in-flight probe whose transport header is (the start of) <paramref name="quoted"/>.</summary>
     protected abstract Probe? MatchQuoted(ReadOnlySpan<byte> quoted);
 
@@ -62,14 +70,30 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
             ttl: (byte)probe.Ttl,
             trafficClass: (byte)Options.Tos,
             dontFragment: Options.DontFragment,
-            flowLabel: (uint)Options.FlowLabel);
-        var result = Stack.Send(Source, Target, Protocol, buffer.AsSpan(0, length), options, now);
+            flowLabel: (uint)Options.FlowLabel)
+        {
+            // -F is IP_PMTUDISC_PROBE in traceroute 2.1: DF set, the cached path MTU ignored (every probe leaves and
+            // the router that cannot forward it answers); --mtu shrinks the probes itself.
+            IgnorePathMtu = Options.DontFragment,
+        };
+        IpSendResult result;
+        _sending = probe;
+        buffer.AsSpan(0, 8).CopyTo(_sendingHeader);
+        try
+        {
+            result = Stack.Send(Source, Target, Protocol, buffer.AsSpan(0, length), options, now);
+        }
+        finally
+        {
+            _sending = null;
+        }
         switch (result)
         {
             case IpSendResult.Sent:
                 return SendOutcome.Sent;
             case IpSendResult.TooBig:
-                mtu = Stack.MaxTransportPayload(Target) + IpHeaderLength;
+                // With the path MTU ignored (-F), only the link can refuse the probe: report its MTU, as the kernel does.
+                mtu = Options.DontFragment && Stack.Interfaces.Count == 1 ? Stack.Interfaces[0].Mtu : Stack.MaxTransportPayload(Target) + IpHeaderLength;
                 return SendOutcome.TooBig;
             case IpSendResult.QueueFull:
                 return SendOutcome.Retry;
@@ -81,32 +105,99 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
     /// <summary>Takes every queued answer and hands the matching ones to the engine.</summary>
     public virtual void Drain()
     {
-        while (_icmp.TryReceive(out var d))
+        while (_icmpQueue.TryDequeue(out var item))
         {
-            if (Target.IsV4) HandleIcmpv4(d);
-            else HandleIcmpv6(d);
+            if (Target.IsV4) HandleIcmpv4(item.Datagram, item.At);
+            else HandleIcmpv6(item.Datagram, item.At);
         }
     }
 
-    private void HandleIcmpv4(RawDatagram d)
+    /// <summary>True while answers wait to be handed to the engine (<see cref="Drain"/>).</summary>
+    public virtual bool HasPending => _icmpQueue.Count > 0;
+
+    /// <summary>
+    /// Moves the datagrams a raw socket just queued into <paramref name="queue"/>, each with the time its frame was read
+    /// off the device (<see cref="Stamps"/>: the frame being handled right now), or the stack's time in virtual time.
+    /// </summary>
+    protected void Take(RawSocket socket, Queue<(RawDatagram Datagram, Instant At)> queue)
+    {
+        while (socket.TryReceive(out var d)) queue.Enqueue((d, Stamps?.LastReceived ?? d.ReceivedAt));
+    }
+
+    /// <summary>
+    /// A frame went to the device at <paramref name="at"/>: if it carries one of our probes (first fragment), that probe's
+    /// clock starts now, also when the frame had waited for ARP / NDP resolution.
+    /// </summary>
+    private void OnTransmitted(ReadOnlySpan<byte> frame, Instant at)
+    {
+        if (_engine is null) return;
+        ReadOnlySpan<byte> packet = frame;
+        if (Stamps!.Medium == Medium.Ethernet)
+        {
+            if (!EthernetFrame.TryParse(frame, out var eth, out _)) return;
+            packet = eth.Payload;
+        }
+        ReadOnlySpan<byte> transport;
+        if (Target.IsV4)
+        {
+            if (!Ipv4Packet.TryParse(packet, out var ip, out _) || ip.Destination != Target.V4 || ip.Protocol != Protocol || ip.FragmentOffset != 0) return;
+            transport = ip.Payload;
+        }
+        else
+        {
+            if (!Ipv6Packet.TryParse(packet, out var ip, out _) || ip.Destination != Target.V6) return;
+            if (!Ipv6HeaderChain.TryParse(ip, out var chain, out _) || chain.End != Ipv6ChainEnd.UpperLayer || chain.Protocol != Protocol) return;
+            transport = ip.Bytes[chain.ProtocolOffset..];
+        }
+        if (_sending is { } sending)
+        {
+            // Handed over synchronously, inside Send: the probe is not in flight yet.
+            if (transport.Length >= 8 && transport[..8].SequenceEqual(_sendingHeader.AsSpan(0, 8))) sending.SendTime = at;
+            return;
+        }
+        // Released later (it waited for the neighbour): restart its clock.
+        if (MatchQuoted(transport) is { } probe) probe.SendTime = at;
+    }
+
+    /// <summary>
+    /// The device's frame clock (a real device): probes are stamped when their frame is handed to it, answers when
+    /// their frame was read. Null in virtual time, where the stack's time is exact.
+    /// </summary>
+    public StampingDevice? Stamps
+    {
+        get => _stamps;
+        set
+        {
+            if (_stamps is not null) _stamps.Transmitted -= OnTransmitted;
+            _stamps = value;
+            if (value is not null) value.Transmitted += OnTransmitted;
+        }
+    }
+
+    private void HandleIcmpv4(RawDatagram d, Instant at)
     {
         if (!Icmpv4Packet.TryParse(d.Payload, out var icmp, out _) || !icmp.ChecksumValid) return;
         if (icmp.Type is Icmpv4Type.TimeExceeded or Icmpv4Type.DestinationUnreachable or Icmpv4Type.ParameterProblem)
         {
+            // The Linux kernel never hands these to traceroute, so it sees nothing (and prints "*"): unreachable codes
+            // beyond 15 (icmp_unreach: "code > NR_ICMP_UNREACH" is dropped), and "fragmentation needed" for a datagram
+            // sent without DF (traceroute's sockets are IP_PMTUDISC_DONT without -F, and then no error is reported).
+            if (icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code > 15) return;
+            if (icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 && !Options.DontFragment) return;
             if (!icmp.TryGetQuotedDatagram(out var quoted, out _)) return;
             if (quoted.Destination != Target.V4 || quoted.Protocol != Protocol) return;
             var probe = MatchQuoted(quoted.Payload);
             if (probe is null) return;
             string? ext = icmp.TryGetExtension(out var extension, out _) ? FormatExtension(extension) : null;
             uint info = icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 ? icmp.NextHopMtu : 0u;
-            Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
+            Engine.AnswerIcmp(probe, d.Info.Source, at, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
             return;
         }
         var direct = MatchDirect(d.Info, d.Payload);
-        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, at, d.Info.Ttl);
     }
 
-    private void HandleIcmpv6(RawDatagram d)
+    private void HandleIcmpv6(RawDatagram d, Instant at)
     {
         if (!Icmpv6Packet.TryParse(d.Payload, out var icmp, out _)) return;
         if (!icmp.VerifyChecksum(d.Info.Source.V6, d.Info.Destination.V6)) return;
@@ -119,21 +210,27 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
             if (probe is null) return;
             string? ext = icmp.TryGetExtension(out var extension, out _) ? FormatExtension(extension) : null;
             uint info = (int)icmp.Type == 2 ? icmp.Mtu : 0;
-            Engine.AnswerIcmp(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
+            Engine.AnswerIcmp(probe, d.Info.Source, at, d.Info.Ttl, (int)icmp.Type, icmp.Code, info, ext);
             return;
         }
         var direct = MatchDirect(d.Info, d.Payload);
-        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+        if (direct is not null) Engine.AnswerFinal(direct, d.Info.Source, at, d.Info.Ttl);
     }
 
-    /// <summary>ICMP extension objects as Linux traceroute -e prints them: "MPLS:L=..,E=..,S=..,T=.." per label, "/" between labels.</summary>
-    private static string FormatExtension(IcmpExtension extension)
+    /// <summary>
+    /// ICMP extension objects as Linux traceroute -e prints them: "MPLS:L=..,E=..,S=..,T=.." per label, "/" between
+    /// labels; any other object as "CLASS/CTYPE:" and its 32-bit words in lower-case hex joined by commas
+    /// ("2/14:0000000c,c0000201"); ";" between objects. An object whose data is not whole 32-bit words spoils the lot
+    /// (traceroute 2.1 prints nothing then).
+    /// </summary>
+    public static string? FormatExtension(IcmpExtension extension)
     {
         var sb = new StringBuilder();
         foreach (var obj in extension.Objects)
         {
+            if (obj.Payload.Length % 4 != 0) return null;
             if (sb.Length > 0) sb.Append(';');
-            if (obj.IsMplsLabelStack)
+            if (obj.IsMplsLabelStack && obj.MplsEntryCount >= 1)
             {
                 sb.Append("MPLS:");
                 for (int i = 0; i < obj.MplsEntryCount; i++)
@@ -145,7 +242,12 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
             }
             else
             {
-                sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:{Convert.ToHexString(obj.Payload)}");
+                sb.Append(CultureInfo.InvariantCulture, $"{obj.ClassNum}/{obj.CType}:");
+                for (int i = 0; i < obj.Payload.Length; i += 4)
+                {
+                    if (i > 0) sb.Append(',');
+                    sb.Append(CultureInfo.InvariantCulture, $"{BinaryPrimitives.ReadUInt32BigEndian(obj.Payload[i..]):x8}");
+                }
             }
         }
         return sb.ToString();
@@ -217,7 +319,7 @@ public sealed class UdpProbeSender : RawProbeSender
         else
         {
             dstPort = _fixedPort ? _basePort : (ushort)(_basePort + probe.Index);
-            if (_fixedPort) srcPort = (ushort)(_sourcePort + probe.Index);
+            if (_fixedPort && Options.SourcePort is null) srcPort = (ushort)(_sourcePort + probe.Index);
             probe.WireId = _fixedPort ? srcPort : dstPort;
         }
         probe.SourcePort = srcPort;
@@ -306,37 +408,47 @@ public sealed class IcmpProbeSender : RawProbeSender
 }
 
 /// <summary>
-/// TCP SYN probes (-T, port 80 by default): a SYN with the usual options (MSS, SACK-permitted, timestamps,
-/// window scale) so the packet is 60 bytes like Linux's; the source port identifies the probe, or with --paris
-/// the sequence number does (ports constant). SYN-ACK or RST from the target ends the trace.
+/// TCP SYN probes (-T, port 80 by default), as traceroute 2.1's tcp module sends them: a bare SYN with the options the
+/// sysctls enable by default (MSS, SACK-permitted, timestamps, window scale: a 40-byte header, so 60-byte IPv4 and
+/// 80-byte IPv6 packets) and NO data, whatever packet length is asked for (Linux ignores it, also under --mtu). The
+/// source port identifies the probe (with --paris it is constant and the sequence number does). A SYN-ACK or RST from
+/// the target ends the trace; -O info prints its flags.
 /// </summary>
 public sealed class TcpProbeSender : RawProbeSender
 {
     private const int TcpHeaderLength = 40;
     private readonly RawSocket _tcp;
+    private readonly Queue<(RawDatagram Datagram, Instant At)> _tcpQueue = new();
     private readonly ushort _port;
     private readonly ushort _sourcePort;
+    private readonly bool _fixedSourcePort;
     private readonly uint _isnBase;
 
     public TcpProbeSender(NetworkStack stack, TracerouteOptions options, IpAddress source, IpAddress target, ushort sourcePort, uint isnBase)
         : base(stack, options, source, target)
     {
         _tcp = stack.OpenRawSocket(target.Version, IpProtocol.Tcp);
+        _tcp.Readable += s => Take(s, _tcpQueue);
         _port = (ushort)(options.Port ?? TracerouteOptions.DefaultTcpPort);
         _sourcePort = sourcePort;
+        _fixedSourcePort = options.SourcePort is not null;
         _isnBase = isnBase;
     }
 
     public override int HeaderLength => IpHeaderLength + TcpHeaderLength;
     protected override IpProtocol Protocol => IpProtocol.Tcp;
-    private bool IdentifyBySequence => Options.Paris || Options.Mda;
+    private bool IdentifyBySequence => Options.Paris || Options.Mda || _fixedSourcePort;
+
+    /// <summary>The TCP method takes no data: its packets are its headers (traceroute 2.1 ignores the packet length).</summary>
+    public override bool TakesData => false;
 
     protected override int Build(Probe probe, int dataLength, Span<byte> buffer)
     {
-        int length = TcpHeaderLength + dataLength;
+        const int length = TcpHeaderLength;
         var m = buffer[..length];
         m.Clear();
-        ushort src = IdentifyBySequence ? (ushort)(_sourcePort + (FlowOf?.Invoke(probe) ?? 0)) : (ushort)(_sourcePort + probe.Index);
+        ushort src = _fixedSourcePort ? _sourcePort
+            : IdentifyBySequence ? (ushort)(_sourcePort + (FlowOf?.Invoke(probe) ?? 0)) : (ushort)(_sourcePort + probe.Index);
         uint seq = _isnBase + (uint)probe.Index;
         probe.SourcePort = src;
         probe.WireId = probe.Index;
@@ -346,11 +458,10 @@ public sealed class TcpProbeSender : RawProbeSender
         m[12] = (TcpHeaderLength / 4) << 4;
         m[13] = 0x02; // SYN
         BinaryPrimitives.WriteUInt16BigEndian(m[14..], 5840);
-        // Options: MSS 1460, SACK-permitted, timestamps, NOP, window scale 7 (20 bytes).
-        ReadOnlySpan<byte> opts = [2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7];
+        // Options: MSS 1460, SACK-permitted, timestamps, NOP, window scale (20 bytes).
+        ReadOnlySpan<byte> opts = [2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 2];
         opts.CopyTo(m[20..]);
         BinaryPrimitives.WriteUInt32BigEndian(m[28..], (uint)probe.Index + 1);
-        FillData(m[TcpHeaderLength..]);
         ulong pseudo = Checksum.PseudoHeader(Source, Target, (byte)IpProtocol.Tcp, length);
         BinaryPrimitives.WriteUInt16BigEndian(m[16..], Checksum.Compute(m, pseudo));
         return length;
@@ -367,11 +478,14 @@ public sealed class TcpProbeSender : RawProbeSender
         return Engine.FindInFlight(p => p.Index == index && p.SourcePort == src);
     }
 
+    public override bool HasPending => base.HasPending || _tcpQueue.Count > 0;
+
     public override void Drain()
     {
         base.Drain();
-        while (_tcp.TryReceive(out var d))
+        while (_tcpQueue.TryDequeue(out var item))
         {
+            var (d, at) = item;
             var s = d.Payload;
             if (d.Info.Source != Target || s.Length < 20) continue;
             ushort src = BinaryPrimitives.ReadUInt16BigEndian(s);
@@ -380,10 +494,26 @@ public sealed class TcpProbeSender : RawProbeSender
             byte flags = s[13];
             bool synAck = (flags & 0x12) == 0x12, rst = (flags & 0x04) != 0;
             if (src != _port || !(synAck || rst)) continue;
-            // The answer acknowledges our SYN: ack = seq + 1.
-            int index = unchecked((int)(ack - 1 - _isnBase));
-            var probe = Engine.FindInFlight(p => p.Index == index && p.SourcePort == dst);
-            if (probe is not null) Engine.AnswerFinal(probe, d.Info.Source, d.ReceivedAt, d.Info.Ttl);
+            Probe? probe;
+            if (IdentifyBySequence)
+            {
+                // One source port for every probe: the answer acknowledges our SYN, ack = seq + 1 (a SYN carries no data).
+                int index = unchecked((int)(ack - 1 - _isnBase));
+                probe = Engine.FindInFlight(p => p.Index == index && p.SourcePort == dst);
+            }
+            else
+            {
+                // traceroute 2.1 (probe_by_seq): the port the answer goes to is the probe.
+                probe = Engine.FindInFlight(p => p.SourcePort == dst);
+            }
+            if (probe is not null) Engine.AnswerFinal(probe, d.Info.Source, at, d.Info.Ttl, Options.TcpInfo ? FlagNames(flags) : null);
         }
+    }
+
+    /// <summary>-O info: the flags of an answer as traceroute 2.1 names them ("syn,ack", "rst,ack").</summary>
+    public static string FlagNames(byte flags)
+    {
+        string[] names = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"];
+        return string.Join(',', names.Where((_, i) => (flags & (1 << i)) != 0));
     }
 }

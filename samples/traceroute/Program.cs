@@ -13,6 +13,16 @@ if (options.Help)
     Console.Out.Write(TracerouteOptions.Usage);
     return 0;
 }
+if (options.Version)
+{
+    Console.Error.WriteLine(TracerouteOptions.VersionText);
+    return 0;
+}
+if (options.ModuleHelp)
+{
+    Console.Error.Write(options.ModuleHelpText);
+    return 0;
+}
 try
 {
     return options.Tap is not null || options.Pcap is not null

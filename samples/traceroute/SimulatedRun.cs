@@ -7,8 +7,6 @@ public static class SimulatedRun
 {
     public static int Run(TracerouteOptions options, TextWriter output, ulong seed = 1)
     {
-        // The demo (no host given) shows ICMP extensions too, so the MPLS hop is visible.
-        if (options.Host is null) options.Extensions = true;
         var net = SimulatedNetwork.Build(seed);
         net.Settle();
         var targets = new List<(string Name, IpAddress Address)>();
@@ -19,7 +17,7 @@ public static class SimulatedRun
         }
         else
         {
-            targets.Add(Resolve(options));
+            targets.Add(Resolve(net, options));
         }
         var results = new List<TraceResult>();
         for (int i = 0; i < targets.Count; i++)
@@ -37,16 +35,20 @@ public static class SimulatedRun
         return 0;
     }
 
-    private static (string, IpAddress) Resolve(TracerouteOptions options)
+    /// <summary>A literal, or the name looked up as on a device: A / AAAA queries through the client stack's resolver.</summary>
+    private static (string, IpAddress) Resolve(SimulatedNetwork net, TracerouteOptions options)
     {
         string host = options.Host!;
         if (System.Net.IPAddress.TryParse(host, out var ip)) return (host, IpAddress.FromIPAddress(ip));
-        var byName = SimulatedNetwork.HostNames.Where(kv => string.Equals(kv.Value, host, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).ToList();
-        var pick = byName.FirstOrDefault(a => options.Family == 6 ? a.IsV6 : a.IsV4);
-        // (Forward names come from the network's table; reverse names of the hops go through the stack's resolver.)
-        if (byName.Count == 0 || pick == default)
-            throw new TracerouteException($"{host}: Name or service not known", 2);
-        return (host, pick);
+        var resolver = net.Client.Resolver!;
+        var lookup = new ForwardLookup(resolver, host, options.Family, net.Simulator.Now);
+        IpAddress address = default;
+        string? error = null;
+        net.Simulator.Wake(net.Client);
+        net.Simulator.RunUntil(() => lookup.TryGetResult(out address, out error), net.Simulator.Now + TimeSpan.FromMinutes(1));
+        if (!lookup.TryGetResult(out address, out error)) error = "Temporary failure in name resolution";
+        if (error is not null) throw new TracerouteException(options.HostError(error), 2);
+        return (host, address);
     }
 
     private static TraceResult Trace(SimulatedNetwork net, TracerouteOptions options, string name, IpAddress target, TextWriter? output)
@@ -54,7 +56,7 @@ public static class SimulatedRun
         var node = net.Client;
         if (!node.Stack.TrySelectSource(target, out var source))
             throw new TracerouteException("connect: Network is unreachable");
-        if (options.Source is not null) source = IpAddress.Parse(options.Source);
+        if (options.Source is not null) source = DeviceRun.CheckSource(options, target, node.Stack.IsLocalAddress, output);
         var random = new SeededRandom(net.Simulator.Seed ^ 0x7472);
         IRandomSource r = random;
         var sender = ProbeSenderFactory.Create(node.Stack, options, source, target, r);

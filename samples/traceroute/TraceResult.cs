@@ -20,7 +20,11 @@ public sealed record TraceResult(string Target, string Address, string Method, i
 }
 
 /// <summary>One hop of a multipath (--mda) trace: every interface seen, with how many probes each answered.</summary>
-public sealed record MdaHop(int Ttl, int ProbesSent, IReadOnlyList<(string Address, int Answers)> Interfaces, bool Final);
+public sealed record MdaHop(int Ttl, int ProbesSent, IReadOnlyList<(string Address, int Answers)> Interfaces, bool Final)
+{
+    /// <summary>Per interface, what its answers carried: extensions ("&lt;MPLS:...&gt;") and annotations ("!X"), space separated.</summary>
+    public IReadOnlyDictionary<string, string> Notes { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>Writes the results as JSON (one object with a "traces" array).</summary>
 public static class JsonReport
@@ -55,6 +59,7 @@ public static class JsonReport
                             w.WriteStartObject();
                             w.WriteString("address", a);
                             w.WriteNumber("answers", n);
+                            if (h.Notes.TryGetValue(a, out var note) && note.Length > 0) w.WriteString("notes", note);
                             w.WriteEndObject();
                         }
                         w.WriteEndArray();

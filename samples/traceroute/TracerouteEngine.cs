@@ -50,6 +50,7 @@ public sealed class TracerouteEngine
     private int _start;
     private int _end;
     private Instant? _lastSend;
+    private readonly List<(Probe Probe, int Mtu)> _localErrors = [];
     private bool _headerWritten;
 
     public TracerouteEngine(TracerouteOptions options, IProbeSender sender, int dataLength, IHostNameSource? names, TextWriter? output)
@@ -111,12 +112,13 @@ public sealed class TracerouteEngine
     }
 
     /// <summary>The destination answered the probe itself (echo reply, SYN-ACK or RST): final, no annotation.</summary>
-    public void AnswerFinal(Probe probe, IpAddress from, Instant at, int receivedTtl) =>
-        Complete(probe, from, at, receivedTtl, "", true, null);
+    /// <remarks><paramref name="info"/>: what -O info prints in angle brackets (the TCP flags of the answer), or null.</remarks>
+    public void AnswerFinal(Probe probe, IpAddress from, Instant at, int receivedTtl, string? info = null) =>
+        Complete(probe, from, at, receivedTtl, "", true, info);
 
     private static bool IsMtuSignal(IpVersion v, int type, int code) => v == IpVersion.V4 ? type == 3 && code == 4 : type == 2;
 
-    private void Complete(Probe probe, IpAddress from, Instant at, int receivedTtl, string annotation, bool final, string? extension)
+    private void Complete(Probe probe, IpAddress? from, Instant at, int receivedTtl, string annotation, bool final, string? extension)
     {
         probe.From = from;
         probe.ReceiveTime = at;
@@ -131,6 +133,12 @@ public sealed class TracerouteEngine
     public Instant Poll(Instant now)
     {
         if (!_headerWritten) throw new InvalidOperationException("WriteHeader first.");
+        foreach (var (owner, mtu) in _localErrors)
+        {
+            if (owner.Done || !owner.Sent) continue;
+            Complete(owner, null, now, 0, string.Create(CultureInfo.InvariantCulture, $"!F-{mtu}"), true, null);
+        }
+        _localErrors.Clear();
         while (_start < _end)
         {
             Instant? next = null;
@@ -171,7 +179,7 @@ public sealed class TracerouteEngine
                     var outcome = _sender.Send(pb, DataLength, now, out int mtu);
                     if (outcome == SendOutcome.TooBig)
                     {
-                        // Linux: a local EMSGSIZE with a known MTU. With --mtu, shrink and resend; else "!F-mtu", final.
+                        // Linux: a local EMSGSIZE with a known MTU. With --mtu, shrink and resend.
                         if (_options.MtuDiscovery && mtu >= _sender.HeaderLength && mtu < PacketLength)
                         {
                             DataLength = mtu - _sender.HeaderLength;
@@ -179,25 +187,29 @@ public sealed class TracerouteEngine
                             n--;
                             continue;
                         }
-                        pb.SendTime = now;
-                        pb.Annotation = string.Create(CultureInfo.InvariantCulture, $"!F-{mtu}");
-                        pb.Final = true;
-                        pb.Done = true;
-                        n--;
-                        continue;
+                        // Else the probe counts as sent (send() returned 0) and the kernel queues a local error, which
+                        // traceroute 2.1 reads at its next poll: " *  0.090 ms !F-1500", final. UDP has a socket per
+                        // probe, so every probe gets its own error; ICMP and TCP share one, and the error goes to the
+                        // first probe of the trace (recv_reply: "frag needed at the local host").
+                        pb.SendTime ??= now;
+                        var owner = _options.Method is ProbeMethod.Udp or ProbeMethod.UdpFixed ? pb : _probes[(_options.FirstTtl - 1) * _perHop];
+                        _localErrors.Add((owner, mtu));
                     }
-                    if (outcome == SendOutcome.Retry)
+                    else if (outcome == SendOutcome.Retry)
                     {
                         next ??= now + TimeSpan.FromMilliseconds(10);
                         break;
                     }
-                    pb.SendTime = now;
-                    _lastSend = now;
+                    // The sender stamps the probe when its frame is handed to the device (a real clock); else now.
+                    pb.SendTime ??= now;
+                    _lastSend = pb.SendTime;
                 }
                 next ??= pb.SendTime!.Value + Seconds(Timeout(pb));
                 if (++inFlight >= _options.SimultaneousProbes) break;
             }
             if (_start >= _end) break;
+            // A local error is read at the next turn, as the kernel's error queue is: come back at once.
+            if (_localErrors.Count > 0) return now;
             if (next is { } t && t > now && !progressed) return t;
         }
         if (!IsComplete)
@@ -314,7 +326,8 @@ public sealed class TracerouteEngine
                 // Print the address again only when it differs from the previous answered probe of this hop.
                 int i = pb.Index - 1;
                 while (np > 0 && _probes[i].From is null) { i--; np--; }
-                if (np == 0 || _probes[i].From != from || _probes[i].Extension != pb.Extension) print = true;
+                if (np == 0 || _probes[i].From != from || _probes[i].Extension != pb.Extension
+                    || (_options.Backward && _probes[i].ReceiveTtl != pb.ReceiveTtl)) print = true;
             }
             if (print)
             {
@@ -326,6 +339,8 @@ public sealed class TracerouteEngine
                     _out.Write($" {name ?? addr} ({addr})");
                 }
                 if (pb.Extension is not null) _out.Write($" <{pb.Extension}>");
+                if (_options.Backward && pb.ReceiveTtl > 0 && TtlToHops(pb.ReceiveTtl) is var hops && hops != pb.Ttl)
+                    _out.Write(string.Create(CultureInfo.InvariantCulture, $" '-{hops}'"));
             }
         }
         if (pb.RoundTrip is { } rtt) _out.Write(string.Create(CultureInfo.InvariantCulture, $"  {rtt.TotalMilliseconds:F3} ms"));

@@ -21,6 +21,9 @@ public sealed class TracerouteNode(NetworkStack stack) : IPollable
     /// </summary>
     public Func<Instant>? Clock { get; set; }
 
+    /// <summary>Drain-schedule-poll passes per turn at most (answers that keep arriving within a turn).</summary>
+    private const int MaxPasses = 16;
+
     public Instant Poll(Instant now)
     {
         var next = Stack.Poll(now);
@@ -31,9 +34,17 @@ public sealed class TracerouteNode(NetworkStack stack) : IPollable
         }
         if (Sender is not null && Engine is not null && !Engine.IsComplete)
         {
-            Sender.Drain();
-            next = Instant.Min(next, Engine.Poll(Clock?.Invoke() ?? now));
-            next = Instant.Min(next, Stack.Poll(Clock?.Invoke() ?? now));
+            // The last Stack.Poll of a pass reads the frames that came in while the scheduler sent (a fast answer often
+            // does): they sit in the probe sockets, and the device has nothing more to wake the loop with. Hand them on
+            // now, in further passes, rather than at the next deadline (up to -w seconds later).
+            for (int pass = 0; pass < MaxPasses; pass++)
+            {
+                Sender.Drain();
+                next = Instant.Min(next, Engine.Poll(Clock?.Invoke() ?? now));
+                next = Instant.Min(next, Stack.Poll(Clock?.Invoke() ?? now));
+                if (!Sender.HasPending || Engine.IsComplete) break;
+            }
+            if (Sender.HasPending && !Engine.IsComplete) next = now; // still more: come back at once
         }
         AfterPoll?.Invoke();
         return next;

@@ -26,6 +26,8 @@ public sealed class TracerouteOptions
     public const int DefaultFixedUdpPort = 53;
 
     public string? Host { get; set; }
+    /// <summary>Where the host was on the command line (argv index), for traceroute 2.1's messages.</summary>
+    public int HostArgc { get; set; } = 1;
     public int? PacketLength { get; set; }
     public int? Family { get; set; }
     public ProbeMethod Method { get; set; } = ProbeMethod.Udp;
@@ -48,6 +50,17 @@ public sealed class TracerouteOptions
     public bool Paris { get; set; }
     public bool Mda { get; set; }
     public bool Json { get; set; }
+    /// <summary>--sport: the source port of every probe (implies -N 1 and turns wait adaptation off, as Linux does).</summary>
+    public int? SourcePort { get; set; }
+    /// <summary>--back: print the guessed length of the way back (" '-N'") when it differs from the hop number.</summary>
+    public bool Backward { get; set; }
+    /// <summary>-O info (TCP): print the flags of the target's answer (" &lt;syn,ack&gt;").</summary>
+    public bool TcpInfo { get; set; }
+    /// <summary>-O help: print the method's options and exit.</summary>
+    public bool ModuleHelp { get; set; }
+    /// <summary>-V / --version.</summary>
+    public bool Version { get; set; }
+    private readonly List<(string Option, int Argc)> _moduleOptions = [];
 
     // Where it runs.
     public string? Tap { get; set; }
@@ -66,6 +79,7 @@ public sealed class TracerouteOptions
         var o = new TracerouteOptions();
         error = null;
         var positional = new List<string>();
+        var positionalArgc = new List<int>();
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -109,6 +123,10 @@ public sealed class TracerouteOptions
                         case "dhcp": o.Dhcp = true; break;
                         case "record": o.Record = Next(); break;
                         case "help": o.Help = true; break;
+                        case "sport": o.SourcePort = PortNumber(Next(), name); break;
+                        case "back": o.Backward = true; break;
+                        case "options": o.AddModuleOptions(Next(), i); break;
+                        case "version": o.Version = true; break;
                         default: throw new FormatException($"Bad option `--{name}' (argc {i + 1})");
                     }
                     continue;
@@ -146,15 +164,26 @@ public sealed class TracerouteOptions
                             case 'l': o.FlowLabel = Int(Arg(), "flowlabel"); break;
                             case 's': o.Source = Arg(); break;
                             case 'h': o.Help = true; break;
+                            case 'O': o.AddModuleOptions(Arg(), i); break;
+                            case 'V': o.Version = true; break;
                             default: throw new FormatException($"Bad option `-{c}' (argc {i + 1})");
                         }
                     }
                     continue;
                 }
                 positional.Add(a);
+                positionalArgc.Add(i + 1);
             }
             if (positional.Count > 2) throw new FormatException($"Extra arg `{positional[2]}' (position 3, argc {args.Length})");
-            if (positional.Count >= 1) o.Host = positional[0];
+            if (positional.Count >= 1)
+            {
+                o.Host = positional[0];
+                o.HostArgc = positionalArgc.Count > 0 ? positionalArgc[0] : args.Length;
+                // getaddrinfo() with the family of -4 / -6 refuses a literal of the other family (traceroute 2.1 exits 2).
+                if (o.Family is { } f && System.Net.IPAddress.TryParse(o.Host, out var literal)
+                    && (literal.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) != (f == 6))
+                    throw new FormatException(o.HostError("Address family for hostname not supported"));
+            }
             if (positional.Count == 2) o.PacketLength = Int(positional[1], "packetlen");
             o.Validate();
         }
@@ -178,8 +207,14 @@ public sealed class TracerouteOptions
         if (parts.Length > 3) throw new FormatException($"bad wait specifications `{spec}' used");
     }
 
+    private void AddModuleOptions(string spec, int argc)
+    {
+        foreach (var opt in spec.Split(',', StringSplitOptions.RemoveEmptyEntries)) _moduleOptions.Add((opt, argc));
+    }
+
     private void Validate()
     {
+        if (Help || Version) return;
         // The same limits and messages as traceroute 2.1.
         if (FirstTtl < 1 || FirstTtl > MaxTtl) throw new FormatException("first hop out of range");
         if (MaxTtl > 255) throw new FormatException("max hops cannot be more than 255");
@@ -190,6 +225,24 @@ public sealed class TracerouteOptions
         if (SendWait < 0) throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"bad sendtime `{SendWait:g}' specified"));
         if (SendWait >= 10) SendWait /= 1000; // a value of 10 or more is milliseconds
         if (SimultaneousProbes < 1) SimultaneousProbes = 1;
+        if (SourcePort is not null)
+        {
+            // traceroute 2.1: "--sport=num ... Implies `-N 1'" (and no wait adaptation).
+            SimultaneousProbes = 1;
+            WaitHere = WaitNear = 0;
+        }
+        // -O: module options. Only the TCP method has any (traceroute 2.1 ignores -O for the others, except "help").
+        foreach (var (opt, _) in _moduleOptions)
+        {
+            if (opt == "help") { ModuleHelp = true; continue; }
+            if (Method != ProbeMethod.Tcp) continue;
+            if (opt == "info") TcpInfo = true;
+            else if (opt is "syn" or "ack" or "fin" or "rst" or "psh" or "urg" or "ece" or "cwr" or "ecn" or "sack" or "timestamps"
+                     or "window_scaling" or "sysctl" or "reuse" || opt.StartsWith("flags=", StringComparison.Ordinal) || opt.StartsWith("mss=", StringComparison.Ordinal))
+                throw new FormatException($"tcp option `{opt}' is not supported by this traceroute (only `info')");
+            else throw new FormatException($"`{opt}' (argc 1): arguments are not allowed");
+        }
+        if (ModuleHelp) return;
         if (MtuDiscovery)
         {
             // --mtu implies -F -N 1 and probes start at the largest size.
@@ -199,7 +252,39 @@ public sealed class TracerouteOptions
         }
         if (Paris && Mda) throw new FormatException("--paris and --mda do not go together (--mda already varies flows on purpose)");
         if (Host is null && (Tap is not null || Pcap is not null)) throw new FormatException("Specify \"host\" missing argument.");
+        if (Tap is null && Pcap is null && (Addresses.Count > 0 || Gateways.Count > 0 || Dhcp || Mac is not null))
+            throw new FormatException("--address, --gateway, --dhcp and --mac configure a device: give --tap NAME or --pcap IFACE too");
     }
+
+    /// <summary>traceroute 2.1's two lines when the host cannot be used: getaddrinfo's reason, then the argument.</summary>
+    public string HostError(string reason) =>
+        $"{Host}: {reason}\nCannot handle \"host\" cmdline arg `{Host}' on position 1 (argc {HostArgc})";
+
+    private static int PortNumber(string s, string name)
+    {
+        int v = Int(s, name);
+        if (v is < 0 or > 65535) throw new FormatException($"Cannot handle `{name}' option with arg `{s}'");
+        return v;
+    }
+
+    /// <summary>The method's module name as traceroute 2.1 calls it ("default", "icmp", "tcp", "udp").</summary>
+    public string ModuleName => Method switch
+    {
+        ProbeMethod.Icmp => "icmp",
+        ProbeMethod.Tcp => "tcp",
+        ProbeMethod.UdpFixed => "udp",
+        _ => "default",
+    };
+
+    /// <summary>What -V prints (on standard error, as traceroute 2.1 does).</summary>
+    public static string VersionText =>
+        $"NetStack traceroute {typeof(TracerouteOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"} " +
+        "(the command line and output of Modern traceroute for Linux, version 2.1), on the NetStack user-space TCP/IP stack";
+
+    /// <summary>What -O help prints for the method.</summary>
+    public string ModuleHelpText => Method == ProbeMethod.Tcp
+        ? "  info                        Print tcp flags of final tcp replies when target\n                              host is reached.\n"
+        : $"No options for module `{ModuleName}'\n";
 
     private static int Int(string s, string name)
     {
@@ -218,7 +303,8 @@ public sealed class TracerouteOptions
     public const string Usage = """
 Usage:
   traceroute [ -46FITUnex ] [ -f first_ttl ] [ -m max_ttl ] [ -N squeries ] [ -p port ] [ -t tos ] [ -l flow_label ]
-             [ -w MAX,HERE,NEAR ] [ -q nqueries ] [ -s src_addr ] [ -z sendwait ] [ --mtu ] [ --paris | --mda ] [ --json ]
+             [ -w MAX,HERE,NEAR ] [ -q nqueries ] [ -s src_addr ] [ -z sendwait ] [ -O OPTS ] [ --sport=num ] [ --mtu ] [ --back ]
+             [ --paris | --mda ] [ --json ] [ -V ]
              [ --tap NAME | --pcap IFACE ] [ --mac MAC ] [ --address ADDR/LEN ]... [ --gateway ADDR ]... [ --dns ADDR ]... [ --dhcp ]
              [ host [ packetlen ] ]
 With no host and no device, traces (IPv4, then IPv6) across NetStack's built-in simulated dual-stack network.
@@ -241,11 +327,22 @@ Options (as Linux traceroute 2.1):
   -s src_addr           Use source src_addr for outgoing packets
   -z sendwait           Minimal time interval between probes (>= 10: milliseconds)
   -e  --extensions      Show ICMP extensions (if present), including MPLS
+  -O OPTS               Module-specific options, separated by commas; the TCP method (-T) knows "info" (print the flags
+                        of the target's answer); "-O help" lists them
+  --sport=num           Use source port num for outgoing packets. Implies -N 1
   --mtu                 Discover MTU along the path being traced. Implies -F -N 1
+  --back                Guess the number of hops in the backward path and print if it differs
+  -V  --version         Print version info and exit
+Round-trip times run from the moment a probe's frame is handed to the device to the moment its answer's frame is read
+off it. A probe whose frame waits for the first hop's link-layer address (ARP / NDP) starts its clock only when the
+frame leaves, so resolution is never counted (the kernel under Linux traceroute usually has that neighbour already).
 Beyond Linux traceroute:
   --paris               Keep the flow identifier constant across probes (Paris traceroute)
   --mda                 Enumerate load-balanced interfaces per hop (multipath detection algorithm, 95% confidence)
   --json                Write a machine-readable result instead of the text lines
   --tap NAME            Run over a Linux TAP interface (needs CAP_NET_ADMIN); --pcap IFACE over a libpcap device
+  --address ADDR/LEN    Address of the device's interface (repeatable, IPv4 and IPv6). IPv6 addresses given here are
+                        used at once, without duplicate address detection (as "ip addr add ... nodad")
+  --gateway ADDR        Default router (repeatable, one per family); --dns ADDR: resolver for names (repeatable)
 """;
 }

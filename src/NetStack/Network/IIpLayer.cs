@@ -51,6 +51,13 @@ public readonly record struct IpSendOptions
     /// </summary>
     public IpHeaderOptions HeaderOptions { get; init; }
 
+    /// <summary>
+    /// With <see cref="DontFragment"/>: size the datagram against the outgoing link's MTU only, ignoring a path MTU
+    /// learned from "fragmentation needed" / "packet too big" (Linux <c>IP_PMTUDISC_PROBE</c> / <c>IPV6_PMTUDISC_PROBE</c>,
+    /// what path MTU probing and traceroute -F use: the probe leaves and the router that cannot forward it says so).
+    /// </summary>
+    public bool IgnorePathMtu { get; init; }
+
     public static readonly IpSendOptions Default;
 }
 

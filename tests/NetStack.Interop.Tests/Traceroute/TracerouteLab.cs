@@ -179,22 +179,88 @@ internal sealed class TracerouteLab : IDisposable
     /// </summary>
     public string RunCommandLine(params string[] args)
     {
-        if (_persistentTap is null)
-        {
-            string name = NetnsLab.NewLinkName('p');
-            // The lowest unicast address a port can have, so the test always covers a port that sorts below the bridge.
-            Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} address 02:00:00:00:00:01", $"link set {name} master br0", $"link set {name} up");
-            _persistentTap = name;
-        }
+        EnsurePersistentTap();
         string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
         var r = NetnsLab.TryRun("ip",
         [
-            "netns", "exec", R1, exe, "--tap", _persistentTap, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
+            "netns", "exec", R1, exe, "--tap", _persistentTap!, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
             "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
         ]);
         _lastTrace = DateTime.UtcNow;
         if (!r.Succeeded) throw new InvalidOperationException($"'{r.Command}' failed ({r.ExitCode}): {r.StandardError}{r.StandardOutput}");
         return r.StandardOutput;
+    }
+
+    /// <summary>Runs Linux <c>traceroute</c> in C and returns its exit code, standard output and standard error.</summary>
+    public (int ExitCode, string Out, string Err) RunLinuxRaw(params string[] args)
+    {
+        var r = NetnsLab.TryRun("ip", ["netns", "exec", C, "traceroute", .. args]);
+        _lastTrace = DateTime.UtcNow;
+        return (r.ExitCode, r.StandardOutput, r.StandardError);
+    }
+
+    /// <summary>Runs our executable as <see cref="RunCommandLine"/> does and returns its exit code, standard output and standard error.</summary>
+    public (int ExitCode, string Out, string Err) RunCommandLineRaw(params string[] args)
+    {
+        EnsurePersistentTap();
+        string exe = Path.Combine(AppContext.BaseDirectory, "traceroute");
+        var r = NetnsLab.TryRun("ip",
+        [
+            "netns", "exec", R1, exe, "--tap", _persistentTap!, "--address", "198.51.100.4/24", "--address", "2001:db8:1::4/64",
+            "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
+        ]);
+        _lastTrace = DateTime.UtcNow;
+        return (r.ExitCode, r.StandardOutput, r.StandardError);
+    }
+
+    private void EnsurePersistentTap()
+    {
+        if (_persistentTap is not null) return;
+        string name = NetnsLab.NewLinkName('p');
+        // The lowest unicast address a port can have, so the test always covers a port that sorts below the bridge.
+        Batch(R1, $"tuntap add dev {name} mode tap", $"link set {name} address 02:00:00:00:00:01", $"link set {name} master br0", $"link set {name} up");
+        _persistentTap = name;
+    }
+
+    public const string TargetName = "target.lab.example";
+    /// <summary>A target behind <see cref="StartDelayedHop"/>'s relay: 20 ms more round trip than R2.</summary>
+    public const string DelayedTarget = "203.0.113.30";
+    private DelayRelay? _relay;
+
+    /// <summary>
+    /// A third hop S (<see cref="DelayedTarget"/>) behind R2 over a user-space relay that holds every frame 10 ms in each
+    /// direction (no netem on this machine): two TAPs, one in R2 and one in S, bridged by two threads of this process.
+    /// Both traceroutes see the same 20 ms.
+    /// </summary>
+    public void StartDelayedHop()
+    {
+        if (_relay is not null) return;
+        string s = _lab.CreateNamespace();
+        NetnsLab.RunIn(s, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0");
+        var inR2 = _lab.CreateTap(R2);
+        var inS = _lab.CreateTap(s);
+        Batch(R2, $"link set {inR2.Name} up", $"addr add 192.0.2.21/30 dev {inR2.Name}", $"route add {DelayedTarget}/32 via 192.0.2.22");
+        Batch(s, "link set lo up", $"link set {inS.Name} up", $"addr add 192.0.2.22/30 dev {inS.Name}", $"addr add {DelayedTarget}/32 dev lo",
+            "route add default via 192.0.2.21");
+        _relay = new DelayRelay(inR2, inS, TimeSpan.FromMilliseconds(10));
+        WaitFor(() => NetnsLab.TryRun("ip", "netns", "exec", C, "ping", "-c", "1", "-W", "1", DelayedTarget).Succeeded, $"ping {DelayedTarget} from C");
+    }
+    private string? _netnsEtc;
+
+    /// <summary>
+    /// A DNS server for <see cref="TargetName"/> (A: <see cref="TargetV4"/>, AAAA: <see cref="TargetV6"/>): dnsmasq on the
+    /// target's addresses in T, and C's resolv.conf pointing at it (<c>ip netns exec</c> bind-mounts /etc/netns/C/resolv.conf).
+    /// </summary>
+    public void StartDns()
+    {
+        if (_netnsEtc is not null) return;
+        _lab.StartIn(T, "dnsmasq", "--keep-in-foreground", "--no-hosts", "--no-resolv", "--conf-file=/dev/null", "--pid-file=",
+            "--user=root", "--bind-interfaces", $"--listen-address={TargetV4}", $"--listen-address={TargetV6}",
+            $"--address=/{TargetName}/{TargetV4}", $"--address=/{TargetName}/{TargetV6}");
+        WaitFor(() => NetnsLab.RunIn(T, "ss", "-Hlun", "sport = :53").StandardOutput.Contains(":53", StringComparison.Ordinal), "dnsmasq listening in T");
+        _netnsEtc = Path.Combine("/etc/netns", C);
+        Directory.CreateDirectory(_netnsEtc);
+        File.WriteAllText(Path.Combine(_netnsEtc, "resolv.conf"), $"nameserver {TargetV4}\n");
     }
 
     /// <summary>Runs both traceroutes at once with the same arguments (their sources differ, so they do not disturb each other).</summary>
@@ -264,6 +330,8 @@ internal sealed class TracerouteLab : IDisposable
     {
         try
         {
+            if (_netnsEtc is not null && Directory.Exists(_netnsEtc)) Directory.Delete(_netnsEtc, recursive: true);
+            _relay?.Dispose();
             if (_persistentTap is not null) NetnsLab.TryRun("ip", "-n", R1, "tuntap", "del", "dev", _persistentTap, "mode", "tap");
         }
         finally
@@ -278,5 +346,58 @@ internal sealed class TracerouteLab : IDisposable
         Dispose();
         Assert.Empty(_lab.FindLeftovers());
         if (_persistentTap is not null) Assert.False(Directory.Exists($"/sys/class/net/{_persistentTap}"), $"{_persistentTap} left behind");
+    }
+}
+
+/// <summary>Copies frames between two TAPs in both directions, each frame held <c>delay</c> (a user-space "netem delay").</summary>
+internal sealed class DelayRelay : IDisposable
+{
+    private readonly TapDevice _a, _b;
+    private readonly TimeSpan _delay;
+    private readonly Thread[] _threads;
+    private volatile bool _stop;
+
+    public DelayRelay(TapDevice a, TapDevice b, TimeSpan delay)
+    {
+        _a = a;
+        _b = b;
+        _delay = delay;
+        _threads = [new Thread(() => Pump(_a, _b)) { IsBackground = true, Name = "relay a>b" }, new Thread(() => Pump(_b, _a)) { IsBackground = true, Name = "relay b>a" }];
+        foreach (var t in _threads) t.Start();
+    }
+
+    private void Pump(TapDevice from, TapDevice to)
+    {
+        var held = new Queue<(byte[] Frame, long Due)>();
+        var buffer = new byte[from.MaxFrameSize];
+        long delayTicks = (long)(_delay.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        try
+        {
+            while (!_stop)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (held.Count == 0) from.WaitForFrames(TimeSpan.FromMilliseconds(50));
+                else
+                {
+                    var wait = System.Diagnostics.Stopwatch.GetElapsedTime(now, held.Peek().Due);
+                    // poll() sleeps in whole milliseconds: sleep through most of the wait, then spin to the due time.
+                    if (wait > TimeSpan.FromMilliseconds(1)) from.WaitForFrames(wait - TimeSpan.FromMilliseconds(1));
+                }
+                while (from.TryReceive(buffer, default, out int n))
+                    held.Enqueue((buffer.AsSpan(0, n).ToArray(), System.Diagnostics.Stopwatch.GetTimestamp() + delayTicks));
+                while (held.Count > 0 && System.Diagnostics.Stopwatch.GetTimestamp() >= held.Peek().Due) to.Transmit(held.Dequeue().Frame, default);
+                if (held.Count > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), held.Peek().Due) <= TimeSpan.FromMilliseconds(1))
+                    Thread.SpinWait(50);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
     }
 }

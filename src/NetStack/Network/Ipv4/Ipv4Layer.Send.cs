@@ -15,7 +15,7 @@ internal sealed partial class Ipv4Layer
         byte ttl = options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit;
         var headerOptions = options.HeaderOptions;
         return SendDatagram(src, destination.V4, protocol, transportPayload, ttl, options.TrafficClass,
-            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span);
+            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span, options.DontFragment && options.IgnorePathMtu);
     }
 
     /// <summary>
@@ -26,7 +26,7 @@ internal sealed partial class Ipv4Layer
     /// </summary>
     internal IpSendResult SendDatagram(Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now,
-        ReadOnlySpan<byte> headerOptions = default)
+        ReadOnlySpan<byte> headerOptions = default, bool ignorePathMtu = false)
     {
         if (headerOptions.Length > Wire.Ipv4Options.MaxLength) return IpSendResult.TooBig;
         // RFC 791 §3.1: Total Length is 16 bits.
@@ -61,7 +61,8 @@ internal sealed partial class Ipv4Layer
         if (!options.IsEmpty) Ipv4OptionStamp.Stamp(options, source, Ipv4OptionStamp.Timestamp(now));
         var nextHop = route.NextHop(destination);
         MacAddress? linkDestination = LinkDestinationFor(oif, destination, nextHop);
-        int mtu = linkDestination.HasValue ? oif.Link.Mtu : PathMtu.Get(destination, oif.Link.Mtu, now);
+        // IgnorePathMtu (Linux IP_PMTUDISC_PROBE): the link's MTU, never a learned smaller path MTU.
+        int mtu = linkDestination.HasValue || ignorePathMtu ? oif.Link.Mtu : PathMtu.Get(destination, oif.Link.Mtu, now);
         var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment,
             OptionsLength: options.Length);
 

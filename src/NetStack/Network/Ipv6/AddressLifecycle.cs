@@ -64,8 +64,20 @@ internal sealed class InterfaceAddress
     /// <summary>The duplicate address detection in progress while <see cref="State"/> is tentative.</summary>
     public DuplicateAddressDetection? Dad { get; set; }
 
-    /// <summary>Usable as a source address (RFC 4862 §5.4: not while tentative; §5.5.4 deprecated still usable).</summary>
-    public bool IsUsable => State is Ipv6AddressState.Preferred or Ipv6AddressState.Deprecated;
+    /// <summary>
+    /// RFC 4429: tentative, but usable while DAD runs (an Optimistic address, <see cref="Ipv6Settings.OptimisticDad"/>).
+    /// Cleared when DAD ends either way.
+    /// </summary>
+    public bool Optimistic { get; set; }
+
+    /// <summary>
+    /// Usable as a source address (RFC 4862 §5.4: not while tentative, except an RFC 4429 optimistic one; §5.5.4
+    /// deprecated still usable).
+    /// </summary>
+    public bool IsUsable => State is Ipv6AddressState.Preferred or Ipv6AddressState.Deprecated || (State == Ipv6AddressState.Tentative && Optimistic);
+
+    /// <summary>The state source selection sees: RFC 4429 §2.1, an optimistic address is treated as deprecated.</summary>
+    public Ipv6AddressState SelectionState => State == Ipv6AddressState.Tentative && Optimistic ? Ipv6AddressState.Deprecated : State;
 
     /// <summary>Accepted as a destination of received packets (tentative addresses are not, RFC 4862 §5.4).</summary>
     public bool AcceptsTraffic => IsUsable;
@@ -78,6 +90,7 @@ internal sealed class InterfaceAddress
     {
         if (State != Ipv6AddressState.Tentative) return;
         Dad = null;
+        Optimistic = false;
         State = now >= PreferredUntil ? Ipv6AddressState.Deprecated : Ipv6AddressState.Preferred;
     }
 
@@ -85,6 +98,7 @@ internal sealed class InterfaceAddress
     public void MarkDuplicate()
     {
         Dad = null;
+        Optimistic = false;
         State = Ipv6AddressState.Duplicate;
     }
 

@@ -53,13 +53,14 @@ internal sealed partial class Ipv6Layer
             _stats.Drop(DropReason.NdpNotForUs); // §7.2.3: not one of our addresses: silently discarded
             return;
         }
-        if (addr.State == Ipv6AddressState.Tentative)
+        if (addr.State == Ipv6AddressState.Tentative && (src.IsUnspecified || !addr.Optimistic))
         {
             // RFC 4862 §5.4.3: another node's DAD probe (and not our own looped back, RFC 7527) means a duplicate.
             if (addr.Dad is { } dad && dad.OnSolicitation(src.IsUnspecified, NonceOf(nd)) == DadVerdict.Duplicate)
                 OnDuplicateAddress(ifc, addr, now);
             return;
         }
+        // (An optimistic address answers address resolution, RFC 4429 §2.2.1, below.)
         if (!addr.IsUsable) return;
         if (src.IsUnspecified)
         {
@@ -69,7 +70,9 @@ internal sealed partial class Ipv6Layer
         }
         // §7.2.3: the source link-layer address updates (or creates, STALE) the sender's entry.
         if (slla is { } mac && ifc.IsEthernet) ifc.Neighbors.Learn(src, mac, now);
-        SendNeighborAdvertisement(ifc, target, src, solicited: true, now);
+        // RFC 4429 §2.2.1: for an optimistic target the Override flag is clear, so that the true owner (if DAD is
+        // about to fail) is not overridden in the asker's cache.
+        SendNeighborAdvertisement(ifc, target, src, solicited: true, now, overrideFlag: !addr.Optimistic);
     }
 
     private void HandleNeighborAdvertisement(Ipv6Interface ifc, in Ipv6Packet ip, in NdpMessage nd, Instant now)
@@ -283,7 +286,10 @@ internal sealed partial class Ipv6Layer
         // §7.2.2: the source is an address of the interface (RFC 6724 picks the one matching the target best).
         if (!TrySelectSourceFor(target, ifc, out var src)) return;
         var dst = unicastTo is null ? target.SolicitedNode : target;
-        var options = ifc.IsEthernet ? new[] { NdpOptionRepr.SourceLinkLayer(ifc.Link.HardwareAddress) } : [];
+        // RFC 4429 §2.2.2: no source link-layer address option from an optimistic source (it would override the
+        // owner's entry in the neighbour's cache, should the address turn out to be a duplicate).
+        bool optimistic = ifc.Find(src) is { Optimistic: true };
+        var options = ifc.IsEthernet && !optimistic ? new[] { NdpOptionRepr.SourceLinkLayer(ifc.Link.HardwareAddress) } : [];
         var repr = new NeighborSolicitationRepr(target, options);
         Span<byte> message = stackalloc byte[repr.BufferLength];
         repr.Write(message, src, dst);
@@ -303,11 +309,12 @@ internal sealed partial class Ipv6Layer
     }
 
     /// <summary>RFC 4861 §7.2.4: our advertisement for <paramref name="target"/>, with the target link-layer address.</summary>
-    private void SendNeighborAdvertisement(Ipv6Interface ifc, Ipv6Address target, Ipv6Address destination, bool solicited, Instant now)
+    private void SendNeighborAdvertisement(Ipv6Interface ifc, Ipv6Address target, Ipv6Address destination, bool solicited, Instant now,
+        bool overrideFlag = true)
     {
         var options = ifc.IsEthernet ? new[] { NdpOptionRepr.TargetLinkLayer(ifc.Link.HardwareAddress) } : [];
-        // Override set: our addresses are never anycast. Router flag when forwarding (§7.2.4).
-        var repr = new NeighborAdvertisementRepr(ifc.Forwarding, solicited, true, target, options);
+        // Override set: our addresses are never anycast (clear only for an optimistic one). Router flag when forwarding (§7.2.4).
+        var repr = new NeighborAdvertisementRepr(ifc.Forwarding, solicited, overrideFlag, target, options);
         Span<byte> message = stackalloc byte[repr.BufferLength];
         repr.Write(message, target, destination);
         SendNdp(ifc, target, destination, destination, message, now);
@@ -318,7 +325,9 @@ internal sealed partial class Ipv6Layer
     {
         bool haveSource = ifc.TryGetUsableLinkLocal(out var src);
         if (!haveSource) src = Ipv6Address.Unspecified;
-        var options = haveSource && ifc.IsEthernet ? new[] { NdpOptionRepr.SourceLinkLayer(ifc.Link.HardwareAddress) } : [];
+        // RFC 4429 §2.4: no source link-layer address option from an optimistic source.
+        bool optimistic = haveSource && ifc.Find(src) is { Optimistic: true };
+        var options = haveSource && ifc.IsEthernet && !optimistic ? new[] { NdpOptionRepr.SourceLinkLayer(ifc.Link.HardwareAddress) } : [];
         var repr = new RouterSolicitationRepr(options);
         Span<byte> message = stackalloc byte[repr.BufferLength];
         repr.Write(message, src, Ipv6Address.AllRouters);

@@ -126,7 +126,7 @@ internal sealed partial class Ipv6Layer
         }
         byte hop = options.Ttl != 0 ? options.Ttl : dst.IsMulticast ? (byte)1 : ifc.CurHopLimit;
         var result = SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
-            default, allowFragment: !options.DontFragment, now);
+            default, allowFragment: !options.DontFragment, now, ignorePathMtu: options.DontFragment && options.IgnorePathMtu);
         DrainLoopback(now);
         return result;
     }
@@ -137,11 +137,12 @@ internal sealed partial class Ipv6Layer
     /// </summary>
     internal IpSendResult SendPacket(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
-        bool allowFragment, Instant now)
+        bool allowFragment, Instant now, bool ignorePathMtu = false)
     {
         int unfragmentable = Ipv6Packet.HeaderLength + hopByHop.Length;
         int total = unfragmentable + payload.Length;
-        int mtu = dst.IsMulticast ? ifc.LinkMtu : _pmtu.Get(dst, ifc.LinkMtu, now);
+        // ignorePathMtu (Linux IPV6_PMTUDISC_PROBE): the link's MTU, never a learned smaller path MTU.
+        int mtu = dst.IsMulticast || ignorePathMtu ? ifc.LinkMtu : _pmtu.Get(dst, ifc.LinkMtu, now);
         var firstHeader = hopByHop.IsEmpty ? protocol : IpProtocol.HopByHop;
         var buffer = ifc.Link.RentBuffer();
         try

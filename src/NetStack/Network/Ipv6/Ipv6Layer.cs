@@ -130,6 +130,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
             // RFC 4862 §5.4.2: a random delay in [0, MAX_RTR_SOLICITATION_DELAY] before the first probe.
             var delay = TimeSpan.FromTicks((long)(_random.NextDouble() * NdpConstants.MaxRtrSolicitationDelay.Ticks));
             a.Dad = new DuplicateAddressDetection(_options.DupAddrDetectTransmits, ifc.Neighbors.RetransTimer, delay, _random, now);
+            a.Optimistic = _options.OptimisticDad; // RFC 4429 §3.1: usable while DAD runs
         }
         return a;
     }
@@ -273,7 +274,7 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         Span<SourceCandidate> candidates = n <= 64 ? stackalloc SourceCandidate[n] : new SourceCandidate[n];
         int k = 0;
         foreach (var ifc in _interfaces)
-            foreach (var a in ifc.Addresses) candidates[k++] = new SourceCandidate(a.Address, ifc.Index, a.State, a.Origin == Ipv6AddressOrigin.Temporary);
+            foreach (var a in ifc.Addresses) candidates[k++] = new SourceCandidate(a.Address, ifc.Index, a.SelectionState, a.Origin == Ipv6AddressOrigin.Temporary);
         if (SourceAddressSelection.TrySelect(destination, outgoing.Index, candidates[..k], out var best,
                 preferTemporary: _options.TemporaryAddresses == TemporaryAddressMode.Prefer))
         {

@@ -17,6 +17,14 @@ public sealed class Ipv6Settings
     /// <summary>DupAddrDetectTransmits (RFC 4862 §5.1); 0 disables duplicate address detection.</summary>
     public int DupAddrDetectTransmits { get; init; } = 1;
 
+    /// <summary>
+    /// RFC 4429 Optimistic DAD: a new address is usable at once, as an Optimistic address, while duplicate address
+    /// detection runs: chosen as a source only like a deprecated one (§2.1), answering solicitations for it without the
+    /// Override flag (§2.2.1), never advertising our link-layer address from it in a solicitation (§2.2.2, §2.4). A
+    /// duplicate found later ends it as without the option. Off by default (RFC 4862 behaviour: tentative, unusable).
+    /// </summary>
+    public bool OptimisticDad { get; init; }
+
     /// <summary>Keep soliciting routers with RFC 7559 back-off after the first MAX_RTR_SOLICITATIONS.</summary>
     public bool RouterSolicitationBackoff { get; init; } = true;
 
