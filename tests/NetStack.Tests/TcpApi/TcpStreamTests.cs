@@ -147,7 +147,9 @@ public sealed class TcpStreamTests
     public async Task Retransmissions_reaching_R1_are_reported_as_a_soft_error_and_R2_then_times_out()
     {
         // RFC 9293 §3.8.3: R1 is news for the application (SHLD-9, through MUST-47's mechanism); R2 ends the connection.
-        var fast = new TcpSettings { InitialRto = TimeSpan.FromMilliseconds(50), MinRto = TimeSpan.FromMilliseconds(20) };
+        // MaxRto bounds every backed-off timeout: on a loaded machine the handshake's RTT sample can be seconds long
+        // (RTO = 3 x the first sample, RFC 6298 §2.2), and R1 then came only after the test's limit.
+        var fast = new TcpSettings { InitialRto = TimeSpan.FromMilliseconds(50), MinRto = TimeSpan.FromMilliseconds(20), MaxRto = TimeSpan.FromMilliseconds(100) };
         await using var pair = new TcpLoopPair(fast, fast);
         var (listener, client, server) = await Connected(pair, options: new TcpSocketOptions { MaxRetransmissions = 4 });
         var reported = new TaskCompletionSource<TcpSoftError>(TaskCreationOptions.RunContinuationsAsynchronously);
