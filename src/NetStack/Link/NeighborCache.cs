@@ -69,6 +69,13 @@ public sealed class NeighborCacheOptions
     public TimeSpan MaxLearnedReachableTime { get; init; } = TimeSpan.FromMilliseconds(3_600_000);
     /// <summary>Packets held per unresolved neighbour (RFC 4861 §7.2.2 asks for at least one); more are counted drops.</summary>
     public int MaxQueuedPackets { get; init; } = 8;
+
+    /// <summary>
+    /// Bytes held for all unresolved neighbours of the interface together (Linux bounds each neighbour's queue by
+    /// unres_qlen_bytes, 212,992 by default; one per-interface total here, so that <see cref="MaxUnresolved"/> entries
+    /// cannot each hold a full queue). Beyond it, new packets are counted drops (<see cref="DropReason.NeighborQueueFull"/>).
+    /// </summary>
+    public int MaxQueuedBytes { get; init; } = 256 * 1024;
     /// <summary>BASE_REACHABLE_TIME; the actual ReachableTime is drawn uniformly from 0.5 to 1.5 times it (RFC 4861 §6.3.2).</summary>
     public TimeSpan BaseReachableTime { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>RETRANS_TIMER: between solicitations.</summary>
@@ -148,6 +155,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     private Instant _nextDeadline = Instant.MaxValue;
     private readonly List<TAddress> _scratch = [];
     private double _solicitTokens;
+    private long _queuedBytes;
     private Instant _solicitRefilled;
 
     /// <param name="options">Limits and timers.</param>
@@ -200,6 +208,9 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     }
 
     public int Count => _entries.Count;
+
+    /// <summary>Bytes waiting for resolution on this interface (bounded by <see cref="NeighborCacheOptions.MaxQueuedBytes"/>).</summary>
+    public long QueuedBytes => _queuedBytes;
 
     /// <summary>RETRANS_TIMER in force (a router advertisement may change it, RFC 4861 §6.3.4).</summary>
     public TimeSpan RetransTimer { get; set; }
@@ -275,7 +286,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         {
             return false;
         }
-        if (e.Waiting.Count >= _options.MaxQueuedPackets)
+        if (e.Waiting.Count >= _options.MaxQueuedPackets || _queuedBytes + packet.Length > _options.MaxQueuedBytes)
         {
             _stats.Drop(DropReason.NeighborQueueFull);
             return false;
@@ -283,6 +294,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         var buffer = ArrayPool<byte>.Shared.Rent(packet.Length);
         packet.CopyTo(buffer);
         e.Waiting.Enqueue((buffer, packet.Length, etherType));
+        _queuedBytes += packet.Length;
         return true;
     }
 
@@ -461,6 +473,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         _entries.Remove(address);
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _stats.Drop(DropReason.NeighborUnreachable);
             _sink.ResolutionFailed(address, w.Buffer.AsSpan(0, w.Length), now);
             ArrayPool<byte>.Shared.Return(w.Buffer);
@@ -479,6 +492,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     {
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _sink.SendQueued(address, e.Mac, w.Type, w.Buffer.AsSpan(0, w.Length), now);
             ArrayPool<byte>.Shared.Return(w.Buffer);
         }
@@ -488,6 +502,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     {
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _stats.Drop(DropReason.NeighborUnreachable);
             ArrayPool<byte>.Shared.Return(w.Buffer);
         }

@@ -173,4 +173,25 @@ public class NeighborCacheHardeningTests
         Assert.Equal(4, sink.Solicits);
         Assert.Equal(1, stats.Drops(DropReason.NeighborRateLimited)); // A(50)'s broadcast retransmission
     }
+
+    [Fact]
+    public void Waiting_packets_are_bounded_in_bytes_across_all_unresolved_neighbours()
+    {
+        var (cache, _, stats) = Make(new NeighborCacheOptions { MaxQueuedPackets = 64, MaxQueuedBytes = 1000 });
+        var t = Instant.FromSeconds(10);
+        cache.Resolve(A(1), t, out _);
+        cache.Resolve(A(2), t, out _);
+        Assert.True(cache.Enqueue(A(1), EtherType.Ipv4, new byte[400]));
+        Assert.True(cache.Enqueue(A(1), EtherType.Ipv4, new byte[400]));
+        Assert.False(cache.Enqueue(A(2), EtherType.Ipv4, new byte[400]));
+        Assert.Equal(1, stats.Drops(DropReason.NeighborQueueFull));
+        Assert.Equal(800, cache.QueuedBytes);
+        // Resolution releases the bytes; failure too.
+        cache.Advertise(A(1), Mac, solicited: true, overrideFlag: true, isRouter: null, t);
+        Assert.Equal(0, cache.QueuedBytes);
+        Assert.True(cache.Enqueue(A(2), EtherType.Ipv4, new byte[400]));
+        for (int i = 1; i <= 5; i++) cache.Poll(t + TimeSpan.FromSeconds(i));
+        Assert.False(cache.TryGetState(A(2), out _, out _));
+        Assert.Equal(0, cache.QueuedBytes);
+    }
 }
