@@ -37,6 +37,8 @@ public enum DropReason
     NeighborCacheFull,
     NeighborQueueFull,
     NeighborUnreachable,
+    /// <summary>A new unresolved neighbour or a multicast solicitation refused by the per-interface budget or rate limit (RFC 6583 §7.1).</summary>
+    NeighborRateLimited,
 
     // IPv4
     Ipv4Malformed,
@@ -167,6 +169,8 @@ public sealed class StackStatistics
     public long RouterAdvertisementsSent;
     /// <summary>Advertisements from other routers inconsistent with ours (RFC 4861 §6.2.7).</summary>
     public long RouterAdvertisementsInconsistent;
+    /// <summary>Reachable Time / Retrans Timer values of received Router Advertisements ignored as out of bounds (RFC 4861 §6.3.4, §10).</summary>
+    public long RouterAdvertisementTimersIgnored;
     /// <summary>Temporary addresses formed (RFC 8981).</summary>
     public long TemporaryAddressesFormed;
 

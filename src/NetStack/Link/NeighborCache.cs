@@ -21,10 +21,61 @@ public enum NeighborState
 /// <summary>Limits and timers of a neighbour cache (RFC 4861 §10 constants as defaults).</summary>
 public sealed class NeighborCacheOptions
 {
-    /// <summary>Entries per interface; when full, the least recently used STALE entry is evicted, else the new one is refused (counted).</summary>
+    /// <summary>
+    /// Entries per interface. When full, a new entry evicts one in this order, least recently used first within each
+    /// class (RFC 6583 §7: unresolved entries must not push out entries in use): an INCOMPLETE entry whose first
+    /// solicitation went unanswered; a STALE entry never confirmed reachable; any resolved entry idle for longer than
+    /// <see cref="BaseReachableTime"/>. Else the new one is refused (counted <see cref="DropReason.NeighborCacheFull"/>).
+    /// </summary>
     public int MaxEntries { get; init; } = 512;
+
+    /// <summary>
+    /// At most this many INCOMPLETE entries at once (RFC 6583 §7.1: a budget for unresolved entries, so that a flood
+    /// towards or from spoofed on-link addresses cannot fill the table). Beyond it, the oldest unresolved entry whose
+    /// first solicitation went unanswered is replaced, else the new resolution is refused (counted).
+    /// </summary>
+    public int MaxUnresolved { get; init; } = 64;
+
+    /// <summary>
+    /// Multicast (broadcast, for ARP) solicitations per second for unresolved entries, a token bucket of
+    /// <see cref="SolicitBurst"/> (RFC 6583 §7.1.2: rate-limit the creation of unresolved entries and the solicitations
+    /// sent). A new unresolved entry needs a token; a retransmission without one is skipped (counted
+    /// <see cref="DropReason.NeighborRateLimited"/>). Unicast probes of known neighbours (RFC 4861 §7.3.3) are not limited:
+    /// they are bounded by the table and keep neighbours in use reachable during a flood.
+    /// </summary>
+    public int SolicitsPerSecond { get; init; } = 100;
+
+    /// <summary>Bucket depth for <see cref="SolicitsPerSecond"/>.</summary>
+    public int SolicitBurst { get; init; } = 100;
+
+    /// <summary>
+    /// Bounds on a RetransTimer learned from a Router Advertisement (RFC 4861 §6.3.4). Linux (net/ipv6/ndisc.c,
+    /// ndisc_router_discovery) raises values under 10 ms to 10 ms (HZ/100) and has no upper bound but jiffies overflow;
+    /// RFC 4861 gives none either, so values above RFC 7048 §3 MAX_RETRANS_TIMER (60 s) are ignored as bogus (one RA
+    /// with 0xFFFFFFFF ms would otherwise hold unresolved entries for 49 days).
+    /// </summary>
+    public TimeSpan MinLearnedRetransTimer { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <inheritdoc cref="MinLearnedRetransTimer"/>
+    public TimeSpan MaxLearnedRetransTimer { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Bounds on a Reachable Time learned from a Router Advertisement: Linux raises values under 100 ms (HZ/10) to
+    /// 100 ms; RFC 4861 §6.2.1 / §10 MAX_REACHABLE_TIME is 3,600,000 ms (1 hour), and larger values are ignored.
+    /// </summary>
+    public TimeSpan MinLearnedReachableTime { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <inheritdoc cref="MinLearnedReachableTime"/>
+    public TimeSpan MaxLearnedReachableTime { get; init; } = TimeSpan.FromMilliseconds(3_600_000);
     /// <summary>Packets held per unresolved neighbour (RFC 4861 §7.2.2 asks for at least one); more are counted drops.</summary>
     public int MaxQueuedPackets { get; init; } = 8;
+
+    /// <summary>
+    /// Bytes held for all unresolved neighbours of the interface together (Linux bounds each neighbour's queue by
+    /// unres_qlen_bytes, 212,992 by default; one per-interface total here, so that <see cref="MaxUnresolved"/> entries
+    /// cannot each hold a full queue). Beyond it, new packets are counted drops (<see cref="DropReason.NeighborQueueFull"/>).
+    /// </summary>
+    public int MaxQueuedBytes { get; init; } = 256 * 1024;
     /// <summary>BASE_REACHABLE_TIME; the actual ReachableTime is drawn uniformly from 0.5 to 1.5 times it (RFC 4861 §6.3.2).</summary>
     public TimeSpan BaseReachableTime { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>RETRANS_TIMER: between solicitations.</summary>
@@ -86,6 +137,8 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         public MacAddress Mac;
         public bool HasMac;
         public bool IsRouter;
+        /// <summary>Was confirmed reachable at least once (RFC 6583 §7: kept over new unresolved entries).</summary>
+        public bool Confirmed;
         public Instant Deadline = Instant.MaxValue;
         public Instant LastUsed;
         public int ProbesSent;
@@ -101,6 +154,9 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     private readonly TimeSpan _minRetransInterval;
     private Instant _nextDeadline = Instant.MaxValue;
     private readonly List<TAddress> _scratch = [];
+    private double _solicitTokens;
+    private long _queuedBytes;
+    private Instant _solicitRefilled;
 
     /// <param name="options">Limits and timers.</param>
     /// <param name="sink">Where solicitations and released packets go.</param>
@@ -118,9 +174,43 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         _random = random;
         BaseReachableTime = options.BaseReachableTime;
         RetransTimer = options.RetransTimer;
+        _solicitTokens = options.SolicitBurst;
+        _solicitRefilled = Instant.Zero;
+    }
+
+    /// <summary>
+    /// A Router Advertisement's Retrans Timer (milliseconds, 0 = unspecified), RFC 4861 §6.3.4, within
+    /// <see cref="NeighborCacheOptions.MinLearnedRetransTimer"/> / <see cref="NeighborCacheOptions.MaxLearnedRetransTimer"/>:
+    /// raised to the floor, ignored above the ceiling. Returns false when the value was ignored.
+    /// </summary>
+    public bool TrySetRetransTimerFromWire(uint milliseconds)
+    {
+        if (milliseconds == 0) return true;
+        var t = TimeSpan.FromMilliseconds(milliseconds);
+        if (t > _options.MaxLearnedRetransTimer) return false;
+        if (t < _options.MinLearnedRetransTimer) t = _options.MinLearnedRetransTimer;
+        RetransTimer = t;
+        return true;
+    }
+
+    /// <summary>
+    /// A Router Advertisement's Reachable Time (milliseconds, 0 = unspecified), RFC 4861 §6.3.4: a new value draws a
+    /// new ReachableTime; bounded like <see cref="TrySetRetransTimerFromWire"/>. Returns false when ignored.
+    /// </summary>
+    public bool TrySetBaseReachableTimeFromWire(uint milliseconds)
+    {
+        if (milliseconds == 0) return true;
+        var t = TimeSpan.FromMilliseconds(milliseconds);
+        if (t > _options.MaxLearnedReachableTime) return false;
+        if (t < _options.MinLearnedReachableTime) t = _options.MinLearnedReachableTime;
+        if (t != BaseReachableTime) BaseReachableTime = t;
+        return true;
     }
 
     public int Count => _entries.Count;
+
+    /// <summary>Bytes waiting for resolution on this interface (bounded by <see cref="NeighborCacheOptions.MaxQueuedBytes"/>).</summary>
+    public long QueuedBytes => _queuedBytes;
 
     /// <summary>RETRANS_TIMER in force (a router advertisement may change it, RFC 4861 §6.3.4).</summary>
     public TimeSpan RetransTimer { get; set; }
@@ -174,8 +264,14 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
             }
             return NeighborLookup.Known;
         }
-        e = TryCreate(address, now);
+        if (!TryCreateUnresolvedSlot(now))
+        {
+            _stats.Drop(DropReason.NeighborRateLimited);
+            return NeighborLookup.CacheFull;
+        }
+        e = TryCreate(address, now, unresolved: true);
         if (e is null) return NeighborLookup.CacheFull;
+        TakeSolicitToken(now);
         e.State = NeighborState.Incomplete;
         e.ProbesSent = 1;
         SetDeadline(e, now + RetransInterval(1));
@@ -190,7 +286,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         {
             return false;
         }
-        if (e.Waiting.Count >= _options.MaxQueuedPackets)
+        if (e.Waiting.Count >= _options.MaxQueuedPackets || _queuedBytes + packet.Length > _options.MaxQueuedBytes)
         {
             _stats.Drop(DropReason.NeighborQueueFull);
             return false;
@@ -198,6 +294,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         var buffer = ArrayPool<byte>.Shared.Rent(packet.Length);
         packet.CopyTo(buffer);
         e.Waiting.Enqueue((buffer, packet.Length, etherType));
+        _queuedBytes += packet.Length;
         return true;
     }
 
@@ -246,7 +343,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         if (!_entries.TryGetValue(address, out var e))
         {
             if (!create) return;
-            e = TryCreate(address, now);
+            e = TryCreate(address, now, unresolved: false);
             if (e is null) return;
             e.Mac = mac;
             e.HasMac = true;
@@ -325,7 +422,8 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
                     if (e.ProbesSent >= _options.MaxMulticastSolicit) { Fail(address, e, now); continue; }
                     e.ProbesSent++;
                     e.Deadline = now + RetransInterval(e.ProbesSent);
-                    _sink.Solicit(address, null, now);
+                    if (TakeSolicitToken(now)) _sink.Solicit(address, null, now);
+                    else _stats.Drop(DropReason.NeighborRateLimited);
                     break;
                 case NeighborState.Reachable:
                     e.State = NeighborState.Stale;
@@ -375,6 +473,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         _entries.Remove(address);
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _stats.Drop(DropReason.NeighborUnreachable);
             _sink.ResolutionFailed(address, w.Buffer.AsSpan(0, w.Length), now);
             ArrayPool<byte>.Shared.Return(w.Buffer);
@@ -384,6 +483,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     private void MakeReachable(Entry e, Instant now)
     {
         e.State = NeighborState.Reachable;
+        e.Confirmed = true;
         e.ProbesSent = 0;
         SetDeadline(e, now + _reachableTime);
     }
@@ -392,6 +492,7 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     {
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _sink.SendQueued(address, e.Mac, w.Type, w.Buffer.AsSpan(0, w.Length), now);
             ArrayPool<byte>.Shared.Return(w.Buffer);
         }
@@ -401,14 +502,15 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
     {
         while (e.Waiting.TryDequeue(out var w))
         {
+            _queuedBytes -= w.Length;
             _stats.Drop(DropReason.NeighborUnreachable);
             ArrayPool<byte>.Shared.Return(w.Buffer);
         }
     }
 
-    private Entry? TryCreate(TAddress address, Instant now)
+    private Entry? TryCreate(TAddress address, Instant now, bool unresolved)
     {
-        if (_entries.Count >= _options.MaxEntries && !EvictOneStale())
+        if (_entries.Count >= _options.MaxEntries && !EvictOne(now, unresolvedOnly: false))
         {
             _stats.Drop(DropReason.NeighborCacheFull);
             return null;
@@ -418,14 +520,61 @@ public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<
         return e;
     }
 
-    private bool EvictOneStale()
+    /// <summary>
+    /// Room under the unresolved budget (RFC 6583 §7.1) and a solicitation token (§7.1.2) for a new INCOMPLETE entry:
+    /// when the budget is spent, the oldest unresolved entry that has had its chance to be answered is replaced.
+    /// </summary>
+    private bool TryCreateUnresolvedSlot(Instant now)
+    {
+        Refill(now);
+        if (_solicitTokens < 1) return false;
+        int unresolved = 0;
+        foreach (var e in _entries.Values)
+            if (!e.HasMac) unresolved++;
+        return unresolved < _options.MaxUnresolved || EvictOne(now, unresolvedOnly: true);
+    }
+
+    private void Refill(Instant now)
+    {
+        if (now <= _solicitRefilled) return;
+        _solicitTokens = Math.Min(_options.SolicitBurst,
+            _solicitTokens + (now - _solicitRefilled).TotalSeconds * _options.SolicitsPerSecond);
+        _solicitRefilled = now;
+    }
+
+    private bool TakeSolicitToken(Instant now)
+    {
+        Refill(now);
+        if (_solicitTokens < 1) return false;
+        _solicitTokens -= 1;
+        return true;
+    }
+
+    /// <summary>
+    /// Eviction under pressure, in any state, least recently used first within each class (RFC 6583 §7):
+    /// 0) INCOMPLETE entries whose first solicitation went unanswered (younger ones are still being resolved);
+    /// 1) STALE entries never confirmed reachable (unsolicited information, e.g. spoofed ARP requests or NS);
+    /// 2) any other resolved entry idle for longer than BaseReachableTime (not in use).
+    /// Entries in use (recently used or confirmed) are never pushed out by newcomers.
+    /// </summary>
+    private bool EvictOne(Instant now, bool unresolvedOnly)
     {
         TAddress? victim = null;
+        int bestClass = int.MaxValue;
         Instant oldest = Instant.MaxValue;
+        var firstAnswerWait = RetransInterval(1);
         foreach (var (address, e) in _entries)
         {
-            if (e.State == NeighborState.Stale && e.LastUsed < oldest)
+            int cls;
+            if (!e.HasMac) cls = now - e.LastUsed >= firstAnswerWait ? 0 : -1;
+            else if (unresolvedOnly) cls = -1;
+            else if (e.State == NeighborState.Stale && !e.Confirmed) cls = 1;
+            else if (now - e.LastUsed > BaseReachableTime) cls = 2;
+            else cls = -1;
+            if (cls < 0) continue;
+            if (cls < bestClass || (cls == bestClass && e.LastUsed < oldest))
             {
+                bestClass = cls;
                 oldest = e.LastUsed;
                 victim = address;
             }

@@ -137,12 +137,10 @@ internal sealed partial class Ipv6Layer
         ifc.Solicitor.Stop();       // RFC 4861 §6.3.7: solicitation ends with a valid advertisement
 
         if (nd.CurHopLimit != 0) ifc.CurHopLimit = nd.CurHopLimit;
-        if (nd.ReachableTime != 0)
-        {
-            var t = TimeSpan.FromMilliseconds(nd.ReachableTime);
-            if (t != ifc.Neighbors.BaseReachableTime) ifc.Neighbors.BaseReachableTime = t;
-        }
-        if (nd.RetransTimer != 0) ifc.Neighbors.RetransTimer = TimeSpan.FromMilliseconds(nd.RetransTimer);
+        // RFC 4861 §6.3.4, bounded (NeighborCacheOptions.Min/MaxLearned*: Linux's floors, RFC 4861 §10 MAX_REACHABLE_TIME,
+        // RFC 7048 §3 MAX_RETRANS_TIMER): an absurd value is ignored and counted, never taken for 49 days.
+        if (!ifc.Neighbors.TrySetBaseReachableTimeFromWire(nd.ReachableTime)) _stats.RouterAdvertisementTimersIgnored++;
+        if (!ifc.Neighbors.TrySetRetransTimerFromWire(nd.RetransTimer)) _stats.RouterAdvertisementTimersIgnored++;
 
         // RFC 4191 §2.2: preference 01 high, 00 medium, 11 low; 10 (reserved) is treated as medium.
         int preference = nd.RouterPreference switch { 1 => 1, 3 => -1, _ => 0 };
