@@ -57,10 +57,17 @@ public sealed class NetstackdOptions
     {
         options = new NetstackdOptions();
         error = "";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
             if (name is "-h" or "--help") { options.Help = true; return true; }
+            // Only --address and --gateway add up; any other option given twice is a mistake, never "the last wins".
+            if (name is not ("--address" or "--gateway") && Known(name) && !seen.Add(name))
+            {
+                error = $"{name} is given more than once";
+                return false;
+            }
             bool isFlag = name is "--dhcp" or "--slaac" or "--no-offloads";
             if (!isFlag && i + 1 >= args.Length)
             {
@@ -92,6 +99,8 @@ public sealed class NetstackdOptions
             case "--pcap": Pcap = value; return true;
             case "--mac":
                 if (!MacAddress.TryParse(value, out var mac)) { error = $"--mac: '{value}' is not a MAC address"; return false; }
+                // IEEE 802: the I/G bit marks a group address, which no interface may take as its own; nor the zero address.
+                if (mac.IsMulticast || mac == MacAddress.Zero) { error = $"--mac: '{value}' is a group or zero address, not an interface address"; return false; }
                 Mac = mac;
                 return true;
             case "--mtu":
@@ -152,6 +161,9 @@ public sealed class NetstackdOptions
             error = $"--address: '{value}' is not ADDRESS/PREFIX";
             return false;
         }
+        // RFC 4291 §2.5.5.2: an IPv4-mapped address stands for an IPv4 node; it is never an interface's IPv6 address.
+        if (ip.IsIPv4MappedToIPv6) { error = $"--address: '{value}' is IPv4-mapped; give the IPv4 address itself"; return false; }
+        if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any) || IsMulticast(ip)) { error = $"--address: '{value}' is not a unicast address"; return false; }
         if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
         {
             if (prefix > 32) { error = $"--address: prefix /{prefix} is longer than 32"; return false; }
@@ -165,10 +177,16 @@ public sealed class NetstackdOptions
         return true;
     }
 
+    private static bool IsMulticast(IPAddress ip) =>
+        ip.IsIPv6Multicast || (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && (ip.GetAddressBytes()[0] & 0xF0) == 0xE0);
+
     private bool AddGateway(string value, out string error)
     {
         error = "";
         if (!IPAddress.TryParse(value, out var ip)) { error = $"--gateway: '{value}' is not an address"; return false; }
+        // RFC 4291 §2.5.5.2: an IPv4-mapped address stands for an IPv4 node; it is never an interface's IPv6 address.
+        if (ip.IsIPv4MappedToIPv6) { error = $"--address: '{value}' is IPv4-mapped; give the IPv4 address itself"; return false; }
+        if (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any) || IsMulticast(ip)) { error = $"--address: '{value}' is not a unicast address"; return false; }
         if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
         {
             if (Ipv4Gateway is not null) { error = "--gateway: only one IPv4 gateway"; return false; }

@@ -80,6 +80,12 @@ public sealed class NetstackdPureTests
     [InlineData("--backlog: '0' is not between 1 and 65535", "--tap", "t", "--dhcp", "--backlog", "0")]
     [InlineData("--syn-queue: '-1' is not between 0 and 65535", "--tap", "t", "--dhcp", "--syn-queue", "-1")]
     [InlineData("--gateway 203.0.113.1 is not on any IPv4 subnet given", "--tap", "t", "--address", "198.51.100.3/24", "--gateway", "203.0.113.1")]
+    [InlineData("--tap is given more than once", "--tap", "t", "--tap", "u", "--dhcp")]
+    [InlineData("--mac: '03:00:00:00:00:01' is a group or zero address, not an interface address", "--tap", "t", "--dhcp", "--mac", "03:00:00:00:00:01")]
+    [InlineData("--mac: '00:00:00:00:00:00' is a group or zero address, not an interface address", "--tap", "t", "--dhcp", "--mac", "00:00:00:00:00:00")]
+    [InlineData("--address: '::ffff:198.51.100.3/96' is IPv4-mapped; give the IPv4 address itself", "--tap", "t", "--address", "::ffff:198.51.100.3/96")]
+    [InlineData("--address: '224.0.0.5/24' is not a unicast address", "--tap", "t", "--address", "224.0.0.5/24")]
+    [InlineData("--address: 'ff02::1/64' is not a unicast address", "--tap", "t", "--address", "ff02::1/64")]
     public void Bad_command_lines_give_one_reason(string reason, params string[] args)
     {
         Assert.False(NetstackdOptions.TryParse(args, out _, out var error));
