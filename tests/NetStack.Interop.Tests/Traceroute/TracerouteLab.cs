@@ -237,8 +237,11 @@ internal sealed class TracerouteLab : IDisposable
         if (_relay is not null) return;
         string s = _lab.CreateNamespace();
         NetnsLab.RunIn(s, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0");
-        var inR2 = _lab.CreateTap(R2);
-        var inS = _lab.CreateTap(s);
+        // The relay copies frames as they are: without offloads, so no frame leaves with a checksum the kernel left
+        // partial (a virtio-net header the other TAP would not get).
+        var plain = new TunTapOptions { Offloads = TunOffloads.None };
+        var inR2 = _lab.CreateTap(R2, plain);
+        var inS = _lab.CreateTap(s, plain);
         Batch(R2, $"link set {inR2.Name} up", $"addr add 192.0.2.21/30 dev {inR2.Name}", $"route add {DelayedTarget}/32 via 192.0.2.22");
         Batch(s, "link set lo up", $"link set {inS.Name} up", $"addr add 192.0.2.22/30 dev {inS.Name}", $"addr add {DelayedTarget}/32 dev lo",
             "route add default via 192.0.2.21");
