@@ -60,6 +60,10 @@ internal sealed class TracerouteLab : IDisposable
                     // Every probe must be answered: the per-destination ICMP token buckets would otherwise drop most
                     // answers to 16 probes in flight (the IPv4 route-error bucket is global; see RouteErrorQuietPeriod).
                     "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0",
+                    // The host-wide ICMP budget (icmp_msgs_per_sec 1000, burst 50, with a random share taken off the
+                    // burst since Linux 6.12) is consumed by every namespace: Linux's and our traces run at once, so a
+                    // router's time-exceeded for Linux's probe was sometimes refused. These routers may always answer.
+                    "net.ipv4.icmp_msgs_per_sec=1000000", "net.ipv4.icmp_msgs_burst=1000000",
                     // Equal-cost paths hashed on the 5-tuple (addresses, protocol, ports).
                     "net.ipv4.fib_multipath_hash_policy=1", "net.ipv6.fib_multipath_hash_policy=1");
             }
