@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using NetStack.Link;
 using NetStack.Network;
 using NetStack.Sockets;
@@ -23,6 +24,15 @@ public sealed record NetstackdStackOptions
 
     /// <summary>TCP defaults.</summary>
     public TcpSettings? Tcp { get; init; }
+
+    /// <summary>The stack's name in its log events and its meter's <c>netstack.stack</c> tag.</summary>
+    public string Name { get; init; } = "netstackd";
+
+    /// <summary>Where the stack's events go (null: nowhere).</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>Publish the stack's "NetStack" meter (for dotnet-counters, OpenTelemetry); on by default.</summary>
+    public bool EnableMetrics { get; init; } = true;
 }
 
 /// <summary>
@@ -51,10 +61,11 @@ public sealed class NetstackdStack : IAsyncDisposable
         }
         Ip = new IpStack(chain, config, new IpStackOptions
         {
-            Name = "netstackd",
+            Name = options.Name,
             Random = options.Seed is { } seed ? new SeededRandom(seed) : null,
             Tcp = options.Tcp,
-            EnableMetrics = false,
+            LoggerFactory = options.LoggerFactory,
+            EnableMetrics = options.EnableMetrics,
         });
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using NetStack.Link;
 using NetStack.Samples.Netstackd;
 using NetStack.Samples.Netstackd.Services;
@@ -9,23 +10,23 @@ using NetStack.Transport.Tcp;
 using NetStack.Network;
 
 // netstackd: a NetStack host on a TAP (or a pcap device) serving echo, discard, chargen and HTTP to real clients.
-if (!NetstackdOptions.TryParse(args, out var o, out var error))
+return await NetstackdOptions.InvokeAsync(args, Console.Out, Console.Error, RunAsync);
+
+static async Task<int> RunAsync(NetstackdOptions o)
 {
-    Console.Error.WriteLine($"netstackd: {error}");
-    return 2;
-}
-if (o.Help)
-{
-    Console.WriteLine(NetstackdOptions.Usage);
-    return 0;
-}
+// The stack's log events (IpStack, StackHost, the TAP) go to standard error, one line each; standard output keeps
+// netstackd's own lines (the ready line, one per connection, the summary).
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .SetMinimumLevel(o.LogLevel)
+    .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+    .AddSimpleConsole(format => { format.SingleLine = true; format.TimestampFormat = "HH:mm:ss.fff "; format.UseUtcTimestamp = true; }));
 
 INetDevice device;
 string deviceName = o.Tap ?? o.Pcap!;
 try
 {
     device = o.Tap is not null
-        ? new TapDevice(new TunTapOptions { Name = o.Tap, HardwareAddress = o.Mac, Mtu = o.Mtu, QueueLength = o.QueueLength, Offloads = o.NoOffloads ? TunOffloads.None : TunOffloads.Default })
+        ? new TapDevice(new TunTapOptions { Name = o.Tap, Logger = loggerFactory.CreateLogger<TapDevice>(), HardwareAddress = o.Mac, Mtu = o.Mtu, QueueLength = o.QueueLength, Offloads = o.NoOffloads ? TunOffloads.None : TunOffloads.Default })
         : new PcapLiveDevice(o.Pcap!, o.Mac, o.Mtu ?? 1500);
 }
 catch (Exception e) when (e is TapException or IOException or UnauthorizedAccessException or DllNotFoundException or InvalidOperationException or ArgumentException or TypeInitializationException)
@@ -63,7 +64,7 @@ var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
 var tcp = o.SynQueue is { } synQueue ? new TcpSettings { SynQueueLength = synQueue } : null;
-await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp });
+await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory });
 await stack.StartAsync();
 
 using var stop = new CancellationTokenSource();
@@ -132,6 +133,7 @@ var counters = Counters.Describe(stack);
 foreach (var name in services.Select(s => (s.Name, s.Log)).Distinct()) Console.WriteLine(name.Log.Summary(name.Name));
 Console.WriteLine(counters);
 return 0;
+}
 
 /// <summary>Hands a listener to a service constructor (keeps the lambdas above short).</summary>
 internal sealed record AsyncTcpListenerFactory(NetStack.Sockets.AsyncTcpListener Listener);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 
 namespace NetStack.Samples.Traceroute;
 
@@ -276,9 +277,14 @@ public sealed class TracerouteOptions
         _ => "default",
     };
 
+    /// <summary>The informational version (Directory.Build.props, plus the commit when built from a clone), as netstackd --version prints it.</summary>
+    public static string AssemblyVersion =>
+        typeof(TracerouteOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(TracerouteOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     /// <summary>What -V prints (on standard error, as traceroute 2.1 does).</summary>
     public static string VersionText =>
-        $"NetStack traceroute {typeof(TracerouteOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"} " +
+        $"NetStack traceroute {AssemblyVersion} " +
         "(the command line and output of Modern traceroute for Linux, version 2.1), on the NetStack user-space TCP/IP stack";
 
     /// <summary>What -O help prints for the method.</summary>
