@@ -5,8 +5,8 @@ using Xunit.Abstractions;
 namespace NetStack.Interop.Tests.Traceroute;
 
 /// <summary>
-/// R2 reaches 203.0.113.20 / 2001:db8:99::20 over two equal-cost next hops (R3 and R3b), hashing each flow's 5-tuple
-/// (fib_multipath_hash_policy=1). Classic probes change the port per probe and so wander between the two;
+/// R2 reaches 203.0.113.20 / 2001:db8:99::20 over two equal-cost next hops (R3 and R3b), hashing each flow's
+/// destination, protocol and ports (fib_multipath_hash_policy=3, see <see cref="TracerouteLab"/>). Classic probes change the port per probe and so wander between the two;
 /// --paris keeps one flow and one path, --mda sends flows on purpose until both are found.
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]

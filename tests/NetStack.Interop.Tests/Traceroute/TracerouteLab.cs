@@ -64,8 +64,12 @@ internal sealed class TracerouteLab : IDisposable
                     // burst since Linux 6.12) is consumed by every namespace: Linux's and our traces run at once, so a
                     // router's time-exceeded for Linux's probe was sometimes refused. These routers may always answer.
                     "net.ipv4.icmp_msgs_per_sec=1000000", "net.ipv4.icmp_msgs_burst=1000000",
-                    // Equal-cost paths hashed on the 5-tuple (addresses, protocol, ports).
-                    "net.ipv4.fib_multipath_hash_policy=1", "net.ipv6.fib_multipath_hash_policy=1");
+                    // Equal-cost paths hashed on the flow without its source address (policy 3, custom fields: destination
+                    // address 0x02, protocol 0x04, source port 0x10, destination port 0x20), with a fixed seed: Linux's
+                    // probe and ours sent with the same ports take the same path, every run (see EcmpParityTests).
+                    "net.ipv4.fib_multipath_hash_policy=3", "net.ipv6.fib_multipath_hash_policy=3",
+                    "net.ipv4.fib_multipath_hash_fields=0x36", "net.ipv6.fib_multipath_hash_fields=0x36",
+                    "net.ipv4.fib_multipath_hash_seed=1508");
             }
 
             var (c0, r1c) = _lab.CreateVethPair(C, R1);
