@@ -26,6 +26,13 @@ public sealed class PingKernelTests
         {
             // The kernel namespace routes between our TAP and a veth to a second namespace (203.0.113.0/24, 2001:db8:1::/64).
             var far = peer.Lab.CreateNamespace();
+            // Before the veth exists, so its link-local addresses are not tentative: Linux sends a neighbor solicitation
+            // for a FORWARDED packet from the outgoing link's link-local address (the packet's source is not its own),
+            // and sends none while that address is tentative (ndisc_send_ns). With DAD on, the router could not resolve
+            // the far host for the first 1-2 s (longer under load), its three solicitations were never sent, and the
+            // IPv6 echo request through it was dropped: the test failed now and then.
+            foreach (var ns in new[] { peer.Namespace, far })
+                NetnsLab.RunIn(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
             var (near, remote) = peer.Lab.CreateVethPair(peer.Namespace, far);
             NetnsLab.RunIn(peer.Namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1");
             NetnsLab.RunIn(peer.Namespace, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
@@ -35,6 +42,17 @@ public sealed class PingKernelTests
             NetnsLab.Run("ip", "-n", far, "addr", "add", "2001:db8:1::1/64", "dev", remote, "nodad");
             NetnsLab.Run("ip", "-n", far, "route", "add", "default", "via", "203.0.113.254");
             NetnsLab.Run("ip", "-n", far, "-6", "route", "add", "default", "via", "2001:db8:1::fe");
+            // The router and the far host reach each other, and the kernel answers solicitations for its TAP address,
+            // before the test starts (conditions, not a sleep).
+            NetnsLab.WaitForSolicitedNodeGroup(peer.Namespace, peer.TapName, Wire.Ipv6Address.Parse("2001:db8::1"));
+            foreach (var router in new[] { "192.0.2.1", "2001:db8::1" })
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (!NetnsLab.TryRun("ip", "netns", "exec", far, "ping", "-c", "1", "-W", "1", router).Succeeded)
+                {
+                    if (clock.Elapsed > Wait) throw new TimeoutException($"the far namespace never reached {router}");
+                }
+            }
             return peer;
         }
         catch

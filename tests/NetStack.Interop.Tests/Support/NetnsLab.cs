@@ -158,6 +158,27 @@ internal sealed class NetnsLab : IDisposable
         return p;
     }
 
+    /// <summary>
+    /// Waits (15 s at most) until the kernel in <paramref name="ns"/> has joined the solicited-node multicast group of
+    /// <paramref name="address"/> on <paramref name="link"/> (RFC 4861 §7.2.1): Linux joins it from its address work
+    /// queue after <c>ip addr add</c> returns, and drops a neighbor solicitation sent to the group before then.
+    /// </summary>
+    public static void WaitForSolicitedNodeGroup(string ns, string link, Wire.Ipv6Address address)
+    {
+        Span<byte> a = stackalloc byte[16];
+        address.Write(a);
+        var group = new byte[16];
+        group[0] = 0xff; group[1] = 0x02; group[11] = 0x01; group[12] = 0xff;
+        a[13..].CopyTo(group.AsSpan(13));
+        string text = new System.Net.IPAddress(group).ToString();
+        var clock = Stopwatch.StartNew();
+        while (!Run("ip", "-n", ns, "-6", "maddr", "show", "dev", link).StandardOutput.Contains($"inet6 {text}\n", StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(15)) throw new TimeoutException($"{link} in {ns} never joined {text}");
+            Thread.Sleep(20);
+        }
+    }
+
     /// <summary>The MAC address of <paramref name="link"/> inside <paramref name="ns"/>.</summary>
     public static Wire.MacAddress MacOf(string ns, string link)
     {

@@ -47,10 +47,19 @@ public sealed class TapDeviceTests
         var ours = Ipv6Address.Parse("2001:db8::2");
         var theirs = Ipv6Address.Parse("2001:db8::1");
 
-        tap.Transmit(TestFrames.NeighborSolicitation(tap.HardwareAddress, ours, theirs), StackHost.Now);
-
-        // RFC 4861 §7.2.4: a solicitation for one of our addresses is answered by a solicited advertisement.
-        var reply = Receive.Until(tap, f => TestFrames.ParseNeighborAdvertisementTarget(f) == theirs, Patience);
+        // The kernel joins the address's solicited-node group (RFC 4861 §7.2.1) from its address work queue, after
+        // "ip addr add" has returned; a solicitation sent to that group before then is dropped, unanswered (this test
+        // used to send one and wait 3 s: under load it failed). Wait for the membership, then solicit as a host does
+        // (RFC 4861 §7.2.2: again after each retransmission interval) until answered, within a generous deadline.
+        NetnsLab.WaitForSolicitedNodeGroup(ns, tap.Name, theirs);
+        byte[]? reply = null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (reply is null && clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            tap.Transmit(TestFrames.NeighborSolicitation(tap.HardwareAddress, ours, theirs), StackHost.Now);
+            // RFC 4861 §7.2.4: a solicitation for one of our addresses is answered by a solicited advertisement.
+            reply = Receive.Until(tap, f => TestFrames.ParseNeighborAdvertisementTarget(f) == theirs, TimeSpan.FromSeconds(1));
+        }
         Assert.NotNull(reply);
         Assert.True(EthernetFrame.TryParse(reply, out var eth, out _));
         Assert.Equal(tap.HardwareAddress, eth.Destination);

@@ -129,6 +129,16 @@ public sealed class LinuxParityTests(TracerouteLabFixture fixture, ITestOutputHe
     [InlineData("-N 1 -n -w 5 -q 3", TracerouteLab.TargetV4)]
     [InlineData("-T -N 1 -n -w 5 -q 3", TracerouteLab.TargetV6)]
     [InlineData("-N 1 -z 0.05 -n -w 5 -q 3", TracerouteLab.TargetV4)]
+    // Each method in each family, sequential.
+    [InlineData("-N 1 -n -w 5 -q 3", TracerouteLab.TargetV6)]
+    [InlineData("-I -N 1 -n -w 5 -q 3", TracerouteLab.TargetV4)]
+    [InlineData("-I -N 1 -n -w 5 -q 3", TracerouteLab.TargetV6)]
+    [InlineData("-T -N 1 -n -w 5 -q 3", TracerouteLab.TargetV4)]
+    [InlineData("-U -p 33434 -N 1 -n -w 5 -q 3", TracerouteLab.TargetV4)]
+    [InlineData("-U -p 33434 -N 1 -n -w 5 -q 3", TracerouteLab.TargetV6)]
+    [InlineData("-I --mtu -n -w 2 -q 1", TracerouteLab.TargetV4)]
+    [InlineData("-I --mtu -n -w 2 -q 1", TracerouteLab.TargetV6)]
+    [InlineData("-U -p 33434 --mtu -n -w 2 -q 1", TracerouteLab.TargetV6)]
     public async Task Sequential_modes_finish_within_twice_linux_wall_time(string args, string target)
     {
         Root.Require();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NetStack.Interop.Tests.Support;
+using NetStack.Link;
 using NetStack.Samples.Traceroute;
 using NetStack.Tap;
 
@@ -64,8 +65,12 @@ internal sealed class TracerouteLab : IDisposable
                     // burst since Linux 6.12) is consumed by every namespace: Linux's and our traces run at once, so a
                     // router's time-exceeded for Linux's probe was sometimes refused. These routers may always answer.
                     "net.ipv4.icmp_msgs_per_sec=1000000", "net.ipv4.icmp_msgs_burst=1000000",
-                    // Equal-cost paths hashed on the 5-tuple (addresses, protocol, ports).
-                    "net.ipv4.fib_multipath_hash_policy=1", "net.ipv6.fib_multipath_hash_policy=1");
+                    // Equal-cost paths hashed on the flow without its source address (policy 3, custom fields: destination
+                    // address 0x02, protocol 0x04, source port 0x10, destination port 0x20), with a fixed seed: Linux's
+                    // probe and ours sent with the same ports take the same path, every run (see EcmpParityTests).
+                    "net.ipv4.fib_multipath_hash_policy=3", "net.ipv6.fib_multipath_hash_policy=3",
+                    "net.ipv4.fib_multipath_hash_fields=0x36", "net.ipv6.fib_multipath_hash_fields=0x36",
+                    "net.ipv4.fib_multipath_hash_seed=1508");
             }
 
             var (c0, r1c) = _lab.CreateVethPair(C, R1);
@@ -153,17 +158,24 @@ internal sealed class TracerouteLab : IDisposable
     /// </summary>
     public async Task<string> RunOursAsync(params string[] args)
     {
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        await RunOursAsync(output, d => d, args).ConfigureAwait(false);
+        return output.ToString();
+    }
+
+    /// <summary>As <see cref="RunOursAsync(string[])"/>, writing to <paramref name="output"/>, on the lab's TAP as <paramref name="wrap"/> wraps it.</summary>
+    public async Task RunOursAsync(TextWriter output, Func<INetDevice, INetDevice> wrap, params string[] args)
+    {
         string[] all =
         [
             "--tap", _tap.Name, "--address", "198.51.100.2/24", "--address", "2001:db8:1::2/64",
             "--gateway", "198.51.100.1", "--gateway", "2001:db8:1::1", .. args,
         ];
         var options = TracerouteOptions.Parse(all, out var error) ?? throw new InvalidOperationException(error);
-        var output = new StringWriter(CultureInfo.InvariantCulture);
         using var cts = new CancellationTokenSource(TraceTimeout);
         try
         {
-            int rc = await DeviceRun.RunAsync(options, _tap, output, cts.Token).ConfigureAwait(false);
+            int rc = await DeviceRun.RunAsync(options, wrap(_tap), output, cts.Token).ConfigureAwait(false);
             Assert.Equal(0, rc);
         }
         catch (OperationCanceledException)
@@ -174,7 +186,6 @@ internal sealed class TracerouteLab : IDisposable
         {
             _lastTrace = DateTime.UtcNow;
         }
-        return output.ToString();
     }
 
     /// <summary>
@@ -227,6 +238,8 @@ internal sealed class TracerouteLab : IDisposable
     }
 
     public const string TargetName = "target.lab.example";
+    /// <summary>R2's name in <see cref="StartDns"/>'s server (its reverse records too).</summary>
+    public const string R2Name = "r2.lab.example";
     /// <summary>A target behind <see cref="StartDelayedHop"/>'s relay: 20 ms more round trip than R2.</summary>
     public const string DelayedTarget = "203.0.113.30";
     private DelayRelay? _relay;
@@ -263,7 +276,9 @@ internal sealed class TracerouteLab : IDisposable
         if (_netnsEtc is not null) return;
         _lab.StartIn(T, "dnsmasq", "--keep-in-foreground", "--no-hosts", "--no-resolv", "--conf-file=/dev/null", "--pid-file=",
             "--user=root", "--bind-interfaces", $"--listen-address={TargetV4}", $"--listen-address={TargetV6}",
-            $"--address=/{TargetName}/{TargetV4}", $"--address=/{TargetName}/{TargetV6}");
+            $"--address=/{TargetName}/{TargetV4}", $"--address=/{TargetName}/{TargetV6}",
+            // R2's name, forward and reverse (PTR for both of its addresses toward us), for the tests that print names.
+            $"--host-record={R2Name},192.0.2.2,2001:db8:12::2");
         WaitFor(() => NetnsLab.RunIn(T, "ss", "-Hlun", "sport = :53").StandardOutput.Contains(":53", StringComparison.Ordinal), "dnsmasq listening in T");
         _netnsEtc = Path.Combine("/etc/netns", C);
         Directory.CreateDirectory(_netnsEtc);
