@@ -203,8 +203,11 @@ public sealed partial class IpStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// Binds a UDP socket (<see cref="IPAddress.Any"/> / <see cref="IPAddress.IPv6Any"/> for every address, port 0 for an
-    /// ephemeral port). <see cref="SocketException"/>: AddressAlreadyInUse, or TooManyOpenSockets when the ephemeral range is exhausted.
+    /// Binds a UDP socket (port 0 for an ephemeral port). <see cref="IPAddress.Any"/> or <see cref="IPAddress.IPv6Any"/>
+    /// is every address of both families, as a <c>Socket</c> with <c>DualMode</c>: the socket sends to either family (the
+    /// source chosen per destination) and receives both; a socket bound to the datagram's own family on the same port is
+    /// more specific and takes that family (so Any and IPv6Any may share a port). <see cref="SocketException"/>:
+    /// AddressAlreadyInUse, or TooManyOpenSockets when the ephemeral range is exhausted.
     /// </summary>
     public async Task<AsyncUdpSocket> BindUdpAsync(IPEndPoint local, CancellationToken cancellationToken = default)
     {

@@ -9,6 +9,14 @@ namespace NetStack.Transport.Udp;
 /// UDP (RFC 768, RFC 1122 §4.1, RFC 8085 where it applies to a stack): socket demultiplexing, checksums
 /// (IPv4 zero accepted, IPv6 zero rejected), port unreachable for closed ports, broadcast and multicast
 /// delivery, and ICMP errors handed to the socket that sent the quoted datagram.
+/// <para>
+/// A socket bound to an unspecified address (of either family) is dual-stack, as TCP's wildcard listeners are: it
+/// sends to both families (the source address chosen per destination, RFC 6724 §5) and receives datagrams of both
+/// families on its port, like a Linux socket bound to <c>::</c> with IPV6_V6ONLY off or a .NET <c>Socket</c> with
+/// <c>DualMode</c> (which would show IPv4 peers as IPv4-mapped addresses; ours are plain IPv4). A socket of the
+/// datagram's own family is more specific: wildcards of both families may share a port (each then receives its own
+/// family), and an ephemeral port given to a wildcard is free in both families, so that replies come back to it.
+/// </para>
 /// </summary>
 public sealed class UdpLayer : ITransportHandler
 {
@@ -32,7 +40,8 @@ public sealed class UdpLayer : ITransportHandler
     public int SocketCount => _byPort.Values.Sum(l => l.Count);
 
     /// <summary>
-    /// Binds a socket to <paramref name="local"/> (address may be unspecified for "any"; port 0 picks an ephemeral
+    /// Binds a socket to <paramref name="local"/> (an unspecified address of either family: every address of both families,
+    /// see the class summary; port 0 picks an ephemeral
     /// port). Throws <see cref="SocketException"/> with <see cref="SocketError.AddressAlreadyInUse"/> when taken, and
     /// <see cref="SocketError.TooManyOpenSockets"/> when the ephemeral range is exhausted.
     /// </summary>
@@ -73,9 +82,21 @@ public sealed class UdpLayer : ITransportHandler
         {
             ushort candidate = _nextEphemeral;
             _nextEphemeral = candidate >= last ? (ushort)first : (ushort)(candidate + 1);
-            if (!Conflicts(address, candidate)) return candidate;
+            // A dual-stack wildcard needs the port free in both families: a socket of the other family already there
+            // would be more specific for that family's replies and take them.
+            if (address.IsUnspecified ? !_byPort.ContainsKey(candidate) : !Conflicts(address, candidate)) return candidate;
         }
         throw new SocketException((int)SocketError.TooManyOpenSockets);
+    }
+
+    /// <summary>
+    /// Whether a socket bound to <paramref name="bound"/> takes datagrams to <paramref name="destination"/>: 2 bound to
+    /// that very address, 1 a wildcard of its family, 0 a (dual-stack) wildcard of the other family, -1 not at all.
+    /// </summary>
+    private static int Accepts(IpAddress bound, IpAddress destination)
+    {
+        if (!bound.IsUnspecified) return bound == destination ? 2 : -1;
+        return bound.Version == destination.Version ? 1 : 0;
     }
 
     internal void Unbind(UdpSocket socket)
@@ -169,29 +190,30 @@ public sealed class UdpLayer : ITransportHandler
         if (info.IsBroadcastOrMulticast)
         {
             // RFC 1122 §4.1.3.5 / RFC 8085 §3.5: a broadcast or multicast datagram goes to every socket bound to the port.
+            // Sockets of the datagram's family take it; only when there is none do the other family's (dual-stack) wildcards.
             bool any = false;
-            foreach (var s in list)
+            for (int pass = 0; pass < 2 && !any; pass++)
             {
-                var a = s.LocalEndpoint.Address;
-                if (a.Version != info.Destination.Version) continue;
-                if (!a.IsUnspecified && a != info.Destination) continue;
-                if (!s.Matches(remote)) continue;
-                s.Enqueue(data, rinfo, _options.ReceiveQueueLimit);
-                any = true;
+                foreach (var s in list)
+                {
+                    int accepts = Accepts(s.LocalEndpoint.Address, info.Destination);
+                    if (accepts < 0 || (pass == 0) != (accepts > 0) || !s.Matches(remote)) continue;
+                    s.Enqueue(data, rinfo, _options.ReceiveQueueLimit);
+                    any = true;
+                }
             }
             if (!any) _stack.Statistics.Drop(DropReason.UdpNoSocket);
             return any ? TransportVerdict.Delivered : TransportVerdict.Dropped;
         }
-        // Unicast: the most specific socket wins: connected + bound address, then bound address, then wildcard.
+        // Unicast: the most specific socket wins: a bound address, then connected, then a wildcard of the datagram's
+        // family before a dual-stack wildcard of the other family.
         UdpSocket? best = null;
         int bestScore = -1;
         foreach (var s in list)
         {
-            var a = s.LocalEndpoint.Address;
-            if (a.Version != info.Destination.Version) continue;
-            if (!a.IsUnspecified && a != info.Destination) continue;
-            if (!s.Matches(remote)) continue;
-            int score = (a.IsUnspecified ? 0 : 2) + (s.RemoteEndpoint.HasValue ? 1 : 0);
+            int accepts = Accepts(s.LocalEndpoint.Address, info.Destination);
+            if (accepts < 0 || !s.Matches(remote)) continue;
+            int score = (accepts == 2 ? 4 : 0) + (s.RemoteEndpoint.HasValue ? 2 : 0) + (accepts > 0 ? 1 : 0);
             if (score > bestScore) { best = s; bestScore = score; }
         }
         if (best is null)
@@ -220,15 +242,21 @@ public sealed class UdpLayer : ITransportHandler
             _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
             return;
         }
+        // The socket that may have sent the quoted datagram, the most specific first (as for delivery).
+        UdpSocket? best = null;
+        int bestScore = -1;
         foreach (var s in list)
         {
-            var a = s.LocalEndpoint.Address;
-            if (a.Version != error.OriginalSource.Version) continue;
-            if (!a.IsUnspecified && a != error.OriginalSource) continue;
-            if (s.RemoteEndpoint is { } r && r != destination) continue;
-            s.EnqueueError(new UdpError(error, destination, srcPort, quotedTransport.ToArray(), icmpMessage.ToArray(), now), _options.ErrorQueueLimit);
+            int accepts = Accepts(s.LocalEndpoint.Address, error.OriginalSource);
+            if (accepts < 0 || (s.RemoteEndpoint is { } r && r != destination)) continue;
+            int score = (accepts == 2 ? 4 : 0) + (s.RemoteEndpoint.HasValue ? 2 : 0) + (accepts > 0 ? 1 : 0);
+            if (score > bestScore) { best = s; bestScore = score; }
+        }
+        if (best is null)
+        {
+            _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
             return;
         }
-        _stack.Statistics.Drop(DropReason.IcmpErrorUnmatched);
+        best.EnqueueError(new UdpError(error, destination, srcPort, quotedTransport.ToArray(), icmpMessage.ToArray(), now), _options.ErrorQueueLimit);
     }
 }
