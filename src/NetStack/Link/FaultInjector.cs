@@ -37,6 +37,20 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     public FaultProfile ReceiveProfile { get; }
 
     public FaultStatistics TransmitStatistics => _tx.Statistics;
+
+    /// <summary>
+    /// The inner device's capabilities without its transmit offloads (checksum completion, TSO, USO): faults apply to
+    /// wire frames (a lost super-frame would be many lost segments, a corrupted partial checksum would be completed over
+    /// the corruption), so the stack segments and checksums in software before the faults (<see cref="SoftwareSegmentation"/>).
+    /// </summary>
+    public override DeviceCapabilities Capabilities
+    {
+        get
+        {
+            var inner = Inner.Capabilities;
+            return inner with { Offloads = inner.Offloads & ~(DeviceOffloads.TransmitChecksum | DeviceOffloads.Tso4 | DeviceOffloads.Tso6 | DeviceOffloads.Uso) };
+        }
+    }
     public FaultStatistics ReceiveStatistics => _rx.Statistics;
 
     public override Instant NextArrival
