@@ -13,6 +13,12 @@ namespace NetStack.Link;
 /// <see cref="Service"/>). <see cref="NextArrival"/> says when the next held frame falls due, so a scheduler
 /// polls the owner then.
 /// </para>
+/// <para>
+/// The inner device's capabilities pass through, transmit offloads included; a frame handed over with offloads (a TCP
+/// super-segment, a partial checksum) is first made into its wire frames in software (the base class's
+/// <see cref="NetDeviceDecorator.Transmit(ReadOnlySpan{byte}, Instant, in FrameTransmitInfo)"/>), so faults apply to
+/// wire frames: a lost segment, not a lost super-frame, and no corruption a device would then checksum over.
+/// </para>
 /// </summary>
 public sealed class FaultInjector : NetDeviceDecorator, IDisposable
 {
@@ -38,19 +44,6 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
 
     public FaultStatistics TransmitStatistics => _tx.Statistics;
 
-    /// <summary>
-    /// The inner device's capabilities without its transmit offloads (checksum completion, TSO, USO): faults apply to
-    /// wire frames (a lost super-frame would be many lost segments, a corrupted partial checksum would be completed over
-    /// the corruption), so the stack segments and checksums in software before the faults (<see cref="SoftwareSegmentation"/>).
-    /// </summary>
-    public override DeviceCapabilities Capabilities
-    {
-        get
-        {
-            var inner = Inner.Capabilities;
-            return inner with { Offloads = inner.Offloads & ~(DeviceOffloads.TransmitChecksum | DeviceOffloads.Tso4 | DeviceOffloads.Tso6 | DeviceOffloads.Uso) };
-        }
-    }
     public FaultStatistics ReceiveStatistics => _rx.Statistics;
 
     public override Instant NextArrival

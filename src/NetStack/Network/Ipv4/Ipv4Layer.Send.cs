@@ -91,22 +91,29 @@ internal sealed partial class Ipv4Layer
         if (offload != default)
         {
             // Fragmentation needs whole packets: each segment (its checksum complete) is sent, and fragmented, on its own.
-            var whole = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
-            try
-            {
-                int hl = repr.Write(whole, options);
-                payload.CopyTo(whole.AsSpan(hl));
-                var src = source;
-                var opts = options.ToArray();
-                return TransmitOffloads.ForEachPacket(whole.AsSpan(0, repr.BufferLength), offload, p =>
-                    SendDatagram(src, destination, protocol, p[hl..], ttl, tos, dontFragment, interfaceIndex, now, opts, ignorePathMtu));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(whole);
-            }
+            return SendSegmentsSeparately(repr, options, payload, offload, interfaceIndex, ignorePathMtu, now);
         }
         return EmitFragments(oif, nextHop, linkDestination, repr, options, payload, mtu, now);
+    }
+
+    /// <summary>A super-segment or partially checksummed datagram that cannot leave whole: its wire packets, each on its own.
+    /// (Apart from <see cref="SendDatagram"/>, so that its closure is allocated only on this rare path.)</summary>
+    private IpSendResult SendSegmentsSeparately(Ipv4Repr repr, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload, in VirtioNetHeader offload,
+        int interfaceIndex, bool ignorePathMtu, Instant now)
+    {
+        var whole = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
+        try
+        {
+            int hl = repr.Write(whole, options);
+            payload.CopyTo(whole.AsSpan(hl));
+            var opts = options.ToArray();
+            return TransmitOffloads.ForEachPacket(whole.AsSpan(0, repr.BufferLength), offload, p =>
+                SendDatagram(repr.Source, repr.Destination, repr.Protocol, p[hl..], repr.Ttl, repr.Tos, repr.DontFragment, interfaceIndex, now, opts, ignorePathMtu));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(whole);
+        }
     }
 
     /// <summary>Loopback: a datagram to one of our own addresses is received again at once, without a link.</summary>
@@ -122,16 +129,8 @@ internal sealed partial class Ipv4Layer
         {
             int hl = repr.Write(buffer, options);
             payload.CopyTo(buffer.AsSpan(hl));
-            if (offload != default)
-            {
-                // Loopback has no device to finish the packet: its segments, checksums complete, are received one by one.
-                return TransmitOffloads.ForEachPacket(buffer.AsSpan(0, repr.BufferLength), offload, p =>
-                {
-                    _stats.Ipv4PacketsSent++;
-                    ReceiveIp(self, p, default, loopback: true, now);
-                    return IpSendResult.Sent;
-                });
-            }
+            // Loopback has no device to finish the packet: its segments, checksums complete, are received one by one.
+            if (offload != default) return ReceiveSegments(self, buffer.AsSpan(0, repr.BufferLength), offload, now);
             _stats.Ipv4PacketsSent++;
             ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, now);
             return IpSendResult.Sent;
@@ -141,6 +140,14 @@ internal sealed partial class Ipv4Layer
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private IpSendResult ReceiveSegments(Ipv4Interface self, ReadOnlySpan<byte> packet, in VirtioNetHeader offload, Instant now) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p =>
+        {
+            _stats.Ipv4PacketsSent++;
+            ReceiveIp(self, p, default, loopback: true, now);
+            return IpSendResult.Sent;
+        });
 
     /// <summary>
     /// RFC 791 §3.2 fragmentation of <paramref name="payload"/> described by <paramref name="repr"/> (whose offset and MF
@@ -218,16 +225,14 @@ internal sealed partial class Ipv4Layer
                 // RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the latest)
                 // packet of each set of packets destined to the same unresolved IP address" — we keep a bounded queue.
                 // Queued packets are whole wire packets: a super-segment waits as its segments.
-                if (offload != default)
-                {
-                    var arp = oif.Arp;
-                    return TransmitOffloads.ForEachPacket(buffer.AsSpan(NetworkInterface.Headroom, length), offload, p =>
-                        arp.Enqueue(nextHop, EtherType.Ipv4, p) ? IpSendResult.Sent : IpSendResult.QueueFull);
-                }
+                if (offload != default) return EnqueueSegments(oif.Arp, nextHop, buffer.AsSpan(NetworkInterface.Headroom, length), offload);
                 return oif.Arp.Enqueue(nextHop, EtherType.Ipv4, buffer.AsSpan(NetworkInterface.Headroom, length))
                     ? IpSendResult.Sent : IpSendResult.QueueFull;
             default:
                 return IpSendResult.QueueFull;
         }
     }
+
+    private static IpSendResult EnqueueSegments(NeighborCache<Ipv4Address> arp, Ipv4Address nextHop, ReadOnlySpan<byte> packet, in VirtioNetHeader offload) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p => arp.Enqueue(nextHop, EtherType.Ipv4, p) ? IpSendResult.Sent : IpSendResult.QueueFull);
 }

@@ -161,9 +161,8 @@ internal sealed partial class Ipv6Layer
                     buffer[o + Ipv6Packet.HeaderLength] = (byte)protocol;
                 }
                 payload.CopyTo(buffer.AsSpan(o + unfragmentable));
-                var hbh = hopByHop.ToArray();
-                return TransmitOffloads.ForEachPacket(buffer.AsSpan(o, total), offload, p =>
-                    SendPacket(ifc, nextHop, src, dst, protocol, p[unfragmentable..], hopLimit, trafficClass, flowLabel, hbh, allowFragment, now, ignorePathMtu));
+                return SendSegmentsSeparately(ifc, nextHop, src, dst, protocol, buffer.AsSpan(o, total), unfragmentable, hopLimit, trafficClass,
+                    flowLabel, hopByHop, allowFragment, offload, now, ignorePathMtu);
             }
             if (segmentPacket <= mtu)
             {
@@ -222,30 +221,42 @@ internal sealed partial class Ipv6Layer
         }
     }
 
+    /// <summary>The wire packets of a packet that cannot leave whole, each sent on its own (its closure only on this rare path).</summary>
+    private IpSendResult SendSegmentsSeparately(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
+        ReadOnlySpan<byte> packet, int unfragmentable, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
+        bool allowFragment, in VirtioNetHeader offload, Instant now, bool ignorePathMtu)
+    {
+        var hbh = hopByHop.ToArray();
+        return TransmitOffloads.ForEachPacket(packet, offload, p =>
+            SendPacket(ifc, nextHop, src, dst, protocol, p[unfragmentable..], hopLimit, trafficClass, flowLabel, hbh, allowFragment, now, ignorePathMtu));
+    }
+
+    /// <summary>Loopback or a neighbour queue: the wire packets of a super-segment, checksums complete, delivered one by one.</summary>
+    private IpSendResult DeliverSegments(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, ReadOnlySpan<byte> packet, in VirtioNetHeader offload,
+        bool enqueue, Instant now) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p =>
+        {
+            if (enqueue) return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, p) ? IpSendResult.Sent : IpSendResult.QueueFull;
+            var b = ifc.Link.RentBuffer(p.Length);
+            try
+            {
+                p.CopyTo(b.AsSpan(NetworkInterface.Headroom));
+                return Deliver(ifc, nextHop, dst, b, NetworkInterface.Headroom, p.Length, now);
+            }
+            finally
+            {
+                NetworkInterface.ReturnBuffer(b);
+            }
+        });
+
     /// <summary>Sends a built packet to its next hop: loops back packets for our own addresses, maps multicast, resolves unicast (RFC 4861 §7.2.2).</summary>
     private IpSendResult Deliver(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, byte[] buffer, int offset, int length, Instant now,
         in VirtioNetHeader offload = default)
     {
         ifc.HasSent = true;
         bool toSelf = dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst));
-        if (offload != default && toSelf)
-        {
-            // Loopback holds whole wire packets: a super-segment goes as its segments, checksums complete.
-            var copy = ifc;
-            return TransmitOffloads.ForEachPacket(buffer.AsSpan(offset, length), offload, p =>
-            {
-                var b = copy.Link.RentBuffer(p.Length);
-                try
-                {
-                    p.CopyTo(b.AsSpan(NetworkInterface.Headroom));
-                    return Deliver(copy, nextHop, dst, b, NetworkInterface.Headroom, p.Length, now);
-                }
-                finally
-                {
-                    NetworkInterface.ReturnBuffer(b);
-                }
-            });
-        }
+        // Loopback holds whole wire packets: a super-segment goes as its segments, checksums complete.
+        if (offload != default && toSelf) return DeliverSegments(ifc, nextHop, dst, buffer.AsSpan(offset, length), offload, enqueue: false, now);
         if (toSelf)
         {
             // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link,
@@ -275,12 +286,8 @@ internal sealed partial class Ipv6Layer
                 ifc.Link.Transmit(mac, EtherType.Ipv6, buffer, offset, length, now, offload);
                 return IpSendResult.Sent;
             case NeighborLookup.Pending when offload != default:
-                // Resolution started just now: the segments wait (whole, checksums complete), as above.
-                {
-                    var neighbors = ifc.Neighbors;
-                    return TransmitOffloads.ForEachPacket(buffer.AsSpan(offset, length), offload, p =>
-                        neighbors.Enqueue(nextHop, EtherType.Ipv6, p) ? IpSendResult.Sent : IpSendResult.QueueFull);
-                }
+                // The queue holds whole wire packets: the segments wait, checksums complete.
+                return DeliverSegments(ifc, nextHop, dst, buffer.AsSpan(offset, length), offload, enqueue: true, now);
             case NeighborLookup.Pending:
                 // RFC 4861 §7.2.2: queue while resolving (bounded per neighbour; overflow is counted by the cache).
                 return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, buffer.AsSpan(offset, length)) ? IpSendResult.Sent : IpSendResult.QueueFull;
