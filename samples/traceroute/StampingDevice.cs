@@ -36,4 +36,11 @@ public sealed class StampingDevice(INetDevice inner, Func<Instant> clock) : NetD
         Inner.Transmit(frame, now);
         Transmitted?.Invoke(frame, at);
     }
+
+    public override void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+    {
+        var at = clock();
+        Inner.Transmit(frame, now, info);
+        Transmitted?.Invoke(frame, at);
+    }
 }

@@ -12,7 +12,7 @@ namespace NetStack.Tap;
 /// of <see cref="TapDevice"/> and <see cref="TunDevice"/>.
 /// <para>
 /// The file descriptor is non-blocking: <see cref="TryReceive(Span{byte}, Instant, out int)"/> is one <c>read()</c> that returns false on
-/// EAGAIN, <see cref="Transmit"/> is one <c>write()</c>. Waiting is done by the caller with <c>poll()</c> on
+/// EAGAIN, <see cref="Transmit(ReadOnlySpan{byte}, Instant)"/> is one <c>write()</c>. Waiting is done by the caller with <c>poll()</c> on
 /// <see cref="FileDescriptor"/> (as <see cref="StackHost"/> does) or with <see cref="WaitForFrames"/>;
 /// a blocked <c>read()</c> would not be woken by <c>close()</c>, so none is ever issued.
 /// Single queue (no IFF_MULTI_QUEUE), no packet-information header (IFF_NO_PI).
@@ -314,9 +314,21 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     }
 
     /// <summary>One <c>write()</c> (a <c>writev()</c> behind a virtio-net header saying "nothing offloaded" when the device has one).</summary>
-    public unsafe void Transmit(ReadOnlySpan<byte> frame, Instant now)
+    public void Transmit(ReadOnlySpan<byte> frame, Instant now) => Transmit(frame, now, default(FrameTransmitInfo));
+
+    /// <summary>
+    /// One <c>writev()</c> of the frame behind its virtio-net header (<see cref="FrameTransmitInfo.Virtio"/>: NEEDS_CSUM,
+    /// a TSO/USO super-frame), which the tun driver turns into a partially checksummed GSO packet (<c>virtio_net_hdr_to_skb</c>).
+    /// Without a virtio-net header the frames are made in software (<see cref="SoftwareSegmentation"/>) and written one by one.
+    /// </summary>
+    public unsafe void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
     {
         int fd = _fd;
+        if (VirtioHeaderSize == 0 && !info.IsPlain)
+        {
+            SoftwareSegmentation.Transmit(this, frame, now, info);
+            return;
+        }
         nint n = -1;
         int hdr = VirtioHeaderSize;
         if (fd >= 0 && hdr == 0)
@@ -326,7 +338,9 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
         else if (fd >= 0)
         {
             byte* header = stackalloc byte[VirtioNetHeader.MergeableLength];
-            new Span<byte>(header, VirtioNetHeader.MergeableLength).Clear(); // flags 0, gso none
+            var hs = new Span<byte>(header, VirtioNetHeader.MergeableLength);
+            hs.Clear(); // flags 0, gso none unless the frame asks for offloads
+            info.Virtio.Write(hs[..hdr]);
             fixed (byte* p = frame)
             {
                 var iov = stackalloc LibC.IoVec[2];
@@ -338,6 +352,7 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
         }
         if (n == frame.Length)
         {
+            if (info.Virtio.GsoType != VirtioGsoType.None) Statistics._superFramesTransmitted++;
             Statistics._framesTransmitted++;
             Statistics._bytesTransmitted += n;
             return;

@@ -144,6 +144,10 @@ public sealed class StackStatistics
     public long SuperFramesReceived;
     /// <summary>Received frames whose transport checksum the device vouched for (DATA_VALID / NEEDS_CSUM), so none was computed.</summary>
     public long ChecksumOffloadedFrames;
+    /// <summary>Super-frames handed to a device that segments them itself (TSO/USO): one frame carrying many segments.</summary>
+    public long SuperFramesTransmitted;
+    /// <summary>Frames cut from super-segments in software (<c>Link.SoftwareSegmentation</c>) for a device without TSO/USO.</summary>
+    public long SegmentsBuiltInSoftware;
     public long Ipv4PacketsReceived;
     public long Ipv4PacketsSent;
     public long Ipv4PacketsForwarded;

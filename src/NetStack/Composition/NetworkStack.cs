@@ -316,6 +316,19 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
 
     public int MaxTransportPayload(IpAddress destination) => Family(destination).MaxTransportPayload(destination);
 
+    /// <summary>
+    /// Partial checksums always (the device completes them, or the link layer in software), and TCP/UDP super-segments up
+    /// to a 64 KB IP packet (RFC 791 Total Length; kept for IPv6 too) toward anything but our own addresses: devices with
+    /// TSO/USO get them whole, others get the segments <see cref="SoftwareSegmentation"/> makes, so transports build the
+    /// same super-segments on every device (Linux's GSO). Loopback gets one MSS at a time, as before.
+    /// </summary>
+    public TransmitOffloadSupport TransmitOffloads(IpAddress destination)
+    {
+        bool self = (destination.IsV4 ? destination.V4.IsLoopback : destination.V6.IsLoopback) || IsLocalAddress(destination);
+        int ipHeader = destination.IsV4 ? Ipv4Packet.MinHeaderLength : Ipv6Packet.HeaderLength;
+        return new TransmitOffloadSupport(PartialChecksum: true, MaxSuperSegment: self ? 0 : Network.TransmitOffloads.MaxSuperPacket - ipHeader);
+    }
+
     /// <inheritdoc/>
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)

@@ -13,6 +13,12 @@ namespace NetStack.Link;
 /// <see cref="Service"/>). <see cref="NextArrival"/> says when the next held frame falls due, so a scheduler
 /// polls the owner then.
 /// </para>
+/// <para>
+/// The inner device's capabilities pass through, transmit offloads included; a frame handed over with offloads (a TCP
+/// super-segment, a partial checksum) is first made into its wire frames in software (the base class's
+/// <see cref="NetDeviceDecorator.Transmit(ReadOnlySpan{byte}, Instant, in FrameTransmitInfo)"/>), so faults apply to
+/// wire frames: a lost segment, not a lost super-frame, and no corruption a device would then checksum over.
+/// </para>
 /// </summary>
 public sealed class FaultInjector : NetDeviceDecorator, IDisposable
 {
@@ -37,6 +43,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     public FaultProfile ReceiveProfile { get; }
 
     public FaultStatistics TransmitStatistics => _tx.Statistics;
+
     public FaultStatistics ReceiveStatistics => _rx.Statistics;
 
     public override Instant NextArrival

@@ -7,7 +7,7 @@ namespace NetStack.Link;
 /// replayed, an in-memory link, or a decorator around any of these (recorder, fault injector).
 /// <para>
 /// The core pulls received frames with <see cref="TryReceive(Span{byte}, Instant, out int, out FrameReceiveInfo)"/> from its <c>Poll</c> and pushes
-/// frames out with <see cref="Transmit"/>, both on the caller's thread and without allocation:
+/// frames out with <see cref="Transmit(ReadOnlySpan{byte}, Instant)"/>, both on the caller's thread and without allocation:
 /// the caller owns the buffers and the device copies what it keeps. Frames may exceed
 /// <see cref="Mtu"/> + link header (offloaded super-frames, up to <see cref="MaxFrameSize"/>).
 /// </para>
@@ -39,6 +39,13 @@ public interface INetDevice
     /// device of plain frames; devices with more (a TAP with offloads) override it, and decorators pass it through.
     /// </summary>
     DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this);
+
+    /// <summary>
+    /// Sends one frame with transmit offloads asked of the device (<see cref="FrameTransmitInfo"/>: a partial checksum,
+    /// a TSO/USO super-frame). The stack calls this only with what <see cref="Capabilities"/> offers; the default makes
+    /// the frames in software (<see cref="SoftwareSegmentation"/>) and sends each with <see cref="Transmit(ReadOnlySpan{byte}, Instant)"/>.
+    /// </summary>
+    void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info) => SoftwareSegmentation.Transmit(this, frame, now, info);
 
     /// <summary>
     /// <see cref="TryReceive(Span{byte}, Instant, out int)"/> with what the device knows about the frame (its

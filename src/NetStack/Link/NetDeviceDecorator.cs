@@ -6,7 +6,8 @@ namespace NetStack.Link;
 /// The base of devices that wrap another (recorder, fault injector, a tracer): everything the inner device offers
 /// is forwarded (frames, <see cref="INetDevice.Capabilities"/> with its offloads, wait handle and statistics, the
 /// per-frame <see cref="FrameReceiveInfo"/>, and <see cref="ITimedDevice"/> timing) unless the decorator overrides
-/// it, as gVisor's <c>link/nested</c> endpoint does. <see cref="NetDevices.Find{T}"/> walks the chain.
+/// it, as gVisor's <c>link/nested</c> endpoint does. Transmitted offloaded frames are segmented in software before
+/// <see cref="Transmit(ReadOnlySpan{byte}, Instant)"/> unless the decorator overrides the offloaded overload. <see cref="NetDevices.Find{T}"/> walks the chain.
 /// </summary>
 public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
 {
@@ -41,6 +42,16 @@ public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
         Inner.TryReceive(buffer, now, out length, out info);
 
     public virtual void Transmit(ReadOnlySpan<byte> frame, Instant now) => Inner.Transmit(frame, now);
+
+    /// <summary>
+    /// An offloaded frame (partial checksum, TSO/USO super-frame; the inner device's capabilities offered it). The base
+    /// class makes the wire frames in software (<see cref="SoftwareSegmentation"/>) and sends each through
+    /// <see cref="Transmit(ReadOnlySpan{byte}, Instant)"/>, so a decorator that only overrides that one still sees every
+    /// frame; a decorator that can pass a super-frame on whole (a recorder) overrides this one too and forwards it to
+    /// <see cref="Inner"/> with its info, keeping the offload.
+    /// </summary>
+    public virtual void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info) =>
+        SoftwareSegmentation.Transmit(this, frame, now, info);
 
     public override string ToString() => $"{GetType().Name}({Inner})";
 }

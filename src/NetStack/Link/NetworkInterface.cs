@@ -45,6 +45,15 @@ public sealed class NetworkInterface
     /// </summary>
     public byte[] RentBuffer() => ArrayPool<byte>.Shared.Rent(Headroom + Math.Max(Device.MaxFrameSize, Mtu + 64));
 
+    /// <summary>Rents a buffer for one outgoing packet of up to <paramref name="packetLength"/> bytes (a super-segment, say) at <see cref="Headroom"/>.</summary>
+    public byte[] RentBuffer(int packetLength) =>
+        ArrayPool<byte>.Shared.Rent(Headroom + Math.Max(packetLength, Math.Max(Device.MaxFrameSize, Mtu + 64)));
+
+    private DeviceCapabilities? _capabilities;
+
+    /// <summary>The device's capabilities, read once (a TAP's are fixed when it is opened).</summary>
+    public DeviceCapabilities Capabilities => _capabilities ??= Device.Capabilities;
+
     public static void ReturnBuffer(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
 
     /// <summary>
@@ -65,6 +74,91 @@ public sealed class NetworkInterface
         {
             frame = buffer.Slice(offset, length);
         }
+        if (frame.Length > Device.MaxFrameSize)
+        {
+            _stats.Drop(DropReason.LinkFrameTooLarge);
+            return;
+        }
+        _stats.FramesTransmitted++;
+        _stats.BytesTransmitted += frame.Length;
+        Device.Transmit(frame, now);
+    }
+
+    /// <summary>
+    /// <see cref="Transmit(MacAddress, EtherType, Span{byte}, int, int, Instant)"/> of a packet with transmit offloads:
+    /// <paramref name="offload"/> is a virtio-net header whose offsets (csum_start, hdr_len) count from the IP header. A
+    /// device that offers them (<see cref="DeviceCapabilities.Offloads"/>: checksum, TSO4/TSO6/USO within
+    /// <see cref="DeviceCapabilities.GsoMaxSize"/>) gets the frame whole with the header; any other gets the frames
+    /// <see cref="SoftwareSegmentation"/> makes, one by one (Linux's GSO and <c>skb_checksum_help</c>, in
+    /// <c>validate_xmit_skb</c>).
+    /// </summary>
+    public void Transmit(MacAddress destination, EtherType etherType, Span<byte> buffer, int offset, int length, Instant now, in VirtioNetHeader offload)
+    {
+        if (offload == default)
+        {
+            Transmit(destination, etherType, buffer, offset, length, now);
+            return;
+        }
+        int link = LinkHeaderLength;
+        int start = offset - link;
+        if (link > 0) new EthernetRepr(HardwareAddress, destination, etherType).Write(buffer[start..]);
+        var frame = buffer.Slice(start, length + link);
+        var h = offload with
+        {
+            ChecksumStart = (ushort)(offload.ChecksumStart + link),
+            HeaderLength = (ushort)(offload.HeaderLength + link),
+        };
+        var caps = Capabilities;
+        bool gso = h.GsoType != VirtioGsoType.None;
+        var needed = DeviceOffloads.None;
+        if (h.NeedsChecksum) needed |= DeviceOffloads.TransmitChecksum;
+        if (gso)
+        {
+            needed |= h.GsoType switch
+            {
+                VirtioGsoType.TcpV4 => DeviceOffloads.Tso4,
+                VirtioGsoType.TcpV6 => DeviceOffloads.Tso6,
+                _ => DeviceOffloads.Uso,
+            };
+        }
+        if (caps.Has(needed) && frame.Length <= Device.MaxFrameSize && (!gso || length <= caps.GsoMaxSize))
+        {
+            _stats.FramesTransmitted++;
+            _stats.BytesTransmitted += frame.Length;
+            if (gso) _stats.SuperFramesTransmitted++;
+            Device.Transmit(frame, now, new FrameTransmitInfo { Virtio = h });
+            return;
+        }
+        int count = SoftwareSegmentation.SegmentCount(frame, link, h, out int headers);
+        if (count == 0)
+        {
+            _stats.Drop(DropReason.LinkMalformed); // the layer above described its packet wrongly: counted, never sent
+            return;
+        }
+        if (count == 1 && !gso)
+        {
+            SoftwareSegmentation.CompleteChecksum(frame, h); // in place: the buffer is ours
+            Transmit(frame, now);
+            return;
+        }
+        var scratch = ArrayPool<byte>.Shared.Rent(headers + h.GsoSize);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int n = SoftwareSegmentation.WriteSegment(frame, link, h, i, scratch);
+                _stats.SegmentsBuiltInSoftware++;
+                Transmit(scratch.AsSpan(0, n), now);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private void Transmit(Span<byte> frame, Instant now)
+    {
         if (frame.Length > Device.MaxFrameSize)
         {
             _stats.Drop(DropReason.LinkFrameTooLarge);

@@ -39,6 +39,16 @@ public sealed class PcapRecorder : NetDeviceDecorator, IDisposable
         Inner.Transmit(frame, now);
     }
 
+    /// <summary>
+    /// Records an offloaded frame as it leaves the stack (a super-frame whole, a partial checksum as the pseudo-header sum,
+    /// as <c>tcpdump</c> on a Linux host with TSO shows its own packets) and hands it on with its offload.
+    /// </summary>
+    public override void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+    {
+        _writer.Write(frame, now + EpochOffset);
+        Inner.Transmit(frame, now, info);
+    }
+
     public void Flush() => _writer.Flush();
 
     public void Dispose() => _writer.Dispose();

@@ -58,6 +58,21 @@ public readonly record struct IpSendOptions
     /// </summary>
     public bool IgnorePathMtu { get; init; }
 
+    /// <summary>
+    /// The transport's checksum field (TCP or UDP) holds only the pseudo-header sum, folded (Linux CHECKSUM_PARTIAL,
+    /// virtio NEEDS_CSUM): the device completes it when it offers checksum offload, the network layer otherwise (in
+    /// software, before loopback, fragmentation or a device without it). Only where
+    /// <see cref="IIpLayer.TransmitOffloads"/> says the layer takes it.
+    /// </summary>
+    public bool PartialChecksum { get; init; }
+
+    /// <summary>
+    /// A TCP or UDP super-segment (with <see cref="PartialChecksum"/>): its payload is cut into segments of this many bytes
+    /// (the MSS; datagrams for UDP), each with a copy of the headers, by the device (TSO/USO) or in software
+    /// (<c>Link.SoftwareSegmentation</c>). Each segment, not the whole, must fit the path MTU. 0: one datagram.
+    /// </summary>
+    public int SegmentSize { get; init; }
+
     public static readonly IpSendOptions Default;
 }
 
@@ -101,7 +116,21 @@ public interface IIpLayer
     /// another router chosen (RFC 1122 §3.3.1.4 dead gateway detection, RFC 4861 §7.3.3).
     /// </summary>
     void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now);
+
+    /// <summary>
+    /// What the layer takes from a transport sending to <paramref name="destination"/>: partial checksums
+    /// (<see cref="IpSendOptions.PartialChecksum"/>) and super-segments of up to
+    /// <see cref="TransmitOffloadSupport.MaxSuperSegment"/> transport bytes (<see cref="IpSendOptions.SegmentSize"/>).
+    /// The default takes neither: the transport sends whole, checksummed segments of at most one MSS.
+    /// </summary>
+    TransmitOffloadSupport TransmitOffloads(IpAddress destination) => default;
 }
+
+/// <summary>What a network layer takes from its transports (<see cref="IIpLayer.TransmitOffloads"/>).</summary>
+/// <param name="PartialChecksum">Transports may leave the checksum partial (<see cref="IpSendOptions.PartialChecksum"/>).</param>
+/// <param name="MaxSuperSegment">The largest transport segment (header and payload) sent with
+/// <see cref="IpSendOptions.SegmentSize"/>; 0: no super-segments.</param>
+public readonly record struct TransmitOffloadSupport(bool PartialChecksum, int MaxSuperSegment);
 
 /// <summary>What the network layer knows about a received datagram, handed to the transport with its payload.
 /// <see cref="IsBroadcastOrMulticast"/>: addressed to a broadcast or multicast destination (no ICMP error may answer it).</summary>

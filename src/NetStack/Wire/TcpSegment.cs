@@ -158,7 +158,15 @@ public record struct TcpRepr
     /// computes the checksum with <paramref name="pseudoHeaderSum"/> (the pseudo-header for the total length)
     /// and returns the total length. The payload may already be in place (same span), in which case it is not copied.
     /// </summary>
-    public readonly int Write(Span<byte> buffer, ReadOnlySpan<byte> payload, ulong pseudoHeaderSum)
+    public readonly int Write(Span<byte> buffer, ReadOnlySpan<byte> payload, ulong pseudoHeaderSum) =>
+        Write(buffer, payload, pseudoHeaderSum, partialChecksum: false);
+
+    /// <summary>
+    /// <see cref="Write(Span{byte}, ReadOnlySpan{byte}, ulong)"/>, or with <paramref name="partialChecksum"/> a checksum
+    /// field holding only the folded pseudo-header sum (Linux CHECKSUM_PARTIAL, virtio NEEDS_CSUM) for the device, or the
+    /// network layer, to complete: the payload is not summed here.
+    /// </summary>
+    public readonly int Write(Span<byte> buffer, ReadOnlySpan<byte> payload, ulong pseudoHeaderSum, bool partialChecksum)
     {
         int h = HeaderLength;
         int total = h + payload.Length;
@@ -198,7 +206,7 @@ public record struct TcpRepr
             }
         }
         while (o < h) buffer[o++] = (byte)TcpOptionKind.NoOperation;
-        ushort sum = Checksum.Compute(buffer[..total], pseudoHeaderSum);
+        ushort sum = partialChecksum ? Checksum.Fold(pseudoHeaderSum) : Checksum.Compute(buffer[..total], pseudoHeaderSum);
         BinaryPrimitives.WriteUInt16BigEndian(buffer[16..], sum);
         return total;
     }

@@ -15,7 +15,7 @@ internal sealed partial class Ipv4Layer
         byte ttl = options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit;
         var headerOptions = options.HeaderOptions;
         return SendDatagram(src, destination.V4, protocol, transportPayload, ttl, options.TrafficClass,
-            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span, options.DontFragment && options.IgnorePathMtu);
+            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span, options.DontFragment && options.IgnorePathMtu, options);
     }
 
     /// <summary>
@@ -26,7 +26,7 @@ internal sealed partial class Ipv4Layer
     /// </summary>
     internal IpSendResult SendDatagram(Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now,
-        ReadOnlySpan<byte> headerOptions = default, bool ignorePathMtu = false)
+        ReadOnlySpan<byte> headerOptions = default, bool ignorePathMtu = false, in IpSendOptions offloads = default)
     {
         if (headerOptions.Length > Wire.Ipv4Options.MaxLength) return IpSendResult.TooBig;
         // RFC 791 §3.1: Total Length is 16 bits.
@@ -37,11 +37,14 @@ internal sealed partial class Ipv4Layer
         headerOptions.CopyTo(options);
         options = options[..headerOptions.Length];
 
+        int ipHeader = Ipv4Packet.MinHeaderLength + Wire.Ipv4Options.PaddedLength(options.Length);
+        var offload = TransmitOffloads.Describe(offloads, protocol, v4: true, ipHeader, payload, out int segments, out int segmentPacket);
+
         if (Addresses.TryFindLocal(destination, out int localIndex) && Interface(localIndex) is { } self)
         {
             var from = source.IsUnspecified ? destination : source;
             if (!options.IsEmpty) Ipv4OptionStamp.Stamp(options, from, Ipv4OptionStamp.Timestamp(now));
-            return SendToSelf(self, from, destination, protocol, payload, ttl, tos, dontFragment, options, now);
+            return SendToSelf(self, from, destination, protocol, payload, ttl, tos, dontFragment, options, now, offload, segments);
         }
 
         if (!TryRoute(destination, interfaceIndex, out var route) || Interface(route.InterfaceIndex) is not { } oif)
@@ -65,15 +68,18 @@ internal sealed partial class Ipv4Layer
         int mtu = linkDestination.HasValue || ignorePathMtu ? oif.Link.Mtu : PathMtu.Get(destination, oif.Link.Mtu, now);
         var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment,
             OptionsLength: options.Length);
+        // A super-segment's packets take consecutive Identifications (Linux's TSO/GSO increments the ID per segment).
+        if (segments > 1) _nextIdentification += (ushort)(segments - 1);
 
-        if (repr.BufferLength <= mtu)
+        // A super-segment leaves whole when each of its segments fits the path MTU (the device or the link layer cuts it).
+        if (segmentPacket <= mtu)
         {
-            var buffer = oif.Link.RentBuffer();
+            var buffer = oif.Link.RentBuffer(repr.BufferLength);
             try
             {
                 int hl = repr.Write(buffer.AsSpan(NetworkInterface.Headroom), options);
                 payload.CopyTo(buffer.AsSpan(NetworkInterface.Headroom + hl));
-                return Output(oif, nextHop, linkDestination, buffer, repr.BufferLength, now);
+                return Output(oif, nextHop, linkDestination, buffer, repr.BufferLength, now, offload);
             }
             finally
             {
@@ -82,20 +88,49 @@ internal sealed partial class Ipv4Layer
         }
         // RFC 1191 §3 / RFC 1122 §3.3.3: with DF set we never fragment; the transport must send smaller datagrams.
         if (dontFragment) return IpSendResult.TooBig;
+        if (offload != default)
+        {
+            // Fragmentation needs whole packets: each segment (its checksum complete) is sent, and fragmented, on its own.
+            return SendSegmentsSeparately(repr, options, payload, offload, interfaceIndex, ignorePathMtu, now);
+        }
         return EmitFragments(oif, nextHop, linkDestination, repr, options, payload, mtu, now);
+    }
+
+    /// <summary>A super-segment or partially checksummed datagram that cannot leave whole: its wire packets, each on its own.
+    /// (Apart from <see cref="SendDatagram"/>, so that its closure is allocated only on this rare path.)</summary>
+    private IpSendResult SendSegmentsSeparately(Ipv4Repr repr, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload, in VirtioNetHeader offload,
+        int interfaceIndex, bool ignorePathMtu, Instant now)
+    {
+        var whole = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
+        try
+        {
+            int hl = repr.Write(whole, options);
+            payload.CopyTo(whole.AsSpan(hl));
+            var opts = options.ToArray();
+            return TransmitOffloads.ForEachPacket(whole.AsSpan(0, repr.BufferLength), offload, p =>
+                SendDatagram(repr.Source, repr.Destination, repr.Protocol, p[hl..], repr.Ttl, repr.Tos, repr.DontFragment, interfaceIndex, now, opts, ignorePathMtu));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(whole);
+        }
     }
 
     /// <summary>Loopback: a datagram to one of our own addresses is received again at once, without a link.</summary>
     private IpSendResult SendToSelf(Ipv4Interface self, Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
-        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, ReadOnlySpan<byte> options, Instant now)
+        ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, ReadOnlySpan<byte> options, Instant now,
+        in VirtioNetHeader offload = default, int segments = 1)
     {
         var repr = new Ipv4Repr(source, destination, protocol, payload.Length, ttl, tos, _nextIdentification++, dontFragment,
             OptionsLength: options.Length);
+        if (segments > 1) _nextIdentification += (ushort)(segments - 1);
         var buffer = ArrayPool<byte>.Shared.Rent(repr.BufferLength);
         try
         {
             int hl = repr.Write(buffer, options);
             payload.CopyTo(buffer.AsSpan(hl));
+            // Loopback has no device to finish the packet: its segments, checksums complete, are received one by one.
+            if (offload != default) return ReceiveSegments(self, buffer.AsSpan(0, repr.BufferLength), offload, now);
             _stats.Ipv4PacketsSent++;
             ReceiveIp(self, buffer.AsSpan(0, repr.BufferLength), default, loopback: true, now);
             return IpSendResult.Sent;
@@ -105,6 +140,14 @@ internal sealed partial class Ipv4Layer
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private IpSendResult ReceiveSegments(Ipv4Interface self, ReadOnlySpan<byte> packet, in VirtioNetHeader offload, Instant now) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p =>
+        {
+            _stats.Ipv4PacketsSent++;
+            ReceiveIp(self, p, default, loopback: true, now);
+            return IpSendResult.Sent;
+        });
 
     /// <summary>
     /// RFC 791 §3.2 fragmentation of <paramref name="payload"/> described by <paramref name="repr"/> (whose offset and MF
@@ -158,32 +201,38 @@ internal sealed partial class Ipv4Layer
     }
 
     /// <summary>Hands the IPv4 packet at buffer[Headroom..+length] to the link: now, or queued behind ARP resolution.</summary>
-    private IpSendResult Output(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, byte[] buffer, int length, Instant now)
+    private IpSendResult Output(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, byte[] buffer, int length, Instant now,
+        in VirtioNetHeader offload = default)
     {
         _stats.Ipv4PacketsSent++;
         var link = oif.Link;
         if (link.Medium == Medium.Ip || oif.Arp is null)
         {
-            link.Transmit(MacAddress.Zero, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+            link.Transmit(MacAddress.Zero, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
             return IpSendResult.Sent;
         }
         if (linkDestination is { } fixedMac)
         {
-            link.Transmit(fixedMac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+            link.Transmit(fixedMac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
             return IpSendResult.Sent;
         }
         switch (oif.Arp.Resolve(nextHop, now, out var mac))
         {
             case NeighborLookup.Known:
-                link.Transmit(mac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now);
+                link.Transmit(mac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
                 return IpSendResult.Sent;
             case NeighborLookup.Pending:
                 // RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the latest)
                 // packet of each set of packets destined to the same unresolved IP address" — we keep a bounded queue.
+                // Queued packets are whole wire packets: a super-segment waits as its segments.
+                if (offload != default) return EnqueueSegments(oif.Arp, nextHop, buffer.AsSpan(NetworkInterface.Headroom, length), offload);
                 return oif.Arp.Enqueue(nextHop, EtherType.Ipv4, buffer.AsSpan(NetworkInterface.Headroom, length))
                     ? IpSendResult.Sent : IpSendResult.QueueFull;
             default:
                 return IpSendResult.QueueFull;
         }
     }
+
+    private static IpSendResult EnqueueSegments(NeighborCache<Ipv4Address> arp, Ipv4Address nextHop, ReadOnlySpan<byte> packet, in VirtioNetHeader offload) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p => arp.Enqueue(nextHop, EtherType.Ipv4, p) ? IpSendResult.Sent : IpSendResult.QueueFull);
 }

@@ -126,7 +126,7 @@ internal sealed partial class Ipv6Layer
         }
         byte hop = options.Ttl != 0 ? options.Ttl : dst.IsMulticast ? (byte)1 : ifc.CurHopLimit;
         var result = SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
-            default, allowFragment: !options.DontFragment, now, ignorePathMtu: options.DontFragment && options.IgnorePathMtu);
+            default, allowFragment: !options.DontFragment, now, ignorePathMtu: options.DontFragment && options.IgnorePathMtu, offloads: options);
         DrainLoopback(now);
         return result;
     }
@@ -137,18 +137,34 @@ internal sealed partial class Ipv6Layer
     /// </summary>
     internal IpSendResult SendPacket(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
-        bool allowFragment, Instant now, bool ignorePathMtu = false)
+        bool allowFragment, Instant now, bool ignorePathMtu = false, in IpSendOptions offloads = default)
     {
         int unfragmentable = Ipv6Packet.HeaderLength + hopByHop.Length;
         int total = unfragmentable + payload.Length;
         // ignorePathMtu (Linux IPV6_PMTUDISC_PROBE): the link's MTU, never a learned smaller path MTU.
         int mtu = dst.IsMulticast || ignorePathMtu ? ifc.LinkMtu : _pmtu.Get(dst, ifc.LinkMtu, now);
         var firstHeader = hopByHop.IsEmpty ? protocol : IpProtocol.HopByHop;
-        var buffer = ifc.Link.RentBuffer();
+        var offload = TransmitOffloads.Describe(offloads, protocol, v4: false, unfragmentable, payload, out _, out int segmentPacket);
+        var buffer = ifc.Link.RentBuffer(total);
         try
         {
             int o = NetworkInterface.Headroom;
-            if (total <= mtu)
+            if (offload != default && segmentPacket > mtu)
+            {
+                // A segment larger than the path MTU (or a partial checksum on a packet to fragment): whole packets,
+                // checksums complete, each sent (and fragmented where allowed) on its own.
+                if (total - Ipv6Packet.HeaderLength > 65535) return IpSendResult.TooBig;
+                new Ipv6Repr(src, dst, firstHeader, total - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(buffer.AsSpan(o));
+                if (!hopByHop.IsEmpty)
+                {
+                    hopByHop.CopyTo(buffer.AsSpan(o + Ipv6Packet.HeaderLength));
+                    buffer[o + Ipv6Packet.HeaderLength] = (byte)protocol;
+                }
+                payload.CopyTo(buffer.AsSpan(o + unfragmentable));
+                return SendSegmentsSeparately(ifc, nextHop, src, dst, protocol, buffer.AsSpan(o, total), unfragmentable, hopLimit, trafficClass,
+                    flowLabel, hopByHop, allowFragment, offload, now, ignorePathMtu);
+            }
+            if (segmentPacket <= mtu)
             {
                 if (total - Ipv6Packet.HeaderLength > 65535) return IpSendResult.TooBig;
                 new Ipv6Repr(src, dst, firstHeader, total - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(buffer.AsSpan(o));
@@ -159,7 +175,7 @@ internal sealed partial class Ipv6Layer
                 }
                 payload.CopyTo(buffer.AsSpan(o + unfragmentable));
                 _stats.Ipv6PacketsSent++;
-                return Deliver(ifc, nextHop, dst, buffer, o, total, now);
+                return Deliver(ifc, nextHop, dst, buffer, o, total, now, offload);
             }
             if (!allowFragment)
             {
@@ -205,11 +221,43 @@ internal sealed partial class Ipv6Layer
         }
     }
 
+    /// <summary>The wire packets of a packet that cannot leave whole, each sent on its own (its closure only on this rare path).</summary>
+    private IpSendResult SendSegmentsSeparately(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
+        ReadOnlySpan<byte> packet, int unfragmentable, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
+        bool allowFragment, in VirtioNetHeader offload, Instant now, bool ignorePathMtu)
+    {
+        var hbh = hopByHop.ToArray();
+        return TransmitOffloads.ForEachPacket(packet, offload, p =>
+            SendPacket(ifc, nextHop, src, dst, protocol, p[unfragmentable..], hopLimit, trafficClass, flowLabel, hbh, allowFragment, now, ignorePathMtu));
+    }
+
+    /// <summary>Loopback or a neighbour queue: the wire packets of a super-segment, checksums complete, delivered one by one.</summary>
+    private IpSendResult DeliverSegments(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, ReadOnlySpan<byte> packet, in VirtioNetHeader offload,
+        bool enqueue, Instant now) =>
+        TransmitOffloads.ForEachPacket(packet, offload, p =>
+        {
+            if (enqueue) return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, p) ? IpSendResult.Sent : IpSendResult.QueueFull;
+            var b = ifc.Link.RentBuffer(p.Length);
+            try
+            {
+                p.CopyTo(b.AsSpan(NetworkInterface.Headroom));
+                return Deliver(ifc, nextHop, dst, b, NetworkInterface.Headroom, p.Length, now);
+            }
+            finally
+            {
+                NetworkInterface.ReturnBuffer(b);
+            }
+        });
+
     /// <summary>Sends a built packet to its next hop: loops back packets for our own addresses, maps multicast, resolves unicast (RFC 4861 §7.2.2).</summary>
-    private IpSendResult Deliver(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, byte[] buffer, int offset, int length, Instant now)
+    private IpSendResult Deliver(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address dst, byte[] buffer, int offset, int length, Instant now,
+        in VirtioNetHeader offload = default)
     {
         ifc.HasSent = true;
-        if (dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst)))
+        bool toSelf = dst.IsLoopback || (!dst.IsMulticast && IsOurUsableAddress(dst));
+        // Loopback holds whole wire packets: a super-segment goes as its segments, checksums complete.
+        if (offload != default && toSelf) return DeliverSegments(ifc, nextHop, dst, buffer.AsSpan(offset, length), offload, enqueue: false, now);
+        if (toSelf)
         {
             // Addressed to ourselves (RFC 4291 §2.5.3: ::1 never leaves the node): processed as received, without the link,
             // once the current operation is over (so that no buffer in use is overwritten by a nested receive).
@@ -223,20 +271,23 @@ internal sealed partial class Ipv6Layer
         }
         if (!ifc.IsEthernet)
         {
-            ifc.Link.Transmit(MacAddress.Zero, EtherType.Ipv6, buffer, offset, length, now);
+            ifc.Link.Transmit(MacAddress.Zero, EtherType.Ipv6, buffer, offset, length, now, offload);
             return IpSendResult.Sent;
         }
         if (dst.IsMulticast)
         {
             // RFC 2464 §7: 33:33 followed by the low 32 bits of the group.
-            ifc.Link.Transmit(MacAddress.ForIpv6Multicast(dst), EtherType.Ipv6, buffer, offset, length, now);
+            ifc.Link.Transmit(MacAddress.ForIpv6Multicast(dst), EtherType.Ipv6, buffer, offset, length, now, offload);
             return IpSendResult.Sent;
         }
         switch (ifc.Neighbors.Resolve(nextHop, now, out var mac))
         {
             case NeighborLookup.Known:
-                ifc.Link.Transmit(mac, EtherType.Ipv6, buffer, offset, length, now);
+                ifc.Link.Transmit(mac, EtherType.Ipv6, buffer, offset, length, now, offload);
                 return IpSendResult.Sent;
+            case NeighborLookup.Pending when offload != default:
+                // The queue holds whole wire packets: the segments wait, checksums complete.
+                return DeliverSegments(ifc, nextHop, dst, buffer.AsSpan(offset, length), offload, enqueue: true, now);
             case NeighborLookup.Pending:
                 // RFC 4861 §7.2.2: queue while resolving (bounded per neighbour; overflow is counted by the cache).
                 return ifc.Neighbors.Enqueue(nextHop, EtherType.Ipv6, buffer.AsSpan(offset, length)) ? IpSendResult.Sent : IpSendResult.QueueFull;

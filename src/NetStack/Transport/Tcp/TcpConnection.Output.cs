@@ -1,3 +1,4 @@
+using NetStack.Network;
 using NetStack.Wire;
 
 namespace NetStack.Transport.Tcp;
@@ -103,6 +104,7 @@ public sealed partial class TcpConnection
         int flight = BytesInFlight;
         int wndLimit = (_sndUna + _sndWnd) - seq;
         int cwndLimit = SendWindow - Pipe;
+        if (TrySendSuperSegment(seq, available, wndLimit, cwndLimit, finPending, now)) return true;
         int len = Math.Min(Math.Min(available, _mss), Math.Min(wndLimit, cwndLimit));
         if (len < 0) len = 0;
         if (available > 0 && len == 0)
@@ -136,13 +138,53 @@ public sealed partial class TcpConnection
         return true;
     }
 
-    private void SendData(SeqNumber seq, int dataLen, bool fin, Instant now)
+    /// <summary>
+    /// TSO/GSO: two or more full segments of new data that the peer's window and cwnd both allow, outside loss recovery,
+    /// go down as one super-segment (<see cref="TcpSettings.SegmentationOffload"/>, where IP takes them: up to
+    /// <see cref="TransmitOffloadSupport.MaxSuperSegment"/>), cut into MSS-sized segments by the device or in software.
+    /// Everything else is accounted per segment exactly as if each had been sent alone: one <see cref="SentQueue"/> record
+    /// per MSS (RACK, SACK, PRR and the RTO count MSS-sized segments), PSH and FIN on the last, the RTT timed on the first.
+    /// The wire bytes are those the segment-at-a-time path sends. A sub-MSS tail, retransmissions (one MSS at a time,
+    /// RFC 6675 NextSeg; Linux retransmits whole skbs, we keep the RFC's granularity), probes, urgent data and a pending
+    /// D-SACK take the one-segment path.
+    /// </summary>
+    private bool TrySendSuperSegment(SeqNumber seq, int available, int wndLimit, int cwndLimit, bool finPending, Instant now)
+    {
+        if (!_settings.SegmentationOffload || _fastRecovery || _rtoRecovery || _dsackPending || InUrgentMode(seq) || _mss <= 0) return false;
+        int max = TransmitSupport.MaxSuperSegment - TcpSegment.MaxHeaderLength;
+        int limit = Math.Min(Math.Min(available, max), Math.Min(wndLimit, cwndLimit));
+        int segments = limit / _mss;
+        if (segments < 2) return false;
+        int len = segments * _mss;
+        bool fin = finPending && seq + len == DataEnd;
+        SendData(seq, len, fin, now, _mss);
+        if (PrrActive) _prr.OnSent(len + (fin ? 1 : 0)); // (not in recovery: kept for symmetry with TrySendNew)
+        for (int i = 0; i < segments; i++)
+        {
+            var start = seq + i * _mss;
+            bool last = i == segments - 1;
+            _sent.Append(start, start + _mss + (last && fin ? 1 : 0), now, TsNow(now));
+        }
+        _sndNxt = seq + len + (fin ? 1 : 0);
+        if (fin) { _finSent = true; _finSeq = seq + len; }
+        if (!_timing && !_tsEnabled) { _timing = true; _timedSeq = seq + _mss; _timedAt = now; } // the first segment's, as alone
+        if (_rtxDeadline == Instant.MaxValue) _rtxDeadline = now + Rto; // RFC 6298 §5.1
+        ArmTailLossProbe(now);
+        return true;
+    }
+
+    private TransmitOffloadSupport? _transmitSupport;
+
+    /// <summary>What IP takes from this connection (asked once: the route to a peer does not turn into loopback).</summary>
+    private TransmitOffloadSupport TransmitSupport => _transmitSupport ??= _layer.TransmitOffloads(Remote.Address);
+
+    private void SendData(SeqNumber seq, int dataLen, bool fin, Instant now, int segmentSize = 0)
     {
         var flags = TcpFlags.Ack;
         if (fin) flags |= TcpFlags.Fin;
         if (dataLen > 0 && seq + dataLen == DataEnd) flags |= TcpFlags.Psh;
         var repr = NewRepr(seq, flags);
-        Emit(repr, seq - _sndBufSeq, dataLen, now);
+        Emit(repr, seq - _sndBufSeq, dataLen, now, segmentSize: segmentSize);
         _layer.Stats.BytesSent += dataLen;
     }
 
@@ -187,7 +229,7 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>Fills window, timestamps and SACK, writes the segment in the layer's scratch buffer and hands it to IP.</summary>
-    private void Emit(TcpRepr repr, int dataOffset, int dataLen, Instant now, bool rst = false)
+    private void Emit(TcpRepr repr, int dataOffset, int dataLen, Instant now, bool rst = false, int segmentSize = 0)
     {
         bool syn = (repr.Flags & TcpFlags.Syn) != 0;
         bool ack = (repr.Flags & TcpFlags.Ack) != 0;
@@ -209,7 +251,9 @@ public sealed partial class TcpConnection
         int h = repr.HeaderLength;
         var payload = buffer.Slice(h, dataLen);
         if (dataLen > 0) _sendBuffer.Peek(dataOffset, payload);
-        int total = repr.Write(buffer, payload, Checksum.PseudoHeader(Local.Address, Remote.Address, (byte)IpProtocol.Tcp, h + dataLen));
+        // The checksum is left partial where IP takes it: the device (checksum offload) or the link layer completes it.
+        bool partial = TransmitSupport.PartialChecksum;
+        int total = repr.Write(buffer, payload, Checksum.PseudoHeader(Local.Address, Remote.Address, (byte)IpProtocol.Tcp, h + dataLen), partial);
         if (ack)
         {
             _lastAckSent = _rcvNxt;
@@ -217,7 +261,9 @@ public sealed partial class TcpConnection
             _unackedBytes = 0;
             _delayedAckDeadline = Instant.MaxValue;
         }
-        _layer.Output(Local.Address, Remote.Address, buffer[..total], now, _trafficClass, HopLimit);
+        int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
+        _layer.Output(Local.Address, Remote.Address, buffer[..total], now, _trafficClass, HopLimit, partial,
+            segments > 1 ? segmentSize : 0, segments);
     }
 
     /// <summary>Send-side urgent mode (RFC 9293 §3.8.5): SND.UP not yet acknowledged and <paramref name="seq"/> before it.</summary>

@@ -430,16 +430,30 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     internal void NotifyListener(TcpListenSocket l) => ListenerReady?.Invoke(l);
 
 
-    internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now, byte trafficClass = 0, byte hopLimit = 0)
+    /// <summary>
+    /// Hands a segment to IP. <paramref name="partialChecksum"/>: its checksum holds the pseudo-header sum only;
+    /// <paramref name="segmentSize"/> &gt; 0: a super-segment of <paramref name="segments"/> segments of that many payload
+    /// bytes (the last may be shorter), counted as that many segments sent.
+    /// </summary>
+    internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now, byte trafficClass = 0, byte hopLimit = 0,
+        bool partialChecksum = false, int segmentSize = 0, int segments = 1)
     {
-        Stats.SegmentsSent++;
+        Stats.SegmentsSent += segments;
+        if (segments > 1) Stats.SuperSegmentsSent++;
         // RFC 9293 §3.7.2 / RFC 1191: over IPv4, segments carry DF so that path MTU discovery works (as Linux does);
         // a "fragmentation needed" answer lowers the MSS in ReceiveIcmpError. RFC 9293 §3.9.1.9 / §3.9.2: the
         // connection's DSCP (MUST-48) and TTL (MUST-49).
-        var options = new IpSendOptions(ttl: hopLimit, trafficClass: trafficClass, dontFragment: destination.IsV4);
+        var options = new IpSendOptions(ttl: hopLimit, trafficClass: trafficClass, dontFragment: destination.IsV4)
+        {
+            PartialChecksum = partialChecksum,
+            SegmentSize = segmentSize,
+        };
         if (_ip.Send(source, destination, IpProtocol.Tcp, segment, options, now) != IpSendResult.Sent)
             Stats.SendFailures++;
     }
+
+    /// <summary>What the network layer takes toward <paramref name="remote"/>: partial checksums, super-segments.</summary>
+    internal TransmitOffloadSupport TransmitOffloads(IpAddress remote) => _ip.TransmitOffloads(remote);
 
     /// <summary>Our MSS toward <paramref name="remote"/>: the largest unfragmented transport payload minus the TCP header.</summary>
     internal ushort PathMss(IpAddress remote) =>

@@ -9,6 +9,13 @@ public sealed record TcpSettings
     public int SendBufferSize { get; init; } = 64 * 1024;
     public int ReceiveBufferSize { get; init; } = 64 * 1024;
     public bool NoDelay { get; init; }
+
+    /// <summary>
+    /// Send super-segments (TSO/GSO): new data goes to the network layer in segments of up to 64 KB cut into MSS-sized
+    /// pieces by the device or in software, where the network layer takes them (<c>IIpLayer.TransmitOffloads</c>).
+    /// The wire carries the same segments either way; off, TCP hands down one MSS at a time.
+    /// </summary>
+    public bool SegmentationOffload { get; init; } = true;
     public CongestionAlgorithm Congestion { get; init; } = CongestionAlgorithm.Cubic;
     /// <summary>RFC 7323 window scaling offered.</summary>
     public bool WindowScaling { get; init; } = true;

@@ -5,6 +5,8 @@ public sealed class TcpStatistics
 {
     public long SegmentsReceived;
     public long SegmentsSent;
+    /// <summary>Super-segments handed to IP (each counted in <see cref="SegmentsSent"/> as the segments it carries).</summary>
+    public long SuperSegmentsSent;
     public long BytesSent;
     public long BytesReceived;
     public long Malformed;

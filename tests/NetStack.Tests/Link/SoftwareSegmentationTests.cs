@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using NetStack.Link;
+using NetStack.Tests.Ipv4.Kit;
+using NetStack.Wire;
+
+namespace NetStack.Tests.Link;
+
+/// <summary>
+/// Software segmentation (issue 12 item 2, Linux's GSO): a TCP super-frame with a partial checksum becomes exactly the
+/// frames TCP would have sent one MSS at a time (built here independently with the wire writers): IPv4 total length,
+/// Identification and header checksum, IPv6 payload length, sequence numbers, PSH/FIN only on the last segment, CWR only
+/// on the first, whole TCP checksums. UDP (USO) likewise. Headers that lie yield nothing.
+/// </summary>
+public class SoftwareSegmentationTests
+{
+    private static readonly Ipv4Address Src4 = Ipv4Address.Parse("192.0.2.1");
+    private static readonly Ipv4Address Dst4 = Ipv4Address.Parse("192.0.2.2");
+    private static readonly Ipv6Address Src6 = Ipv6Address.Parse("2001:db8::1");
+    private static readonly Ipv6Address Dst6 = Ipv6Address.Parse("2001:db8::2");
+    private static readonly MacAddress MacA = MacAddress.Parse("02:00:00:00:00:01");
+    private static readonly MacAddress MacB = MacAddress.Parse("02:00:00:00:00:02");
+    private const int Eth = EthernetFrame.HeaderLength;
+
+    private static TcpRepr Tcp(uint seq, TcpFlags flags) => new()
+    {
+        SourcePort = 40000,
+        DestinationPort = 5001,
+        SequenceNumber = new SeqNumber(seq),
+        AckNumber = new SeqNumber(777),
+        Flags = flags,
+        Window = 512,
+        Timestamps = new TcpTimestamps(1234, 5678),
+    };
+
+    /// <summary>An Ethernet frame with IPv4 or IPv6 and the TCP segment (seq, flags, payload), checksum whole or partial.</summary>
+    private static byte[] Frame(bool v6, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, ushort id, bool partial)
+    {
+        var tcp = Tcp(seq, flags);
+        int tcpLen = tcp.HeaderLength + payload.Length;
+        int ipHeader = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
+        var frame = new byte[Eth + ipHeader + tcpLen];
+        new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
+        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Tcp, tcpLen, 64).Write(frame.AsSpan(Eth));
+        else new Ipv4Repr(Src4, Dst4, IpProtocol.Tcp, tcpLen, Identification: id, DontFragment: true).Write(frame.AsSpan(Eth));
+        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
+        tcp.Write(frame.AsSpan(Eth + ipHeader), payload, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Tcp, tcpLen), partial);
+        return frame;
+    }
+
+    private static VirtioNetHeader Gso(bool v6, int headerLength, ushort gsoSize) =>
+        new(VirtioNetHeader.FlagNeedsChecksum, v6 ? VirtioGsoType.TcpV6 : VirtioGsoType.TcpV4, (ushort)headerLength, gsoSize,
+            (ushort)(Eth + (v6 ? 40 : 20)), 16);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_TCP_super_frame_becomes_the_segments_TCP_would_have_sent_one_by_one(bool v6)
+    {
+        const int mss = 1000;
+        var payload = Frames.Pattern(3 * mss + 517);
+        var all = TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin | TcpFlags.Cwr;
+        var super = Frame(v6, 1_000_000, all, payload, id: 0xFFFE, partial: true);
+        int headers = Eth + (v6 ? 40 : 20) + Tcp(0, all).HeaderLength;
+        var h = Gso(v6, headers, mss);
+
+        Assert.Equal(4, SoftwareSegmentation.SegmentCount(super, Eth, h, out int hdr));
+        Assert.Equal(headers, hdr);
+        var buffer = new byte[2000];
+        for (int i = 0; i < 4; i++)
+        {
+            int len = SoftwareSegmentation.WriteSegment(super, Eth, h, i, buffer);
+            var flags = TcpFlags.Ack;
+            if (i == 0) flags |= TcpFlags.Cwr;       // CWR only on the first
+            if (i == 3) flags |= TcpFlags.Psh | TcpFlags.Fin; // PSH and FIN only on the last
+            int size = Math.Min(mss, payload.Length - i * mss);
+            // IPv4 Identification advances per segment (and wraps), as the kernel's TSO does.
+            var expected = Frame(v6, (uint)(1_000_000 + i * mss), flags, payload.AsSpan(i * mss, size), (ushort)(0xFFFE + i), partial: false);
+            Assert.Equal(expected, buffer.AsSpan(0, len).ToArray());
+            Assert.True(len - Eth <= (v6 ? 40 : 20) + 32 + mss);
+            // The segment checks out as a receiver checks it.
+            var ip = buffer.AsSpan(Eth, len - Eth);
+            if (!v6)
+            {
+                Assert.True(Ipv4Packet.TryParse(ip, out var p4, out _));
+                Assert.True(Checksum.Verify(ip[..20]));
+                Assert.True(TcpSegment.TryParse(p4.Payload, out var seg, out _));
+                Assert.True(seg.VerifyChecksum(Src4, Dst4));
+            }
+            else
+            {
+                Assert.True(Ipv6Packet.TryParse(ip, out var p6, out _));
+                Assert.True(TcpSegment.TryParse(p6.Payload, out var seg, out _));
+                Assert.True(seg.VerifyChecksum(Src6, Dst6));
+            }
+        }
+        Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, h, 4, buffer));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_partial_checksum_is_completed_to_the_whole_checksum(bool v6)
+    {
+        var payload = Frames.Pattern(777, seed: 3);
+        var partial = Frame(v6, 42, TcpFlags.Ack | TcpFlags.Psh, payload, id: 9, partial: true);
+        var whole = Frame(v6, 42, TcpFlags.Ack | TcpFlags.Psh, payload, id: 9, partial: false);
+        Assert.NotEqual(whole, partial);
+        var h = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioGsoType.None, 0, 0, (ushort)(Eth + (v6 ? 40 : 20)), 16);
+        Assert.Equal(1, SoftwareSegmentation.SegmentCount(partial, Eth, h, out _));
+        var out1 = new byte[partial.Length];
+        Assert.Equal(partial.Length, SoftwareSegmentation.WriteSegment(partial, Eth, h, 0, out1));
+        Assert.Equal(whole, out1);
+        SoftwareSegmentation.CompleteChecksum(partial, h);
+        Assert.Equal(whole, partial);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_UDP_super_frame_becomes_datagrams_of_gso_size_with_lengths_and_checksums(bool v6)
+    {
+        var payload = Frames.Pattern(2 * 300 + 10, seed: 5);
+        int ipHeader = v6 ? 40 : 20;
+        int udpLen = 8 + payload.Length;
+        var frame = new byte[Eth + ipHeader + udpLen];
+        new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
+        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Udp, udpLen, 64).Write(frame.AsSpan(Eth));
+        else new Ipv4Repr(Src4, Dst4, IpProtocol.Udp, udpLen, Identification: 100).Write(frame.AsSpan(Eth));
+        var udp = frame.AsSpan(Eth + ipHeader);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, 1000);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 2000);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udpLen);
+        payload.CopyTo(udp[8..]);
+        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], Checksum.Fold(Checksum.PseudoHeader(s, d, (byte)IpProtocol.Udp, udpLen)));
+        var h = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioGsoType.UdpL4, (ushort)(Eth + ipHeader + 8), 300,
+            (ushort)(Eth + ipHeader), 6);
+
+        Assert.Equal(3, SoftwareSegmentation.SegmentCount(frame, Eth, h, out _));
+        var buffer = new byte[1000];
+        for (int i = 0; i < 3; i++)
+        {
+            int len = SoftwareSegmentation.WriteSegment(frame, Eth, h, i, buffer);
+            int size = i < 2 ? 300 : 10;
+            Assert.Equal(Eth + ipHeader + 8 + size, len);
+            var ip = buffer.AsSpan(Eth, len - Eth);
+            ReadOnlySpan<byte> dgram;
+            if (v6)
+            {
+                Assert.True(Ipv6Packet.TryParse(ip, out var p6, out _));
+                dgram = p6.Payload;
+            }
+            else
+            {
+                Assert.True(Ipv4Packet.TryParse(ip, out var p4, out _));
+                Assert.Equal((ushort)(100 + i), p4.Identification);
+                Assert.True(Checksum.Verify(ip[..20]));
+                dgram = p4.Payload;
+            }
+            Assert.Equal(8 + size, BinaryPrimitives.ReadUInt16BigEndian(dgram[4..]));
+            Assert.True(Checksum.Verify(dgram, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Udp, dgram.Length)));
+            Assert.Equal(payload.AsSpan(i * 300, size).ToArray(), dgram[8..].ToArray());
+        }
+    }
+
+    [Fact]
+    public void Headers_that_do_not_describe_the_frame_yield_no_segment()
+    {
+        var payload = Frames.Pattern(3000);
+        var super = Frame(false, 1, TcpFlags.Ack, payload, 1, partial: true);
+        int headers = Eth + 20 + 32;
+        var buffer = new byte[70000];
+        VirtioNetHeader[] lies =
+        [
+            Gso(false, headers, 0),                                               // gso_size 0
+            Gso(true, headers, 1000),                                             // TCPv6 on an IPv4 packet
+            Gso(false, headers, 1000) with { ChecksumOffset = 6 },                // not TCP's checksum field
+            Gso(false, headers, 1000) with { ChecksumStart = 60000 },             // csum_start past the end
+            Gso(false, headers, 1000) with { ChecksumStart = 2 },                 // csum_start inside the link header
+            Gso(false, headers, 1000) with { Flags = 0 },                         // segmentation without NEEDS_CSUM
+            Gso(false, headers, 1000) with { GsoType = (VirtioGsoType)9 },        // unknown gso_type
+        ];
+        foreach (var h in lies)
+        {
+            Assert.Equal(0, SoftwareSegmentation.SegmentCount(super, Eth, h, out _));
+            Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, h, 0, buffer));
+        }
+        // A truncated frame: headers only.
+        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, headers), Eth, Gso(false, headers, 1000), out _));
+        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, 30), Eth, Gso(false, headers, 1000), out _));
+        // A destination too small is refused, not overrun.
+        Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, Gso(false, headers, 1000), 0, new byte[100]));
+    }
+
+    [Fact]
+    public void A_device_without_offloads_gets_the_segments_one_by_one()
+    {
+        var payload = Frames.Pattern(2500);
+        var super = Frame(false, 7, TcpFlags.Ack | TcpFlags.Psh, payload, 1, partial: true);
+        var device = new RecordingDevice();
+        int n = SoftwareSegmentation.Transmit(device, super, Instant.Zero, new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) });
+        Assert.Equal(3, n);
+        Assert.Equal([Eth + 52 + 1000, Eth + 52 + 1000, Eth + 52 + 500], device.Frames.Select(f => f.Length));
+        // Through the interface's default method too.
+        var plainDevice = new RecordingDevice();
+        ((INetDevice)plainDevice).Transmit(super, Instant.Zero, new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) });
+        Assert.Equal(device.Frames.Select(f => f.ToArray()), plainDevice.Frames.Select(f => f.ToArray()));
+    }
+
+    private sealed class RecordingDevice : INetDevice
+    {
+        public List<byte[]> Frames { get; } = [];
+        public Medium Medium => Medium.Ethernet;
+        public int Mtu => 1500;
+        public int MaxFrameSize => 1514;
+        public MacAddress HardwareAddress => MacA;
+        public bool TryReceive(Span<byte> buffer, Instant now, out int length) { length = 0; return false; }
+        public void Transmit(ReadOnlySpan<byte> frame, Instant now) => Frames.Add(frame.ToArray());
+    }
+}
