@@ -342,6 +342,8 @@ Options (as Linux traceroute 2.1):
 Round-trip times run from the moment a probe's frame is handed to the device to the moment its answer's frame is read
 off it. A probe whose frame waits for the first hop's link-layer address (ARP / NDP) starts its clock only when the
 frame leaves, so resolution is never counted (the kernel under Linux traceroute usually has that neighbour already).
+A TAP gives no kernel receive time: under the JIT (dotnet run), the answers of a run's first probes are read only once
+the code that handles them is compiled and show some milliseconds more; the Native AOT executable has no JIT.
 Beyond Linux traceroute:
   --paris               Keep the flow identifier constant across probes (Paris traceroute)
   --mda                 Enumerate load-balanced interfaces per hop (multipath detection algorithm, 95% confidence)

@@ -193,21 +193,35 @@ public sealed class LinuxParityTests(TracerouteLabFixture fixture, ITestOutputHe
         Root.Require();
         var lab = fixture.Lab;
         lab.StartDelayedHop();
-        string[] args = ["-n", "-w", "5", "-q", "5", TracerouteLab.DelayedTarget];
+        // One probe at a time (-N 1): probes in flight together cross the relay together, and one hiccup of its thread
+        // then delays all of them alike (whole runs were 3-4 ms off at load average 50-70); one after the other, each
+        // probe meets the relay afresh and the minimum and the lower quartile see through the hiccups.
+        string[] args = ["-n", "-N", "1", "-w", "5", "-q", "10", TracerouteLab.DelayedTarget];
+        // A warm process is compared. The first trace of a JIT process compiles the whole reply path while the answers
+        // of the first batch wait in the TAP's queue, and a TAP gives no kernel receive time (Linux reads SO_TIMESTAMP):
+        // they are stamped when read, 7-37 ms late on every probe of the first batch when this test ran alone (it passed
+        // only after other lab tests had warmed the JIT). That is the JIT's cost, not the per-frame stamps' (the Native
+        // AOT binary has no JIT); README and --help say so.
+        await lab.RunOursAsync("-n", "-w", "5", "-q", "1", TracerouteLab.DelayedTarget);
         string linux = lab.RunLinux(args);
         string ours = await lab.RunOursAsync(args);
-        double Median(string text)
+        List<double> Hop3(string text)
         {
             var line = text.Split('\n').Single(l => l.StartsWith(" 3 ", StringComparison.Ordinal));
-            var ms = System.Text.RegularExpressions.Regex.Matches(line, @"(\d+\.\d{3}) ms").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order().ToList();
-            return ms[ms.Count / 2];
+            return System.Text.RegularExpressions.Regex.Matches(line, @"(\d+\.\d{3}) ms").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order().ToList();
         }
-        double l = Median(linux), o = Median(ours);
-        string report = string.Create(CultureInfo.InvariantCulture, $"hop 3 median: Linux {l:F3} ms, ours {o:F3} ms, difference {o - l:F3} ms\nLinux:\n{linux}\nours:\n{ours}");
+        var l = Hop3(linux);
+        var o = Hop3(ours);
+        string report = string.Create(CultureInfo.InvariantCulture,
+            $"hop 3, Linux / ours: minimum {l[0]:F3} / {o[0]:F3} ms, lower quartile {l[2]:F3} / {o[2]:F3} ms, median {l[5]:F3} / {o[5]:F3} ms\nLinux:\n{linux}\nours:\n{ours}");
         log.WriteLine(report);
-        Assert.True(l >= 19.5, report); // the relay does delay
-        // The target is 1 ms; a loaded machine's scheduling is shared by both runs unevenly, so the test allows 3 ms
-        // (the defect was 14 ms).
-        Assert.True(Math.Abs(o - l) <= 3.0, report);
+        Assert.True(l.Count == 10 && o.Count == 10, report);
+        Assert.True(l[0] >= 19.5, report); // the relay does delay
+        // A loaded machine only ever adds time (the relay is a thread of this process; both processes wait for a core),
+        // and it adds unevenly to two runs made one after the other: at load average 45-70 on two cores the medians of
+        // the two differed by 2-4 ms either way. The minima are what the stamps alone give: they must be within the
+        // issue's 1 ms (the defect was 14 ms on every probe); the lower quartiles within 3 ms.
+        Assert.True(Math.Abs(o[0] - l[0]) <= 1.0, report);
+        Assert.True(Math.Abs(o[2] - l[2]) <= 3.0, report);
     }
 }

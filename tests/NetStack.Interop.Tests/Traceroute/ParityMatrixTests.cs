@@ -9,9 +9,9 @@ namespace NetStack.Interop.Tests.Traceroute;
 /// (UDP, ICMP, TCP, UDP to one port) and each of no flag, <c>-e</c>, <c>-F</c>, <c>--mtu</c>, <c>-N 1</c>, ours prints
 /// what Linux traceroute 2.1 prints at the same time through the same routers, line by line (round-trip times masked).
 /// Before comparing, Linux's own output is checked against the scenario (so a broken lab cannot pass as parity).
-/// The other lab tests cover the cells that need their own set-up: silent routers, unreachable and blackhole routes
-/// for UDP (<see cref="LinuxComparisonTests"/>), -F against a learned path MTU, TCP and the packet length, the wall
-/// time of the sequential modes (<see cref="LinuxParityTests"/>), equal-cost paths (<see cref="EcmpParityTests"/>).
+/// The other lab tests cover what needs its own set-up: -F against a learned path MTU, -F beyond the interface MTU,
+/// TCP and the packet length, --back, --sport, -O info, refused inputs, the wall time of the sequential modes
+/// (<see cref="LinuxParityTests"/>), equal-cost paths (<see cref="EcmpParityTests"/>), RTTs over a delayed hop.
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]
 public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputHelper log)
@@ -24,6 +24,14 @@ public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputH
         Prohibited,
         /// <summary>The R2-R3 link has MTU 1400 and the probes are 1500 bytes (TCP ignores the length).</summary>
         Bottleneck,
+        /// <summary>R2 sends no time-exceeded (nftables drops them on output): hop 2 is a line of stars.</summary>
+        Silent,
+        /// <summary>R2 has an "unreachable" route for .101 / ::101: host unreachable (!H) in IPv4, no route (!N) in IPv6.</summary>
+        Unreachable,
+        /// <summary>R2 has no route at all for .200 / ::200: network unreachable / no route to destination (!N).</summary>
+        NoRoute,
+        /// <summary>R2 has a "blackhole" route for .103 / ::103: silence from hop 2 on (traced to -m 2).</summary>
+        Blackhole,
     }
 
     private static readonly string[] Methods = ["", "-I", "-T", "-U -p 33434"];
@@ -49,14 +57,21 @@ public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputH
         string target = scenario switch
         {
             Scenario.Prohibited => v6 ? "2001:db8:99::102" : "203.0.113.102",
+            Scenario.Unreachable => v6 ? "2001:db8:99::101" : "203.0.113.101",
+            Scenario.NoRoute => v6 ? "2001:db8:99::200" : "203.0.113.200",
+            Scenario.Blackhole => v6 ? "2001:db8:99::103" : "203.0.113.103",
             _ => v6 ? TracerouteLab.TargetV6 : TracerouteLab.TargetV4,
         };
-        // IPv4 route errors: one per second per source (see RouteErrorQuietPeriod), so one probe per hop.
-        int q = scenario == Scenario.Prohibited && !v6 ? 1 : 3;
+        // IPv4 route errors: one per second per source (see RouteErrorQuietPeriod), so one probe per hop. Where probes
+        // go unanswered, each costs the whole wait in the sequential modes: two probes, one second.
+        bool routeError = scenario is Scenario.Prohibited or Scenario.Unreachable or Scenario.NoRoute;
+        bool silence = scenario is Scenario.Silent or Scenario.Blackhole;
+        int q = routeError && !v6 ? 1 : silence ? 2 : 3;
         string[] args =
         [
             .. method.Split(' ', StringSplitOptions.RemoveEmptyEntries), .. flag.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-            "-n", "-w", "2", "-q", q.ToString(System.Globalization.CultureInfo.InvariantCulture), target,
+            "-n", "-w", silence ? "1" : "2", "-q", q.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. scenario == Scenario.Blackhole ? new[] { "-m", "2" } : [], target,
             .. scenario == Scenario.Bottleneck && flag != "--mtu" ? new[] { "1500" } : [],
         ];
         // IPv6 routers never fragment: without -F the first 1500-byte probe past R2 gets "packet too big" and the source
@@ -69,10 +84,23 @@ public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputH
         // (-z 10 ms) decides the race the same way for both; -N 1 and --mtu are sequential anyway.
         if (scenario == Scenario.Bottleneck && v6 && flag is "" or "-e" && method != "-T") args = ["-z", "0.01", .. args];
         if (scenario == Scenario.Bottleneck) lab.SetR2R3Mtu(1400);
+        // R2 drops the time-exceeded messages it generates (RFC 792 / RFC 4443 §3.3), forwarding everything else.
+        if (scenario == Scenario.Silent)
+        {
+            TracerouteLab.Nft(lab.R2, """
+                table inet tracematrix {
+                  chain out {
+                    type filter hook output priority 0;
+                    icmp type time-exceeded drop
+                    icmpv6 type time-exceeded drop
+                  }
+                }
+                """);
+        }
         try
         {
             lab.FlushClientRouteCache();
-            if (scenario == Scenario.Prohibited && !v6) lab.RouteErrorQuietPeriod();
+            if (routeError && !v6) lab.RouteErrorQuietPeriod();
             var (linux, ours) = await lab.RunBothAsync(args);
             string cell = $"traceroute {string.Join(' ', args)} ({scenario})";
             log.WriteLine($"{cell}\nLinux:\n{linux}\nours:\n{ours}");
@@ -90,6 +118,7 @@ public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputH
         finally
         {
             if (scenario == Scenario.Bottleneck) lab.SetR2R3Mtu(1500);
+            if (scenario == Scenario.Silent) TracerouteLab.RemoveNftTable(lab.R2, "inet", "tracematrix");
             lab.FlushClientRouteCache();
         }
     }
@@ -103,15 +132,30 @@ public sealed class ParityMatrixTests(TracerouteLabFixture fixture, ITestOutputH
         var hops = TraceText.Hops(Regex.Replace(masked, @" F=\d+", ""));
         var header = masked.Split('\n')[0];
         int size = flag == "--mtu" && !tcp ? 65000 : scenario == Scenario.Bottleneck && !tcp ? 1500 : v6 ? 80 : 60;
-        Assert.True(header.EndsWith($"30 hops max, {size} byte packets", StringComparison.Ordinal), because);
+        int maxTtl = scenario == Scenario.Blackhole ? 2 : 30;
+        Assert.True(header.EndsWith($"{maxTtl} hops max, {size} byte packets", StringComparison.Ordinal), because);
+        string target = v6 ? TracerouteLab.TargetV6 : TracerouteLab.TargetV4;
+        string stars = string.Concat(Enumerable.Repeat(" *", q));
+        string Noted(string note) => string.Concat(Enumerable.Repeat($"  N ms {note}", q));
         switch (scenario)
         {
             case Scenario.Path:
-                string target = v6 ? TracerouteLab.TargetV6 : TracerouteLab.TargetV4;
                 Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2  {h2}{answers}", $" 3  {h3}{answers}", $" 4  {target}{answers}"]), because);
                 break;
+            case Scenario.Silent:
+                Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2 {stars}", $" 3  {h3}{answers}", $" 4  {target}{answers}"]), because);
+                break;
+            case Scenario.Blackhole:
+                Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2 {stars}"]), because);
+                break;
             case Scenario.Prohibited:
-                Assert.True(hops.Length == 2 && hops[0] == $" 1  {h1}{answers}" && hops[1] == $" 2  {h2}{string.Concat(Enumerable.Repeat("  N ms !X", q))}", because);
+                Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2  {h2}{Noted("!X")}"]), because);
+                break;
+            case Scenario.Unreachable:
+                Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2  {h2}{Noted(v6 ? "!N" : "!H")}"]), because);
+                break;
+            case Scenario.NoRoute:
+                Assert.True(hops.SequenceEqual([$" 1  {h1}{answers}", $" 2  {h2}{Noted("!N")}"]), because);
                 break;
             case Scenario.Bottleneck:
                 // Hops 1 and 2 answer whatever the method; what follows (fragments, !F-1400, F=1400) is what is compared.
