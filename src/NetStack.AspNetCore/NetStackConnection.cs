@@ -17,8 +17,11 @@ namespace NetStack.AspNetCore;
 /// <list type="bullet">
 /// <item>The peer's FIN completes the input pipe and fires <see cref="ConnectionClosed"/>; sending goes on (half-close,
 /// RFC 9293 §3.6) until the application completes the output.</item>
-/// <item>The application completing the output closes gracefully: FIN after every byte written (RFC 9293 §3.10.4; RST
-/// instead when received bytes were left unread, RFC 2525 §2.17, as a socket's close does).</item>
+/// <item>The application completing the output closes gracefully: FIN after every byte written (RFC 9293 §3.10.4), and the
+/// input ends at once, as when Kestrel shuts a socket down. The stream itself is closed once the peer's FIN arrives, or after
+/// <see cref="LingerTime"/> of reading and discarding what the peer still sends: a lingering close, so that a response
+/// already written reaches a client that is still sending (a kernel transmits at write time; our loop at its next poll)
+/// instead of being cut by the RST that closing with unread bytes sends (RFC 2525 §2.17).</item>
 /// <item><see cref="Abort(ConnectionAbortedException)"/> resets the connection (RST, RFC 9293 §3.10.5) and fails what is pending.</item>
 /// <item>A reset from the peer completes the input with <see cref="ConnectionResetException"/>.</item>
 /// </list>
@@ -32,6 +35,9 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
     /// <summary>Output segments (4 KiB blocks) are gathered into writes of up to this many bytes: one hand-off to the loop each.</summary>
     private const int MaxGatherSize = 256 * 1024;
 
+    /// <summary>How long a gracefully closed connection waits for the peer's FIN before the stream is closed.</summary>
+    internal static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+
     private readonly TcpConnectionStream _stream;
     private readonly ILogger _logger;
     private readonly IDuplexPipe _application;
@@ -41,9 +47,13 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
     private readonly FeatureCollection _features = new();
     private IDictionary<object, object?>? _items;
     private Task _processing = Task.CompletedTask;
+    private readonly CancellationTokenSource _stopReceiving = new();
     private bool _shutDown;
+    private bool _aborted;
     private volatile Exception? _shutdownReason;
     private int _closedFired;
+    private int _closeSteps;          // graceful shutdown and the end of the receive loop: the stream closes after both
+    private volatile bool _receiveClean; // the receive loop saw the peer's FIN or an error: no need to linger
 
     public NetStackConnection(TcpConnectionStream stream, string connectionId, MemoryPool<byte> memoryPool, NetStackTransportOptions options, ILogger logger)
     {
@@ -135,12 +145,14 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
         await Transport.Output.CompleteAsync().ConfigureAwait(false);
         await _processing.ConfigureAwait(false);
         _connectionClosed.Dispose();
+        _stopReceiving.Dispose();
     }
 
     private async Task DoReceiveAsync()
     {
         Exception? error = null;
         var input = _application.Output;
+        var stop = _stopReceiving.Token;
         try
         {
             bool waitForData = true;
@@ -148,12 +160,13 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
             {
                 // An idle connection holds no pipe block: wait for data first (a zero-byte read) unless the last read
                 // filled its buffer, which says more is probably there.
-                if (waitForData) await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                if (waitForData) await _stream.ReadAsync(Memory<byte>.Empty, stop).ConfigureAwait(false);
                 var buffer = input.GetMemory(MinAllocBufferSize);
-                int n = await _stream.ReadAsync(buffer).ConfigureAwait(false);
+                int n = await _stream.ReadAsync(buffer, stop).ConfigureAwait(false);
                 if (n == 0)
                 {
                     LogReadFin(_logger, ConnectionId); // the peer's FIN: the end of the input, not of the connection
+                    _receiveClean = true;
                     break;
                 }
                 waitForData = n < buffer.Length;
@@ -162,19 +175,26 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
                 if (flush.IsCompleted || flush.IsCanceled) break; // the application stopped reading
             }
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutdown stopped us: the shutdown reason explains the end.
+        }
         catch (IOException e) when (IsReset(e))
         {
             error = new ConnectionResetException(e.Message, e);
+            _receiveClean = true;
             if (!_shutDown) LogReset(_logger, ConnectionId);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
-            // After Shutdown the stream's pending read fails with OperationAborted: the shutdown reason explains it.
+            // After an abort the stream's pending read fails with OperationAborted: the shutdown reason explains it.
             error = e;
+            _receiveClean = true;
         }
         finally
         {
             await input.CompleteAsync(_shutdownReason ?? error).ConfigureAwait(false);
+            CloseStreamStep();
             FireConnectionClosed();
             await _connectionClosedFired.Task.ConfigureAwait(false);
         }
@@ -244,18 +264,64 @@ internal sealed partial class NetStackConnection : ConnectionContext, IConnectio
         }
     }
 
-    /// <summary>Closes the stream once: RST for an abort, otherwise FIN after the queued bytes.</summary>
+    /// <summary>
+    /// Shuts the connection down once: an abort resets it at once; a graceful shutdown sends FIN after the queued bytes and
+    /// ends the receive loop (as a socket's Shutdown(Both) would), and the stream closes in <see cref="CloseStreamStep"/>.
+    /// </summary>
     private void Shutdown(Exception? reason, bool abort)
     {
         lock (_shutdownLock)
         {
             if (_shutDown) return;
             _shutDown = true;
+            _aborted = abort;
             _shutdownReason = reason ?? new ConnectionAbortedException("The NetStack transport's send loop completed gracefully.");
         }
         LogShutdown(_logger, ConnectionId, abort ? "RST" : "FIN", _shutdownReason.Message);
-        if (abort) _stream.Abort();
-        else _stream.Dispose();
+        if (abort)
+        {
+            _stream.Abort();
+            return;
+        }
+        try
+        {
+            _stream.ShutdownSend();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        _stopReceiving.Cancel();
+        CloseStreamStep();
+    }
+
+    /// <summary>The second of (graceful shutdown, end of the receive loop) closes the stream, lingering if the peer has not closed.</summary>
+    private void CloseStreamStep()
+    {
+        if (Interlocked.Increment(ref _closeSteps) != 2) return;
+        if (_aborted) return; // already reset
+        if (_receiveClean) _stream.Dispose();
+        else _ = LingerAsync();
+    }
+
+    /// <summary>Reads and discards until the peer's FIN (or an error, or <see cref="LingerTime"/>), then closes the stream.</summary>
+    private async Task LingerAsync()
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        using var linger = new CancellationTokenSource(LingerTime);
+        try
+        {
+            while (await _stream.ReadAsync(scratch, linger.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+            _stream.Dispose(); // FIN was sent; RST only if bytes arrived after the last read (RFC 2525 §2.17)
+        }
     }
 
     private void FireConnectionClosed()
