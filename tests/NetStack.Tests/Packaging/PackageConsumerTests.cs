@@ -5,13 +5,14 @@ using System.Xml.Linq;
 namespace NetStack.Tests.Packaging;
 
 /// <summary>
-/// The packages as a user gets them: NetStack and NetStack.Tap are packed (from the build under test) into a local folder
-/// feed, their metadata is checked, and a small consumer that references them by PackageReference (not
-/// ProjectReference) is built and run: two stacks over an in-memory link exchange a UDP datagram and a TCP echo.
+/// The packages as a user gets them: NetStack, NetStack.Tap and NetStack.AspNetCore are packed (from the build under test)
+/// into a local folder feed, their metadata is checked, and a small consumer that references them by PackageReference (not
+/// ProjectReference) is built and run: two stacks over an in-memory link exchange a UDP datagram and a TCP echo, and one
+/// serves a Kestrel application to the other's HttpClient.
 /// </summary>
 public sealed class PackageConsumerTests : IDisposable
 {
-    private static readonly string[] Packages = ["NetStack", "NetStack.Tap"];
+    private static readonly string[] Packages = ["NetStack", "NetStack.Tap", "NetStack.AspNetCore"];
     private readonly string _work = Directory.CreateTempSubdirectory("netstack-pack-").FullName;
 
     public void Dispose()
@@ -52,6 +53,12 @@ public sealed class PackageConsumerTests : IDisposable
             Assert.NotNull(zip.GetEntry("LICENSE"));
             Assert.NotNull(zip.GetEntry($"lib/net10.0/{p}.dll"));
             Assert.NotNull(zip.GetEntry($"lib/net10.0/{p}.xml"));
+            if (p == "NetStack.AspNetCore")
+            {
+                // The ASP.NET Core shared framework travels with the package, so a plain console project can use it.
+                var frameworks = meta.Element(ns + "frameworkReferences")?.Descendants(ns + "frameworkReference").Select(f => f.Attribute("name")?.Value);
+                Assert.Contains("Microsoft.AspNetCore.App", frameworks ?? []);
+            }
         }
 
         string consumer = Directory.CreateDirectory(Path.Combine(_work, "consumer")).FullName;
@@ -69,6 +76,7 @@ public sealed class PackageConsumerTests : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="NetStack.Tap" Version="{version}" />
+                <PackageReference Include="NetStack.AspNetCore" Version="{version}" />
               </ItemGroup>
             </Project>
             """);
@@ -76,16 +84,22 @@ public sealed class PackageConsumerTests : IDisposable
         string output = await Run("dotnet", "run -c Release", consumer);
         Assert.Contains("udp: hello", output, StringComparison.Ordinal);
         Assert.Contains("tcp: echo", output, StringComparison.Ordinal);
+        Assert.Contains("kestrel: hello over HTTP/1.1", output, StringComparison.Ordinal);
         // The assets file proves the library came from the feed as a package, not from a project.
         string assets = await File.ReadAllTextAsync(Path.Combine(consumer, "obj", "project.assets.json"));
         Assert.Contains($"\"NetStack/{version}\"", assets, StringComparison.Ordinal);
+        Assert.Contains($"\"NetStack.AspNetCore/{version}\"", assets, StringComparison.Ordinal);
         Assert.Contains("\"type\": \"package\"", assets, StringComparison.Ordinal);
         Assert.DoesNotContain("\"type\": \"project\"", assets, StringComparison.Ordinal);
     }
 
-    /// <summary>What a user writes first: two stacks over an in-memory link, UDP and TCP through the front door.</summary>
+    /// <summary>What a user writes first: two stacks over an in-memory link, UDP and TCP through the front door, then Kestrel.</summary>
     private const string ConsumerProgram = """
         using System.Net;
+        using Microsoft.AspNetCore.Builder;
+        using Microsoft.AspNetCore.Hosting;
+        using Microsoft.AspNetCore.Http;
+        using Microsoft.Extensions.Logging;
         using NetStack.Link;
         using NetStack.Network;
         using NetStack.Tap;
@@ -114,6 +128,16 @@ public sealed class PackageConsumerTests : IDisposable
             Console.WriteLine($"tcp: {await new StreamReader(tcp).ReadToEndAsync(timeout.Token)}");
         }
         await accepted;
+
+        var web = WebApplication.CreateSlimBuilder();
+        web.Logging.ClearProviders();
+        web.WebHost.UseNetStack(b).ConfigureKestrel(k => k.Listen(IPAddress.Any, 80));
+        await using var app = web.Build();
+        app.MapGet("/", (HttpContext c) => $"kestrel: hello over {c.Request.Protocol}");
+        await app.StartAsync(timeout.Token);
+        using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = a.HttpConnectCallback() });
+        Console.WriteLine(await http.GetStringAsync(new Uri("http://192.0.2.2/"), timeout.Token));
+        await app.StopAsync(timeout.Token);
         """;
 
     private static string RepositoryRoot()
