@@ -14,8 +14,8 @@ namespace NetStack.Interop.Tests.AspNetCore;
 
 /// <summary>
 /// Kestrel over NetStack on a TAP serving the kernel's curl in a namespace: HTTP/1.1, h2c with prior knowledge, HTTP/2
-/// over Kestrel's TLS (a test CA made here, <c>curl --cacert</c>), 100 parallel requests, and a 100 MB download whose
-/// SHA-256 matches, over IPv4 and IPv6.
+/// over Kestrel's TLS (a test CA made here, <c>curl --cacert</c>), 100 parallel requests (HTTP/1.1 connections, and HTTP/2
+/// streams), and a 100 MB download whose SHA-256 matches, over IPv4 and IPv6.
 /// </summary>
 public sealed class KestrelCurlTests(ITestOutputHelper output)
 {
@@ -101,24 +101,40 @@ public sealed class KestrelCurlTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// 100 requests at once: over HTTP/1.1 as 100 connections, and over HTTP/2 with TLS multiplexed on few connections.
+    /// (Multiplexing with h2c prior knowledge is left out: Debian 12's curl 7.88.1 fails it with "Error in the HTTP2
+    /// framing layer" against any server, curl issue #10634, fixed in curl 8.0; h2c itself is tested above.)
+    /// </summary>
     [SkippableTheory]
-    [InlineData("192.0.2.2", "--http1.1 --parallel-immediate", 8080)]
-    [InlineData("2001:db8::2", "--http2-prior-knowledge", 8081)]
-    public async Task Curl_runs_100_parallel_requests(string server, string protocol, int port)
+    [InlineData("192.0.2.2", false)]
+    [InlineData("2001:db8::2", true)]
+    public async Task Curl_runs_100_parallel_requests(string server, bool http2)
     {
         Root.Require();
         var dir = Directory.CreateTempSubdirectory("nst-kestrel-").FullName;
-        var (lab, peers, maxConcurrent, _, pki) = await StartAsync(dir);
+        var (lab, peers, maxConcurrent, ca, pki) = await StartAsync(dir);
         try
         {
-            var urls = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"http://{Url(server, port, $"/n/{i}")}"));
-            var body = await lab.CurlAsync($"{protocol} --parallel --parallel-max 100 {urls}");
+            string urls, arguments;
+            if (http2)
+            {
+                urls = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"https://kestrel.test:8443/n/{i}"));
+                arguments = $"--http2 --cacert {ca} --resolve kestrel.test:8443:[{server}]";
+            }
+            else
+            {
+                urls = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"http://{Url(server, 8080, $"/n/{i}")}"));
+                arguments = "--http1.1 --parallel-immediate";
+            }
+            var body = await lab.CurlAsync($"{arguments} --parallel --parallel-max 100 {urls}");
             var lines = body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray();
             Assert.Equal(Enumerable.Range(0, 100).Select(i => $"req {i}").Order(StringComparer.Ordinal), lines);
-            output.WriteLine($"{protocol} over {server}: 100 requests on {peers.Count} connection(s), at most {maxConcurrent()} in progress at once");
-            // HTTP/1.1: one connection per request in flight; h2c: curl multiplexes them as streams of few connections.
+            output.WriteLine($"{(http2 ? "HTTP/2 + TLS" : "HTTP/1.1")} over {server}: 100 requests on {peers.Count} connection(s), at most {maxConcurrent()} in progress at once");
             Assert.True(maxConcurrent() > 1, "the requests did not overlap");
-            if (protocol.StartsWith("--http1.1", StringComparison.Ordinal)) Assert.True(peers.Count >= maxConcurrent(), $"{peers.Count} connections for {maxConcurrent()} concurrent requests");
+            // HTTP/1.1: one connection per request in flight; HTTP/2: streams share connections.
+            if (http2) Assert.True(peers.Count < 100, $"{peers.Count} connections: curl did not multiplex");
+            else Assert.True(peers.Count >= maxConcurrent(), $"{peers.Count} connections for {maxConcurrent()} concurrent requests");
         }
         finally
         {
