@@ -115,7 +115,8 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
                 switch (state)
                 {
                     case Iperf3State.ParamExchange:
-                        await Iperf3Wire.WriteJsonAsync(control, p.ToJson(), cancellationToken).ConfigureAwait(false);
+                        // Like iperf3, always say the block size (a server's own UDP default would be its 128 KiB TCP block).
+                        await Iperf3Wire.WriteJsonAsync(control, (p with { Length = block }).ToJson(), cancellationToken).ConfigureAwait(false);
                         break;
                     case Iperf3State.CreateStreams:
                         // iperf_create_streams: with --bidir our sending streams first, then the receiving ones.
