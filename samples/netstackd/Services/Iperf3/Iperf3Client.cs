@@ -399,6 +399,5 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
         };
     }
 
-    private static double Num(JsonObject o, string name) =>
-        o[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) ? d : 0;
+    private static double Num(JsonObject o, string name) => Iperf3Wire.TryGetNumber(o[name], out double d) ? d : 0;
 }

@@ -119,9 +119,8 @@ public sealed record Iperf3Parameters
     {
         value = absent;
         if (!json.TryGetPropertyValue(name, out var node) || node is null) return true;
-        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return false;
         // cJSON numbers are doubles; iperf3 reads them with valueint (or valuedouble for big counts).
-        if (!v.TryGetValue(out double d) || double.IsNaN(d) || d < min || d > max || d != Math.Floor(d)) return false;
+        if (!Iperf3Wire.TryGetNumber(node, out double d) || double.IsNaN(d) || d < min || d > max || d != Math.Floor(d)) return false;
         value = d >= long.MaxValue ? long.MaxValue : (long)d;
         return true;
     }

@@ -314,9 +314,8 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
         if (results["streams"] is not JsonArray streams || streams.Count > Iperf3Wire.MaxStreams * 2) return false;
         foreach (var node in streams)
         {
-            if (node is not JsonObject s || s["id"] is not JsonValue id || s["bytes"] is not JsonValue bytes) return false;
-            if (id.GetValueKind() != JsonValueKind.Number || bytes.GetValueKind() != JsonValueKind.Number) return false;
-            if (!id.TryGetValue(out double i) || !bytes.TryGetValue(out double b) || i is < 0 or > int.MaxValue || b < 0) return false;
+            if (node is not JsonObject s || !Iperf3Wire.TryGetNumber(s["id"], out double i) || !Iperf3Wire.TryGetNumber(s["bytes"], out double b)) return false;
+            if (i is < 0 or > int.MaxValue || b < 0) return false;
             bytesById[(int)i] = (long)Math.Min(b, long.MaxValue);
         }
         return true;

@@ -135,6 +135,17 @@ public static class Iperf3Wire
         return ParseObject(text, what);
     }
 
+    /// <summary>A JSON number as a double (whether parsed from text or built in memory from an integer).</summary>
+    public static bool TryGetNumber(JsonNode? node, out double value)
+    {
+        value = 0;
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return false;
+        if (v.TryGetValue(out value)) return true;
+        if (v.TryGetValue(out long l)) { value = l; return true; }
+        if (v.TryGetValue(out int i)) { value = i; return true; }
+        return false;
+    }
+
     /// <summary>Parses a JSON object (at most 16 levels deep), or throws <see cref="Iperf3ProtocolException"/>.</summary>
     public static JsonObject ParseObject(ReadOnlySpan<byte> utf8, string what)
     {
