@@ -102,6 +102,7 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
         var udp = new List<AsyncUdpSocket>();
         var stats = new List<Iperf3StreamStats>();
         using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sendAbort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var senders = new List<Task>();
         var receivers = new List<Task>();
@@ -137,10 +138,11 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
                         break;
                     case Iperf3State.TestRunning:
                         start = Iperf3Streams.Now;
-                        StartStreams(p, block, tcp, udp, stats, start, senders, receivers, sendStop.Token, receiveStop.Token);
+                        StartStreams(p, block, tcp, udp, stats, start, senders, receivers, sendStop.Token, sendAbort.Token, receiveStop.Token);
                         await RunUntilDoneAsync(control, p, stats, cancellationToken).ConfigureAwait(false);
                         seconds = Iperf3Streams.Now - start;
                         await sendStop.CancelAsync().ConfigureAwait(false);
+                        sendAbort.CancelAfter(TimeSpan.FromSeconds(2)); // a write under way gets this long to finish
                         await Task.WhenAll(senders).ConfigureAwait(false);
                         for (int i = 0; i < tcp.Count; i++)
                             if (stats[i].Sender) Iperf3ServerTest.ShutdownQuietly(tcp[i]);
@@ -179,6 +181,7 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
         finally
         {
             await sendStop.CancelAsync().ConfigureAwait(false);
+            await sendAbort.CancelAsync().ConfigureAwait(false);
             await receiveStop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(senders.Concat(receivers)).ConfigureAwait(false);
             foreach (var s in tcp) await s.DisposeAsync().ConfigureAwait(false);
@@ -238,7 +241,7 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
     }
 
     private static void StartStreams(Iperf3Parameters p, int block, List<TcpConnectionStream> tcp, List<AsyncUdpSocket> udp, List<Iperf3StreamStats> stats,
-        double start, List<Task> senders, List<Task> receivers, CancellationToken sendStop, CancellationToken receiveStop)
+        double start, List<Task> senders, List<Task> receivers, CancellationToken sendStop, CancellationToken sendAbort, CancellationToken receiveStop)
     {
         var budget = new Iperf3Budget(p.Bytes, p.Blocks);
         for (int i = 0; i < stats.Count; i++)
@@ -253,7 +256,7 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
                 continue;
             }
             var connection = tcp[i];
-            if (s.Sender) senders.Add(Task.Run(() => Iperf3Streams.SendTcpAsync(connection, s, block, budget, pacer, start, sendStop), CancellationToken.None));
+            if (s.Sender) senders.Add(Task.Run(() => Iperf3Streams.SendTcpAsync(connection, s, block, budget, pacer, start, sendStop, sendAbort), CancellationToken.None));
             else receivers.Add(Task.Run(() => Iperf3Streams.ReceiveTcpAsync(connection, s, block, start, receiveStop), CancellationToken.None));
         }
     }

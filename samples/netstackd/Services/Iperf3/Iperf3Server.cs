@@ -132,7 +132,7 @@ public sealed class Iperf3Server
             if (_current is { } current)
                 accepted = current.Cookie.AsSpan().SequenceEqual(cookie) && current.TryAddStream(connection, sequence);
             else
-                _current = test = new Iperf3ServerTest(this, connection, cookie);
+                _current = test = new Iperf3ServerTest(this, connection, cookie, Release);
         }
         if (accepted) return;
         if (test is null)
@@ -149,13 +149,15 @@ public sealed class Iperf3Server
             await connection.DisposeAsync().ConfigureAwait(false);
             return;
         }
-        try
+        if (await test.RunAsync(stop).ConfigureAwait(false)) Interlocked.Increment(ref _testsCompleted);
+    }
+
+    /// <summary>A test is over (results sent, or failed): the next client may start one.</summary>
+    private void Release(Iperf3ServerTest test)
+    {
+        lock (_lock)
         {
-            if (await test.RunAsync(stop).ConfigureAwait(false)) Interlocked.Increment(ref _testsCompleted);
-        }
-        finally
-        {
-            lock (_lock) _current = null;
+            if (ReferenceEquals(_current, test)) _current = null;
         }
     }
 

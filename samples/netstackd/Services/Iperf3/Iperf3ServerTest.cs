@@ -12,7 +12,7 @@ namespace NetStack.Samples.Netstackd.Services.Iperf3;
 /// CREATE_STREAMS (TCP connections with the same cookie, or UDP "connect" datagrams), TEST_START and TEST_RUNNING, data
 /// until the client's TEST_END, EXCHANGE_RESULTS (the client's JSON, then ours), DISPLAY_RESULTS.
 /// </summary>
-internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream control, byte[] cookie)
+internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream control, byte[] cookie, Action<Iperf3ServerTest> release)
 {
     /// <summary>How long the client may take to open its streams (iperf3 has no limit; a client that never does holds the server).</summary>
     private static readonly TimeSpan StreamsTimeout = TimeSpan.FromSeconds(30);
@@ -59,6 +59,7 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
         using var sendStop = new CancellationTokenSource();
         using var receiveStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var senderStop = CancellationTokenSource.CreateLinkedTokenSource(stop, sendStop.Token);
+        using var sendAbort = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var senders = new List<Task>();
         var receivers = new List<Task>();
         try
@@ -130,7 +131,7 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
                     continue;
                 }
                 var connection = tcp[i];
-                if (s.Sender) senders.Add(Task.Run(() => Iperf3Streams.SendTcpAsync(connection, s, block, budget, pacer, start, senderStop.Token), CancellationToken.None));
+                if (s.Sender) senders.Add(Task.Run(() => Iperf3Streams.SendTcpAsync(connection, s, block, budget, pacer, start, senderStop.Token, sendAbort.Token), CancellationToken.None));
                 else receivers.Add(Task.Run(() => Iperf3Streams.ReceiveTcpAsync(connection, s, block, start, receiveStop.Token), CancellationToken.None));
             }
             if (byPeer.Count > 0) receivers.Add(ReceiveUdpAsync(udp!, byPeer, p.UdpCounters64, block, start, receiveStop.Token));
@@ -146,6 +147,7 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
                 throw new Iperf3ProtocolException($"state {(int)state} during the test");
             }
             await sendStop.CancelAsync().ConfigureAwait(false);
+            sendAbort.CancelAfter(TimeSpan.FromSeconds(2)); // a write under way gets this long to finish
             await Task.WhenAll(senders).ConfigureAwait(false);
             // iperf3 closes every stream at TEST_END: a client blocked in a read of a whole block (3.x's Nread) needs our
             // FIN to get on to the results. Our receiving streams stay open to take in what is still in flight.
@@ -176,6 +178,7 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
             foreach (var c in tcp) await c.DisposeAsync().ConfigureAwait(false);
             await Iperf3Wire.WriteJsonAsync(control, Results(p, stats, cpu, elapsed), stop).ConfigureAwait(false);
             await Iperf3Wire.WriteStateAsync(control, Iperf3State.DisplayResults, stop).ConfigureAwait(false);
+            release(this); // the server is free for the next test (the client may connect before our IPERF_DONE arrives)
             try
             {
                 await Iperf3Wire.ReadStateAsync(control, Iperf3Server.HandshakeTimeout, stop).ConfigureAwait(false); // IPERF_DONE
@@ -208,11 +211,13 @@ internal sealed class Iperf3ServerTest(Iperf3Server server, TcpConnectionStream 
         {
             lock (_lock) _accepting = false;
             await sendStop.CancelAsync().ConfigureAwait(false);
+            await sendAbort.CancelAsync().ConfigureAwait(false);
             await receiveStop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(senders.Concat(receivers)).ConfigureAwait(false);
             foreach (var (_, c) in _tcpStreams) await c.DisposeAsync().ConfigureAwait(false);
             if (udp is not null) await udp.DisposeAsync().ConfigureAwait(false);
             if (swapped) await server.SwapListenerAsync(null).ConfigureAwait(false);
+            release(this);
             await control.DisposeAsync().ConfigureAwait(false);
             long bytesIn = stats.Where(s => !s.Sender).Sum(s => s.Bytes), bytesOut = stats.Where(s => s.Sender).Sum(s => s.Bytes);
             server.Log.Connection("iperf3", control.RemoteEndPoint, control.LocalEndPoint, bytesIn, bytesOut, clock.Elapsed, result, detail);

@@ -121,17 +121,21 @@ public static class Iperf3Streams
         }
     }
 
-    /// <summary>Writes blocks until cancelled, the budget is spent or the peer goes away.</summary>
+    /// <summary>
+    /// Writes blocks until <paramref name="stop"/>, the budget is spent or the peer goes away. A write under way when
+    /// <paramref name="stop"/> fires is finished (so the count is exact and a peer reading whole blocks gets its last one),
+    /// unless <paramref name="abort"/> fires first.
+    /// </summary>
     public static async Task SendTcpAsync(Stream stream, Iperf3StreamStats stats, int blockSize, Iperf3Budget budget, Iperf3Pacer pacer,
-        double start, CancellationToken cancellationToken)
+        double start, CancellationToken stop, CancellationToken abort)
     {
         var block = MakeBlock(blockSize);
         try
         {
-            while (!cancellationToken.IsCancellationRequested && budget.TryTake(blockSize))
+            while (!stop.IsCancellationRequested && budget.TryTake(blockSize))
             {
-                await pacer.WaitAsync(stats.Bytes, cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                await pacer.WaitAsync(stats.Bytes, stop).ConfigureAwait(false);
+                await stream.WriteAsync(block, abort).ConfigureAwait(false);
                 stats.Add(blockSize);
                 stats.Blocks++;
                 stats.EndTime = Now - start;
