@@ -6,6 +6,7 @@ using System.Net;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using NetStack.Network;
+using NetStack.Samples.Netstackd.Services.Iperf3;
 using NetStack.Wire;
 
 namespace NetStack.Samples.Netstackd;
@@ -58,6 +59,9 @@ public sealed class NetstackdOptions
 
     /// <summary>Open the TAP without IFF_VNET_HDR offloads (plain frames, one per system call).</summary>
     public bool NoOffloads { get; private set; }
+
+    /// <summary>The iperf3 server port and client test (Services/Iperf3).</summary>
+    public Iperf3CommandLine Iperf3 { get; } = new();
 
     public bool HasFaults => FaultDrop > 0 || FaultReorder > 0 || FaultDuplicate > 0;
 
@@ -118,7 +122,8 @@ public sealed class NetstackdOptions
         if (Http is not null && HttpRoot is null) { error = "--http needs --http-root DIR"; return false; }
         if (HttpRoot is not null && Http is null) { error = "--http-root needs --http PORT"; return false; }
         if (HttpRoot is not null && !Directory.Exists(HttpRoot)) { error = $"--http-root: '{HttpRoot}' is not a directory"; return false; }
-        var tcpPorts = new[] { TcpEcho, Discard, Chargen, Http }.Where(p => p is not null).ToList();
+        if (!Iperf3.Validate(out error)) return false;
+        var tcpPorts = new[] { TcpEcho, Discard, Chargen, Http, Iperf3.ServerPort }.Where(p => p is not null).ToList();
         if (tcpPorts.Count != tcpPorts.Distinct().Count()) { error = "two TCP services on one port"; return false; }
         if (Slaac && NoSlaac) { error = "--slaac and --no-slaac contradict each other"; return false; }
         if (Ipv4Addresses.Count == 0 && Ipv6Addresses.Count == 0 && !Dhcp && !Slaac) { error = "no address: give --address, --dhcp or --slaac"; return false; }
@@ -187,6 +192,7 @@ public sealed class NetstackdOptions
         private readonly Option<int> _backlog = new("--backlog") { Description = "TCP listen backlog (1 to 65535)", HelpName = "N", DefaultValueFactory = _ => 1024 };
         private readonly Option<int?> _synQueue = new("--syn-queue") { Description = "Half-open connections before SYN cookies (0 to 65535; default: the backlog)", HelpName = "N" };
         private readonly Option<int> _queueLength = new("--queue-len") { Description = "Frames the kernel holds for us on the TAP (1 to 1000000)", HelpName = "N", DefaultValueFactory = _ => 4096 };
+        private readonly Iperf3CommandLine.Options _iperf3 = new();
         private readonly Option<bool> _noOffloads = new("--no-offloads") { Description = "Open the TAP without virtio-net offloads (one plain frame per system call)" };
         private readonly Option<LogLevel> _logLevel = new("--log-level")
         {
@@ -246,6 +252,7 @@ public sealed class NetstackdOptions
                 _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _noOffloads, _logLevel,
             })
                 Root.Options.Add(option);
+            foreach (var option in _iperf3.All) Root.Options.Add(option);
         }
 
         /// <summary>Copies a parse without errors into <paramref name="o"/>.</summary>
@@ -284,6 +291,7 @@ public sealed class NetstackdOptions
             o.QueueLength = r.GetValue(_queueLength);
             o.NoOffloads = r.GetValue(_noOffloads);
             o.LogLevel = r.GetValue(_logLevel);
+            _iperf3.Bind(r, o.Iperf3);
         }
 
         private static Option<int?> Port(string name, string description) => new(name)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using NetStack.Link;
 using NetStack.Samples.Netstackd;
 using NetStack.Samples.Netstackd.Services;
+using NetStack.Samples.Netstackd.Services.Iperf3;
 using NetStack.Tap;
 using NetStack.Transport.Tcp;
 using NetStack.Network;
@@ -84,6 +85,12 @@ try
     await AddTcp(o.Discard, "discard", (l, log) => new DiscardService(l.Listener, log));
     await AddTcp(o.Chargen, "chargen", (l, log) => new ChargenService(l.Listener, log));
     await AddTcp(o.Http, "http", (l, log) => new HttpFileServer(l.Listener, log, o.HttpRoot!));
+    if (o.Iperf3.ServerPort is { } iperfPort)
+    {
+        var log = new ServiceLog(Console.Out);
+        var server = await Iperf3Server.StartAsync(stack.Ip, iperfPort, log, o.Backlog, udpDefaultLength: stack.Device.Mtu - 40);
+        services.Add(("iperf3", log, server.RunAsync(stop.Token)));
+    }
     if (o.UdpEcho is { } udpPort)
     {
         var log = new ServiceLog(Console.Out);
@@ -100,6 +107,7 @@ catch (SocketException e)
     return 1;
 }
 
+int exitCode = 0;
 var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 void OnSignal(PosixSignalContext context)
 {
@@ -122,7 +130,17 @@ using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
                 Console.WriteLine($"netstackd: DHCPv4 lease {t.Result.Address}/{t.Result.PrefixLength} routers [{string.Join(' ', t.Result.Routers)}] for {t.Result.LeaseTime}");
         }, TaskScheduler.Default);
     }
-    await stopped.Task;
+    if (o.Iperf3.ClientTarget is not null)
+    {
+        // One iperf3 test against the target, then exit (0 when the test completed).
+        var client = Iperf3Client.RunFromCommandLineAsync(stack.Ip, o.Iperf3, stack.Device.Mtu, Console.Out, stop.Token);
+        await Task.WhenAny(stopped.Task, client);
+        if (client.IsCompleted) exitCode = await client;
+    }
+    else
+    {
+        await stopped.Task;
+    }
 }
 
 await stop.CancelAsync();
@@ -133,7 +151,7 @@ await stack.DisposeAsync();
 var counters = Counters.Describe(stack);
 foreach (var name in services.Select(s => (s.Name, s.Log)).Distinct()) Console.WriteLine(name.Log.Summary(name.Name));
 Console.WriteLine(counters);
-return 0;
+return exitCode;
 }
 
 /// <summary>Hands a listener to a service constructor (keeps the lambdas above short).</summary>

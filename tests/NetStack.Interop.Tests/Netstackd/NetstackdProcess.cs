@@ -99,6 +99,14 @@ internal sealed class NetstackdProcess : IDisposable
         return (_process.ExitCode, Output);
     }
 
+    /// <summary>Waits for netstackd to exit by itself (e.g. after --iperf3-client), then the exit code and everything printed.</summary>
+    public async Task<(int ExitCode, string Output)> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return (_process.ExitCode, Output);
+    }
+
     public void Dispose()
     {
         try
