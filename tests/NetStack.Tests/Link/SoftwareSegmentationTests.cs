@@ -207,6 +207,58 @@ public class SoftwareSegmentationTests
         Assert.Equal(device.Frames.Select(f => f.ToArray()), plainDevice.Frames.Select(f => f.ToArray()));
     }
 
+    [Fact]
+    public void Decorators_keep_the_offload_capabilities_the_recorder_passes_super_frames_and_the_fault_injector_segments_them()
+    {
+        var payload = Frames.Pattern(2500);
+        var super = Frame(false, 7, TcpFlags.Ack | TcpFlags.Psh, payload, 1, partial: true);
+        var info = new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) };
+
+        // A TSO device straight behind a recorder: the super-frame is recorded and handed on whole, with its header.
+        var tso = new TsoRecordingDevice();
+        using (var recorder = new PcapRecorder(tso, new MemoryStream()))
+        {
+            Assert.Equal(tso.Capabilities.Offloads, ((INetDevice)recorder).Capabilities.Offloads);
+            ((INetDevice)recorder).Transmit(super, Instant.Zero, info);
+            Assert.Equal(1, recorder.FramesRecorded);
+        }
+        Assert.Equal([super.Length], tso.Frames.Select(f => f.Length));
+        Assert.Equal([info.Virtio], tso.Headers);
+
+        // Behind a fault injector the capabilities still pass, but the frame reaches the device as its wire segments.
+        var inner = new TsoRecordingDevice();
+        using (var faults = new FaultInjector(inner, new SeededRandom(1)))
+        {
+            Assert.Equal(inner.Capabilities.Offloads, ((INetDevice)faults).Capabilities.Offloads);
+            ((INetDevice)faults).Transmit(super, Instant.Zero, info);
+            Assert.Equal(3, faults.TransmitStatistics.Frames);
+        }
+        Assert.Equal([Eth + 52 + 1000, Eth + 52 + 1000, Eth + 52 + 500], inner.Frames.Select(f => f.Length));
+        Assert.All(inner.Headers, h => Assert.Equal(default, h));
+    }
+
+    private sealed class TsoRecordingDevice : INetDevice
+    {
+        public List<byte[]> Frames { get; } = [];
+        public List<VirtioNetHeader> Headers { get; } = [];
+        public Medium Medium => Medium.Ethernet;
+        public int Mtu => 1500;
+        public int MaxFrameSize => 65550;
+        public MacAddress HardwareAddress => MacA;
+        public DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with
+        {
+            Offloads = DeviceOffloads.TransmitChecksum | DeviceOffloads.Tso4 | DeviceOffloads.Tso6,
+            GsoMaxSize = 65536,
+        };
+        public bool TryReceive(Span<byte> buffer, Instant now, out int length) { length = 0; return false; }
+        public void Transmit(ReadOnlySpan<byte> frame, Instant now) => Transmit(frame, now, default);
+        public void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+        {
+            Frames.Add(frame.ToArray());
+            Headers.Add(info.Virtio);
+        }
+    }
+
     private sealed class RecordingDevice : INetDevice
     {
         public List<byte[]> Frames { get; } = [];
