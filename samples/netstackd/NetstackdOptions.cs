@@ -25,7 +25,10 @@ public sealed class NetstackdOptions
     public Ipv4Address? Ipv4Gateway { get; private set; }
     public Ipv6Address? Ipv6Gateway { get; private set; }
     public bool Dhcp { get; private set; }
+    /// <summary>--slaac: SLAAC may be the only address source (no --address is then needed).</summary>
     public bool Slaac { get; private set; }
+    /// <summary>--no-slaac: form no address from router advertisements (SLAAC is on by default, RFC 4862).</summary>
+    public bool NoSlaac { get; private set; }
     public int? TcpEcho { get; private set; }
     public int? UdpEcho { get; private set; }
     public int? Discard { get; private set; }
@@ -117,6 +120,7 @@ public sealed class NetstackdOptions
         if (HttpRoot is not null && !Directory.Exists(HttpRoot)) { error = $"--http-root: '{HttpRoot}' is not a directory"; return false; }
         var tcpPorts = new[] { TcpEcho, Discard, Chargen, Http }.Where(p => p is not null).ToList();
         if (tcpPorts.Count != tcpPorts.Distinct().Count()) { error = "two TCP services on one port"; return false; }
+        if (Slaac && NoSlaac) { error = "--slaac and --no-slaac contradict each other"; return false; }
         if (Ipv4Addresses.Count == 0 && Ipv6Addresses.Count == 0 && !Dhcp && !Slaac) { error = "no address: give --address, --dhcp or --slaac"; return false; }
         if (Ipv4Gateway is { } g4 && Ipv4Addresses.Count > 0 && !Ipv4Addresses.Any(a => a.Contains(g4))) { error = $"--gateway {g4} is not on any IPv4 subnet given"; return false; }
         return true;
@@ -164,7 +168,11 @@ public sealed class NetstackdOptions
             Description = "The default router, at most one per family (repeatable)", HelpName = "ADDRESS", Arity = ArgumentArity.OneOrMore,
         };
         private readonly Option<bool> _dhcp = new("--dhcp") { Description = "Acquire an IPv4 address by DHCPv4" };
-        private readonly Option<bool> _slaac = new("--slaac") { Description = "Configure IPv6 addresses from router advertisements (SLAAC)" };
+        private readonly Option<bool> _slaac = new("--slaac") { Description = "SLAAC as the only address source (no --address needed); SLAAC is on by default" };
+        private readonly Option<bool> _noSlaac = new("--no-slaac")
+        {
+            Description = "Form no IPv6 address from router advertisements (by default SLAAC runs beside static addresses, as Linux with accept_ra=1, autoconf=1)",
+        };
         private readonly Option<int?> _tcpEcho = Port("--tcp-echo", "Serve TCP echo (RFC 862) on PORT");
         private readonly Option<int?> _udpEcho = Port("--udp-echo", "Serve UDP echo (RFC 862) on PORT, IPv4 and IPv6");
         private readonly Option<int?> _discard = Port("--discard", "Serve TCP discard (RFC 863) on PORT");
@@ -234,7 +242,7 @@ public sealed class NetstackdOptions
                 option.Arity = ArgumentArity.ExactlyOne;
             foreach (var option in new Option[]
             {
-                _tap, _pcap, _mac, _mtu, _address, _gateway, _dhcp, _slaac, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot,
+                _tap, _pcap, _mac, _mtu, _address, _gateway, _dhcp, _slaac, _noSlaac, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot,
                 _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _noOffloads, _logLevel,
             })
                 Root.Options.Add(option);
@@ -259,6 +267,7 @@ public sealed class NetstackdOptions
             }
             o.Dhcp = r.GetValue(_dhcp);
             o.Slaac = r.GetValue(_slaac);
+            o.NoSlaac = r.GetValue(_noSlaac);
             o.TcpEcho = r.GetValue(_tcpEcho);
             o.UdpEcho = r.GetValue(_udpEcho);
             o.Discard = r.GetValue(_discard);

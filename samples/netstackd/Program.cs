@@ -58,7 +58,8 @@ var config = new InterfaceConfig
     Ipv6Addresses = o.Ipv6Addresses,
     Ipv6Gateway = o.Ipv6Gateway,
     Dhcpv4 = o.Dhcp,
-    Slaac = o.Slaac,
+    // RFC 4862: SLAAC beside static addresses is the host default (Linux: accept_ra=1, autoconf=1); --no-slaac turns it off.
+    Slaac = !o.NoSlaac,
 };
 var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }

@@ -27,7 +27,11 @@ public sealed class InterfaceConfig
     /// <summary>Obtain an IPv4 address, gateway, DNS servers and MTU by DHCPv4 (RFC 2131).</summary>
     public bool Dhcpv4 { get; init; }
 
-    /// <summary>Form addresses from router advertisements (RFC 4862).</summary>
+    /// <summary>
+    /// Form addresses from router advertisements (RFC 4862 §5.5.3) and solicit them (RFC 4861 §6.3.7). On by default,
+    /// also beside static addresses, as a Linux host (accept_ra=1, autoconf=1); never on a <see cref="Forwarding"/>
+    /// interface. Off, advertisements that arrive still give default routers, prefixes, MTU and DNS servers.
+    /// </summary>
     public bool Slaac { get; init; } = true;
 
     /// <summary>Forward packets not addressed to us between interfaces (router mode, RFC 1812 / RFC 8200).</summary>

@@ -61,6 +61,20 @@ public sealed class NetstackdPureTests
     }
 
     [Fact]
+    public void Slaac_is_on_by_default_and_no_slaac_turns_it_off_RFC4862()
+    {
+        Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--address", "2001:db8:1::3/64"], out var o, out var error), error);
+        Assert.False(o.NoSlaac);
+        Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--address", "2001:db8:1::3/64", "--no-slaac"], out o, out error), error);
+        Assert.True(o.NoSlaac);
+        Assert.False(NetstackdOptions.TryParse(["--tap", "t", "--slaac", "--no-slaac"], out _, out error));
+        Assert.Contains("contradict", error, StringComparison.Ordinal);
+        // --no-slaac is not an address source.
+        Assert.False(NetstackdOptions.TryParse(["--tap", "t", "--no-slaac"], out _, out error));
+        Assert.Contains("no address", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Backlog_and_SYN_queue_parse()
     {
         Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--tcp-echo", "7", "--backlog", "64", "--syn-queue", "0", "--queue-len", "100"], out var o, out var error), error);
