@@ -121,6 +121,8 @@ public sealed partial class TcpConnection
     internal TcpListenSocket? Listener { get; set; }
     internal bool InTable { get; set; }
     internal bool IsDirty { get; set; }
+    /// <summary>The earliest deadline this connection has in the layer's timer heap (<see cref="Instant.MaxValue"/>: none).</summary>
+    internal Instant ScheduledDeadline { get; set; } = Instant.MaxValue;
     internal bool HalfOpenCounted { get; set; }
     /// <summary>A half-open connection made from a valid cookie ACK that found the accept queue full.</summary>
     internal bool FromCookie { get; init; }

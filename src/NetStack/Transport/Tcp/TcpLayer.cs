@@ -22,6 +22,11 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     private readonly Dictionary<ushort, TcpListenSocket> _wildcardListeners = [];
     private readonly List<TcpConnection> _dirty = [];
     private readonly List<TcpConnection> _timerScratch = [];
+    // Timers: a min-heap of (connection, deadline) with lazy deletion, so that Poll and NextDeadline touch only the
+    // connections that are due, never every connection (a SYN flood's thousands of half-open entries, or ten thousand
+    // idle connections, cost nothing per loop turn). An entry is current when its deadline equals the connection's
+    // ScheduledDeadline; deadlines that moved later leave an early entry that is re-queued when it comes up.
+    private readonly PriorityQueue<TcpConnection, Instant> _timers = new();
     private readonly byte[] _scratch = new byte[65536 + TcpSegment.MaxHeaderLength];
     private Instant _challengeWindowStart = new(long.MinValue / 2);
     private int _challengeCount;
@@ -112,6 +117,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         }
         c.InTable = true;
         c.StartConnect(now);
+        Schedule(c);
         Flush(now);
         return c;
     }
@@ -160,6 +166,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             var before = c.Observable;
             c.TouchKeepalive(now);
             c.Process(seg, now);
+            Schedule(c);
             Flush(now);
             if (c.Observable != before) ConnectionChanged?.Invoke(c);
             return TransportVerdict.Delivered;
@@ -202,6 +209,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 cc.InTable = true;
                 cc.StartFromCookie(seg, seg.ToRepr(), mss, now);
                 if (seg.Payload.Length > 0 || seg.Fin) cc.Process(seg, now);
+                Schedule(cc);
                 return;
             }
             if (!seg.Syn && listener.Settings.SynCookies) Stats.SynCookiesRejected++;
@@ -209,6 +217,8 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             return;
         }
         if (!seg.Syn) return;
+        // The listener's SYN budget (RFC 4987 §3.2): beyond it a SYN is dropped here, before any SYN,ACK, cookie or state.
+        if (!listener.TryTakeSyn(now)) { Stats.SynDroppedRateLimited++; return; }
 
         // A full accept queue refuses new handshakes whether or not cookies are on (Linux's tcp_conn_request drops the SYN
         // when sk_acceptq_is_full): a SYN,ACK now would let the client believe in a connection that cannot be queued. The
@@ -252,6 +262,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         _connections[Key(local, remote)] = c;
         c.InTable = true;
         c.StartFromSyn(seg, repr, Secrets.InitialSequence(local, remote, now), now);
+        Schedule(c);
     }
 
     /// <summary>
@@ -275,6 +286,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             _connections[Key(local, remote)] = c;
             c.InTable = true;
             c.StartHalfOpenFromCookie(seg, seg.ToRepr(), mss, now);
+            Schedule(c);
             return;
         }
         if (abort || (seg.Payload.Length == 0 && !seg.Fin))
@@ -332,6 +344,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             int ipHeader = v4 ? 20 : 40;
             int payload = Math.Min((int)Math.Min(error.Parameter, 65535u) - ipHeader, _ip.MaxTransportPayload(error.OriginalDestination));
             c.OnPathMtu(payload);
+            Schedule(c);
             Flush(now);
             return;
         }
@@ -360,14 +373,23 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public Instant Poll(Instant now)
     {
         _timerScratch.Clear();
-        foreach (var c in _connections.Values)
+        // Only the heap's due entries are looked at: O(due · log n) per call, not O(connections).
+        while (_timers.TryPeek(out var c, out var at) && at <= now)
+        {
+            _timers.Dequeue();
+            TimerEntriesExamined++;
+            if (at != c.ScheduledDeadline || !c.InTable) continue;   // superseded by an earlier entry, or gone
+            c.ScheduledDeadline = Instant.MaxValue;
             if (c.NextDeadline <= now) _timerScratch.Add(c);
+            else Schedule(c);                                          // its timers moved later: queue it again
+        }
         foreach (var c in _timerScratch)
         {
             var before = c.Observable;
             c.OnTimers(now);
             if (c.State != TcpState.Closed) MarkDirty(c);
             if (c.Observable != before) ConnectionChanged?.Invoke(c);
+            Schedule(c);
         }
         Flush(now);
         return NextDeadline;
@@ -379,9 +401,39 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         get
         {
             if (_dirty.Count > 0) return Instant.Zero;
-            var d = Instant.MaxValue;
-            foreach (var c in _connections.Values) d = Instant.Min(d, c.NextDeadline);
-            return d;
+            // Superseded entries on top are dropped here so that the answer is a real timer (or a later-moved one,
+            // which Poll then re-queues: at worst one early wake-up).
+            while (_timers.TryPeek(out var c, out var at) && (at != c.ScheduledDeadline || !c.InTable)) _timers.Dequeue();
+            return _timers.TryPeek(out _, out var first) ? first : Instant.MaxValue;
+        }
+    }
+
+    /// <summary>Connections with an entry in the timer heap (entries, counting superseded ones): for tests and benchmarks.</summary>
+    internal int TimerHeapCount => _timers.Count;
+
+    /// <summary>Timer heap entries Poll has taken out (due or superseded): what the timers cost, for tests and benchmarks.</summary>
+    internal long TimerEntriesExamined { get; private set; }
+
+    /// <summary>Puts <paramref name="c"/>'s next deadline in the timer heap if it is earlier than the one already there.</summary>
+    internal void Schedule(TcpConnection c)
+    {
+        if (!c.InTable) return;
+        var d = c.NextDeadline;
+        if (d >= c.ScheduledDeadline) return;
+        c.ScheduledDeadline = d;
+        _timers.Enqueue(c, d);
+        // Superseded entries are dropped as they come up; should they pile up (deadlines moved earlier again and again),
+        // rebuild the heap from the live connections so that it stays O(connections).
+        if (_timers.Count > 4 * _connections.Count + 64) RebuildTimers();
+    }
+
+    private void RebuildTimers()
+    {
+        _timers.Clear();
+        foreach (var c in _connections.Values)
+        {
+            c.ScheduledDeadline = c.NextDeadline;
+            if (c.ScheduledDeadline != Instant.MaxValue) _timers.Enqueue(c, c.ScheduledDeadline);
         }
     }
 
@@ -400,6 +452,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             c.IsDirty = false;
             var before = c.Observable;
             c.Transmit(now);
+            Schedule(c);
             if (c.Observable != before) ConnectionChanged?.Invoke(c);
         }
         _dirty.Clear();

@@ -1,3 +1,5 @@
+using NetStack.Network;
+
 namespace NetStack.Transport.Tcp;
 
 /// <summary>
@@ -18,7 +20,13 @@ public sealed class TcpListenSocket
         Local = local;
         Backlog = Math.Max(1, backlog);
         Settings = settings;
+        if (settings.ListenerSynRate > 0) _synBudget = new TokenBucket(settings.ListenerSynRate, Math.Max(1, settings.ListenerSynBurst));
     }
+
+    private readonly TokenBucket? _synBudget;
+
+    /// <summary>Takes one SYN from the listener's budget (<see cref="TcpSettings.ListenerSynRate"/>); false: drop it.</summary>
+    internal bool TryTakeSyn(Instant now) => _synBudget is null || _synBudget.TryTake(now);
 
     public TcpEndpoint Local { get; }
     public int Backlog { get; }

@@ -98,6 +98,15 @@ public sealed record TcpSettings
     /// True: the client is reset at once.
     /// </summary>
     public bool AbortOnOverflow { get; init; }
+    /// <summary>
+    /// A listener's SYN budget (SYNs per second, token bucket with <see cref="ListenerSynBurst"/>): SYNs beyond it are
+    /// dropped before they cost a SYN,ACK, a cookie or state (counted in <see cref="TcpStatistics.SynDroppedRateLimited"/>),
+    /// so that a flood against one port cannot take the whole loop from established connections and other listeners
+    /// (RFC 4987 §3.2 "filtering"; segments of existing connections never pass through it). 0: no budget.
+    /// </summary>
+    public int ListenerSynRate { get; init; } = 100_000;
+    /// <summary>The SYNs a listener may take at once beyond <see cref="ListenerSynRate"/> (the bucket's depth).</summary>
+    public int ListenerSynBurst { get; init; } = 20_000;
     /// <summary>Out-of-order ranges the receive side keeps.</summary>
     public int ReassemblyRanges { get; init; } = 8;
     /// <summary>RFC 5961 §7: challenge ACKs per second for the whole stack.</summary>
