@@ -401,10 +401,17 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         get
         {
             if (_dirty.Count > 0) return Instant.Zero;
-            // Superseded entries on top are dropped here so that the answer is a real timer (or a later-moved one,
-            // which Poll then re-queues: at worst one early wake-up).
-            while (_timers.TryPeek(out var c, out var at) && (at != c.ScheduledDeadline || !c.InTable)) _timers.Dequeue();
-            return _timers.TryPeek(out _, out var first) ? first : Instant.MaxValue;
+            // The answer is exact: superseded entries on top are dropped, and a top entry whose connection's timers
+            // moved is re-queued at its real deadline.
+            while (_timers.TryPeek(out var c, out var at))
+            {
+                if (at != c.ScheduledDeadline || !c.InTable) { _timers.Dequeue(); continue; }
+                if (c.NextDeadline == at) return at;
+                _timers.Dequeue();                  // moved (later, or earlier without a Schedule): queue it where it is
+                c.ScheduledDeadline = Instant.MaxValue;
+                Schedule(c);
+            }
+            return Instant.MaxValue;
         }
     }
 
