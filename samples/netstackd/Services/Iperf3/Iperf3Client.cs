@@ -139,7 +139,7 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
                     case Iperf3State.TestRunning:
                         start = Iperf3Streams.Now;
                         StartStreams(p, block, tcp, udp, stats, start, senders, receivers, sendStop.Token, sendAbort.Token, receiveStop.Token);
-                        await RunUntilDoneAsync(control, p, stats, cancellationToken).ConfigureAwait(false);
+                        await RunUntilDoneAsync(control, p, stats, block, cancellationToken).ConfigureAwait(false);
                         seconds = Iperf3Streams.Now - start;
                         await sendStop.CancelAsync().ConfigureAwait(false);
                         sendAbort.CancelAfter(TimeSpan.FromSeconds(2)); // a write under way gets this long to finish
@@ -283,9 +283,11 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
     /// iperf_run_client's end test: -t elapsed, or -n bytes / -k blocks sent (or, with -R, received), counted over all
     /// streams. A state byte from the server meanwhile is an error (it only speaks after our TEST_END).
     /// </summary>
-    private static async Task RunUntilDoneAsync(TcpConnectionStream control, Iperf3Parameters p, List<Iperf3StreamStats> stats, CancellationToken cancellationToken)
+    private static async Task RunUntilDoneAsync(TcpConnectionStream control, Iperf3Parameters p, List<Iperf3StreamStats> stats, int block, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        var quiet = Stopwatch.StartNew();
+        long last = 0;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var early = Iperf3Wire.ReadStateAsync(control, Timeout.InfiniteTimeSpan, cts.Token);
         try
@@ -299,6 +301,11 @@ public sealed class Iperf3Client(IpStack ip, Iperf3Parameters parameters, int ud
                     throw new Iperf3ProtocolException(state == Iperf3State.ServerError ? "SERVER_ERROR during the test" : $"state {(int)state} during the test");
                 }
                 long sent = stats.Where(s => s.Sender).Sum(s => s.Bytes), received = stats.Where(s => !s.Sender).Sum(s => s.Bytes);
+                // UDP: a lost datagram still counts towards -n (by sequence number), and a test by bytes whose sender
+                // has gone quiet for 2 s is over (iperf3 itself would wait for bytes that never come).
+                if (p.Udp) received = Math.Max(received, stats.Where(s => !s.Sender).Sum(s => s.Packets) * block);
+                if (received != last) { last = received; quiet.Restart(); }
+                if (p.Udp && p.Time == 0 && received > 0 && quiet.Elapsed > TimeSpan.FromSeconds(2)) return;
                 long sentBlocks = stats.Where(s => s.Sender).Sum(s => s.Blocks), receivedBlocks = stats.Where(s => !s.Sender).Sum(s => s.Blocks);
                 if (p.Bytes > 0 && (sent >= p.Bytes || received >= p.Bytes)) return;
                 if (p.Blocks > 0 && (sentBlocks >= p.Blocks || receivedBlocks >= p.Blocks)) return;
