@@ -14,12 +14,14 @@ public sealed class ReadinessApiTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
+    // Five DAD probes (RFC 4862 §5.1 DupAddrDetectTransmits), one RetransTimer (1 s) apart: the address stays tentative
+    // for at least 5 s, so "right after start" holds even when a loaded machine delays this test by a second or two.
     private static IpStack Stack(INetDevice device, string v6, bool optimistic = false) => new(device, new InterfaceConfig
     {
         EnableIpv4 = false,
         Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(v6), 64)],
         Slaac = false,
-    }, new IpStackOptions { Stack = new StackOptions { Ipv6 = new Ipv6Settings { OptimisticDad = optimistic } } });
+    }, new IpStackOptions { Stack = new StackOptions { Ipv6 = new Ipv6Settings { OptimisticDad = optimistic, DupAddrDetectTransmits = 5 } } });
 
     [Fact]
     public async Task Right_after_start_the_address_is_tentative_after_WaitForReadyAsync_a_connect_succeeds()
@@ -29,7 +31,7 @@ public sealed class ReadinessApiTests
         await using var b = Stack(link.B, "2001:db8::2");
         await a.StartAsync();
         await b.StartAsync();
-        Assert.Equal(ReadinessStatus.Waiting, (await a.GetReadinessAsync()).Status); // DAD takes at least RetransTimer (1 s)
+        Assert.Equal(ReadinessStatus.Waiting, (await a.GetReadinessAsync()).Status); // DAD takes at least 5 s here
         await using var listener = await b.ListenTcpAsync(new IPEndPoint(IPAddress.IPv6Any, 7));
         var early = await Assert.ThrowsAsync<SocketException>(() => a.ConnectTcpAsync(new IPEndPoint(IPAddress.Parse("2001:db8::2"), 7)));
         Assert.NotEqual(SocketError.Success, early.SocketErrorCode);

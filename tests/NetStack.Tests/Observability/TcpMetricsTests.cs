@@ -51,8 +51,10 @@ public sealed class TcpMetricsTests
             long received = Reading.Sum(r, "netstack.tcp.segments", ("network.type", family), ("network.io.direction", "receive"), ("network.transport", "tcp"));
             Assert.True(sent >= 60, $"{stack.Name} sent {sent} {family} segments");
             Assert.True(received >= 60, $"{stack.Name} received {received} {family} segments");
-            // And they agree with the layer's own counters (no other TCP in this pair).
-            Assert.Equal(stack.Tcp.Stats.SegmentsSent, Reading.Sum(r, "netstack.tcp.segments", ("network.io.direction", "transmit")));
+            // And they agree with the layer's own counters (no other TCP in this pair), read in one work item on the loop
+            // so that no segment goes out between the two readings.
+            var (onLoop, layerSent) = await stack.InvokeAsync(_ => (Reading.Collect(stack), stack.Tcp.Stats.SegmentsSent));
+            Assert.Equal(layerSent, Reading.Sum(onLoop, "netstack.tcp.segments", ("network.io.direction", "transmit")));
             Assert.Equal(0, Reading.Sum(r, "netstack.tcp.segments", ("network.type", family == "ipv4" ? "ipv6" : "ipv4")));
             Assert.All(r.Where(x => x.Instrument == "netstack.tcp.segments"), x => Assert.Equal("{segment}", x.Unit));
         }
@@ -76,7 +78,8 @@ public sealed class TcpMetricsTests
             r => Reading.Sum(r, "netstack.tcp.timeouts") >= 1 && Reading.Sum(r, "netstack.tcp.retransmissions") >= 1, "RTO and retransmission");
         Assert.Equal("{timeout}", lossy.First(x => x.Instrument == "netstack.tcp.timeouts").Unit);
         Assert.Equal("{segment}", lossy.First(x => x.Instrument == "netstack.tcp.retransmissions").Unit);
-        Assert.Equal(p.A.Tcp.Stats.Retransmissions, Reading.Sum(Reading.Collect(p.A), "netstack.tcp.retransmissions"));
+        var (onLoop, layerRetransmissions) = await p.A.InvokeAsync(_ => (Reading.Collect(p.A), p.A.Tcp.Stats.Retransmissions));
+        Assert.Equal(layerRetransmissions, Reading.Sum(onLoop, "netstack.tcp.retransmissions"));
 
         p.DeviceA.Blocked = false; // the next retransmission gets through
         var got = new byte[1000];
