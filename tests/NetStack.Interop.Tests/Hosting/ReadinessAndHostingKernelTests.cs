@@ -51,7 +51,7 @@ public sealed class ReadinessAndHostingKernelTests
         var ns = lab.CreateNamespace();
         var tap = lab.CreateTap(ns);
         NetnsLab.Run("ip", "-n", ns, "addr", "add", "2001:db8:14::1/64", "dev", tap.Name, "nodad");
-        using var echo = await KernelEchoAsync(lab, ns, 7014);
+        _ = await KernelEchoAsync(lab, ns, 7014); // the lab kills it on Dispose (do not dispose the Process before)
         await using var stack = new IpStack(tap, new InterfaceConfig
         {
             EnableIpv4 = false,
@@ -83,7 +83,7 @@ public sealed class ReadinessAndHostingKernelTests
         var tap = lab.CreateTap(ns);
         NetnsLab.Run("ip", "-n", ns, "addr", "add", "198.51.100.1/24", "dev", tap.Name);
         NetnsLab.Run("ip", "-n", ns, "addr", "add", "2001:db8:14::1/64", "dev", tap.Name, "nodad");
-        using var echo = await KernelEchoAsync(lab, ns, 7015);
+        _ = await KernelEchoAsync(lab, ns, 7015); // the lab kills it on Dispose (do not dispose the Process before)
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         // The TAP was opened by the lab (so that its kernel side is in the namespace): a Custom device.
