@@ -77,7 +77,7 @@ public sealed partial class IpStack : IAsyncDisposable
             _dhcp = new Dhcpv4Service(Stack, Udp, Interface, dhcpOptions, CreateLeaseInstaller());
             _dhcp.LeaseChanged += OnLeaseChanged;
         }
-        if (_options.EnableMetrics) _metrics = new IpStackMetrics(Name, Stack.Statistics);
+        if (_options.EnableMetrics) _metrics = new IpStackMetrics(Name, Stack.Statistics, Tcp.Stats, () => Tcp.ConnectionCount, _options.MeterFactory);
         Config = config;
         _watcher = new Watcher(this);
         Stack.RegisterPollable(_watcher);

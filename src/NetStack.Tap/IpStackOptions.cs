@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using NetStack.Services;
@@ -9,7 +10,7 @@ namespace NetStack.Tap;
 /// <summary>Settings of an <see cref="IpStack"/> beyond its interface configuration. Every member has a sensible default.</summary>
 public sealed record IpStackOptions
 {
-    /// <summary>A name for logs, metrics (tag <c>netstack.stack</c>) and the loop thread.</summary>
+    /// <summary>A name for logs, metrics (attribute <c>netstack.stack.name</c>), traces and the loop thread.</summary>
     public string Name { get; init; } = "netstack";
 
     /// <summary>Where events go (category <c>NetStack.Tap.IpStack</c>); none by default.</summary>
@@ -45,6 +46,18 @@ public sealed record IpStackOptions
     /// <summary>DHCPv4 client settings (host name, retransmission); the MAC defaults to the interface's.</summary>
     public Func<Wire.MacAddress, Dhcpv4ClientOptions>? Dhcpv4 { get; init; }
 
+    /// <summary>
+    /// <see cref="IpStack.WaitForReadyAsync"/> also waits for an IPv6 default router and a SLAAC address (set it when the
+    /// addresses come from router advertisements; a link without a router would never be ready).
+    /// </summary>
+    public bool ReadyRequiresIpv6Router { get; init; }
+
     /// <summary>Publish the "NetStack" meter's instruments (System.Diagnostics.Metrics).</summary>
     public bool EnableMetrics { get; init; } = true;
+
+    /// <summary>
+    /// Where the "NetStack" meter comes from (dependency injection's <see cref="IMeterFactory"/>, which owns and disposes
+    /// it); null: the stack creates and disposes its own <see cref="Meter"/>.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 }

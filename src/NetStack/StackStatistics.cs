@@ -162,9 +162,6 @@ public sealed class StackStatistics
     public long IgmpSent;
     public long UdpReceived;
     public long UdpSent;
-    public long TcpSegmentsReceived;
-    public long TcpSegmentsSent;
-    public long TcpRetransmissions;
     public long FragmentsReassembled;
     public long FragmentsCreated;
     /// <summary>Negative advice from transports (RFC 9293 §3.8.3 MUST-20): first hops put back under verification.</summary>

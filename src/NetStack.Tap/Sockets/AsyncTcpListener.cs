@@ -69,6 +69,14 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
     /// <summary>The next established connection, waiting for one if none is queued.</summary>
     public async ValueTask<TcpConnectionStream> AcceptAsync(CancellationToken cancellationToken = default)
     {
+        var stream = await AcceptCoreAsync(cancellationToken).ConfigureAwait(false);
+        TcpConnectionTrace.Accepted(stream.LocalEndPoint, stream.RemoteEndPoint);
+        stream.Trace.Start(System.Diagnostics.ActivityKind.Server, stream.LocalEndPoint, stream.RemoteEndPoint);
+        return stream;
+    }
+
+    private async ValueTask<TcpConnectionStream> AcceptCoreAsync(CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var waiter = new TaskCompletionSource<TcpConnectionStream>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -69,6 +70,9 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private int _trafficClass;
     private int _hopLimit;
 
+    /// <summary>The connection's activities (<see cref="Tap.NetStackDiagnostics"/>).</summary>
+    internal TcpConnectionTrace Trace { get; } = new();
+
     private TcpConnectionStream(IStackDispatcher dispatcher, TcpSocketHub hub, TcpConnection connection)
     {
         _dispatcher = dispatcher;
@@ -108,6 +112,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (endpoint.Port == 0) throw new ArgumentOutOfRangeException(nameof(remote), "A remote port is needed.");
         var completion = new TaskCompletionSource<TcpConnectionStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         TcpConnectionStream? stream = null;
+        using var activity = TcpConnectionTrace.StartConnect(remote);
         dispatcher.Post(() =>
         {
             if (completion.Task.IsCompleted) return; // cancelled before it started
@@ -115,6 +120,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             TcpEndpoint? local = options?.LocalEndPoint is { } le ? new TcpEndpoint(IpAddress.FromIPAddress(le.Address), (ushort)le.Port) : null;
             var c = layer.Connect(endpoint, dispatcher.Now, local, settings);
             stream = new TcpConnectionStream(dispatcher, hub, c) { _connect = completion };
+            stream.Trace.Connecting = activity;
             stream.OnChanged();
             dispatcher.Wake();
         });
@@ -123,7 +129,29 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             if (completion.TrySetCanceled(cancellationToken)) stream?.CloseOnLoop(abort: true);
         })))
         {
-            return await completion.Task.ConfigureAwait(false);
+            TcpConnectionStream connected;
+            try
+            {
+                connected = await completion.Task.ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                TcpConnectionTrace.Failed(activity, e.SocketErrorCode);
+                throw;
+            }
+            catch (OperationCanceledException)
+            {
+                TcpConnectionTrace.Failed(activity, SocketError.OperationAborted);
+                throw;
+            }
+            if (activity is not null)
+            {
+                activity.SetTag("network.local.address", connected.LocalEndPoint.Address.ToString());
+                activity.SetTag("network.local.port", connected.LocalEndPoint.Port);
+                activity.Stop();
+            }
+            connected.Trace.Start(ActivityKind.Client, connected.LocalEndPoint, connected.RemoteEndPoint);
+            return connected;
         }
     }
 
@@ -407,6 +435,8 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         NoteSoftError();
         ServiceReads();
         ServiceWrites();
+        if (c.State == TcpState.Closed)
+            Trace.End(abort: c.Error != TcpError.None, c.Error == TcpError.None ? SocketError.Success : TcpErrors.ToSocketError(c.Error));
         if (c.State == TcpState.Closed && _reads.Count == 0 && _writes.Count == 0) _hub.Detach(c); // no event will follow
     }
 
@@ -484,6 +514,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     {
         if (_closedOnLoop) return;
         _closedOnLoop = true;
+        Trace.End(abort, SocketError.Success);
         _connect?.TrySetException(TcpErrors.Socket(SocketError.OperationAborted));
         _connect = null;
         while (_reads.TryDequeue(out var r)) r.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted));

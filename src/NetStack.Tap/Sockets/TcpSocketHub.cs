@@ -19,6 +19,12 @@ internal sealed class TcpSocketHub
         Layer = layer;
         layer.ConnectionChanged += OnConnectionChanged;
         layer.ListenerReady += OnListenerReady;
+        layer.RetransmissionTimeout += OnRetransmissionTimeout;
+    }
+
+    private void OnRetransmissionTimeout(TcpConnection c, int count)
+    {
+        if (_streams.TryGetValue(c, out var s)) s.Trace.Rto(count);
     }
 
     public TcpLayer Layer { get; }

@@ -25,15 +25,15 @@ public sealed class NetstackdObservabilityTests
             using var listener = new MeterListener();
             listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == IpStackMetrics.MeterName && instrument.Name == "netstack.frames") l.EnableMeasurementEvents(instrument);
+                if (instrument.Meter.Name == IpStackMetrics.MeterName && instrument.Name == "netstack.link.frames") l.EnableMeasurementEvents(instrument);
             };
             listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
             {
                 string? stack = null, direction = null;
                 foreach (var t in tags)
                 {
-                    if (t.Key == "netstack.stack") stack = t.Value as string;
-                    else if (t.Key == "direction") direction = t.Value as string;
+                    if (t.Key == "netstack.stack.name") stack = t.Value as string;
+                    else if (t.Key == "network.io.direction") direction = t.Value as string;
                 }
                 if (stack == name && direction is not null) frames[direction] = value;
             });
@@ -53,7 +53,7 @@ public sealed class NetstackdObservabilityTests
                 var r = await server.ReceiveFromAsync(new byte[64], timeout.Token);
                 Assert.Equal(5, r.ReceivedBytes);
                 listener.RecordObservableInstruments();
-                Assert.True(frames.GetValueOrDefault("received") >= 1, $"netstack.frames received = {frames.GetValueOrDefault("received")}");
+                Assert.True(frames.GetValueOrDefault("receive") >= 1, $"netstack.link.frames receive = {frames.GetValueOrDefault("receive")}");
             }
         }
         // Disposing the factory flushed its providers: the stack's start and stop events went through it.

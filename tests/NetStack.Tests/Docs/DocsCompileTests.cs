@@ -158,6 +158,10 @@ public sealed partial class DocsCompileTests
             foreach (var dll in PackageCompileAssemblies(Path.Combine(dir, "obj", "project.assets.json"), framework)) Add(dll);
         }
 
+        // The generic host (docs/hosting.md: Host.CreateApplicationBuilder), which NetStack.Hosting leaves to the
+        // application (it needs only Microsoft.Extensions.Hosting.Abstractions) and this test project references.
+        foreach (var dll in Directory.GetFiles(AppContext.BaseDirectory, "Microsoft.Extensions.*.dll")) Add(dll);
+
         // The runtime's reference pack (and ASP.NET Core's) next to the running runtime: <dotnet>/shared/Microsoft.NETCore.App/<v>/.
         var runtimeDir = new DirectoryInfo(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory());
         string dotnetRoot = runtimeDir.Parent!.Parent!.Parent!.FullName;

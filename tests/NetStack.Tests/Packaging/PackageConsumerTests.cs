@@ -5,14 +5,14 @@ using System.Xml.Linq;
 namespace NetStack.Tests.Packaging;
 
 /// <summary>
-/// The packages as a user gets them: NetStack, NetStack.Tap and NetStack.AspNetCore are packed (from the build under test)
+/// The packages as a user gets them: NetStack, NetStack.Tap, NetStack.AspNetCore and NetStack.Hosting are packed (from the build under test)
 /// into a local folder feed, their metadata is checked, and a small consumer that references them by PackageReference (not
 /// ProjectReference) is built and run: two stacks over an in-memory link exchange a UDP datagram and a TCP echo, and one
 /// serves a Kestrel application to the other's HttpClient.
 /// </summary>
 public sealed class PackageConsumerTests : IDisposable
 {
-    private static readonly string[] Packages = ["NetStack", "NetStack.Tap", "NetStack.AspNetCore"];
+    private static readonly string[] Packages = ["NetStack", "NetStack.Tap", "NetStack.AspNetCore", "NetStack.Hosting"];
     private readonly string _work = Directory.CreateTempSubdirectory("netstack-pack-").FullName;
 
     public void Dispose()
@@ -77,6 +77,7 @@ public sealed class PackageConsumerTests : IDisposable
               <ItemGroup>
                 <PackageReference Include="NetStack.Tap" Version="{version}" />
                 <PackageReference Include="NetStack.AspNetCore" Version="{version}" />
+                <PackageReference Include="NetStack.Hosting" Version="{version}" />
               </ItemGroup>
             </Project>
             """);
@@ -85,10 +86,10 @@ public sealed class PackageConsumerTests : IDisposable
         Assert.Contains("udp: hello", output, StringComparison.Ordinal);
         Assert.Contains("tcp: echo", output, StringComparison.Ordinal);
         Assert.Contains("kestrel: hello over HTTP/1.1", output, StringComparison.Ordinal);
+        Assert.Contains("hosting: AddNetStack registered", output, StringComparison.Ordinal);
         // The assets file proves the library came from the feed as a package, not from a project.
         string assets = await File.ReadAllTextAsync(Path.Combine(consumer, "obj", "project.assets.json"));
-        Assert.Contains($"\"NetStack/{version}\"", assets, StringComparison.Ordinal);
-        Assert.Contains($"\"NetStack.AspNetCore/{version}\"", assets, StringComparison.Ordinal);
+        foreach (var p in Packages) Assert.Contains($"\"{p}/{version}\"", assets, StringComparison.Ordinal);
         Assert.Contains("\"type\": \"package\"", assets, StringComparison.Ordinal);
         Assert.DoesNotContain("\"type\": \"project\"", assets, StringComparison.Ordinal);
     }
@@ -100,6 +101,8 @@ public sealed class PackageConsumerTests : IDisposable
         using Microsoft.AspNetCore.Hosting;
         using Microsoft.AspNetCore.Http;
         using Microsoft.Extensions.Logging;
+        using Microsoft.Extensions.DependencyInjection;
+        using NetStack.Hosting;
         using NetStack.Link;
         using NetStack.Network;
         using NetStack.Tap;
@@ -138,6 +141,8 @@ public sealed class PackageConsumerTests : IDisposable
         using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = a.HttpConnectCallback() });
         Console.WriteLine(await http.GetStringAsync(new Uri("http://192.0.2.2/"), timeout.Token));
         await app.StopAsync(timeout.Token);
+        var services = new ServiceCollection().AddNetStack(o => o.Device.Kind = "Simulated");
+        Console.WriteLine($"hosting: AddNetStack registered {services.Count} services");
         """;
 
     private static string RepositoryRoot()

@@ -173,6 +173,7 @@ public sealed partial class TcpConnection
         {
             // RFC 9293 §3.8.3: SYN retransmissions are "handled in the general way": R1 advice, then R2.
             int r2 = State == TcpState.SynReceived && Listener is not null ? _settings.MaxSynAckRetries : _settings.MaxSynRetries;
+            _layer.OnRetransmissionTimeout(this, _retries + 1);
             if (++_retries > r2)
             {
                 if (_peerAckedOverflow) { ResetOverflowedPeer(_iss + 1, now); return; }
@@ -189,6 +190,7 @@ public sealed partial class TcpConnection
             return;
         }
         if (BytesInFlight == 0) return;
+        _layer.OnRetransmissionTimeout(this, _retries + 1);
         // RFC 9293 §3.8.3 (RFC 1122 §4.2.3.5): R2 closes the connection; R1 gives the IP layer negative advice (MUST-20).
         if (++_retries > MaxRetransmissions) { TimeOut(); return; }
         if (_retries == _settings.RetransmissionsBeforeAdvice) ReportExcessiveRetransmissions(now);

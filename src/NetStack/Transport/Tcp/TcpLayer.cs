@@ -52,6 +52,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public event Action<TcpConnection>? ConnectionChanged;
     /// <summary>Raised when a listener has a connection to accept.</summary>
     public event Action<TcpListenSocket>? ListenerReady;
+    /// <summary>
+    /// Raised when a connection's retransmission timer expires (RFC 6298 §5.4; RFC 9293 §3.8.3 for SYN and SYN,ACK), before
+    /// it retransmits or gives up; the argument is the number of consecutive expirations. For tracing (nothing may change the
+    /// connection from inside the handler).
+    /// </summary>
+    public event Action<TcpConnection, int>? RetransmissionTimeout;
+
+    internal void OnRetransmissionTimeout(TcpConnection c, int retries) => RetransmissionTimeout?.Invoke(c, retries);
 
     /// <summary>Starts listening. An unspecified address listens on every address of both families.</summary>
     public TcpListenSocket Listen(TcpEndpoint local, int backlog, TcpSettings? settings = null)
@@ -116,6 +124,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             return c;
         }
         c.InTable = true;
+        Stats.ActiveOpens++;
         c.StartConnect(now);
         Schedule(c);
         Flush(now);
@@ -140,6 +149,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now)
     {
         Stats.SegmentsReceived++;
+        if (info.Source.IsV4) Stats.Ipv4SegmentsReceived++; else Stats.Ipv6SegmentsReceived++;
         if (!TcpSegment.TryParse(payload, out var seg, out _)) { Stats.Malformed++; return TransportVerdict.Dropped; }
         // A checksum the device vouched for (IpPacketInfo.ChecksumTrusted) is not computed again, as in Linux.
         if (!info.ChecksumTrusted && !seg.VerifyChecksum(info.Source, info.Destination)) { Stats.BadChecksum++; return TransportVerdict.Dropped; }
@@ -207,6 +217,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 var cc = new TcpConnection(this, listener.Settings, local, remote) { Listener = listener };
                 _connections[Key(local, remote)] = cc;
                 cc.InTable = true;
+                Stats.PassiveOpens++;
                 cc.StartFromCookie(seg, seg.ToRepr(), mss, now);
                 if (seg.Payload.Length > 0 || seg.Fin) cc.Process(seg, now);
                 Schedule(cc);
@@ -261,6 +272,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         listener.HalfOpen++;
         _connections[Key(local, remote)] = c;
         c.InTable = true;
+        Stats.PassiveOpens++;
         c.StartFromSyn(seg, repr, Secrets.InitialSequence(local, remote, now), now);
         Schedule(c);
     }
@@ -285,6 +297,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             listener.HalfOpen++;
             _connections[Key(local, remote)] = c;
             c.InTable = true;
+            Stats.PassiveOpens++;
             c.StartHalfOpenFromCookie(seg, seg.ToRepr(), mss, now);
             Schedule(c);
             return;
@@ -500,6 +513,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     {
         Stats.SegmentsSent += segments;
         if (segments > 1) Stats.SuperSegmentsSent++;
+        if (destination.IsV4) Stats.Ipv4SegmentsSent += segments; else Stats.Ipv6SegmentsSent += segments;
         // RFC 9293 §3.7.2 / RFC 1191: over IPv4, segments carry DF so that path MTU discovery works (as Linux does);
         // a "fragmentation needed" answer lowers the MSS in ReceiveIcmpError. RFC 9293 §3.9.1.9 / §3.9.2: the
         // connection's DSCP (MUST-48) and TTL (MUST-49).

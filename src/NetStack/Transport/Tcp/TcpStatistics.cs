@@ -3,10 +3,24 @@ namespace NetStack.Transport.Tcp;
 /// <summary>Counters of the TCP layer (drops by reason, retransmissions, probes). Plain fields: read them, export them as metrics.</summary>
 public sealed class TcpStatistics
 {
+    /// <summary>Segments handed to TCP by IP, of both families, before any check (a received super-segment counts once).</summary>
     public long SegmentsReceived;
+    /// <summary>Segments handed to IP, of both families (a super-segment counts as the segments it carries).</summary>
     public long SegmentsSent;
     /// <summary>Super-segments handed to IP (each counted in <see cref="SegmentsSent"/> as the segments it carries).</summary>
     public long SuperSegmentsSent;
+    /// <summary><see cref="SegmentsReceived"/> over IPv4.</summary>
+    public long Ipv4SegmentsReceived;
+    /// <summary><see cref="SegmentsReceived"/> over IPv6.</summary>
+    public long Ipv6SegmentsReceived;
+    /// <summary><see cref="SegmentsSent"/> over IPv4.</summary>
+    public long Ipv4SegmentsSent;
+    /// <summary><see cref="SegmentsSent"/> over IPv6.</summary>
+    public long Ipv6SegmentsSent;
+    /// <summary>Active opens: connections that sent a SYN (RFC 4022 tcpActiveOpens, Linux ActiveOpens).</summary>
+    public long ActiveOpens;
+    /// <summary>Passive opens: SYNs (or SYN-cookie ACKs) that made a connection for a listener (RFC 4022 tcpPassiveOpens).</summary>
+    public long PassiveOpens;
     public long BytesSent;
     public long BytesReceived;
     public long Malformed;
@@ -15,8 +29,10 @@ public sealed class TcpStatistics
     public long BadChecksum;
     public long NoConnection;
     public long ResetsSent;
+    /// <summary>Segments sent again: RTO, fast retransmit, RACK and tail-loss-probe retransmissions, SYN and SYN,ACK retries.</summary>
     public long Retransmissions;
     public long FastRetransmits;
+    /// <summary>Retransmission timeouts of connections with data in flight (RFC 6298 §5.4); SYN retries are not counted here.</summary>
     public long Timeouts;
     public long TailLossProbes;
     /// <summary>RFC 8985 §7.4.2: retransmitted probes that repaired a loss (each one cwnd reduction).</summary>
