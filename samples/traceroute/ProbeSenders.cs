@@ -55,6 +55,13 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
     /// <summary>False for a method whose packets are only headers whatever length is asked (TCP).</summary>
     public virtual bool TakesData => true;
 
+    /// <summary>
+    /// Whether Linux traceroute sees an ICMPv4 "fragmentation needed" answering a probe sent without DF (no -F). Its ICMP
+    /// and TCP methods read ICMP through raw sockets, whose raw_err() queues the error whatever IP_MTU_DISCOVER says
+    /// (it prints "!F-1400"); its UDP sockets do not (udp_err() keeps it to the path MTU cache when IP_PMTUDISC_DONT).
+    /// </summary>
+    protected virtual bool SeesFragmentationNeededWithoutDf => true;
+
     /// <summary>Finds the in-flight probe whose transport header is (the start of) <paramref name="quoted"/>.</summary>
     protected abstract Probe? MatchQuoted(ReadOnlySpan<byte> quoted);
 
@@ -180,10 +187,11 @@ public abstract class RawProbeSender : IProbeSender, IDisposable
         if (icmp.Type is Icmpv4Type.TimeExceeded or Icmpv4Type.DestinationUnreachable or Icmpv4Type.ParameterProblem)
         {
             // The Linux kernel never hands these to traceroute, so it sees nothing (and prints "*"): unreachable codes
-            // beyond 15 (icmp_unreach: "code > NR_ICMP_UNREACH" is dropped), and "fragmentation needed" for a datagram
-            // sent without DF (traceroute's sockets are IP_PMTUDISC_DONT without -F, and then no error is reported).
+            // beyond 15 (icmp_unreach: "code > NR_ICMP_UNREACH" is dropped, whatever the method), and, for the UDP
+            // methods, "fragmentation needed" for a datagram sent without DF (traceroute's UDP sockets are
+            // IP_PMTUDISC_DONT without -F, and udp_err() then reports nothing).
             if (icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code > 15) return;
-            if (icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 && !Options.DontFragment) return;
+            if (icmp.Type == Icmpv4Type.DestinationUnreachable && icmp.Code == 4 && !Options.DontFragment && !SeesFragmentationNeededWithoutDf) return;
             if (!icmp.TryGetQuotedDatagram(out var quoted, out _)) return;
             if (quoted.Destination != Target.V4 || quoted.Protocol != Protocol) return;
             var probe = MatchQuoted(quoted.Payload);
@@ -299,6 +307,9 @@ public sealed class UdpProbeSender : RawProbeSender
         _basePort = (ushort)(options.Port ?? (_fixedPort ? TracerouteOptions.DefaultFixedUdpPort : TracerouteOptions.DefaultUdpPort));
         _sourcePort = sourcePort;
     }
+
+    /// <summary>A UDP socket of traceroute 2.1 without -F is IP_PMTUDISC_DONT: udp_err() reports no "fragmentation needed".</summary>
+    protected override bool SeesFragmentationNeededWithoutDf => false;
 
     public override int HeaderLength => IpHeaderLength + UdpDatagram.HeaderLength;
     protected override IpProtocol Protocol => IpProtocol.Udp;

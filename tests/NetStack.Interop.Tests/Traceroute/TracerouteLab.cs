@@ -265,6 +265,32 @@ internal sealed class TracerouteLab : IDisposable
         _relay = new DelayRelay(inR2, inS, TimeSpan.FromMilliseconds(10));
         WaitFor(() => NetnsLab.TryRun("ip", "netns", "exec", C, "ping", "-c", "1", "-W", "1", DelayedTarget).Succeeded, $"ping {DelayedTarget} from C");
     }
+    private string? _responderDir;
+
+    /// <summary>
+    /// Starts <see cref="CraftingResponder"/>: a namespace X on a link from R2 (192.0.2.25/30 on R2, 192.0.2.26/30 on X),
+    /// R2 routing 203.0.113.40/30 to X, X's kernel dropping those probes (nftables, before routing) and the responder
+    /// answering them. Hop 3 of a trace to one of those targets is X, hop 4 and later its target.
+    /// </summary>
+    public void StartCraftingResponder()
+    {
+        if (_responderDir is not null) return;
+        string x = _lab.CreateNamespace();
+        var (r2x, x2r) = _lab.CreateVethPair(R2, x);
+        Batch(R2, $"addr add 192.0.2.25/30 dev {r2x}", "route add 203.0.113.40/30 via 192.0.2.26");
+        Batch(x, "link set lo up", $"addr add 192.0.2.26/30 dev {x2r}", "route add default via 192.0.2.25");
+        Nft(x, "table ip tracelab_responder {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n  ip daddr 203.0.113.40/30 drop\n }\n}\n");
+        _responderDir = Directory.CreateTempSubdirectory("tracelab-responder-").FullName;
+        string script = Path.Combine(_responderDir, "responder.py"), ready = Path.Combine(_responderDir, "ready");
+        File.WriteAllText(script, CraftingResponder.Script);
+        var process = _lab.StartIn(x, "python3", "-u", script, x2r, ready);
+        WaitFor(() => File.Exists(ready) || process.HasExited, "the crafting responder's socket in X");
+        if (process.HasExited) throw new InvalidOperationException($"the crafting responder exited ({process.ExitCode})");
+        foreach (var target in new[] { CraftingResponder.ExtensionTarget, CraftingResponder.Code16Target, CraftingResponder.FragNeededTarget })
+            WaitFor(() => NetnsLab.TryRun("ip", "netns", "exec", C, "ping", "-c", "1", "-W", "1", "-t", "3", target).StandardOutput.Contains(
+                $"From {CraftingResponder.HopAddress}", StringComparison.Ordinal), $"the responder's time-exceeded for {target} from C");
+    }
+
     private string? _netnsEtc;
 
     /// <summary>
@@ -354,6 +380,7 @@ internal sealed class TracerouteLab : IDisposable
         {
             if (_netnsEtc is not null && Directory.Exists(_netnsEtc)) Directory.Delete(_netnsEtc, recursive: true);
             _relay?.Dispose();
+            if (_responderDir is not null && Directory.Exists(_responderDir)) Directory.Delete(_responderDir, recursive: true);
             if (_persistentTap is not null) NetnsLab.TryRun("ip", "-n", R1, "tuntap", "del", "dev", _persistentTap, "mode", "tap");
         }
         finally

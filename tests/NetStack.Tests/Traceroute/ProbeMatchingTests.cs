@@ -118,7 +118,7 @@ public class ProbeMatchingTests
     [Fact]
     public void Fragmentation_needed_for_a_probe_sent_without_df_is_not_reported_but_with_df_it_is()
     {
-        // Without -F traceroute 2.1's sockets are IP_PMTUDISC_DONT and the kernel reports no "fragmentation needed".
+        // Without -F traceroute 2.1's UDP sockets are IP_PMTUDISC_DONT and the kernel reports no "fragmentation needed".
         var device = new ScriptedIpDevice();
         device.Answer = p => TtlOf(p) == 1 ? IcmpError("198.51.100.1", 11, 0, p) : IcmpError("192.0.2.2", 3, 4, p, nextHopMtu: 1400);
         var (node, engine, output) = Setup(device, ["-n", "-q", "1", "-m", "2", "-w", "1"]);
@@ -127,6 +127,19 @@ public class ProbeMatchingTests
         device = new ScriptedIpDevice();
         device.Answer = p => TtlOf(p) == 1 ? IcmpError("198.51.100.1", 11, 0, p) : IcmpError("192.0.2.2", 3, 4, p, nextHopMtu: 1400);
         (node, engine, output) = Setup(device, ["-F", "-n", "-q", "1", "-m", "2", "-w", "1"]);
+        Assert.Matches(@" 2  192\.0\.2\.2  \d+\.\d{3} ms !F-1400\n$", RunToEnd(node, engine, output));
+    }
+
+    [Theory]
+    [InlineData("-I")]
+    [InlineData("-T")]
+    public void Fragmentation_needed_without_df_is_reported_to_the_icmp_and_tcp_methods(string method)
+    {
+        // Their ICMP arrives through raw sockets, whose raw_err() queues "fragmentation needed" whatever the socket's
+        // IP_MTU_DISCOVER (Linux traceroute 2.1 prints "!F-1400" without -F; CraftedAnswerTests shows it in the lab).
+        var device = new ScriptedIpDevice();
+        device.Answer = p => TtlOf(p) == 1 ? IcmpError("198.51.100.1", 11, 0, p) : IcmpError("192.0.2.2", 3, 4, p, nextHopMtu: 1400);
+        var (node, engine, output) = Setup(device, [method, "-n", "-q", "1", "-m", "2", "-w", "1"]);
         Assert.Matches(@" 2  192\.0\.2\.2  \d+\.\d{3} ms !F-1400\n$", RunToEnd(node, engine, output));
     }
 
