@@ -7,6 +7,7 @@ namespace NetStack.Interop.Tests.Traceroute;
 /// Answers no kernel router sends, crafted by the lab's <see cref="CraftingResponder"/> at hop 3, ours beside Linux
 /// traceroute 2.1, line by line (round-trip times masked): an RFC 4884 extension object that is not MPLS, a destination
 /// unreachable code above 15, and "fragmentation needed" answering a probe sent without DF (issue 15, items 2 and 6).
+/// The extension case runs in both families; the others are IPv4 only (ICMPv4 codes).
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]
 public sealed class CraftedAnswerTests(TracerouteLabFixture fixture, ITestOutputHelper log)
@@ -15,23 +16,30 @@ public sealed class CraftedAnswerTests(TracerouteLabFixture fixture, ITestOutput
     private const string FirstHops = " 1  198.51.100.1  N ms  N ms  N ms\n 2  192.0.2.2  N ms  N ms  N ms\n";
 
     [SkippableTheory]
-    [InlineData("", "")]
-    [InlineData("", "-e")]
-    [InlineData("-I", "")]
-    [InlineData("-I", "-e")]
-    public async Task A_non_mpls_extension_object_prints_as_linux_prints_it(string method, string flag)
+    [InlineData("", "", false)]
+    [InlineData("", "-e", false)]
+    [InlineData("-I", "", false)]
+    [InlineData("-I", "-e", false)]
+    [InlineData("", "", true)]
+    [InlineData("", "-e", true)]
+    [InlineData("-I", "", true)]
+    [InlineData("-I", "-e", true)]
+    public async Task A_non_mpls_extension_object_prints_as_linux_prints_it(string method, string flag, bool v6)
     {
         Root.Require();
         var lab = fixture.Lab;
         lab.StartCraftingResponder();
-        string target = CraftingResponder.ExtensionTarget;
+        string target = v6 ? CraftingResponder.ExtensionTargetV6 : CraftingResponder.ExtensionTarget;
         var (linux, ours) = await lab.RunBothAsync([.. Args(method, flag), "-n", "-w", "2", "-q", "3", target]);
         // Linux's -e prints every object it does not decode as "<class/c-type:word,word>", the words in lower-case hex.
         string extension = flag == "-e" ? " <2/14:0000000c,c0000201>" : "";
-        TraceText.AssertBothPrint(log,
-            string.Format(System.Globalization.CultureInfo.InvariantCulture, Header, target, 30) + FirstHops +
-            $" 3  192.0.2.26{extension}  N ms  N ms  N ms\n 4  {target}  N ms  N ms  N ms\n",
-            linux, ours);
+        string expected = v6
+            ? $"traceroute to {target} ({target}), 30 hops max, 80 byte packets\n" +
+              " 1  2001:db8:1::1  N ms  N ms  N ms\n 2  2001:db8:12::2  N ms  N ms  N ms\n" +
+              $" 3  {CraftingResponder.HopAddressV6}{extension}  N ms  N ms  N ms\n 4  {target}  N ms  N ms  N ms\n"
+            : string.Format(System.Globalization.CultureInfo.InvariantCulture, Header, target, 30) + FirstHops +
+              $" 3  {CraftingResponder.HopAddress}{extension}  N ms  N ms  N ms\n 4  {target}  N ms  N ms  N ms\n";
+        TraceText.AssertBothPrint(log, expected, linux, ours);
     }
 
     [SkippableTheory]

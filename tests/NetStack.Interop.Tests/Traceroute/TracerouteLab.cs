@@ -268,18 +268,23 @@ internal sealed class TracerouteLab : IDisposable
     private string? _responderDir;
 
     /// <summary>
-    /// Starts <see cref="CraftingResponder"/>: a namespace X on a link from R2 (192.0.2.25/30 on R2, 192.0.2.26/30 on X),
-    /// R2 routing 203.0.113.40/30 to X, X's kernel dropping those probes (nftables, before routing) and the responder
+    /// Starts <see cref="CraftingResponder"/>: a namespace X on a link from R2 (192.0.2.25/30 and 2001:db8:26::25/64 on
+    /// R2, .26 and ::26 on X), R2 routing 203.0.113.40/30 and 2001:db8:99::40/126 to X, X's kernel dropping those probes (nftables, before routing) and the responder
     /// answering them. Hop 3 of a trace to one of those targets is X, hop 4 and later its target.
     /// </summary>
     public void StartCraftingResponder()
     {
         if (_responderDir is not null) return;
         string x = _lab.CreateNamespace();
+        NetnsLab.RunIn(x, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+            "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0");
         var (r2x, x2r) = _lab.CreateVethPair(R2, x);
-        Batch(R2, $"addr add 192.0.2.25/30 dev {r2x}", "route add 203.0.113.40/30 via 192.0.2.26");
-        Batch(x, "link set lo up", $"addr add 192.0.2.26/30 dev {x2r}", "route add default via 192.0.2.25");
-        Nft(x, "table ip tracelab_responder {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n  ip daddr 203.0.113.40/30 drop\n }\n}\n");
+        Batch(R2, $"addr add 192.0.2.25/30 dev {r2x}", $"addr add 2001:db8:26::25/64 dev {r2x} nodad",
+            "route add 203.0.113.40/30 via 192.0.2.26", "route add 2001:db8:99::40/126 via 2001:db8:26::26");
+        Batch(x, "link set lo up", $"addr add 192.0.2.26/30 dev {x2r}", $"addr add {CraftingResponder.HopAddressV6}/64 dev {x2r} nodad",
+            "route add default via 192.0.2.25", "route add default via 2001:db8:26::25");
+        Nft(x, "table inet tracelab_responder {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n" +
+            "  ip daddr 203.0.113.40/30 drop\n  ip6 daddr 2001:db8:99::40/126 drop\n }\n}\n");
         _responderDir = Directory.CreateTempSubdirectory("tracelab-responder-").FullName;
         string script = Path.Combine(_responderDir, "responder.py"), ready = Path.Combine(_responderDir, "ready");
         File.WriteAllText(script, CraftingResponder.Script);
@@ -289,6 +294,8 @@ internal sealed class TracerouteLab : IDisposable
         foreach (var target in new[] { CraftingResponder.ExtensionTarget, CraftingResponder.Code16Target, CraftingResponder.FragNeededTarget })
             WaitFor(() => NetnsLab.TryRun("ip", "netns", "exec", C, "ping", "-c", "1", "-W", "1", "-t", "3", target).StandardOutput.Contains(
                 $"From {CraftingResponder.HopAddress}", StringComparison.Ordinal), $"the responder's time-exceeded for {target} from C");
+        WaitFor(() => NetnsLab.TryRun("ip", "netns", "exec", C, "ping", "-6", "-c", "1", "-W", "1", "-t", "3", CraftingResponder.ExtensionTargetV6).StandardOutput.Contains(
+            $"From {CraftingResponder.HopAddressV6}", StringComparison.Ordinal), $"the responder's time-exceeded for {CraftingResponder.ExtensionTargetV6} from C");
     }
 
     private string? _netnsEtc;
