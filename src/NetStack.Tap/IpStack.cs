@@ -220,12 +220,14 @@ public sealed partial class IpStack : IAsyncDisposable
     /// Sends one ICMP / ICMPv6 echo request and waits for its answer, like <see cref="System.Net.NetworkInformation.Ping.SendPingAsync(IPAddress, TimeSpan, byte[], System.Net.NetworkInformation.PingOptions, CancellationToken)"/>:
     /// <paramref name="ttl"/> sets the TTL / hop limit (0 = default), <paramref name="payloadSize"/> the data size,
     /// <paramref name="dontFragment"/> DF. Time exceeded, unreachable and packet-too-big errors quoting the request end it too.
+    /// A ping still waiting when the stack stops (<see cref="StopAsync"/>, <see cref="DisposeAsync"/>) fails with
+    /// <see cref="SocketException"/> <see cref="SocketError.OperationAborted"/>, as the stack's sockets do.
     /// </summary>
     public Task<PingResult> PingAsync(IPAddress address, TimeSpan? timeout = null, int ttl = 0, int payloadSize = 32, bool dontFragment = false,
         CancellationToken cancellationToken = default)
     {
         ThrowIfStopped();
-        return Pinger.PingAsync(Host, Stack, address, timeout ?? TimeSpan.FromSeconds(5), ttl, payloadSize, dontFragment, cancellationToken);
+        return Pinger.PingAsync(Host, Stack, address, timeout ?? TimeSpan.FromSeconds(5), ttl, payloadSize, dontFragment, cancellationToken, _open);
     }
 
     /// <summary>Opens a raw ICMP (IPv4) or ICMPv6 probe socket (see <see cref="IcmpProbeSocket"/>); <paramref name="filter"/> runs on the loop.</summary>

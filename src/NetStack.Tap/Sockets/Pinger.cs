@@ -26,8 +26,10 @@ internal static class Pinger
     /// <param name="payloadSize">Echo data bytes (32 like Windows ping and .NET's Ping).</param>
     /// <param name="dontFragment">IPv4: set DF; IPv6: refuse rather than fragment at the source.</param>
     /// <param name="cancellationToken">Cancels the wait (<see cref="OperationCanceledException"/>).</param>
+    /// <param name="open">The owner's open sockets: closing them (the stack stopping) ends the wait with
+    /// <see cref="SocketError.OperationAborted"/>, as on a socket closed under a pending operation.</param>
     public static async Task<PingResult> PingAsync(IStackDispatcher dispatcher, IServiceContext stack, IPAddress address, TimeSpan timeout,
-        int ttl = 0, int payloadSize = 32, bool dontFragment = false, CancellationToken cancellationToken = default)
+        int ttl = 0, int payloadSize = 32, bool dontFragment = false, CancellationToken cancellationToken = default, OpenSockets? open = null)
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
         ArgumentNullException.ThrowIfNull(stack);
@@ -42,58 +44,11 @@ internal static class Pinger
         for (int i = 0; i < data.Length; i++) data[i] = (byte)('a' + i % 23); // the pattern Windows ping sends
 
         var completion = new TaskCompletionSource<PingResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        IDisposable? endpoint = null;
-        await dispatcher.InvokeAsync(() =>
-        {
-            var now = dispatcher.Now;
-            IpSendResult sent;
-            if (target.IsV4)
-            {
-                var socket = new IcmpEchoSocket(stack);
-                endpoint = socket;
-                socket.Readable = s =>
-                {
-                    while (s.TryReceive(out var r))
-                        if (r.Sequence == Sequence) completion.TrySetResult(FromV4(r));
-                };
-                sent = socket.SendEcho(target.V4, Sequence, data, now, (byte)ttl, dontFragment);
-            }
-            else
-            {
-                // RFC 8200 §5: without source fragmentation a request larger than the path MTU cannot leave.
-                if (dontFragment && IcmpProbeMessage.HeaderLength + data.Length > stack.MaxTransportPayload(target))
-                {
-                    completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
-                    return true;
-                }
-                var session = stack.Ipv6.OpenEcho((ushort)stack.Random.Next(65536), 16);
-                endpoint = session;
-                session.Readable += s =>
-                {
-                    while (s.TryReceive(out var r))
-                        if (r.Sequence == Sequence) completion.TrySetResult(FromV6(r));
-                };
-                sent = session.Send(target.V6, Sequence, data, now, (byte)ttl);
-            }
-            dispatcher.Wake();
-            switch (sent)
-            {
-                case IpSendResult.Sent:
-                    break;
-                case IpSendResult.TooBig:
-                    completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
-                    break;
-                case IpSendResult.NoRoute or IpSendResult.NoSourceAddress:
-                    completion.TrySetResult(new PingResult(PingStatus.NoRoute, null, TimeSpan.Zero, 0, Sequence: Sequence));
-                    break;
-                default:
-                    throw new SocketException((int)SocketError.NoBufferSpaceAvailable);
-            }
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-
+        var pending = new PendingPing(completion);
         try
         {
+            await dispatcher.InvokeAsync(() => Start(dispatcher, stack, target, pending, open, data, ttl, dontFragment), cancellationToken)
+                .ConfigureAwait(false);
             return await completion.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -102,17 +57,103 @@ internal static class Pinger
         }
         finally
         {
-            if (endpoint is not null)
+            Forget(dispatcher, open, pending); // after Start on the loop, which runs work in order
+        }
+    }
+
+    /// <summary>On the loop: registers the ping with its owner, opens the echo endpoint and sends the request.</summary>
+    private static bool Start(IStackDispatcher dispatcher, IServiceContext stack, IpAddress target, PendingPing pending, OpenSockets? open,
+        byte[] data, int ttl, bool dontFragment)
+    {
+        var completion = pending.Completion;
+        open?.Add(pending); // a stopped owner refuses it (OperationAborted)
+        var now = dispatcher.Now;
+        IpSendResult sent;
+        if (target.IsV4)
+        {
+            var socket = new IcmpEchoSocket(stack);
+            pending.Endpoint = socket;
+            socket.Readable = s =>
             {
-                try
-                {
-                    dispatcher.Post(endpoint.Dispose);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // the loop has stopped: nothing reads the endpoint any more
-                }
+                while (s.TryReceive(out var r))
+                    if (r.Sequence == Sequence) completion.TrySetResult(FromV4(r));
+            };
+            sent = socket.SendEcho(target.V4, Sequence, data, now, (byte)ttl, dontFragment);
+        }
+        else
+        {
+            // RFC 8200 §5: without source fragmentation a request larger than the path MTU cannot leave.
+            if (dontFragment && IcmpProbeMessage.HeaderLength + data.Length > stack.MaxTransportPayload(target))
+            {
+                completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
+                return true;
             }
+            var session = stack.Ipv6.OpenEcho((ushort)stack.Random.Next(65536), 16);
+            pending.Endpoint = session;
+            session.Readable += s =>
+            {
+                while (s.TryReceive(out var r))
+                    if (r.Sequence == Sequence) completion.TrySetResult(FromV6(r));
+            };
+            sent = session.Send(target.V6, Sequence, data, now, (byte)ttl);
+        }
+        dispatcher.Wake();
+        switch (sent)
+        {
+            case IpSendResult.Sent:
+                break;
+            case IpSendResult.TooBig:
+                completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
+                break;
+            case IpSendResult.NoRoute or IpSendResult.NoSourceAddress:
+                completion.TrySetResult(new PingResult(PingStatus.NoRoute, null, TimeSpan.Zero, 0, Sequence: Sequence));
+                break;
+            default:
+                throw new SocketException((int)SocketError.NoBufferSpaceAvailable);
+        }
+        return true;
+    }
+
+    /// <summary>Closes the echo endpoint and forgets the ping, on the loop (nothing to do once the loop has stopped).</summary>
+    private static void Forget(IStackDispatcher dispatcher, OpenSockets? open, PendingPing pending)
+    {
+        try
+        {
+            dispatcher.Post(() =>
+            {
+                open?.Remove(pending);
+                pending.Close();
+            });
+        }
+        catch (ObjectDisposedException)
+        {
+            // the loop has stopped: nothing reads the endpoint any more
+        }
+    }
+
+    /// <summary>One ping in flight, as its owner's open sockets see it: closing it disposes the echo endpoint and fails the wait.</summary>
+    private sealed class PendingPing(TaskCompletionSource<PingResult> completion) : ILoopClosable
+    {
+        private bool _closed;
+
+        /// <summary>Where the answer goes.</summary>
+        public TaskCompletionSource<PingResult> Completion { get; } = completion;
+
+        /// <summary>The echo endpoint (loop only).</summary>
+        public IDisposable? Endpoint { get; set; }
+
+        /// <summary>Disposes the endpoint once (loop only).</summary>
+        public void Close()
+        {
+            if (_closed) return;
+            _closed = true;
+            Endpoint?.Dispose();
+        }
+
+        void ILoopClosable.CloseOnLoop()
+        {
+            Close();
+            Completion.TrySetException(new SocketException((int)SocketError.OperationAborted));
         }
     }
 

@@ -3,7 +3,7 @@ using NetStack.Wire;
 namespace NetStack.Link;
 
 /// <summary>Length arithmetic on link frames shared by the decorators and in-memory links.</summary>
-public static class FrameLengths
+internal static class FrameLengths
 {
     /// <summary>
     /// The length of the IP packet (link payload) a frame carries: everything after the Ethernet header and

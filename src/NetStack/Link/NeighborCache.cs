@@ -4,7 +4,7 @@ using NetStack.Wire;
 namespace NetStack.Link;
 
 /// <summary>Neighbour-unreachability-detection states (RFC 4861 §7.3.2). ARP entries use the same machine, as Linux does.</summary>
-public enum NeighborState
+internal enum NeighborState
 {
     /// <summary>Resolution in progress: solicitations sent, no link-layer address yet.</summary>
     Incomplete,
@@ -99,7 +99,7 @@ public sealed class NeighborCacheOptions
 }
 
 /// <summary>What a neighbour cache asks of its family (ARP or NDP) when timers or updates fire.</summary>
-public interface INeighborSink<TAddress>
+internal interface INeighborSink<TAddress>
 {
     /// <summary>Send a solicitation (ARP request / Neighbor Solicitation) for <paramref name="target"/>:
     /// to the broadcast / solicited-node group when <paramref name="unicastTo"/> is null, else unicast to that MAC.</summary>
@@ -113,7 +113,7 @@ public interface INeighborSink<TAddress>
 }
 
 /// <summary>The outcome of <see cref="NeighborCache{TAddress}.Resolve"/>.</summary>
-public enum NeighborLookup
+internal enum NeighborLookup
 {
     /// <summary>The MAC is known: send now.</summary>
     Known,
@@ -129,7 +129,7 @@ public enum NeighborLookup
 /// ARP uses it too: an ARP reply is a solicited, overriding advertisement, and a request addressed to us is
 /// unsolicited information about its sender (RFC 826 merge), exactly how Linux shares one neighbour subsystem.
 /// </summary>
-public sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<TAddress>
+internal sealed class NeighborCache<TAddress> where TAddress : struct, IEquatable<TAddress>
 {
     private sealed class Entry
     {

@@ -8,7 +8,7 @@ namespace NetStack.Network;
 /// of the transport header (ports for UDP and TCP; type, code and checksum for ICMP), which is what load balancers
 /// commonly hash and what Paris traceroute keeps constant. Non-first fragments hash on addresses only.
 /// </summary>
-public static class FlowHash
+internal static class FlowHash
 {
     public static uint Of(in Ipv4Packet ip)
     {

@@ -6,7 +6,7 @@ namespace NetStack.Network;
 /// <summary>What the link layer tells a network layer about the frame a packet arrived in.</summary>
 /// <param name="Source">The frame's source MAC (zero on a raw-IP medium).</param>
 /// <param name="Destination">The frame's destination MAC.</param>
-public readonly record struct LinkInfo(MacAddress Source, MacAddress Destination)
+internal readonly record struct LinkInfo(MacAddress Source, MacAddress Destination)
 {
     /// <summary>Sent to a link-layer broadcast or multicast address (RFC 1122 §3.3.6: such datagrams are not forwarded and earn no ICMP error).</summary>
     public bool IsLinkBroadcastOrMulticast => Destination.IsMulticast;

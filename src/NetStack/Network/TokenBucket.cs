@@ -5,7 +5,7 @@ namespace NetStack.Network;
 /// <see cref="RatePerSecond"/> up to <see cref="Burst"/>. Used to rate-limit generated ICMP errors
 /// (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)) and challenge ACKs (RFC 5961 §7).
 /// </summary>
-public sealed class TokenBucket
+internal sealed class TokenBucket
 {
     private double _tokens;
     private Instant _last;

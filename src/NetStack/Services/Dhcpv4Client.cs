@@ -11,7 +11,7 @@ namespace NetStack.Services;
 /// changes through <see cref="IDhcpv4ClientSink.OnLeaseEvent"/>. Randomness (xid, jitter) comes from the
 /// injected <see cref="IRandomSource"/>, so a seed replays exactly.
 /// </summary>
-public sealed class Dhcpv4Client : IPollable
+internal sealed class Dhcpv4Client : IPollable
 {
     private const int BufferSize = 576; // RFC 2131 §2: every client must accept 576-octet messages
 

@@ -66,9 +66,9 @@ public sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable
     }
 
     /// <summary>The sans-IO client (state, lease, counters).</summary>
-    public Dhcpv4Client Client { get; }
+    internal Dhcpv4Client Client { get; }
 
-    public Dhcpv4State State => Client.State;
+    internal Dhcpv4State State => Client.State;
 
     /// <summary>The lease in force, if any.</summary>
     public Dhcpv4Lease? Lease => _installed;

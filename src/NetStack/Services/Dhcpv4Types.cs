@@ -3,7 +3,7 @@ using NetStack.Wire;
 namespace NetStack.Services;
 
 /// <summary>Client states of RFC 2131 §4.4 (figure 5), plus <see cref="Stopped"/> after a release.</summary>
-public enum Dhcpv4State
+internal enum Dhcpv4State
 {
     Init,
     Selecting,
@@ -50,7 +50,7 @@ public enum Dhcpv4EventKind
 }
 
 /// <summary>Where the client sends its actions: the imperative shell performs them (UDP 68 -> 67).</summary>
-public interface IDhcpv4ClientSink
+internal interface IDhcpv4ClientSink
 {
     /// <summary>
     /// Send <paramref name="payload"/> as a UDP datagram from port 68 to port 67. <paramref name="destination"/> is

@@ -7,7 +7,7 @@ namespace NetStack.Services;
 /// (RFC 2308). Entries expire at their TTL; when full, expired entries go first, then the entry
 /// closest to expiry.
 /// </summary>
-public sealed class DnsCache
+internal sealed class DnsCache
 {
     private readonly Dictionary<(string Name, DnsType Type), Entry> _entries = new();
     private readonly int _capacity;

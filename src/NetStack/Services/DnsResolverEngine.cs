@@ -49,7 +49,7 @@ public sealed class DnsResolverEngine : IPollable
         _cache = new DnsCache(options.CacheCapacity);
     }
 
-    public DnsCache Cache => _cache;
+    internal DnsCache Cache => _cache;
     public int Outstanding => _pending.Count;
     public long DroppedMalformed { get; private set; }
     public long DroppedUnmatched { get; private set; }

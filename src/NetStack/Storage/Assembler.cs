@@ -6,7 +6,7 @@ namespace NetStack.Storage;
 /// <see cref="MaxRanges"/> disjoint ranges; a segment that would need more is refused (and the
 /// sender retransmits it later). Offsets are relative to the front (RCV.NXT).
 /// </summary>
-public sealed class Assembler
+internal sealed class Assembler
 {
     /// <summary>The default bound on disjoint out-of-order ranges.</summary>
     public const int DefaultMaxRanges = 8;

@@ -12,7 +12,7 @@ namespace NetStack.Storage;
 /// there) and write past the tail without committing (the receive side stores out-of-order data there until the gap
 /// fills).
 /// </summary>
-public sealed class RingBuffer
+internal sealed class RingBuffer
 {
     /// <summary>The smallest storage rented (or the capacity, if smaller).</summary>
     public const int MinimumAllocation = 4096;

@@ -5,7 +5,7 @@ namespace NetStack.Network.Fragmentation;
 /// <param name="Length">Data bytes in this fragment (a multiple of 8 unless it is the last).</param>
 /// <param name="More">The More Fragments flag to write: set on all but the last (kept on the last when re-fragmenting a non-last fragment).</param>
 /// <param name="IsFirst">The first fragment (IPv4: carries every option; later ones only the copied ones).</param>
-public readonly record struct FragmentSlice(int Offset, int Length, bool More, bool IsFirst);
+internal readonly record struct FragmentSlice(int Offset, int Length, bool More, bool IsFirst);
 
 /// <summary>
 /// How a payload is cut to fit an MTU, for either family (RFC 791 §3.2 "An Example Fragmentation Procedure", RFC 8200
@@ -14,7 +14,7 @@ public readonly record struct FragmentSlice(int Offset, int Length, bool More, b
 /// later ones' with the copied options, RFC 791 §3.1; IPv6: the unfragmentable part plus the Fragment header, the same
 /// for every fragment). Pure arithmetic, enumerated lazily without allocation.
 /// </summary>
-public struct FragmentPlan
+internal struct FragmentPlan
 {
     private readonly int _payloadLength;
     private readonly int _firstMax;

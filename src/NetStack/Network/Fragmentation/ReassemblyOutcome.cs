@@ -4,7 +4,7 @@ namespace NetStack.Network.Fragmentation;
 /// What a reassembler (IPv4's <see cref="Ipv4.Ipv4Reassembler"/>, IPv6's) did with one fragment: one vocabulary for both
 /// families. Each family's layer counts the drops under its own <see cref="DropReason"/>.
 /// </summary>
-public enum ReassemblyOutcome
+internal enum ReassemblyOutcome
 {
     /// <summary>Stored; the datagram still has holes.</summary>
     Incomplete,

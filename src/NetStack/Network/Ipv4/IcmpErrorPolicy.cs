@@ -3,7 +3,7 @@ using NetStack.Wire;
 namespace NetStack.Network.Ipv4;
 
 /// <summary>Why an ICMP error may not be sent about a datagram (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7).</summary>
-public enum IcmpErrorVeto
+internal enum IcmpErrorVeto
 {
     /// <summary>An error may be sent.</summary>
     None,
@@ -27,7 +27,7 @@ public enum IcmpErrorVeto
 /// <param name="Protocol">Its protocol.</param>
 /// <param name="IcmpType">When <paramref name="Protocol"/> is ICMP and the type byte is present, the ICMP type; -1 otherwise.</param>
 /// <param name="SourceIsSubnetBroadcast">The source is the directed broadcast of a subnet we know.</param>
-public readonly record struct OffendingDatagram(
+internal readonly record struct OffendingDatagram(
     Ipv4Address Source,
     bool DestinationIsBroadcastOrMulticast,
     bool LinkBroadcast,
@@ -40,7 +40,7 @@ public readonly record struct OffendingDatagram(
 /// The rules deciding whether an ICMP error may answer a datagram, and how much of it the error quotes.
 /// Pure functions over <see cref="OffendingDatagram"/>.
 /// </summary>
-public static class IcmpErrorPolicy
+internal static class IcmpErrorPolicy
 {
     /// <summary>RFC 1812 §4.3.2.3: an error "SHOULD contain as much of the original datagram as possible without the length
     /// of the ICMP datagram exceeding 576 bytes".</summary>

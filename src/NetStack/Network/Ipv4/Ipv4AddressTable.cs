@@ -3,7 +3,7 @@ using NetStack.Wire;
 namespace NetStack.Network.Ipv4;
 
 /// <summary>How a received datagram's destination relates to this host (RFC 1122 §3.3.6, RFC 1812 §5.3.5).</summary>
-public enum Ipv4DestinationKind
+internal enum Ipv4DestinationKind
 {
     /// <summary>Not ours: forward (router) or drop (host).</summary>
     NotLocal,
@@ -22,7 +22,7 @@ public enum Ipv4DestinationKind
 /// which source address to use (RFC 1122 §3.3.4.3 and §3.3.6). Several addresses per interface and
 /// several interfaces are allowed; the first address added to an interface is its primary one.
 /// </summary>
-public sealed class Ipv4AddressTable
+internal sealed class Ipv4AddressTable
 {
     private readonly List<(Ipv4Cidr Cidr, int InterfaceIndex)> _entries = [];
 

@@ -7,7 +7,7 @@ namespace NetStack.Network.Ipv4;
 /// IPv4's rules for the family-neutral machinery (<see cref="PathMtuCache{TAddress, TPolicy}"/> and the others under
 /// Network/): a type with static members only, used as a generic argument, so the rules cost no call through an object.
 /// </summary>
-public readonly struct Ipv4Family : IPathMtuPolicy
+internal readonly struct Ipv4Family : IPathMtuPolicy
 {
     /// <summary>RFC 791 §3.2 / RFC 1191 §3: "A host MUST never reduce its estimate of the Path MTU below 68 octets."</summary>
     public static int MinimumMtu => 68;

@@ -9,7 +9,7 @@ namespace NetStack.Network.Ipv4;
 /// Timestamp our time (RFC 791 §3.1), in place, in a well-formed options area. Pure; a bogus pointer leaves an option
 /// untouched, a full one is left as it is (Record Route) or has its overflow count raised (Timestamp).
 /// </summary>
-public static class Ipv4OptionStamp
+internal static class Ipv4OptionStamp
 {
     /// <summary>
     /// The timestamp we record: RFC 791 §3.1 wants milliseconds since midnight UT, and "if the time is not available in

@@ -5,7 +5,7 @@ using NetStack.Wire;
 namespace NetStack.Network.Ipv4;
 
 /// <summary>RFC 791 §3.2: fragments belong to one datagram when source, destination, protocol and identification agree.</summary>
-public readonly record struct Ipv4FragmentKey(Ipv4Address Source, Ipv4Address Destination, IpProtocol Protocol, ushort Identification);
+internal readonly record struct Ipv4FragmentKey(Ipv4Address Source, Ipv4Address Destination, IpProtocol Protocol, ushort Identification);
 
 /// <summary>Limits of the reassembly buffer; every one is enforced and counted when hit.</summary>
 /// <param name="MaxDatagramSize">Largest reassembled datagram, header included (RFC 791: 65,535).</param>
@@ -26,7 +26,7 @@ public readonly record struct ReassemblyLimits(
 
 /// <summary>A whole datagram out of <see cref="Ipv4Reassembler"/>: the first fragment's header (as received)
 /// immediately followed by the reassembled payload, in one pooled buffer.</summary>
-public readonly struct ReassembledDatagram
+internal readonly struct ReassembledDatagram
 {
     internal ReassembledDatagram(byte[] buffer, int headerLength, int payloadLength)
     {
@@ -50,7 +50,7 @@ public readonly struct ReassembledDatagram
 
 /// <summary>Called for each datagram that timed out incomplete. <paramref name="firstFragment"/> is the first fragment as
 /// received (header and data) when fragment 0 arrived, empty otherwise (RFC 792: time exceeded code 1 only then).</summary>
-public delegate void ReassemblyTimeoutHandler(in Ipv4FragmentKey key, ReadOnlySpan<byte> firstFragment, int interfaceIndex);
+internal delegate void ReassemblyTimeoutHandler(in Ipv4FragmentKey key, ReadOnlySpan<byte> firstFragment, int interfaceIndex);
 
 /// <summary>
 /// IPv4 reassembly (RFC 791 §3.2, with the hole bookkeeping of RFC 815 kept as a sorted list of received
@@ -62,7 +62,7 @@ public delegate void ReassemblyTimeoutHandler(in Ipv4FragmentKey key, ReadOnlySp
 /// it discards on any partial overlap without comparing bytes, and drops a fragment wholly inside another.
 /// </para>
 /// </summary>
-public sealed class Ipv4Reassembler
+internal sealed class Ipv4Reassembler
 {
     /// <summary>Room before the payload in each buffer for the largest IPv4 header (IHL 15).</summary>
     public const int PayloadOffset = 60;

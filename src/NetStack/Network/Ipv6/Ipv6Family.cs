@@ -6,7 +6,7 @@ namespace NetStack.Network.Ipv6;
 /// IPv6's rules for the family-neutral machinery (<see cref="PathMtuCache{TAddress, TPolicy}"/> and the others under
 /// Network/): a type with static members only, used as a generic argument, so the rules cost no call through an object.
 /// </summary>
-public readonly struct Ipv6Family : IPathMtuPolicy
+internal readonly struct Ipv6Family : IPathMtuPolicy
 {
     /// <summary>RFC 8200 §5: every link carries 1280 bytes; RFC 8201 §4: a reported MTU below it still leaves 1280 (no atomic fragments, RFC 8021).</summary>
     public static int MinimumMtu => 1280;

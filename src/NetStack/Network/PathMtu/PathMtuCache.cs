@@ -5,7 +5,7 @@ namespace NetStack.Network.PathMtu;
 /// and how a "too big" report becomes an estimate. Static members: the policy is a type, never an object, so the
 /// cache's calls are resolved at JIT time (no virtual call, no allocation).
 /// </summary>
-public interface IPathMtuPolicy
+internal interface IPathMtuPolicy
 {
     /// <summary>The smallest MTU every link of the family carries (IPv4 68, RFC 791 §3.2; IPv6 1280, RFC 8200 §5).</summary>
     static abstract int MinimumMtu { get; }
@@ -26,7 +26,7 @@ public interface IPathMtuPolicy
 /// §6.3 suggests 10 minutes; RFC 8201 §4: no increase attempt sooner than 5 minutes, 10 recommended; Linux
 /// mtu_expires is 600 s). Bounded: when full, the entry closest to expiry goes. Pure: time comes in.
 /// </summary>
-public sealed class PathMtuCache<TAddress, TPolicy>
+internal sealed class PathMtuCache<TAddress, TPolicy>
     where TAddress : struct, IEquatable<TAddress>
     where TPolicy : IPathMtuPolicy
 {

@@ -5,7 +5,7 @@ namespace NetStack.Network.Routing;
 /// and the outgoing interface, metric and on-link flag. Implemented by the family's route record struct (a constrained
 /// call on a struct: no boxing, no virtual dispatch).
 /// </summary>
-public interface IRoute<TSelf, TAddress> : IEquatable<TSelf> where TSelf : struct, IRoute<TSelf, TAddress>
+internal interface IRoute<TSelf, TAddress> : IEquatable<TSelf> where TSelf : struct, IRoute<TSelf, TAddress>
 {
     /// <summary>Length of the destination prefix (0 for a default route).</summary>
     int PrefixLength { get; }
@@ -29,7 +29,7 @@ public interface IRoute<TSelf, TAddress> : IEquatable<TSelf> where TSelf : struc
 /// spread over all of them. Bounded by <see cref="Capacity"/>. Kept sorted so that a lookup is one ordered scan, without
 /// allocation: tables in this stack are small (on-link routes per address plus a few gateways).
 /// </summary>
-public sealed class RouteTable<TRoute, TAddress> where TRoute : struct, IRoute<TRoute, TAddress>
+internal sealed class RouteTable<TRoute, TAddress> where TRoute : struct, IRoute<TRoute, TAddress>
 {
     private readonly List<TRoute> _routes = [];
 

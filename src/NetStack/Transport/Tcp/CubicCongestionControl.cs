@@ -3,7 +3,7 @@ namespace NetStack.Transport.Tcp;
 /// <summary>CUBIC (RFC 9438): window growth as a cubic function of time since the last congestion event,
 /// with the Reno-friendly region (§4.3), fast convergence (§4.7) and the timeout rules (§4.8). Units: segments
 /// internally, bytes at the interface.</summary>
-public sealed class CubicCongestionControl : ICongestionControl
+internal sealed class CubicCongestionControl : ICongestionControl
 {
     private const double C = 0.4;        // RFC 9438 §5
     private const double Beta = 0.7;     // RFC 9438 §4.6

@@ -5,7 +5,7 @@ namespace NetStack.Transport.Tcp;
 /// outside fast recovery, on entering fast recovery, and on a retransmission timeout; loss recovery
 /// itself (which segments to resend, the pipe) is the connection's business (RFC 6675).
 /// </summary>
-public interface ICongestionControl
+internal interface ICongestionControl
 {
     int Window { get; }
     int SlowStartThreshold { get; }

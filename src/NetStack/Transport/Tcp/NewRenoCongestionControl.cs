@@ -1,7 +1,7 @@
 namespace NetStack.Transport.Tcp;
 
 /// <summary>Slow start and congestion avoidance of RFC 5681 with the NewReno window rules of RFC 6582.</summary>
-public sealed class NewRenoCongestionControl : ICongestionControl
+internal sealed class NewRenoCongestionControl : ICongestionControl
 {
     private long _cwnd, _ssthresh = int.MaxValue, _avoidanceCredit;
 
