@@ -5,13 +5,15 @@
 #   scripts/fuzz.sh TARGET SECONDS [FLAGS]    builds, instruments and fuzzes one target for SECONDS; FLAGS go to libFuzzer
 #   scripts/fuzz.sh all SECONDS               every target, SECONDS each, one after another
 #   scripts/fuzz.sh ci                        every target for a fixed number of executions (scripts/test.sh, ~60-90 s)
-#   scripts/fuzz.sh merge TARGET              minimizes the working corpus of TARGET into fuzz/corpus/TARGET.bin
+#   scripts/fuzz.sh merge TARGET...           minimizes the working corpus of each TARGET into fuzz/corpus/TARGET.bin
 #
 # Each run starts from the seeds cut from pcaps/, the committed corpus fuzz/corpus/TARGET.bin and what earlier runs
-# found (artifacts/fuzz/corpus/TARGET), and ends with one line: executions, coverage (libFuzzer's cov = edges of
-# the instrumented NetStack.dll reached, ft = features) and corpus size. A crash (an exception out of the target, an
-# invariant that failed) is saved in artifacts/fuzz/crashes/TARGET/ and the script exits 1: copy the file into
-# tests/NetStack.Tests/Fuzz/Crashes/TARGET/, where FuzzRegressionTests replay it on every test run, and fix the core.
+# found (artifacts/fuzz/corpus/TARGET), and ends with one line: executions, coverage and corpus size. Coverage: "ft" is
+# libFuzzer's feature count (an edge of the instrumented NetStack.dll counts once per hit-count bucket); "edges" counts
+# the edges the whole corpus reaches (NetStack.Fuzz edges); libFuzzer's own "cov" sees only the native driver (2).
+# A crash (an exception out of the target, an invariant that failed) is saved in artifacts/fuzz/crashes/TARGET/ and
+# the script exits 1: copy the file into tests/NetStack.Tests/Fuzz/Crashes/TARGET/, where FuzzRegressionTests replay
+# it on every test run, and fix the core.
 #
 # Needs clang with libFuzzer's runtime (Debian: clang libclang-rt-dev; installed here when run as root) and the
 # sharpfuzz dotnet tool (.config/dotnet-tools.json, restored here).
@@ -47,7 +49,10 @@ tools() {
 # is instrumented, so coverage counts the stack's edges, not the harness's.
 build() {
   rm -rf "$bin" "$plain"
-  dotnet publish fuzz/NetStack.Fuzz -c Release -o "$plain" -nologo -v q -p:UseAppHost=true >/dev/null
+  local log="$out/build.log"
+  mkdir -p "$out"
+  dotnet publish fuzz/NetStack.Fuzz -c Release -o "$plain" -nologo -v q -p:UseAppHost=true >"$log" 2>&1 \
+    || { cat "$log" >&2; echo "build failed" >&2; exit 1; }
   cp -r "$plain" "$bin"
   dotnet sharpfuzz "$bin/NetStack.dll" >/dev/null
 }
@@ -74,10 +79,14 @@ run() { # TARGET SECONDS [libFuzzer flags]
     -max_total_time="$seconds" -timeout=25 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$crashes/" "$@" "$dir" "$out/seeds/$t" >"$log" 2>&1 || status=$?
   local elapsed=$((SECONDS - start))
-  local execs cov ft corp
+  local execs cov ft corp edges=""
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   read -r cov ft corp < <(grep -E '^#[0-9]+' "$log" | tail -1 | sed -E 's/.* cov: ([0-9]+) ft: ([0-9]+) corp: ([0-9]+).*/\1 \2 \3/' || true)
-  echo "$t: ${execs:-0} executions in ${elapsed} s, cov ${cov:-?} ft ${ft:-?}, corpus ${corp:-?} (log $log)"
+  # Edges of NetStack.dll the corpus reaches (libFuzzer's "cov" counts only the native driver's; "ft" is features).
+  if [ "${FUZZ_EDGES:-1}" != 0 ] && [ "$status" -eq 0 ]; then
+    edges=$("$bin/NetStack.Fuzz" edges "$t" "$dir" "$out/seeds/$t" | sed -n 's/.*: \([0-9]*\) edges.*/, \1 edges/p')
+  fi
+  echo "$t: ${execs:-0} executions in ${elapsed} s, ft ${ft:-?}${edges}, corpus ${corp:-?} (cov ${cov:-?}; log $log)"
   if [ "$status" -ne 0 ]; then
     echo "$t: FOUND A CRASH (exit $status); artifacts in $crashes:" >&2
     ls "$crashes" >&2
@@ -103,6 +112,7 @@ case "$1" in
     # run about 200 times slower per input than the parsers (a fresh stack per input, virtual minutes of timers).
     [ $# -eq 1 ] || usage
     rm -rf "$out/corpus"
+    export FUZZ_EDGES=${FUZZ_EDGES:-0}
     tools; build
     failed=0
     for t in $("$plain/NetStack.Fuzz" list | awk '{print $1}'); do
@@ -111,13 +121,16 @@ case "$1" in
     done
     exit $failed ;;
   merge)
-    [ $# -eq 2 ] || usage
+    [ $# -ge 2 ] || usage
+    shift
     tools; build
-    t=$2; dir=$(corpus "$t"); merged="$out/merged/$t"
-    rm -rf "$merged"; mkdir -p "$merged"
-    "$driver" --target_path="$bin/NetStack.Fuzz" --target_arg="$t" -merge=1 -max_len=65536 "$merged" "$dir" >"$out/$t.merge.log" 2>&1
     mkdir -p fuzz/corpus
-    "$plain/NetStack.Fuzz" pack "$merged" "fuzz/corpus/$t.bin" ;;
+    for t in "$@"; do
+      dir=$(corpus "$t"); merged="$out/merged/$t"
+      rm -rf "$merged"; mkdir -p "$merged"
+      "$driver" --target_path="$bin/NetStack.Fuzz" --target_arg="$t" -merge=1 -max_len=65536 "$merged" "$dir" >"$out/$t.merge.log" 2>&1
+      "$plain/NetStack.Fuzz" pack "$merged" "fuzz/corpus/$t.bin"
+    done ;;
   *)
     [ $# -ge 2 ] || usage
     t=$1; seconds=$2; shift 2

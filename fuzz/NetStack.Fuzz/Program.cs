@@ -7,6 +7,9 @@ using NetStack.Fuzz;
 //   NetStack.Fuzz seeds TARGET DIR PCAPS       writes the seed corpus cut from the captures under PCAPS into DIR
 //   NetStack.Fuzz replay TARGET PATH...        runs files (or every file of directories) through TARGET, no fuzzer
 //   NetStack.Fuzz pack DIR FILE / unpack FILE DIR   a corpus directory to one file of length-prefixed inputs and back
+//   NetStack.Fuzz edges TARGET PATH...         (instrumented build only) edges of NetStack.dll the inputs reach
+//   NetStack.Fuzz explain stack|virtio PATH... what whole-stack inputs did: frames sent, connections, drops
+//   NetStack.Fuzz time TARGET PATH...          mean time of one input (uninstrumented build)
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: NetStack.Fuzz TARGET | list | seeds TARGET DIR PCAPS | replay TARGET PATH... | pack DIR FILE | unpack FILE DIR");
@@ -70,6 +73,14 @@ switch (args[0])
         foreach (var i in inputs) target.Run(i);
         Console.WriteLine($"{target.Name}: {inputs.Length} inputs, {clock.Elapsed.TotalMilliseconds / Math.Max(1, inputs.Length):F3} ms each");
         return 0;
+    }
+    case "edges" when args.Length >= 3:
+    {
+        var target = Require(args[1]);
+        var files = args.Skip(2).SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Order(StringComparer.Ordinal) : (IEnumerable<string>)[p]).ToArray();
+        int edges = Coverage.Edges(target, files.Select(File.ReadAllBytes));
+        Console.WriteLine($"{target.Name}: {edges} edges of NetStack.dll reached by {files.Length} inputs");
+        return edges > 0 ? 0 : 1;
     }
     case "pack" when args.Length == 3:
     {

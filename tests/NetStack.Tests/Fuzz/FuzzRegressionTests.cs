@@ -42,6 +42,7 @@ public sealed class FuzzRegressionTests
     public void Crash_folders_are_named_after_targets()
     {
         var crashes = Path.Combine(RepositoryRoot, "tests", "NetStack.Tests", "Fuzz", "Crashes");
+        Assert.True(Directory.Exists(crashes), crashes);
         foreach (var dir in Directory.EnumerateDirectories(crashes))
             Assert.NotNull(Targets.Find(Path.GetFileName(dir)));
     }
