@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(tshark tcpdump libpcap0.8 libpcap0.8-dev iproute2 iputils-ping arping traceroute
           iperf3 socat netcat-openbsd curl openssl dnsmasq radvd isc-dhcp-server nftables procps python3 python3-scapy
-          clang zlib1g-dev)  # clang, zlib1g-dev: Native AOT publishing of samples/traceroute
+          clang zlib1g-dev   # clang, zlib1g-dev: Native AOT publishing of samples/traceroute
+          libclang-rt-dev)   # libFuzzer's runtime for clang -fsanitize=fuzzer: scripts/fuzz.sh (the fuzzing step below)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,6 +30,13 @@ trap 'rm -rf "$results"' EXIT
 status=0
 dotnet build NetStack.sln -c Release -warnaserror -nologo -v q || exit 1
 dotnet test NetStack.sln -c Release --no-build --logger "trx" --results-directory "$results" "$@" || status=$?
+
+# Coverage-guided fuzzing, short and bounded (docs/fuzzing.md): every target for a fixed number of executions from its
+# seeds, with a fixed libFuzzer seed and a fresh corpus, so the run is the same each time (about 60-90 s in all).
+# A crash fails the run like a failed test. FUZZ=0 skips it.
+if [ "${FUZZ:-1}" != 0 ]; then
+  FUZZ_OUT="$results/fuzz" ./scripts/fuzz.sh ci || status=1
+fi
 
 passed=0; failed=0; skipped=0
 for f in "$results"/*.trx; do
