@@ -16,22 +16,12 @@ public sealed class LossyLanTests
     private static readonly TimeSpan OneMicro = TimeSpan.FromTicks(10);
     private const int Seg = 1448; // MSS 1460 less the timestamps option
 
-    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null)
-    {
-        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 }, family: family);
-        var c = b.Accept(handshakeRtt: Rtt);
-        Assert.Equal(Rtt, c.SmoothedRtt);
-        return (b, c);
-    }
+    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null) =>
+        TcpBench.Established(Rtt, family, settings);
 
-    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
-    {
-        var s = new TcpSackBlocks();
-        s.TryAdd(new SackBlock(left, right));
-        return s;
-    }
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right) => TcpBench.Sack(left, right);
 
-    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+    private static List<SentSegment> Data(TcpBench b) => b.TakeData();
 
     [Theory, BothFamilies]
     public void In_fast_recovery_a_lost_retransmission_with_nothing_after_it_is_probed_after_PTO_not_left_to_the_RTO(IpVersion family)

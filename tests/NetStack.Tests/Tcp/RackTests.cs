@@ -15,22 +15,12 @@ public sealed class RackTests
     private static readonly TimeSpan OneMicro = TimeSpan.FromTicks(10);
     private const int Seg = 1448; // MSS 1460 less the timestamps option
 
-    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null)
-    {
-        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 }, family: family);
-        var c = b.Accept(handshakeRtt: Rtt);
-        Assert.Equal(Rtt, c.SmoothedRtt);
-        return (b, c);
-    }
+    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null) =>
+        TcpBench.Established(Rtt, family, settings);
 
-    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
-    {
-        var s = new TcpSackBlocks();
-        s.TryAdd(new SackBlock(left, right));
-        return s;
-    }
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right) => TcpBench.Sack(left, right);
 
-    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+    private static List<SentSegment> Data(TcpBench b) => b.TakeData();
 
     [Theory, BothFamilies]
     public void A_lost_segment_is_retransmitted_one_reordering_window_after_a_single_SACK_not_after_three_duplicate_ACKs(IpVersion family)

@@ -129,6 +129,29 @@ internal sealed class TcpBench
         return list;
     }
 
+    /// <summary>The segments that carry data among everything sent since the last call.</summary>
+    public List<SentSegment> TakeData() => TakeSent().Where(x => x.Payload.Length > 0).ToList();
+
+    /// <summary>One SACK block [left, right).</summary>
+    public static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
+    {
+        var s = new TcpSackBlocks();
+        s.TryAdd(new SackBlock(left, right));
+        return s;
+    }
+
+    /// <summary>
+    /// A bench with a passively opened connection whose handshake took <paramref name="rtt"/>, so that SRTT = RTT
+    /// (checked); by default with a 1 MB send buffer.
+    /// </summary>
+    public static (TcpBench B, TcpConnection C) Established(TimeSpan rtt, IpVersion family = IpVersion.V4, TcpSettings? settings = null)
+    {
+        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 }, family: family);
+        var c = b.Accept(handshakeRtt: rtt);
+        Assert.Equal(rtt, c.SmoothedRtt);
+        return (b, c);
+    }
+
     /// <summary>Exactly one segment was sent; returns it.</summary>
     public SentSegment Single()
     {
