@@ -21,69 +21,11 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private sealed class Setup : IAsyncDisposable
+    private static Task<TapStackLab> Start(bool faults) => TapStackLab.StartAsync(new NetstackdStackOptions
     {
-        public required NetnsLab Lab { get; init; }
-        public required string Ns { get; init; }
-        public required NetstackdStack Stack { get; init; }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Stack.DisposeAsync();
-            Lab.Dispose();
-        }
-    }
-
-    private static async Task<Setup> Start(bool faults)
-    {
-        var lab = new NetnsLab();
-        try
-        {
-            var ns = lab.CreateNamespace();
-            var tap = lab.CreateTap(ns);
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
-            var config = new InterfaceConfig
-            {
-                Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
-                Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
-                Slaac = false,
-            };
-            var options = new NetstackdStackOptions
-            {
-                Seed = 11,
-                Faults = faults ? new FaultProfile { DropRate = 0.02, ReorderRate = 0.02, DuplicateRate = 0.005 } : null,
-            };
-            var stack = new NetstackdStack(tap, config, options);
-            await stack.StartAsync();
-            return new Setup { Lab = lab, Ns = ns, Stack = stack };
-        }
-        catch
-        {
-            lab.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Connects, retrying while the kernel server is not listening yet.</summary>
-    private static async Task<TcpConnectionStream> ConnectWhenListening(NetstackdStack stack, IPEndPoint server)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
-            }
-            // Refused: socat is not listening yet. HostUnreachable: our IPv6 address is still tentative (no source address
-            // until duplicate address detection ends, RFC 4862 §5.4).
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
-                && deadline.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
+        Seed = 11,
+        Faults = faults ? new FaultProfile { DropRate = 0.02, ReorderRate = 0.02, DuplicateRate = 0.005 } : null,
+    });
 
     private void Report(string what, long bytes, TimeSpan elapsed, NetstackdStack stack)
     {
@@ -103,9 +45,9 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
         long size = Shell.TransferMegabytes * 1_000_000L;
         var target = Path.Combine(_dir, "upload.bin");
         var server = s.Lab.StartIn(s.Ns, "socat", "-u", ipv6 ? "TCP6-LISTEN:9000,reuseaddr" : "TCP4-LISTEN:9000,reuseaddr", "CREATE:" + target);
-        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), 9000);
+        var remote = TapStackLab.Kernel(ipv6, 9000);
         var clock = Stopwatch.StartNew();
-        await using (var c = await ConnectWhenListening(s.Stack, remote))
+        await using (var c = await s.ConnectWhenListening(remote))
         {
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var chunk = new byte[256 * 1024];
@@ -134,24 +76,11 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
         await using var s = await Start(faults);
         long size = Shell.TransferMegabytes * 1_000_000L;
         var source = Path.Combine(_dir, "source.bin");
-        string expected;
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        using (var f = File.Create(source))
-        {
-            var chunk = new byte[1 << 20];
-            for (long left = size; left > 0; left -= chunk.Length)
-            {
-                int n = (int)Math.Min(chunk.Length, left);
-                RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
-                f.Write(chunk, 0, n);
-                sha.AppendData(chunk, 0, n);
-            }
-            expected = Convert.ToHexStringLower(sha.GetHashAndReset());
-        }
+        string expected = TapStackLab.WriteRandomFile(source, size);
         s.Lab.StartIn(s.Ns, "socat", "-u", "OPEN:" + source, ipv6 ? "TCP6-LISTEN:9001,reuseaddr" : "TCP4-LISTEN:9001,reuseaddr");
-        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), 9001);
+        var remote = TapStackLab.Kernel(ipv6, 9001);
         var clock = Stopwatch.StartNew();
-        await using var c = await ConnectWhenListening(s.Stack, remote);
+        await using var c = await s.ConnectWhenListening(remote);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[256 * 1024];
         long total = 0;
@@ -205,7 +134,7 @@ public sealed class OurClientTests(ITestOutputHelper output) : IDisposable
             """);
         string kernel = ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4;
         var server = s.Lab.StartIn(s.Ns, "python3", script, kernel, result);
-        await using (var c = await ConnectWhenListening(s.Stack, new IPEndPoint(IPAddress.Parse(kernel), 9002)))
+        await using (var c = await s.ConnectWhenListening(new IPEndPoint(IPAddress.Parse(kernel), 9002)))
         {
             await c.WriteAsync("abc"u8.ToArray());
             await c.WriteUrgentAsync("XYZ"u8.ToArray());

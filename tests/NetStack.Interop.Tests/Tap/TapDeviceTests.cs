@@ -1,6 +1,7 @@
 using NetStack.Interop.Tests.Support;
 using NetStack.Tap;
 using NetStack.Wire;
+using NetStack.TestKit;
 
 namespace NetStack.Interop.Tests.Tap;
 
@@ -30,8 +31,7 @@ public sealed class TapDeviceTests
         Assert.Equal(kernelMac, arp.Sha);
         Assert.Equal(tap.HardwareAddress, arp.Tha);
         Assert.Equal(ours, arp.Tpa);
-        Assert.True(EthernetFrame.TryParse(reply, out var eth, out _));
-        Assert.Equal(tap.HardwareAddress, eth.Destination);
+        Expect.Frame(reply).Ethernet(dst: tap.HardwareAddress);
         Assert.Equal(1, tap.Statistics.FramesTransmitted);
         lab.DisposeAndAssertClean();
     }
@@ -61,9 +61,7 @@ public sealed class TapDeviceTests
             reply = Receive.Until(tap, f => TestFrames.ParseNeighborAdvertisementTarget(f) == theirs, TimeSpan.FromSeconds(1));
         }
         Assert.NotNull(reply);
-        Assert.True(EthernetFrame.TryParse(reply, out var eth, out _));
-        Assert.Equal(tap.HardwareAddress, eth.Destination);
-        Assert.Equal(NetnsLab.MacOf(ns, tap.Name), eth.Source);
+        Expect.Frame(reply).Ethernet(src: NetnsLab.MacOf(ns, tap.Name), dst: tap.HardwareAddress);
         lab.DisposeAndAssertClean();
     }
 

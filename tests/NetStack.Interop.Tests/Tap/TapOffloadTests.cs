@@ -64,92 +64,25 @@ public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
         lab.DisposeAndAssertClean();
     }
 
-    private sealed class Setup : IAsyncDisposable
-    {
-        public required NetnsLab Lab { get; init; }
-        public required string Ns { get; init; }
-        public required TapDevice Tap { get; init; }
-        public required NetstackdStack Stack { get; init; }
-
-        public async ValueTask DisposeAsync()
+    private static Task<TapStackLab> Start(TunOffloads offloads, bool decorated, string? record = null) =>
+        TapStackLab.StartAsync(new NetstackdStackOptions
         {
-            await Stack.DisposeAsync();
-            Lab.Dispose();
-        }
-    }
-
-    private static async Task<Setup> Start(TunOffloads offloads, bool decorated, string? record = null)
-    {
-        var lab = new NetnsLab();
-        try
-        {
-            var ns = lab.CreateNamespace();
-            var tap = lab.CreateTap(ns, new TunTapOptions { Offloads = offloads });
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
-            var config = new InterfaceConfig
-            {
-                Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
-                Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
-                Slaac = false,
-            };
-            var stack = new NetstackdStack(tap, config, new NetstackdStackOptions
-            {
-                Seed = 5,
-                Faults = decorated ? new FaultProfile() : null, // the injector in the chain, injecting nothing
-                Record = decorated ? File.Create(record!) : null,
-                Tcp = new Transport.Tcp.TcpSettings { ReceiveBufferSize = 1 << 20 },
-            });
-            await stack.StartAsync();
-            return new Setup { Lab = lab, Ns = ns, Tap = tap, Stack = stack };
-        }
-        catch
-        {
-            lab.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task<TcpConnectionStream> ConnectWhenListening(NetstackdStack stack, IPEndPoint server)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
-                && deadline.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
+            Seed = 5,
+            Faults = decorated ? new FaultProfile() : null, // the injector in the chain, injecting nothing
+            Record = decorated ? File.Create(record!) : null,
+            Tcp = new Transport.Tcp.TcpSettings { ReceiveBufferSize = 1 << 20 },
+        }, new TunTapOptions { Offloads = offloads });
 
     /// <summary>The kernel (socat) sends a file to our client over the TAP; returns bytes and elapsed time after checking the hash.</summary>
-    private async Task<(long Bytes, TimeSpan Elapsed)> Download(Setup s, bool ipv6, int megabytes, int port)
+    private async Task<(long Bytes, TimeSpan Elapsed)> Download(TapStackLab s, bool ipv6, int megabytes, int port)
     {
         long size = megabytes * 1_000_000L;
         var source = Path.Combine(_dir, $"source-{port}.bin");
-        string expected;
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        using (var f = File.Create(source))
-        {
-            var chunk = new byte[1 << 20];
-            for (long left = size; left > 0; left -= chunk.Length)
-            {
-                int n = (int)Math.Min(chunk.Length, left);
-                RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
-                f.Write(chunk, 0, n);
-                sha.AppendData(chunk, 0, n);
-            }
-            expected = Convert.ToHexStringLower(sha.GetHashAndReset());
-        }
+        string expected = TapStackLab.WriteRandomFile(source, size);
         s.Lab.StartIn(s.Ns, "socat", "-u", "OPEN:" + source, (ipv6 ? "TCP6-LISTEN:" : "TCP4-LISTEN:") + port.ToString(CultureInfo.InvariantCulture) + ",reuseaddr");
-        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), port);
+        var remote = TapStackLab.Kernel(ipv6, port);
         var clock = Stopwatch.StartNew();
-        await using var c = await ConnectWhenListening(s.Stack, remote);
+        await using var c = await s.ConnectWhenListening(remote);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[256 * 1024];
         long total = 0;

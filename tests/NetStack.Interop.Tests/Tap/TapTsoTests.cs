@@ -27,23 +27,6 @@ public sealed class TapTsoTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<TcpConnectionStream> ConnectWhenListening(NetstackdStack stack, IPEndPoint server)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
-                && deadline.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
     private static async Task WaitFor(Func<bool> condition, TimeSpan limit, string what)
     {
         var clock = Stopwatch.StartNew();
@@ -82,23 +65,12 @@ public sealed class TapTsoTests(ITestOutputHelper output) : IDisposable
     public async Task NetStack_to_kernel_bulk_TCP_leaves_in_super_frames_and_arrives_intact(bool ipv6, bool offloads)
     {
         Root.Require();
-        using var lab = new NetnsLab();
-        var ns = lab.CreateNamespace();
-        var tap = lab.CreateTap(ns, new TunTapOptions { Offloads = offloads ? TunOffloads.Default : TunOffloads.None });
-        NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
-        NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
-        var config = new InterfaceConfig
-        {
-            Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
-            Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
-            Slaac = false,
-        };
-        await using var stack = new NetstackdStack(tap, config, new NetstackdStackOptions
+        await using var s = await TapStackLab.StartAsync(new NetstackdStackOptions
         {
             Seed = 7,
             Tcp = new Transport.Tcp.TcpSettings { SendBufferSize = 1 << 20 },
-        });
-        await stack.StartAsync();
+        }, new TunTapOptions { Offloads = offloads ? TunOffloads.Default : TunOffloads.None });
+        var (lab, ns, tap, stack) = (s.Lab, s.Ns, s.Tap, s.Stack);
 
         // The kernel side: socat writes what arrives to a file; tcpdump records the TAP as the kernel sees it.
         const int port = 9200;
@@ -110,10 +82,10 @@ public sealed class TapTsoTests(ITestOutputHelper output) : IDisposable
             "CREATE:" + received);
 
         long size = 16_000_000;
-        var remote = new IPEndPoint(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), port);
+        var remote = TapStackLab.Kernel(ipv6, port);
         string expected;
         var clock = Stopwatch.StartNew();
-        await using (var c = await ConnectWhenListening(stack, remote))
+        await using (var c = await s.ConnectWhenListening(remote))
         using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
             var chunk = new byte[256 * 1024];

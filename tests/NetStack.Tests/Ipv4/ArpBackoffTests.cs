@@ -4,6 +4,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
+using NetStack.TestKit;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -158,11 +159,7 @@ public class ArpBackoffTests
         }
         Assert.Equal(2, right.TakeSent().Count(f => Frames.IsArp(f, ArpOperation.Request)));
         var error = Assert.Single(left.TakeSent());
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(error), out var ip, out _));
-        Assert.Equal(Peer, ip.Destination);
-        Assert.True(Icmpv4Packet.TryParse(ip.Payload, out var icmp, out _));
-        Assert.Equal(Icmpv4Type.DestinationUnreachable, icmp.Type);
-        Assert.Equal((byte)Icmpv4UnreachableCode.HostUnreachable, icmp.Code);
+        Expect.Frame(error).Ipv4(dst: Peer).Icmpv4(Icmpv4Type.DestinationUnreachable, (byte)Icmpv4UnreachableCode.HostUnreachable);
         Assert.Equal(1, stack.Statistics.Drops(DropReason.NeighborUnreachable));
     }
 

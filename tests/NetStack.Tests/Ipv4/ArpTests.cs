@@ -3,6 +3,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
+using NetStack.TestKit;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;
@@ -18,8 +19,7 @@ public class ArpTests
         var h = new SingleHost();
         var sent = h.Push(RequestFrom(PeerMac, Peer, Us));
         var reply = Assert.Single(sent);
-        Assert.True(EthernetFrame.TryParse(reply, out var eth, out _));
-        Assert.Equal(PeerMac, eth.Destination);
+        Expect.Frame(reply).Ethernet(dst: PeerMac);
         var arp = Frames.ArpOf(reply);
         Assert.Equal(new ArpRepr(ArpOperation.Reply, OurMac, Us, PeerMac, Peer), arp);
     }
@@ -54,8 +54,7 @@ public class ArpTests
         Assert.Equal(Peer, Frames.ArpOf(request).TargetProtocolAddress);
         var sent = h.Push(Frames.Ethernet(PeerMac, OurMac, EtherType.Arp, Frames.Arp(new ArpRepr(ArpOperation.Reply, PeerMac, Peer, OurMac, Us))));
         var echo = Assert.Single(sent);
-        Assert.True(EthernetFrame.TryParse(echo, out var eth, out _));
-        Assert.Equal(PeerMac, eth.Destination);
+        Expect.Frame(echo).Ethernet(dst: PeerMac);
         Assert.NotNull(Frames.IpOf(echo));
     }
 

@@ -4,6 +4,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -70,11 +71,8 @@ public class FragmentationTests
         Assert.Empty(h.Advance(TimeSpan.FromSeconds(29)));
         var sent = h.Advance(TimeSpan.FromSeconds(2));
         var frame = Assert.Single(sent);
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(frame), out var ip, out _));
-        Assert.True(Icmpv4Packet.TryParse(ip.Payload, out var icmp, out _));
-        Assert.Equal(Icmpv4Type.TimeExceeded, icmp.Type);
-        Assert.Equal((byte)Icmpv4TimeExceededCode.FragmentReassemblyTimeExceeded, icmp.Code);
-        Assert.Equal(fragments[0].AsSpan(0, 548).ToArray(), icmp.OriginalDatagram.ToArray());
+        var icmp = Expect.Frame(frame).Ipv4().Icmpv4(Icmpv4Type.TimeExceeded, (byte)Icmpv4TimeExceededCode.FragmentReassemblyTimeExceeded);
+        Assert.Equal(fragments[0].AsSpan(0, 548).ToArray(), icmp.IcmpOriginalDatagram);
         Assert.Equal(1, h.Stack.Statistics.Drops(DropReason.Ipv4ReassemblyTimeout));
     }
 
@@ -143,11 +141,9 @@ public class FragmentationTests
         ushort? id = null;
         foreach (var f in sent)
         {
-            Assert.True(Ipv4Packet.TryParse(Frames.IpOf(f), out var ip, out _));
-            Assert.Equal(expectOffset, ip.FragmentOffset);
-            id ??= ip.Identification;
-            Assert.Equal(id, ip.Identification);
-            expectOffset += ip.Payload.Length;
+            var ip = Expect.Frame(f).Ipv4(fragmentOffset: expectOffset, identification: id);
+            id ??= ip.Ipv4Identification;
+            expectOffset += ip.Ipv4Header.PayloadLength;
         }
         Assert.Equal(4000, expectOffset);
         Assert.Equal(3, h.Stack.Statistics.FragmentsCreated);

@@ -1,5 +1,6 @@
 using NetStack.Network;
 using NetStack.Network.Ipv4;
+using NetStack.TestKit;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
@@ -15,13 +16,10 @@ public class IcmpTests
     {
         ipBytes = Frames.IpOf(frame)!;
         Assert.NotNull(ipBytes);
-        Assert.True(Ipv4Packet.TryParse(ipBytes, out var ip, out _));
-        Assert.True(ip.ChecksumValid);
-        Assert.Equal(IpProtocol.Icmp, ip.Protocol);
-        Assert.True(Icmpv4Packet.TryParse(ip.Payload, out var icmp, out _));
-        Assert.True(icmp.ChecksumValid);
-        return new Decoded(ip.Source, ip.Destination, ip.TotalLength, icmp.Type, icmp.Code, icmp.Identifier, icmp.SequenceNumber,
-            icmp.EchoData.ToArray(), icmp.OriginalDatagram.ToArray());
+        // Both checksums are checked by the kit.
+        var p = Expect.Frame(frame).Ipv4(protocol: IpProtocol.Icmp).Icmpv4();
+        return new Decoded(p.Source.V4, p.Destination.V4, p.IpBytes.Length, (Icmpv4Type)p.IcmpTypeCode.Type, p.IcmpTypeCode.Code,
+            p.IcmpEcho.Identifier, p.IcmpEcho.Sequence, p.IcmpBody, p.IcmpOriginalDatagram);
     }
 
     [Fact]

@@ -8,6 +8,7 @@ using NetStack.Tests.Support;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -122,13 +123,9 @@ public sealed class IpOptionsTests : IDisposable
         var send = new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(options) };
         Assert.Equal(IpSendResult.Sent, socket.Send([1, 2, 3, 4, 5], new IpEndpoint(Peer, 4000), send, h.Now));
         var frame = Assert.Single(h.Device.TakeSent());
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(frame), out var ip, out _));
-        Assert.True(ip.ChecksumValid);
-        Assert.Equal(28, ip.HeaderLength);
-        Assert.Equal(options, ip.Options.ToArray());
-        Assert.True(UdpDatagram.TryParse(ip.Payload, out var udp, out _));
-        Assert.True(udp.VerifyChecksum(Us, Peer));
-        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, udp.Payload.ToArray());
+        // The kit checks the IP header checksum and the UDP checksum (over Us -> Peer).
+        var sent = Expect.Frame(frame).Ipv4(src: Us, dst: Peer, headerLength: 28).Udp().PayloadIs([1, 2, 3, 4, 5]);
+        Assert.Equal(options, sent.Ipv4Options);
     }
 
     [Fact]
@@ -138,8 +135,8 @@ public sealed class IpOptionsTests : IDisposable
         h.Introduce();
         byte[] empty = [7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0];
         socket.Send([1], new IpEndpoint(Peer, 4000), new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(empty) }, h.Now);
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(Assert.Single(h.Device.TakeSent())), out var ip, out _));
-        Assert.Equal(new byte[] { 7, 11, 8, 192, 0, 2, 1, 0, 0, 0, 0 }, ip.Options[..11].ToArray());
+        var ip = Expect.Frame(Assert.Single(h.Device.TakeSent())).Ipv4();
+        Assert.Equal(new byte[] { 7, 11, 8, 192, 0, 2, 1, 0, 0, 0, 0 }, ip.Ipv4Options[..11]);
     }
 
     [Fact]
@@ -183,14 +180,10 @@ public sealed class IpOptionsTests : IDisposable
         var options = Concat(RecordRoute, RouterAlert);
         var icmp = Frames.EchoRequest(7, 1, [1, 2, 3, 4]);
         var sent = h.PushIp(Frames.Ip(new Ipv4Repr(Peer, Us, IpProtocol.Icmp, icmp.Length, OptionsLength: options.Length), icmp, options));
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(Assert.Single(sent)), out var ip, out _));
-        Assert.True(ip.ChecksumValid);
+        var reply = Expect.Frame(Assert.Single(sent)).Ipv4().Icmpv4(Icmpv4Type.EchoReply); // both checksums checked
         // The peer's recorded address kept, ours added, pointer past both ("the recorded route will be for the entire round trip").
-        Assert.Equal(new byte[] { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 1 }, IpHeaderOptions.FromHeader(ip.Options).ToArray());
-        Assert.True(Icmpv4Packet.TryParse(ip.Payload, out var reply, out _));
-        Assert.Equal(Icmpv4Type.EchoReply, reply.Type);
-        Assert.True(reply.ChecksumValid);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, reply.EchoData.ToArray());
+        Assert.Equal(new byte[] { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 1 }, IpHeaderOptions.FromHeader(reply.Ipv4Options).ToArray());
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, reply.IcmpBody);
     }
 
     [Fact]
@@ -201,8 +194,7 @@ public sealed class IpOptionsTests : IDisposable
         byte[] ts = [68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // flag 0: timestamps only, two slots
         var icmp = Frames.EchoRequest(7, 1, []);
         var sent = h.PushIp(Frames.Ip(new Ipv4Repr(Peer, Us, IpProtocol.Icmp, icmp.Length, OptionsLength: ts.Length), icmp, ts));
-        Assert.True(Ipv4Packet.TryParse(Frames.IpOf(Assert.Single(sent)), out var ip, out _));
-        var echoed = ip.Options.ToArray();
+        var echoed = Expect.Frame(Assert.Single(sent)).Ipv4().Ipv4Options;
         Assert.Equal(new byte[] { 68, 12, 9, 0 }, echoed[..4]);
         Assert.Equal(Ipv4OptionStamp.Timestamp(h.Now), BinaryPrimitives.ReadUInt32BigEndian(echoed.AsSpan(4)));
         Assert.True((echoed[4] & 0x80) != 0); // RFC 791: not milliseconds since midnight UT -> high bit set

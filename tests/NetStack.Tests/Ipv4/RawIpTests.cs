@@ -4,6 +4,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 
@@ -20,10 +21,7 @@ public class RawIpTests
             Frames.EchoRequest(9, 9, new byte[8]));
         stack.Receive(iface, request, Instant.FromSeconds(1));
         var reply = Assert.Single(tun.TakeSent());
-        Assert.True(Ipv4Packet.TryParse(reply, out var ip, out _));
-        Assert.Equal(Ipv4Address.Parse("192.0.2.9"), ip.Destination);
-        Assert.True(Icmpv4Packet.TryParse(ip.Payload, out var icmp, out _));
-        Assert.Equal(Icmpv4Type.EchoReply, icmp.Type);
+        Expect.Packet(reply).Ipv4(dst: Ipv4Address.Parse("192.0.2.9")).Icmpv4(Icmpv4Type.EchoReply);
     }
 
     [Fact]

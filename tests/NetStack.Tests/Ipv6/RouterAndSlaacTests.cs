@@ -4,6 +4,7 @@ using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Wire;
 using NetStack.Composition;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv6;
 
@@ -284,6 +285,6 @@ public class RouterAndSlaacTests
         Assert.False(second.IsError);
         var direct = hub.Log.Skip(before).Where(x => x.From == hub.Devices[1] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).ToList();
         Assert.NotEmpty(direct);
-        Assert.All(direct, x => { Assert.True(EthernetFrame.TryParse(x.Frame, out var eth, out _)); Assert.Equal(i3.HardwareAddress, eth.Destination); });
+        Assert.All(direct, x => Expect.Frame(x.Frame).Ethernet(dst: i3.HardwareAddress));
     }
 }

@@ -4,6 +4,7 @@ using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Wire;
 using NetStack.Composition;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv6;
 
@@ -127,8 +128,7 @@ public class StackBehaviourTests
         net.Run(TimeSpan.FromSeconds(1));
         var pp = V6Frames.Icmpv6Sent(hub, hub.Devices[1]).Single(m => m.Type == Icmpv6Type.ParameterProblem);
         Assert.Equal(1, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(6u, icmp.Pointer);
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 6);
     }
 
     [Fact]
@@ -142,8 +142,7 @@ public class StackBehaviourTests
         net.Run(TimeSpan.FromSeconds(1));
         var pp = V6Frames.Icmpv6Sent(hub, hub.Devices[1]).Single(m => m.Type == Icmpv6Type.ParameterProblem);
         Assert.Equal(2, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(42u, icmp.Pointer); // 40 + offset 2 of the option
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 42); // 40 + offset 2 of the option
     }
 
     [Fact]
@@ -221,8 +220,7 @@ public class StackBehaviourTests
         net.Run(TimeSpan.FromSeconds(1));
         var pp = V6Frames.Icmpv6Sent(hub, hub.Devices[1]).Single(m => m.Type == Icmpv6Type.ParameterProblem);
         Assert.Equal(0, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(4u, icmp.Pointer);
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 4);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Wire;
 using NetStack.Composition;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv6;
 
@@ -48,8 +49,7 @@ public class StackRulesTests
         var pp = Assert.Single(Errors(hub));
         Assert.Equal(Icmpv6Type.ParameterProblem, pp.Type);
         Assert.Equal(1, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(40u, icmp.Pointer); // the Next Header field of the Destination Options header
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 40); // the Next Header field of the Destination Options header
     }
 
     [Fact]
@@ -65,8 +65,7 @@ public class StackRulesTests
         net.Run(TimeSpan.FromSeconds(1));
         var pp = Assert.Single(Errors(hub));
         Assert.Equal(3, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(0u, icmp.Pointer);
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 0);
         Assert.Equal(1, s.Statistics.Drops(DropReason.Ipv6IncompleteHeaderChain));
     }
 
@@ -96,8 +95,7 @@ public class StackRulesTests
         net.Run(TimeSpan.FromSeconds(1));
         var pp = Assert.Single(Errors(hub));
         Assert.Equal(0, pp.Code);
-        Assert.True(Icmpv6Packet.TryParse(pp.Message, out var icmp, out _));
-        Assert.Equal(42u, icmp.Pointer);
+        Expect.Segment(pp.Message, pp.Src, pp.Dst).Icmpv6(pointer: 42);
     }
 
     [Fact]
@@ -236,8 +234,7 @@ public class StackRulesTests
         using var echo = s.OpenIcmpv6Echo(1);
         echo.Send(RedirectedDestination, 1, new byte[8], net.Now);
         var last = hub.Log.Last(f => f.From == hub.Devices[0]).Frame;
-        Assert.True(EthernetFrame.TryParse(last, out var eth, out _));
-        return eth.Destination;
+        return Expect.Frame(last).Ethernet().EthernetHeader.Destination;
     }
 
     [Fact]
@@ -298,8 +295,7 @@ public class StackRulesTests
         MacAddress LastDestination()
         {
             var f = hub.Log.Last(x => x.From == hub.Devices[0] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).Frame;
-            Assert.True(EthernetFrame.TryParse(f, out var eth, out _));
-            return eth.Destination;
+            return Expect.Frame(f).Ethernet().EthernetHeader.Destination;
         }
         echo.Send(A("2001:db8:99::1"), 1, new byte[8], net.Now);
         var first = LastDestination();

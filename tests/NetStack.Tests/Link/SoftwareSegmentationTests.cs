@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using NetStack.Link;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
+using NetStack.TestKit;
 
 namespace NetStack.Tests.Link;
 
@@ -77,21 +78,8 @@ public class SoftwareSegmentationTests
             var expected = Frame(v6, (uint)(1_000_000 + i * mss), flags, payload.AsSpan(i * mss, size), (ushort)(0xFFFE + i), partial: false);
             Assert.Equal(expected, buffer.AsSpan(0, len).ToArray());
             Assert.True(len - Eth <= (v6 ? 40 : 20) + 32 + mss);
-            // The segment checks out as a receiver checks it.
-            var ip = buffer.AsSpan(Eth, len - Eth);
-            if (!v6)
-            {
-                Assert.True(Ipv4Packet.TryParse(ip, out var p4, out _));
-                Assert.True(Checksum.Verify(ip[..20]));
-                Assert.True(TcpSegment.TryParse(p4.Payload, out var seg, out _));
-                Assert.True(seg.VerifyChecksum(Src4, Dst4));
-            }
-            else
-            {
-                Assert.True(Ipv6Packet.TryParse(ip, out var p6, out _));
-                Assert.True(TcpSegment.TryParse(p6.Payload, out var seg, out _));
-                Assert.True(seg.VerifyChecksum(Src6, Dst6));
-            }
+            // The segment checks out as a receiver checks it (the kit checks the IPv4 header and TCP checksums).
+            Expect.Frame(buffer.AsSpan(0, len)).Ip(src: v6 ? (IpAddress)Src6 : Src4, dst: v6 ? (IpAddress)Dst6 : Dst4).Tcp();
         }
         Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, h, 4, buffer));
     }
@@ -143,23 +131,10 @@ public class SoftwareSegmentationTests
             int len = SoftwareSegmentation.WriteSegment(frame, Eth, h, i, buffer);
             int size = i < 2 ? 300 : 10;
             Assert.Equal(Eth + ipHeader + 8 + size, len);
-            var ip = buffer.AsSpan(Eth, len - Eth);
-            ReadOnlySpan<byte> dgram;
-            if (v6)
-            {
-                Assert.True(Ipv6Packet.TryParse(ip, out var p6, out _));
-                dgram = p6.Payload;
-            }
-            else
-            {
-                Assert.True(Ipv4Packet.TryParse(ip, out var p4, out _));
-                Assert.Equal((ushort)(100 + i), p4.Identification);
-                Assert.True(Checksum.Verify(ip[..20]));
-                dgram = p4.Payload;
-            }
-            Assert.Equal(8 + size, BinaryPrimitives.ReadUInt16BigEndian(dgram[4..]));
-            Assert.True(Checksum.Verify(dgram, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Udp, dgram.Length)));
-            Assert.Equal(payload.AsSpan(i * 300, size).ToArray(), dgram[8..].ToArray());
+            // The kit checks the IPv4 header checksum and the UDP checksum (over s -> d).
+            var seg = Expect.Frame(buffer.AsSpan(0, len)).Ip(src: s, dst: d).Udp().PayloadIs(payload.AsSpan(i * 300, size));
+            if (!v6) Assert.Equal((ushort)(100 + i), seg.Ipv4Identification);
+            Assert.Equal(8 + size, BinaryPrimitives.ReadUInt16BigEndian(seg.Transport.AsSpan(4)));
         }
     }
 

@@ -1,3 +1,4 @@
+using NetStack.TestKit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 
@@ -15,30 +16,20 @@ public sealed class LossyLanTests
     private static readonly TimeSpan OneMicro = TimeSpan.FromTicks(10);
     private const int Seg = 1448; // MSS 1460 less the timestamps option
 
-    private static (TcpBench B, TcpConnection C) Connected(TcpSettings? settings = null)
-    {
-        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 });
-        var c = b.Accept(handshakeRtt: Rtt);
-        Assert.Equal(Rtt, c.SmoothedRtt);
-        return (b, c);
-    }
+    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null) =>
+        TcpBench.Established(Rtt, family, settings);
 
-    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
-    {
-        var s = new TcpSackBlocks();
-        s.TryAdd(new SackBlock(left, right));
-        return s;
-    }
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right) => TcpBench.Sack(left, right);
 
-    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+    private static List<SentSegment> Data(TcpBench b) => b.TakeData();
 
-    [Fact]
-    public void In_fast_recovery_a_lost_retransmission_with_nothing_after_it_is_probed_after_PTO_not_left_to_the_RTO()
+    [Theory, BothFamilies]
+    public void In_fast_recovery_a_lost_retransmission_with_nothing_after_it_is_probed_after_PTO_not_left_to_the_RTO(IpVersion family)
     {
         // RFC 8985 §6.2: RACK finds a lost retransmission only when a segment sent after it is delivered; with nothing
         // more to send, nothing is. The recovery probe (TcpConnection.RecoveryTailStalled): after PTO = 2·SRTT the first
         // hole is retransmitted again, regardless of cwnd (RFC 6675 §5 step 4.2), a third of the RTO earlier.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = Data(b);
@@ -65,12 +56,12 @@ public sealed class LossyLanTests
         Assert.Equal(0, c.SendQueueLength);
     }
 
-    [Fact]
-    public void In_fast_recovery_a_stalled_tail_is_probed_with_new_data_whose_SACK_lets_RACK_find_the_lost_retransmission()
+    [Theory, BothFamilies]
+    public void In_fast_recovery_a_stalled_tail_is_probed_with_new_data_whose_SACK_lets_RACK_find_the_lost_retransmission(IpVersion family)
     {
         // With new data queued the recovery probe is a new segment (RFC 8985 §7.3's first choice): its SACK is a delivery
         // sent after the lost retransmission, so RACK deems that lost (RFC 8985 §6.2 step 5) and it is resent.
-        var (b, c) = Connected(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = Data(b);
@@ -94,14 +85,14 @@ public sealed class LossyLanTests
         Assert.Equal(0, b.Layer.Stats.Timeouts);
     }
 
-    [Fact]
-    public void An_unanswered_probe_of_new_data_is_followed_by_a_second_probe_before_the_RTO()
+    [Theory, BothFamilies]
+    public void An_unanswered_probe_of_new_data_is_followed_by_a_second_probe_before_the_RTO(IpVersion family)
     {
         // RFC 8985 §7.3 probes with new data; a receiver may delay its ACK of that one segment (RFC 9293 §3.8.6.3), and
         // when the probe or that ACK is lost the RFC leaves the tail to the RTO. One PTO plus the peer's delayed ACK
         // (40 ms) after the probe, still before the RTO, the last segment goes again (the original TLP probe): a
         // duplicate is acknowledged at once (RFC 5681 §4.2).
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 12]);
         b.Poll();
         var s = Data(b);
@@ -126,11 +117,11 @@ public sealed class LossyLanTests
         Assert.Equal(2, b.Layer.Stats.TailLossProbes);
     }
 
-    [Fact]
-    public void A_probe_that_retransmits_gets_no_second_probe()
+    [Theory, BothFamilies]
+    public void A_probe_that_retransmits_gets_no_second_probe(IpVersion family)
     {
         // With nothing new to send the first probe is already the last segment again (RFC 8985 §7.3): one probe, then the RTO.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 3]);
         b.Poll();
         var s = Data(b);

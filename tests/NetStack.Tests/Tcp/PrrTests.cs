@@ -50,14 +50,9 @@ public sealed class PrrTests
         b.PeerSends(TcpFlags.Ack, ack: ack, sack: sack);
     }
 
-    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+    private static List<SentSegment> Data(TcpBench b) => b.TakeData();
 
-    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
-    {
-        var s = new TcpSackBlocks();
-        s.TryAdd(new SackBlock(left, right));
-        return s;
-    }
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right) => TcpBench.Sack(left, right);
 
     /// <summary>
     /// One loss (the first segment): the first ACK SACKs segments 1-3 (RACK then deems segment 0 lost at once, RFC 8985

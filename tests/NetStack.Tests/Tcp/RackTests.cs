@@ -1,3 +1,4 @@
+using NetStack.TestKit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 
@@ -14,29 +15,19 @@ public sealed class RackTests
     private static readonly TimeSpan OneMicro = TimeSpan.FromTicks(10);
     private const int Seg = 1448; // MSS 1460 less the timestamps option
 
-    private static (TcpBench B, TcpConnection C) Connected(TcpSettings? settings = null)
-    {
-        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 });
-        var c = b.Accept(handshakeRtt: Rtt);
-        Assert.Equal(Rtt, c.SmoothedRtt);
-        return (b, c);
-    }
+    private static (TcpBench B, TcpConnection C) Connected(IpVersion family, TcpSettings? settings = null) =>
+        TcpBench.Established(Rtt, family, settings);
 
-    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
-    {
-        var s = new TcpSackBlocks();
-        s.TryAdd(new SackBlock(left, right));
-        return s;
-    }
+    private static TcpSackBlocks Sack(SeqNumber left, SeqNumber right) => TcpBench.Sack(left, right);
 
-    private static List<SentSegment> Data(TcpBench b) => b.TakeSent().Where(x => x.Payload.Length > 0).ToList();
+    private static List<SentSegment> Data(TcpBench b) => b.TakeData();
 
-    [Fact]
-    public void A_lost_segment_is_retransmitted_one_reordering_window_after_a_single_SACK_not_after_three_duplicate_ACKs()
+    [Theory, BothFamilies]
+    public void A_lost_segment_is_retransmitted_one_reordering_window_after_a_single_SACK_not_after_three_duplicate_ACKs(IpVersion family)
     {
         // RFC 8985 §6.2 step 5: segment 0 is lost once a later-sent segment is delivered and RACK.rtt + RACK.reo_wnd
         // have passed since it was sent; one SACK is enough, no DupThresh.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = b.TakeSent();
@@ -57,11 +48,11 @@ public sealed class RackTests
         Assert.Equal(0, b.Layer.Stats.Timeouts);
     }
 
-    [Fact]
-    public void The_reordering_timer_fires_at_xmit_ts_plus_RACK_rtt_plus_reo_wnd()
+    [Theory, BothFamilies]
+    public void The_reordering_timer_fires_at_xmit_ts_plus_RACK_rtt_plus_reo_wnd(IpVersion family)
     {
         // RFC 8985 §6.2 step 6 / §6.3: a segment not yet lost by time when the ACK arrives gets a timer for when it will be.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg]);
         b.Poll();
         var s0 = b.Single();
@@ -78,11 +69,11 @@ public sealed class RackTests
         Assert.Equal(s0.Seq, b.Single().Seq);
     }
 
-    [Fact]
-    public void Reordering_within_the_reordering_window_causes_no_retransmission()
+    [Theory, BothFamilies]
+    public void Reordering_within_the_reordering_window_causes_no_retransmission(IpVersion family)
     {
         // RFC 8985 §6.2 step 4-5: the late segment arrives 10 ms after the SACK, inside reo_wnd (25 ms): no loss.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = b.TakeSent();
@@ -96,12 +87,12 @@ public sealed class RackTests
         Assert.Equal(0, c.Retransmissions);
     }
 
-    [Fact]
-    public void A_lost_retransmission_is_detected_without_an_RTO()
+    [Theory, BothFamilies]
+    public void A_lost_retransmission_is_detected_without_an_RTO(IpVersion family)
     {
         // RFC 8985 §6.2 (and its §3.3.2 example): the retransmission of segment 0 is lost as well; new data sent after it
         // is SACKed one RTT later, which proves the retransmission lost by time: it is sent again, with no timeout.
-        var (b, c) = Connected(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
         c.Send(new byte[Seg * 6]);
         b.Poll();
         var s = b.TakeSent();
@@ -122,12 +113,12 @@ public sealed class RackTests
         Assert.Equal(2, c.Retransmissions);
     }
 
-    [Fact]
-    public void A_DSACK_widens_the_reordering_window()
+    [Theory, BothFamilies]
+    public void A_DSACK_widens_the_reordering_window(IpVersion family)
     {
         // RFC 8985 §6.2 step 4 (RFC 2883 D-SACK: a first SACK block below the cumulative ACK): reo_wnd_mult becomes 2,
         // so reo_wnd = 2 · min_RTT / 4 = 50 ms.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg]);
         b.Poll();
         var a = b.Single();
@@ -148,12 +139,12 @@ public sealed class RackTests
         Assert.Equal(s[0].Seq, Assert.Single(Data(b)).Seq);
     }
 
-    [Fact]
-    public void Tail_loss_of_the_last_segment_is_repaired_by_a_probe_not_an_RTO()
+    [Theory, BothFamilies]
+    public void Tail_loss_of_the_last_segment_is_repaired_by_a_probe_not_an_RTO(IpVersion family)
     {
         // RFC 8985 §7.2-7.3: the last segment is lost and nothing follows it; the probe timeout (capped at the RTO
         // expiry) retransmits it, the peer acknowledges it, and no retransmission timeout happens.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 3]);
         b.Poll();
         var s = b.TakeSent();
@@ -173,11 +164,11 @@ public sealed class RackTests
         Assert.Equal(0, c.SendQueueLength);
     }
 
-    [Fact]
-    public void A_probe_sends_new_data_when_there_is_some_and_the_receive_window_allows()
+    [Theory, BothFamilies]
+    public void A_probe_sends_new_data_when_there_is_some_and_the_receive_window_allows(IpVersion family)
     {
         // RFC 8985 §7.3: the probe is a new segment if one is available (cwnd does not apply), after PTO = 2·SRTT.
-        var (b, c) = Connected();
+        var (b, c) = Connected(family);
         c.Send(new byte[Seg * 12]);
         b.Poll();
         var s = b.TakeSent();
@@ -191,11 +182,11 @@ public sealed class RackTests
         Assert.Equal(1, b.Layer.Stats.TailLossProbes);
     }
 
-    [Fact]
-    public void Without_RACK_one_SACK_is_not_enough_and_DupThresh_applies()
+    [Theory, BothFamilies]
+    public void Without_RACK_one_SACK_is_not_enough_and_DupThresh_applies(IpVersion family)
     {
         // TcpSettings.Rack = false: RFC 6675 §5 / RFC 5681 §3.2, three duplicate ACKs (or DupThresh SACKed segments).
-        var (b, c) = Connected(new TcpSettings { SendBufferSize = 1 << 20, Rack = false });
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Rack = false });
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = b.TakeSent();
@@ -210,11 +201,11 @@ public sealed class RackTests
         Assert.Equal(0, b.Layer.Stats.RackLosses);
     }
 
-    [Fact]
-    public void An_RTO_marks_the_first_segment_lost_and_leaves_a_recently_sent_one_in_flight()
+    [Theory, BothFamilies]
+    public void An_RTO_marks_the_first_segment_lost_and_leaves_a_recently_sent_one_in_flight(IpVersion family)
     {
         // RFC 8985 §6.3: on RTO, SND.UNA's segment is lost; another only when RACK.rtt + reo_wnd passed since it was sent.
-        var (b, c) = Connected(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
         c.Send(new byte[Seg]);
         b.Poll();
         var w = b.Single();

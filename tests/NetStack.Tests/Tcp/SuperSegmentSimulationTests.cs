@@ -3,6 +3,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Simulation;
 using NetStack.Transport.Tcp;
+using NetStack.TestKit;
 using NetStack.Wire;
 
 namespace NetStack.Tests.Tcp;
@@ -52,72 +53,14 @@ public sealed class SuperSegmentSimulationTests
 
     private static Run Transfer(ulong seed, bool v6, bool superSegments, bool tsoDevice, double loss, int bytes)
     {
-        var start = Instant.FromSeconds(1);
-        var sim = new Simulator(seed, start);
-        using var link = InMemoryLink.Ethernet(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"),
-            new LinkOptions { Latency = TimeSpan.FromMilliseconds(5) });
-        var drop = new FaultProfile { DropRate = loss };
-        using var faultA = new FaultInjector(link.A, sim.Random, transmit: drop);
-        using var faultB = new FaultInjector(link.B, sim.Random, transmit: drop);
         var wire = new List<(long, byte[])>();
         var offloaded = new List<(int, VirtioNetHeader)>();
-        INetDevice devA = new WireRecorder(faultA, wire);
-        if (tsoDevice) devA = new TsoDevice(devA, offloaded);
-        INetDevice devB = new WireRecorder(faultB, wire);
-        var options = new StackOptions { Ipv6 = new NetStack.Network.Ipv6.Ipv6Settings { DupAddrDetectTransmits = 0 } };
-        var a = new NetworkStack(options, sim.Random);
-        var b = new NetworkStack(options, sim.Random);
-        var cfgA = v6
-            ? new InterfaceConfig { Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::1/64")], EnableIpv4 = false }
-            : new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], EnableIpv6 = false };
-        var cfgB = v6
-            ? new InterfaceConfig { Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::2/64")], EnableIpv4 = false }
-            : new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.2/24")], EnableIpv6 = false };
-        a.AddInterface(devA, cfgA, start);
-        b.AddInterface(devB, cfgB, start);
         var settings = new TcpSettings { SendBufferSize = 256 * 1024, ReceiveBufferSize = 256 * 1024, SegmentationOffload = superSegments };
-        var tcpA = new TcpLayer(a, sim.Random, settings);
-        var tcpB = new TcpLayer(b, sim.Random, settings);
-        a.RegisterTransport(IpProtocol.Tcp, tcpA);
-        b.RegisterTransport(IpProtocol.Tcp, tcpB);
-
-        var data = new byte[bytes];
-        new Random((int)seed).NextBytes(data);
-        var received = new byte[bytes];
-        IpAddress addressB = v6 ? Ipv6Address.Parse("2001:db8::2") : Ipv4Address.Parse("192.0.2.2");
-        var listener = tcpB.Listen(new TcpEndpoint(addressB, Port), 4);
-        var client = tcpA.Connect(new TcpEndpoint(addressB, Port), start);
-        TcpConnection? server = null;
-        int sent = 0, got = 0;
-        bool Step()
-        {
-            bool progress = false;
-            if (sent < bytes)
-            {
-                int n = client.Send(data.AsSpan(sent));
-                sent += n;
-                progress |= n > 0;
-                if (sent == bytes) client.Close();
-            }
-            if (server is null && !listener.TryAccept(out server)) return progress;
-            int r;
-            while (got < bytes && (r = server!.Receive(received.AsSpan(got))) > 0) { got += r; progress = true; }
-            return progress;
-        }
-        sim.AddNode("A", new Driven(a, Step), devA);
-        sim.AddNode("B", new Driven(b, Step), devB);
-        sim.RunUntil(() => got == bytes, start + TimeSpan.FromMinutes(10));
-        return new Run(wire, got == bytes && received.AsSpan().SequenceEqual(data), tcpA.Stats, a.Statistics, offloaded, client.SendMss);
-    }
-
-    private sealed class Driven(IPollable stack, Func<bool> step) : IPollable
-    {
-        public Instant Poll(Instant now)
-        {
-            step();
-            var next = stack.Poll(now);
-            return step() ? now : next;
-        }
+        using var pair = new SimTcpPair(seed, v6 ? IpVersion.V6 : IpVersion.V4, TimeSpan.FromMilliseconds(5), loss, settings,
+            wrapA: d => tsoDevice ? new TsoDevice(new WireRecorder(d, wire), offloaded) : new WireRecorder(d, wire),
+            wrapB: d => new WireRecorder(d, wire));
+        var o = pair.Transfer(bytes, TimeSpan.FromMinutes(10), Port);
+        return new Run(wire, o.Intact, pair.TcpA.Stats, pair.A.Statistics, offloaded, o.Client.SendMss);
     }
 
     private static void AssertSameWire(Run expected, Run actual, string what)
@@ -137,22 +80,25 @@ public sealed class SuperSegmentSimulationTests
     [InlineData(true, 0.02, 24UL)]
     public void Super_segments_put_the_same_frames_on_the_wire_as_one_MSS_at_a_time(bool v6, double loss, ulong seed)
     {
-        const int bytes = 3 << 20;
-        var single = Transfer(seed, v6, superSegments: false, tsoDevice: false, loss, bytes);
-        var super = Transfer(seed, v6, superSegments: true, tsoDevice: false, loss, bytes);
-        var tso = Transfer(seed, v6, superSegments: true, tsoDevice: true, loss, bytes);
-        Assert.True(single.Intact, $"seed {seed}: one-MSS transfer incomplete");
-        Assert.True(super.Intact, $"seed {seed}: super-segment transfer incomplete");
-        Assert.True(tso.Intact, $"seed {seed}: TSO-device transfer incomplete");
-        Assert.Equal(0, single.SenderTcp.SuperSegmentsSent);
-        Assert.True(super.SenderTcp.SuperSegmentsSent > 0, $"seed {seed}: no super-segment was sent");
-        Assert.True(super.Sender.SegmentsBuiltInSoftware > 0, $"seed {seed}: nothing was segmented in software");
-        Assert.True(tso.Sender.SuperFramesTransmitted > 0, $"seed {seed}: the TSO device got no super-frame");
-        Assert.Equal(single.SenderTcp.SegmentsSent, super.SenderTcp.SegmentsSent);
-        Assert.Equal(single.SenderTcp.Retransmissions, super.SenderTcp.Retransmissions);
-        if (loss > 0) Assert.True(single.SenderTcp.Retransmissions > 0, $"seed {seed}: no loss recovery exercised");
-        AssertSameWire(single, super, $"seed {seed}, software segmentation");
-        AssertSameWire(single, tso, $"seed {seed}, TSO device");
+        Seeded.Run(seed, () =>
+        {
+            const int bytes = 3 << 20;
+            var single = Transfer(seed, v6, superSegments: false, tsoDevice: false, loss, bytes);
+            var super = Transfer(seed, v6, superSegments: true, tsoDevice: false, loss, bytes);
+            var tso = Transfer(seed, v6, superSegments: true, tsoDevice: true, loss, bytes);
+            Assert.True(single.Intact, $"seed {seed}: one-MSS transfer incomplete");
+            Assert.True(super.Intact, $"seed {seed}: super-segment transfer incomplete");
+            Assert.True(tso.Intact, $"seed {seed}: TSO-device transfer incomplete");
+            Assert.Equal(0, single.SenderTcp.SuperSegmentsSent);
+            Assert.True(super.SenderTcp.SuperSegmentsSent > 0, $"seed {seed}: no super-segment was sent");
+            Assert.True(super.Sender.SegmentsBuiltInSoftware > 0, $"seed {seed}: nothing was segmented in software");
+            Assert.True(tso.Sender.SuperFramesTransmitted > 0, $"seed {seed}: the TSO device got no super-frame");
+            Assert.Equal(single.SenderTcp.SegmentsSent, super.SenderTcp.SegmentsSent);
+            Assert.Equal(single.SenderTcp.Retransmissions, super.SenderTcp.Retransmissions);
+            if (loss > 0) Assert.True(single.SenderTcp.Retransmissions > 0, $"seed {seed}: no loss recovery exercised");
+            AssertSameWire(single, super, $"seed {seed}, software segmentation");
+            AssertSameWire(single, tso, $"seed {seed}, TSO device");
+        });
     }
 
     [Theory]

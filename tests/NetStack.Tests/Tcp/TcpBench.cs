@@ -1,4 +1,5 @@
 using NetStack.Network;
+using NetStack.TestKit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 
@@ -39,22 +40,36 @@ internal readonly record struct SentSegment(TcpRepr Repr, byte[] Payload, bool C
 }
 
 /// <summary>
-/// "Send these segments, expect these": one TCP layer under test ("us", 192.0.2.1) and a scripted peer
-/// (192.0.2.2) whose segments are written with <see cref="TcpRepr"/>, with a virtual clock.
+/// "Send these segments, expect these": one TCP layer under test ("us", 192.0.2.1 or 2001:db8::1) and a scripted peer
+/// (192.0.2.2 or 2001:db8::2) whose segments are written with <see cref="TcpRepr"/>, with a virtual clock. Over IPv6 the
+/// fake path MTU is 1520, so that both families see the same 1460-byte MSS and a test's segment arithmetic holds for
+/// either (<c>[Theory, BothFamilies]</c>).
 /// </summary>
 internal sealed class TcpBench
 {
-    public static readonly IpAddress Us = Ipv4Address.Parse("192.0.2.1");
-    public static readonly IpAddress Peer = Ipv4Address.Parse("192.0.2.2");
+    /// <summary>Our IPv4 address (the bench's addresses when it runs IPv4, the default).</summary>
+    public static readonly IpAddress Us = Families.V4A;
+    /// <summary>The peer's IPv4 address.</summary>
+    public static readonly IpAddress Peer = Families.V4B;
     public const ushort UsPort = 80;
     public const ushort PeerPort = 40000;
 
-    public TcpBench(TcpSettings? settings = null, ulong seed = 1)
+    public TcpBench(TcpSettings? settings = null, ulong seed = 1, IpVersion family = IpVersion.V4)
     {
-        Ip = new CapturingIpLayer(Us);
+        Family = family;
+        Local = Families.A(family);
+        Remote = Families.B(family);
+        Ip = new CapturingIpLayer(Local);
+        if (family == IpVersion.V6) Ip.Mtu = 1520;
         Layer = new TcpLayer(Ip, new SeededRandom(seed), settings ?? new TcpSettings());
         Now = Instant.FromSeconds(100);
     }
+
+    public IpVersion Family { get; }
+    /// <summary>Our address in this bench's family.</summary>
+    public IpAddress Local { get; }
+    /// <summary>The peer's address in this bench's family.</summary>
+    public IpAddress Remote { get; }
 
     public CapturingIpLayer Ip { get; }
     public TcpLayer Layer { get; }
@@ -73,9 +88,9 @@ internal sealed class TcpBench
     public TransportVerdict Deliver(TcpRepr repr, ReadOnlySpan<byte> payload = default, bool corruptChecksum = false)
     {
         var buf = new byte[repr.BufferLength(payload.Length)];
-        int n = repr.Write(buf, payload, Peer, Us);
+        int n = repr.Write(buf, payload, Remote, Local);
         if (corruptChecksum) buf[16] ^= 0xFF;
-        var info = new IpPacketInfo(Peer, Us, IpProtocol.Tcp, 64, 0, 0, 0, false);
+        var info = new IpPacketInfo(Remote, Local, IpProtocol.Tcp, 64, 0, 0, 0, false);
         return Layer.Receive(info, buf.AsSpan(0, n), Now);
     }
 
@@ -112,6 +127,29 @@ internal sealed class TcpBench
         }
         Ip.Sent.Clear();
         return list;
+    }
+
+    /// <summary>The segments that carry data among everything sent since the last call.</summary>
+    public List<SentSegment> TakeData() => TakeSent().Where(x => x.Payload.Length > 0).ToList();
+
+    /// <summary>One SACK block [left, right).</summary>
+    public static TcpSackBlocks Sack(SeqNumber left, SeqNumber right)
+    {
+        var s = new TcpSackBlocks();
+        s.TryAdd(new SackBlock(left, right));
+        return s;
+    }
+
+    /// <summary>
+    /// A bench with a passively opened connection whose handshake took <paramref name="rtt"/>, so that SRTT = RTT
+    /// (checked); by default with a 1 MB send buffer.
+    /// </summary>
+    public static (TcpBench B, TcpConnection C) Established(TimeSpan rtt, IpVersion family = IpVersion.V4, TcpSettings? settings = null)
+    {
+        var b = new TcpBench(settings ?? new TcpSettings { SendBufferSize = 1 << 20 }, family: family);
+        var c = b.Accept(handshakeRtt: rtt);
+        Assert.Equal(rtt, c.SmoothedRtt);
+        return (b, c);
     }
 
     /// <summary>Exactly one segment was sent; returns it.</summary>
@@ -156,7 +194,7 @@ internal sealed class TcpBench
     public TcpConnection Accept(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7, int backlog = 4,
         TimeSpan handshakeRtt = default)
     {
-        var listener = Layer.Listen(new TcpEndpoint(Us, UsPort), backlog);
+        var listener = Layer.Listen(new TcpEndpoint(Local, UsPort), backlog);
         PeerTimestamps = false;
         var syn = new TcpRepr
         {
@@ -183,7 +221,7 @@ internal sealed class TcpBench
     /// <summary>Active open to the peer's port 80 from an ephemeral port, completing the handshake.</summary>
     public TcpConnection Connect(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7)
     {
-        var c = Layer.Connect(new TcpEndpoint(Peer, 80), Now);
+        var c = Layer.Connect(new TcpEndpoint(Remote, 80), Now);
         var syn = Single();
         Assert.Equal(TcpFlags.Syn, syn.Flags);
         UsPortUsed = syn.Repr.SourcePort;

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using NetStack.Interop.Tests.Support;
+using NetStack.Network;
+using NetStack.Samples.Netstackd;
+using NetStack.Sockets;
+using NetStack.Tap;
+using NetStack.Wire;
+
+namespace NetStack.Interop.Tests.Netstackd;
+
+/// <summary>
+/// The set-up the TAP transfer tests share: a fresh namespace (<see cref="NetnsLab"/>) holding one end of a TAP with the
+/// kernel's addresses (<see cref="NetstackdProcess.KernelV4"/>/<see cref="NetstackdProcess.KernelV6"/>, no DAD), and a
+/// started <see cref="NetstackdStack"/> on the other end with the stack's (no SLAAC). Disposing stops the stack, then
+/// removes the namespace, the TAP and every process started in it, also when a test fails.
+/// </summary>
+internal sealed class TapStackLab : IAsyncDisposable
+{
+    private TapStackLab(NetnsLab lab, string ns, TapDevice tap, NetstackdStack stack)
+    {
+        Lab = lab;
+        Ns = ns;
+        Tap = tap;
+        Stack = stack;
+    }
+
+    public NetnsLab Lab { get; }
+    public string Ns { get; }
+    public TapDevice Tap { get; }
+    public NetstackdStack Stack { get; }
+
+    /// <summary>Creates the namespace and TAP and starts the stack with <paramref name="options"/>.</summary>
+    public static async Task<TapStackLab> StartAsync(NetstackdStackOptions options, TunTapOptions? tapOptions = null)
+    {
+        var lab = new NetnsLab();
+        try
+        {
+            var ns = lab.CreateNamespace();
+            var tap = lab.CreateTap(ns, tapOptions);
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV4 + "/24", "dev", tap.Name);
+            NetnsLab.Run("ip", "-n", ns, "addr", "add", NetstackdProcess.KernelV6 + "/64", "dev", tap.Name, "nodad");
+            var config = new InterfaceConfig
+            {
+                Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
+                Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
+                Slaac = false,
+            };
+            var stack = new NetstackdStack(tap, config, options);
+            try
+            {
+                await stack.StartAsync();
+            }
+            catch
+            {
+                await stack.DisposeAsync();
+                throw;
+            }
+            return new TapStackLab(lab, ns, tap, stack);
+        }
+        catch
+        {
+            lab.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The kernel's end point in the namespace for one family.</summary>
+    public static IPEndPoint Kernel(bool ipv6, int port) =>
+        new(IPAddress.Parse(ipv6 ? NetstackdProcess.KernelV6 : NetstackdProcess.KernelV4), port);
+
+    /// <summary>Connects our client, retrying while the kernel server is not listening yet.</summary>
+    public async Task<TcpConnectionStream> ConnectWhenListening(IPEndPoint server)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await Stack.Ip.ConnectTcpAsync(server).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            // Refused: socat is not listening yet. HostUnreachable: our IPv6 address is still tentative (no source address
+            // until duplicate address detection ends, RFC 4862 §5.4).
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable
+                && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="size"/> random bytes to <paramref name="path"/>; returns their SHA-256 in lower-case hex.</summary>
+    public static string WriteRandomFile(string path, long size)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var f = File.Create(path);
+        var chunk = new byte[1 << 20];
+        for (long left = size; left > 0; left -= chunk.Length)
+        {
+            int n = (int)Math.Min(chunk.Length, left);
+            RandomNumberGenerator.Fill(chunk.AsSpan(0, n));
+            f.Write(chunk, 0, n);
+            sha.AppendData(chunk, 0, n);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Stack.DisposeAsync();
+        Lab.Dispose();
+    }
+}
