@@ -248,14 +248,8 @@ internal sealed class PacketCheck
         if (!icmp.ChecksumValid) Fail("ICMPv4", "checksum is wrong");
         Field("ICMPv4 type", type, icmp.Type);
         Field("ICMPv4 code", code, icmp.Code);
-        Field("ICMPv4 identifier", identifier, icmp.Identifier);
-        Field("ICMPv4 sequence", sequence, icmp.SequenceNumber);
-        IcmpTypeCode = ((byte)icmp.Type, icmp.Code);
-        IcmpEcho = (icmp.Identifier, icmp.SequenceNumber);
-        IcmpBody = span[Math.Min(8, span.Length)..].ToArray();
         IcmpOriginalDatagram = icmp.OriginalDatagram.ToArray();
-        Payload = span.ToArray();
-        return this;
+        return IcmpCommon("ICMPv4", span, (byte)icmp.Type, icmp.Code, identifier, icmp.Identifier, sequence, icmp.SequenceNumber);
     }
 
     /// <summary>Checks an ICMPv6 message (its checksum always); <see cref="Payload"/> becomes the whole message.</summary>
@@ -267,14 +261,21 @@ internal sealed class PacketCheck
         if (!icmp.VerifyChecksum(Source.V6, Destination.V6)) Fail("ICMPv6", "checksum is wrong");
         Field("ICMPv6 type", type, icmp.Type);
         Field("ICMPv6 code", code, icmp.Code);
-        Field("ICMPv6 identifier", identifier, icmp.Identifier);
-        Field("ICMPv6 sequence", sequence, icmp.SequenceNumber);
         Field("ICMPv6 parameter problem pointer", pointer, icmp.Pointer);
         Field("ICMPv6 MTU", mtu, icmp.Mtu);
-        IcmpTypeCode = ((byte)icmp.Type, icmp.Code);
-        IcmpEcho = (icmp.Identifier, icmp.SequenceNumber);
-        IcmpBody = span[Math.Min(8, span.Length)..].ToArray();
-        Payload = span.ToArray();
+        return IcmpCommon("ICMPv6", span, (byte)icmp.Type, icmp.Code, identifier, icmp.Identifier, sequence, icmp.SequenceNumber);
+    }
+
+    /// <summary>What both ICMP families share: the echo fields and what the check keeps.</summary>
+    private PacketCheck IcmpCommon(string layer, ReadOnlySpan<byte> message, byte type, byte code,
+        ushort? identifier, ushort actualIdentifier, ushort? sequence, ushort actualSequence)
+    {
+        Field(layer + " identifier", identifier, actualIdentifier);
+        Field(layer + " sequence", sequence, actualSequence);
+        IcmpTypeCode = (type, code);
+        IcmpEcho = (actualIdentifier, actualSequence);
+        IcmpBody = message[Math.Min(8, message.Length)..].ToArray();
+        Payload = message.ToArray();
         return this;
     }
 

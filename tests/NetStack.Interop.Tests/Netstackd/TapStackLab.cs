@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -17,21 +18,8 @@ namespace NetStack.Interop.Tests.Netstackd;
 /// started <see cref="NetstackdStack"/> on the other end with the stack's (no SLAAC). Disposing stops the stack, then
 /// removes the namespace, the TAP and every process started in it, also when a test fails.
 /// </summary>
-internal sealed class TapStackLab : IAsyncDisposable
+internal sealed record TapStackLab(NetnsLab Lab, string Ns, TapDevice Tap, NetstackdStack Stack) : IAsyncDisposable
 {
-    private TapStackLab(NetnsLab lab, string ns, TapDevice tap, NetstackdStack stack)
-    {
-        Lab = lab;
-        Ns = ns;
-        Tap = tap;
-        Stack = stack;
-    }
-
-    public NetnsLab Lab { get; }
-    public string Ns { get; }
-    public TapDevice Tap { get; }
-    public NetstackdStack Stack { get; }
-
     /// <summary>Creates the namespace and TAP and starts the stack with <paramref name="options"/>.</summary>
     public static async Task<TapStackLab> StartAsync(NetstackdStackOptions options, TunTapOptions? tapOptions = null)
     {
@@ -89,6 +77,29 @@ internal sealed class TapStackLab : IAsyncDisposable
                 await Task.Delay(100);
             }
         }
+    }
+
+    /// <summary>
+    /// The kernel (socat in the namespace) serves the file <paramref name="source"/> on <paramref name="port"/>; our client
+    /// connects and reads to the end. Returns the bytes read, their SHA-256 (lower-case hex) and the time from connecting.
+    /// </summary>
+    public async Task<(long Bytes, string Sha256, TimeSpan Elapsed)> DownloadFromKernel(string source, bool ipv6, int port)
+    {
+        Lab.StartIn(Ns, "socat", "-u", "OPEN:" + source,
+            (ipv6 ? "TCP6-LISTEN:" : "TCP4-LISTEN:") + port.ToString(CultureInfo.InvariantCulture) + ",reuseaddr");
+        var clock = Stopwatch.StartNew();
+        await using var c = await ConnectWhenListening(Kernel(ipv6, port));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await c.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromMinutes(2))) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+        }
+        clock.Stop();
+        return (total, Convert.ToHexStringLower(hash.GetHashAndReset()), clock.Elapsed);
     }
 
     /// <summary>Writes <paramref name="size"/> random bytes to <paramref name="path"/>; returns their SHA-256 in lower-case hex.</summary>

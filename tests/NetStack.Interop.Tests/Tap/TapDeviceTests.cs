@@ -1,7 +1,6 @@
 using NetStack.Interop.Tests.Support;
 using NetStack.Tap;
 using NetStack.Wire;
-using NetStack.TestKit;
 
 namespace NetStack.Interop.Tests.Tap;
 

@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
 using NetStack.Interop.Tests.Netstackd;
 using NetStack.Interop.Tests.Support;
 using NetStack.Link;
@@ -79,23 +75,10 @@ public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
         long size = megabytes * 1_000_000L;
         var source = Path.Combine(_dir, $"source-{port}.bin");
         string expected = TapStackLab.WriteRandomFile(source, size);
-        s.Lab.StartIn(s.Ns, "socat", "-u", "OPEN:" + source, (ipv6 ? "TCP6-LISTEN:" : "TCP4-LISTEN:") + port.ToString(CultureInfo.InvariantCulture) + ",reuseaddr");
-        var remote = TapStackLab.Kernel(ipv6, port);
-        var clock = Stopwatch.StartNew();
-        await using var c = await s.ConnectWhenListening(remote);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[256 * 1024];
-        long total = 0;
-        int read;
-        while ((read = await c.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromMinutes(2))) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-            total += read;
-        }
-        clock.Stop();
+        var (total, sha256, elapsed) = await s.DownloadFromKernel(source, ipv6, port);
         Assert.Equal(size, total);
-        Assert.Equal(expected, Convert.ToHexStringLower(hash.GetHashAndReset()));
-        return (total, clock.Elapsed);
+        Assert.Equal(expected, sha256);
+        return (total, elapsed);
     }
 
     public static TheoryData<bool, bool> Cases => new() { { false, true }, { true, true }, { false, false }, { true, false } };

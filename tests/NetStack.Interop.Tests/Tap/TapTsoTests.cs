@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using NetStack.Interop.Tests.Netstackd;
 using NetStack.Interop.Tests.Support;

@@ -4,7 +4,6 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
-using NetStack.TestKit;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;

@@ -3,7 +3,6 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using NetStack.TestKit;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
 namespace NetStack.Tests.Ipv4;

@@ -4,7 +4,6 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

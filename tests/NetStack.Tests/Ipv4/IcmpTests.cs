@@ -1,6 +1,5 @@
 using NetStack.Network;
 using NetStack.Network.Ipv4;
-using NetStack.TestKit;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;

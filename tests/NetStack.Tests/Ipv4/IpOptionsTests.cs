@@ -8,7 +8,6 @@ using NetStack.Tests.Support;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -5,7 +5,6 @@ using NetStack.Tests.Support;
 using NetStack.Wire;
 using NetStack.Network.Ipv4;
 using NetStack.Composition;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -4,7 +4,6 @@ using NetStack.Network.Ipv6;
 using NetStack.Tests.Ipv6.Support;
 using NetStack.Wire;
 using NetStack.Composition;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv6;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using NetStack.Link;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Link;
 

@@ -1,4 +1,3 @@
-using NetStack.TestKit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 using Xunit.Sdk;

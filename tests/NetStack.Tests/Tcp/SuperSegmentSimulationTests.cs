@@ -3,7 +3,6 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Simulation;
 using NetStack.Transport.Tcp;
-using NetStack.TestKit;
 using NetStack.Wire;
 
 namespace NetStack.Tests.Tcp;

@@ -1,5 +1,4 @@
 using NetStack.Network;
-using NetStack.TestKit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 

@@ -4,7 +4,6 @@ using NetStack.Simulation;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 using NetStack.Composition;
-using NetStack.TestKit;
 
 namespace NetStack.Tests.TcpBench;
 
