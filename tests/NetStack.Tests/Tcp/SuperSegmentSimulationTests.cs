@@ -85,8 +85,8 @@ public sealed class SuperSegmentSimulationTests
         new Random((int)seed).NextBytes(data);
         var received = new byte[bytes];
         IpAddress addressB = v6 ? Ipv6Address.Parse("2001:db8::2") : Ipv4Address.Parse("192.0.2.2");
-        var listener = tcpB.Listen(new TcpEndpoint(addressB, Port), 4);
-        var client = tcpA.Connect(new TcpEndpoint(addressB, Port), start);
+        var listener = tcpB.Listen(new IpEndpoint(addressB, Port), 4);
+        var client = tcpA.Connect(new IpEndpoint(addressB, Port), start);
         TcpConnection? server = null;
         int sent = 0, got = 0;
         bool Step()

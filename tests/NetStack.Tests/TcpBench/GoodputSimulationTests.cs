@@ -41,8 +41,8 @@ public sealed class GoodputSimulationTests
         var data = new byte[bytes];
         new Random((int)seed).NextBytes(data);
         var received = new byte[bytes];
-        var listener = tcpB.Listen(new TcpEndpoint(AddressB, Port), 4);
-        var client = tcpA.Connect(new TcpEndpoint(AddressB, Port), start);
+        var listener = tcpB.Listen(new IpEndpoint(AddressB, Port), 4);
+        var client = tcpA.Connect(new IpEndpoint(AddressB, Port), start);
         TcpConnection? server = null;
         int sent = 0, got = 0;
         bool Step()
