@@ -59,7 +59,7 @@ public class SynFloodBenchmarks
         }, Instant.FromSeconds(1));
         var tcp = new TcpLayer(stack, new SeededRandom(2), settings);
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
-        if (listen) tcp.Listen(new TcpEndpoint(Ipv4Address.Any, 80), 128);
+        if (listen) tcp.Listen(new IpEndpoint(Ipv4Address.Any, 80), 128);
         return new Setup { Stack = stack, Interface = iface, Device = device, Tcp = tcp };
     }
 

@@ -84,10 +84,10 @@ public sealed class StackHarness
         _stack.RegisterPollable(_tcp);
         var udp = new UdpLayer(_stack);
         _udp = [udp.Bind(new IpEndpoint(Ipv4Address.Any, 7)), udp.Bind(new IpEndpoint(Ipv6Address.Unspecified, 7))];
-        _listeners = [_tcp.Listen(new TcpEndpoint(Ipv4Address.Any, 7), 8), _tcp.Listen(new TcpEndpoint(Ipv4Address.Any, 80), 8)];
+        _listeners = [_tcp.Listen(new IpEndpoint(Ipv4Address.Any, 7), 8), _tcp.Listen(new IpEndpoint(Ipv4Address.Any, 80), 8)];
         Settle(_now + TimeSpan.FromSeconds(3)); // duplicate address detection, the first router solicitations
-        _connections.Add(_tcp.Connect(new TcpEndpoint(PeerV4, 8080), _now));
-        _connections.Add(_tcp.Connect(new TcpEndpoint(PeerV6, 8080), _now));
+        _connections.Add(_tcp.Connect(new IpEndpoint(PeerV4, 8080), _now));
+        _connections.Add(_tcp.Connect(new IpEndpoint(PeerV6, 8080), _now));
         Settle(_now);
     }
 

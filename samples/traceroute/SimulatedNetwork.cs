@@ -189,7 +189,7 @@ public sealed class SimulatedNetwork
         Route(target, "::/0", "2001:db8:8::1", t0);
 
         // The far host listens on port 80 (both families), so -T probes are answered with SYN-ACK.
-        _tcp[target].Listen(new TcpEndpoint(new IpAddress(Ipv4Address.Any), 80), 16);
+        _tcp[target].Listen(new IpEndpoint(new IpAddress(Ipv4Address.Any), 80), 16);
         Client = new TracerouteNode(client)
         {
             Resolver = new ResolverNameSource(_udp[client], [DnsServerV4, DnsServerV6], new SeededRandom(Simulator.Random.NextUInt64())),

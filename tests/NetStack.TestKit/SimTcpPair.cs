@@ -78,8 +78,8 @@ internal sealed class SimTcpPair : IDisposable
         var data = new byte[bytes];
         new Random((int)Seed).NextBytes(data);
         var received = new byte[bytes];
-        var listener = TcpB.Listen(new TcpEndpoint(AddressB, port), 4);
-        var client = TcpA.Connect(new TcpEndpoint(AddressB, port), Sim.Now);
+        var listener = TcpB.Listen(new IpEndpoint(AddressB, port), 4);
+        var client = TcpA.Connect(new IpEndpoint(AddressB, port), Sim.Now);
         TcpConnection? server = null;
         int sent = 0, got = 0;
         bool Step()

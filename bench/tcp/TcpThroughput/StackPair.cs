@@ -53,8 +53,8 @@ internal sealed class StackPair : IDisposable
     /// <summary>B listens on port 5001; A connects and sends <paramref name="total"/> bytes to it.</summary>
     public BulkFlow StartFlow(long total, bool verify, Instant now)
     {
-        var listener = TcpB.Listen(new TcpEndpoint(AddressB, 5001), 4);
-        var client = TcpA.Connect(new TcpEndpoint(AddressB, 5001), now);
+        var listener = TcpB.Listen(new IpEndpoint(AddressB, 5001), 4);
+        var client = TcpA.Connect(new IpEndpoint(AddressB, 5001), now);
         return new BulkFlow(listener, client, total, verify);
     }
 

@@ -27,7 +27,7 @@ internal static class TapPeer
         var settings = new TcpSettings { SendBufferSize = bufferKb * 1024, ReceiveBufferSize = bufferKb * 1024 };
         var tcp = new TcpLayer(stack, SystemRandomSource.Instance, settings);
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
-        var listener = tcp.Listen(new TcpEndpoint(cidr.Address, port), 4);
+        var listener = tcp.Listen(new IpEndpoint(cidr.Address, port), 4);
 
         var app = new App(listener, sink, seconds);
         using var host = new StackHost(new AppStep(stack, app.Step), [tap]);

@@ -46,7 +46,7 @@ public sealed class AsyncTcpListener : IAsyncDisposable, IDisposable
         if (local.Port is < 1 or > 65535) throw new ArgumentOutOfRangeException(nameof(local), "A listener needs a port.");
         var settings = options?.Apply(layer.Settings) ?? layer.Settings;
         var address = local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address;
-        var endpoint = new TcpEndpoint(IpAddress.FromIPAddress(address), (ushort)local.Port);
+        var endpoint = new IpEndpoint(IpAddress.FromIPAddress(address), (ushort)local.Port);
         return dispatcher.InvokeAsync(() =>
         {
             if (hub.IsClosed) throw new SocketException((int)SocketError.OperationAborted); // the stack stopped

@@ -108,7 +108,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         var layer = hub.Layer;
         cancellationToken.ThrowIfCancellationRequested();
         var settings = options?.Apply(layer.Settings) ?? layer.Settings;
-        var endpoint = new TcpEndpoint(IpAddress.FromIPAddress(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address), (ushort)remote.Port);
+        var endpoint = new IpEndpoint(IpAddress.FromIPAddress(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address), (ushort)remote.Port);
         if (endpoint.Port == 0) throw new ArgumentOutOfRangeException(nameof(remote), "A remote port is needed.");
         var completion = new TaskCompletionSource<TcpConnectionStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         TcpConnectionStream? stream = null;
@@ -117,7 +117,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         {
             if (completion.Task.IsCompleted) return; // cancelled before it started
             if (hub.IsClosed) { completion.TrySetException(TcpErrors.Socket(SocketError.OperationAborted)); return; } // the stack stopped
-            TcpEndpoint? local = options?.LocalEndPoint is { } le ? new TcpEndpoint(IpAddress.FromIPAddress(le.Address), (ushort)le.Port) : null;
+            IpEndpoint? local = options?.LocalEndPoint is { } le ? new IpEndpoint(IpAddress.FromIPAddress(le.Address), (ushort)le.Port) : null;
             var c = layer.Connect(endpoint, dispatcher.Now, local, settings);
             stream = new TcpConnectionStream(dispatcher, hub, c) { _connect = completion };
             stream.Trace.Connecting = activity;
@@ -601,7 +601,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             throw new InvalidOperationException("Synchronous I/O on the stack's loop thread would wait for itself; use the async methods.");
     }
 
-    internal static IPEndPoint ToIPEndPoint(TcpEndpoint e) => new(e.Address.ToIPAddress(), e.Port);
+    internal static IPEndPoint ToIPEndPoint(IpEndpoint e) => new(e.Address.ToIPAddress(), e.Port);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)

@@ -50,7 +50,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
         legit.RegisterTransport(IpProtocol.Tcp, lt);
         victim.RegisterPollable(vt);
         legit.RegisterPollable(lt);
-        var listener = vt.Listen(new TcpEndpoint(Ipv4Address.Any, Port), Backlog);
+        var listener = vt.Listen(new IpEndpoint(Ipv4Address.Any, Port), Backlog);
         return new Lab(net, victim, vi, vt, listener, legit, lt);
     }
 
@@ -111,7 +111,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
             var now = lab.Net.Now;
             if (now < end && now >= nextConnect)
             {
-                var remote = v6Connect ? new TcpEndpoint(V6Victim, Port) : new TcpEndpoint(V4Victim, Port);
+                var remote = v6Connect ? new IpEndpoint(V6Victim, Port) : new IpEndpoint(V4Victim, Port);
                 v6Connect = !v6Connect;
                 pending.Add((lab.LegitTcp.Connect(remote, now), now));
                 attempts++;
@@ -184,7 +184,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
         var lab = Build(seed, settings);
         IRandomSource rng = new SeededRandom(seed);
         lab.Net.Run(TimeSpan.FromSeconds(2));
-        var client = lab.LegitTcp.Connect(new TcpEndpoint(V4Victim, Port), lab.Net.Now);
+        var client = lab.LegitTcp.Connect(new IpEndpoint(V4Victim, Port), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromMilliseconds(50));
         Assert.Equal(TcpState.Established, client.State);
         Assert.True(lab.Listener.TryAccept(out var server));
@@ -225,7 +225,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
         int accepted = 0;
         for (int i = 0; i < 1000; i++)
         {
-            clients.Add(lab.LegitTcp.Connect(new TcpEndpoint(i % 2 == 0 ? V4Victim : V6Victim, Port), lab.Net.Now));
+            clients.Add(lab.LegitTcp.Connect(new IpEndpoint(i % 2 == 0 ? V4Victim : V6Victim, Port), lab.Net.Now));
             if (i % 50 == 49) lab.Net.Run(TimeSpan.FromMilliseconds(100));
             while (lab.Listener.TryAccept(out _)) accepted++;
         }

@@ -68,7 +68,7 @@ internal static class KernelReplay
         _ = new UdpLayer(stack);
         var tcp = new TcpLayer(stack, new SeededRandom(seed + 1));
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
-        if (tcpListener is { } address) tcp.Listen(new TcpEndpoint(address, OpenTcpPort), backlog: 8);
+        if (tcpListener is { } address) tcp.Listen(new IpEndpoint(address, OpenTcpPort), backlog: 8);
         sim.AddNode("kernel-stand-in", stack, device);
 
         // Runs until the end marker (the last frame of every golden) has been fed.

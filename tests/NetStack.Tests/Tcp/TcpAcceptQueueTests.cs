@@ -31,7 +31,7 @@ public sealed class TcpAcceptQueueTests
     private static (TcpBench B, TcpListenSocket L, SentSegment SynAck2) FullQueueWithHalfOpen(TcpSettings settings)
     {
         var b = new TcpBench(settings);
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 1);
         var synAck1 = Syn(b, 1);
         var synAck2 = Syn(b, 2);
         Ack(b, 1, synAck1.Seq);
@@ -49,7 +49,7 @@ public sealed class TcpAcceptQueueTests
         // Linux tcp_conn_request: "if (sk_acceptq_is_full(sk)) { NET_INC_STATS(LINUX_MIB_LISTENOVERFLOWS); goto drop; }",
         // before it considers cookies. A SYN,ACK now would let the client believe in a connection nobody will accept.
         var b = new TcpBench(new TcpSettings { SynCookies = cookies, SynQueueLength = synQueue });
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 1);
         var synAck1 = Syn(b, 1);
         Ack(b, 1, synAck1.Seq);
         Assert.Equal(1, l.PendingAccepts);
@@ -67,7 +67,7 @@ public sealed class TcpAcceptQueueTests
         Ack(b, 2, synAck2.Seq);
         Assert.True(l.TryAccept(out var c2));
         Assert.Equal(TcpState.Established, c2.State);
-        Assert.Equal(new TcpEndpoint(TcpBench.Peer, 2), c2.Remote);
+        Assert.Equal(new IpEndpoint(TcpBench.Peer, 2), c2.Remote);
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class TcpAcceptQueueTests
     private static (TcpBench B, TcpListenSocket L, SentSegment Cookie) FullQueueWithCookie(TcpSettings settings)
     {
         var b = new TcpBench(settings);
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 1);
         var synAck1 = Syn(b, 1);
         var cookie = Syn(b, 2);
         Assert.Equal(1, b.Layer.Stats.SynCookiesSent);
@@ -206,7 +206,7 @@ public sealed class TcpAcceptQueueTests
         // SYN queue 1 and port 3 half-open in it: nowhere to keep port 2's handshake. A bare ACK is never retransmitted,
         // so only a RST keeps the client's view true; data is retransmitted, and the cookie is checked again then.
         var b = new TcpBench(new TcpSettings { SynQueueLength = 1 });
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 1);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 1);
         var synAck1 = Syn(b, 1);
         var cookie2 = Syn(b, 2);
         var cookie3 = Syn(b, 3);
@@ -233,7 +233,7 @@ public sealed class TcpAcceptQueueTests
         b.TakeSent();
         Ack(b, 3, cookie3.Seq, [9, 9], TcpFlags.Psh);
         Assert.True(l.TryAccept(out var c3));
-        Assert.Equal(new TcpEndpoint(TcpBench.Peer, 3), c3.Remote);
+        Assert.Equal(new IpEndpoint(TcpBench.Peer, 3), c3.Remote);
         Assert.Equal(2, c3.ReceiveQueueLength);
     }
 }

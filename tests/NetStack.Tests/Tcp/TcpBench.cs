@@ -193,7 +193,7 @@ internal sealed class TcpBench
     public TcpConnection Accept(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7, int backlog = 4,
         TimeSpan handshakeRtt = default)
     {
-        var listener = Layer.Listen(new TcpEndpoint(Local, UsPort), backlog);
+        var listener = Layer.Listen(new IpEndpoint(Local, UsPort), backlog);
         PeerTimestamps = false;
         var syn = new TcpRepr
         {
@@ -220,7 +220,7 @@ internal sealed class TcpBench
     /// <summary>Active open to the peer's port 80 from an ephemeral port, completing the handshake.</summary>
     public TcpConnection Connect(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7)
     {
-        var c = Layer.Connect(new TcpEndpoint(Remote, 80), Now);
+        var c = Layer.Connect(new IpEndpoint(Remote, 80), Now);
         var syn = Single();
         Assert.Equal(TcpFlags.Syn, syn.Flags);
         UsPortUsed = syn.Repr.SourcePort;

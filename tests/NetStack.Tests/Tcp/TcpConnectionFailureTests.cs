@@ -35,7 +35,7 @@ public sealed class TcpConnectionFailureTests
     public void SYN_retransmissions_get_the_same_advice_MUST_20()
     {
         var b = new TcpBench();
-        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         b.RunUntil(b.Now + TimeSpan.FromSeconds(6)); // SYNs at 0, 1, 3 s
         Assert.Empty(b.Ip.Advice);
         b.RunUntil(b.Now + TimeSpan.FromSeconds(2)); // the third retransmission at 7 s
@@ -46,7 +46,7 @@ public sealed class TcpConnectionFailureTests
     public void An_active_open_keeps_retransmitting_its_SYN_for_three_minutes_MUST_23()
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var start = b.Now;
         var syns = new List<double>();
         while (c.State == TcpState.SynSent)

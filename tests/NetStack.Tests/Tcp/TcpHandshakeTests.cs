@@ -10,7 +10,7 @@ public sealed class TcpHandshakeTests
     public void Active_open_sends_SYN_with_MSS_window_scale_SACK_permitted_and_timestamps()
     {
         var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 192 * 1024 });
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         Assert.Equal(TcpFlags.Syn, syn.Flags);
         Assert.Equal(TcpState.SynSent, c.State);
@@ -39,7 +39,7 @@ public sealed class TcpHandshakeTests
     public void Passive_open_answers_SYN_with_SYN_ACK_acknowledging_the_peer_ISN()
     {
         var b = new TcpBench();
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Syn, window: 8192);
         var synAck = b.Single();
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
@@ -51,7 +51,7 @@ public sealed class TcpHandshakeTests
     {
         // RFC 7323 §2.2 and §3.2, RFC 2018 §2: no window scale, timestamps or SACK-permitted unless the SYN had them.
         var b = new TcpBench();
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.Deliver(new TcpRepr { SourcePort = TcpBench.PeerPort, DestinationPort = 80, SequenceNumber = new(1000), Flags = TcpFlags.Syn, Window = 1000, Mss = 1000 });
         var synAck = b.Single();
         Assert.Null(synAck.Repr.WindowScale);
@@ -75,7 +75,7 @@ public sealed class TcpHandshakeTests
         // RFC 9293 §3.7.1: MSS = MTU minus fixed IP and TCP headers.
         var b = new TcpBench();
         b.Ip.Mtu = 1280;
-        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         Assert.Equal((ushort)1240, b.Single().Repr.Mss);
     }
 
@@ -93,7 +93,7 @@ public sealed class TcpHandshakeTests
     {
         // RFC 9293 §3.5 figure 7.
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         b.UsPortUsed = syn.Repr.SourcePort;
         b.PeerPortUsed = 80;
@@ -114,7 +114,7 @@ public sealed class TcpHandshakeTests
     {
         // RFC 6298 §2.1 (initial RTO 1 s) and §5.5 (double on expiry); RFC 1122 §4.2.3.5 (give up, R2).
         var b = new TcpBench(new TcpSettings { MaxSynRetries = 3 });
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var start = b.Now;
         b.Single();
         var times = new List<double>();
@@ -136,15 +136,15 @@ public sealed class TcpHandshakeTests
     {
         // RFC 6528 §3: ISN = M + F(4-tuple, secret), M ticking every 4 µs.
         var b = new TcpBench();
-        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var first = b.Single();
-        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 81), b.Now);
+        b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 81), b.Now);
         var second = b.Single();
         Assert.NotEqual(first.Seq, second.Seq);
 
         var b2 = new TcpBench();
         b2.Advance(TimeSpan.FromSeconds(1));
-        b2.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b2.Now);
+        b2.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b2.Now);
         var later = b2.Single();
         if (later.Repr.SourcePort == first.Repr.SourcePort)
             Assert.Equal(250_000, later.Seq - first.Seq); // same tuple and secret (same seed): exactly 1 s / 4 µs later
@@ -155,7 +155,7 @@ public sealed class TcpHandshakeTests
     {
         // RFC 9293 §3.10.7.3: RST with an acceptable ACK in SYN-SENT.
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         b.UsPortUsed = syn.Repr.SourcePort; b.PeerPortUsed = 80;
         b.PeerSends(TcpFlags.Rst | TcpFlags.Ack, seq: new SeqNumber(0), ack: syn.Seq + 1);
@@ -168,7 +168,7 @@ public sealed class TcpHandshakeTests
     public void RST_with_an_unacceptable_ACK_in_SYN_SENT_is_ignored()
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         b.UsPortUsed = syn.Repr.SourcePort; b.PeerPortUsed = 80;
         b.PeerSends(TcpFlags.Rst | TcpFlags.Ack, seq: new SeqNumber(0), ack: syn.Seq + 100);
@@ -180,7 +180,7 @@ public sealed class TcpHandshakeTests
     public void Bad_checksum_is_dropped_and_counted()
     {
         var b = new TcpBench();
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         var repr = new TcpRepr { SourcePort = TcpBench.PeerPort, DestinationPort = 80, SequenceNumber = new(1), Flags = TcpFlags.Syn, Window = 100 };
         b.Deliver(repr, corruptChecksum: true);
         b.Nothing();

@@ -1,4 +1,5 @@
 using NetStack.Transport.Tcp;
+using NetStack.Wire;
 using Xunit.Abstractions;
 
 namespace NetStack.Tests.Tcp;
@@ -20,7 +21,7 @@ public sealed class TcpIdleMemoryTests(ITestOutputHelper output)
         const int n = 10_000;
         const int message = 100;
         var sim = new TcpSimulation(7, new PathConditions(TimeSpan.FromMilliseconds(1)));
-        var listener = sim.B.Listen(new TcpEndpoint(sim.AddressB, 80), n);
+        var listener = sim.B.Listen(new IpEndpoint(sim.AddressB, 80), n);
         var clients = new TcpConnection[n];
         var servers = new List<TcpConnection>(n);
         var replied = new HashSet<TcpConnection>();
@@ -28,7 +29,7 @@ public sealed class TcpIdleMemoryTests(ITestOutputHelper output)
         long before = GC.GetTotalMemory(forceFullCollection: true);
 
         // Each client connects, sends a request, reads the reply; then all of them sit idle.
-        for (int i = 0; i < n; i++) clients[i] = sim.A.Connect(new TcpEndpoint(sim.AddressB, 80), sim.Now);
+        for (int i = 0; i < n; i++) clients[i] = sim.A.Connect(new IpEndpoint(sim.AddressB, 80), sim.Now);
         var sent = new bool[n];
         var got = new bool[n];
         int done = 0;

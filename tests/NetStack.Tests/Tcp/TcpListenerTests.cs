@@ -11,7 +11,7 @@ public sealed class TcpListenerTests
     {
         // RFC 4987 §3.6: answer without state; the ISN encodes the MSS and a MAC.
         var b = new TcpBench(new TcpSettings { SynQueueLength = 2 });
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         for (ushort p = 1; p <= 2; p++)
         {
             b.PeerPortUsed = p;
@@ -42,7 +42,7 @@ public sealed class TcpListenerTests
     private static (TcpBench B, TcpListenSocket L) FullSynQueue(TcpSettings? settings = null)
     {
         var b = new TcpBench(settings ?? new TcpSettings { SynQueueLength = 1 });
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerPortUsed = 1;
         b.PeerSends(TcpFlags.Syn);
         b.TakeSent();
@@ -136,7 +136,7 @@ public sealed class TcpListenerTests
     {
         // Linux bounds the SYN queue by the listen backlog when cookies are on; so do we by default.
         var b = new TcpBench();
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 300);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 300);
         Assert.Equal(300, l.SynQueueLength);
         for (ushort p = 1; p <= 300; p++)
         {
@@ -154,7 +154,7 @@ public sealed class TcpListenerTests
     public void A_forged_cookie_ACK_is_refused_with_RST()
     {
         var b = new TcpBench();
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Ack, ack: new SeqNumber(0x12345678));
         Assert.Equal(TcpFlags.Rst, b.Single().Flags);
         Assert.False(l.HasPendingConnection);
@@ -165,7 +165,7 @@ public sealed class TcpListenerTests
     public void Without_cookies_a_full_SYN_queue_drops_SYNs()
     {
         var b = new TcpBench(new TcpSettings { SynQueueLength = 1, SynCookies = false });
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerPortUsed = 1;
         b.PeerSends(TcpFlags.Syn);
         b.TakeSent();
@@ -179,7 +179,7 @@ public sealed class TcpListenerTests
     public void An_unanswered_SYN_ACK_is_retransmitted_and_the_half_open_connection_expires()
     {
         var b = new TcpBench(new TcpSettings { MaxSynAckRetries = 2 });
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Syn);
         var synAck = b.Single();
         b.Advance(b.Layer.NextDeadline - b.Now);
@@ -194,7 +194,7 @@ public sealed class TcpListenerTests
     {
         // RFC 9293 §3.10.7.4: SYN-RECEIVED from a passive open: RST returns to LISTEN.
         var b = new TcpBench();
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Syn);
         b.TakeSent();
         b.PeerSends(TcpFlags.Rst);
@@ -208,7 +208,7 @@ public sealed class TcpListenerTests
     public void A_wildcard_listener_accepts_on_any_address()
     {
         var b = new TcpBench();
-        b.Layer.Listen(new TcpEndpoint(Ipv4Address.Any, 80), 4);
+        b.Layer.Listen(new IpEndpoint(Ipv4Address.Any, 80), 4);
         b.PeerSends(TcpFlags.Syn);
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, b.Single().Flags);
     }

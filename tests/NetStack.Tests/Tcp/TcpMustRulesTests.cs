@@ -41,7 +41,7 @@ public sealed class TcpMustRulesTests
     public void An_open_toward_a_broadcast_or_multicast_address_is_refused_MUST_46(string remote)
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(IpAddress.Parse(remote), 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(IpAddress.Parse(remote), 80), b.Now);
         Assert.Equal(TcpState.Closed, c.State);
         Assert.Equal(TcpError.Unreachable, c.Error);
         b.Poll();
@@ -52,7 +52,7 @@ public sealed class TcpMustRulesTests
     public void A_SYN_to_a_broadcast_or_multicast_address_is_silently_discarded_MUST_57()
     {
         var b = new TcpBench();
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         Assert.Equal(TransportVerdict.Dropped, Syn(b, TcpBench.Peer, toBroadcastOrMulticast: true));
         b.Nothing();
         Assert.Equal(1, b.Layer.Stats.BadAddress);
@@ -66,7 +66,7 @@ public sealed class TcpMustRulesTests
     public void A_SYN_from_an_invalid_source_address_is_ignored_MUST_63(string source)
     {
         var b = new TcpBench();
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         Assert.Equal(TransportVerdict.Dropped, Syn(b, IpAddress.Parse(source), toBroadcastOrMulticast: false));
         b.Nothing();
         Assert.Equal(0, l.HalfOpen);
@@ -135,7 +135,7 @@ public sealed class TcpMustRulesTests
     {
         // As Linux does (EHOSTUNREACH rather than ETIMEDOUT): the soft error explains the silence.
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         IcmpError(b, 3, 1, syn.Seq, syn.Repr.SourcePort, 80);
         Assert.Equal(TcpState.SynSent, c.State); // host unreachable is soft: the SYN is retried
@@ -147,7 +147,7 @@ public sealed class TcpMustRulesTests
     public void After_a_SYN_timeout_data_starts_with_an_RTO_of_3_seconds_RFC6298_5_7()
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var first = b.Single();
         b.Advance(TimeSpan.FromSeconds(1));
         var again = b.Single(); // the SYN again: no RTT sample from this handshake (Karn)
@@ -172,8 +172,8 @@ public sealed class TcpMustRulesTests
     public void An_open_from_a_chosen_local_address_and_port_uses_them_MUST_43()
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
-        Assert.Equal(new TcpEndpoint(TcpBench.Us, 5555), c.Local);
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now, new IpEndpoint(TcpBench.Us, 5555));
+        Assert.Equal(new IpEndpoint(TcpBench.Us, 5555), c.Local);
         Assert.Equal(TcpBench.Us, Assert.Single(b.Ip.Sent).Source);
         var syn = b.Single();
         Assert.Equal(5555, syn.Repr.SourcePort);
@@ -185,7 +185,7 @@ public sealed class TcpMustRulesTests
     public void An_open_from_an_address_that_is_not_ours_is_refused_MUST_44(string local)
     {
         var b = new TcpBench();
-        var c = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(IpAddress.Parse(local), 0));
+        var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now, new IpEndpoint(IpAddress.Parse(local), 0));
         Assert.Equal(TcpError.AddressNotAvailable, c.Error);
         b.Poll();
         b.Nothing();
@@ -195,8 +195,8 @@ public sealed class TcpMustRulesTests
     public void An_open_on_a_four_tuple_in_use_is_refused()
     {
         var b = new TcpBench();
-        b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
-        var again = b.Layer.Connect(new TcpEndpoint(TcpBench.Peer, 80), b.Now, new TcpEndpoint(TcpBench.Us, 5555));
+        b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now, new IpEndpoint(TcpBench.Us, 5555));
+        var again = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now, new IpEndpoint(TcpBench.Us, 5555));
         Assert.Equal(TcpError.AddressNotAvailable, again.Error);
     }
 }

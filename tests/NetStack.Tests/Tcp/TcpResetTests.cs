@@ -44,7 +44,7 @@ public sealed class TcpResetTests
     {
         // RFC 9293 §3.10.7.2: first check for a RST: ignore it.
         var b = new TcpBench();
-        var l = b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        var l = b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Rst);
         b.Nothing();
         Assert.False(l.IsClosed);
@@ -55,7 +55,7 @@ public sealed class TcpResetTests
     {
         // RFC 9293 §3.10.7.2: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
         var b = new TcpBench(new TcpSettings { SynCookies = false });
-        b.Layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 4);
+        b.Layer.Listen(new IpEndpoint(TcpBench.Us, 80), 4);
         b.PeerSends(TcpFlags.Ack, ack: new SeqNumber(5555));
         var rst = b.Single();
         Assert.Equal(TcpFlags.Rst, rst.Flags);

@@ -47,7 +47,7 @@ public sealed class TcpRobustnessTests
         {
             var ip = new CapturingIpLayer(TcpBench.Us);
             var layer = new TcpLayer(ip, new SeededRandom(1));
-            layer.Listen(new TcpEndpoint(TcpBench.Us, 80), 2);
+            layer.Listen(new IpEndpoint(TcpBench.Us, 80), 2);
             bytes[2] = 0; bytes[3] = 80;
             if (TcpSegment.TryParse(bytes, out var seg, out _))
             {

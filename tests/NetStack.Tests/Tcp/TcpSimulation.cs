@@ -134,8 +134,8 @@ internal sealed class BulkTransfer
         Sim = sim;
         _data = new byte[size];
         new Random((int)(sim.Seed % int.MaxValue)).NextBytes(_data);
-        Listener = sim.B.Listen(new TcpEndpoint(sim.AddressB, 80), 8);
-        Client = sim.A.Connect(new TcpEndpoint(sim.AddressB, 80), sim.Now);
+        Listener = sim.B.Listen(new IpEndpoint(sim.AddressB, 80), 8);
+        Client = sim.A.Connect(new IpEndpoint(sim.AddressB, 80), sim.Now);
         _ = settings;
     }
 

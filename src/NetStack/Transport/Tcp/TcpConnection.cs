@@ -88,7 +88,7 @@ public sealed partial class TcpConnection
     private int _unackedBytes;
     private bool _userClosed;
 
-    internal TcpConnection(TcpLayer layer, TcpSettings settings, TcpEndpoint local, TcpEndpoint remote)
+    internal TcpConnection(TcpLayer layer, TcpSettings settings, IpEndpoint local, IpEndpoint remote)
     {
         _layer = layer;
         _settings = settings;
@@ -112,8 +112,8 @@ public sealed partial class TcpConnection
         HopLimit = settings.HopLimit;
     }
 
-    public TcpEndpoint Local { get; }
-    public TcpEndpoint Remote { get; }
+    public IpEndpoint Local { get; }
+    public IpEndpoint Remote { get; }
     public TcpState State { get; private set; }
     /// <summary>Why the connection failed (refused, reset, timed out), or None.</summary>
     public TcpError Error { get; private set; }

@@ -18,7 +18,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     private readonly IIpLayer _ip;
     private readonly IRandomSource _random;
     private readonly Dictionary<FourTuple, TcpConnection> _connections = [];
-    private readonly Dictionary<TcpEndpoint, TcpListenSocket> _listeners = [];
+    private readonly Dictionary<IpEndpoint, TcpListenSocket> _listeners = [];
     private readonly Dictionary<ushort, TcpListenSocket> _wildcardListeners = [];
     private readonly List<TcpConnection> _dirty = [];
     private readonly List<TcpConnection> _timerScratch = [];
@@ -62,7 +62,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     internal void OnRetransmissionTimeout(TcpConnection c, int retries) => RetransmissionTimeout?.Invoke(c, retries);
 
     /// <summary>Starts listening. An unspecified address listens on every address of both families.</summary>
-    public TcpListenSocket Listen(TcpEndpoint local, int backlog, TcpSettings? settings = null)
+    public TcpListenSocket Listen(IpEndpoint local, int backlog, TcpSettings? settings = null)
     {
         if (local.Port == 0) throw new ArgumentException("A listener needs a port.", nameof(local));
         bool wildcard = local.Address.IsUnspecified;
@@ -81,14 +81,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     /// (unless given) and sends SYN. A connection that cannot start is returned closed with
     /// <see cref="TcpError.Unreachable"/>.
     /// </summary>
-    public TcpConnection Connect(TcpEndpoint remote, Instant now, TcpEndpoint? local = null, TcpSettings? settings = null)
+    public TcpConnection Connect(IpEndpoint remote, Instant now, IpEndpoint? local = null, TcpSettings? settings = null)
     {
         settings ??= Settings;
         // RFC 9293 §3.9.1.1: "A TCP implementation MUST reject as an error a local OPEN call for an invalid remote IP
         // address (e.g., a broadcast or multicast address)" (MUST-46). A subnet's directed broadcast is the IP layer's to refuse.
         if (!remote.Address.IsUnicast)
         {
-            var refused = new TcpConnection(this, settings, new TcpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
+            var refused = new TcpConnection(this, settings, new IpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
             refused.Terminate(TcpError.Unreachable);
             return refused;
         }
@@ -106,18 +106,18 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         }
         else if (!_ip.TrySelectSource(remote.Address, out source))
         {
-            var failed = new TcpConnection(this, settings, new TcpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
+            var failed = new TcpConnection(this, settings, new IpEndpoint(remote.Address.IsV4 ? Ipv4Address.Any : Ipv6Address.Unspecified, 0), remote);
             failed.Terminate(TcpError.Unreachable);
             return failed;
         }
         ushort port = local?.Port ?? 0;
         if (port == 0 && !TryPickEphemeral(source, remote, out port))
         {
-            var failed = new TcpConnection(this, settings, new TcpEndpoint(source, 0), remote);
+            var failed = new TcpConnection(this, settings, new IpEndpoint(source, 0), remote);
             failed.Terminate(TcpError.Unreachable);
             return failed;
         }
-        var c = new TcpConnection(this, settings, new TcpEndpoint(source, port), remote);
+        var c = new TcpConnection(this, settings, new IpEndpoint(source, port), remote);
         if (!_connections.TryAdd(Key(c.Local, c.Remote), c))
         {
             c.Terminate(TcpError.AddressNotAvailable); // the four-tuple is in use (Linux: EADDRNOTAVAIL)
@@ -131,7 +131,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         return c;
     }
 
-    private bool TryPickEphemeral(IpAddress source, TcpEndpoint remote, out ushort port)
+    private bool TryPickEphemeral(IpAddress source, IpEndpoint remote, out ushort port)
     {
         // RFC 6056 §3.3.1 (algorithm 1, simple random start).
         int range = 65536 - EphemeralFirst;
@@ -157,8 +157,8 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         // discarded (MUST-57), and one from an invalid source address (unspecified, multicast, broadcast) ignored (MUST-63).
         if (info.IsBroadcastOrMulticast || !info.Source.IsUnicast) { Stats.BadAddress++; return TransportVerdict.Dropped; }
 
-        var local = new TcpEndpoint(info.Destination, seg.DestinationPort);
-        var remote = new TcpEndpoint(info.Source, seg.SourcePort);
+        var local = new IpEndpoint(info.Destination, seg.DestinationPort);
+        var remote = new IpEndpoint(info.Source, seg.SourcePort);
         if (_connections.TryGetValue(Key(local, remote), out var c)
             && c.State == TcpState.SynReceived && !c.FromCookie && c.Listener is { } half && half.Settings.SynCookies
             && seg.Ack && !seg.Syn && !seg.Rst
@@ -192,14 +192,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         return TransportVerdict.Dropped;
     }
 
-    private TcpListenSocket? FindListener(TcpEndpoint local)
+    private TcpListenSocket? FindListener(IpEndpoint local)
     {
         if (_listeners.TryGetValue(local, out var l)) return l;
         return _wildcardListeners.TryGetValue(local.Port, out l) ? l : null;
     }
 
     /// <summary>RFC 9293 §3.10.7.2: a segment for a LISTEN socket.</summary>
-    private void ToListener(TcpListenSocket listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
+    private void ToListener(TcpListenSocket listener, in TcpSegment seg, IpEndpoint local, IpEndpoint remote, Instant now)
     {
         if (seg.Rst) return; // an incoming RST in LISTEN is ignored
         if (seg.Ack)
@@ -287,7 +287,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     /// with data or FIN is dropped (the client retransmits it, and the cookie is checked again then; once the cookie has
     /// expired the answer is a RST), a bare ACK (never retransmitted) is answered with RST.
     /// </summary>
-    private void CookieOverflow(TcpListenSocket listener, in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, ushort mss, Instant now)
+    private void CookieOverflow(TcpListenSocket listener, in TcpSegment seg, IpEndpoint local, IpEndpoint remote, ushort mss, Instant now)
     {
         Stats.AcceptQueueOverflows++;
         bool abort = listener.Settings.AbortOnOverflow;
@@ -310,7 +310,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     }
 
     /// <summary>RFC 9293 §3.10.7.1: the reply to a segment for no connection (never to a RST).</summary>
-    private void ReplyRst(in TcpSegment seg, TcpEndpoint local, TcpEndpoint remote, Instant now)
+    private void ReplyRst(in TcpSegment seg, IpEndpoint local, IpEndpoint remote, Instant now)
     {
         if (seg.Rst) return;
         var repr = new TcpRepr { SourcePort = local.Port, DestinationPort = remote.Port };
@@ -545,7 +545,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         return true;
     }
 
-    private static FourTuple Key(TcpEndpoint local, TcpEndpoint remote) => new(local.Address, local.Port, remote.Address, remote.Port);
+    private static FourTuple Key(IpEndpoint local, IpEndpoint remote) => new(local.Address, local.Port, remote.Address, remote.Port);
 
     private readonly record struct FourTuple(IpAddress LocalAddress, ushort LocalPort, IpAddress RemoteAddress, ushort RemotePort);
 }

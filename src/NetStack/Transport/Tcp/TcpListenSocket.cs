@@ -1,4 +1,5 @@
 using NetStack.Network;
+using NetStack.Wire;
 
 namespace NetStack.Transport.Tcp;
 
@@ -14,7 +15,7 @@ public sealed class TcpListenSocket
     private readonly Queue<TcpConnection> _accept = new();
     private readonly TcpLayer _layer;
 
-    internal TcpListenSocket(TcpLayer layer, TcpEndpoint local, int backlog, TcpSettings settings)
+    internal TcpListenSocket(TcpLayer layer, IpEndpoint local, int backlog, TcpSettings settings)
     {
         _layer = layer;
         Local = local;
@@ -28,7 +29,7 @@ public sealed class TcpListenSocket
     /// <summary>Takes one SYN from the listener's budget (<see cref="TcpSettings.ListenerSynRate"/>); false: drop it.</summary>
     internal bool TryTakeSyn(Instant now) => _synBudget is null || _synBudget.TryTake(now);
 
-    public TcpEndpoint Local { get; }
+    public IpEndpoint Local { get; }
     public int Backlog { get; }
     internal TcpSettings Settings { get; }
     /// <summary>Connections in SYN-RECEIVED that belong to this listener.</summary>

@@ -20,7 +20,7 @@ internal sealed class TcpSecrets
         _tsK0 = random.NextUInt64(); _tsK1 = random.NextUInt64();
     }
 
-    public SeqNumber InitialSequence(TcpEndpoint local, TcpEndpoint remote, Instant now)
+    public SeqNumber InitialSequence(IpEndpoint local, IpEndpoint remote, Instant now)
     {
         Span<byte> b = stackalloc byte[40];
         uint f = (uint)SipHash.Hash(_isnK0, _isnK1, Pack(b, local, remote, 0));
@@ -30,14 +30,14 @@ internal sealed class TcpSecrets
     }
 
     /// <summary>A per-connection offset for timestamp values (RFC 7323 §7.1: avoid leaking a global clock).</summary>
-    public uint TimestampOffset(TcpEndpoint local, TcpEndpoint remote)
+    public uint TimestampOffset(IpEndpoint local, IpEndpoint remote)
     {
         Span<byte> b = stackalloc byte[40];
         return (uint)SipHash.Hash(_tsK0, _tsK1, Pack(b, local, remote, 0));
     }
 
     /// <summary>Our timestamp clock for a connection: milliseconds plus its <see cref="TimestampOffset"/>.</summary>
-    public uint TimestampNow(TcpEndpoint local, TcpEndpoint remote, Instant now) =>
+    public uint TimestampNow(IpEndpoint local, IpEndpoint remote, Instant now) =>
         unchecked((uint)now.Milliseconds + TimestampOffset(local, remote));
 
     /// <summary>
@@ -65,14 +65,14 @@ internal sealed class TcpSecrets
     private const uint CookieTimestampMask = 0x3F;
 
     /// <summary>The SYN-ACK sequence number encoding a 64-second time slot, an MSS index and a 24-bit MAC.</summary>
-    public SeqNumber Cookie(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, int mssIndex, Instant now)
+    public SeqNumber Cookie(IpEndpoint local, IpEndpoint remote, SeqNumber peerIsn, int mssIndex, Instant now)
     {
         long slot = now.Microseconds / 64_000_000;
         return new SeqNumber(Encode(local, remote, peerIsn, mssIndex, slot));
     }
 
     /// <summary>Checks a returned cookie (ACK − 1): slot is current or previous, MAC matches. Gives the MSS.</summary>
-    public bool TryValidateCookie(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, SeqNumber cookie, Instant now, out ushort mss)
+    public bool TryValidateCookie(IpEndpoint local, IpEndpoint remote, SeqNumber peerIsn, SeqNumber cookie, Instant now, out ushort mss)
     {
         mss = 0;
         long slot = now.Microseconds / 64_000_000;
@@ -95,7 +95,7 @@ internal sealed class TcpSecrets
         return best;
     }
 
-    private uint Encode(TcpEndpoint local, TcpEndpoint remote, SeqNumber peerIsn, int mssIndex, long slot)
+    private uint Encode(IpEndpoint local, IpEndpoint remote, SeqNumber peerIsn, int mssIndex, long slot)
     {
         Span<byte> b = stackalloc byte[56];
         var packed = Pack(b, local, remote, 16);
@@ -105,7 +105,7 @@ internal sealed class TcpSecrets
         return ((uint)(slot & 31) << 27) | ((uint)mssIndex << 24) | (uint)(h & 0xFFFFFF);
     }
 
-    private static ReadOnlySpan<byte> Pack(Span<byte> b, TcpEndpoint local, TcpEndpoint remote, int reserve)
+    private static ReadOnlySpan<byte> Pack(Span<byte> b, IpEndpoint local, IpEndpoint remote, int reserve)
     {
         _ = reserve;
         WriteAddress(b, local.Address);

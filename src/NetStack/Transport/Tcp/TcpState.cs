@@ -62,9 +62,3 @@ public enum CongestionAlgorithm : byte
     /// <summary>RFC 5681 + RFC 6582.</summary>
     NewReno,
 }
-
-/// <summary>A transport endpoint: an address and a port. An unspecified address is the wildcard.</summary>
-public readonly record struct TcpEndpoint(NetStack.Wire.IpAddress Address, ushort Port)
-{
-    public override string ToString() => Address.IsV6 ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
-}
