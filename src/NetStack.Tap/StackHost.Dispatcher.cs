@@ -6,4 +6,11 @@ namespace NetStack.Tap;
 public sealed partial class StackHost : IStackDispatcher
 {
     Instant IStackDispatcher.Now => Now;
+
+    /// <summary>Queues a reusable item (the async sockets' pooled operations): no allocation per post.</summary>
+    void IStackDispatcher.Post(WorkItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        Enqueue(item);
+    }
 }
