@@ -35,10 +35,16 @@ public sealed partial class TcpConnectionStream
         _softErrorsSeen = c.SoftErrors;
         var error = c.SoftError;
         lock (_softErrorLock) _softError = error;
-        if (SoftErrorReported is { } handler)
-        {
-            var args = new TcpSoftErrorEventArgs(error);
-            ThreadPool.QueueUserWorkItem(_ => handler(this, args));
-        }
+        if (SoftErrorReported is not null) RaiseSoftErrorReported(error);
+    }
+
+    /// <summary>Apart from <see cref="NoteSoftError"/>, which runs on every change of the connection: a closure over a handler
+    /// declared there would be allocated on every call, raised or not.</summary>
+    private void RaiseSoftErrorReported(TcpSoftError error)
+    {
+        var handler = SoftErrorReported;
+        if (handler is null) return;
+        var args = new TcpSoftErrorEventArgs(error);
+        ThreadPool.QueueUserWorkItem(_ => handler(this, args));
     }
 }

@@ -51,10 +51,16 @@ public sealed partial class TcpConnectionStream
         Volatile.Write(ref _urgentRemaining, remaining);
         if (c.UrgentSignals == _urgentSignals) return;
         Volatile.Write(ref _urgentSignals, c.UrgentSignals);
-        if (UrgentDataReceived is { } handler)
-        {
-            var args = new TcpUrgentDataEventArgs(remaining);
-            ThreadPool.QueueUserWorkItem(_ => handler(this, args));
-        }
+        if (UrgentDataReceived is not null) RaiseUrgentDataReceived(remaining);
+    }
+
+    /// <summary>Apart from <see cref="NoteUrgent"/>, which runs on every change of the connection: a closure over a handler
+    /// declared there would be allocated on every call, raised or not.</summary>
+    private void RaiseUrgentDataReceived(int remaining)
+    {
+        var handler = UrgentDataReceived;
+        if (handler is null) return;
+        var args = new TcpUrgentDataEventArgs(remaining);
+        ThreadPool.QueueUserWorkItem(_ => handler(this, args));
     }
 }

@@ -35,25 +35,74 @@ namespace NetStack.Sockets;
 /// </summary>
 public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
 {
-    private sealed class ReadWaiter(Memory<byte> buffer)
+    /// <summary>A read handed to the loop: one per stream, reused call after call (a second concurrent read gets its own).</summary>
+    private sealed class ReadOp(TcpConnectionStream owner) : LoopOperation<int>
     {
-        public readonly Memory<byte> Buffer = buffer;
-        public readonly TaskCompletionSource<int> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private static readonly Action<object?> OnCancel = static s => ((ReadOp)s!).CancelRequested();
+        public Memory<byte> Buffer;
+
+        public void Start(Memory<byte> buffer, CancellationToken token)
+        {
+            Buffer = buffer;
+            Start(token, OnCancel);
+        }
+
+        public override void Run() => owner.StartRead(this);
+
+        protected override void Released()
+        {
+            Buffer = default;
+            owner.ReturnToCache(this);
+        }
+
+        private void CancelRequested()
+        {
+            short version = Version;
+            OnLoopOrInline(owner._dispatcher, () => owner.CancelRead(this, version));
+        }
     }
 
-    private sealed class WriteWaiter(ReadOnlyMemory<byte> data, bool urgent = false)
+    /// <summary>A write handed to the loop: one per stream, reused call after call (a second concurrent write gets its own).</summary>
+    private sealed class WriteOp(TcpConnectionStream owner) : LoopOperation<bool>
     {
-        public readonly ReadOnlyMemory<byte> Data = data;
-        public readonly bool Urgent = urgent;
+        private static readonly Action<object?> OnCancel = static s => ((WriteOp)s!).CancelRequested();
+        public ReadOnlyMemory<byte> Data;
+        public bool Urgent;
         public int Written;
-        public readonly TaskCompletionSource Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Start(ReadOnlyMemory<byte> data, bool urgent, CancellationToken token)
+        {
+            Data = data;
+            Urgent = urgent;
+            Written = 0;
+            Start(token, OnCancel);
+        }
+
+        public override void Run() => owner.StartWrite(this);
+
+        protected override void Released()
+        {
+            Data = default;
+            owner.ReturnToCache(this);
+        }
+
+        private void CancelRequested()
+        {
+            short version = Version;
+            OnLoopOrInline(owner._dispatcher, () => owner.CancelWrite(this, version));
+        }
     }
 
     private readonly IStackDispatcher _dispatcher;
     private readonly TcpSocketHub _hub;
     private readonly TcpConnection _connection;
-    private readonly Queue<ReadWaiter> _reads = new();
-    private readonly Queue<WriteWaiter> _writes = new();
+    private readonly Queue<ReadOp> _reads = new();
+    private readonly Queue<WriteOp> _writes = new();
+    private ReadOp? _readCache;
+    private WriteOp? _writeCache;
+
+    private void ReturnToCache(ReadOp op) => Volatile.Write(ref _readCache, op);
+    private void ReturnToCache(WriteOp op) => Volatile.Write(ref _writeCache, op);
     private readonly Lock _pipeLock = new();
     private TaskCompletionSource<TcpConnectionStream>? _connect;
     private TcpDuplexPipe? _pipe;
@@ -287,15 +336,11 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
-        var waiter = new ReadWaiter(buffer);
-        _dispatcher.Post(() =>
-        {
-            if (_closedOnLoop) { waiter.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
-            if (waiter.Completion.Task.IsCompleted) return;
-            _reads.Enqueue(waiter);
-            ServiceReads();
-        });
-        return new ValueTask<int>(WithCancellation(waiter.Completion, _reads, cancellationToken));
+        // Pooled: no allocation per call (issue 12 item 4); the loop completes it, the continuation runs on the thread pool.
+        var op = Interlocked.Exchange(ref _readCache, null) ?? new ReadOp(this);
+        op.Start(buffer, cancellationToken);
+        _dispatcher.Post(op);
+        return new ValueTask<int>(op, op.Version);
     }
 
     /// <inheritdoc/>
@@ -312,15 +357,10 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (_sendShutdown) throw TcpErrors.Io(SocketError.Shutdown);
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         if (buffer.IsEmpty) return ValueTask.CompletedTask;
-        var waiter = new WriteWaiter(buffer, urgent);
-        _dispatcher.Post(() =>
-        {
-            if (_closedOnLoop) { waiter.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
-            if (waiter.Completion.Task.IsCompleted) return;
-            _writes.Enqueue(waiter);
-            ServiceWrites();
-        });
-        return new ValueTask(WithCancellation(waiter.Completion, _writes, cancellationToken));
+        var op = Interlocked.Exchange(ref _writeCache, null) ?? new WriteOp(this);
+        op.Start(buffer, urgent, cancellationToken);
+        _dispatcher.Post(op);
+        return new ValueTask(op, op.Version);
     }
 
     /// <inheritdoc/>
@@ -440,45 +480,85 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (c.State == TcpState.Closed && _reads.Count == 0 && _writes.Count == 0) _hub.Detach(c); // no event will follow
     }
 
+    /// <summary>A read arrives on the loop.</summary>
+    private void StartRead(ReadOp op)
+    {
+        if (_closedOnLoop) { op.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
+        if (op.IsCompleted) return; // cancelled before it got here
+        _reads.Enqueue(op);
+        ServiceReads();
+    }
+
+    /// <summary>The read's token fired (loop): it leaves the queue, then completes (never the other way round: once
+    /// complete, the caller may reuse the object at once).</summary>
+    private void CancelRead(ReadOp op, short version)
+    {
+        if (op.Version != version || op.IsCompleted) return;
+        Remove(_reads, op);
+        op.TrySetCanceled();
+    }
+
+    private void CancelWrite(WriteOp op, short version)
+    {
+        if (op.Version != version || op.IsCompleted) return;
+        Remove(_writes, op);
+        op.TrySetCanceled();
+        ServiceWrites(); // a write behind the cancelled one may proceed
+    }
+
     private void ServiceReads()
     {
         while (_reads.TryPeek(out var w))
         {
-            if (!w.Completion.Task.IsCompleted && !TryCompleteRead(w)) return;
+            if (w.IsCompleted) { _reads.Dequeue(); continue; }
+            if (!TryCompleteRead(w, out int result, out var error)) return;
             _reads.Dequeue();
+            if (error is not null) w.TrySetException(error);
+            else w.TrySetResult(result);
         }
     }
 
-    private bool TryCompleteRead(ReadWaiter w)
+    private bool TryCompleteRead(ReadOp w, out int result, out Exception? error)
     {
         var c = _connection;
+        result = 0;
+        error = null;
         if (w.Buffer.IsEmpty)
         {
             // A zero-byte read (SslStream and Kestrel use them) completes once reading would not wait.
-            if ((c.Readiness & TcpReadiness.Readable) == 0 && c.State != TcpState.Closed) return false;
-            w.Completion.TrySetResult(0);
-            return true;
+            return (c.Readiness & TcpReadiness.Readable) != 0 || c.State == TcpState.Closed;
         }
         int n = c.Receive(w.Buffer.Span);
         if (n > 0)
         {
             Volatile.Write(ref _urgentRemaining, c.UrgentRemaining);
-            w.Completion.TrySetResult(n);
+            result = n;
             _dispatcher.Wake(); // a window update may be due
             return true;
         }
-        if (c.ReceiveFinished) { w.Completion.TrySetResult(0); return true; }
-        if (c.Error != TcpError.None) { w.Completion.TrySetException(TcpErrors.Io(TcpErrors.ToSocketError(c.Error))); return true; }
-        if (c.State == TcpState.Closed) { w.Completion.TrySetResult(0); return true; }
-        return false;
+        if (c.ReceiveFinished) return true;
+        if (c.Error != TcpError.None) { error = TcpErrors.Io(TcpErrors.ToSocketError(c.Error)); return true; }
+        return c.State == TcpState.Closed;
+    }
+
+    /// <summary>A write arrives on the loop.</summary>
+    private void StartWrite(WriteOp op)
+    {
+        if (_closedOnLoop) { op.TrySetException(TcpErrors.Io(SocketError.OperationAborted)); return; }
+        if (op.IsCompleted) return; // cancelled before it got here
+        _writes.Enqueue(op);
+        ServiceWrites();
     }
 
     private void ServiceWrites()
     {
         while (_writes.TryPeek(out var w))
         {
-            if (!w.Completion.Task.IsCompleted && !TryProgressWrite(w)) return;
+            if (w.IsCompleted) { _writes.Dequeue(); continue; }
+            if (!TryProgressWrite(w, out var error)) return;
             _writes.Dequeue();
+            if (error is not null) w.TrySetException(error);
+            else w.TrySetResult(true);
         }
         if (_shutdownPending)
         {
@@ -488,14 +568,15 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         }
     }
 
-    private bool TryProgressWrite(WriteWaiter w)
+    private bool TryProgressWrite(WriteOp w, out Exception? error)
     {
         var c = _connection;
-        if (c.Error != TcpError.None) { w.Completion.TrySetException(TcpErrors.Io(TcpErrors.ToSocketError(c.Error))); return true; }
+        error = null;
+        if (c.Error != TcpError.None) { error = TcpErrors.Io(TcpErrors.ToSocketError(c.Error)); return true; }
         if (c.State is not (TcpState.Established or TcpState.CloseWait))
         {
             // Our FIN is queued (ShutdownSend) or the connection has closed: EPIPE's equivalent.
-            w.Completion.TrySetException(TcpErrors.Io(SocketError.Shutdown));
+            error = TcpErrors.Io(SocketError.Shutdown);
             return true;
         }
         int n = w.Urgent ? c.SendUrgent(w.Data.Span[w.Written..]) : c.Send(w.Data.Span[w.Written..]);
@@ -504,9 +585,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
             w.Written += n;
             _dispatcher.Wake();
         }
-        if (w.Written < w.Data.Length) return false;
-        w.Completion.TrySetResult();
-        return true;
+        return w.Written >= w.Data.Length;
     }
 
     /// <summary>Closes (or aborts) the connection and fails what is pending (loop).</summary>
@@ -517,8 +596,8 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         Trace.End(abort, SocketError.Success);
         _connect?.TrySetException(TcpErrors.Socket(SocketError.OperationAborted));
         _connect = null;
-        while (_reads.TryDequeue(out var r)) r.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
-        while (_writes.TryDequeue(out var w)) w.Completion.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
+        while (_reads.TryDequeue(out var r)) r.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
+        while (_writes.TryDequeue(out var w)) w.TrySetException(TcpErrors.Io(SocketError.OperationAborted));
         _hub.Detach(_connection);
         if (abort) _connection.Abort();
         else _connection.Close();
@@ -527,51 +606,14 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    private async Task<int> WithCancellation(TaskCompletionSource<int> completion, Queue<ReadWaiter> queue, CancellationToken token)
-    {
-        if (!token.CanBeCanceled) return await completion.Task.ConfigureAwait(false);
-        using (token.Register(() => OnLoopOrInline(_dispatcher, () =>
-        {
-            if (completion.TrySetCanceled(token)) RemoveCompleted(queue);
-        })))
-        {
-            return await completion.Task.ConfigureAwait(false);
-        }
-    }
-
-    private async Task WithCancellation(TaskCompletionSource completion, Queue<WriteWaiter> queue, CancellationToken token)
-    {
-        if (!token.CanBeCanceled) { await completion.Task.ConfigureAwait(false); return; }
-        using (token.Register(() => OnLoopOrInline(_dispatcher, () =>
-        {
-            if (completion.TrySetCanceled(token))
-            {
-                RemoveCompleted(queue);
-                ServiceWrites(); // a write behind the cancelled one may proceed
-            }
-        })))
-        {
-            await completion.Task.ConfigureAwait(false);
-        }
-    }
-
-    private static void RemoveCompleted(Queue<ReadWaiter> queue)
+    /// <summary>Takes <paramref name="op"/> out of <paramref name="queue"/> (loop), keeping the others in order.</summary>
+    private static void Remove<T>(Queue<T> queue, T op) where T : class
     {
         int n = queue.Count;
         for (int i = 0; i < n; i++)
         {
             var x = queue.Dequeue();
-            if (!x.Completion.Task.IsCompleted) queue.Enqueue(x);
-        }
-    }
-
-    private static void RemoveCompleted(Queue<WriteWaiter> queue)
-    {
-        int n = queue.Count;
-        for (int i = 0; i < n; i++)
-        {
-            var x = queue.Dequeue();
-            if (!x.Completion.Task.IsCompleted) queue.Enqueue(x);
+            if (!ReferenceEquals(x, op)) queue.Enqueue(x);
         }
     }
 

@@ -336,4 +336,12 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         Now = now;
         return Family(destination).Send(source, destination, protocol, transportPayload, options, now);
     }
+
+    /// <inheritdoc/>
+    public IpSendResult SendInPlace(IpAddress source, IpAddress destination, IpProtocol protocol,
+        byte[] buffer, int offset, int length, in IpSendOptions options, Instant now)
+    {
+        Now = now;
+        return Family(destination).SendInPlace(source, destination, protocol, buffer, offset, length, options, now);
+    }
 }

@@ -53,6 +53,10 @@ internal interface IFamilyLayer
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
 
+    /// <inheritdoc cref="IIpLayer.SendInPlace"/>
+    IpSendResult SendInPlace(IpAddress source, IpAddress destination, IpProtocol protocol,
+        byte[] buffer, int offset, int length, in IpSendOptions options, Instant now);
+
     /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
     void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now);
 }

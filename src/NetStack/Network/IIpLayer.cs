@@ -89,6 +89,16 @@ public enum IpSendResult
     QueueFull,
 }
 
+/// <summary>Buffer layout shared by transports and the network layer for in-place sends (<see cref="IIpLayer.SendInPlace"/>).</summary>
+public static class IpSendBuffers
+{
+    /// <summary>
+    /// Bytes a transport leaves free before a segment it builds for <see cref="IIpLayer.SendInPlace"/>: the link layer's
+    /// <see cref="Link.NetworkInterface.Headroom"/> plus room for an IPv4 header with options (60 bytes) or an IPv6 header.
+    /// </summary>
+    public const int TransportHeadroom = Link.NetworkInterface.Headroom + 64;
+}
+
 /// <summary>
 /// The narrow interface a transport calls down through. The network layer adds the IP header,
 /// chooses the route and next hop, resolves the neighbour, fragments when allowed, and transmits.
@@ -107,6 +117,18 @@ public interface IIpLayer
 
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
+
+    /// <summary>
+    /// <see cref="Send"/> of a transport payload built in place at <paramref name="buffer"/>[<paramref name="offset"/>..+<paramref name="length"/>]
+    /// with at least <see cref="IpSendBuffers.TransportHeadroom"/> bytes free before it (smoltcp's <c>TxToken</c>): the
+    /// layer writes its header and the link header into that headroom and hands the frame to the device without copying
+    /// the payload. The buffer stays the caller's; the layer may overwrite the headroom but not the payload. Paths that
+    /// cannot build in place (loopback, fragmentation, options, a neighbour queue) copy as <see cref="Send"/> does, which
+    /// is also what the default does.
+    /// </summary>
+    IpSendResult SendInPlace(IpAddress source, IpAddress destination, IpProtocol protocol,
+        byte[] buffer, int offset, int length, in IpSendOptions options, Instant now) =>
+        Send(source, destination, protocol, buffer.AsSpan(offset, length), options, now);
 
     /// <summary>
     /// Advice from a transport about the path to <paramref name="destination"/>. Forward progress (new data acknowledged)

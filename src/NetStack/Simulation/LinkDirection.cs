@@ -22,7 +22,7 @@ internal sealed class LinkDirection
         ArgumentOutOfRangeException.ThrowIfNegative(options.BitsPerSecond);
         _options = options;
         _medium = medium;
-        _inFlight = new FrameHeap(options.InFlightLimit);
+        _inFlight = new FrameHeap(options.InFlightLimit, FrameHeap.CreatePool(options.InFlightLimit));
         _finishTimes = new long[options.QueueLimit];
     }
 
@@ -63,12 +63,12 @@ internal sealed class LinkDirection
             if (f.Length > buffer.Length)
             {
                 Statistics.BufferDrops++;
-                FrameHeap.Return(f);
+                _inFlight.Release(f);
                 continue;
             }
             f.Span.CopyTo(buffer);
             length = f.Length;
-            FrameHeap.Return(f);
+            _inFlight.Release(f);
             Statistics.Delivered++;
             return true;
         }

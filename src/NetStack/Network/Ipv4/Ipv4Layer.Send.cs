@@ -8,14 +8,24 @@ namespace NetStack.Network.Ipv4;
 internal sealed partial class Ipv4Layer
 {
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
-        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) =>
+        Send(source, destination, protocol, transportPayload, options, now, null, 0);
+
+    /// <inheritdoc cref="IIpLayer.SendInPlace"/>
+    public IpSendResult SendInPlace(IpAddress source, IpAddress destination, IpProtocol protocol,
+        byte[] buffer, int offset, int length, in IpSendOptions options, Instant now) =>
+        Send(source, destination, protocol, buffer.AsSpan(offset, length), options, now, buffer, offset);
+
+    private IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now, byte[]? inPlace, int inPlaceOffset)
     {
         if (!destination.IsV4 || !source.IsV4 && !source.IsUnspecified) return IpSendResult.NoRoute;
         var src = source.IsV4 ? source.V4 : Ipv4Address.Any;
         byte ttl = options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit;
         var headerOptions = options.HeaderOptions;
         return SendDatagram(src, destination.V4, protocol, transportPayload, ttl, options.TrafficClass,
-            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span, options.DontFragment && options.IgnorePathMtu, options);
+            options.DontFragment, options.InterfaceIndex, now, headerOptions.Span, options.DontFragment && options.IgnorePathMtu, options,
+            inPlace, inPlaceOffset);
     }
 
     /// <summary>
@@ -23,10 +33,14 @@ internal sealed partial class Ipv4Layer
     /// under the path MTU, neighbour resolution. <paramref name="source"/> unspecified = choose. <paramref name="headerOptions"/>
     /// is a well-formed options area of at most 40 bytes (validated by <see cref="IpHeaderOptions"/>); its Record Route and
     /// Timestamp options are stamped with the chosen source as the datagram leaves (RFC 791 §3.1).
+    /// <paramref name="inPlace"/>, when given, is the buffer <paramref name="payload"/> lies in, at <paramref name="inPlaceOffset"/>
+    /// with <see cref="IpSendBuffers.TransportHeadroom"/> free before it: a datagram that leaves whole gets its header, and
+    /// the link header, written there, and the payload is not copied (<see cref="IIpLayer.SendInPlace"/>).
     /// </summary>
     internal IpSendResult SendDatagram(Ipv4Address source, Ipv4Address destination, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte ttl, byte tos, bool dontFragment, int interfaceIndex, Instant now,
-        ReadOnlySpan<byte> headerOptions = default, bool ignorePathMtu = false, in IpSendOptions offloads = default)
+        ReadOnlySpan<byte> headerOptions = default, bool ignorePathMtu = false, in IpSendOptions offloads = default,
+        byte[]? inPlace = null, int inPlaceOffset = 0)
     {
         if (headerOptions.Length > Wire.Ipv4Options.MaxLength) return IpSendResult.TooBig;
         // RFC 791 §3.1: Total Length is 16 bits.
@@ -74,6 +88,13 @@ internal sealed partial class Ipv4Layer
         // A super-segment leaves whole when each of its segments fits the path MTU (the device or the link layer cuts it).
         if (segmentPacket <= mtu)
         {
+            int start = inPlaceOffset - ipHeader;
+            if (inPlace is not null && start >= NetworkInterface.Headroom)
+            {
+                // In place: the header goes in the headroom in front of the payload, which stays where the transport wrote it.
+                repr.Write(inPlace.AsSpan(start), options);
+                return Output(oif, nextHop, linkDestination, inPlace, start, repr.BufferLength, now, offload);
+            }
             var buffer = oif.Link.RentBuffer(repr.BufferLength);
             try
             {
@@ -202,31 +223,36 @@ internal sealed partial class Ipv4Layer
 
     /// <summary>Hands the IPv4 packet at buffer[Headroom..+length] to the link: now, or queued behind ARP resolution.</summary>
     private IpSendResult Output(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, byte[] buffer, int length, Instant now,
-        in VirtioNetHeader offload = default)
+        in VirtioNetHeader offload = default) =>
+        Output(oif, nextHop, linkDestination, buffer, NetworkInterface.Headroom, length, now, offload);
+
+    /// <summary>Hands the IPv4 packet at buffer[offset..+length] (offset &gt;= <see cref="NetworkInterface.Headroom"/>) to the link.</summary>
+    private IpSendResult Output(Ipv4Interface oif, Ipv4Address nextHop, MacAddress? linkDestination, byte[] buffer, int offset, int length, Instant now,
+        in VirtioNetHeader offload)
     {
         _stats.Ipv4PacketsSent++;
         var link = oif.Link;
         if (link.Medium == Medium.Ip || oif.Arp is null)
         {
-            link.Transmit(MacAddress.Zero, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
+            link.Transmit(MacAddress.Zero, EtherType.Ipv4, buffer, offset, length, now, offload);
             return IpSendResult.Sent;
         }
         if (linkDestination is { } fixedMac)
         {
-            link.Transmit(fixedMac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
+            link.Transmit(fixedMac, EtherType.Ipv4, buffer, offset, length, now, offload);
             return IpSendResult.Sent;
         }
         switch (oif.Arp.Resolve(nextHop, now, out var mac))
         {
             case NeighborLookup.Known:
-                link.Transmit(mac, EtherType.Ipv4, buffer, NetworkInterface.Headroom, length, now, offload);
+                link.Transmit(mac, EtherType.Ipv4, buffer, offset, length, now, offload);
                 return IpSendResult.Sent;
             case NeighborLookup.Pending:
                 // RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the latest)
                 // packet of each set of packets destined to the same unresolved IP address" — we keep a bounded queue.
                 // Queued packets are whole wire packets: a super-segment waits as its segments.
-                if (offload != default) return EnqueueSegments(oif.Arp, nextHop, buffer.AsSpan(NetworkInterface.Headroom, length), offload);
-                return oif.Arp.Enqueue(nextHop, EtherType.Ipv4, buffer.AsSpan(NetworkInterface.Headroom, length))
+                if (offload != default) return EnqueueSegments(oif.Arp, nextHop, buffer.AsSpan(offset, length), offload);
+                return oif.Arp.Enqueue(nextHop, EtherType.Ipv4, buffer.AsSpan(offset, length))
                     ? IpSendResult.Sent : IpSendResult.QueueFull;
             default:
                 return IpSendResult.QueueFull;

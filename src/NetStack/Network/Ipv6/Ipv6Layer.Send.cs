@@ -101,7 +101,16 @@ internal sealed partial class Ipv6Layer
     }
 
     public IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
-        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now)
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now) =>
+        Send(source, destination, protocol, transportPayload, options, now, null, 0);
+
+    /// <inheritdoc cref="IIpLayer.SendInPlace"/>
+    public IpSendResult SendInPlace(IpAddress source, IpAddress destination, IpProtocol protocol,
+        byte[] buffer, int offset, int length, in IpSendOptions options, Instant now) =>
+        Send(source, destination, protocol, buffer.AsSpan(offset, length), options, now, buffer, offset);
+
+    private IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
+        ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now, byte[]? inPlace, int inPlaceOffset)
     {
         if (!destination.IsV6) return IpSendResult.NoRoute;
         var dst = destination.V6;
@@ -126,7 +135,8 @@ internal sealed partial class Ipv6Layer
         }
         byte hop = options.Ttl != 0 ? options.Ttl : dst.IsMulticast ? (byte)1 : ifc.CurHopLimit;
         var result = SendPacket(ifc, nextHop, src, dst, protocol, transportPayload, hop, options.TrafficClass, options.FlowLabel,
-            default, allowFragment: !options.DontFragment, now, ignorePathMtu: options.DontFragment && options.IgnorePathMtu, offloads: options);
+            default, allowFragment: !options.DontFragment, now, ignorePathMtu: options.DontFragment && options.IgnorePathMtu, offloads: options,
+            inPlace: inPlace, inPlaceOffset: inPlaceOffset);
         DrainLoopback(now);
         return result;
     }
@@ -134,10 +144,14 @@ internal sealed partial class Ipv6Layer
     /// <summary>
     /// Builds and transmits one datagram (or its fragments, RFC 8200 §4.5 / §5: a source fragments to the
     /// path MTU). <paramref name="hopByHop"/>, when given, is a whole Hop-by-Hop header whose Next Header is patched.
+    /// <paramref name="inPlace"/>, when given, is the buffer <paramref name="payload"/> lies in, at <paramref name="inPlaceOffset"/>
+    /// with <see cref="IpSendBuffers.TransportHeadroom"/> free before it: a packet that leaves whole gets its header, and the
+    /// link header, written there, and the payload is not copied (<see cref="IIpLayer.SendInPlace"/>).
     /// </summary>
     internal IpSendResult SendPacket(Ipv6Interface ifc, Ipv6Address nextHop, Ipv6Address src, Ipv6Address dst, IpProtocol protocol,
         ReadOnlySpan<byte> payload, byte hopLimit, byte trafficClass, uint flowLabel, ReadOnlySpan<byte> hopByHop,
-        bool allowFragment, Instant now, bool ignorePathMtu = false, in IpSendOptions offloads = default)
+        bool allowFragment, Instant now, bool ignorePathMtu = false, in IpSendOptions offloads = default,
+        byte[]? inPlace = null, int inPlaceOffset = 0)
     {
         int unfragmentable = Ipv6Packet.HeaderLength + hopByHop.Length;
         int total = unfragmentable + payload.Length;
@@ -145,6 +159,20 @@ internal sealed partial class Ipv6Layer
         int mtu = dst.IsMulticast || ignorePathMtu ? ifc.LinkMtu : _pmtu.Get(dst, ifc.LinkMtu, now);
         var firstHeader = hopByHop.IsEmpty ? protocol : IpProtocol.HopByHop;
         var offload = TransmitOffloads.Describe(offloads, protocol, v4: false, unfragmentable, payload, out _, out int segmentPacket);
+        int start = inPlaceOffset - unfragmentable;
+        if (inPlace is not null && segmentPacket <= mtu && start >= NetworkInterface.Headroom)
+        {
+            // In place: the header goes in the headroom in front of the payload, which stays where the transport wrote it.
+            if (total - Ipv6Packet.HeaderLength > 65535) return IpSendResult.TooBig;
+            new Ipv6Repr(src, dst, firstHeader, total - Ipv6Packet.HeaderLength, hopLimit, trafficClass, flowLabel).Write(inPlace.AsSpan(start));
+            if (!hopByHop.IsEmpty)
+            {
+                hopByHop.CopyTo(inPlace.AsSpan(start + Ipv6Packet.HeaderLength));
+                inPlace[start + Ipv6Packet.HeaderLength] = (byte)protocol; // the HbH header's Next Header field
+            }
+            _stats.Ipv6PacketsSent++;
+            return Deliver(ifc, nextHop, dst, inPlace, start, total, now, offload);
+        }
         var buffer = ifc.Link.RentBuffer(total);
         try
         {

@@ -247,23 +247,37 @@ public sealed partial class TcpConnection
             repr.Flags |= TcpFlags.Urg;
             repr.UrgentPointer = (ushort)Math.Min(_sndUp - repr.SequenceNumber, ushort.MaxValue);
         }
-        var buffer = _layer.Scratch;
+        // The segment is built where it will leave from (DESIGN principle 7, smoltcp's TxToken): a frame buffer with
+        // IpSendBuffers.TransportHeadroom free in front, into which IP and the link layer write their headers. The payload
+        // is copied once, from the send ring into the frame; the device writes the frame out (TAP) or queues it (in memory).
+        // A buffer per segment (pooled, so no allocation) rather than one per layer: a segment sent to ourselves is
+        // received, and answered, before this call returns.
         int h = repr.HeaderLength;
-        var payload = buffer.Slice(h, dataLen);
-        if (dataLen > 0) _sendBuffer.Peek(dataOffset, payload);
-        // The checksum is left partial where IP takes it: the device (checksum offload) or the link layer completes it.
-        bool partial = TransmitSupport.PartialChecksum;
-        int total = repr.Write(buffer, payload, Checksum.PseudoHeader(Local.Address, Remote.Address, (byte)IpProtocol.Tcp, h + dataLen), partial);
-        if (ack)
+        int o = IpSendBuffers.TransportHeadroom;
+        var frame = System.Buffers.ArrayPool<byte>.Shared.Rent(o + h + dataLen);
+        try
         {
-            _lastAckSent = _rcvNxt;
-            _ackNow = false;
-            _unackedBytes = 0;
-            _delayedAckDeadline = Instant.MaxValue;
+            var buffer = frame.AsSpan(o, h + dataLen);
+            var payload = buffer.Slice(h, dataLen);
+            if (dataLen > 0) _sendBuffer.Peek(dataOffset, payload);
+            // The checksum is left partial where IP takes it: the device (checksum offload) or the link layer completes it.
+            bool partial = TransmitSupport.PartialChecksum;
+            int total = repr.Write(buffer, payload, Checksum.PseudoHeader(Local.Address, Remote.Address, (byte)IpProtocol.Tcp, h + dataLen), partial);
+            if (ack)
+            {
+                _lastAckSent = _rcvNxt;
+                _ackNow = false;
+                _unackedBytes = 0;
+                _delayedAckDeadline = Instant.MaxValue;
+            }
+            int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
+            _layer.Output(Local.Address, Remote.Address, frame, o, total, now, _trafficClass, HopLimit, partial,
+                segments > 1 ? segmentSize : 0, segments);
         }
-        int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
-        _layer.Output(Local.Address, Remote.Address, buffer[..total], now, _trafficClass, HopLimit, partial,
-            segments > 1 ? segmentSize : 0, segments);
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(frame);
+        }
     }
 
     /// <summary>Send-side urgent mode (RFC 9293 §3.8.5): SND.UP not yet acknowledged and <paramref name="seq"/> before it.</summary>

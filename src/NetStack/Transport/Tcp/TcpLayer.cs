@@ -42,7 +42,6 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public TcpSettings Settings { get; }
     public TcpStatistics Stats { get; } = new();
     internal TcpSecrets Secrets { get; }
-    internal Span<byte> Scratch => _scratch;
     public int ConnectionCount => _connections.Count;
 
     /// <summary>
@@ -509,7 +508,20 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     /// bytes (the last may be shorter), counted as that many segments sent.
     /// </summary>
     internal void Output(IpAddress source, IpAddress destination, ReadOnlySpan<byte> segment, Instant now, byte trafficClass = 0, byte hopLimit = 0,
-        bool partialChecksum = false, int segmentSize = 0, int segments = 1)
+        bool partialChecksum = false, int segmentSize = 0, int segments = 1) =>
+        Output(source, destination, null, 0, segment, now, trafficClass, hopLimit, partialChecksum, segmentSize, segments);
+
+    /// <summary>
+    /// <see cref="Output(IpAddress, IpAddress, ReadOnlySpan{byte}, Instant, byte, byte, bool, int, int)"/> of a segment built
+    /// at <paramref name="frame"/>[<paramref name="offset"/>..+<paramref name="length"/>] with
+    /// <see cref="IpSendBuffers.TransportHeadroom"/> free in front: IP writes its header there (<see cref="IIpLayer.SendInPlace"/>).
+    /// </summary>
+    internal void Output(IpAddress source, IpAddress destination, byte[] frame, int offset, int length, Instant now, byte trafficClass = 0,
+        byte hopLimit = 0, bool partialChecksum = false, int segmentSize = 0, int segments = 1) =>
+        Output(source, destination, frame, offset, frame.AsSpan(offset, length), now, trafficClass, hopLimit, partialChecksum, segmentSize, segments);
+
+    private void Output(IpAddress source, IpAddress destination, byte[]? frame, int offset, ReadOnlySpan<byte> segment, Instant now,
+        byte trafficClass, byte hopLimit, bool partialChecksum, int segmentSize, int segments)
     {
         Stats.SegmentsSent += segments;
         if (segments > 1) Stats.SuperSegmentsSent++;
@@ -522,8 +534,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             PartialChecksum = partialChecksum,
             SegmentSize = segmentSize,
         };
-        if (_ip.Send(source, destination, IpProtocol.Tcp, segment, options, now) != IpSendResult.Sent)
-            Stats.SendFailures++;
+        var result = frame is null
+            ? _ip.Send(source, destination, IpProtocol.Tcp, segment, options, now)
+            : _ip.SendInPlace(source, destination, IpProtocol.Tcp, frame, offset, segment.Length, options, now);
+        if (result != IpSendResult.Sent) Stats.SendFailures++;
     }
 
     /// <summary>What the network layer takes toward <paramref name="remote"/>: partial checksums, super-segments.</summary>
