@@ -94,10 +94,11 @@ try
     if (o.UdpEcho is { } udpPort)
     {
         var log = new ServiceLog(Console.Out);
+        bool onLoop = Environment.GetEnvironmentVariable("NETSTACKD_UDP_ECHO_THREADPOOL") != "1"; // a measurement switch (bench/udp-latency)
         foreach (var any in new[] { IPAddress.Any, IPAddress.IPv6Any })
         {
             var socket = await stack.Ip.BindUdpAsync(new IPEndPoint(any, udpPort));
-            services.Add(("udp-echo", log, new UdpEchoService(socket, log).RunAsync(stop.Token)));
+            services.Add(("udp-echo", log, new UdpEchoService(socket, log, onLoop).RunAsync(stop.Token)));
         }
     }
 }

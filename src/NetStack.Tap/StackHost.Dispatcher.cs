@@ -6,4 +6,8 @@ namespace NetStack.Tap;
 public sealed partial class StackHost : IStackDispatcher
 {
     Instant IStackDispatcher.Now => Now;
+
+    void IStackDispatcher.PostItem(WorkItem work) => PostItem(work);
+
+    void IStackDispatcher.RunAfterPoll(WorkItem work) => RunAfterPoll(work);
 }

@@ -11,9 +11,11 @@ namespace NetStack.Tap;
 /// The runtime of a sans-IO stack: drives one <see cref="IPollable"/> (a network stack) over its
 /// devices on ONE dedicated thread, the only thread that ever touches protocol state.
 /// <code>
-/// loop { now = monotonic clock; run queued work; deadline = node.Poll(now);
+/// loop { now = monotonic clock; run queued work; deadline = node.Poll(now); run completions deferred during Poll;
 ///        poll() on every device descriptor + a wake-up eventfd until the deadline, a frame or a wake-up }
 /// </code>
+/// One request/response costs one wake-up: <see cref="Wake"/> from the loop thread itself is a flag (the loop polls again
+/// before it sleeps), never a write to the eventfd, and the eventfd is written at most once until the loop has drained it.
 /// Other threads talk to the stack through <see cref="Post"/> / <see cref="InvokeAsync{T}(Func{T}, CancellationToken)"/>
 /// (whose tasks complete off the loop thread) and <see cref="Wake"/>. Exceptions from user work or from
 /// <c>Poll</c> are logged and counted; they never end the loop.
@@ -32,6 +34,8 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Thread? _thread;
     private int _wakePending;
+    private bool _pollAgain; // loop thread only: Wake() was called on the loop; poll the node once more before sleeping
+    private readonly Queue<WorkItem> _afterPoll = new(); // loop thread only: see RunAfterPoll
     private volatile bool _stopRequested;
     private int _state; // 0 new, 1 started, 2 stopping/stopped
     private long _pollExceptions, _workExceptions, _turns;
@@ -135,10 +139,33 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         return InvokeAsync(() => { work(); return true; }, cancellationToken);
     }
 
-    /// <summary>Makes the loop call <c>Poll</c> promptly (after state changed outside it, or a non-fd device got frames). Cheap and thread-safe.</summary>
+    /// <summary>
+    /// Makes the loop call <c>Poll</c> promptly (after state changed outside it, or a non-fd device got frames). Cheap and
+    /// thread-safe: on the loop thread it only sets a flag (no system call); elsewhere it writes the eventfd once until the
+    /// loop has woken.
+    /// </summary>
     public void Wake()
     {
+        if (Thread.CurrentThread == _thread) { _pollAgain = true; return; }
         if (Interlocked.Exchange(ref _wakePending, 1) == 0) _wake.Signal();
+    }
+
+    /// <summary>Queues an allocation-free work item (a pooled socket operation) for the loop thread, as <see cref="Post"/>.</summary>
+    internal void PostItem(WorkItem work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Enqueue(work);
+    }
+
+    /// <summary>
+    /// Loop thread only: runs <paramref name="work"/> as soon as the current <c>Poll</c> (or work item) has returned, before
+    /// the loop sleeps, still on the loop thread. Socket completions signalled from inside the stack's receive path use it,
+    /// so that a continuation run on the loop thread never re-enters the stack from inside a layer's receive call.
+    /// </summary>
+    internal void RunAfterPoll(WorkItem work)
+    {
+        Debug.Assert(IsOnLoopThread, "RunAfterPoll is for the loop thread");
+        _afterPoll.Enqueue(work);
     }
 
     private void Enqueue(WorkItem item)
@@ -170,6 +197,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
                 if (_stopRequested) break;
                 Instant now = Now;
                 Instant deadline;
+                _pollAgain = false; // a Wake() from the work just run is answered by this Poll
                 try { deadline = _node.Poll(now); }
                 catch (Exception ex)
                 {
@@ -177,8 +205,11 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
                     LogPollFailed(_logger, ex);
                     deadline = now + _options.FallbackPollInterval; // do not spin on a node that keeps throwing
                 }
+                RunAfterPollQueue();
                 Interlocked.Increment(ref _turns);
-                if (!_work.IsEmpty || _stopRequested) continue;
+                // Work queued by other threads, or state changed on this thread after Poll computed its deadline (a
+                // continuation that sent a datagram): poll again before sleeping. Otherwise sleep.
+                if (!_work.IsEmpty || _stopRequested || _pollAgain) continue;
                 Wait(fds, deadline, anyNonWaitable);
             }
         }
@@ -199,6 +230,19 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     {
         int budget = _options.MaxWorkItemsPerTurn;
         while (budget-- > 0 && !_stopRequested && _work.TryDequeue(out var item))
+        {
+            try { item.Run(); }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _workExceptions);
+                LogWorkFailed(_logger, ex);
+            }
+        }
+    }
+
+    private void RunAfterPollQueue()
+    {
+        while (_afterPoll.TryDequeue(out var item))
         {
             try { item.Run(); }
             catch (Exception ex)
@@ -247,6 +291,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     private void CancelQueued()
     {
         while (_work.TryDequeue(out var item)) item.Cancel();
+        if (IsOnLoopThread) while (_afterPoll.TryDequeue(out var item)) item.Cancel();
     }
 
     /// <summary>Stops the loop (as <see cref="StopAsync"/>) and releases its wake-up eventfd.</summary>

@@ -4,11 +4,17 @@ using NetStack.Sockets;
 
 namespace NetStack.Samples.Netstackd.Services;
 
-/// <summary>RFC 862 echo over UDP: each datagram back to its sender.</summary>
-public sealed class UdpEchoService(AsyncUdpSocket socket, ServiceLog log)
+/// <summary>
+/// RFC 862 echo over UDP: each datagram back to its sender. The loop never blocks, so its continuations run on the stack's
+/// loop thread (<see cref="AsyncUdpSocket.RunContinuationsOnLoop"/>): one request/response costs one wake-up of the loop,
+/// one read and one write, and no thread hop. <paramref name="continuationsOnLoop"/> false keeps them on the thread pool
+/// (netstackd does so when the environment sets <c>NETSTACKD_UDP_ECHO_THREADPOOL=1</c>: bench/udp-latency compares both).
+/// </summary>
+public sealed class UdpEchoService(AsyncUdpSocket socket, ServiceLog log, bool continuationsOnLoop = true)
 {
     public async Task RunAsync(CancellationToken stop)
     {
+        socket.RunContinuationsOnLoop = continuationsOnLoop;
         var buffer = new byte[65535];
         try
         {

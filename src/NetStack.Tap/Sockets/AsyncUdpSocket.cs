@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+using NetStack.Tap;
 using NetStack.Network;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
@@ -40,18 +42,23 @@ public sealed record UdpMessage(byte[] Data, UdpReceiveResult Info);
 /// <para>Per-datagram IP controls (TTL / hop limit, DF, traffic class, flow label, IPv4 header options built with
 /// <see cref="IpHeaderOptions.Create"/>) are given to <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies
 /// when none are given (a socket-wide <c>IP_OPTIONS</c>). Received IPv4 options come in <see cref="UdpReceiveResult.HeaderOptions"/>.</para>
+/// <para>Cost per call: <see cref="SendToAsync"/> and <see cref="ReceiveFromAsync"/> complete through pooled
+/// <see cref="IValueTaskSource{TResult}"/>s (nothing is allocated per call in steady state); called on the loop thread
+/// (from a continuation run there, see <see cref="RunContinuationsOnLoop"/>) they run inline, without a queue or a wake-up.
+/// Continuations of pending receives and sends run on the thread pool unless <see cref="RunContinuationsOnLoop"/> is set.</para>
 /// </summary>
-public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosable
+public sealed partial class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosable
 {
-    private sealed class Waiter(Memory<byte> buffer)
-    {
-        public readonly Memory<byte> Buffer = buffer;
-        public readonly TaskCompletionSource<UdpReceiveResult> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
     private readonly IStackDispatcher _dispatcher;
     private readonly UdpSocket _socket;
-    private readonly Queue<Waiter> _waiters = new();
+    private readonly Queue<ReceiveOperation> _waiters = new();
+    private ReceiveOperation? _freeReceive; // one pooled operation of each kind (the common case: one call outstanding)
+    private SendOperation? _freeSend;
+    private IPEndPoint? _lastRemote; // loop only: the endpoint object handed out for the last sender, reused while it repeats
+    private IpEndpoint _lastRemoteCore;
+    private IPAddress? _lastLocal;
+    private IpAddress _lastLocalCore;
+    private volatile bool _continuationsOnLoop;
     private readonly Queue<TaskCompletionSource<UdpError>> _errorWaiters = new();
     private readonly Action<AsyncUdpSocket>? _onClosed;
     private volatile bool _disposed;
@@ -119,6 +126,19 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
 
     private bool _multicastLoopback = true;
 
+    /// <summary>
+    /// When true, the continuations of this socket's pending <see cref="ReceiveFromAsync"/> and <see cref="SendToAsync"/>
+    /// run on the stack's loop thread, right after the loop's current poll, instead of being handed to the thread pool (like
+    /// Kestrel's inline scheduling). A request/response service then costs one wake-up of the loop and no thread hop: its
+    /// next send and receive, made from the loop thread, run inline. Only for continuations that never block (no
+    /// synchronous waits, no long computations): while one runs the stack does not move. Default false.
+    /// </summary>
+    public bool RunContinuationsOnLoop
+    {
+        get => _continuationsOnLoop;
+        set => _continuationsOnLoop = value;
+    }
+
     /// <summary>Datagrams this socket dropped because its receive queue was full (read on any thread; eventually consistent).</summary>
     public long DroppedFull => _socket.DroppedFull;
 
@@ -148,18 +168,37 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
     /// <see cref="SocketError.AddressNotAvailable"/> (no source address), <see cref="SocketError.MessageSize"/>
     /// (larger than a datagram, or than the path MTU with DF), <see cref="SocketError.NoBufferSpaceAvailable"/> (a queue was full).
     /// </summary>
-    public async ValueTask<int> SendToAsync(ReadOnlyMemory<byte> data, IPEndPoint? remote = null, IpSendOptions? options = null, CancellationToken cancellationToken = default)
+    public ValueTask<int> SendToAsync(ReadOnlyMemory<byte> data, IPEndPoint? remote = null, IpSendOptions? options = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         IpEndpoint? to = remote is null ? null : IpEndpoint.FromIPEndPoint(remote);
         var opts = options ?? DefaultSendOptions;
-        var result = await _dispatcher.InvokeAsync(() =>
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        if (_dispatcher.IsOnLoopThread)
         {
-            if (_socket.IsClosed) throw new ObjectDisposedException(nameof(AsyncUdpSocket));
-            var r = _socket.Send(data.Span, to, opts, _dispatcher.Now);
-            _dispatcher.Wake();
-            return r;
-        }, cancellationToken).ConfigureAwait(false);
+            // Inline: the datagram leaves now, no queue and no wake-up (the Wake below is a flag on the loop thread).
+            try { return new ValueTask<int>(SendOnLoop(data, to, opts)); }
+            catch (Exception e) { return ValueTask.FromException<int>(e); }
+        }
+        var op = Interlocked.Exchange(ref _freeSend, null) ?? new SendOperation(this);
+        var pending = op.Start(data, to, opts, cancellationToken, !_continuationsOnLoop);
+        try
+        {
+            _dispatcher.PostItem(op);
+        }
+        catch (ObjectDisposedException e)
+        {
+            return ValueTask.FromException<int>(e); // the stack has stopped (the operation is not reused)
+        }
+        return pending;
+    }
+
+    /// <summary>Loop only: one datagram out, its result mapped to a byte count or the exception a socket would throw.</summary>
+    private int SendOnLoop(ReadOnlyMemory<byte> data, IpEndpoint? to, in IpSendOptions options)
+    {
+        if (_socket.IsClosed) throw new ObjectDisposedException(nameof(AsyncUdpSocket));
+        var result = _socket.Send(data.Span, to, options, _dispatcher.Now);
+        _dispatcher.Wake(); // timers may have changed (a neighbour being resolved): the loop polls again before it sleeps
         return result switch
         {
             IpSendResult.Sent => data.Length,
@@ -171,22 +210,32 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
     }
 
     /// <summary>Receives one datagram into <paramref name="buffer"/> (a longer datagram is truncated, as recvfrom does).</summary>
-    public async ValueTask<UdpReceiveResult> ReceiveFromAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<UdpReceiveResult> ReceiveFromAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        var waiter = new Waiter(buffer);
-        await _dispatcher.InvokeAsync(() =>
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<UdpReceiveResult>(cancellationToken);
+        if (_dispatcher.IsOnLoopThread && _waiters.Count == 0)
         {
-            if (_socket.IsClosed) waiter.Completion.TrySetException(Aborted());
-            else if (!TryComplete(waiter)) _waiters.Enqueue(waiter);
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-        if (waiter.Completion.Task.IsCompleted) return await waiter.Completion.Task.ConfigureAwait(false);
-        using (cancellationToken.Register(() => CancelOnLoop(waiter.Completion, _waiters, waiter, cancellationToken)))
-        {
-            return await waiter.Completion.Task.ConfigureAwait(false);
+            // Inline: a datagram already queued is returned at once, without a queue or a wake-up.
+            if (_socket.IsClosed) return ValueTask.FromException<UdpReceiveResult>(Aborted());
+            if (TryReceiveNow(buffer.Span, out var result)) return new ValueTask<UdpReceiveResult>(result);
         }
+        var op = Interlocked.Exchange(ref _freeReceive, null) ?? new ReceiveOperation(this);
+        var pending = op.Start(buffer, cancellationToken, !_continuationsOnLoop);
+        if (_dispatcher.IsOnLoopThread)
+        {
+            op.Run(); // queues it behind the earlier waiters, or completes it
+            return pending;
+        }
+        try
+        {
+            _dispatcher.PostItem(op);
+        }
+        catch (ObjectDisposedException e)
+        {
+            op.TryFail(e); // the stack has stopped
+        }
+        return pending;
     }
 
     /// <summary>Every datagram as it arrives, until the token is cancelled (the enumeration then ends with
@@ -259,9 +308,10 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
     {
         while (_waiters.Count > 0 && socket.Available > 0)
         {
-            var w = _waiters.Dequeue();
-            if (w.Completion.Task.IsCompleted) continue;
-            TryComplete(w);
+            var op = _waiters.Dequeue();
+            if (!op.TryClaim()) continue; // cancelled meanwhile: the datagram stays for the next receive
+            TryReceiveNow(op.Buffer.Span, out var result);
+            op.Complete(result);
         }
         while (_errorWaiters.Count > 0 && socket.ErrorsAvailable > 0)
         {
@@ -271,11 +321,28 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
         }
     }
 
-    private bool TryComplete(Waiter w)
+    /// <summary>Loop only: the oldest queued datagram into <paramref name="buffer"/>, false when none is queued.</summary>
+    private bool TryReceiveNow(Span<byte> buffer, out UdpReceiveResult result)
     {
-        if (!_socket.TryReceive(w.Buffer.Span, out var info, out int copied)) return false;
-        w.Completion.TrySetResult(new UdpReceiveResult(copied, info.Remote.ToIPEndPoint(), info.LocalAddress.ToIPAddress(),
-            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex, info.Length) { HeaderOptions = info.HeaderOptions });
+        if (!_socket.TryReceive(buffer, out var info, out int copied))
+        {
+            result = default;
+            return false;
+        }
+        // The same IPEndPoint / IPAddress objects are handed out while the sender repeats (as Socket.ReceiveFrom reuses the
+        // caller's endpoint): a request/response exchange allocates nothing per datagram.
+        if (_lastRemote is null || _lastRemoteCore != info.Remote)
+        {
+            _lastRemote = info.Remote.ToIPEndPoint();
+            _lastRemoteCore = info.Remote;
+        }
+        if (_lastLocal is null || _lastLocalCore != info.LocalAddress)
+        {
+            _lastLocal = info.LocalAddress.ToIPAddress();
+            _lastLocalCore = info.LocalAddress;
+        }
+        result = new UdpReceiveResult(copied, _lastRemote, _lastLocal,
+            info.Ttl, info.TrafficClass, (int)info.FlowLabel, info.InterfaceIndex, info.Length) { HeaderOptions = info.HeaderOptions };
         return true;
     }
 
@@ -322,7 +389,7 @@ public sealed class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoopClosabl
         _socket.Readable -= OnReadable;
         _socket.Dispose();
         if (first) _onClosed?.Invoke(this);
-        while (_waiters.TryDequeue(out var w)) w.Completion.TrySetException(Aborted());
+        while (_waiters.TryDequeue(out var w)) w.TryFail(Aborted());
         while (_errorWaiters.TryDequeue(out var t)) t.TrySetException(Aborted());
     }
 }

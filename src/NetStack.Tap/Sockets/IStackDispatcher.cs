@@ -20,6 +20,15 @@ internal interface IStackDispatcher
 
     /// <summary>Asks the loop to poll the stack now (after a change made outside a frame or timer).</summary>
     void Wake();
+
+    /// <summary>Queues a reusable work item (a pooled socket operation) for the loop; the host does it without allocating.</summary>
+    void PostItem(NetStack.Tap.WorkItem work) => Post(work.Run);
+
+    /// <summary>
+    /// On the loop thread: runs <paramref name="work"/> once the current <c>Poll</c> or work item has returned (outside the
+    /// stack's receive path), before the loop sleeps. A dispatcher without that notion queues it as ordinary work.
+    /// </summary>
+    void RunAfterPoll(NetStack.Tap.WorkItem work) => Post(work.Run);
 }
 
 /// <summary>Helpers shared by the async sockets.</summary>
