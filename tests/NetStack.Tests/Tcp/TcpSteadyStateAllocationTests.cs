@@ -48,8 +48,8 @@ public sealed class TcpSteadyStateAllocationTests
             _a.RegisterTransport(IpProtocol.Tcp, TcpA);
             _b.RegisterTransport(IpProtocol.Tcp, TcpB);
             IpAddress addressB = v6 ? Ipv6Address.Parse("2001:db8::2") : Ipv4Address.Parse("192.0.2.2");
-            var listener = TcpB.Listen(new TcpEndpoint(addressB, Port), 4);
-            _client = TcpA.Connect(new TcpEndpoint(addressB, Port), Now);
+            var listener = TcpB.Listen(new IpEndpoint(addressB, Port), 4);
+            _client = TcpA.Connect(new IpEndpoint(addressB, Port), Now);
             TcpConnection? server = null;
             for (int i = 0; i < 10_000 && server is null; i++)
             {
