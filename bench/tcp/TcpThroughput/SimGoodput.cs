@@ -43,10 +43,10 @@ internal static class SimGoodput
         var defaults = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
         var configs = new (string Name, TcpSettings Settings)[]
         {
-            ("32 KB buffers, CUBIC", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
-            ("32 KB buffers, NewReno", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
-            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), CUBIC", defaults with { Congestion = CongestionAlgorithm.Cubic }),
-            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
+            ("32 KB buffers, CUBIC", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, ReceiveBufferMax = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
+            ("32 KB buffers, NewReno", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, ReceiveBufferMax = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
+            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive, auto-tuned up to {defaults.ReceiveBufferMax / 1024} KB), CUBIC", defaults with { Congestion = CongestionAlgorithm.Cubic }),
+            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive, auto-tuned up to {defaults.ReceiveBufferMax / 1024} KB), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
         };
         int failures = 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
