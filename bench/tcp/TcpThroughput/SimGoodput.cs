@@ -16,10 +16,10 @@ internal static class SimGoodput
     public static readonly double[] Losses = [0, 0.001, 0.01, 0.05];
 
     /// <summary>The result of one cell.</summary>
-    public readonly record struct Cell(double BytesPerSecond, bool Complete, bool Corrupt, long Retransmissions, long Timeouts, TimeSpan Elapsed);
+    public readonly record struct Cell(double BytesPerSecond, bool Complete, bool Corrupt, long Retransmissions, long Timeouts, TimeSpan Elapsed, long Probes = 0);
 
     /// <summary>Runs one transfer of <paramref name="bytes"/> and returns its goodput.</summary>
-    public static Cell Run(ulong seed, int rttMs, double loss, TcpSettings settings, long bytes)
+    public static Cell Run(ulong seed, double rttMs, double loss, TcpSettings settings, long bytes)
     {
         var start = Instant.FromSeconds(1);
         var sim = new Simulator(seed, start) { MaxPollsPerInstant = 10_000_000 };
@@ -31,7 +31,7 @@ internal static class SimGoodput
         bool done = sim.RunUntil(() => flow.Done || flow.Corrupt, start + TimeSpan.FromHours(10));
         var elapsed = sim.Now - start;
         double bps = flow.Received / elapsed.TotalSeconds;
-        return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed);
+        return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed, pair.TcpA.Stats.TailLossProbes);
     }
 
     /// <summary>

@@ -43,6 +43,12 @@ public sealed record TcpSettings
     /// </summary>
     public bool Rack { get; init; } = true;
     /// <summary>
+    /// Segments of new data a tail loss probe sends (RFC 8985 §7.3 sends one). 2 (the default): the receiver must
+    /// acknowledge a second full segment at once (RFC 9293 §3.8.6.3, RFC 5681 §4.2) where it may delay the ACK of a lone
+    /// one by 40 ms or more, which on a lossy LAN, after a lost ACK, is most probes' cost (bench/README.md). 1: the RFC's.
+    /// </summary>
+    public int TailLossProbeSegments { get; init; } = 2;
+    /// <summary>
     /// RACK.min_RTT (RFC 8985 §6.2) is the minimum RTT seen over this much time (a windowed minimum, as the RFC allows;
     /// Linux's <c>tcp_min_rtt_wlen</c> is 300 s), so that a lasting RTT increase eventually raises it.
     /// </summary>
