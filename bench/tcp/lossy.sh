@@ -62,7 +62,9 @@ start_nsd() { # seed
   for i in $(seq 1 20); do ip netns exec $T ping -c1 -W1 192.0.2.9 >/dev/null 2>&1 && break; done
   for i in $(seq 1 20); do ip netns exec $T ping -6 -c1 -W1 2001:db8:1::9 >/dev/null 2>&1 && break; done
 }
-stop_nsd() { kill -TERM $NSD 2>/dev/null; wait $NSD 2>/dev/null; NSD=""; NSD_RTO=$(sed -n 's/.* timeouts=\([0-9]*\).*/\1/p' $W/nsd.log | head -1); }
+stop_nsd() { kill -TERM $NSD 2>/dev/null; wait $NSD 2>/dev/null; NSD=""; NSD_RTO=$(sed -n 's/.* timeouts=\([0-9]*\).*/\1/p' $W/nsd.log | head -1); stop_nsd_log; }
+# NSD_TCP=1: print netstackd's TCP counters (probes, retransmissions, timeouts...) after each of its transfers, on stderr
+stop_nsd_log() { [ -n "${NSD_TCP:-}" ] && grep -h "tcp: " $W/nsd.log >&2; }
 run() { # path round -> "seconds rtos bytes"
   local p=$1 r=$2 t0 t1 k0 k1 n rto
   case $p in

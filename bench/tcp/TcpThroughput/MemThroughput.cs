@@ -19,7 +19,7 @@ internal static class MemThroughput
         var configs = new (string Name, TcpSettings Settings)[]
         {
             ("default", new TcpSettings()),
-            ("256KB", new TcpSettings { SendBufferSize = 256 * 1024, ReceiveBufferSize = 256 * 1024 }),
+            ("256KB", new TcpSettings { SendBufferSize = 256 * 1024, ReceiveBufferSize = 256 * 1024, ReceiveBufferMax = 256 * 1024 }),
         };
         // Tiered JIT: a first run of a second brings the hot paths to optimized code before anything is measured.
         Measure(new TcpSettings(), 1);

@@ -22,10 +22,10 @@ switch (mode)
     case "sim-one" when args.Length >= 6:
     {
         var s = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
-        if (args[4] != "default") s = s with { SendBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferSize = int.Parse(args[4], inv) * 1024 };
+        if (args[4] != "default") s = s with { SendBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferMax = int.Parse(args[4], inv) * 1024 };
         s = s with { Congestion = args[5] == "newreno" ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic };
-        var c = SimGoodput.Run(ulong.Parse(args[1], inv), int.Parse(args[2], inv), double.Parse(args[3], inv), s, args.Length > 6 ? long.Parse(args[6], inv) : 10L << 20);
-        Console.WriteLine(string.Create(inv, $"goodput={c.BytesPerSecond:0} B/s complete={c.Complete} virtual={c.Elapsed.TotalSeconds:0.###}s rtx={c.Retransmissions} rto={c.Timeouts}"));
+        var c = SimGoodput.Run(ulong.Parse(args[1], inv), double.Parse(args[2], inv), double.Parse(args[3], inv), s, args.Length > 6 ? long.Parse(args[6], inv) : 10L << 20);
+        Console.WriteLine(string.Create(inv, $"goodput={c.BytesPerSecond:0} B/s complete={c.Complete} virtual={c.Elapsed.TotalSeconds:0.###}s rtx={c.Retransmissions} rto={c.Timeouts} tlp={c.Probes}"));
         return c.Complete ? 0 : 1;
     }
     case "mem":

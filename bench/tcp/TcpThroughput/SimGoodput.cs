@@ -16,10 +16,10 @@ internal static class SimGoodput
     public static readonly double[] Losses = [0, 0.001, 0.01, 0.05];
 
     /// <summary>The result of one cell.</summary>
-    public readonly record struct Cell(double BytesPerSecond, bool Complete, bool Corrupt, long Retransmissions, long Timeouts, TimeSpan Elapsed);
+    public readonly record struct Cell(double BytesPerSecond, bool Complete, bool Corrupt, long Retransmissions, long Timeouts, TimeSpan Elapsed, long Probes = 0);
 
     /// <summary>Runs one transfer of <paramref name="bytes"/> and returns its goodput.</summary>
-    public static Cell Run(ulong seed, int rttMs, double loss, TcpSettings settings, long bytes)
+    public static Cell Run(ulong seed, double rttMs, double loss, TcpSettings settings, long bytes)
     {
         var start = Instant.FromSeconds(1);
         var sim = new Simulator(seed, start) { MaxPollsPerInstant = 10_000_000 };
@@ -31,7 +31,7 @@ internal static class SimGoodput
         bool done = sim.RunUntil(() => flow.Done || flow.Corrupt, start + TimeSpan.FromHours(10));
         var elapsed = sim.Now - start;
         double bps = flow.Received / elapsed.TotalSeconds;
-        return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed);
+        return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed, pair.TcpA.Stats.TailLossProbes);
     }
 
     /// <summary>
@@ -43,10 +43,10 @@ internal static class SimGoodput
         var defaults = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
         var configs = new (string Name, TcpSettings Settings)[]
         {
-            ("32 KB buffers, CUBIC", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
-            ("32 KB buffers, NewReno", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
-            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), CUBIC", defaults with { Congestion = CongestionAlgorithm.Cubic }),
-            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
+            ("32 KB buffers, CUBIC", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, ReceiveBufferMax = 32 * 1024, Congestion = CongestionAlgorithm.Cubic }),
+            ("32 KB buffers, NewReno", defaults with { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, ReceiveBufferMax = 32 * 1024, Congestion = CongestionAlgorithm.NewReno }),
+            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive, auto-tuned up to {defaults.ReceiveBufferMax / 1024} KB), CUBIC", defaults with { Congestion = CongestionAlgorithm.Cubic }),
+            ($"default buffers ({defaults.SendBufferSize / 1024} KB send / {defaults.ReceiveBufferSize / 1024} KB receive, auto-tuned up to {defaults.ReceiveBufferMax / 1024} KB), NewReno", defaults with { Congestion = CongestionAlgorithm.NewReno }),
         };
         int failures = 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

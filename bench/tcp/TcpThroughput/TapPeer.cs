@@ -24,7 +24,7 @@ internal static class TapPeer
         var stack = new NetworkStack(new StackOptions(), SystemRandomSource.Instance);
         var cidr = Ipv4Cidr.Parse(addressWithPrefix);
         stack.AddInterface(tap, new InterfaceConfig { Ipv4Addresses = [cidr], EnableIpv6 = false }, StackHost.Now);
-        var settings = new TcpSettings { SendBufferSize = bufferKb * 1024, ReceiveBufferSize = bufferKb * 1024 };
+        var settings = new TcpSettings { SendBufferSize = bufferKb * 1024, ReceiveBufferSize = bufferKb * 1024, ReceiveBufferMax = bufferKb * 1024 };
         var tcp = new TcpLayer(stack, SystemRandomSource.Instance, settings);
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
         var listener = tcp.Listen(new IpEndpoint(cidr.Address, port), 4);

@@ -28,7 +28,10 @@ public sealed record TcpSocketOptions
     /// <summary>Send buffer in bytes (<c>SO_SNDBUF</c>).</summary>
     public int? SendBufferSize { get; init; }
 
-    /// <summary>Receive buffer in bytes (<c>SO_RCVBUF</c>); it bounds the advertised window.</summary>
+    /// <summary>
+    /// Receive buffer in bytes (<c>SO_RCVBUF</c>); it bounds the advertised window. Setting it turns receive-buffer
+    /// auto-tuning off for the connection (<see cref="TcpSettings.ReceiveBufferMax"/>), as <c>SO_RCVBUF</c> does on Linux.
+    /// </summary>
     public int? ReceiveBufferSize { get; init; }
 
     /// <summary>
@@ -68,6 +71,7 @@ public sealed record TcpSocketOptions
             KeepAliveProbes = KeepAliveProbes ?? settings.KeepAliveProbes,
             SendBufferSize = SendBufferSize ?? settings.SendBufferSize,
             ReceiveBufferSize = ReceiveBufferSize ?? settings.ReceiveBufferSize,
+            ReceiveBufferMax = ReceiveBufferSize ?? settings.ReceiveBufferMax,
             Congestion = Congestion ?? settings.Congestion,
             MaxRetries = MaxRetransmissions ?? settings.MaxRetries,
             TrafficClass = TrafficClass ?? settings.TrafficClass,

@@ -4,24 +4,27 @@ namespace NetStack.Storage;
 /// Tracks which byte ranges past a moving front have arrived out of order (the TCP reassembly
 /// bookkeeping; the bytes themselves live in a <see cref="RingBuffer"/>). Holds at most
 /// <see cref="MaxRanges"/> disjoint ranges; a segment that would need more is refused (and the
-/// sender retransmits it later). Offsets are relative to the front (RCV.NXT).
+/// sender retransmits it later). Offsets are relative to the front (RCV.NXT). The range table is
+/// taken on demand (it starts empty and doubles up to the bound), so a connection that never sees
+/// a hole keeps none.
 /// </summary>
 internal sealed class Assembler
 {
     /// <summary>The default bound on disjoint out-of-order ranges.</summary>
     public const int DefaultMaxRanges = 8;
 
-    private readonly (int Start, int End)[] _ranges;
+    private (int Start, int End)[] _ranges = [];
+    private readonly int _maxRanges;
     private int _count;
     private int _lastIndexHint = -1;
 
     public Assembler(int maxRanges = DefaultMaxRanges)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRanges);
-        _ranges = new (int, int)[maxRanges];
+        _maxRanges = maxRanges;
     }
 
-    public int MaxRanges => _ranges.Length;
+    public int MaxRanges => _maxRanges;
     public int Count => _count;
     public bool IsEmpty => _count == 0;
 
@@ -52,7 +55,11 @@ internal sealed class Assembler
         int merged = j - i;
         if (merged == 0)
         {
-            if (_count == _ranges.Length) return false;
+            if (_count == _ranges.Length)
+            {
+                if (_count == _maxRanges) return false;
+                Array.Resize(ref _ranges, Math.Min(_maxRanges, Math.Max(4, 2 * _count)));
+            }
             Array.Copy(_ranges, i, _ranges, i + 1, _count - i);
             _count++;
         }

@@ -17,7 +17,7 @@ internal sealed class RingBuffer
     /// <summary>The smallest storage rented (or the capacity, if smaller).</summary>
     public const int MinimumAllocation = 4096;
     private byte[] _storage = [];
-    private int _size;   // the ring's modulus: min(storage length, Capacity); 0 without storage
+    private int _size;   // the ring's modulus: at most the storage length and Capacity; 0 without storage
     private int _head;
     private int _lastSize;
 
@@ -27,8 +27,20 @@ internal sealed class RingBuffer
         Capacity = capacity;
     }
 
-    /// <summary>The bound: the most bytes the ring holds (committed plus written past the tail).</summary>
-    public int Capacity { get; }
+    /// <summary>
+    /// The bound: the most bytes the ring holds (committed plus written past the tail). It can be raised
+    /// (<see cref="Grow"/>, receive-buffer auto-tuning), never lowered.
+    /// </summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>
+    /// Raises <see cref="Capacity"/> to <paramref name="capacity"/> (no change when it is not larger). No memory is taken
+    /// here: storage still grows only as data needs it, so a raised bound costs nothing until it is used.
+    /// </summary>
+    public void Grow(int capacity)
+    {
+        if (capacity > Capacity) Capacity = capacity;
+    }
     /// <summary>Bytes of storage held now (0 when released).</summary>
     public int AllocatedBytes => _storage.Length;
     /// <summary>Committed bytes between head and tail.</summary>

@@ -192,4 +192,32 @@ public sealed class RingBufferTests
             }
         });
     }
+
+    [Fact]
+    public void Growing_the_capacity_keeps_wrapped_and_unallocated_data_and_takes_no_memory_by_itself()
+    {
+        // Receive-buffer auto-tuning raises the bound of a ring that may hold wrapped data and out-of-order bytes past
+        // its tail; they keep their offsets, and the storage grows only when data needs it.
+        var r = new RingBuffer(6000);
+        var data = Enumerable.Range(0, 6000).Select(i => (byte)i).ToArray();
+        r.Enqueue(data.AsSpan(0, 5000));
+        var sink = new byte[3000];
+        r.Dequeue(sink);                                     // head moves on: the next writes wrap
+        r.Enqueue(data.AsSpan(5000, 900));
+        Assert.Equal(100, r.WriteUnallocated(100, data.AsSpan(0, 100))); // 100 bytes past a 100-byte gap, at the bound's end
+        long before = r.AllocatedBytes;
+        r.Grow(20_000);
+        Assert.Equal(20_000, r.Capacity);
+        Assert.Equal(before, r.AllocatedBytes);
+        r.Grow(10);                                          // never lowered
+        Assert.Equal(20_000, r.Capacity);
+        Assert.Equal(10_000, r.WriteUnallocated(300, new byte[10_000])); // beyond the old bound: storage grows now
+        Assert.True(r.AllocatedBytes >= 2900 + 300 + 10_000);
+        Assert.Equal(100, r.WriteUnallocated(0, data.AsSpan(5900, 100)));
+        Assert.Equal(200, r.CommitUnallocated(200));
+        var all = new byte[3100];
+        Assert.Equal(3100, r.Dequeue(all));
+        Assert.Equal(data.AsSpan(3000, 3000).ToArray(), all[..3000]);
+        Assert.Equal(data.AsSpan(0, 100).ToArray(), all[3000..]);
+    }
 }

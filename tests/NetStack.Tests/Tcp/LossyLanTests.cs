@@ -60,7 +60,7 @@ public sealed class LossyLanTests
     {
         // With new data queued the recovery probe is a new segment (RFC 8985 §7.3's first choice): its SACK is a delivery
         // sent after the lost retransmission, so RACK deems that lost (RFC 8985 §6.2 step 5) and it is resent.
-        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno });
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno, TailLossProbeSegments = 1 });
         c.Send(new byte[Seg * 4]);
         b.Poll();
         var s = Data(b);
@@ -91,7 +91,7 @@ public sealed class LossyLanTests
         // when the probe or that ACK is lost the RFC leaves the tail to the RTO. One PTO plus the peer's delayed ACK
         // (40 ms) after the probe, still before the RTO, the last segment goes again (the original TLP probe): a
         // duplicate is acknowledged at once (RFC 5681 §4.2).
-        var (b, c) = Connected(family);
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, TailLossProbeSegments = 1 }); // the RFC's one-segment probe
         c.Send(new byte[Seg * 12]);
         b.Poll();
         var s = Data(b);
@@ -131,5 +131,47 @@ public sealed class LossyLanTests
         Assert.Equal(1, b.Layer.Stats.TailLossProbes);
         b.RunUntil(b.Now + TimeSpan.FromMilliseconds(2));
         Assert.Equal(1, b.Layer.Stats.Timeouts);
+    }
+
+    [Theory, BothFamilies]
+    public void A_probe_of_new_data_is_two_segments_so_that_a_delaying_receiver_acknowledges_it_at_once(IpVersion family)
+    {
+        // TcpSettings.TailLossProbeSegments = 2 (the default): after a lost ACK of the whole flight, a lone new segment
+        // would wait for the receiver's delayed ACK (RFC 9293 §3.8.6.3, 40 ms or more); a second full segment must be
+        // acknowledged at once (RFC 5681 §4.2). cwnd does not apply to the probe (RFC 8985 §7.3); the RTO is re-armed.
+        var (b, c) = Connected(family);
+        int seg = c.SendMss;
+        c.Send(new byte[seg * 12]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(10, s.Count); // initial window
+        b.Advance(2 * Rtt);
+        var probe = Data(b);
+        Assert.Equal(2, probe.Count);
+        Assert.Equal(s[9].Seq + seg, probe[0].Seq);
+        Assert.Equal(probe[0].Seq + seg, probe[1].Seq);
+        Assert.All(probe, p => Assert.Equal(seg, p.Payload.Length));
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(0, c.Retransmissions);
+        // Everything arrived, the ACK for the probe comes one RTT later: no retransmission, no RTO.
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: probe[1].Seq + seg);
+        b.RunUntil(b.Now + TimeSpan.FromSeconds(2));
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        Assert.Equal(0, c.Retransmissions);
+    }
+
+    [Theory, BothFamilies]
+    public void A_probe_sends_one_segment_when_only_one_is_queued(IpVersion family)
+    {
+        var (b, c) = Connected(family);
+        int seg = c.SendMss;
+        c.Send(new byte[seg * 11]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(10, s.Count);
+        b.Advance(2 * Rtt);
+        var probe = Assert.Single(Data(b));
+        Assert.Equal(s[9].Seq + seg, probe.Seq);
     }
 }

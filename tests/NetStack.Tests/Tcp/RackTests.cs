@@ -167,7 +167,7 @@ public sealed class RackTests
     public void A_probe_sends_new_data_when_there_is_some_and_the_receive_window_allows(IpVersion family)
     {
         // RFC 8985 §7.3: the probe is a new segment if one is available (cwnd does not apply), after PTO = 2·SRTT.
-        var (b, c) = Connected(family);
+        var (b, c) = Connected(family, new TcpSettings { SendBufferSize = 1 << 20, TailLossProbeSegments = 1 }); // the RFC's one-segment probe
         c.Send(new byte[Seg * 12]);
         b.Poll();
         var s = b.TakeSent();

@@ -135,7 +135,7 @@ public sealed class TcpDataTests
     public void Window_scale_shifts_the_window_we_advertise()
     {
         // RFC 7323 §2.3: the window field is the true window shifted right by Rcv.Wind.Shift.
-        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 1 << 20 });
+        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 1 << 20, ReceiveBufferMax = 0 }); // a fixed buffer (no auto-tuning)
         b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10));
         b.Advance(TimeSpan.FromMilliseconds(100)); // delayed ACK

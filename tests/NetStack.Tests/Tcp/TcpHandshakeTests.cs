@@ -9,7 +9,7 @@ public sealed class TcpHandshakeTests
     [Fact]
     public void Active_open_sends_SYN_with_MSS_window_scale_SACK_permitted_and_timestamps()
     {
-        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 192 * 1024 });
+        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 192 * 1024, ReceiveBufferMax = 0 }); // a fixed buffer (no auto-tuning)
         var c = b.Layer.Connect(new IpEndpoint(TcpBench.Peer, 80), b.Now);
         var syn = b.Single();
         Assert.Equal(TcpFlags.Syn, syn.Flags);

@@ -56,7 +56,7 @@ public sealed class TcpListenerTests
     {
         // RFC 4987 §3.6 leaves options to the implementation; like Linux, the low 6 bits of our TSval carry the peer's
         // window shift and SACK permission, and the ACK's TSecr brings them back (RFC 7323 §3.2: TSecr echoes TSval).
-        var (b, l) = FullSynQueue();
+        var (b, l) = FullSynQueue(new TcpSettings { SynQueueLength = 1, ReceiveBufferMax = 0 }); // a fixed 64 KB buffer (no auto-tuning)
         var isn = b.PeerSeq;
         b.Deliver(new TcpRepr
         {

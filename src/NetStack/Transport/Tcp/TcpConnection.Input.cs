@@ -133,7 +133,14 @@ public sealed partial class TcpConnection
         ComputeMss();
     }
 
-    private byte OurWindowShift() => WindowShiftFor(_recvBuffer.Capacity);
+    private byte OurWindowShift() => WindowShiftFor(Math.Max(_recvBuffer.Capacity, ReceiveBufferMax));
+
+    /// <summary>
+    /// The window shift a connection with <paramref name="settings"/> offers: for the largest buffer it may reach, auto-tuned
+    /// (RFC 7323 §2.2: the shift is fixed in the SYN, so it is chosen for the maximum, as Linux chooses it from tcp_rmem[2]).
+    /// </summary>
+    internal static byte ReceiveWindowShift(TcpSettings settings) =>
+        WindowShiftFor(Math.Max(settings.ReceiveBufferSize, settings.ReceiveBufferMax));
 
     /// <summary>RFC 7323 §2.2: the smallest shift that lets a 16-bit window cover <paramref name="receiveBuffer"/> (at most 14).</summary>
     internal static byte WindowShiftFor(int receiveBuffer)
@@ -160,6 +167,7 @@ public sealed partial class TcpConnection
         _rtt.FallBackAfterSynTimeout();
         _rtt.ResetBackoff();
         _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : _rtxDeadline;
+        InitReceiveSpace(now);
         ArmKeepalive(now);
         if (Listener is { } l) l.OnEstablished(this);
     }
@@ -329,6 +337,7 @@ public sealed partial class TcpConnection
                 Terminate(TcpError.Aborted);
                 return;
             }
+            if (_tsEnabled && repr.Timestamps is { } rts) MeasureReceiveRttTs(payloadLength, rts.Echo, now);
             ReceiveData(seq, seg.Payload, now);
         }
 
@@ -590,6 +599,8 @@ public sealed partial class TcpConnection
             _recvBuffer.CommitUnallocated(n);
             _rcvNxt += n;
             _unackedBytes += n;
+            if (!_tsEnabled) MeasureReceiveRttWindow(now);
+            AdjustReceiveSpace(now);
             // RFC 5681 §4.2: ACK at once when filling a hole; otherwise at least every second full segment (RFC 9293 §3.8.6.3).
             if (hadHoles || _unackedBytes >= 2 * Math.Max(_ourMss - (_tsEnabled ? 12 : 0), 1)) _ackNow = true;
             else if (_delayedAckDeadline == Instant.MaxValue) _delayedAckDeadline = now + _settings.DelayedAck;

@@ -100,12 +100,25 @@ public sealed partial class TcpConnection
         int probeLen;
         if (len > 0 && !_finSent && !second)
         {
-            bool fin = _finQueued && seq + len == DataEnd;
-            probeLen = len + (fin ? 1 : 0);
-            SendData(seq, len, fin, now);
-            _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
-            _sndNxt = seq + len + (fin ? 1 : 0);
-            if (fin) { _finSent = true; _finSeq = seq + len; }
+            probeLen = 0;
+            // RFC 8985 §7.3 sends one new segment. A receiver that has acknowledged everything before it may hold the ACK
+            // of one lone in-order segment for its delayed-ACK time (RFC 9293 §3.8.6.3; 40 ms or more on Linux), and that
+            // is the common case on a lossy LAN, where the probe follows a lost (stretch) ACK: the whole flight arrived.
+            // A second full segment must be acknowledged at once ("at least every second full-sized segment", RFC 9293
+            // §3.8.6.3 / RFC 5681 §4.2; Linux's __tcp_ack_snd_check acknowledges more than one MSS immediately), so with
+            // TailLossProbeSegments = 2 (the default) the probe is two segments when the data and window allow.
+            for (int k = 0; k < Math.Max(1, _settings.TailLossProbeSegments) && len > 0; k++)
+            {
+                bool fin = _finQueued && seq + len == DataEnd;
+                SendData(seq, len, fin, now);
+                _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
+                probeLen += len + (fin ? 1 : 0);
+                seq += len + (fin ? 1 : 0);
+                _sndNxt = seq;
+                if (fin) { _finSent = true; _finSeq = seq - 1; break; }
+                if (len < _mss) break;
+                len = Math.Min(Math.Min(DataEnd - seq, _mss), (_sndUna + _sndWnd) - seq);
+            }
             isRetrans = false;
         }
         else

@@ -260,7 +260,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
                 byte? peerShift = settings.WindowScaling ? repr.WindowScale : null;
                 bool sack = settings.Sack && repr.SackPermitted;
                 synAck.Timestamps = new TcpTimestamps(TcpSecrets.CookieTimestamp(Secrets.TimestampNow(local, remote, now), peerShift, sack), peerTs.Value);
-                if (peerShift.HasValue) synAck.WindowScale = TcpConnection.WindowShiftFor(settings.ReceiveBufferSize);
+                if (peerShift.HasValue) synAck.WindowScale = TcpConnection.ReceiveWindowShift(settings);
                 synAck.SackPermitted = sack;
             }
             SendRepr(synAck, local.Address, remote.Address, now, settings);

@@ -7,7 +7,21 @@ namespace NetStack.Transport.Tcp;
 public sealed record TcpSettings
 {
     public int SendBufferSize { get; init; } = 64 * 1024;
+    /// <summary>
+    /// The receive buffer a connection starts with (bytes): it bounds the advertised window until auto-tuning raises it
+    /// (<see cref="ReceiveBufferMax"/>).
+    /// </summary>
     public int ReceiveBufferSize { get; init; } = 64 * 1024;
+    /// <summary>
+    /// Receive-buffer auto-tuning (dynamic right-sizing, as Linux's <c>tcp_rcv_space_adjust</c> with <c>tcp_rmem</c>'s
+    /// maximum, 6 MB by default there too): once per receiver-measured round trip, when the application consumed more than
+    /// in the previous one, the buffer (and so the window, RFC 7323 §2) grows to twice what was consumed plus 16 segments,
+    /// more while the sender is still speeding up, up to this bound. Storage is still taken only as data arrives and given
+    /// back when read, so an idle or slowly read connection keeps its small footprint. The window-scale option offered
+    /// is chosen for this bound (RFC 7323 §2.2: it cannot change later). At or below <see cref="ReceiveBufferSize"/>:
+    /// no auto-tuning (a socket's explicit receive buffer, like Linux's <c>SO_RCVBUF</c>, turns it off).
+    /// </summary>
+    public int ReceiveBufferMax { get; init; } = 6 * 1024 * 1024;
     public bool NoDelay { get; init; }
 
     /// <summary>
@@ -28,6 +42,12 @@ public sealed record TcpSettings
     /// reordering window has passed. Off: the DupThresh = 3 rules of RFC 5681 / RFC 6675. The tail loss probe is on either way.
     /// </summary>
     public bool Rack { get; init; } = true;
+    /// <summary>
+    /// Segments of new data a tail loss probe sends (RFC 8985 §7.3 sends one). 2 (the default): the receiver must
+    /// acknowledge a second full segment at once (RFC 9293 §3.8.6.3, RFC 5681 §4.2) where it may delay the ACK of a lone
+    /// one by 40 ms or more, which on a lossy LAN, after a lost ACK, is most probes' cost (bench/README.md). 1: the RFC's.
+    /// </summary>
+    public int TailLossProbeSegments { get; init; } = 2;
     /// <summary>
     /// RACK.min_RTT (RFC 8985 §6.2) is the minimum RTT seen over this much time (a windowed minimum, as the RFC allows;
     /// Linux's <c>tcp_min_rtt_wlen</c> is 300 s), so that a lasting RTT increase eventually raises it.
@@ -107,8 +127,13 @@ public sealed record TcpSettings
     public int ListenerSynRate { get; init; } = 100_000;
     /// <summary>The SYNs a listener may take at once beyond <see cref="ListenerSynRate"/> (the bucket's depth).</summary>
     public int ListenerSynBurst { get; init; } = 20_000;
-    /// <summary>Out-of-order ranges the receive side keeps.</summary>
-    public int ReassemblyRanges { get; init; } = 8;
+    /// <summary>
+    /// Out-of-order ranges (holes) the receive side keeps; a segment that would open one more is dropped and retransmitted.
+    /// With an auto-tuned window of thousands of segments random loss opens many at once (about 5 per 100 segments at
+    /// 5 % loss), each of which a retransmission fills within a round trip; Linux bounds its out-of-order queue only by the
+    /// receive buffer. The table is taken on demand (a connection without holes keeps none).
+    /// </summary>
+    public int ReassemblyRanges { get; init; } = 256;
     /// <summary>RFC 5961 §7: challenge ACKs per second for the whole stack.</summary>
     public int ChallengeAckLimit { get; init; } = 100;
     /// <summary>Connections (all states) the table holds.</summary>

@@ -52,6 +52,8 @@ public sealed class TcpStatistics
     /// <summary>Urgent pointers that started or advanced urgent mode (RFC 9293 §3.8.5), each one signal to the application.</summary>
     public long UrgentReceived;
     public long ReassemblyDropped;
+    /// <summary>Times receive-buffer auto-tuning raised a connection's receive buffer (<see cref="TcpSettings.ReceiveBufferMax"/>).</summary>
+    public long ReceiveBufferGrowths;
     public long SynCookiesSent;
     public long SynCookiesAccepted;
     public long SynCookiesRejected;
