@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh list                      the targets
 #   scripts/fuzz.sh TARGET SECONDS [FLAGS]    builds, instruments and fuzzes one target for SECONDS; FLAGS go to libFuzzer
-#   scripts/fuzz.sh all SECONDS               every target, SECONDS each, one after another
+#   scripts/fuzz.sh all SECONDS               every target (or those in FUZZ_TARGETS), SECONDS each, one after another
 #   scripts/fuzz.sh ci                        every target for a fixed number of executions (scripts/test.sh, ~60-90 s)
 #   scripts/fuzz.sh merge TARGET...           minimizes the working corpus of each TARGET into fuzz/corpus/TARGET.bin
 #
@@ -104,7 +104,7 @@ case "$1" in
     [ $# -eq 2 ] || usage
     tools; build
     failed=0
-    for t in $("$plain/NetStack.Fuzz" list | awk '{print $1}'); do run "$t" "$2" || failed=1; done
+    for t in ${FUZZ_TARGETS:-$("$plain/NetStack.Fuzz" list | awk '{print $1}')}; do run "$t" "$2" || failed=1; done
     exit $failed ;;
   ci)
     # Deterministic: a fresh corpus (seeds and committed corpus only), libFuzzer's random seed fixed, a number of
