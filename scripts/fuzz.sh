@@ -10,7 +10,7 @@
 # Each run starts from the seeds cut from pcaps/, the committed corpus fuzz/corpus/TARGET.bin and what earlier runs
 # found (artifacts/fuzz/corpus/TARGET), and ends with one line: executions, coverage and corpus size. Coverage: "ft" is
 # libFuzzer's feature count (an edge of the instrumented NetStack.dll counts once per hit-count bucket); "edges" counts
-# the edges the whole corpus reaches (NetStack.Fuzz edges); libFuzzer's own "cov" sees only the native driver (2).
+# the edges the whole corpus reaches (NetStack.Fuzz edges); libFuzzer's own "cov" sees only the native driver (2-3).
 # A crash (an exception out of the target, an invariant that failed) is saved in artifacts/fuzz/crashes/TARGET/ and
 # the script exits 1: copy the file into tests/NetStack.Tests/Fuzz/Crashes/TARGET/, where FuzzRegressionTests replay
 # it on every test run, and fix the core.
