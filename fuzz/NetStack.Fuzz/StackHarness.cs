@@ -328,7 +328,7 @@ public sealed class StackHarness
 
         public Medium Medium { get; } = medium;
         public int Mtu => 1500;
-        public int MaxFrameSize => FrameLengths.MaxFrameFor(Medium, Mtu);
+        public int MaxFrameSize => Medium == Medium.Ip ? Mtu : Mtu + EthernetFrame.HeaderLength + EthernetFrame.MaxTags * EthernetFrame.TagLength;
         public MacAddress HardwareAddress { get; } = mac;
         public long FramesSent { get; private set; }
 
