@@ -3,14 +3,14 @@
 #
 #   scripts/fuzz.sh list                      the targets
 #   scripts/fuzz.sh TARGET SECONDS [FLAGS]    builds, instruments and fuzzes one target for SECONDS; FLAGS go to libFuzzer
-#   scripts/fuzz.sh all SECONDS               every target, SECONDS each, one after another
+#   scripts/fuzz.sh all SECONDS               every target (or those in FUZZ_TARGETS), SECONDS each, one after another
 #   scripts/fuzz.sh ci                        every target for a fixed number of executions (scripts/test.sh, ~60-90 s)
 #   scripts/fuzz.sh merge TARGET...           minimizes the working corpus of each TARGET into fuzz/corpus/TARGET.bin
 #
 # Each run starts from the seeds cut from pcaps/, the committed corpus fuzz/corpus/TARGET.bin and what earlier runs
 # found (artifacts/fuzz/corpus/TARGET), and ends with one line: executions, coverage and corpus size. Coverage: "ft" is
 # libFuzzer's feature count (an edge of the instrumented NetStack.dll counts once per hit-count bucket); "edges" counts
-# the edges the whole corpus reaches (NetStack.Fuzz edges); libFuzzer's own "cov" sees only the native driver (2).
+# the edges the whole corpus reaches (NetStack.Fuzz edges); libFuzzer's own "cov" sees only the native driver (2-3).
 # A crash (an exception out of the target, an invariant that failed) is saved in artifacts/fuzz/crashes/TARGET/ and
 # the script exits 1: copy the file into tests/NetStack.Tests/Fuzz/Crashes/TARGET/, where FuzzRegressionTests replay
 # it on every test run, and fix the core.
@@ -104,7 +104,7 @@ case "$1" in
     [ $# -eq 2 ] || usage
     tools; build
     failed=0
-    for t in $("$plain/NetStack.Fuzz" list | awk '{print $1}'); do run "$t" "$2" || failed=1; done
+    for t in ${FUZZ_TARGETS:-$("$plain/NetStack.Fuzz" list | awk '{print $1}')}; do run "$t" "$2" || failed=1; done
     exit $failed ;;
   ci)
     # Deterministic: a fresh corpus (seeds and committed corpus only), libFuzzer's random seed fixed, a number of

@@ -6,7 +6,7 @@ namespace NetStack.Fuzz;
 /// Edge coverage of a set of inputs, read the way the fuzzer reads it: SharpFuzz's instrumentation of NetStack.dll
 /// counts each edge (AFL style: previous block ^ this block) in a 64 KiB map; this runs the inputs with a map of its own
 /// and counts the entries hit. libFuzzer prints its own coverage as "ft" (features: an edge counts once per hit-count
-/// bucket) and "cov" (the native driver's edges only, always 2 here), so this number is the one to compare across runs.
+/// bucket) and "cov" (the native driver's edges only, 2-3 here), so this number is the one to compare across runs.
 /// Runs only in the instrumented build (scripts/fuzz.sh); an uninstrumented NetStack.dll reaches 0 edges.
 /// </summary>
 public static class Coverage

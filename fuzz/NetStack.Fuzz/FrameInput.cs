@@ -21,6 +21,8 @@ public enum FrameFlags : byte
     AppSends = 0x20,
     /// <summary>After the frame, the application closes every connection (and aborts those already closed).</summary>
     AppCloses = 0x40,
+    /// <summary>A TCP segment's ports become those of the stack's last transmitted segment, swapped (an answer to it).</summary>
+    PortsOurs = 0x80,
 }
 
 /// <summary>One record of a whole-stack input.</summary>

@@ -67,10 +67,80 @@ public static class Seeds
     /// frames the stack answers (its addresses, valid checksums, TCP to port 80 and UDP to port 7 with sequence numbers
     /// that fit, see <see cref="FrameFlags"/>).
     /// </summary>
-    public static IEnumerable<byte[]> StackRuns(IReadOnlyList<byte[][]> captures) => Runs(captures, virtio: false);
+    public static IEnumerable<byte[]> StackRuns(IReadOnlyList<byte[][]> captures) => [.. Crafted(virtio: false), .. Runs(captures, virtio: false)];
 
     /// <summary>As <see cref="StackRuns"/>, each frame behind a virtio-net header: plain, or asking for checksum offload.</summary>
-    public static IEnumerable<byte[]> VirtioRuns(IReadOnlyList<byte[][]> captures) => Runs(captures, virtio: true);
+    public static IEnumerable<byte[]> VirtioRuns(IReadOnlyList<byte[][]> captures) => [.. Crafted(virtio: true), .. Runs(captures, virtio: true)];
+
+    /// <summary>
+    /// Whole TCP conversations no capture has with this stack, in both families: a client of the stack's port 80
+    /// (handshake, a request echoed back, data from the application, close from both sides) and a server answering the
+    /// stack's own connection to port 8080 (SYN-ACK, data, FIN); plus a UDP datagram to the echo port.
+    /// </summary>
+    public static IEnumerable<byte[]> Crafted(bool virtio)
+    {
+        const FrameFlags Answer = FrameFlags.RewriteAddresses | FrameFlags.FixChecksums;
+        const FrameFlags InStream = Answer | FrameFlags.AckOurs | FrameFlags.SeqTheirs;
+        var request = "GET / HTTP/1.0\r\n\r\n"u8.ToArray();
+        foreach (bool v6 in new[] { false, true })
+        {
+            IpAddress peer = v6 ? StackHarness.PeerV6 : StackHarness.PeerV4, us = v6 ? StackHarness.OurV6 : StackHarness.OurV4;
+            uint clock = 0;
+            byte[] Tcp(TcpFlags flags, ushort from, ushort to, byte[] payload)
+            {
+                // Timestamps on every segment: once a SYN offered them, RFC 7323 §3.2 drops segments without.
+                var repr = new TcpRepr
+                {
+                    SourcePort = from, DestinationPort = to, SequenceNumber = new SeqNumber(1000), Flags = flags, Window = 65535,
+                    Timestamps = new TcpTimestamps(++clock, 0),
+                };
+                if ((flags & TcpFlags.Syn) != 0)
+                {
+                    repr.Mss = 1460;
+                    repr.WindowScale = 7;
+                    repr.SackPermitted = true;
+                }
+                var segment = new byte[repr.BufferLength(payload.Length)];
+                repr.Write(segment, payload, peer, us);
+                return Frame(peer, us, IpProtocol.Tcp, segment);
+            }
+            (FrameFlags, byte, byte[]) R(FrameFlags flags, byte delay, byte[] frame) => (flags, delay, virtio ? Wrap(frame, true, offload: false) : frame);
+            // A client of the stack's echo server on port 80.
+            yield return FrameInput.Encode(0,
+            [
+                R(Answer, 1, Tcp(TcpFlags.Syn, 40000, 80, [])),
+                R(InStream, 1, Tcp(TcpFlags.Ack, 40000, 80, [])),
+                R(InStream | FrameFlags.AppSends, 1, Tcp(TcpFlags.Ack | TcpFlags.Psh, 40000, 80, request)),
+                R(InStream, 50, Tcp(TcpFlags.Ack, 40000, 80, [])),
+                R(InStream, 1, Tcp(TcpFlags.Fin | TcpFlags.Ack, 40000, 80, [])),
+                R(InStream, 250, Tcp(TcpFlags.Ack, 40000, 80, [])),
+            ]);
+            // The server of the stack's own connection to port 8080.
+            yield return FrameInput.Encode(0,
+            [
+                R(Answer | FrameFlags.PortsOurs | FrameFlags.AckOurs, 1, Tcp(TcpFlags.Syn | TcpFlags.Ack, 8080, 1, [])),
+                R(InStream | FrameFlags.PortsOurs, 1, Tcp(TcpFlags.Ack | TcpFlags.Psh, 8080, 1, request)),
+                R(InStream | FrameFlags.PortsOurs | FrameFlags.AppCloses, 1, Tcp(TcpFlags.Fin | TcpFlags.Ack, 8080, 1, [])),
+                R(InStream | FrameFlags.PortsOurs, 120, Tcp(TcpFlags.Ack, 8080, 1, [])),
+            ]);
+            var udp = new byte[UdpDatagram.HeaderLength + request.Length];
+            new UdpRepr(40001, 7, request.Length).Write(udp, peer, us, request);
+            yield return FrameInput.Encode(0, [R(Answer, 1, Frame(peer, us, IpProtocol.Udp, udp))]);
+        }
+    }
+
+    private static byte[] Frame(IpAddress source, IpAddress destination, IpProtocol protocol, byte[] transport)
+    {
+        bool v6 = source.Version == IpVersion.V6;
+        int ipHeader = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
+        var frame = new byte[EthernetFrame.HeaderLength + ipHeader + transport.Length];
+        new EthernetRepr(StackHarness.PeerMac, StackHarness.OurMac, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
+        var ip = frame.AsSpan(EthernetFrame.HeaderLength);
+        if (v6) new Ipv6Repr(source.V6, destination.V6, protocol, transport.Length, 64, 0, 0).Write(ip);
+        else new Ipv4Repr(source.V4, destination.V4, protocol, transport.Length).Write(ip);
+        transport.CopyTo(ip[ipHeader..]);
+        return frame;
+    }
 
     private static IEnumerable<byte[]> Runs(IReadOnlyList<byte[][]> captures, bool virtio)
     {

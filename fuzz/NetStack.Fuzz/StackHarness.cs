@@ -287,8 +287,14 @@ public sealed class StackHarness
     private void PatchTcp(Span<byte> segment, FrameFlags flags)
     {
         if (segment.Length < TcpSegment.HeaderLength) return;
-        if ((flags & FrameFlags.SeqTheirs) != 0 && _ethDevice.LastTcp is { } a) BinaryPrimitives.WriteUInt32BigEndian(segment[4..], a.Ack);
-        if ((flags & FrameFlags.AckOurs) != 0 && _ethDevice.LastTcp is { } b) BinaryPrimitives.WriteUInt32BigEndian(segment[8..], b.End);
+        if (_ethDevice.LastTcp is not { } last) return;
+        if ((flags & FrameFlags.PortsOurs) != 0)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(segment, last.DestinationPort);
+            BinaryPrimitives.WriteUInt16BigEndian(segment[2..], last.SourcePort);
+        }
+        if ((flags & FrameFlags.SeqTheirs) != 0) BinaryPrimitives.WriteUInt32BigEndian(segment[4..], last.Ack);
+        if ((flags & FrameFlags.AckOurs) != 0) BinaryPrimitives.WriteUInt32BigEndian(segment[8..], last.End);
     }
 
     private static void FixChecksum(Span<byte> message, int at, ulong pseudo)
@@ -300,6 +306,9 @@ public sealed class StackHarness
         BinaryPrimitives.WriteUInt16BigEndian(message[at..], sum);
     }
 
+    /// <summary>The last TCP segment the stack sent: where it ends, what it acknowledged, its ports.</summary>
+    private readonly record struct LastSegment(uint End, uint Ack, ushort SourcePort, ushort DestinationPort);
+
     /// <summary>
     /// A device that swallows what the stack sends, noting its last TCP segment, with one neighbour behind it who answers
     /// every ARP request and Neighbor Solicitation for an address other than the stack's own (so that every answer the
@@ -310,7 +319,7 @@ public sealed class StackHarness
     {
         public sealed class Shared
         {
-            public (uint End, uint Ack)? LastTcp { get; set; }
+            public LastSegment? LastTcp { get; set; }
         }
 
         private const int MaxAnswersWaiting = 64;
@@ -319,13 +328,12 @@ public sealed class StackHarness
 
         public Medium Medium { get; } = medium;
         public int Mtu => 1500;
-        // As FrameLengths.MaxFrameFor (internal to the core): room for two VLAN tags on Ethernet.
         public int MaxFrameSize => Medium == Medium.Ip ? Mtu : Mtu + EthernetFrame.HeaderLength + EthernetFrame.MaxTags * EthernetFrame.TagLength;
         public MacAddress HardwareAddress { get; } = mac;
         public long FramesSent { get; private set; }
 
         /// <summary>Where the last TCP segment sent (on either device: they share it) ends and what it acknowledged.</summary>
-        public (uint End, uint Ack)? LastTcp { get => _shared.LastTcp; private set => _shared.LastTcp = value; }
+        public LastSegment? LastTcp { get => _shared.LastTcp; private set => _shared.LastTcp = value; }
 
         public bool TryReceive(Span<byte> buffer, Instant now, out int length)
         {
@@ -364,7 +372,7 @@ public sealed class StackHarness
                 segment = v6.Bytes[chain.ProtocolOffset..];
             }
             if (!TcpSegment.TryParse(segment, out var tcp, out _)) return;
-            LastTcp = ((tcp.SequenceNumber + tcp.SegmentLength).Value, tcp.AckNumber.Value);
+            LastTcp = new LastSegment((tcp.SequenceNumber + tcp.SegmentLength).Value, tcp.AckNumber.Value, tcp.SourcePort, tcp.DestinationPort);
         }
 
         private void AnswerArp(ReadOnlySpan<byte> packet)

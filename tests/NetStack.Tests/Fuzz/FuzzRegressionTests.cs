@@ -61,7 +61,7 @@ public sealed class FuzzRegressionTests
             echoed += s.UdpEchoed;
             sent += s.FramesSent;
         }
-        Assert.True(accepted > 0, "no TCP connection accepted");
+        Assert.True(accepted >= 2, $"{accepted} TCP connections accepted (the crafted seeds open one per family)");
         Assert.True(echoed > 0, "no UDP datagram echoed");
         Assert.True(sent > 0, "nothing sent");
     }
