@@ -6,6 +6,7 @@ namespace NetStack;
 /// </summary>
 public interface IRandomSource
 {
+    /// <summary>The next 64 uniformly distributed random bits.</summary>
     ulong NextUInt64();
 
     /// <summary>Fills <paramref name="destination"/> with random bytes.</summary>
@@ -23,6 +24,7 @@ public interface IRandomSource
         }
     }
 
+    /// <summary>The next 32 uniformly distributed random bits.</summary>
     uint NextUInt32() => (uint)(NextUInt64() >> 32);
 
     /// <summary>A uniform integer in [0, <paramref name="exclusiveMax"/>).</summary>
@@ -40,6 +42,7 @@ public sealed class SeededRandom : IRandomSource
 {
     private ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose sequence depends only on <paramref name="seed"/>.</summary>
     public SeededRandom(ulong seed)
     {
         Seed = seed;
@@ -47,6 +50,7 @@ public sealed class SeededRandom : IRandomSource
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
 
+    /// <summary>The seed this generator started from (print it with a failing simulation to replay it).</summary>
     public ulong Seed { get; }
 
     private static ulong SplitMix(ref ulong x)
@@ -57,6 +61,7 @@ public sealed class SeededRandom : IRandomSource
         return z ^ (z >> 31);
     }
 
+    /// <inheritdoc/>
     public ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
@@ -71,8 +76,10 @@ public sealed class SeededRandom : IRandomSource
 /// <summary>Operating-system randomness, for production stacks.</summary>
 public sealed class SystemRandomSource : IRandomSource
 {
+    /// <summary>The one instance (the generator is stateless).</summary>
     public static readonly SystemRandomSource Instance = new();
 
+    /// <inheritdoc/>
     public ulong NextUInt64()
     {
         Span<byte> b = stackalloc byte[8];
@@ -80,5 +87,6 @@ public sealed class SystemRandomSource : IRandomSource
         return BitConverter.ToUInt64(b);
     }
 
+    /// <inheritdoc/>
     public void NextBytes(Span<byte> destination) => System.Security.Cryptography.RandomNumberGenerator.Fill(destination);
 }

@@ -3,6 +3,7 @@ using NetStack.Network;
 using NetStack.Network.Ipv4;
 using NetStack.Network.Ipv6;
 using NetStack.Sockets;
+using NetStack.Transport;
 using NetStack.Wire;
 
 namespace NetStack.Composition;
@@ -14,31 +15,36 @@ namespace NetStack.Composition;
 /// <see cref="IRandomSource"/> it was built with, and makes no system call of its own.
 /// <para>
 /// The composer (the roof of docs/architecture.md): it builds the family layers with a narrow
-/// <see cref="NetworkContext"/> each, owns the interface list, the frame demultiplexer and the transport
-/// demultiplexer (<see cref="ILocalDelivery"/>), and hands the floors above the small contracts they need
+/// <see cref="NetworkContext"/> each, owns the interface list and the frame demultiplexer, routes local delivery
+/// (<see cref="ILocalDelivery"/>) to the transport floor's <see cref="TransportDemultiplexer"/>, and hands the floors above the small contracts they need
 /// (<see cref="ITransportContext"/>, <see cref="IIpFamilies"/>, <see cref="IServiceContext"/>). No layer holds it.
 /// </para>
 /// </summary>
 public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery
 {
     private readonly List<NetworkInterface> _interfaces = [];
-    private readonly ITransportHandler?[] _transports = new ITransportHandler?[256];
+    private readonly TransportDemultiplexer _demux;
     private readonly List<IPollable> _timedComponents = [];
-    private readonly List<Sockets.RawSocket> _rawSockets = [];
     private byte[] _rxBuffer = new byte[2048];
 
+    /// <summary>Creates a stack with no interface yet (add them with <see cref="AddInterface"/>); <paramref name="random"/> defaults to the operating system's generator (pass a <see cref="SeededRandom"/> for a reproducible run).</summary>
     public NetworkStack(StackOptions? options = null, IRandomSource? random = null)
     {
         Options = options ?? new StackOptions();
         Random = random ?? SystemRandomSource.Instance;
+        _demux = new TransportDemultiplexer(Statistics);
         var context = new NetworkContext(this, Random, Statistics, this);
         Ipv4 = new Ipv4Layer(context, Options.Ipv4);
         Ipv6 = new Ipv6Layer(context, Options.Ipv6);
     }
 
+    /// <summary>The options the stack was created with.</summary>
     public StackOptions Options { get; }
+    /// <summary>The randomness every layer draws from (ephemeral ports, IP identifiers, ISNs, jitter).</summary>
     public IRandomSource Random { get; }
+    /// <summary>Frame, packet and drop counters of the whole stack.</summary>
     public StackStatistics Statistics { get; } = new();
+    /// <summary>The interfaces, in the order they were added (an interface's index is its position).</summary>
     public IReadOnlyList<NetworkInterface> Interfaces => _interfaces;
 
     internal Ipv4Layer Ipv4 { get; }
@@ -65,7 +71,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     /// <summary>Registers the handler for an IP protocol number (UDP, TCP, ICMP sockets...).</summary>
     public void RegisterTransport(IpProtocol protocol, ITransportHandler handler)
     {
-        _transports[(int)protocol] = handler;
+        _demux.Register(protocol, handler);
         if (handler is IPollable p && !_timedComponents.Contains(p)) _timedComponents.Add(p);
     }
 
@@ -75,20 +81,21 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         if (!_timedComponents.Contains(component)) _timedComponents.Add(component);
     }
 
+    /// <summary>Stops polling <paramref name="component"/> (see <see cref="RegisterPollable"/>).</summary>
     public void UnregisterPollable(IPollable component) => _timedComponents.Remove(component);
 
     /// <summary>Opens a raw socket for one family and protocol (see <see cref="Sockets.RawSocket"/>).</summary>
     public Sockets.RawSocket OpenRawSocket(IpVersion version, IpProtocol protocol, int capacity = 1024)
     {
         var s = new Sockets.RawSocket(this, RemoveRawSocket, version, protocol, capacity);
-        _rawSockets.Add(s);
+        _demux.AddRaw(s);
         return s;
     }
 
-    internal void RemoveRawSocket(Sockets.RawSocket socket) => _rawSockets.Remove(socket);
+    internal void RemoveRawSocket(Sockets.RawSocket socket) => _demux.RemoveRaw(socket);
 
     /// <summary>True when some transport handler is registered for <paramref name="protocol"/>.</summary>
-    internal bool HasTransport(IpProtocol protocol) => _transports[(int)protocol] is not null;
+    internal bool HasTransport(IpProtocol protocol) => _demux.HasHandler(protocol);
 
     /// <summary>Whether any interface has joined <paramref name="group"/> with a source filter that accepts
     /// <paramref name="source"/> (RFC 3376 §3.2 / RFC 3810 §4.2; the all-systems / all-nodes groups always).</summary>
@@ -109,51 +116,14 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     internal byte MulticastHopLimit(IpAddress group, byte requested) =>
         requested != 0 ? requested : group.IsV4 ? Ipv4.Options.DefaultHopLimit : (byte)1;
 
-    /// <summary>
-    /// Local delivery, called by the family layers for every datagram addressed to us after validation and
-    /// reassembly: copies go to matching raw sockets, then the datagram goes to its transport. ICMP and ICMPv6
-    /// messages (which the family layers handle themselves) are also passed here, so raw sockets see them;
-    /// for those no transport is registered and the verdict is <see cref="TransportVerdict.Delivered"/>.
-    /// Returns <see cref="TransportVerdict.PortUnreachable"/> from the transport when no socket wants it, and
-    /// <see cref="TransportVerdict.Dropped"/> with no handler for a non-ICMP protocol: the caller then sends
-    /// protocol unreachable (RFC 1122 §3.2.2.1) or Parameter Problem code 1 (RFC 8200 §4).
-    /// </summary>
-    internal TransportVerdict DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol)
-    {
-        unknownProtocol = false;
-        bool raw = false;
-        foreach (var s in _rawSockets)
-        {
-            if (s.Protocol == info.Protocol && s.Version == info.Source.Version)
-            {
-                s.Deliver(info, payload, now);
-                raw = true;
-            }
-        }
-        if (info.Protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) return TransportVerdict.Delivered;
-        if (info.Protocol == IpProtocol.Igmp && info.Source.IsV4) return TransportVerdict.Delivered; // the IPv4 layer's own (RFC 3376)
-        var handler = _transports[(int)info.Protocol];
-        if (handler is null)
-        {
-            if (raw) return TransportVerdict.Delivered;
-            unknownProtocol = true;
-            Statistics.Drop(DropReason.UnknownProtocol);
-            return TransportVerdict.Dropped;
-        }
-        return handler.Receive(info, payload, now);
-    }
+    /// <summary>Local delivery, called by the family layers for every datagram addressed to us after validation and
+    /// reassembly: the transport demultiplexer (<see cref="TransportDemultiplexer.Deliver"/>).</summary>
+    internal TransportVerdict DeliverLocal(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now, out bool unknownProtocol) =>
+        _demux.Deliver(info, payload, now, out unknownProtocol);
 
     /// <summary>Hands a decoded ICMP/ICMPv6 error to the transport whose datagram it quotes (RFC 1122 §3.2.2, RFC 4443 §3).</summary>
-    internal void DeliverIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now)
-    {
-        var handler = _transports[(int)error.OriginalProtocol];
-        if (handler is null)
-        {
-            Statistics.Drop(DropReason.IcmpErrorUnmatched);
-            return;
-        }
-        handler.ReceiveIcmpError(error, quotedTransport, icmpMessage, now);
-    }
+    internal void DeliverIcmpError(in IcmpErrorInfo error, ReadOnlySpan<byte> quotedTransport, ReadOnlySpan<byte> icmpMessage, Instant now) =>
+        _demux.DeliverIcmpError(error, quotedTransport, icmpMessage, now);
 
     /// <summary>Adds a static IPv4 route (routers with more than one next hop, multi-hop simulations); false when the table is full or it exists.</summary>
     public bool AddIpv4Route(Ipv4Route route) => Ipv4.Routes.TryAdd(route);
@@ -167,8 +137,10 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     /// <summary>Adds a static IPv6 route (equal-cost routes to one prefix share flows by hash); false when full or present.</summary>
     public bool AddIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.TryAdd(route);
 
+    /// <summary>Removes a static IPv6 route; false when there was no such route.</summary>
     public bool RemoveIpv6Route(Ipv6Route route) => Ipv6.StaticRoutes.Remove(route);
 
+    /// <summary>The static IPv6 routes.</summary>
     public IReadOnlyList<Ipv6Route> Ipv6Routes => Ipv6.StaticRoutes.Routes;
 
     /// <inheritdoc/>
@@ -309,11 +281,14 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         return Ipv6.StopAdvertising(iface.Index, now);
     }
 
+    /// <inheritdoc/>
     public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) =>
         Family(destination).ReachabilityAdvice(destination, forwardProgress, now);
 
+    /// <inheritdoc/>
     public bool IsLocalAddress(IpAddress address) => Family(address).IsLocalAddress(address);
 
+    /// <inheritdoc/>
     public int MaxTransportPayload(IpAddress destination) => Family(destination).MaxTransportPayload(destination);
 
     /// <summary>

@@ -11,6 +11,7 @@ namespace NetStack.Link;
 [Flags]
 public enum DeviceOffloads
 {
+    /// <summary>No offload.</summary>
     None = 0,
 
     /// <summary>Received frames may say their transport checksum was verified, or need not be (a virtio-net header's
@@ -71,9 +72,13 @@ public readonly record struct DeviceWaitHandle(DeviceWaitKind Kind, long Value)
 /// <summary>Counters a device keeps of its own (frames the kernel refused, say), read from any thread.</summary>
 public interface IDeviceStatistics
 {
+    /// <summary>Frames the device has received.</summary>
     long FramesReceived { get; }
+    /// <summary>Bytes the device has received.</summary>
     long BytesReceived { get; }
+    /// <summary>Frames the device has transmitted.</summary>
     long FramesTransmitted { get; }
+    /// <summary>Bytes the device has transmitted.</summary>
     long BytesTransmitted { get; }
 
     /// <summary>Frames the device could not send (queue full, interface down): counted, not thrown.</summary>

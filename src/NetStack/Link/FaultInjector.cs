@@ -26,6 +26,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     private readonly FaultPipe _rx;
     private readonly byte[] _scratch;
 
+    /// <summary>Wraps <paramref name="inner"/>, applying <paramref name="transmit"/> to frames sent and <paramref name="receive"/> to frames received (null: no fault in that direction); at most <paramref name="holdLimit"/> frames are held back (delayed or reordered) at once.</summary>
     public FaultInjector(INetDevice inner, IRandomSource random, FaultProfile? transmit = null, FaultProfile? receive = null, int holdLimit = 4096) : base(inner)
     {
         ArgumentNullException.ThrowIfNull(random);
@@ -42,10 +43,13 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     /// <summary>Faults applied to frames the owner receives.</summary>
     public FaultProfile ReceiveProfile { get; }
 
+    /// <summary>What the faults did to transmitted frames.</summary>
     public FaultStatistics TransmitStatistics => _tx.Statistics;
 
+    /// <summary>What the faults did to received frames.</summary>
     public FaultStatistics ReceiveStatistics => _rx.Statistics;
 
+    /// <inheritdoc/>
     public override Instant NextArrival
     {
         get
@@ -56,6 +60,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     public override void Service(Instant now)
     {
         base.Service(now);
@@ -91,6 +96,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
         return false;
     }
 
+    /// <inheritdoc/>
     public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
         _tx.Offer(frame, now);

@@ -60,16 +60,24 @@ public sealed class FaultStatistics
     public long Frames { get; internal set; }
     /// <summary>Frames handed on (duplicates included).</summary>
     public long Delivered { get; internal set; }
+    /// <summary>Frames dropped (loss).</summary>
     public long Dropped { get; internal set; }
+    /// <summary>Frames sent twice.</summary>
     public long Duplicated { get; internal set; }
+    /// <summary>Frames with random bits flipped (<see cref="FaultProfile.CorruptBits"/>).</summary>
     public long Corrupted { get; internal set; }
+    /// <summary>Frames held back so that a later one overtook them.</summary>
     public long Reordered { get; internal set; }
+    /// <summary>Frames delivered late.</summary>
     public long Delayed { get; internal set; }
+    /// <summary>Frames dropped by the rate limit.</summary>
     public long RateLimited { get; internal set; }
+    /// <summary>Frames dropped for exceeding the profile's MTU.</summary>
     public long MtuDropped { get; internal set; }
     /// <summary>Frames lost because the hold queue was full.</summary>
     public long Overflowed { get; internal set; }
 
+    /// <summary>The counters on one line.</summary>
     public override string ToString() =>
         $"frames={Frames} delivered={Delivered} dropped={Dropped} duplicated={Duplicated} corrupted={Corrupted} " +
         $"reordered={Reordered} delayed={Delayed} rateLimited={RateLimited} mtuDropped={MtuDropped} overflowed={Overflowed}";

@@ -14,6 +14,7 @@ namespace NetStack.Link;
 /// </summary>
 public interface INetDevice
 {
+    /// <summary>The link type (Ethernet frames, or bare IP packets on a TUN-like device).</summary>
     Medium Medium { get; }
 
     /// <summary>The largest IP packet the link carries (1500 on Ethernet by default).</summary>

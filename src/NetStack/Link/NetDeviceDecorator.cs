@@ -11,6 +11,7 @@ namespace NetStack.Link;
 /// </summary>
 public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
 {
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
     protected NetDeviceDecorator(INetDevice inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -20,9 +21,13 @@ public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
     /// <summary>The wrapped device.</summary>
     public INetDevice Inner { get; }
 
+    /// <inheritdoc/>
     public virtual Medium Medium => Inner.Medium;
+    /// <inheritdoc/>
     public virtual int Mtu => Inner.Mtu;
+    /// <inheritdoc/>
     public virtual int MaxFrameSize => Inner.MaxFrameSize;
+    /// <inheritdoc/>
     public virtual MacAddress HardwareAddress => Inner.HardwareAddress;
 
     /// <summary>The inner device's capabilities, unchanged.</summary>
@@ -31,16 +36,20 @@ public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
     /// <summary>The inner device's next arrival (<see cref="Instant.MaxValue"/> when it is not timed).</summary>
     public virtual Instant NextArrival => Inner is ITimedDevice t ? t.NextArrival : Instant.MaxValue;
 
+    /// <inheritdoc/>
     public virtual void Service(Instant now)
     {
         if (Inner is ITimedDevice t) t.Service(now);
     }
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
 
+    /// <inheritdoc/>
     public virtual bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info) =>
         Inner.TryReceive(buffer, now, out length, out info);
 
+    /// <inheritdoc/>
     public virtual void Transmit(ReadOnlySpan<byte> frame, Instant now) => Inner.Transmit(frame, now);
 
     /// <summary>
@@ -53,5 +62,6 @@ public abstract class NetDeviceDecorator : INetDevice, ITimedDevice
     public virtual void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info) =>
         SoftwareSegmentation.Transmit(this, frame, now, info);
 
+    /// <summary>The decorator's type name around the inner device's.</summary>
     public override string ToString() => $"{GetType().Name}({Inner})";
 }

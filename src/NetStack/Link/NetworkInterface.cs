@@ -25,9 +25,13 @@ public sealed class NetworkInterface
         _stats = stats;
     }
 
+    /// <summary>The interface's index in <see cref="Composition.NetworkStack.Interfaces"/>.</summary>
     public int Index { get; }
+    /// <summary>The interface's name (for logs).</summary>
     public string Name { get; }
+    /// <summary>The device the interface sends and receives through.</summary>
     public INetDevice Device { get; }
+    /// <summary>The device's link type.</summary>
     public Medium Medium => Device.Medium;
 
     /// <summary>Our MAC on this link (may differ from the device's default when configured).</summary>
@@ -54,6 +58,7 @@ public sealed class NetworkInterface
     /// <summary>The device's capabilities, read once (a TAP's are fixed when it is opened).</summary>
     public DeviceCapabilities Capabilities => _capabilities ??= Device.Capabilities;
 
+    /// <summary>Returns a frame buffer rented from the shared pool.</summary>
     public static void ReturnBuffer(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
 
     /// <summary>
@@ -169,5 +174,6 @@ public sealed class NetworkInterface
         Device.Transmit(frame, now);
     }
 
+    /// <summary>Name, index, link type, hardware address and MTU.</summary>
     public override string ToString() => $"{Name} (#{Index}, {Medium}, {HardwareAddress}, mtu {Mtu})";
 }

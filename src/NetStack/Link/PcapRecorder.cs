@@ -13,6 +13,7 @@ public sealed class PcapRecorder : NetDeviceDecorator, IDisposable
 {
     private readonly PcapWriter _writer;
 
+    /// <summary>Records every frame <paramref name="inner"/> sends or receives to <paramref name="output"/> as a pcap file; <paramref name="epochOffset"/> is added to the stack's instants to make the file's timestamps.</summary>
     public PcapRecorder(INetDevice inner, Stream output, bool leaveOpen = false, TimeSpan epochOffset = default) : base(inner)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -23,6 +24,7 @@ public sealed class PcapRecorder : NetDeviceDecorator, IDisposable
     /// <summary>Added to every <c>now</c> before it is written as a timestamp.</summary>
     public TimeSpan EpochOffset { get; }
 
+    /// <summary>Frames written so far.</summary>
     public long FramesRecorded => _writer.FramesWritten;
 
     /// <summary>Records the frame (its bytes; a virtio-net header is not part of them) and hands it on with its receive info.</summary>
@@ -33,6 +35,7 @@ public sealed class PcapRecorder : NetDeviceDecorator, IDisposable
         return true;
     }
 
+    /// <inheritdoc/>
     public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
         _writer.Write(frame, now + EpochOffset);
@@ -49,7 +52,9 @@ public sealed class PcapRecorder : NetDeviceDecorator, IDisposable
         Inner.Transmit(frame, now, info);
     }
 
+    /// <summary>Flushes the frames written so far to the output.</summary>
     public void Flush() => _writer.Flush();
 
+    /// <summary>Flushes and closes the output (unless it was opened with leaveOpen).</summary>
     public void Dispose() => _writer.Dispose();
 }

@@ -6,12 +6,16 @@ namespace NetStack.Network;
 /// <summary>An IPv4 address with a prefix length (an interface address, or a route's destination).</summary>
 public readonly record struct Ipv4Cidr(Ipv4Address Address, int PrefixLength)
 {
+    /// <summary>The netmask as a 32-bit value in host order.</summary>
     public uint Mask => PrefixLength == 0 ? 0 : uint.MaxValue << (32 - PrefixLength);
+    /// <summary>The network address (the address with its host bits cleared).</summary>
     public Ipv4Address Network => new(Address.Value & Mask);
     /// <summary>The directed broadcast address of the subnet (RFC 919/922); none for /31 and /32 (RFC 3021).</summary>
     public Ipv4Address DirectedBroadcast => new(Address.Value | ~Mask);
+    /// <summary>True when <paramref name="a"/> lies in this prefix.</summary>
     public bool Contains(Ipv4Address a) => (a.Value & Mask) == (Address.Value & Mask);
 
+    /// <summary>Parses <c>a.b.c.d/len</c>; <see cref="FormatException"/> otherwise.</summary>
     public static Ipv4Cidr Parse(string s)
     {
         var slash = s.IndexOf('/', StringComparison.Ordinal);
@@ -21,14 +25,17 @@ public readonly record struct Ipv4Cidr(Ipv4Address Address, int PrefixLength)
         return new Ipv4Cidr(Ipv4Address.Parse(s[..slash]), p);
     }
 
+    /// <summary><c>a.b.c.d/len</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Address}/{PrefixLength}");
 }
 
 /// <summary>An IPv6 address with a prefix length.</summary>
 public readonly record struct Ipv6Cidr(Ipv6Address Address, int PrefixLength)
 {
+    /// <summary>True when <paramref name="a"/> lies in this prefix.</summary>
     public bool Contains(Ipv6Address a) => a.MatchesPrefix(Address, PrefixLength);
 
+    /// <summary>The prefix (the address with its interface-identifier bits cleared).</summary>
     public Ipv6Address Prefix
     {
         get
@@ -44,6 +51,7 @@ public readonly record struct Ipv6Cidr(Ipv6Address Address, int PrefixLength)
         }
     }
 
+    /// <summary>Parses <c>address/len</c> (RFC 4291 §2.3); <see cref="FormatException"/> otherwise.</summary>
     public static Ipv6Cidr Parse(string s)
     {
         var slash = s.IndexOf('/', StringComparison.Ordinal);
@@ -53,5 +61,6 @@ public readonly record struct Ipv6Cidr(Ipv6Address Address, int PrefixLength)
         return new Ipv6Cidr(Ipv6Address.Parse(s[..slash]), p);
     }
 
+    /// <summary><c>address/len</c>, the address in RFC 5952 form.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Address}/{PrefixLength}");
 }

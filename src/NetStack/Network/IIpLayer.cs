@@ -73,6 +73,7 @@ public readonly record struct IpSendOptions
     /// </summary>
     public int SegmentSize { get; init; }
 
+    /// <summary>No option set: the stack's defaults.</summary>
     public static readonly IpSendOptions Default;
 }
 
@@ -81,7 +82,9 @@ public enum IpSendResult
 {
     /// <summary>Transmitted (or queued behind neighbour resolution).</summary>
     Sent,
+    /// <summary>No route to the destination.</summary>
     NoRoute,
+    /// <summary>No source address usable toward the destination (none configured, or only tentative ones).</summary>
     NoSourceAddress,
     /// <summary>Larger than the path MTU with DF set (or IPv6), the caller should shrink it.</summary>
     TooBig,
@@ -115,6 +118,7 @@ public interface IIpLayer
     /// <summary>The largest transport payload that reaches <paramref name="destination"/> unfragmented (path MTU minus IP header).</summary>
     int MaxTransportPayload(IpAddress destination);
 
+    /// <summary>Sends one transport payload from <paramref name="source"/> to <paramref name="destination"/>, fragmenting (IPv4; IPv6 at the source) when it exceeds the path MTU and <paramref name="options"/> allow it.</summary>
     IpSendResult Send(IpAddress source, IpAddress destination, IpProtocol protocol,
         ReadOnlySpan<byte> transportPayload, in IpSendOptions options, Instant now);
 
@@ -191,6 +195,7 @@ public readonly record struct IpPacketInfo(
 /// <summary>What a transport did with a datagram; the network layer answers <see cref="PortUnreachable"/> with ICMP.</summary>
 public enum TransportVerdict
 {
+    /// <summary>The payload was taken by a socket or connection.</summary>
     Delivered,
     /// <summary>Malformed, bad checksum, or refused; already counted by the transport.</summary>
     Dropped,
@@ -222,12 +227,14 @@ public readonly record struct IcmpErrorInfo(
     byte ReceivedTtl,
     int InterfaceIndex)
 {
+    /// <summary>The IP version of the error (that of the reporting router).</summary>
     public IpVersion Version => Reporter.Version;
 }
 
 /// <summary>The upward dispatch target for one IP protocol number (UDP, TCP, ICMP sockets).</summary>
 public interface ITransportHandler
 {
+    /// <summary>Handles one datagram of the handler's protocol addressed to this host; says whether it was delivered.</summary>
     TransportVerdict Receive(in IpPacketInfo info, ReadOnlySpan<byte> payload, Instant now);
 
     /// <summary>

@@ -14,14 +14,19 @@ public sealed class InterfaceConfig
     /// <summary>IP MTU; defaults to the device's.</summary>
     public int? Mtu { get; init; }
 
+    /// <summary>Static IPv4 addresses with their prefix lengths.</summary>
     public IReadOnlyList<Ipv4Cidr> Ipv4Addresses { get; init; } = [];
+    /// <summary>The IPv4 default gateway (none: only on-link destinations are reached).</summary>
     public Ipv4Address? Ipv4Gateway { get; init; }
 
     /// <summary>Global (or ULA) IPv6 addresses; a link-local address is always formed when IPv6 is enabled.</summary>
     public IReadOnlyList<Ipv6Cidr> Ipv6Addresses { get; init; } = [];
+    /// <summary>The IPv6 default gateway (besides routers learned from router advertisements).</summary>
     public Ipv6Address? Ipv6Gateway { get; init; }
 
+    /// <summary>Whether IPv4 runs on the interface.</summary>
     public bool EnableIpv4 { get; init; } = true;
+    /// <summary>Whether IPv6 runs on the interface (a link-local address is formed, RFC 4862 §5.3).</summary>
     public bool EnableIpv6 { get; init; } = true;
 
     /// <summary>Obtain an IPv4 address, gateway, DNS servers and MTU by DHCPv4 (RFC 2131).</summary>

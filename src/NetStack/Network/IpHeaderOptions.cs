@@ -37,6 +37,7 @@ public readonly struct IpHeaderOptions : IEquatable<IpHeaderOptions>
     /// <summary>Bytes of options (before padding to 32 bits).</summary>
     public int Length => _length;
 
+    /// <summary>True when no option bytes are held.</summary>
     public bool IsEmpty => _length == 0;
 
     /// <summary>The option bytes (valid while this value is: copy a local's, or use <see cref="CopyTo"/> / <see cref="ToArray"/>).</summary>
@@ -115,10 +116,13 @@ public readonly struct IpHeaderOptions : IEquatable<IpHeaderOptions>
         return end == 0 ? default : new IpHeaderOptions(area[..end]);
     }
 
+    /// <summary>True when both hold the same option bytes.</summary>
     public bool Equals(IpHeaderOptions other) => Span.SequenceEqual(other.Span);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is IpHeaderOptions other && Equals(other);
 
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -126,8 +130,10 @@ public readonly struct IpHeaderOptions : IEquatable<IpHeaderOptions>
         return hash.ToHashCode();
     }
 
+    /// <summary>True when both hold the same option bytes.</summary>
     public static bool operator ==(IpHeaderOptions left, IpHeaderOptions right) => left.Equals(right);
 
+    /// <summary>True when the option bytes differ.</summary>
     public static bool operator !=(IpHeaderOptions left, IpHeaderOptions right) => !left.Equals(right);
 
     /// <summary>Hex bytes, for logs and test output.</summary>

@@ -33,8 +33,11 @@ public sealed record Dhcpv4Lease(
 {
     /// <summary>True when the server granted an infinite lease (RFC 2131 §3.3, 0xFFFFFFFF).</summary>
     public bool IsInfinite => LeaseTime == Timeout.InfiniteTimeSpan;
+    /// <summary>When renewing starts (T1, RFC 2131 §4.4.5).</summary>
     public Instant RenewAt => IsInfinite ? Instant.MaxValue : AcquiredAt + RenewalTime;
+    /// <summary>When rebinding starts (T2, RFC 2131 §4.4.5).</summary>
     public Instant RebindAt => IsInfinite ? Instant.MaxValue : AcquiredAt + RebindingTime;
+    /// <summary>When the lease ends.</summary>
     public Instant ExpiresAt => IsInfinite ? Instant.MaxValue : AcquiredAt + LeaseTime;
 }
 
@@ -70,6 +73,7 @@ public sealed record Dhcpv4ClientOptions(MacAddress Mac)
     public byte[]? ClientIdentifier { get; init; }
     /// <summary>Option 12, sent in DISCOVER and REQUEST when set.</summary>
     public string? HostName { get; init; }
+    /// <summary>The options asked of the server (option 55, RFC 2132 §9.8).</summary>
     public byte[] ParameterRequestList { get; init; } =
     [
         DhcpOptionCode.SubnetMask, DhcpOptionCode.Router, DhcpOptionCode.DnsServers, DhcpOptionCode.DomainName,

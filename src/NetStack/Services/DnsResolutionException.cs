@@ -11,6 +11,7 @@ namespace NetStack.Services;
 /// </summary>
 public sealed class DnsResolutionException : SocketException
 {
+    /// <summary>Creates the exception for a lookup of <paramref name="name"/> (<paramref name="type"/>) that ended with <paramref name="status"/> and <paramref name="rcode"/>.</summary>
     public DnsResolutionException(string name, DnsType type, DnsQueryStatus status, DnsRcode rcode, string message)
         : base((int)ErrorFor(status), message)
     {

@@ -42,6 +42,7 @@ public sealed class DnsResolverEngine : IPollable
         public DnsRcode LastRcode;
     }
 
+    /// <summary>Creates a resolver with <paramref name="options"/> (servers, timeouts, limits); <paramref name="random"/> picks query identifiers and ports.</summary>
     public DnsResolverEngine(DnsResolverOptions options, IRandomSource random)
     {
         _options = options;
@@ -50,9 +51,13 @@ public sealed class DnsResolverEngine : IPollable
     }
 
     internal DnsCache Cache => _cache;
+    /// <summary>Queries sent and not yet answered.</summary>
     public int Outstanding => _pending.Count;
+    /// <summary>Responses dropped as malformed.</summary>
     public long DroppedMalformed { get; private set; }
+    /// <summary>Responses dropped because they matched no outstanding query (identifier, server, question).</summary>
     public long DroppedUnmatched { get; private set; }
+    /// <summary>Queries dropped because the outgoing queue was full.</summary>
     public long DroppedOutboxFull { get; private set; }
 
     /// <summary>Earliest per-try deadline among queries in flight.</summary>
@@ -110,8 +115,10 @@ public sealed class DnsResolverEngine : IPollable
     /// <summary>Forgets a query in flight; its late reply will be dropped.</summary>
     public bool Cancel(DnsQueryHandle handle) => _pending.RemoveAll(q => q.Handle == handle) > 0;
 
+    /// <summary>Takes the next query to send (the caller sends it over UDP); false when none is waiting.</summary>
     public bool TryDequeueOutgoing(out DnsOutgoing outgoing) => _outbox.TryDequeue(out outgoing);
 
+    /// <summary>Takes the next finished lookup; false when none has finished.</summary>
     public bool TryDequeueResult(out DnsResult result) => _results.TryDequeue(out result!);
 
     /// <summary>Moves queries whose try timed out on to the next server, or fails them with Timeout.</summary>

@@ -32,11 +32,16 @@ public sealed class InMemoryLink : IDisposable
     public static InMemoryLink RawIp(LinkOptions? options = null) =>
         new(Medium.Ip, MacAddress.Zero, MacAddress.Zero, options, options);
 
+    /// <summary>The link type of both ends.</summary>
     public Medium Medium { get; }
+    /// <summary>One end of the link.</summary>
     public LinkEndpoint A { get; }
+    /// <summary>The other end of the link.</summary>
     public LinkEndpoint B { get; }
 
+    /// <summary>Counters of the direction from A to B.</summary>
     public LinkStatistics AToBStatistics => _aToB.Statistics;
+    /// <summary>Counters of the direction from B to A.</summary>
     public LinkStatistics BToAStatistics => _bToA.Statistics;
 
     /// <summary>Returns every in-flight buffer to the pool.</summary>
@@ -61,9 +66,13 @@ public sealed class LinkEndpoint : INetDevice, ITimedDevice
         _in = incoming;
     }
 
+    /// <inheritdoc/>
     public Medium Medium { get; }
+    /// <inheritdoc/>
     public int Mtu => _out.Options.Mtu;
+    /// <inheritdoc/>
     public int MaxFrameSize => FrameLengths.MaxFrameFor(Medium, Math.Max(_out.Options.Mtu, _in.Options.Mtu));
+    /// <inheritdoc/>
     public MacAddress HardwareAddress { get; }
 
     /// <summary>Counters of frames this endpoint sends.</summary>
@@ -72,9 +81,12 @@ public sealed class LinkEndpoint : INetDevice, ITimedDevice
     /// <summary>Counters of frames this endpoint receives.</summary>
     public LinkStatistics ReceiveStatistics => _in.Statistics;
 
+    /// <inheritdoc/>
     public Instant NextArrival => _in.NextArrival;
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length) => _in.TryReceive(buffer, now, out length);
 
+    /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame, Instant now) => _out.Send(frame, now);
 }

@@ -22,6 +22,7 @@ public sealed class LearningSwitch : IPollable, IDisposable
     private readonly Dictionary<MacAddress, (int Port, Instant LastSeen)> _table = [];
     private byte[] _buffer = new byte[2048];
 
+    /// <summary>Creates a switch that forgets a station after <paramref name="agingTime"/> (300 s by default, IEEE 802.1D) and learns at most <paramref name="tableLimit"/> stations.</summary>
     public LearningSwitch(TimeSpan? agingTime = null, int tableLimit = 4096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tableLimit, 1);
@@ -29,8 +30,11 @@ public sealed class LearningSwitch : IPollable, IDisposable
         TableLimit = tableLimit;
     }
 
+    /// <summary>How long a learned station is remembered.</summary>
     public TimeSpan AgingTime { get; }
+    /// <summary>At most this many learned stations.</summary>
     public int TableLimit { get; }
+    /// <summary>Frame counters.</summary>
     public SwitchStatistics Statistics { get; } = new();
 
     /// <summary>The switch side of every port, in port order (what the scheduler watches).</summary>
@@ -63,6 +67,7 @@ public sealed class LearningSwitch : IPollable, IDisposable
     /// <summary>Entries currently in the table (aged ones included until they are looked up or relearned).</summary>
     public int TableCount => _table.Count;
 
+    /// <inheritdoc/>
     public Instant Poll(Instant now)
     {
         for (int p = 0; p < _ports.Count; p++)
@@ -116,6 +121,7 @@ public sealed class LearningSwitch : IPollable, IDisposable
         return false;
     }
 
+    /// <summary>Detaches every port.</summary>
     public void Dispose()
     {
         foreach (var l in _links) l.Dispose();
@@ -125,11 +131,15 @@ public sealed class LearningSwitch : IPollable, IDisposable
 /// <summary>Counters of a <see cref="LearningSwitch"/>.</summary>
 public sealed class SwitchStatistics
 {
+    /// <summary>Frames received on any port.</summary>
     public long Received { get; internal set; }
+    /// <summary>Frames sent out of the one port their destination was learned on.</summary>
     public long Forwarded { get; internal set; }
+    /// <summary>Frames sent out of every other port (unknown, broadcast or multicast destination).</summary>
     public long Flooded { get; internal set; }
     /// <summary>Frames dropped because their destination is on the port they came from.</summary>
     public long Filtered { get; internal set; }
+    /// <summary>Frames dropped because they did not parse as Ethernet.</summary>
     public long Malformed { get; internal set; }
     /// <summary>Source addresses not learned because the table was full.</summary>
     public long TableFull { get; internal set; }

@@ -29,7 +29,9 @@ public sealed record LinkOptions
 /// <summary>Counters of one direction of an in-memory link.</summary>
 public sealed class LinkStatistics
 {
+    /// <summary>Frames offered to this direction.</summary>
     public long Sent { get; internal set; }
+    /// <summary>Frames delivered at the far end.</summary>
     public long Delivered { get; internal set; }
     /// <summary>Dropped because the transmit queue (or the in-flight limit) was full.</summary>
     public long QueueDrops { get; internal set; }
@@ -38,6 +40,7 @@ public sealed class LinkStatistics
     /// <summary>Dropped because the receiver's buffer was smaller than the frame.</summary>
     public long BufferDrops { get; internal set; }
 
+    /// <summary>The counters on one line.</summary>
     public override string ToString() =>
         $"sent={Sent} delivered={Delivered} queueDrops={QueueDrops} mtuDrops={MtuDrops} bufferDrops={BufferDrops}";
 }

@@ -62,10 +62,15 @@ public sealed class ReplayDevice : INetDevice, ITimedDevice
         return new ReplayDevice(frames, start, medium, hardwareAddress, mtu, filter);
     }
 
+    /// <summary>The capture's first timestamp: the instant its frames are replayed from.</summary>
     public Instant Start { get; }
+    /// <inheritdoc/>
     public Medium Medium { get; }
+    /// <inheritdoc/>
     public int Mtu { get; }
+    /// <inheritdoc/>
     public int MaxFrameSize { get; }
+    /// <inheritdoc/>
     public MacAddress HardwareAddress { get; }
 
     /// <summary>Frames fed so far.</summary>
@@ -80,6 +85,7 @@ public sealed class ReplayDevice : INetDevice, ITimedDevice
     /// <summary>The rebased instant of the next captured frame, or <see cref="Instant.MaxValue"/> at the end.</summary>
     public Instant NextArrival => _next < _frames.Length ? Rebased(_frames[_next]) : Instant.MaxValue;
 
+    /// <inheritdoc/>
     public bool TryReceive(Span<byte> buffer, Instant now, out int length)
     {
         length = 0;
@@ -91,6 +97,7 @@ public sealed class ReplayDevice : INetDevice, ITimedDevice
         return true;
     }
 
+    /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame, Instant now) => _transmitted.Add(new CapturedFrame(now, frame.ToArray()));
 
     private Instant Rebased(CapturedFrame f) => new(f.Timestamp.Microseconds + _offset);

@@ -13,7 +13,9 @@ public sealed class SimulatedNode
         Index = index;
     }
 
+    /// <summary>The node's name (for traces).</summary>
     public string Name { get; }
+    /// <summary>What the simulator polls.</summary>
     public IPollable Node { get; }
 
     /// <summary>The node's devices; those that are <see cref="ITimedDevice"/> tell the scheduler when input is pending.</summary>
@@ -47,5 +49,6 @@ public sealed class SimulatedNode
         }
     }
 
+    /// <summary>Name, next deadline and poll count.</summary>
     public override string ToString() => $"{Name} (deadline {Deadline}, polls {Polls})";
 }

@@ -24,6 +24,7 @@ public sealed class Simulator
         Now = start;
     }
 
+    /// <summary>The seed of the simulation's randomness (printed on failure to replay the run).</summary>
     public ulong Seed { get; }
 
     /// <summary>The one random source every component of the simulation should draw from.</summary>
@@ -35,6 +36,7 @@ public sealed class Simulator
     /// <summary>Most polls allowed at one instant before the run is declared a livelock (a node asking to be polled "now" forever).</summary>
     public int MaxPollsPerInstant { get; set; } = 1_000_000;
 
+    /// <summary>The nodes, in the order they were added.</summary>
     public IReadOnlyList<SimulatedNode> Nodes => _nodes;
 
     /// <summary>Total polls made.</summary>
@@ -150,5 +152,6 @@ public sealed class Simulator
         }
     }
 
+    /// <summary>Seed, virtual time, node and poll counts.</summary>
     public override string ToString() => $"Simulator(seed {Seed}, now {Now}, {_nodes.Count} nodes, {Polls} polls)";
 }

@@ -22,6 +22,7 @@ public readonly record struct IcmpProbeMessage(byte Type, byte Code, uint RestOf
         new(version == IpVersion.V4 ? (byte)Icmpv4Type.EchoRequest : (byte)Icmpv6Type.EchoRequest, 0,
             ((uint)identifier << 16) | sequence, data);
 
+    /// <summary>The message's length in bytes: header and body.</summary>
     public int Length => HeaderLength + Body.Length;
 
     /// <summary>Writes the message with its checksum at the start of <paramref name="buffer"/> and returns its length.</summary>

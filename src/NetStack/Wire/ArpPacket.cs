@@ -5,7 +5,9 @@ namespace NetStack.Wire;
 /// <summary>ARP operation codes (RFC 826; IANA "ARP operation codes").</summary>
 public enum ArpOperation : ushort
 {
+    /// <summary>An ARP request (RFC 826).</summary>
     Request = 1,
+    /// <summary>An ARP reply.</summary>
     Reply = 2,
 }
 
@@ -21,6 +23,7 @@ public readonly ref struct ArpPacket
 {
     /// <summary>Length of an Ethernet/IPv4 ARP packet.</summary>
     public const int Length = 28;
+    /// <summary>The hardware type of Ethernet.</summary>
     public const ushort HardwareTypeEthernet = 1;
 
     private readonly ReadOnlySpan<byte> _buffer;
@@ -50,17 +53,25 @@ public readonly ref struct ArpPacket
         return true;
     }
 
+    /// <summary>The hardware type field (1: Ethernet).</summary>
     public ushort HardwareType => BinaryPrimitives.ReadUInt16BigEndian(_buffer);
+    /// <summary>The protocol type field (IPv4).</summary>
     public EtherType ProtocolType => (EtherType)BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>Request or reply.</summary>
     public ArpOperation Operation => (ArpOperation)BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]);
+    /// <summary>The sender's MAC address.</summary>
     public MacAddress SenderHardwareAddress => MacAddress.Read(_buffer[8..]);
+    /// <summary>The sender's IPv4 address.</summary>
     public Ipv4Address SenderProtocolAddress => Ipv4Address.Read(_buffer[14..]);
+    /// <summary>The target's MAC address (zero in a request).</summary>
     public MacAddress TargetHardwareAddress => MacAddress.Read(_buffer[18..]);
+    /// <summary>The target's IPv4 address.</summary>
     public Ipv4Address TargetProtocolAddress => Ipv4Address.Read(_buffer[24..]);
 
     /// <summary>The 28 bytes of the packet (without Ethernet padding).</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
 
+    /// <summary>The packet's fields.</summary>
     public ArpRepr ToRepr() => new(Operation, SenderHardwareAddress, SenderProtocolAddress,
         TargetHardwareAddress, TargetProtocolAddress);
 }
@@ -73,6 +84,7 @@ public readonly record struct ArpRepr(
     MacAddress TargetHardwareAddress,
     Ipv4Address TargetProtocolAddress)
 {
+    /// <summary>Bytes the packet takes.</summary>
     public int BufferLength => ArpPacket.Length;
 
     /// <summary>A request for <paramref name="target"/> (target hardware address zero, RFC 826).</summary>

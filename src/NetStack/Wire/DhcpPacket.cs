@@ -13,17 +13,23 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct DhcpPacket
 {
+    /// <summary>Offset of the server host name field.</summary>
     public const int SnameOffset = 44;
+    /// <summary>Length of the server host name field.</summary>
     public const int SnameLength = 64;
+    /// <summary>Offset of the boot file name field.</summary>
     public const int FileOffset = 108;
+    /// <summary>Length of the boot file name field.</summary>
     public const int FileLength = 128;
     /// <summary>Offset of the magic cookie (RFC 2131 §3).</summary>
     public const int MagicOffset = 236;
+    /// <summary>Offset of the options, after the magic cookie.</summary>
     public const int OptionsOffset = 240;
     /// <summary>The fixed BOOTP header plus the magic cookie.</summary>
     public const int MinLength = OptionsOffset;
     /// <summary>RFC 2132 §3 / RFC 1542 §2.1: 99.130.83.99.</summary>
     public const uint MagicCookie = 0x63825363;
+    /// <summary>The broadcast bit of the flags field (RFC 2131 §2).</summary>
     public const ushort BroadcastFlag = 0x8000;
 
     private readonly ReadOnlySpan<byte> _buffer;
@@ -100,18 +106,29 @@ public readonly ref struct DhcpPacket
         _ => true,
     };
 
+    /// <summary>The op field: request or reply.</summary>
     public BootpOp Op => (BootpOp)_buffer[0];
+    /// <summary>The hardware type (1: Ethernet).</summary>
     public byte HardwareType => _buffer[1];
+    /// <summary>The hardware address length.</summary>
     public byte HardwareLength => _buffer[2];
+    /// <summary>The relay hop count.</summary>
     public byte Hops => _buffer[3];
+    /// <summary>The transaction identifier (xid).</summary>
     public uint TransactionId => BinaryPrimitives.ReadUInt32BigEndian(_buffer[4..]);
+    /// <summary>Seconds since the client began acquiring.</summary>
     public ushort Seconds => BinaryPrimitives.ReadUInt16BigEndian(_buffer[8..]);
+    /// <summary>The flags field.</summary>
     public ushort Flags => BinaryPrimitives.ReadUInt16BigEndian(_buffer[10..]);
     /// <summary>RFC 2131 §2: the leftmost bit of 'flags' asks for a broadcast reply.</summary>
     public bool IsBroadcast => (Flags & BroadcastFlag) != 0;
+    /// <summary>ciaddr: the client's address when it already has one.</summary>
     public Ipv4Address ClientAddress => Ipv4Address.Read(_buffer[12..]);
+    /// <summary>yiaddr: the address offered or assigned.</summary>
     public Ipv4Address YourAddress => Ipv4Address.Read(_buffer[16..]);
+    /// <summary>siaddr: the next server's address.</summary>
     public Ipv4Address ServerAddress => Ipv4Address.Read(_buffer[20..]);
+    /// <summary>giaddr: the relay agent's address.</summary>
     public Ipv4Address GatewayAddress => Ipv4Address.Read(_buffer[24..]);
     /// <summary>The first 'hlen' octets of chaddr.</summary>
     public ReadOnlySpan<byte> ClientHardwareAddress => _buffer.Slice(28, HardwareLength);
@@ -123,6 +140,7 @@ public readonly ref struct DhcpPacket
     public ReadOnlySpan<byte> BootFile => (_overload & 1) != 0 ? default : UpToNul(_buffer.Slice(FileOffset, FileLength));
     /// <summary>The option-overload value (RFC 2132 §9.3), 0 when absent.</summary>
     public byte Overload => _overload;
+    /// <summary>Bytes in the packet.</summary>
     public int Length => _buffer.Length;
 
     private static ReadOnlySpan<byte> UpToNul(ReadOnlySpan<byte> s)
@@ -151,22 +169,33 @@ public readonly ref struct DhcpPacket
 
     /// <summary>Option 53; <see cref="DhcpMessageType.None"/> for plain BOOTP.</summary>
     public DhcpMessageType MessageType => TryGetOption(DhcpOptionCode.MessageType, out var v) ? (DhcpMessageType)v[0] : DhcpMessageType.None;
+    /// <summary>The subnet mask option, if present.</summary>
     public Ipv4Address? SubnetMask => AddressOption(DhcpOptionCode.SubnetMask);
+    /// <summary>The routers option (empty when absent).</summary>
     public Ipv4AddressList Routers => new(BytesOption(DhcpOptionCode.Router));
+    /// <summary>The DNS servers option (empty when absent).</summary>
     public Ipv4AddressList DnsServers => new(BytesOption(DhcpOptionCode.DnsServers));
+    /// <summary>The host name option (empty when absent).</summary>
     public ReadOnlySpan<byte> HostName => BytesOption(DhcpOptionCode.HostName);
+    /// <summary>The domain name option (empty when absent).</summary>
     public ReadOnlySpan<byte> DomainName => BytesOption(DhcpOptionCode.DomainName);
+    /// <summary>The interface MTU option, if present.</summary>
     public ushort? InterfaceMtu => TryGetOption(DhcpOptionCode.InterfaceMtu, out var v) ? BinaryPrimitives.ReadUInt16BigEndian(v) : null;
+    /// <summary>The broadcast address option, if present.</summary>
     public Ipv4Address? BroadcastAddress => AddressOption(DhcpOptionCode.BroadcastAddress);
+    /// <summary>The requested address option, if present.</summary>
     public Ipv4Address? RequestedAddress => AddressOption(DhcpOptionCode.RequestedAddress);
     /// <summary>Option 51, seconds (0xFFFFFFFF = infinite, RFC 2131 §3.3).</summary>
     public uint? LeaseTime => UInt32Option(DhcpOptionCode.LeaseTime);
+    /// <summary>The server identifier option, if present.</summary>
     public Ipv4Address? ServerIdentifier => AddressOption(DhcpOptionCode.ServerIdentifier);
+    /// <summary>The parameter request list option (empty when absent).</summary>
     public ReadOnlySpan<byte> ParameterRequestList => BytesOption(DhcpOptionCode.ParameterRequestList);
     /// <summary>Option 58 (T1), seconds.</summary>
     public uint? RenewalTime => UInt32Option(DhcpOptionCode.RenewalTime);
     /// <summary>Option 59 (T2), seconds.</summary>
     public uint? RebindingTime => UInt32Option(DhcpOptionCode.RebindingTime);
+    /// <summary>The client identifier option (empty when absent).</summary>
     public ReadOnlySpan<byte> ClientIdentifier => BytesOption(DhcpOptionCode.ClientIdentifier);
 
     /// <summary>The meaningful fields, copied out (allocates the lists; not for hot paths).</summary>

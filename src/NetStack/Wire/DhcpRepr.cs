@@ -12,31 +12,56 @@ public readonly record struct DhcpRepr
     /// <summary>RFC 1542 §2.1: a BOOTP message is at least 300 octets; shorter ones are padded.</summary>
     public const int MinimumMessageLength = 300;
 
+    /// <summary>Request or reply.</summary>
     public BootpOp Op { get; init; }
+    /// <summary>The DHCP message type option.</summary>
     public DhcpMessageType MessageType { get; init; }
+    /// <summary>The transaction identifier (xid).</summary>
     public uint TransactionId { get; init; }
+    /// <summary>Seconds since the client began acquiring.</summary>
     public ushort Seconds { get; init; }
+    /// <summary>Asks the server to broadcast its reply (RFC 2131 §4.1).</summary>
     public bool Broadcast { get; init; }
+    /// <summary>The relay hop count.</summary>
     public byte Hops { get; init; }
+    /// <summary>ciaddr.</summary>
     public Ipv4Address ClientAddress { get; init; }
+    /// <summary>yiaddr.</summary>
     public Ipv4Address YourAddress { get; init; }
+    /// <summary>siaddr.</summary>
     public Ipv4Address ServerAddress { get; init; }
+    /// <summary>giaddr.</summary>
     public Ipv4Address GatewayAddress { get; init; }
+    /// <summary>The client's hardware address (chaddr).</summary>
     public MacAddress ClientMac { get; init; }
 
+    /// <summary>Subnet mask option.</summary>
     public Ipv4Address? SubnetMask { get; init; }
+    /// <summary>Routers option.</summary>
     public IReadOnlyList<Ipv4Address>? Routers { get; init; }
+    /// <summary>DNS servers option.</summary>
     public IReadOnlyList<Ipv4Address>? DnsServers { get; init; }
+    /// <summary>Host name option.</summary>
     public byte[]? HostName { get; init; }
+    /// <summary>Domain name option.</summary>
     public byte[]? DomainName { get; init; }
+    /// <summary>Interface MTU option.</summary>
     public ushort? InterfaceMtu { get; init; }
+    /// <summary>Broadcast address option.</summary>
     public Ipv4Address? BroadcastAddress { get; init; }
+    /// <summary>Requested address option.</summary>
     public Ipv4Address? RequestedAddress { get; init; }
+    /// <summary>Lease time option, in seconds.</summary>
     public uint? LeaseTime { get; init; }
+    /// <summary>Server identifier option.</summary>
     public Ipv4Address? ServerIdentifier { get; init; }
+    /// <summary>Parameter request list option.</summary>
     public byte[]? ParameterRequestList { get; init; }
+    /// <summary>Renewal (T1) time option, in seconds.</summary>
     public uint? RenewalTime { get; init; }
+    /// <summary>Rebinding (T2) time option, in seconds.</summary>
     public uint? RebindingTime { get; init; }
+    /// <summary>Client identifier option.</summary>
     public byte[]? ClientIdentifier { get; init; }
 
     /// <summary>Length of the options area including the cookie and End.</summary>

@@ -78,20 +78,34 @@ public readonly ref struct DnsMessage
         }
     }
 
+    /// <summary>The message identifier.</summary>
     public ushort Id => BinaryPrimitives.ReadUInt16BigEndian(_buffer);
     private ushort Flags => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>The header's flags and identifier.</summary>
     public DnsHeader Header => DnsHeader.FromFlags(Id, Flags);
+    /// <summary>QR: true for a response.</summary>
     public bool IsResponse => (Flags & 0x8000) != 0;
+    /// <summary>The opcode.</summary>
     public DnsOpcode Opcode => (DnsOpcode)((Flags >> 11) & 0xF);
+    /// <summary>AA: the answer is authoritative.</summary>
     public bool Authoritative => (Flags & 0x0400) != 0;
+    /// <summary>TC: the message was truncated.</summary>
     public bool Truncated => (Flags & 0x0200) != 0;
+    /// <summary>RD: recursion desired.</summary>
     public bool RecursionDesired => (Flags & 0x0100) != 0;
+    /// <summary>RA: recursion available.</summary>
     public bool RecursionAvailable => (Flags & 0x0080) != 0;
+    /// <summary>The response code.</summary>
     public DnsRcode Rcode => (DnsRcode)(Flags & 0xF);
+    /// <summary>QDCOUNT: questions.</summary>
     public int QuestionCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[4..]);
+    /// <summary>ANCOUNT: answer records.</summary>
     public int AnswerCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]);
+    /// <summary>NSCOUNT: authority records.</summary>
     public int AuthorityCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[8..]);
+    /// <summary>ARCOUNT: additional records.</summary>
     public int AdditionalCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[10..]);
+    /// <summary>The whole message (compressed names point into it).</summary>
     public ReadOnlySpan<byte> Buffer => _buffer;
 
     /// <summary>The questions, in order.</summary>
@@ -117,9 +131,12 @@ public readonly ref struct DnsMessage
             _current = default;
         }
 
+        /// <summary>The current question.</summary>
         public readonly DnsQuestion Current => _current;
+        /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
         public readonly QuestionEnumerator GetEnumerator() => this;
 
+        /// <summary>Moves to the next question; false at the end or at a malformed question.</summary>
         public bool MoveNext()
         {
             if (_left == 0) return false;
@@ -152,9 +169,12 @@ public readonly ref struct DnsMessage
             _pos = q.Position;
         }
 
+        /// <summary>The current record.</summary>
         public readonly DnsRecord Current => _current;
+        /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
         public readonly RecordEnumerator GetEnumerator() => this;
 
+        /// <summary>Moves to the next record; false at the end or at a malformed record.</summary>
         public bool MoveNext()
         {
             DnsSection section;
@@ -183,8 +203,11 @@ public readonly ref struct DnsQuestion
         Class = @class;
     }
 
+    /// <summary>The name asked about.</summary>
     public DnsName Name { get; }
+    /// <summary>The record type asked for.</summary>
     public DnsType Type { get; }
+    /// <summary>The class asked for.</summary>
     public DnsClass Class { get; }
 }
 
@@ -203,9 +226,13 @@ public readonly ref struct DnsRecord
         Section = section;
     }
 
+    /// <summary>The section the record is in.</summary>
     public DnsSection Section { get; }
+    /// <summary>The record's owner name.</summary>
     public DnsName Name => new(_message, _nameOffset);
+    /// <summary>The record type.</summary>
     public DnsType Type => (DnsType)BinaryPrimitives.ReadUInt16BigEndian(_message[_fixedOffset..]);
+    /// <summary>The record class.</summary>
     public DnsClass Class => (DnsClass)BinaryPrimitives.ReadUInt16BigEndian(_message[(_fixedOffset + 2)..]);
     /// <summary>RFC 2181 §8: a TTL with the top bit set is treated as zero.</summary>
     public uint Ttl
@@ -218,8 +245,10 @@ public readonly ref struct DnsRecord
     }
 
     private int RdataOffset => _fixedOffset + 10;
+    /// <summary>The record data (RDATA).</summary>
     public ReadOnlySpan<byte> Data => _message.Slice(RdataOffset, BinaryPrimitives.ReadUInt16BigEndian(_message[(_fixedOffset + 8)..]));
 
+    /// <summary>The address of an A record; false for another type or a bad length.</summary>
     public bool TryGetA(out Ipv4Address address)
     {
         bool ok = Type == DnsType.A && Data.Length == 4;
@@ -227,6 +256,7 @@ public readonly ref struct DnsRecord
         return ok;
     }
 
+    /// <summary>The address of an AAAA record; false for another type or a bad length.</summary>
     public bool TryGetAaaa(out Ipv6Address address)
     {
         bool ok = Type == DnsType.AAAA && Data.Length == 16;

@@ -14,8 +14,11 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct DnsName
 {
+    /// <summary>The longest name in wire form, in bytes (RFC 1035 §3.1).</summary>
     public const int MaxLength = 255;
+    /// <summary>The longest label, in bytes (RFC 1035 §2.3.4).</summary>
     public const int MaxLabelLength = 63;
+    /// <summary>At most this many compression pointers are followed in one name (a loop guard).</summary>
     public const int MaxPointerHops = 64;
     /// <summary>Characters the longest possible name can need in text form (every octet as \DDD).</summary>
     public const int MaxTextLength = MaxLength * 4;
@@ -277,9 +280,12 @@ public readonly ref struct DnsName
             _current = default;
         }
 
+        /// <summary>The current label.</summary>
         public readonly ReadOnlySpan<byte> Current => _current;
+        /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
         public readonly LabelEnumerator GetEnumerator() => this;
 
+        /// <summary>Moves to the next label; false at the end of the name.</summary>
         public bool MoveNext()
         {
             // Bounds re-checked so the enumerator cannot throw even on an unvalidated name.

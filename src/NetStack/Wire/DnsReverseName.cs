@@ -37,18 +37,21 @@ public static class DnsReverseName
         return Append(destination, ref written, "ip6.arpa");
     }
 
+    /// <summary>The in-addr.arpa name of <paramref name="address"/> (RFC 1035 §3.5).</summary>
     public static string For(Ipv4Address address)
     {
         Span<char> b = stackalloc char[MaxLength];
         return TryFormat(address, b, out int n) ? new string(b[..n]) : string.Empty;
     }
 
+    /// <summary>The ip6.arpa name of <paramref name="address"/> (RFC 3596 §2.5).</summary>
     public static string For(Ipv6Address address)
     {
         Span<char> b = stackalloc char[MaxLength];
         return TryFormat(address, b, out int n) ? new string(b[..n]) : string.Empty;
     }
 
+    /// <summary>The reverse-lookup name of <paramref name="address"/>.</summary>
     public static string For(IpAddress address) => address.IsV4 ? For(address.V4) : For(address.V6);
 
     private static bool Append(Span<char> destination, ref int written, string suffix)

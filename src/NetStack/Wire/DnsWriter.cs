@@ -48,6 +48,7 @@ public ref struct DnsWriter
     /// <summary>The message written so far.</summary>
     public readonly ReadOnlySpan<byte> Written => _buffer[.._pos];
 
+    /// <summary>Adds a question for a dotted <paramref name="name"/>; false when the name is invalid, it does not fit, or the question section is closed.</summary>
     public bool TryAddQuestion(ReadOnlySpan<char> name, DnsType type, DnsClass @class = DnsClass.IN)
     {
         Span<byte> wire = stackalloc byte[DnsName.MaxLength];
@@ -73,6 +74,7 @@ public ref struct DnsWriter
         return true;
     }
 
+    /// <summary>Adds an A record to <paramref name="section"/>; false when the name is invalid, the record does not fit, or the section was closed.</summary>
     public bool TryAddA(DnsSection section, ReadOnlySpan<char> name, uint ttl, Ipv4Address address)
     {
         Span<byte> a = stackalloc byte[4];
@@ -80,6 +82,7 @@ public ref struct DnsWriter
         return TryAddRecord(section, name, DnsType.A, ttl, a);
     }
 
+    /// <summary>Adds an AAAA record to <paramref name="section"/>; false when the name is invalid, the record does not fit, or the section was closed.</summary>
     public bool TryAddAaaa(DnsSection section, ReadOnlySpan<char> name, uint ttl, Ipv6Address address)
     {
         Span<byte> a = stackalloc byte[16];

@@ -5,10 +5,13 @@ namespace NetStack.Wire;
 /// <summary>EtherType values the stack knows.</summary>
 public enum EtherType : ushort
 {
+    /// <summary>IPv4.</summary>
     Ipv4 = 0x0800,
+    /// <summary>ARP.</summary>
     Arp = 0x0806,
     /// <summary>IEEE 802.1Q customer VLAN tag (C-tag).</summary>
     Vlan = 0x8100,
+    /// <summary>IPv6.</summary>
     Ipv6 = 0x86DD,
     /// <summary>IEEE 802.1ad service VLAN tag (S-tag, "QinQ").</summary>
     QinQ = 0x88A8,
@@ -17,10 +20,14 @@ public enum EtherType : ushort
 /// <summary>One 802.1Q / 802.1ad tag: its TPID and the 16-bit TCI (PCP, DEI, VID).</summary>
 public readonly record struct VlanTag(ushort Tpid, ushort Tci)
 {
+    /// <summary>The priority code point.</summary>
     public int Pcp => Tci >> 13;
+    /// <summary>The drop eligible indicator.</summary>
     public bool Dei => (Tci & 0x1000) != 0;
+    /// <summary>The VLAN identifier.</summary>
     public int Vid => Tci & 0x0FFF;
 
+    /// <summary>A tag with protocol identifier <paramref name="tpid"/>, VLAN <paramref name="vid"/>, priority <paramref name="pcp"/> and drop eligibility <paramref name="dei"/>.</summary>
     public static VlanTag Create(EtherType tpid, int vid, int pcp = 0, bool dei = false) =>
         new((ushort)tpid, (ushort)((pcp & 7) << 13 | (dei ? 0x1000 : 0) | (vid & 0xFFF)));
 }
@@ -35,7 +42,9 @@ public readonly record struct VlanTag(ushort Tpid, ushort Tci)
 /// </summary>
 public readonly ref struct EthernetFrame
 {
+    /// <summary>Bytes in an untagged Ethernet header.</summary>
     public const int HeaderLength = 14;
+    /// <summary>Bytes in one VLAN tag.</summary>
     public const int TagLength = 4;
     /// <summary>Tags accepted before a frame is refused (QinQ is two).</summary>
     public const int MaxTags = 2;
@@ -72,8 +81,11 @@ public readonly ref struct EthernetFrame
         return true;
     }
 
+    /// <summary>The destination MAC address.</summary>
     public MacAddress Destination => MacAddress.Read(_buffer);
+    /// <summary>The source MAC address.</summary>
     public MacAddress Source => MacAddress.Read(_buffer[6..]);
+    /// <summary>VLAN tags between the source address and the EtherType.</summary>
     public int TagCount => _tags;
 
     /// <summary>The i-th tag, outermost first.</summary>
@@ -83,9 +95,12 @@ public readonly ref struct EthernetFrame
 
     /// <summary>The EtherType after all tags.</summary>
     public EtherType EtherType => (EtherType)BinaryPrimitives.ReadUInt16BigEndian(_buffer[(12 + _tags * TagLength)..]);
+    /// <summary>Bytes of the header, tags included.</summary>
     public int HeaderSize => HeaderLength + _tags * TagLength;
+    /// <summary>The bytes after the header.</summary>
     public ReadOnlySpan<byte> Payload => _buffer[HeaderSize..];
 
+    /// <summary>The header's fields.</summary>
     public EthernetRepr ToRepr() => new(Source, Destination, EtherType,
         _tags > 0 ? Tag(0) : null, _tags > 1 ? Tag(1) : null);
 }
@@ -94,6 +109,7 @@ public readonly ref struct EthernetFrame
 public readonly record struct EthernetRepr(MacAddress Source, MacAddress Destination, EtherType EtherType,
     VlanTag? OuterTag = null, VlanTag? InnerTag = null)
 {
+    /// <summary>Bytes of the header, tags included.</summary>
     public int HeaderLength => EthernetFrame.HeaderLength
         + (OuterTag.HasValue ? EthernetFrame.TagLength : 0) + (InnerTag.HasValue ? EthernetFrame.TagLength : 0);
 

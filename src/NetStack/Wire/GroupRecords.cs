@@ -9,11 +9,17 @@ namespace NetStack.Wire;
 /// </summary>
 public enum GroupRecordType : byte
 {
+    /// <summary>MODE_IS_INCLUDE (RFC 3376 §4.2.12, RFC 3810 §5.2.12).</summary>
     ModeIsInclude = 1,
+    /// <summary>MODE_IS_EXCLUDE.</summary>
     ModeIsExclude = 2,
+    /// <summary>CHANGE_TO_INCLUDE_MODE.</summary>
     ChangeToIncludeMode = 3,
+    /// <summary>CHANGE_TO_EXCLUDE_MODE.</summary>
     ChangeToExcludeMode = 4,
+    /// <summary>ALLOW_NEW_SOURCES.</summary>
     AllowNewSources = 5,
+    /// <summary>BLOCK_OLD_SOURCES.</summary>
     BlockOldSources = 6,
 }
 

@@ -13,7 +13,9 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct IcmpExtension
 {
+    /// <summary>Bytes in the extension header (RFC 4884 §7).</summary>
     public const int HeaderLength = 4;
+    /// <summary>Bytes in an object header (RFC 4884 §7).</summary>
     public const int ObjectHeaderLength = 4;
     /// <summary>RFC 4884 §7: the extension structure version.</summary>
     public const int CurrentVersion = 2;
@@ -44,10 +46,13 @@ public readonly ref struct IcmpExtension
         return true;
     }
 
+    /// <summary>The extension version (2).</summary>
     public int Version => _buffer[0] >> 4;
+    /// <summary>The checksum field.</summary>
     public ushort ChecksumField => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
     /// <summary>RFC 4884 §7: the checksum covers the extension header and all objects.</summary>
     public bool ChecksumValid => Checksum.Verify(_buffer);
+    /// <summary>The whole extension structure.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
 
     /// <summary>The objects, in order; well formed by construction.</summary>
@@ -88,6 +93,7 @@ public readonly ref struct IcmpExtensionObject
     /// <summary>RFC 4950 §7: C-Type 1, Incoming MPLS Label Stack.</summary>
     public const byte CTypeIncomingMplsLabelStack = 1;
 
+    /// <summary>An object of class <paramref name="classNum"/> and type <paramref name="cType"/>.</summary>
     public IcmpExtensionObject(byte classNum, byte cType, ReadOnlySpan<byte> payload)
     {
         ClassNum = classNum;
@@ -95,10 +101,13 @@ public readonly ref struct IcmpExtensionObject
         Payload = payload;
     }
 
+    /// <summary>The object's class number.</summary>
     public byte ClassNum { get; }
+    /// <summary>The object's class sub-type.</summary>
     public byte CType { get; }
     /// <summary>The object payload after its 4-byte header.</summary>
     public ReadOnlySpan<byte> Payload { get; }
+    /// <summary>Bytes of the object, header included.</summary>
     public int Length => IcmpExtension.ObjectHeaderLength + Payload.Length;
 
     /// <summary>An RFC 4950 incoming MPLS label stack.</summary>
@@ -118,6 +127,7 @@ public ref struct IcmpExtensionObjectEnumerator
     private int _offset;
     private IcmpExtensionObject _current;
 
+    /// <summary>Enumerates the objects in <paramref name="objects"/>.</summary>
     public IcmpExtensionObjectEnumerator(ReadOnlySpan<byte> objects)
     {
         _objects = objects;
@@ -125,10 +135,13 @@ public ref struct IcmpExtensionObjectEnumerator
         _current = default;
     }
 
+    /// <summary>The current object.</summary>
     public readonly IcmpExtensionObject Current => _current;
 
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly IcmpExtensionObjectEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next object; false at the end or at a malformed object.</summary>
     public bool MoveNext()
     {
         if (_objects.Length - _offset < IcmpExtension.ObjectHeaderLength) return false;
@@ -147,14 +160,17 @@ public ref struct IcmpExtensionObjectEnumerator
 /// </summary>
 public readonly record struct MplsLabelEntry(uint Label, byte TrafficClass, bool BottomOfStack, byte Ttl)
 {
+    /// <summary>Bytes in one label stack entry.</summary>
     public const int Length = 4;
 
+    /// <summary>Reads an entry from the first 4 bytes of <paramref name="source"/>.</summary>
     public static MplsLabelEntry Read(ReadOnlySpan<byte> source)
     {
         uint v = BinaryPrimitives.ReadUInt32BigEndian(source);
         return new MplsLabelEntry(v >> 12, (byte)((v >> 9) & 7), ((v >> 8) & 1) != 0, (byte)v);
     }
 
+    /// <summary>Writes the entry to the first 4 bytes of <paramref name="destination"/>.</summary>
     public void Write(Span<byte> destination) =>
         BinaryPrimitives.WriteUInt32BigEndian(destination,
             ((Label & 0xFFFFF) << 12) | ((uint)(TrafficClass & 7) << 9) | (BottomOfStack ? 0x100u : 0) | Ttl);

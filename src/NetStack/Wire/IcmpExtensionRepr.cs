@@ -5,12 +5,14 @@ namespace NetStack.Wire;
 /// <summary>An extension object to write (RFC 4884 §8): class, sub-type and payload (a multiple of 4 octets).</summary>
 public readonly record struct IcmpExtensionObjectRepr(byte ClassNum, byte CType, ReadOnlyMemory<byte> Payload)
 {
+    /// <summary>Bytes of the object, header included.</summary>
     public int Length => IcmpExtension.ObjectHeaderLength + Payload.Length;
 }
 
 /// <summary>An ICMP extension structure to write (RFC 4884 §7): version 2 header with its checksum, then the objects.</summary>
 public readonly record struct IcmpExtensionRepr(ReadOnlyMemory<IcmpExtensionObjectRepr> Objects)
 {
+    /// <summary>Bytes the extension takes.</summary>
     public int BufferLength
     {
         get
@@ -21,6 +23,7 @@ public readonly record struct IcmpExtensionRepr(ReadOnlyMemory<IcmpExtensionObje
         }
     }
 
+    /// <summary>Writes the extension with its checksum; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         int length = BufferLength;

@@ -5,54 +5,86 @@ namespace NetStack.Wire;
 /// <summary>ICMPv4 message types (RFC 792, IANA "ICMP Type Numbers").</summary>
 public enum Icmpv4Type : byte
 {
+    /// <summary>Echo reply (RFC 792).</summary>
     EchoReply = 0,
+    /// <summary>Destination unreachable.</summary>
     DestinationUnreachable = 3,
+    /// <summary>Source quench (deprecated, RFC 6633).</summary>
     SourceQuench = 4,
+    /// <summary>Redirect.</summary>
     Redirect = 5,
+    /// <summary>Echo request.</summary>
     EchoRequest = 8,
+    /// <summary>Router advertisement (RFC 1256).</summary>
     RouterAdvertisement = 9,
+    /// <summary>Router solicitation (RFC 1256).</summary>
     RouterSolicitation = 10,
+    /// <summary>Time exceeded.</summary>
     TimeExceeded = 11,
+    /// <summary>Parameter problem.</summary>
     ParameterProblem = 12,
+    /// <summary>Timestamp request.</summary>
     Timestamp = 13,
+    /// <summary>Timestamp reply.</summary>
     TimestampReply = 14,
 }
 
 /// <summary>Destination Unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1).</summary>
 public enum Icmpv4UnreachableCode : byte
 {
+    /// <summary>Net unreachable.</summary>
     NetUnreachable = 0,
+    /// <summary>Host unreachable.</summary>
     HostUnreachable = 1,
+    /// <summary>Protocol unreachable.</summary>
     ProtocolUnreachable = 2,
+    /// <summary>Port unreachable.</summary>
     PortUnreachable = 3,
     /// <summary>Fragmentation needed and DF set; carries the next-hop MTU (RFC 1191 §4).</summary>
     FragmentationNeeded = 4,
+    /// <summary>Source route failed.</summary>
     SourceRouteFailed = 5,
+    /// <summary>Destination network unknown (RFC 1122 §3.2.2.1).</summary>
     DestinationNetworkUnknown = 6,
+    /// <summary>Destination host unknown.</summary>
     DestinationHostUnknown = 7,
+    /// <summary>Source host isolated.</summary>
     SourceHostIsolated = 8,
+    /// <summary>Communication with the destination network administratively prohibited.</summary>
     NetworkAdministrativelyProhibited = 9,
+    /// <summary>Communication with the destination host administratively prohibited.</summary>
     HostAdministrativelyProhibited = 10,
+    /// <summary>Network unreachable for the type of service.</summary>
     NetworkUnreachableForTos = 11,
+    /// <summary>Host unreachable for the type of service.</summary>
     HostUnreachableForTos = 12,
+    /// <summary>Communication administratively prohibited (RFC 1812 §5.2.7.1).</summary>
     CommunicationAdministrativelyProhibited = 13,
+    /// <summary>Host precedence violation.</summary>
     HostPrecedenceViolation = 14,
+    /// <summary>Precedence cutoff in effect.</summary>
     PrecedenceCutoffInEffect = 15,
 }
 
 /// <summary>Time Exceeded codes (RFC 792).</summary>
 public enum Icmpv4TimeExceededCode : byte
 {
+    /// <summary>TTL exceeded in transit.</summary>
     TtlExceededInTransit = 0,
+    /// <summary>Fragment reassembly time exceeded.</summary>
     FragmentReassemblyTimeExceeded = 1,
 }
 
 /// <summary>Redirect codes (RFC 792).</summary>
 public enum Icmpv4RedirectCode : byte
 {
+    /// <summary>Redirect datagrams for the network.</summary>
     Network = 0,
+    /// <summary>Redirect datagrams for the host.</summary>
     Host = 1,
+    /// <summary>Redirect datagrams for the type of service and network.</summary>
     TosAndNetwork = 2,
+    /// <summary>Redirect datagrams for the type of service and host.</summary>
     TosAndHost = 3,
 }
 
@@ -67,6 +99,7 @@ public enum Icmpv4RedirectCode : byte
 /// </summary>
 public readonly ref struct Icmpv4Packet
 {
+    /// <summary>Bytes in the ICMP header.</summary>
     public const int HeaderLength = 8;
     /// <summary>RFC 4884 §4.1: with extensions, the original datagram field is at least 128 octets.</summary>
     public const int MinOriginalDatagramWithExtension = 128;
@@ -85,8 +118,11 @@ public readonly ref struct Icmpv4Packet
         return true;
     }
 
+    /// <summary>The message type.</summary>
     public Icmpv4Type Type => (Icmpv4Type)_buffer[0];
+    /// <summary>The message code.</summary>
     public byte Code => _buffer[1];
+    /// <summary>The checksum field.</summary>
     public ushort ChecksumField => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
     /// <summary>RFC 792: the checksum covers the whole ICMP message.</summary>
     public bool ChecksumValid => Checksum.Verify(_buffer);

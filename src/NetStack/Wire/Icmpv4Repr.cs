@@ -5,6 +5,7 @@ namespace NetStack.Wire;
 /// <summary>An ICMPv4 Echo or Echo Reply (RFC 792), which can be written in place with its checksum.</summary>
 public readonly record struct Icmpv4EchoRepr(Icmpv4Type Type, ushort Identifier, ushort SequenceNumber, int DataLength)
 {
+    /// <summary>An echo request with <paramref name="identifier"/>, <paramref name="sequence"/> and <paramref name="dataLength"/> bytes of data.</summary>
     public static Icmpv4EchoRepr Request(ushort identifier, ushort sequence, int dataLength) =>
         new(Icmpv4Type.EchoRequest, identifier, sequence, dataLength);
 
@@ -12,7 +13,9 @@ public readonly record struct Icmpv4EchoRepr(Icmpv4Type Type, ushort Identifier,
     public static Icmpv4EchoRepr ReplyTo(in Icmpv4Packet request) =>
         new(Icmpv4Type.EchoReply, request.Identifier, request.SequenceNumber, request.EchoData.Length);
 
+    /// <summary>Bytes of the ICMP header.</summary>
     public int HeaderLength => Icmpv4Packet.HeaderLength;
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => Icmpv4Packet.HeaderLength + DataLength;
 
     /// <summary>
@@ -65,18 +68,23 @@ public readonly record struct Icmpv4ErrorRepr(Icmpv4Type Type, byte Code, uint P
         return new Icmpv4ErrorRepr(type, code, parameter, Math.Clamp(originalLength, 0, Math.Max(0, room)), mplsLabelCount);
     }
 
+    /// <summary>A time exceeded error quoting <paramref name="originalLength"/> bytes of the offending datagram, with an MPLS label stack extension of <paramref name="mplsLabelCount"/> entries (RFC 4950) when not zero.</summary>
     public static Icmpv4ErrorRepr TimeExceeded(Icmpv4TimeExceededCode code, int originalLength, int mplsLabelCount = 0) =>
         ForDatagram(Icmpv4Type.TimeExceeded, (byte)code, 0, originalLength, mplsLabelCount);
 
+    /// <summary>A destination unreachable error quoting <paramref name="originalLength"/> bytes; <paramref name="nextHopMtu"/> for fragmentation needed (RFC 1191 §4).</summary>
     public static Icmpv4ErrorRepr Unreachable(Icmpv4UnreachableCode code, int originalLength, ushort nextHopMtu = 0, int mplsLabelCount = 0) =>
         ForDatagram(Icmpv4Type.DestinationUnreachable, (byte)code, nextHopMtu, originalLength, mplsLabelCount);
 
+    /// <summary>A parameter problem error pointing at byte <paramref name="pointer"/> of the offending datagram.</summary>
     public static Icmpv4ErrorRepr ParameterProblem(byte pointer, int originalLength) =>
         ForDatagram(Icmpv4Type.ParameterProblem, 0, pointer, originalLength);
 
+    /// <summary>A redirect to <paramref name="gateway"/>.</summary>
     public static Icmpv4ErrorRepr Redirect(Icmpv4RedirectCode code, Ipv4Address gateway, int originalLength) =>
         ForDatagram(Icmpv4Type.Redirect, (byte)code, gateway.Value, originalLength);
 
+    /// <summary>True when an RFC 4884 extension follows the quoted datagram.</summary>
     public bool HasExtension => MplsLabelCount > 0;
 
     /// <summary>RFC 4884 §4.1: with an extension the original datagram field is zero-padded to 32 bits and to at least 128 bytes.</summary>
@@ -84,6 +92,7 @@ public readonly record struct Icmpv4ErrorRepr(Icmpv4Type Type, byte Code, uint P
         ? Math.Max(Icmpv4Packet.MinOriginalDatagramWithExtension, (QuoteLength + 3) & ~3)
         : QuoteLength;
 
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => Icmpv4Packet.HeaderLength + OriginalFieldLength
         + (HasExtension ? IcmpExtension.MplsStackLength(MplsLabelCount) : 0);
 

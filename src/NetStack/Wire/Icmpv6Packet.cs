@@ -5,32 +5,54 @@ namespace NetStack.Wire;
 /// <summary>ICMPv6 message types (RFC 4443 §2.1, RFC 4861 §4, RFC 2710, RFC 3810).</summary>
 public enum Icmpv6Type : byte
 {
+    /// <summary>Destination unreachable (RFC 4443 §3.1).</summary>
     DestinationUnreachable = 1,
+    /// <summary>Packet too big (RFC 4443 §3.2).</summary>
     PacketTooBig = 2,
+    /// <summary>Time exceeded (RFC 4443 §3.3).</summary>
     TimeExceeded = 3,
+    /// <summary>Parameter problem (RFC 4443 §3.4).</summary>
     ParameterProblem = 4,
+    /// <summary>Echo request (RFC 4443 §4.1).</summary>
     EchoRequest = 128,
+    /// <summary>Echo reply (RFC 4443 §4.2).</summary>
     EchoReply = 129,
+    /// <summary>Multicast listener query (RFC 2710, RFC 3810).</summary>
     MulticastListenerQuery = 130,
+    /// <summary>MLDv1 report (RFC 2710).</summary>
     MulticastListenerReport = 131,
+    /// <summary>MLDv1 done (RFC 2710).</summary>
     MulticastListenerDone = 132,
+    /// <summary>Router solicitation (RFC 4861 §4.1).</summary>
     RouterSolicitation = 133,
+    /// <summary>Router advertisement (RFC 4861 §4.2).</summary>
     RouterAdvertisement = 134,
+    /// <summary>Neighbour solicitation (RFC 4861 §4.3).</summary>
     NeighborSolicitation = 135,
+    /// <summary>Neighbour advertisement (RFC 4861 §4.4).</summary>
     NeighborAdvertisement = 136,
+    /// <summary>Redirect (RFC 4861 §4.5).</summary>
     Redirect = 137,
+    /// <summary>MLDv2 report (RFC 3810 §5.2).</summary>
     Mldv2Report = 143,
 }
 
 /// <summary>Destination Unreachable codes (RFC 4443 §3.1).</summary>
 public enum Icmpv6UnreachableCode : byte
 {
+    /// <summary>No route to destination.</summary>
     NoRoute = 0,
+    /// <summary>Communication with the destination administratively prohibited.</summary>
     AdministrativelyProhibited = 1,
+    /// <summary>Beyond the scope of the source address.</summary>
     BeyondScopeOfSource = 2,
+    /// <summary>Address unreachable.</summary>
     AddressUnreachable = 3,
+    /// <summary>Port unreachable.</summary>
     PortUnreachable = 4,
+    /// <summary>Source address failed ingress/egress policy.</summary>
     SourceAddressFailedPolicy = 5,
+    /// <summary>Reject route to destination.</summary>
     RejectRoute = 6,
     /// <summary>Code 7, assigned by RFC 6550 (ICMPv6 parameters registry).</summary>
     ErrorInSourceRoutingHeader = 7,
@@ -39,16 +61,22 @@ public enum Icmpv6UnreachableCode : byte
 /// <summary>Time Exceeded codes (RFC 4443 §3.3).</summary>
 public enum Icmpv6TimeExceededCode : byte
 {
+    /// <summary>Hop limit exceeded in transit.</summary>
     HopLimitExceeded = 0,
+    /// <summary>Fragment reassembly time exceeded.</summary>
     ReassemblyTimeExceeded = 1,
 }
 
 /// <summary>Parameter Problem codes (RFC 4443 §3.4, RFC 7112 §4 for code 3).</summary>
 public enum Icmpv6ParameterProblemCode : byte
 {
+    /// <summary>Erroneous header field encountered.</summary>
     ErroneousHeaderField = 0,
+    /// <summary>Unrecognized Next Header type encountered.</summary>
     UnrecognizedNextHeader = 1,
+    /// <summary>Unrecognized IPv6 option encountered.</summary>
     UnrecognizedOption = 2,
+    /// <summary>IPv6 first fragment has an incomplete header chain (RFC 7112).</summary>
     IncompleteHeaderChain = 3,
 }
 
@@ -64,6 +92,7 @@ public enum Icmpv6ParameterProblemCode : byte
 /// </summary>
 public readonly ref struct Icmpv6Packet
 {
+    /// <summary>Bytes of type, code and checksum.</summary>
     public const int HeaderLength = 4;
     /// <summary>Length of the fixed header of error and echo messages.</summary>
     public const int ErrorHeaderLength = 8;
@@ -74,6 +103,7 @@ public readonly ref struct Icmpv6Packet
 
     private Icmpv6Packet(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
+    /// <summary>Validates the length for the type; the checksum is checked separately, as it needs the addresses.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Icmpv6Packet packet, out WireError error)
     {
         packet = default;
@@ -92,16 +122,22 @@ public readonly ref struct Icmpv6Packet
     /// <summary>RFC 4443 §2.1: types 0-127 are error messages, 128-255 informational.</summary>
     public static bool IsErrorType(byte type) => type < 128;
 
+    /// <summary>The message type.</summary>
     public Icmpv6Type Type => (Icmpv6Type)_buffer[0];
+    /// <summary>The message code.</summary>
     public byte Code => _buffer[1];
+    /// <summary>The checksum field.</summary>
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>True for an error message (type below 128, RFC 4443 §2.1).</summary>
     public bool IsError => IsErrorType(_buffer[0]);
+    /// <summary>The whole message.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
     /// <summary>Everything after type, code and checksum.</summary>
     public ReadOnlySpan<byte> Body => _buffer[HeaderLength..];
 
     /// <summary>Echo identifier (RFC 4443 §4.1); 0 for other types with a short header.</summary>
     public ushort Identifier => _buffer.Length >= 6 ? BinaryPrimitives.ReadUInt16BigEndian(_buffer[4..]) : (ushort)0;
+    /// <summary>The echo sequence number (0 when the message is too short).</summary>
     public ushort SequenceNumber => _buffer.Length >= 8 ? BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]) : (ushort)0;
     /// <summary>Echo data, or for other messages the octets after the first 8.</summary>
     public ReadOnlySpan<byte> Data => _buffer.Length >= 8 ? _buffer[8..] : default;
@@ -164,6 +200,7 @@ public readonly ref struct Icmpv6Packet
         BinaryPrimitives.WriteUInt16BigEndian(message[2..], c);
     }
 
+    /// <summary>The message's fields.</summary>
     public Icmpv6Repr ToRepr() => new(Type, Code,
         _buffer.Length >= 8 ? BinaryPrimitives.ReadUInt32BigEndian(_buffer[4..]) : 0,
         _buffer.Length >= 8 ? _buffer[8..].ToArray() : Array.Empty<byte>());
@@ -176,15 +213,21 @@ public readonly ref struct Icmpv6Packet
 /// </summary>
 public readonly record struct Icmpv6Repr(Icmpv6Type Type, byte Code, uint HeaderData, ReadOnlyMemory<byte> Payload)
 {
+    /// <summary>Bytes before the payload.</summary>
     public int HeaderLength => Icmpv6Packet.ErrorHeaderLength;
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => Icmpv6Packet.ErrorHeaderLength + Payload.Length;
 
+    /// <summary>The echo identifier (the upper half of the header data).</summary>
     public ushort Identifier => (ushort)(HeaderData >> 16);
+    /// <summary>The echo sequence number (the lower half of the header data).</summary>
     public ushort SequenceNumber => (ushort)HeaderData;
 
+    /// <summary>An echo request carrying <paramref name="data"/>.</summary>
     public static Icmpv6Repr EchoRequest(ushort identifier, ushort sequence, ReadOnlyMemory<byte> data) =>
         new(Icmpv6Type.EchoRequest, 0, (uint)identifier << 16 | sequence, data);
 
+    /// <summary>An echo reply carrying <paramref name="data"/>.</summary>
     public static Icmpv6Repr EchoReply(ushort identifier, ushort sequence, ReadOnlyMemory<byte> data) =>
         new(Icmpv6Type.EchoReply, 0, (uint)identifier << 16 | sequence, data);
 

@@ -22,8 +22,11 @@ public enum IgmpQueryVersion : byte
 {
     /// <summary>Not a query.</summary>
     None = 0,
+    /// <summary>IGMPv1 (RFC 1112).</summary>
     V1 = 1,
+    /// <summary>IGMPv2 (RFC 2236).</summary>
     V2 = 2,
+    /// <summary>IGMPv3 (RFC 3376).</summary>
     V3 = 3,
 }
 
@@ -51,6 +54,7 @@ public readonly ref struct IgmpMessage
         _length = length;
     }
 
+    /// <summary>Validates the type and the length for it (the checksum is checked separately).</summary>
     public static bool TryParse(ReadOnlySpan<byte> payload, out IgmpMessage message, out WireError error)
     {
         message = default;
@@ -77,6 +81,7 @@ public readonly ref struct IgmpMessage
         return true;
     }
 
+    /// <summary>The message type.</summary>
     public IgmpType Type => (IgmpType)_payload[0];
 
     /// <summary>The message up to its last field (a v3 query's additional octets left out, RFC 3376 §4.1.10).</summary>
@@ -104,6 +109,7 @@ public readonly ref struct IgmpMessage
         _ => MaxResponseCode,
     };
 
+    /// <summary>The checksum field.</summary>
     public ushort StoredChecksum => BinaryPrimitives.ReadUInt16BigEndian(_payload[2..]);
 
     /// <summary>Group Address (0.0.0.0 in a general query).</summary>
@@ -119,7 +125,9 @@ public readonly ref struct IgmpMessage
     public byte Qqic => IsV3 ? _payload[9] : (byte)0;
     /// <summary>The querier's query interval in seconds (RFC 3376 §4.1.7 decoding).</summary>
     public int QueryIntervalSeconds => IgmpCodes.Decode(Qqic);
+    /// <summary>Sources listed in an IGMPv3 query (0 otherwise).</summary>
     public int SourceCount => IsV3 ? BinaryPrimitives.ReadUInt16BigEndian(_payload[10..]) : 0;
+    /// <summary>The source at <paramref name="i"/> (default when out of range).</summary>
     public Ipv4Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv4Address.Read(_payload[(12 + 4 * i)..]) : default;
 
     /// <summary>Writes the checksum of <paramref name="message"/> (the whole IGMP message) into its bytes 2-3.</summary>
@@ -157,8 +165,10 @@ public static class IgmpCodes
 /// <paramref name="MaxResponseTime"/> is in tenths of a second (0 for everything but a v2 query).</summary>
 public readonly record struct IgmpRepr(IgmpType Type, byte MaxResponseTime, Ipv4Address Group)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => IgmpMessage.Length;
 
+    /// <summary>Writes the message with its checksum; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         var b = buffer[..IgmpMessage.Length];
@@ -174,8 +184,10 @@ public readonly record struct IgmpRepr(IgmpType Type, byte MaxResponseTime, Ipv4
 public readonly record struct Igmpv3QueryRepr(byte MaxResponseCode, Ipv4Address Group, bool SuppressRouterSideProcessing,
     byte Qrv, byte Qqic, ReadOnlyMemory<Ipv4Address> Sources)
 {
+    /// <summary>Bytes the query takes.</summary>
     public int BufferLength => IgmpMessage.V3QueryMinimumLength + 4 * Sources.Length;
 
+    /// <summary>Writes the query with its checksum; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         var b = buffer[..BufferLength];

@@ -10,7 +10,9 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct Igmpv3Report
 {
+    /// <summary>Bytes of the report header.</summary>
     public const int HeaderLength = 8;
+    /// <summary>Bytes of a group record header.</summary>
     public const int RecordHeaderLength = 8;
     internal const int AddressLength = 4;
     private readonly ReadOnlySpan<byte> _payload;
@@ -22,6 +24,7 @@ public readonly ref struct Igmpv3Report
         _length = length;
     }
 
+    /// <summary>Validates the type, the header and every group record's length (the checksum is checked separately: <see cref="ChecksumValid"/>).</summary>
     public static bool TryParse(ReadOnlySpan<byte> payload, out Igmpv3Report report, out WireError error)
     {
         report = default;
@@ -39,7 +42,9 @@ public readonly ref struct Igmpv3Report
     public ReadOnlySpan<byte> Bytes => _payload[.._length];
     /// <summary>RFC 3376 §4.2.2: the checksum over the whole IGMP message.</summary>
     public bool ChecksumValid => Checksum.Verify(_payload);
+    /// <summary>Group records in the report.</summary>
     public int RecordCount => BinaryPrimitives.ReadUInt16BigEndian(_payload[6..]);
+    /// <summary>The group records.</summary>
     public Igmpv3RecordEnumerator Records => new(_payload[HeaderLength.._length], RecordCount);
 }
 
@@ -50,13 +55,19 @@ public readonly ref struct Igmpv3GroupRecord
 
     internal Igmpv3GroupRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
 
+    /// <summary>The record type.</summary>
     public GroupRecordType RecordType => (GroupRecordType)_bytes[0];
     /// <summary>Auxiliary data length in 32-bit words.</summary>
     public int AuxDataLength => _bytes[1];
+    /// <summary>Sources in the record.</summary>
     public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
+    /// <summary>The multicast group.</summary>
     public Ipv4Address Group => Ipv4Address.Read(_bytes[4..]);
+    /// <summary>The source at <paramref name="i"/> (default when out of range).</summary>
     public Ipv4Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv4Address.Read(_bytes[(8 + 4 * i)..]) : default;
+    /// <summary>The auxiliary data.</summary>
     public ReadOnlySpan<byte> AuxData => _bytes[(8 + 4 * SourceCount)..];
+    /// <summary>Bytes of the record.</summary>
     public int Length => _bytes.Length;
 }
 
@@ -78,9 +89,12 @@ public ref struct Igmpv3RecordEnumerator
         _current = default;
     }
 
+    /// <summary>The current record.</summary>
     public readonly Igmpv3GroupRecord Current => _current;
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly Igmpv3RecordEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next record; false at the end.</summary>
     public bool MoveNext()
     {
         if (_index >= _count || !GroupRecords.TryNext(_records, ref _next, Igmpv3Report.AddressLength, out var record)) return false;
@@ -94,8 +108,10 @@ public ref struct Igmpv3RecordEnumerator
 public readonly record struct Igmpv3GroupRecordRepr(GroupRecordType RecordType, Ipv4Address Group,
     ReadOnlyMemory<Ipv4Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
+    /// <summary>Bytes of the record.</summary>
     public int Length => GroupRecords.Length(Igmpv3Report.AddressLength, Sources.Length, AuxData.Length);
 
+    /// <summary>Writes the record; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         var s = Sources.Span;
@@ -109,6 +125,7 @@ public readonly record struct Igmpv3GroupRecordRepr(GroupRecordType RecordType, 
 /// <summary>An IGMPv3 report to write (RFC 3376 §4.2), sent to 224.0.0.22 with TTL 1 and a Router Alert.</summary>
 public readonly record struct Igmpv3ReportRepr(ReadOnlyMemory<Igmpv3GroupRecordRepr> Records)
 {
+    /// <summary>Bytes the report takes.</summary>
     public int BufferLength
     {
         get
@@ -119,6 +136,7 @@ public readonly record struct Igmpv3ReportRepr(ReadOnlyMemory<Igmpv3GroupRecordR
         }
     }
 
+    /// <summary>Writes the report with its checksum; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         // RFC 3376 §4.2.1 / §4.2.3: the Reserved fields are sent as zero.

@@ -3,13 +3,19 @@ namespace NetStack.Wire;
 /// <summary>IPv4 option types (RFC 791 §3.1; IANA "IP Option Numbers"): copy flag, class and number in one byte.</summary>
 public enum Ipv4OptionType : byte
 {
+    /// <summary>End of option list (RFC 791).</summary>
     EndOfList = 0,
+    /// <summary>No operation.</summary>
     NoOperation = 1,
     /// <summary>RFC 791 / RFC 1108 Security (basic security option).</summary>
     Security = 130,
+    /// <summary>Loose source and record route.</summary>
     LooseSourceRoute = 131,
+    /// <summary>Internet timestamp.</summary>
     Timestamp = 68,
+    /// <summary>Record route.</summary>
     RecordRoute = 7,
+    /// <summary>Strict source and record route.</summary>
     StrictSourceRoute = 137,
     /// <summary>RFC 2113 Router Alert.</summary>
     RouterAlert = 148,
@@ -18,6 +24,7 @@ public enum Ipv4OptionType : byte
 /// <summary>One option inside an IPv4 header: its type, its whole length, and its data after type and length.</summary>
 public readonly ref struct Ipv4Option
 {
+    /// <summary>An option of <paramref name="type"/> and total <paramref name="length"/> with <paramref name="data"/>.</summary>
     public Ipv4Option(Ipv4OptionType type, int length, ReadOnlySpan<byte> data)
     {
         Type = type;
@@ -25,6 +32,7 @@ public readonly ref struct Ipv4Option
         Data = data;
     }
 
+    /// <summary>The option type.</summary>
     public Ipv4OptionType Type { get; }
     /// <summary>Bytes the option occupies (1 for NOP and EOL).</summary>
     public int Length { get; }
@@ -44,6 +52,7 @@ public ref struct Ipv4OptionEnumerator
     private int _offset;
     private Ipv4Option _current;
 
+    /// <summary>Enumerates the options in <paramref name="options"/>.</summary>
     public Ipv4OptionEnumerator(ReadOnlySpan<byte> options)
     {
         _options = options;
@@ -51,10 +60,13 @@ public ref struct Ipv4OptionEnumerator
         _current = default;
     }
 
+    /// <summary>The current option.</summary>
     public readonly Ipv4Option Current => _current;
 
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly Ipv4OptionEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next option; false at the end of the list or at a malformed option.</summary>
     public bool MoveNext()
     {
         if (_offset >= _options.Length) return false;

@@ -14,7 +14,9 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct Ipv4Packet
 {
+    /// <summary>Bytes of a header without options.</summary>
     public const int MinHeaderLength = 20;
+    /// <summary>Bytes of the longest header.</summary>
     public const int MaxHeaderLength = 60;
 
     private readonly ReadOnlySpan<byte> _buffer; // exactly TotalLength bytes
@@ -63,6 +65,7 @@ public readonly ref struct Ipv4Packet
         return true;
     }
 
+    /// <summary>The version field (4).</summary>
     public int Version => _buffer[0] >> 4;
     /// <summary>Header length in bytes (IHL * 4).</summary>
     public int HeaderLength => (_buffer[0] & 0x0F) * 4;
@@ -74,17 +77,25 @@ public readonly ref struct Ipv4Packet
     public EcnCodepoint Ecn => (EcnCodepoint)(_buffer[1] & 3);
     /// <summary>The Total Length field: header and data (equal to <see cref="Bytes"/>' length except in quotes).</summary>
     public int TotalLength => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>The identification field.</summary>
     public ushort Identification => BinaryPrimitives.ReadUInt16BigEndian(_buffer[4..]);
     /// <summary>RFC 791 §3.1 flags bit 0: reserved, must be zero (exposed so callers may count it).</summary>
     public bool ReservedFlag => (_buffer[6] & 0x80) != 0;
+    /// <summary>DF: do not fragment.</summary>
     public bool DontFragment => (_buffer[6] & 0x40) != 0;
+    /// <summary>MF: more fragments follow.</summary>
     public bool MoreFragments => (_buffer[6] & 0x20) != 0;
     /// <summary>Fragment offset in bytes (the field counts 8-byte units, RFC 791 §3.1).</summary>
     public int FragmentOffset => (BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]) & 0x1FFF) * 8;
+    /// <summary>Time to live.</summary>
     public byte Ttl => _buffer[8];
+    /// <summary>The payload's protocol.</summary>
     public IpProtocol Protocol => (IpProtocol)_buffer[9];
+    /// <summary>The header checksum field.</summary>
     public ushort HeaderChecksum => BinaryPrimitives.ReadUInt16BigEndian(_buffer[10..]);
+    /// <summary>The source address.</summary>
     public Ipv4Address Source => Ipv4Address.Read(_buffer[12..]);
+    /// <summary>The destination address.</summary>
     public Ipv4Address Destination => Ipv4Address.Read(_buffer[16..]);
 
     /// <summary>RFC 791 §3.1: the header checksum verifies (sums with the field to all ones).</summary>
@@ -106,6 +117,7 @@ public readonly ref struct Ipv4Packet
     /// <summary>The datagram, header and payload, without trailing padding (what was quoted, for a quote).</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
 
+    /// <summary>The header's fields.</summary>
     public Ipv4Repr ToRepr() => new(Source, Destination, Protocol, TotalLength - HeaderLength, Ttl, Tos, Identification,
         DontFragment, MoreFragments, FragmentOffset, Options.Length);
 }
@@ -113,9 +125,13 @@ public readonly ref struct Ipv4Packet
 /// <summary>RFC 3168 §5 ECN codepoints.</summary>
 public enum EcnCodepoint : byte
 {
+    /// <summary>Not ECN-capable (RFC 3168 §5).</summary>
     NotEct = 0,
+    /// <summary>ECN-capable transport, ECT(1).</summary>
     Ect1 = 1,
+    /// <summary>ECN-capable transport, ECT(0).</summary>
     Ect0 = 2,
+    /// <summary>Congestion experienced.</summary>
     CongestionExperienced = 3,
 }
 
@@ -137,7 +153,9 @@ public readonly record struct Ipv4Repr(
     int FragmentOffset = 0,
     int OptionsLength = 0)
 {
+    /// <summary>Bytes of the header, options and padding included.</summary>
     public int HeaderLength => Ipv4Packet.MinHeaderLength + Ipv4Options.PaddedLength(OptionsLength);
+    /// <summary>Bytes the datagram takes.</summary>
     public int BufferLength => HeaderLength + PayloadLength;
 
     /// <summary>

@@ -49,6 +49,7 @@ public readonly record struct Ipv6HeaderChain(
     /// <summary>Extension headers accepted before a chain is refused as <see cref="WireError.TooLong"/>.</summary>
     public const int DefaultMaxHeaders = 12;
 
+    /// <summary>True when the chain holds a fragment header.</summary>
     public bool HasFragmentHeader => FragmentHeaderOffset >= 0;
 
     /// <summary>Walks the chain of a parsed packet.</summary>
@@ -183,7 +184,9 @@ public readonly ref struct Ipv6ExtensionHeader
     public IpProtocol Type { get; }
     /// <summary>Offset of the header from the start of the IPv6 header.</summary>
     public int Offset { get; }
+    /// <summary>The extension header's bytes.</summary>
     public ReadOnlySpan<byte> Bytes { get; }
+    /// <summary>The header that follows.</summary>
     public IpProtocol NextHeader => (IpProtocol)Bytes[0];
 }
 
@@ -207,9 +210,12 @@ public ref struct Ipv6ExtensionHeaderEnumerator
         _current = default;
     }
 
+    /// <summary>The current extension header.</summary>
     public readonly Ipv6ExtensionHeader Current => _current;
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly Ipv6ExtensionHeaderEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next extension header; false at the upper-layer header or a malformed one.</summary>
     public bool MoveNext()
     {
         if (_index >= _count || _offset + 2 > _packet.Length) return false;

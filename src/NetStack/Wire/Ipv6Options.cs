@@ -43,6 +43,7 @@ public readonly ref struct Ipv6Option
         Offset = offset;
     }
 
+    /// <summary>The option type byte.</summary>
     public byte Type { get; }
     /// <summary>The option data (empty for Pad1).</summary>
     public ReadOnlySpan<byte> Data => _data;
@@ -53,6 +54,7 @@ public readonly ref struct Ipv6Option
     public Ipv6OptionAction Action => (Ipv6OptionAction)(Type >> 6);
     /// <summary>RFC 8200 §4.2: third-highest bit set = the option data may change en route.</summary>
     public bool MayChangeEnRoute => (Type & 0x20) != 0;
+    /// <summary>True for Pad1 and PadN.</summary>
     public bool IsPadding => Type is Ipv6OptionType.Pad1 or Ipv6OptionType.PadN;
 }
 
@@ -70,9 +72,12 @@ public ref struct Ipv6OptionEnumerator
         _current = default;
     }
 
+    /// <summary>The current option.</summary>
     public readonly Ipv6Option Current => _current;
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly Ipv6OptionEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next option; false at the end or at a malformed option.</summary>
     public bool MoveNext()
     {
         if (_next >= _header.Length) return false;
@@ -100,6 +105,7 @@ public ref struct Ipv6OptionEnumerator
 /// </summary>
 public readonly ref struct Ipv6OptionsHeader
 {
+    /// <summary>Bytes of the shortest options header.</summary>
     public const int MinimumLength = 8;
     private readonly ReadOnlySpan<byte> _buffer;
 
@@ -125,16 +131,20 @@ public readonly ref struct Ipv6OptionsHeader
         return true;
     }
 
+    /// <summary>The header that follows.</summary>
     public IpProtocol NextHeader => (IpProtocol)_buffer[0];
     /// <summary>The whole header length in octets.</summary>
     public int Length => _buffer.Length;
+    /// <summary>The whole options header.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
+    /// <summary>The options.</summary>
     public Ipv6OptionEnumerator Options => new(_buffer);
 }
 
 /// <summary>An option to write: its type and data (at most 255 octets).</summary>
 public readonly record struct Ipv6OptionRepr(byte Type, ReadOnlyMemory<byte> Data)
 {
+    /// <summary>Bytes of the option, type and length included.</summary>
     public int Length => Type == Ipv6OptionType.Pad1 ? 1 : 2 + Data.Length;
 
     /// <summary>A Router Alert option (RFC 2711) with the given value (0 = MLD).</summary>
@@ -152,6 +162,7 @@ public readonly record struct Ipv6OptionRepr(byte Type, ReadOnlyMemory<byte> Dat
 /// </summary>
 public readonly record struct Ipv6OptionsRepr(IpProtocol NextHeader, ReadOnlyMemory<Ipv6OptionRepr> Options)
 {
+    /// <summary>Bytes of the header, padded to a multiple of 8.</summary>
     public int HeaderLength
     {
         get
@@ -162,6 +173,7 @@ public readonly record struct Ipv6OptionsRepr(IpProtocol NextHeader, ReadOnlyMem
         }
     }
 
+    /// <summary>Bytes the header takes.</summary>
     public int BufferLength => HeaderLength;
 
     /// <summary>Writes the header at the start of <paramref name="buffer"/> and returns its length.</summary>

@@ -13,6 +13,7 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct Ipv6Packet
 {
+    /// <summary>Bytes of the fixed header.</summary>
     public const int HeaderLength = 40;
     /// <summary>Offset of the Next Header field in the fixed header (a Parameter Problem pointer target).</summary>
     public const int NextHeaderFieldOffset = 6;
@@ -56,25 +57,34 @@ public readonly ref struct Ipv6Packet
         return true;
     }
 
+    /// <summary>The version field (6).</summary>
     public int Version => _buffer[0] >> 4;
     /// <summary>The traffic class octet (DSCP in the high six bits, ECN in the low two; RFC 2474, RFC 3168).</summary>
     public byte TrafficClass => (byte)((_buffer[0] << 4) | (_buffer[1] >> 4));
+    /// <summary>The DSCP, the upper six bits of the traffic class.</summary>
     public int Dscp => TrafficClass >> 2;
+    /// <summary>The ECN field, the lower two bits of the traffic class.</summary>
     public int Ecn => TrafficClass & 3;
     /// <summary>The 20-bit flow label (RFC 6437).</summary>
     public uint FlowLabel => BinaryPrimitives.ReadUInt32BigEndian(_buffer) & 0xFFFFF;
     /// <summary>The payload length field as announced (may exceed the buffer for a quoted packet).</summary>
     public int PayloadLength => _length;
+    /// <summary>The header that follows the fixed header.</summary>
     public IpProtocol NextHeader => (IpProtocol)_buffer[6];
+    /// <summary>The hop limit.</summary>
     public byte HopLimit => _buffer[7];
+    /// <summary>The source address.</summary>
     public Ipv6Address Source => Ipv6Address.Read(_buffer[8..]);
+    /// <summary>The destination address.</summary>
     public Ipv6Address Destination => Ipv6Address.Read(_buffer[24..]);
     /// <summary>True when the buffer ended before the announced payload (only from <see cref="TryParseQuoted"/>).</summary>
     public bool IsTruncated => _buffer.Length < HeaderLength + _length;
     /// <summary>The header and payload (without trailing bytes beyond the payload length).</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
+    /// <summary>The bytes after the fixed header, up to the payload length.</summary>
     public ReadOnlySpan<byte> Payload => _buffer[HeaderLength..];
 
+    /// <summary>The header's fields.</summary>
     public Ipv6Repr ToRepr() => new(Source, Destination, NextHeader, _length, HopLimit, TrafficClass, FlowLabel);
 }
 
@@ -83,7 +93,9 @@ public readonly ref struct Ipv6Packet
 public readonly record struct Ipv6Repr(Ipv6Address Source, Ipv6Address Destination, IpProtocol NextHeader,
     int PayloadLength, byte HopLimit, byte TrafficClass = 0, uint FlowLabel = 0)
 {
+    /// <summary>Bytes of the fixed header.</summary>
     public int HeaderLength => Ipv6Packet.HeaderLength;
+    /// <summary>Bytes the packet takes.</summary>
     public int BufferLength => Ipv6Packet.HeaderLength + PayloadLength;
 
     /// <summary>Writes the 40-byte header at the start of <paramref name="buffer"/> and returns its length.</summary>

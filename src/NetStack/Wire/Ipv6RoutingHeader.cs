@@ -7,6 +7,7 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct Ipv6RoutingHeader
 {
+    /// <summary>Bytes of the shortest routing header.</summary>
     public const int MinimumLength = 8;
     /// <summary>Offset of the Routing Type field (RFC 8200 §4.4: Parameter Problem code 0 points here for an
     /// unrecognized type with segments left non-zero).</summary>
@@ -15,6 +16,7 @@ public readonly ref struct Ipv6RoutingHeader
 
     private Ipv6RoutingHeader(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
+    /// <summary>Validates the length.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Ipv6RoutingHeader header, out WireError error)
     {
         header = default;
@@ -26,23 +28,32 @@ public readonly ref struct Ipv6RoutingHeader
         return true;
     }
 
+    /// <summary>The header that follows.</summary>
     public IpProtocol NextHeader => (IpProtocol)_buffer[0];
+    /// <summary>Bytes of the header.</summary>
     public int Length => _buffer.Length;
+    /// <summary>The routing type.</summary>
     public byte RoutingType => _buffer[2];
+    /// <summary>Route segments still to visit.</summary>
     public byte SegmentsLeft => _buffer[3];
     /// <summary>Everything after the first four octets (RFC 8200 §4.4 "type-specific data").</summary>
     public ReadOnlySpan<byte> TypeSpecificData => _buffer[4..];
+    /// <summary>The whole header.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
 
+    /// <summary>The header's fields.</summary>
     public Ipv6RoutingRepr ToRepr() => new(NextHeader, RoutingType, SegmentsLeft, TypeSpecificData.ToArray());
 }
 
 /// <summary>A generic Routing header to write; the data is zero-padded to a multiple of 8 octets overall.</summary>
 public readonly record struct Ipv6RoutingRepr(IpProtocol NextHeader, byte RoutingType, byte SegmentsLeft, ReadOnlyMemory<byte> TypeSpecificData)
 {
+    /// <summary>Bytes of the header, padded to a multiple of 8.</summary>
     public int HeaderLength => (4 + TypeSpecificData.Length + 7) & ~7;
+    /// <summary>Bytes the header takes.</summary>
     public int BufferLength => HeaderLength;
 
+    /// <summary>Writes the header; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         int length = HeaderLength;

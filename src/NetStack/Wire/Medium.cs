@@ -4,6 +4,8 @@ namespace NetStack.Wire;
 /// formats (<see cref="PcapLinkTypes"/>) name it as well as devices do.</summary>
 public enum Medium
 {
+    /// <summary>Ethernet frames.</summary>
     Ethernet,
+    /// <summary>Bare IP packets (a TUN device).</summary>
     Ip,
 }

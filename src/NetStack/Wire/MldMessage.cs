@@ -12,12 +12,15 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct MldMessage
 {
+    /// <summary>Bytes of an MLDv1 message (RFC 2710 §3).</summary>
     public const int Mldv1Length = 24;
+    /// <summary>Bytes of the shortest MLDv2 query (RFC 3810 §5.1).</summary>
     public const int Mldv2QueryMinimumLength = 28;
     private readonly ReadOnlySpan<byte> _buffer;
 
     private MldMessage(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
+    /// <summary>Validates the type and the length (the checksum is checked separately).</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out MldMessage message, out WireError error)
     {
         message = default;
@@ -47,15 +50,20 @@ public readonly ref struct MldMessage
         return true;
     }
 
+    /// <summary>The message type.</summary>
     public Icmpv6Type Type => (Icmpv6Type)_buffer[0];
+    /// <summary>The message code.</summary>
     public byte Code => _buffer[1];
+    /// <summary>The whole message.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
+    /// <summary>True for a query long enough to be MLDv2 (RFC 3810 §8.1).</summary>
     public bool IsVersion2Query => _buffer.Length >= Mldv2QueryMinimumLength;
 
     /// <summary>The raw Maximum Response Code (MLDv2) or Maximum Response Delay in ms (MLDv1).</summary>
     public ushort MaxResponseCode => BinaryPrimitives.ReadUInt16BigEndian(_buffer[4..]);
     /// <summary>The maximum response delay in milliseconds (RFC 3810 §5.1.3 decoding for MLDv2 queries).</summary>
     public int MaxResponseDelayMilliseconds => IsVersion2Query ? Mldv2Codes.DecodeMaxResponseCode(MaxResponseCode) : MaxResponseCode;
+    /// <summary>The multicast address field.</summary>
     public Ipv6Address MulticastAddress => Ipv6Address.Read(_buffer[8..]);
 
     // RFC 3810 §5.1.7-§5.1.9.
@@ -63,10 +71,13 @@ public readonly ref struct MldMessage
     public bool SuppressRouterSideProcessing => IsVersion2Query && (_buffer[24] & 0x08) != 0;
     /// <summary>Querier's Robustness Variable (0 = beyond 7, RFC 3810 §5.1.8).</summary>
     public int Qrv => IsVersion2Query ? _buffer[24] & 7 : 0;
+    /// <summary>The querier's query interval code (MLDv2).</summary>
     public byte Qqic => IsVersion2Query ? _buffer[25] : (byte)0;
     /// <summary>The querier's query interval in seconds (RFC 3810 §5.1.9 decoding).</summary>
     public int QueryIntervalSeconds => Mldv2Codes.DecodeQqic(Qqic);
+    /// <summary>Sources listed in an MLDv2 query (0 otherwise).</summary>
     public int SourceCount => IsVersion2Query ? BinaryPrimitives.ReadUInt16BigEndian(_buffer[26..]) : 0;
+    /// <summary>The source at <paramref name="i"/> (default when out of range).</summary>
     public Ipv6Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv6Address.Read(_buffer[(28 + 16 * i)..]) : default;
 }
 
@@ -109,8 +120,10 @@ public static class Mldv2Codes
 /// <summary>An MLDv1 query, report or done to write (RFC 2710 §3); the delay is in milliseconds.</summary>
 public readonly record struct Mldv1Repr(Icmpv6Type Type, ushort MaxResponseDelay, Ipv6Address MulticastAddress)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => MldMessage.Mldv1Length;
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[..MldMessage.Mldv1Length].Clear();
@@ -126,8 +139,10 @@ public readonly record struct Mldv1Repr(Icmpv6Type Type, ushort MaxResponseDelay
 public readonly record struct Mldv2QueryRepr(ushort MaxResponseCode, Ipv6Address MulticastAddress, bool SuppressRouterSideProcessing,
     byte Qrv, byte Qqic, ReadOnlyMemory<Ipv6Address> Sources)
 {
+    /// <summary>Bytes the query takes.</summary>
     public int BufferLength => MldMessage.Mldv2QueryMinimumLength + 16 * Sources.Length;
 
+    /// <summary>Writes the query with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         int length = BufferLength;

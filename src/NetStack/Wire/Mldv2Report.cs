@@ -9,13 +9,16 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct Mldv2Report
 {
+    /// <summary>Bytes of the report header.</summary>
     public const int HeaderLength = 8;
+    /// <summary>Bytes of an address record header.</summary>
     public const int RecordHeaderLength = 20;
     internal const int AddressLength = 16;
     private readonly ReadOnlySpan<byte> _buffer;
 
     private Mldv2Report(ReadOnlySpan<byte> buffer) => _buffer = buffer;
 
+    /// <summary>Validates the type, the header and every address record's length.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out Mldv2Report report, out WireError error)
     {
         report = default;
@@ -28,8 +31,11 @@ public readonly ref struct Mldv2Report
         return true;
     }
 
+    /// <summary>The whole report.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
+    /// <summary>Address records in the report.</summary>
     public int RecordCount => BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]);
+    /// <summary>The address records.</summary>
     public Mldv2RecordEnumerator Records => new(_buffer[HeaderLength..], RecordCount);
 }
 
@@ -40,13 +46,19 @@ public readonly ref struct Mldv2AddressRecord
 
     internal Mldv2AddressRecord(ReadOnlySpan<byte> bytes) => _bytes = bytes;
 
+    /// <summary>The record type.</summary>
     public GroupRecordType RecordType => (GroupRecordType)_bytes[0];
     /// <summary>Auxiliary data length in 32-bit words.</summary>
     public int AuxDataLength => _bytes[1];
+    /// <summary>Sources in the record.</summary>
     public int SourceCount => BinaryPrimitives.ReadUInt16BigEndian(_bytes[2..]);
+    /// <summary>The multicast address.</summary>
     public Ipv6Address MulticastAddress => Ipv6Address.Read(_bytes[4..]);
+    /// <summary>The source at <paramref name="i"/> (default when out of range).</summary>
     public Ipv6Address Source(int i) => (uint)i < (uint)SourceCount ? Ipv6Address.Read(_bytes[(20 + 16 * i)..]) : default;
+    /// <summary>The auxiliary data.</summary>
     public ReadOnlySpan<byte> AuxData => _bytes[(20 + 16 * SourceCount)..];
+    /// <summary>Bytes of the record.</summary>
     public int Length => _bytes.Length;
 }
 
@@ -68,9 +80,12 @@ public ref struct Mldv2RecordEnumerator
         _current = default;
     }
 
+    /// <summary>The current record.</summary>
     public readonly Mldv2AddressRecord Current => _current;
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly Mldv2RecordEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next record; false at the end.</summary>
     public bool MoveNext()
     {
         if (_index >= _count || !GroupRecords.TryNext(_records, ref _next, Mldv2Report.AddressLength, out var record)) return false;
@@ -84,8 +99,10 @@ public ref struct Mldv2RecordEnumerator
 public readonly record struct Mldv2RecordRepr(GroupRecordType RecordType, Ipv6Address MulticastAddress,
     ReadOnlyMemory<Ipv6Address> Sources, ReadOnlyMemory<byte> AuxData)
 {
+    /// <summary>Bytes of the record.</summary>
     public int Length => GroupRecords.Length(Mldv2Report.AddressLength, Sources.Length, AuxData.Length);
 
+    /// <summary>Writes the record; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         var s = Sources.Span;
@@ -99,6 +116,7 @@ public readonly record struct Mldv2RecordRepr(GroupRecordType RecordType, Ipv6Ad
 /// <summary>An MLDv2 report to write (RFC 3810 §5.2), sent to ff02::16 with hop limit 1 and a Router Alert.</summary>
 public readonly record struct Mldv2ReportRepr(ReadOnlyMemory<Mldv2RecordRepr> Records)
 {
+    /// <summary>Bytes the report takes.</summary>
     public int BufferLength
     {
         get
@@ -109,6 +127,7 @@ public readonly record struct Mldv2ReportRepr(ReadOnlyMemory<Mldv2RecordRepr> Re
         }
     }
 
+    /// <summary>Writes the report with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[..Mldv2Report.HeaderLength].Clear();

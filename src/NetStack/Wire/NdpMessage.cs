@@ -35,6 +35,7 @@ public readonly ref struct NdpMessage
         _ => -1,
     };
 
+    /// <summary>Validates the message's length for its type and its options' lengths.</summary>
     public static bool TryParse(ReadOnlySpan<byte> buffer, out NdpMessage message, out WireError error)
     {
         message = default;
@@ -49,15 +50,21 @@ public readonly ref struct NdpMessage
         return true;
     }
 
+    /// <summary>The message type.</summary>
     public Icmpv6Type Type => (Icmpv6Type)_buffer[0];
+    /// <summary>The message code.</summary>
     public byte Code => _buffer[1];
+    /// <summary>The whole message.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
+    /// <summary>The options.</summary>
     public NdpOptionEnumerator Options => new(_buffer[_optionsOffset..]);
+    /// <summary>The options' bytes.</summary>
     public ReadOnlySpan<byte> OptionBytes => _buffer[_optionsOffset..];
 
     private bool IsRa => Type == Icmpv6Type.RouterAdvertisement;
 
     // RFC 4861 §4.2 Router Advertisement.
+    /// <summary>A router advertisement's Cur Hop Limit (0 for other types).</summary>
     public byte CurHopLimit => IsRa ? _buffer[4] : (byte)0;
     /// <summary>M flag: addresses are available via DHCPv6.</summary>
     public bool ManagedFlag => IsRa && (_buffer[5] & 0x80) != 0;
@@ -79,8 +86,11 @@ public readonly ref struct NdpMessage
 
     private bool IsNa => Type == Icmpv6Type.NeighborAdvertisement;
     // RFC 4861 §4.4 Neighbor Advertisement flags.
+    /// <summary>R: a neighbour advertisement from a router.</summary>
     public bool RouterFlag => IsNa && (_buffer[4] & 0x80) != 0;
+    /// <summary>S: a neighbour advertisement answering a solicitation.</summary>
     public bool SolicitedFlag => IsNa && (_buffer[4] & 0x40) != 0;
+    /// <summary>O: a neighbour advertisement that overrides a cached link-layer address.</summary>
     public bool OverrideFlag => IsNa && (_buffer[4] & 0x20) != 0;
 
     /// <summary>The first option of <paramref name="type"/>, if any.</summary>
@@ -117,8 +127,10 @@ internal static class NdpWriter
 /// <summary>A Router Solicitation to write (RFC 4861 §4.1).</summary>
 public readonly record struct RouterSolicitationRepr(ReadOnlyMemory<NdpOptionRepr> Options)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => 8 + NdpOptionRepr.TotalLength(Options.Span);
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[4..8].Clear();
@@ -130,8 +142,10 @@ public readonly record struct RouterSolicitationRepr(ReadOnlyMemory<NdpOptionRep
 public readonly record struct RouterAdvertisementRepr(byte CurHopLimit, bool Managed, bool Other, ushort RouterLifetime,
     uint ReachableTime, uint RetransTimer, ReadOnlyMemory<NdpOptionRepr> Options)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => 16 + NdpOptionRepr.TotalLength(Options.Span);
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[4] = CurHopLimit;
@@ -146,8 +160,10 @@ public readonly record struct RouterAdvertisementRepr(byte CurHopLimit, bool Man
 /// <summary>A Neighbor Solicitation to write (RFC 4861 §4.3).</summary>
 public readonly record struct NeighborSolicitationRepr(Ipv6Address Target, ReadOnlyMemory<NdpOptionRepr> Options)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => 24 + NdpOptionRepr.TotalLength(Options.Span);
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[4..8].Clear();
@@ -160,8 +176,10 @@ public readonly record struct NeighborSolicitationRepr(Ipv6Address Target, ReadO
 public readonly record struct NeighborAdvertisementRepr(bool Router, bool Solicited, bool Override, Ipv6Address Target,
     ReadOnlyMemory<NdpOptionRepr> Options)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => 24 + NdpOptionRepr.TotalLength(Options.Span);
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[4..8].Clear();
@@ -174,8 +192,10 @@ public readonly record struct NeighborAdvertisementRepr(bool Router, bool Solici
 /// <summary>A Redirect to write (RFC 4861 §4.5): the better first hop (target) for a destination.</summary>
 public readonly record struct RedirectRepr(Ipv6Address Target, Ipv6Address Destination, ReadOnlyMemory<NdpOptionRepr> Options)
 {
+    /// <summary>Bytes the message takes.</summary>
     public int BufferLength => 40 + NdpOptionRepr.TotalLength(Options.Span);
 
+    /// <summary>Writes the message with its checksum over the pseudo-header of <paramref name="source"/> and <paramref name="destination"/>; returns the bytes written.</summary>
     public int Write(Span<byte> buffer, Ipv6Address source, Ipv6Address destination)
     {
         buffer[4..8].Clear();

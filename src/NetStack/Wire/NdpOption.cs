@@ -5,10 +5,15 @@ namespace NetStack.Wire;
 /// <summary>Neighbor Discovery option types (RFC 4861 §4.6, RFC 3971, RFC 8106).</summary>
 public enum NdpOptionType : byte
 {
+    /// <summary>Source link-layer address (RFC 4861 §4.6.1).</summary>
     SourceLinkLayerAddress = 1,
+    /// <summary>Target link-layer address (RFC 4861 §4.6.1).</summary>
     TargetLinkLayerAddress = 2,
+    /// <summary>Prefix information (RFC 4861 §4.6.2).</summary>
     PrefixInformation = 3,
+    /// <summary>Redirected header (RFC 4861 §4.6.3).</summary>
     RedirectedHeader = 4,
+    /// <summary>MTU (RFC 4861 §4.6.4).</summary>
     Mtu = 5,
     /// <summary>RFC 3971 §5.3.2 (used without SEND by RFC 7527 enhanced DAD).</summary>
     Nonce = 14,
@@ -30,6 +35,7 @@ public readonly ref struct NdpOption
 
     internal NdpOption(ReadOnlySpan<byte> bytes) => _bytes = bytes;
 
+    /// <summary>The option type.</summary>
     public NdpOptionType Type => (NdpOptionType)_bytes[0];
     /// <summary>The whole option length in octets (8 × the length field).</summary>
     public int Length => _bytes.Length;
@@ -42,6 +48,7 @@ public readonly ref struct NdpOption
     public MacAddress MacAddress => MacAddress.Read(_bytes[2..]);
 
     // RFC 4861 §4.6.2 Prefix Information.
+    /// <summary>A prefix information option's prefix length (0 for other types).</summary>
     public int PrefixLength => IsPrefix ? _bytes[2] : 0;
     /// <summary>L flag: the prefix is on-link.</summary>
     public bool OnLink => IsPrefix && (_bytes[3] & 0x80) != 0;
@@ -49,7 +56,9 @@ public readonly ref struct NdpOption
     public bool Autonomous => IsPrefix && (_bytes[3] & 0x40) != 0;
     /// <summary>Seconds; 0xFFFFFFFF is infinity.</summary>
     public uint ValidLifetime => IsPrefix ? BinaryPrimitives.ReadUInt32BigEndian(_bytes[4..]) : 0;
+    /// <summary>A prefix information option's preferred lifetime in seconds (0 for other types).</summary>
     public uint PreferredLifetime => IsPrefix ? BinaryPrimitives.ReadUInt32BigEndian(_bytes[8..]) : 0;
+    /// <summary>A prefix information option's prefix (default for other types).</summary>
     public Ipv6Address Prefix => IsPrefix ? Ipv6Address.Read(_bytes[16..]) : default;
     private bool IsPrefix => Type == NdpOptionType.PrefixInformation;
 
@@ -66,6 +75,7 @@ public readonly ref struct NdpOption
     private bool IsRdnss => Type == NdpOptionType.RecursiveDnsServer;
     /// <summary>RDNSS lifetime in seconds (0xFFFFFFFF infinity, 0 = stop using).</summary>
     public uint RdnssLifetime => IsRdnss ? BinaryPrimitives.ReadUInt32BigEndian(_bytes[4..]) : 0;
+    /// <summary>DNS servers in an RDNSS option (0 for other types).</summary>
     public int RdnssAddressCount => IsRdnss ? (_bytes.Length - 8) / 16 : 0;
     /// <summary>The i-th recursive DNS server address, or unspecified when out of range.</summary>
     public Ipv6Address RdnssAddress(int i) => (uint)i < (uint)RdnssAddressCount ? Ipv6Address.Read(_bytes[(8 + 16 * i)..]) : default;
@@ -98,9 +108,12 @@ public ref struct NdpOptionEnumerator
         _current = default;
     }
 
+    /// <summary>The current option.</summary>
     public readonly NdpOption Current => _current;
+    /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
     public readonly NdpOptionEnumerator GetEnumerator() => this;
 
+    /// <summary>Moves to the next option; false at the end or at a malformed option.</summary>
     public bool MoveNext()
     {
         if (_next + 2 > _options.Length) return false;
@@ -142,16 +155,22 @@ public readonly record struct NdpPrefixInformation(byte PrefixLength, bool OnLin
 public readonly record struct NdpOptionRepr(NdpOptionType Type, MacAddress Mac, NdpPrefixInformation Prefix,
     uint Value, ReadOnlyMemory<byte> Data, ReadOnlyMemory<Ipv6Address> Addresses)
 {
+    /// <summary>A source link-layer address option.</summary>
     public static NdpOptionRepr SourceLinkLayer(MacAddress mac) => new(NdpOptionType.SourceLinkLayerAddress, mac, default, 0, default, default);
+    /// <summary>A target link-layer address option.</summary>
     public static NdpOptionRepr TargetLinkLayer(MacAddress mac) => new(NdpOptionType.TargetLinkLayerAddress, mac, default, 0, default, default);
+    /// <summary>A prefix information option.</summary>
     public static NdpOptionRepr PrefixInfo(NdpPrefixInformation prefix) => new(NdpOptionType.PrefixInformation, default, prefix, 0, default, default);
+    /// <summary>An MTU option.</summary>
     public static NdpOptionRepr MtuOption(uint mtu) => new(NdpOptionType.Mtu, default, default, mtu, default, default);
     /// <summary>RFC 4861 §4.6.3: the invoking packet; the caller cuts it so the Redirect fits the minimum MTU.</summary>
     public static NdpOptionRepr RedirectedHeader(ReadOnlyMemory<byte> packet) => new(NdpOptionType.RedirectedHeader, default, default, 0, packet, default);
     /// <summary>RFC 3971 §5.3.2: nonce of 6 + 8k octets (RFC 7527 uses 6).</summary>
     public static NdpOptionRepr NonceOption(ReadOnlyMemory<byte> nonce) => new(NdpOptionType.Nonce, default, default, 0, nonce, default);
+    /// <summary>A recursive DNS server option (RFC 8106 §5.1).</summary>
     public static NdpOptionRepr Rdnss(uint lifetime, ReadOnlyMemory<Ipv6Address> servers) => new(NdpOptionType.RecursiveDnsServer, default, default, lifetime, default, servers);
 
+    /// <summary>Bytes the option takes.</summary>
     public int Length => Type switch
     {
         NdpOptionType.SourceLinkLayerAddress or NdpOptionType.TargetLinkLayerAddress => 8,
@@ -162,6 +181,7 @@ public readonly record struct NdpOptionRepr(NdpOptionType Type, MacAddress Mac, 
         _ => (2 + Data.Length + 7) & ~7,
     };
 
+    /// <summary>Writes the option; returns the bytes written.</summary>
     public int Write(Span<byte> buffer)
     {
         int length = Length;

@@ -15,12 +15,19 @@ namespace NetStack.Wire;
 /// </summary>
 public sealed class PcapNgReader : IPcapReader
 {
+    /// <summary>The section header block type.</summary>
     public const uint SectionHeaderType = 0x0A0D0D0A;
+    /// <summary>The interface description block type.</summary>
     public const uint InterfaceDescriptionType = 0x00000001;
+    /// <summary>The simple packet block type.</summary>
     public const uint SimplePacketType = 0x00000003;
+    /// <summary>The enhanced packet block type.</summary>
     public const uint EnhancedPacketType = 0x00000006;
+    /// <summary>The byte-order magic of a section header.</summary>
     public const uint ByteOrderMagic = 0x1A2B3C4D;
+    /// <summary>Blocks longer than this are refused as malformed.</summary>
     public const int MaxBlockLength = 1 << 20;
+    /// <summary>At most this many interfaces per section.</summary>
     public const int MaxInterfaces = 256;
 
     private const int OptEndOfOpt = 0;
@@ -62,7 +69,9 @@ public sealed class PcapNgReader : IPcapReader
         return n == 4 ? magic : magic[..n];
     }
 
+    /// <summary>Why reading stopped, if it stopped on a malformed file.</summary>
     public WireError Error { get; private set; }
+    /// <summary>Packets read so far.</summary>
     public long FramesRead { get; private set; }
 
     /// <summary>Interfaces described so far in the current section.</summary>
@@ -71,6 +80,7 @@ public sealed class PcapNgReader : IPcapReader
     /// <summary>The link type of interface <paramref name="id"/> of the current section.</summary>
     public PcapLinkType InterfaceLinkType(int id) => _interfaces[id].LinkType;
 
+    /// <summary>Reads the next packet; false at the end of the file or on a malformed block (see <see cref="Error"/>).</summary>
     public bool TryRead(out PcapRecord record)
     {
         record = default;
@@ -246,6 +256,7 @@ public sealed class PcapNgReader : IPcapReader
     private ushort U16(ReadOnlySpan<byte> b) => _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b);
     private uint U32(ReadOnlySpan<byte> b) => _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b);
 
+    /// <summary>Closes the stream unless it was opened with leaveOpen.</summary>
     public void Dispose()
     {
         if (!_leaveOpen) _stream.Dispose();

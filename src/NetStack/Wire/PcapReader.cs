@@ -14,9 +14,13 @@ namespace NetStack.Wire;
 /// </summary>
 public sealed class PcapReader : IPcapReader
 {
+    /// <summary>The magic number of a file with microsecond timestamps.</summary>
     public const uint MagicMicroseconds = 0xA1B2C3D4;
+    /// <summary>The magic number of a file with nanosecond timestamps.</summary>
     public const uint MagicNanoseconds = 0xA1B23C4D;
+    /// <summary>Bytes of the file header.</summary>
     public const int FileHeaderLength = 24;
+    /// <summary>Bytes of a record header.</summary>
     public const int RecordHeaderLength = 16;
 
     /// <summary>The largest record accepted (libpcap's own maximum snap length is 256 KiB).</summary>
@@ -67,17 +71,24 @@ public sealed class PcapReader : IPcapReader
         return n == 4 ? magic : magic[..n];
     }
 
+    /// <summary>The file's link type.</summary>
     public PcapLinkType LinkType { get; }
+    /// <summary>The file format's major version.</summary>
     public int VersionMajor { get; }
+    /// <summary>The file format's minor version.</summary>
     public int VersionMinor { get; }
+    /// <summary>The most bytes of a packet the file holds.</summary>
     public uint SnapLength { get; }
 
     /// <summary>True when timestamps carry nanoseconds (magic 0xA1B23C4D).</summary>
     public bool IsNanosecond => _nanoseconds;
 
+    /// <summary>Why reading stopped, if it stopped on a malformed file.</summary>
     public WireError Error { get; private set; }
+    /// <summary>Packets read so far.</summary>
     public long FramesRead { get; private set; }
 
+    /// <summary>Reads the next packet; false at the end of the file or on a malformed record (see <see cref="Error"/>).</summary>
     public bool TryRead(out PcapRecord record)
     {
         record = default;
@@ -109,6 +120,7 @@ public sealed class PcapReader : IPcapReader
     private ushort U16(ReadOnlySpan<byte> b) => _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b);
     private uint U32(ReadOnlySpan<byte> b) => _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b);
 
+    /// <summary>Closes the stream unless it was opened with leaveOpen.</summary>
     public void Dispose()
     {
         if (!_leaveOpen) _stream.Dispose();

@@ -6,6 +6,7 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct PcapRecord
 {
+    /// <summary>A packet captured at <paramref name="timestampNanoseconds"/> (since the Unix epoch), <paramref name="originalLength"/> bytes long on the wire, on interface <paramref name="interfaceId"/> of link type <paramref name="linkType"/>.</summary>
     public PcapRecord(long timestampNanoseconds, int originalLength, PcapLinkType linkType, int interfaceId, ReadOnlySpan<byte> data)
     {
         TimestampNanoseconds = timestampNanoseconds;
@@ -21,6 +22,7 @@ public readonly ref struct PcapRecord
     /// <summary>The frame's length on the wire (may exceed <see cref="Data"/>'s length when the capture was truncated by a snap length).</summary>
     public int OriginalLength { get; }
 
+    /// <summary>The link type of the packet's interface.</summary>
     public PcapLinkType LinkType { get; }
 
     /// <summary>The pcapng interface the frame was captured on (always 0 in classic pcap).</summary>

@@ -44,8 +44,11 @@ public sealed class PcapWriter : IDisposable
     {
     }
 
+    /// <summary>The file's link type.</summary>
     public PcapLinkType LinkType { get; }
+    /// <summary>The most bytes of a packet written (longer ones are cut).</summary>
     public int SnapLength { get; }
+    /// <summary>Packets written so far.</summary>
     public long FramesWritten { get; private set; }
 
     /// <summary>Writes one record stamped <paramref name="timestamp"/>, read as microseconds since the Unix epoch (negative clamps to 0).</summary>
@@ -68,8 +71,10 @@ public sealed class PcapWriter : IDisposable
         FramesWritten++;
     }
 
+    /// <summary>Flushes the stream.</summary>
     public void Flush() => _stream.Flush();
 
+    /// <summary>Flushes, and closes the stream unless it was opened with leaveOpen.</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -6,7 +6,9 @@ namespace NetStack.Wire;
 /// <summary>TCP option kinds (IANA "TCP Option Kind Numbers").</summary>
 public enum TcpOptionKind : byte
 {
+    /// <summary>End of option list (RFC 9293 §3.2).</summary>
     EndOfList = 0,
+    /// <summary>No operation.</summary>
     NoOperation = 1,
     /// <summary>RFC 9293 §3.2: maximum segment size, length 4.</summary>
     MaxSegmentSize = 2,
@@ -38,6 +40,7 @@ public struct SackBlockArray
 /// </summary>
 public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
 {
+    /// <summary>At most this many SACK blocks fit in a segment.</summary>
     public const int Max = 4;
     private SackBlockArray _blocks;
 
@@ -55,8 +58,10 @@ public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
         return true;
     }
 
+    /// <summary>Removes every block.</summary>
     public void Clear() => Count = 0;
 
+    /// <summary>True when both hold the same blocks in the same order.</summary>
     public readonly bool Equals(TcpSackBlocks other)
     {
         if (Count != other.Count) return false;
@@ -64,8 +69,10 @@ public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
         return true;
     }
 
+    /// <inheritdoc/>
     public override readonly bool Equals(object? obj) => obj is TcpSackBlocks o && Equals(o);
 
+    /// <inheritdoc/>
     public override readonly int GetHashCode()
     {
         var h = new HashCode();
@@ -73,9 +80,12 @@ public struct TcpSackBlocks : IEquatable<TcpSackBlocks>
         return h.ToHashCode();
     }
 
+    /// <summary>True when both hold the same blocks in the same order.</summary>
     public static bool operator ==(TcpSackBlocks a, TcpSackBlocks b) => a.Equals(b);
+    /// <summary>True when the blocks differ.</summary>
     public static bool operator !=(TcpSackBlocks a, TcpSackBlocks b) => !a.Equals(b);
 
+    /// <summary>The blocks as <c>[left-right,...]</c>.</summary>
     public override readonly string ToString()
     {
         var parts = new string[Count];
@@ -93,6 +103,7 @@ public ref struct TcpOptionReader
     private readonly ReadOnlySpan<byte> _options;
     private int _offset;
 
+    /// <summary>Reads the options in <paramref name="options"/>.</summary>
     public TcpOptionReader(ReadOnlySpan<byte> options)
     {
         _options = options;

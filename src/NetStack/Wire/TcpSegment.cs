@@ -6,14 +6,23 @@ namespace NetStack.Wire;
 [Flags]
 public enum TcpFlags : ushort
 {
+    /// <summary>No flag.</summary>
     None = 0,
+    /// <summary>FIN: no more data from the sender.</summary>
     Fin = 0x001,
+    /// <summary>SYN: synchronize sequence numbers.</summary>
     Syn = 0x002,
+    /// <summary>RST: reset the connection.</summary>
     Rst = 0x004,
+    /// <summary>PSH: push.</summary>
     Psh = 0x008,
+    /// <summary>ACK: the acknowledgement field is significant.</summary>
     Ack = 0x010,
+    /// <summary>URG: the urgent pointer is significant.</summary>
     Urg = 0x020,
+    /// <summary>ECE: ECN echo (RFC 3168).</summary>
     Ece = 0x040,
+    /// <summary>CWR: congestion window reduced (RFC 3168).</summary>
     Cwr = 0x080,
     /// <summary>RFC 3540 ECN nonce sum (historic), the low bit of the reserved nibble.</summary>
     Ns = 0x100,
@@ -29,6 +38,7 @@ public enum TcpFlags : ushort
 /// </summary>
 public readonly ref struct TcpSegment
 {
+    /// <summary>Bytes of a header without options.</summary>
     public const int HeaderLength = 20;
     /// <summary>The largest header: data offset 15 (60 bytes, 40 of options).</summary>
     public const int MaxHeaderLength = 60;
@@ -51,24 +61,39 @@ public readonly ref struct TcpSegment
         return true;
     }
 
+    /// <summary>The source port.</summary>
     public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_buffer);
+    /// <summary>The destination port.</summary>
     public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>The sequence number.</summary>
     public SeqNumber SequenceNumber => new(BinaryPrimitives.ReadUInt32BigEndian(_buffer[4..]));
+    /// <summary>The acknowledgement number.</summary>
     public SeqNumber AckNumber => new(BinaryPrimitives.ReadUInt32BigEndian(_buffer[8..]));
     /// <summary>The data offset field, in 32-bit words.</summary>
     public int DataOffset => _buffer[12] >> 4;
+    /// <summary>Bytes of the header, options included.</summary>
     public int HeaderSize => DataOffset * 4;
+    /// <summary>The control flags.</summary>
     public TcpFlags Flags => (TcpFlags)(((_buffer[12] & 1) << 8) | _buffer[13]);
+    /// <summary>The SYN flag.</summary>
     public bool Syn => (_buffer[13] & 0x02) != 0;
+    /// <summary>The FIN flag.</summary>
     public bool Fin => (_buffer[13] & 0x01) != 0;
+    /// <summary>The RST flag.</summary>
     public bool Rst => (_buffer[13] & 0x04) != 0;
+    /// <summary>The ACK flag.</summary>
     public bool Ack => (_buffer[13] & 0x10) != 0;
+    /// <summary>The URG flag.</summary>
     public bool Urg => (_buffer[13] & 0x20) != 0;
     /// <summary>The raw (unscaled) window field.</summary>
     public ushort Window => BinaryPrimitives.ReadUInt16BigEndian(_buffer[14..]);
+    /// <summary>The checksum field.</summary>
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_buffer[16..]);
+    /// <summary>The urgent pointer.</summary>
     public ushort UrgentPointer => BinaryPrimitives.ReadUInt16BigEndian(_buffer[18..]);
+    /// <summary>The options' bytes.</summary>
     public ReadOnlySpan<byte> Options => _buffer[HeaderLength..HeaderSize];
+    /// <summary>The data after the header.</summary>
     public ReadOnlySpan<byte> Payload => _buffer[HeaderSize..];
     /// <summary>The whole segment, header and payload.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
@@ -86,6 +111,7 @@ public readonly ref struct TcpSegment
     public bool VerifyChecksum(IpAddress source, IpAddress destination) =>
         VerifyChecksum(Wire.Checksum.PseudoHeader(source, destination, (byte)IpProtocol.Tcp, _buffer.Length));
 
+    /// <summary>The header's fields, options parsed.</summary>
     public TcpRepr ToRepr()
     {
         var repr = new TcpRepr
@@ -129,18 +155,29 @@ public readonly ref struct TcpSegment
 /// </summary>
 public record struct TcpRepr
 {
+    /// <summary>The source port.</summary>
     public ushort SourcePort { get; set; }
+    /// <summary>The destination port.</summary>
     public ushort DestinationPort { get; set; }
+    /// <summary>The sequence number.</summary>
     public SeqNumber SequenceNumber { get; set; }
+    /// <summary>The acknowledgement number.</summary>
     public SeqNumber AckNumber { get; set; }
+    /// <summary>The control flags.</summary>
     public TcpFlags Flags { get; set; }
     /// <summary>The window field as sent (already scaled down).</summary>
     public ushort Window { get; set; }
+    /// <summary>The urgent pointer.</summary>
     public ushort UrgentPointer { get; set; }
+    /// <summary>The MSS option (RFC 9293 §3.7.1), when sent.</summary>
     public ushort? Mss { get; set; }
+    /// <summary>The window scale option's shift (RFC 7323 §2), when sent.</summary>
     public byte? WindowScale { get; set; }
+    /// <summary>The SACK-permitted option (RFC 2018).</summary>
     public bool SackPermitted { get; set; }
+    /// <summary>The timestamps option (RFC 7323 §3), when sent.</summary>
     public TcpTimestamps? Timestamps { get; set; }
+    /// <summary>The SACK blocks to send (RFC 2018).</summary>
     public TcpSackBlocks SackBlocks { get; set; }
 
     /// <summary>Options bytes before padding.</summary>
@@ -151,6 +188,7 @@ public record struct TcpRepr
     /// <summary>Header length including options padded to 4 bytes (at most 60).</summary>
     public readonly int HeaderLength => TcpSegment.HeaderLength + ((RawOptionsLength + 3) & ~3);
 
+    /// <summary>Bytes the segment takes with <paramref name="payloadLength"/> bytes of data.</summary>
     public readonly int BufferLength(int payloadLength) => HeaderLength + payloadLength;
 
     /// <summary>

@@ -13,6 +13,7 @@ namespace NetStack.Wire;
 /// </summary>
 public readonly ref struct UdpDatagram
 {
+    /// <summary>Bytes of the UDP header.</summary>
     public const int HeaderLength = 8;
 
     private readonly ReadOnlySpan<byte> _buffer; // exactly Length bytes
@@ -34,10 +35,15 @@ public readonly ref struct UdpDatagram
         return true;
     }
 
+    /// <summary>The source port.</summary>
     public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_buffer);
+    /// <summary>The destination port.</summary>
     public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    /// <summary>The length field: header and payload.</summary>
     public int Length => _buffer.Length;
+    /// <summary>The checksum field.</summary>
     public ushort ChecksumField => BinaryPrimitives.ReadUInt16BigEndian(_buffer[6..]);
+    /// <summary>The payload, up to the length field.</summary>
     public ReadOnlySpan<byte> Payload => _buffer[HeaderLength..];
     /// <summary>Header and payload, without whatever followed the length in the IP payload.</summary>
     public ReadOnlySpan<byte> Bytes => _buffer;
@@ -54,13 +60,16 @@ public readonly ref struct UdpDatagram
         return Checksum.Verify(_buffer, pseudo);
     }
 
+    /// <summary>The header's fields.</summary>
     public UdpRepr ToRepr() => new(SourcePort, DestinationPort, Payload.Length);
 }
 
 /// <summary>The meaningful fields of a UDP header, which can be written in place with its checksum.</summary>
 public readonly record struct UdpRepr(ushort SourcePort, ushort DestinationPort, int PayloadLength)
 {
+    /// <summary>Bytes of the UDP header.</summary>
     public int HeaderLength => UdpDatagram.HeaderLength;
+    /// <summary>Bytes the datagram takes.</summary>
     public int BufferLength => UdpDatagram.HeaderLength + PayloadLength;
 
     /// <summary>

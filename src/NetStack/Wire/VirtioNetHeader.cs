@@ -5,10 +5,13 @@ namespace NetStack.Wire;
 /// <summary>The <c>gso_type</c> of a virtio-net header (virtio 1.2 §5.1.6, linux/virtio_net.h).</summary>
 public enum VirtioGsoType : byte
 {
+    /// <summary>Not a super-frame.</summary>
     None = 0,
+    /// <summary>A TCP over IPv4 super-frame (TSO4).</summary>
     TcpV4 = 1,
     /// <summary>UDP fragmentation offload (UFO), obsolete: never offered, refused when seen.</summary>
     Udp = 3,
+    /// <summary>A TCP over IPv6 super-frame (TSO6).</summary>
     TcpV6 = 4,
     /// <summary>UDP segmentation (USO): the payload is cut into datagrams of <c>gso_size</c> bytes.</summary>
     UdpL4 = 5,
@@ -48,7 +51,9 @@ public readonly record struct VirtioNetHeader(byte Flags, VirtioGsoType GsoType,
     /// <summary>A header for a frame with nothing offloaded (what the stack transmits today).</summary>
     public static VirtioNetHeader Plain => default;
 
+    /// <summary>VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum holds only the pseudo-header sum and must be completed.</summary>
     public bool NeedsChecksum => (Flags & FlagNeedsChecksum) != 0;
+    /// <summary>VIRTIO_NET_HDR_F_DATA_VALID: the device verified the checksum.</summary>
     public bool DataValid => (Flags & FlagDataValid) != 0;
 
     /// <summary>Reads a header from the first 10 bytes of <paramref name="buffer"/>; false when it is shorter.</summary>

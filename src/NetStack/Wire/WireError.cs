@@ -6,6 +6,7 @@ namespace NetStack.Wire;
 /// </summary>
 public enum WireError : byte
 {
+    /// <summary>No error.</summary>
     None = 0,
     /// <summary>The buffer ends before the fixed header, or before a length the header announces.</summary>
     Truncated,

@@ -6,7 +6,9 @@ namespace NetStack.Network.Ipv4;
 /// <summary>What arrived for an <see cref="IcmpEchoSocket"/>: an echo reply, or an ICMP error about one of its requests.</summary>
 public enum IcmpEchoResultKind
 {
+    /// <summary>An echo reply.</summary>
     Reply,
+    /// <summary>An ICMP error quoting one of our requests.</summary>
     Error,
 }
 
@@ -175,6 +177,7 @@ public sealed class IcmpEchoSocket : IDisposable
         return (ushort)layer.Random.NextUInt32();
     }
 
+    /// <summary>Closes the socket: it receives nothing more.</summary>
     public void Dispose()
     {
         if (_disposed) return;

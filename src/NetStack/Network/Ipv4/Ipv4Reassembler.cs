@@ -20,7 +20,9 @@ public readonly record struct ReassemblyLimits(
     TimeSpan Timeout = default,
     int MaxHolesPerDatagram = 128)
 {
+    /// <summary>The defaults (a 30 s timeout, RFC 791's upper bound on a fragment's lifetime).</summary>
     public static ReassemblyLimits Default => new(Timeout: TimeSpan.FromSeconds(30));
+    /// <summary>The timeout in force (30 s when none was set).</summary>
     public TimeSpan EffectiveTimeout => Timeout > TimeSpan.Zero ? Timeout : TimeSpan.FromSeconds(30);
 }
 

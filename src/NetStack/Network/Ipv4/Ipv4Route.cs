@@ -20,6 +20,7 @@ public readonly record struct Ipv4Route(
     int Metric = 0,
     Ipv4Address PreferredSource = default) : IRoute<Ipv4Route, Ipv4Address>
 {
+    /// <summary>True for a route to an on-link prefix (no gateway).</summary>
     public bool IsOnLink => Gateway.IsUnspecified;
 
     /// <summary>The neighbour a datagram to <paramref name="destination"/> is handed to on this route.</summary>
@@ -31,6 +32,7 @@ public readonly record struct Ipv4Route(
     Ipv4Route IRoute<Ipv4Route, Ipv4Address>.Normalized() =>
         this with { Destination = new Ipv4Cidr(Destination.Network, Destination.PrefixLength) };
 
+    /// <summary>The prefix, then the gateway or "on-link", and the interface.</summary>
     public override string ToString() => IsOnLink
         ? $"{Destination} dev #{InterfaceIndex} metric {Metric}"
         : $"{Destination} via {Gateway} dev #{InterfaceIndex} metric {Metric}";

@@ -20,8 +20,11 @@ public enum Ipv6AddressState
 /// <summary>Where an interface address came from.</summary>
 public enum Ipv6AddressOrigin
 {
+    /// <summary>A link-local address formed from the interface identifier (RFC 4862 §5.3).</summary>
     LinkLocal,
+    /// <summary>An address configured by the user.</summary>
     Static,
+    /// <summary>An address autoconfigured from a router-advertised prefix (RFC 4862 §5.5.3).</summary>
     Slaac,
     /// <summary>A temporary (privacy) address of a SLAAC prefix, with a random identifier (RFC 8981).</summary>
     Temporary,

@@ -40,10 +40,15 @@ public sealed class Icmpv6EchoSession : IDisposable
         Capacity = capacity;
     }
 
+    /// <summary>The echo identifier of this session's requests.</summary>
     public ushort Identifier { get; }
+    /// <summary>How many results the session queues before dropping.</summary>
     public int Capacity { get; }
+    /// <summary>Results dropped because the queue was full.</summary>
     public long Dropped { get; private set; }
+    /// <summary>True once disposed.</summary>
     public bool IsClosed { get; private set; }
+    /// <summary>Results waiting to be received.</summary>
     public int Available => _results.Count;
 
     /// <summary>Raised (on the stack's thread) when a result was queued.</summary>
@@ -66,6 +71,7 @@ public sealed class Icmpv6EchoSession : IDisposable
         return _layer.SendEchoRequest(destination, source, Identifier, sequence, data, hopLimit, interfaceIndex, now);
     }
 
+    /// <summary>Takes the oldest result (a reply or an error quoting a request); false when none is queued.</summary>
     public bool TryReceive(out Icmpv6EchoResult result) => _results.TryDequeue(out result);
 
     internal void OnReply(Ipv6Address from, ushort sequence, byte hopLimit, ReadOnlySpan<byte> data, Instant now)
@@ -99,6 +105,7 @@ public sealed class Icmpv6EchoSession : IDisposable
         return h.ToHashCode() ^ data.Length;
     }
 
+    /// <summary>Closes the session: it receives nothing more.</summary>
     public void Dispose()
     {
         if (IsClosed) return;

@@ -16,6 +16,7 @@ namespace NetStack.Network.Ipv6;
 public readonly record struct Ipv6Route(Ipv6Cidr Destination, Ipv6Address Gateway, int InterfaceIndex, int Metric = 0)
     : IRoute<Ipv6Route, Ipv6Address>
 {
+    /// <summary>True for a route to an on-link prefix (no gateway).</summary>
     public bool IsOnLink => Gateway.IsUnspecified;
 
     int IRoute<Ipv6Route, Ipv6Address>.PrefixLength => Destination.PrefixLength;
@@ -24,6 +25,7 @@ public readonly record struct Ipv6Route(Ipv6Cidr Destination, Ipv6Address Gatewa
     Ipv6Route IRoute<Ipv6Route, Ipv6Address>.Normalized() =>
         this with { Destination = new Ipv6Cidr(Destination.Prefix, Destination.PrefixLength) };
 
+    /// <summary>The prefix, then the gateway or "on-link", and the interface.</summary>
     public override string ToString() => IsOnLink
         ? $"{Destination} dev #{InterfaceIndex} metric {Metric}"
         : $"{Destination} via {Gateway} dev #{InterfaceIndex} metric {Metric}";

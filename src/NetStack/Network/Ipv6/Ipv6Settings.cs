@@ -28,6 +28,7 @@ public sealed class Ipv6Settings
     /// <summary>Keep soliciting routers with RFC 7559 back-off after the first MAX_RTR_SOLICITATIONS.</summary>
     public bool RouterSolicitationBackoff { get; init; } = true;
 
+    /// <summary>At most this many addresses per interface (RFC 4862 autoconfiguration and temporary addresses included).</summary>
     public int MaxAddressesPerInterface { get; init; } = 16;
 
     /// <summary>
@@ -41,14 +42,20 @@ public sealed class Ipv6Settings
 
     /// <summary>RFC 8981 §3.8 TEMP_PREFERRED_LIFETIME: 1 day (at most TemporaryValidLifetime).</summary>
     public TimeSpan TemporaryPreferredLifetime { get; init; } = TimeSpan.FromDays(1);
+    /// <summary>At most this many on-link prefixes learned from router advertisements.</summary>
     public int MaxPrefixes { get; init; } = 32;
+    /// <summary>At most this many default routers (RFC 4861 §6.3.4).</summary>
     public int MaxDefaultRouters { get; init; } = 8;
+    /// <summary>At most this many destination-cache entries.</summary>
     public int MaxDestinations { get; init; } = 1024;
+    /// <summary>At most this many path-MTU entries (RFC 8201).</summary>
     public int MaxPathMtuEntries { get; init; } = 1024;
+    /// <summary>At most this many multicast groups joined per interface.</summary>
     public int MaxMulticastGroupsPerInterface { get; init; } = 64;
 
     /// <summary>Sources one group's filter may name (RFC 3810 §3 source lists; like Linux mld_max_msf); more are refused and counted.</summary>
     public int MaxMulticastSourcesPerGroup { get; init; } = 64;
+    /// <summary>At most this many DNS servers learned from RDNSS options (RFC 8106).</summary>
     public int MaxDnsServers { get; init; } = 8;
 
     /// <summary>RFC 8201 §4: a learned path MTU is forgotten after this long (at least 5 minutes; 10 recommended).</summary>

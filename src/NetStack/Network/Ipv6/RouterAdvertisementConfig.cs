@@ -8,9 +8,13 @@ namespace NetStack.Network.Ipv6;
 /// </summary>
 public sealed record AdvertisedPrefix(Ipv6Cidr Prefix)
 {
+    /// <summary>The prefix's on-link flag (L, RFC 4861 §4.6.2).</summary>
     public bool OnLink { get; init; } = true;
+    /// <summary>The prefix's autonomous flag (A): hosts may form addresses from it (RFC 4862 §5.5.3).</summary>
     public bool Autonomous { get; init; } = true;
+    /// <summary>The prefix's valid lifetime.</summary>
     public TimeSpan ValidLifetime { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>The prefix's preferred lifetime.</summary>
     public TimeSpan PreferredLifetime { get; init; } = TimeSpan.FromDays(7);
 }
 

@@ -112,8 +112,11 @@ public sealed partial class TcpConnection
         HopLimit = settings.HopLimit;
     }
 
+    /// <summary>This end's address and port.</summary>
     public IpEndpoint Local { get; }
+    /// <summary>The peer's address and port.</summary>
     public IpEndpoint Remote { get; }
+    /// <summary>The connection's state (RFC 9293 §3.3.2).</summary>
     public TcpState State { get; private set; }
     /// <summary>Why the connection failed (refused, reset, timed out), or None.</summary>
     public TcpError Error { get; private set; }
@@ -182,7 +185,9 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>The send buffer's capacity in bytes.</summary>
     public int SendBufferSize => _sendBuffer.Capacity;
+    /// <summary>The receive buffer's capacity in bytes.</summary>
     public int ReceiveBufferSize => _recvBuffer.Capacity;
     /// <summary>Bytes of buffer memory held now (send plus receive): buffers are taken as data comes and released when empty.</summary>
     public int BufferMemory => _sendBuffer.AllocatedBytes + _recvBuffer.AllocatedBytes;
@@ -196,11 +201,15 @@ public sealed partial class TcpConnection
     public int CongestionWindow => SendWindow;
     /// <summary>The slow start threshold (bytes) the congestion control algorithm set.</summary>
     public int SlowStartThreshold => _cc.SlowStartThreshold;
+    /// <summary>The smoothed round-trip time (SRTT, RFC 6298 §2).</summary>
     public TimeSpan SmoothedRtt => TimeSpan.FromTicks(_rtt.SmoothedMicros * 10);
     /// <summary>Segments retransmitted on this connection.</summary>
     public long Retransmissions { get; private set; }
+    /// <summary>True when both ends agreed on window scaling (RFC 7323 §2).</summary>
     public bool WindowScalingEnabled => _wsEnabled;
+    /// <summary>True when both ends agreed on timestamps (RFC 7323 §3).</summary>
     public bool TimestampsEnabled => _tsEnabled;
+    /// <summary>True when both ends agreed on selective acknowledgements (RFC 2018).</summary>
     public bool SackEnabled => _sackEnabled;
 
     /// <summary>True once the peer's FIN has been received and every byte before it read.</summary>
@@ -208,6 +217,7 @@ public sealed partial class TcpConnection
 
     private bool CanSendData => State is TcpState.SynSent or TcpState.SynReceived or TcpState.Established or TcpState.CloseWait && !_finQueued;
 
+    /// <summary>What the application can do now: read, write, or learn that the connection ended.</summary>
     public TcpReadiness Readiness
     {
         get
@@ -397,5 +407,6 @@ public sealed partial class TcpConnection
 
     private SeqNumber DataEnd => _sndBufSeq + _sendBuffer.Length;
 
+    /// <summary>Local and remote endpoints and the state.</summary>
     public override string ToString() => $"{Local} -> {Remote} {State}";
 }

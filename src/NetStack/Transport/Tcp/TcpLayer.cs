@@ -31,6 +31,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     private Instant _challengeWindowStart = new(long.MinValue / 2);
     private int _challengeCount;
 
+    /// <summary>Creates the TCP layer over <paramref name="ip"/>; <paramref name="random"/> keys the ISN and SYN-cookie secrets (RFC 6528) and draws the layer's other random choices.</summary>
     public TcpLayer(IIpLayer ip, IRandomSource random, TcpSettings? settings = null)
     {
         _ip = ip;
@@ -39,9 +40,12 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         Secrets = new TcpSecrets(random);
     }
 
+    /// <summary>The settings every connection starts with.</summary>
     public TcpSettings Settings { get; }
+    /// <summary>The layer's counters.</summary>
     public TcpStatistics Stats { get; } = new();
     internal TcpSecrets Secrets { get; }
+    /// <summary>Connections the layer holds (every state but LISTEN).</summary>
     public int ConnectionCount => _connections.Count;
 
     /// <summary>

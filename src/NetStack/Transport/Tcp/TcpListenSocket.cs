@@ -29,12 +29,16 @@ public sealed class TcpListenSocket
     /// <summary>Takes one SYN from the listener's budget (<see cref="TcpSettings.ListenerSynRate"/>); false: drop it.</summary>
     internal bool TryTakeSyn(Instant now) => _synBudget is null || _synBudget.TryTake(now);
 
+    /// <summary>The address and port listened on (an unspecified address: every local address).</summary>
     public IpEndpoint Local { get; }
+    /// <summary>At most this many established connections wait to be accepted.</summary>
     public int Backlog { get; }
     internal TcpSettings Settings { get; }
     /// <summary>Connections in SYN-RECEIVED that belong to this listener.</summary>
     public int HalfOpen { get; internal set; }
+    /// <summary>Established connections waiting to be accepted.</summary>
     public int PendingAccepts => _accept.Count;
+    /// <summary>True once closed.</summary>
     public bool IsClosed { get; private set; }
     /// <summary>Connections established and waiting in the accept queue.</summary>
     public bool HasPendingConnection => _accept.Count > 0;

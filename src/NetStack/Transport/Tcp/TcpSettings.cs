@@ -6,6 +6,7 @@ namespace NetStack.Transport.Tcp;
 /// </summary>
 public sealed record TcpSettings
 {
+    /// <summary>Bytes of the send buffer of each connection.</summary>
     public int SendBufferSize { get; init; } = 64 * 1024;
     /// <summary>
     /// The receive buffer a connection starts with (bytes): it bounds the advertised window until auto-tuning raises it
@@ -22,6 +23,7 @@ public sealed record TcpSettings
     /// no auto-tuning (a socket's explicit receive buffer, like Linux's <c>SO_RCVBUF</c>, turns it off).
     /// </summary>
     public int ReceiveBufferMax { get; init; } = 6 * 1024 * 1024;
+    /// <summary>Turns off Nagle's algorithm (RFC 9293 §3.7.4): small segments leave at once.</summary>
     public bool NoDelay { get; init; }
 
     /// <summary>
@@ -30,6 +32,7 @@ public sealed record TcpSettings
     /// The wire carries the same segments either way; off, TCP hands down one MSS at a time.
     /// </summary>
     public bool SegmentationOffload { get; init; } = true;
+    /// <summary>The congestion control algorithm.</summary>
     public CongestionAlgorithm Congestion { get; init; } = CongestionAlgorithm.Cubic;
     /// <summary>RFC 7323 window scaling offered.</summary>
     public bool WindowScaling { get; init; } = true;
@@ -69,6 +72,7 @@ public sealed record TcpSettings
     public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>RFC 6298 §2.4 says 1 s; like Linux we default to 200 ms.</summary>
     public TimeSpan MinRto { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>The upper bound of the retransmission timeout (RFC 6298 §2.5 allows one of at least 60 s).</summary>
     public TimeSpan MaxRto { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>
     /// SYN retransmissions of an active open before it times out (R2 for a SYN). RFC 9293 §3.8.3 MUST-23: "large enough
@@ -96,10 +100,13 @@ public sealed record TcpSettings
     public TimeSpan DelayedAck { get; init; } = TimeSpan.FromMilliseconds(40);
     /// <summary>2 MSL (RFC 9293 §3.4.2); configurable.</summary>
     public TimeSpan TimeWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Sends keep-alive probes on an idle connection (RFC 9293 §3.8.4; off by default, as the RFC says).</summary>
     public bool KeepAlive { get; init; }
     /// <summary>RFC 1122 §4.2.3.6: at least two hours by default.</summary>
     public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
+    /// <summary>Idle time before the first keep-alive probe, and between probes.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
+    /// <summary>Unanswered keep-alive probes after which the connection is dropped.</summary>
     public int KeepAliveProbes { get; init; } = 9;
     /// <summary>
     /// Half-open (SYN-RECEIVED) connections per listener before SYN cookies are used; null (the default) bounds the SYN

@@ -5,6 +5,7 @@ namespace NetStack.Transport.Tcp;
 /// <summary>What kind of trouble a connection reports without failing (RFC 9293 §3.9.1.8, §3.9.2.2, §3.8.3).</summary>
 public enum TcpSoftErrorKind : byte
 {
+    /// <summary>No soft error.</summary>
     None,
     /// <summary>ICMP Destination Unreachable / ICMPv6 Destination Unreachable (soft for a connection, MUST-56).</summary>
     Unreachable,

@@ -3,22 +3,34 @@ namespace NetStack.Transport.Tcp;
 /// <summary>The connection states of RFC 9293 §3.3.2.</summary>
 public enum TcpState : byte
 {
+    /// <summary>No connection (RFC 9293 §3.3.2).</summary>
     Closed,
+    /// <summary>Waiting for a connection request.</summary>
     Listen,
+    /// <summary>A SYN sent, waiting for the matching SYN.</summary>
     SynSent,
+    /// <summary>A SYN received and answered, waiting for its acknowledgement.</summary>
     SynReceived,
+    /// <summary>Open: data flows both ways.</summary>
     Established,
+    /// <summary>We closed: our FIN is sent and not yet acknowledged.</summary>
     FinWait1,
+    /// <summary>Our FIN is acknowledged; waiting for the peer's.</summary>
     FinWait2,
+    /// <summary>The peer closed; we may still send.</summary>
     CloseWait,
+    /// <summary>Both closed at once: waiting for the acknowledgement of our FIN.</summary>
     Closing,
+    /// <summary>The peer closed first, then we did: waiting for the acknowledgement of our FIN.</summary>
     LastAck,
+    /// <summary>Both closed: waiting 2 MSL so that late segments die out.</summary>
     TimeWait,
 }
 
 /// <summary>Why a connection ended other than by an orderly close.</summary>
 public enum TcpError : byte
 {
+    /// <summary>No error.</summary>
     None,
     /// <summary>The peer answered our SYN with RST (RFC 9293 §3.10.7.3).</summary>
     Refused,
@@ -38,6 +50,7 @@ public enum TcpError : byte
 [Flags]
 public enum TcpReadiness : byte
 {
+    /// <summary>Nothing to do yet.</summary>
     None = 0,
     /// <summary>Data to read, or end of stream (FIN) or an error to report.</summary>
     Readable = 1,

@@ -25,6 +25,7 @@ public sealed class UdpLayer : ITransportHandler
     private readonly Dictionary<ushort, List<UdpSocket>> _byPort = [];
     private ushort _nextEphemeral;
 
+    /// <summary>Creates the UDP layer and registers it with <paramref name="stack"/> for protocol 17.</summary>
     public UdpLayer(ITransportContext stack, UdpOptions? options = null)
     {
         _stack = stack;
@@ -37,6 +38,7 @@ public sealed class UdpLayer : ITransportHandler
 
     internal StackStatistics Statistics => _stack.Statistics;
 
+    /// <summary>Sockets bound now.</summary>
     public int SocketCount => _byPort.Values.Sum(l => l.Count);
 
     /// <summary>

@@ -46,6 +46,7 @@ public sealed class UdpSocket : IDisposable
         LocalEndpoint = local;
     }
 
+    /// <summary>The address and port the socket is bound to.</summary>
     public IpEndpoint LocalEndpoint { get; internal set; }
 
     /// <summary>
@@ -57,9 +58,13 @@ public sealed class UdpSocket : IDisposable
     /// <summary>The peer set by <see cref="Connect"/>: only its datagrams are received, and it is the default destination.</summary>
     public IpEndpoint? RemoteEndpoint { get; private set; }
 
+    /// <summary>True once disposed.</summary>
     public bool IsClosed { get; private set; }
+    /// <summary>Datagrams waiting to be received.</summary>
     public int Available => _received.Count;
+    /// <summary>ICMP errors waiting to be received.</summary>
     public int ErrorsAvailable => _errors.Count;
+    /// <summary>Datagrams dropped because the receive queue was full.</summary>
     public long DroppedFull { get; private set; }
 
     /// <summary>Raised on the stack's thread when a datagram or an error was queued.</summary>
@@ -95,6 +100,7 @@ public sealed class UdpSocket : IDisposable
         return true;
     }
 
+    /// <summary>Takes the oldest ICMP error reported for this socket's datagrams; false when none is queued.</summary>
     public bool TryReceiveError(out UdpError error) => _errors.TryDequeue(out error!);
 
     internal bool Matches(IpEndpoint remote) => RemoteEndpoint is not { } r || r == remote;
@@ -120,6 +126,7 @@ public sealed class UdpSocket : IDisposable
         Readable?.Invoke(this);
     }
 
+    /// <summary>Closes the socket and releases its port.</summary>
     public void Dispose()
     {
         if (IsClosed) return;
