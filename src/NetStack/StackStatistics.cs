@@ -126,6 +126,8 @@ public enum DropReason
     TcpNoConnection,
     TcpOutOfWindow,
     TcpQueueFull,
+    /// <summary>A SYN to a listener dropped unanswered because the stack was overloaded (<see cref="Composition.StackOptions.SynsPerPollUnderLoad"/>).</summary>
+    TcpSynShed,
 }
 
 /// <summary>
