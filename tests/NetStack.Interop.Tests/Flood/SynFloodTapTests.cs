@@ -8,7 +8,7 @@ namespace NetStack.Interop.Tests.Flood;
 
 /// <summary>
 /// Issue 13 "Floods" over a real TAP: netstackd serves TCP echo while the C flooder writes spoofed SYNs into its TAP
-/// (<see cref="FloodLab.Rate"/>, 10,000 SYN/s by default; the flood as fast as the kernel takes it is
+/// (<see cref="FloodLab.Rate"/>, 5,000 SYN/s by default; the flood as fast as the kernel takes it is
 /// bench/flood/synflood.sh) for <see cref="FloodLab.Seconds"/>, and the kernel in the same namespace, a legitimate client,
 /// opens connections one after another the whole time. Target: at least 99 % of
 /// the legitimate connects succeed, their p99 connect time is under 1 s (so no SYN of theirs was lost: Linux's first
