@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 packages=(tshark tcpdump libpcap0.8 libpcap0.8-dev iproute2 iputils-ping arping traceroute
           iperf3 socat netcat-openbsd curl openssl dnsmasq radvd isc-dhcp-server nftables procps python3 python3-scapy
           clang zlib1g-dev   # clang, zlib1g-dev: Native AOT publishing of samples/traceroute
-          libclang-rt-dev)   # libFuzzer's runtime for clang -fsanitize=fuzzer: scripts/fuzz.sh (the fuzzing step below)
+          libclang-rt-dev    # libFuzzer's runtime for clang -fsanitize=fuzzer: scripts/fuzz.sh (the fuzzing step below)
+          gcc libc6-dev)     # gcc: the flood tests compile bench/flood/flooder.c
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,7 @@ internal static class Counters
         sb.Append(ci, $"frames: rx={s.FramesReceived} tx={s.FramesTransmitted} rx_bytes={s.BytesReceived} tx_bytes={s.BytesTransmitted}\n");
         sb.Append(ci, $"ip: v4_rx={s.Ipv4PacketsReceived} v4_tx={s.Ipv4PacketsSent} v6_rx={s.Ipv6PacketsReceived} v6_tx={s.Ipv6PacketsSent} icmp_rx={s.IcmpReceived} icmp_tx={s.IcmpSent} icmpv6_rx={s.Icmpv6Received} icmpv6_tx={s.Icmpv6Sent} udp_rx={s.UdpReceived} udp_tx={s.UdpSent}\n");
         sb.Append(ci, $"tcp: segments_rx={t.SegmentsReceived} segments_tx={t.SegmentsSent} retransmissions={t.Retransmissions} fast_retransmits={t.FastRetransmits} timeouts={t.Timeouts} tail_loss_probes={t.TailLossProbes} resets_tx={t.ResetsSent} no_connection={t.NoConnection} bad_checksum={t.BadChecksum} malformed={t.Malformed} out_of_window={t.OutOfWindow} syn_cookies={t.SynCookiesSent} accept_overflows={t.AcceptQueueOverflows} accept_full_syn_drops={t.SynDroppedAcceptQueueFull} accept_overflow_resets={t.AcceptQueueOverflowResets} syn_budget_drops={t.SynDroppedRateLimited} reassembly_drops={t.ReassemblyDropped} rcvbuf_growths={t.ReceiveBufferGrowths} open={stack.Tcp.ConnectionCount}\n");
+        sb.Append(ci, $"ndp: ra_inconsistent={s.RouterAdvertisementsInconsistent} ra_timers_ignored={s.RouterAdvertisementTimersIgnored}\n");
         sb.Append(ci, $"drops: total={s.TotalDrops}");
         foreach (var (reason, count) in s.NonZeroDrops()) sb.Append(ci, $" {reason}={count}");
         if (stack.Faults is { } f) sb.Append(ci, $"\nfaults: tx[{f.TransmitStatistics}] rx[{f.ReceiveStatistics}]");

@@ -187,6 +187,8 @@ public enum DropReason
     TcpOutOfWindow,
     /// <summary>Reserved for a TCP segment dropped because a queue was full (nothing counts it today: see TcpStatistics).</summary>
     TcpQueueFull,
+    /// <summary>A SYN to a listener dropped unanswered because the stack was overloaded (<see cref="Composition.StackOptions.SynsPerPollUnderLoad"/>).</summary>
+    TcpSynShed,
 }
 
 /// <summary>

@@ -20,7 +20,7 @@ namespace NetStack.Composition;
 /// (<see cref="ITransportContext"/>, <see cref="IIpFamilies"/>, <see cref="IServiceContext"/>). No layer holds it.
 /// </para>
 /// </summary>
-public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery
+public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery, IReceiveLoad
 {
     private readonly List<NetworkInterface> _interfaces = [];
     private readonly TransportDemultiplexer _demux;
@@ -147,20 +147,59 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     public Instant Poll(Instant now)
     {
         Now = now;
+        _synWork = 0;
+        bool behind = false;
         foreach (var iface in _interfaces)
         {
             // Bounded per poll so that one busy device cannot starve timers or the others.
-            for (int i = 0; i < Options.MaxFramesPerPoll; i++)
+            int i = 0;
+            for (; i < Options.MaxFramesPerPoll; i++)
             {
                 if (!iface.Device.TryReceive(_rxBuffer, now, out int length, out var info)) break;
                 HandleFrame(iface, _rxBuffer.AsSpan(0, length), info, now);
             }
+            behind |= i == Options.MaxFramesPerPoll;
         }
+        // A full batch means the device still holds frames: the next poll runs overloaded (sheds SYNs). One batch that
+        // was not full (the loop caught up) ends it, and so a backlog the runtime reported lasts for one poll.
+        Overloaded = behind;
         Instant next = Instant.MaxValue;
         next = Instant.Min(next, Ipv4.Poll(now));
         next = Instant.Min(next, Ipv6.Poll(now));
         foreach (var c in _timedComponents) next = Instant.Min(next, c.Poll(now));
         return next;
+    }
+
+    private int _synWork;
+
+    /// <summary>
+    /// True while the stack is behind its devices: the last <see cref="Poll"/> took a full batch of
+    /// <see cref="StackOptions.MaxFramesPerPoll"/> frames from some device, or the runtime reported a backlog. SYNs to
+    /// listeners beyond <see cref="StackOptions.SynsPerPollUnderLoad"/> per poll are then dropped (RFC 4987 §3).
+    /// </summary>
+    public bool Overloaded { get; private set; }
+
+    /// <summary>
+    /// The runtime's word that its devices hold <paramref name="frames"/> frames not yet handed over (e.g. a receive
+    /// ring it drains in batches): a positive count makes the next <see cref="Poll"/> run overloaded. The core itself
+    /// notices a device it could not drain in one batch; this is for what only the runtime can see.
+    /// </summary>
+    public void ReportReceiveBacklog(int frames)
+    {
+        if (frames > 0) Overloaded = true;
+    }
+
+    bool IReceiveLoad.TryTakeSynWork(IpAddress remote)
+    {
+        int budget = Options.SynsPerPollUnderLoad;
+        if (!Overloaded || budget <= 0) return true;
+        // Under load, a SYN from an on-link source we have no link-layer address for goes first (RFC 6583 §7: spoofed
+        // on-link sources must not cost resolutions; RFC 4987 §3): its answer would wait for a solicitation that the
+        // neighbour cache's budget mostly refuses anyway. SYNs from resolved neighbours and off-link sources share the budget.
+        bool resolved = remote.IsV4 ? Ipv4.NextHopResolved(remote.V4) : Ipv6.NextHopResolved(remote.V6, Now);
+        if (resolved && _synWork < budget) { _synWork++; return true; }
+        Statistics.Drop(DropReason.TcpSynShed);
+        return false;
     }
 
     /// <summary>Processes one frame pushed in from outside (replay harnesses, tests).</summary>

@@ -38,6 +38,22 @@ internal sealed class NetworkContext(IClock clock, IRandomSource random, StackSt
 }
 
 /// <summary>
+/// The receive load the composer sees, for a transport that sheds work under overload: TCP asks before it answers a SYN
+/// to a listener (RFC 4987 §3: under a flood, new handshakes are what a host gives up first; segments of established
+/// connections are never shed). Implemented by <c>NetworkStack</c>; a transport over an <see cref="IIpLayer"/> without it
+/// never sheds.
+/// </summary>
+internal interface IReceiveLoad
+{
+    /// <summary>
+    /// True: answer this SYN from <paramref name="remote"/>. False: the stack is overloaded (its devices hold a backlog)
+    /// and either the SYN comes from an on-link source not resolved in the neighbour cache or this poll's SYN work
+    /// budget is spent, so drop it (the stack counts it, <see cref="DropReason.TcpSynShed"/>).
+    /// </summary>
+    bool TryTakeSynWork(IpAddress remote);
+}
+
+/// <summary>
 /// What a transport layer (UDP; TCP takes the plain <see cref="IIpLayer"/>) is given: the send interface below,
 /// registration for delivery, randomness and statistics, and the multicast facts it needs to loop a datagram back
 /// to a local member (RFC 1112 §6.1, RFC 3542 §5.2).

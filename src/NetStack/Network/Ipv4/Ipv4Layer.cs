@@ -172,6 +172,18 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         v4.Arp?.Suspect(nextHop);
     }
 
+    /// <summary>
+    /// Whether a datagram to <paramref name="destination"/> would leave at once: routed, and its next hop's link-layer
+    /// address known (an ARP entry in any state but INCOMPLETE; always on a medium without ARP). No side effect: for load
+    /// shedding, which answers SYNs from unresolved on-link sources last (RFC 6583 §7).
+    /// </summary>
+    internal bool NextHopResolved(Ipv4Address destination)
+    {
+        if (!Routes.TryLookup(destination, out var route) || Interface(route.InterfaceIndex) is not { } v4) return false;
+        if (v4.Arp is null) return true;
+        return v4.Arp.TryGetState(route.NextHop(destination), out var state, out _) && state != NeighborState.Incomplete;
+    }
+
     private bool TryRoute(Ipv4Address destination, int interfaceIndex, out Ipv4Route route)
     {
         if (Routes.TryLookup(destination, out route, interfaceIndex)) return true;

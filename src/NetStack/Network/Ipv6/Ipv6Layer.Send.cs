@@ -70,6 +70,18 @@ internal sealed partial class Ipv6Layer
         return true;
     }
 
+    /// <summary>
+    /// Whether a datagram to <paramref name="destination"/> would leave at once as far as the neighbour cache goes: an
+    /// on-link destination (by the prefix list) needs a neighbour entry in any state but INCOMPLETE; an off-link one goes
+    /// to a router and counts as resolved. No side effect (no destination cache entry): for load shedding, which answers
+    /// SYNs from unknown on-link sources last (RFC 6583 §7: spoofed on-link sources must not cost resolutions).
+    /// </summary>
+    internal bool NextHopResolved(Ipv6Address destination, Instant now)
+    {
+        if (!_prefixes.TryMatch(destination, -1, now, out var onLink) || InterfaceAt(onLink.InterfaceIndex) is not { } ifc) return true;
+        return !ifc.IsEthernet || (ifc.Neighbors.TryGetState(destination, out var state, out _) && state != NeighborState.Incomplete);
+    }
+
     /// <summary>RFC 4861 §6.3.6: a router is (probably) reachable when its neighbour entry is in any state but INCOMPLETE.</summary>
     private bool IsProbablyReachable(Ipv6Address router, int interfaceIndex) =>
         InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _) && st != NeighborState.Incomplete;

@@ -16,6 +16,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 {
     private const int EphemeralFirst = 49152;
     private readonly IIpLayer _ip;
+    private readonly IReceiveLoad? _load;
     private readonly IRandomSource _random;
     private readonly Dictionary<FourTuple, TcpConnection> _connections = [];
     private readonly Dictionary<IpEndpoint, TcpListenSocket> _listeners = [];
@@ -35,6 +36,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public TcpLayer(IIpLayer ip, IRandomSource random, TcpSettings? settings = null)
     {
         _ip = ip;
+        _load = ip as IReceiveLoad;
         _random = random;
         Settings = settings ?? new TcpSettings();
         Secrets = new TcpSecrets(random);
@@ -238,6 +240,10 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         // when sk_acceptq_is_full): a SYN,ACK now would let the client believe in a connection that cannot be queued. The
         // client retransmits its SYN (RFC 9293 §3.8.3) and gets in once the application has accepted.
         if (listener.AcceptQueueFull) { Stats.SynDroppedAcceptQueueFull++; return; }
+        // Load-based shedding (RFC 4987 §3): while the loop is behind its device, only a budget of SYNs per poll is
+        // answered; the rest are dropped here (counted DropReason.TcpSynShed by the stack) so that established
+        // connections' segments queued behind a flood are reached sooner. The client retransmits (RFC 9293 §3.8.3).
+        if (_load is not null && !_load.TryTakeSynWork(remote.Address)) return;
         var repr = seg.ToRepr();
         if (listener.SynQueueFull || _connections.Count >= Settings.MaxConnections)
         {
