@@ -32,7 +32,7 @@ public class SynShedUnderLoadTests
         var tcp = new TcpLayer(stack, new SeededRandom(2), new TcpSettings { SynQueueLength = 0, ListenerSynRate = 0 });
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
         stack.RegisterPollable(tcp);
-        tcp.Listen(new TcpEndpoint(Ipv4Address.Any, 80), 128);
+        tcp.Listen(new IpEndpoint(Ipv4Address.Any, 80), 128);
         // Past duplicate address detection (RFC 4862 §5.4; RFC 5227 §2.1 probes take up to 10 s): the addresses are ours
         // before the ARP request and the SYNs come.
         for (var t = Instant.FromSeconds(1); t < Ready; t += TimeSpan.FromMilliseconds(100)) stack.Poll(t);
