@@ -10,11 +10,4 @@ public sealed partial class StackHost : IStackDispatcher
     void IStackDispatcher.PostItem(WorkItem work) => PostItem(work);
 
     void IStackDispatcher.RunAfterPoll(WorkItem work) => RunAfterPoll(work);
-
-    /// <summary>Queues a reusable item (the async sockets' pooled operations): no allocation per post.</summary>
-    void IStackDispatcher.Post(WorkItem item)
-    {
-        ArgumentNullException.ThrowIfNull(item);
-        Enqueue(item);
-    }
 }

@@ -15,12 +15,6 @@ internal interface IStackDispatcher
     /// <summary>Queues work for the loop; exceptions it throws are logged and never stop the loop.</summary>
     void Post(Action work);
 
-    /// <summary>
-    /// Queues a reusable work item (no allocation per post): its <see cref="Tap.WorkItem.Run"/> runs on the loop, or its
-    /// <see cref="Tap.WorkItem.Cancel"/> when the loop stops first. An item is queued at most once at a time.
-    /// </summary>
-    void Post(Tap.WorkItem item) => Post(item.Run);
-
     /// <summary>Runs <paramref name="work"/> on the loop; the task completes off the loop thread.</summary>
     Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default);
 

@@ -339,7 +339,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         // Pooled: no allocation per call (issue 12 item 4); the loop completes it, the continuation runs on the thread pool.
         var op = Interlocked.Exchange(ref _readCache, null) ?? new ReadOp(this);
         op.Start(buffer, cancellationToken);
-        _dispatcher.Post(op);
+        _dispatcher.PostItem(op);
         return new ValueTask<int>(op, op.Version);
     }
 
@@ -359,7 +359,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (buffer.IsEmpty) return ValueTask.CompletedTask;
         var op = Interlocked.Exchange(ref _writeCache, null) ?? new WriteOp(this);
         op.Start(buffer, urgent, cancellationToken);
-        _dispatcher.Post(op);
+        _dispatcher.PostItem(op);
         return new ValueTask(op, op.Version);
     }
 
