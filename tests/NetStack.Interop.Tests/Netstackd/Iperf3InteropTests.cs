@@ -55,9 +55,13 @@ public sealed class Iperf3InteropTests(ITestOutputHelper output)
         Assert.Equal(4, end.GetProperty("streams").GetArrayLength());
         Assert.Equal(Bytes(end, "sum_sent"), Bytes(end, "sum_received"));
 
-        // -n: exactly the bytes asked for, both ways (as the server we stop sending at -n).
+        // -n, the kernel's iperf3 sending: we take in every byte it sent. The stock client stops once its count reaches
+        // -n, checked between writes of its 128 KiB blocks, and was seen once (in CI) to write one block more:
+        // 20 MiB + 131,072 bytes sent, all of it received. What it sends is its business; what we count must match.
         end = Iperf3(ns, $"-c {v6} -n 20M");
-        Assert.Equal((20L << 20, 20L << 20), (Bytes(end, "sum_sent"), Bytes(end, "sum_received")));
+        Assert.Equal(Bytes(end, "sum_sent"), Bytes(end, "sum_received"));
+        Assert.InRange(Bytes(end, "sum_sent"), 20L << 20, (20L << 20) + (128 << 10));
+        // -n with -R: we send, so exactly the bytes asked for (as the server we stop sending at -n).
         end = Iperf3(ns, $"-c {v4} -n 10M -R -P 2");
         Assert.Equal((10L << 20, 10L << 20), (Bytes(end, "sum_sent"), Bytes(end, "sum_received")));
 
