@@ -203,25 +203,44 @@ public sealed class LinuxParityTests(TracerouteLabFixture fixture, ITestOutputHe
         // only after other lab tests had warmed the JIT). That is the JIT's cost, not the per-frame stamps' (the Native
         // AOT binary has no JIT); README and --help say so.
         await lab.RunOursAsync("-n", "-w", "5", "-q", "1", TracerouteLab.DelayedTarget);
-        string linux = lab.RunLinux(args);
-        string ours = await lab.RunOursAsync(args);
-        List<double> Hop3(string text)
+        static List<double> Hop3(string text)
         {
             var line = text.Split('\n').Single(l => l.StartsWith(" 3 ", StringComparison.Ordinal));
-            return System.Text.RegularExpressions.Regex.Matches(line, @"(\d+\.\d{3}) ms").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order().ToList();
+            return System.Text.RegularExpressions.Regex.Matches(line, @"(\d+\.\d{3}) ms").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         }
-        var l = Hop3(linux);
-        var o = Hop3(ours);
-        string report = string.Create(CultureInfo.InvariantCulture,
-            $"hop 3, Linux / ours: minimum {l[0]:F3} / {o[0]:F3} ms, lower quartile {l[2]:F3} / {o[2]:F3} ms, median {l[5]:F3} / {o[5]:F3} ms\nLinux:\n{linux}\nours:\n{ours}");
+        // Interleaved rounds (Linux, ours, Linux, ours, ...), their samples pooled: a CPU hog beside the test delays
+        // some probes of either tool by whole scheduler slices, and more rounds give both the same chance of quiet
+        // moments. A systematic offset (the defect was 14 ms on every probe) moves every sample and fails every round.
+        var l = new List<double>();
+        var o = new List<double>();
+        var runs = new System.Text.StringBuilder();
+        string report = "";
+        bool close = false;
+        for (int round = 1; round <= 3 && !close; round++)
+        {
+            string linux = lab.RunLinux(args);
+            string ours = await lab.RunOursAsync(args);
+            runs.Append(CultureInfo.InvariantCulture, $"round {round}\nLinux:\n{linux}\nours:\n{ours}\n");
+            var lr = Hop3(linux);
+            var ou = Hop3(ours);
+            Assert.True(lr.Count == 10 && ou.Count == 10, runs.ToString());
+            l.AddRange(lr);
+            o.AddRange(ou);
+            l.Sort();
+            o.Sort();
+            int q = l.Count / 4;
+            report = string.Create(CultureInfo.InvariantCulture,
+                $"hop 3 over {round} round(s), Linux / ours: minimum {l[0]:F3} / {o[0]:F3} ms, lower quartile {l[q]:F3} / {o[q]:F3} ms, median {l[l.Count / 2]:F3} / {o[o.Count / 2]:F3} ms\n{runs}");
+            close = Math.Abs(o[0] - l[0]) <= 1.0 && Math.Abs(o[q] - l[q]) <= 3.0;
+        }
         log.WriteLine(report);
-        Assert.True(l.Count == 10 && o.Count == 10, report);
         Assert.True(l[0] >= 19.5, report); // the relay does delay
         // A loaded machine only ever adds time (the relay is a thread of this process; both processes wait for a core),
         // and it adds unevenly to two runs made one after the other: at load average 45-70 on two cores the medians of
         // the two differed by 2-4 ms either way. The minima are what the stamps alone give: they must be within the
         // issue's 1 ms (the defect was 14 ms on every probe); the lower quartiles within 3 ms.
+        int k = l.Count / 4;
         Assert.True(Math.Abs(o[0] - l[0]) <= 1.0, report);
-        Assert.True(Math.Abs(o[2] - l[2]) <= 3.0, report);
+        Assert.True(Math.Abs(o[k] - l[k]) <= 3.0, report);
     }
 }
