@@ -20,7 +20,7 @@ namespace NetStack.Composition;
 /// (<see cref="ITransportContext"/>, <see cref="IIpFamilies"/>, <see cref="IServiceContext"/>). No layer holds it.
 /// </para>
 /// </summary>
-public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery, IReceiveLoad
+public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, ITransportContext, IServiceContext, ILocalDelivery
 {
     private readonly List<NetworkInterface> _interfaces = [];
     private readonly TransportDemultiplexer _demux;
@@ -189,7 +189,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         if (frames > 0) Overloaded = true;
     }
 
-    bool IReceiveLoad.TryTakeSynWork(IpAddress remote)
+    bool IIpLayer.TryTakeSynWork(IpAddress remote)
     {
         int budget = Options.SynsPerPollUnderLoad;
         if (!Overloaded || budget <= 0) return true;

@@ -38,22 +38,6 @@ internal sealed class NetworkContext(IClock clock, IRandomSource random, StackSt
 }
 
 /// <summary>
-/// The receive load the composer sees, for a transport that sheds work under overload: TCP asks before it answers a SYN
-/// to a listener (RFC 4987 §3: under a flood, new handshakes are what a host gives up first; segments of established
-/// connections are never shed). Implemented by <c>NetworkStack</c>; a transport over an <see cref="IIpLayer"/> without it
-/// never sheds.
-/// </summary>
-internal interface IReceiveLoad
-{
-    /// <summary>
-    /// True: answer this SYN from <paramref name="remote"/>. False: the stack is overloaded (its devices hold a backlog)
-    /// and either the SYN comes from an on-link source not resolved in the neighbour cache or this poll's SYN work
-    /// budget is spent, so drop it (the stack counts it, <see cref="DropReason.TcpSynShed"/>).
-    /// </summary>
-    bool TryTakeSynWork(IpAddress remote);
-}
-
-/// <summary>
 /// What a transport layer (UDP; TCP takes the plain <see cref="IIpLayer"/>) is given: the send interface below,
 /// registration for delivery, randomness and statistics, and the multicast facts it needs to loop a datagram back
 /// to a local member (RFC 1112 §6.1, RFC 3542 §5.2).
@@ -78,14 +62,43 @@ public interface ITransportContext : IIpLayer
 
 /// <summary>
 /// The two family layers and the interfaces under them, for what configures them from above: multicast membership
-/// (<c>MulticastGroups</c>), DHCP leases, echo endpoints. The layers themselves stay internal.
+/// (<c>MulticastGroups</c>), DHCP leases, echo endpoints. Floors above the network floor get operations here, never the
+/// family layers themselves (<c>FloorTests</c> holds them to it); the layers stay internal and only the network floor's
+/// own endpoints (the echo sockets) take them.
 /// </summary>
 public interface IIpFamilies
 {
     /// <summary>The interfaces, indexed as the family layers index them.</summary>
     IReadOnlyList<NetworkInterface> Interfaces { get; }
 
+    /// <summary>The IPv4 layer, for the network floor's own endpoints (<see cref="IcmpEchoSocket"/>).</summary>
     internal Ipv4Layer Ipv4 { get; }
 
+    /// <summary>The IPv6 layer, for the network floor's own endpoints.</summary>
     internal Ipv6Layer Ipv6 { get; }
+
+    /// <summary>Joins <paramref name="group"/> for any source on an interface of its family (IGMPv3 / MLDv2 report it).</summary>
+    internal bool JoinGroup(int interfaceIndex, IpAddress group, Instant now) =>
+        group.IsV4 ? Ipv4.JoinGroup(interfaceIndex, group.V4, now) : Ipv6.JoinGroup(interfaceIndex, group.V6, now);
+
+    /// <summary>Removes one any-source record of <paramref name="group"/> (reference counted).</summary>
+    internal bool LeaveGroup(int interfaceIndex, IpAddress group, Instant now) =>
+        group.IsV4 ? Ipv4.LeaveGroup(interfaceIndex, group.V4, now) : Ipv6.LeaveGroup(interfaceIndex, group.V6, now);
+
+    /// <summary>Changes a socket-level source filter record of <paramref name="group"/> (RFC 3376 §3 / RFC 3810 §3).</summary>
+    internal bool ChangeSourceFilter(int interfaceIndex, IpAddress group, IpAddress source, SourceFilterChange change, Instant now) =>
+        group.IsV4 ? Ipv4.ChangeSourceFilter(interfaceIndex, group.V4, source.V4, change, now)
+            : Ipv6.ChangeSourceFilter(interfaceIndex, group.V6, source.V6, change, now);
+
+    /// <summary>Adds an IPv4 address with its prefix (and so its on-link route) to an interface.</summary>
+    internal bool AddIpv4Address(int interfaceIndex, Ipv4Cidr cidr, Instant now) => Ipv4.AddAddress(interfaceIndex, cidr, now);
+
+    /// <summary>Removes an IPv4 address (and the routes that came with it).</summary>
+    internal bool RemoveIpv4Address(Ipv4Address address) => Ipv4.RemoveAddress(address);
+
+    /// <summary>Adds an IPv4 route; false when the table is full or holds it already.</summary>
+    internal bool AddIpv4Route(Ipv4Route route) => Ipv4.Routes.TryAdd(route);
+
+    /// <summary>Removes an IPv4 route; false when it was not there.</summary>
+    internal bool RemoveIpv4Route(Ipv4Route route) => Ipv4.Routes.Remove(route);
 }

@@ -150,6 +150,17 @@ public interface IIpLayer
     /// The default takes neither: the transport sends whole, checksummed segments of at most one MSS.
     /// </summary>
     TransmitOffloadSupport TransmitOffloads(IpAddress destination) => default;
+
+    /// <summary>
+    /// The receive load below, for a transport that sheds work under overload: TCP asks before it answers a SYN to a
+    /// listener (RFC 4987 §3: under a flood, new handshakes are what a host gives up first; segments of established
+    /// connections are never shed). True: answer this SYN from <paramref name="remote"/>. False: the layer is overloaded
+    /// (its devices hold a backlog) and either the SYN comes from an on-link source not resolved in the neighbour cache or
+    /// this poll's SYN work budget is spent, so drop it (the layer counts it, <see cref="DropReason.TcpSynShed"/>). The
+    /// default never sheds (a layer without a receive backlog of its own, a test double); the composer answers from its
+    /// devices' backlog.
+    /// </summary>
+    internal bool TryTakeSynWork(IpAddress remote) => true;
 }
 
 /// <summary>What a network layer takes from its transports (<see cref="IIpLayer.TransmitOffloads"/>).</summary>

@@ -20,8 +20,8 @@ public sealed class Ipv4LeaseInstaller(IIpFamilies stack) : IDhcpv4LeaseInstalle
     {
         ArgumentNullException.ThrowIfNull(iface);
         ArgumentNullException.ThrowIfNull(lease);
-        stack.Ipv4.AddAddress(iface.Index, new Ipv4Cidr(lease.Address, lease.PrefixLength), now);
-        if (lease.Routers.Count > 0) stack.Ipv4.Routes.TryAdd(DefaultRoute(iface, lease));
+        stack.AddIpv4Address(iface.Index, new Ipv4Cidr(lease.Address, lease.PrefixLength), now);
+        if (lease.Routers.Count > 0) stack.AddIpv4Route(DefaultRoute(iface, lease));
         if (lease.Mtu is { } mtu && mtu >= MinimumMtu)
         {
             _mtuBefore ??= iface.Mtu;
@@ -35,8 +35,8 @@ public sealed class Ipv4LeaseInstaller(IIpFamilies stack) : IDhcpv4LeaseInstalle
     {
         ArgumentNullException.ThrowIfNull(iface);
         ArgumentNullException.ThrowIfNull(lease);
-        if (lease.Routers.Count > 0) stack.Ipv4.Routes.Remove(DefaultRoute(iface, lease));
-        stack.Ipv4.RemoveAddress(lease.Address);
+        if (lease.Routers.Count > 0) stack.RemoveIpv4Route(DefaultRoute(iface, lease));
+        stack.RemoveIpv4Address(lease.Address);
         if (_mtuBefore is { } before)
         {
             iface.Mtu = before;

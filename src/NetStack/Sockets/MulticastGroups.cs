@@ -29,8 +29,7 @@ public static class MulticastGroups
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
-        if (group.IsV4) return stack.Ipv4.JoinGroup(interfaceIndex, group.V4, now);
-        return stack.Ipv6.JoinGroup(interfaceIndex, group.V6, now);
+        return stack.JoinGroup(interfaceIndex, group, now);
     }
 
     /// <summary>Leaves <paramref name="group"/>: removes one any-source record (reference counted; when the last record goes
@@ -39,8 +38,7 @@ public static class MulticastGroups
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
-        if (group.IsV4) return stack.Ipv4.LeaveGroup(interfaceIndex, group.V4, now);
-        return stack.Ipv6.InterfaceAt(interfaceIndex) is { } ifc && ifc.Mld.Leave(group.V6, now);
+        return stack.LeaveGroup(interfaceIndex, group, now);
     }
 
     /// <summary>
@@ -80,7 +78,6 @@ public static class MulticastGroups
     {
         ArgumentNullException.ThrowIfNull(stack);
         if (!group.IsMulticast || !source.IsUnicast || group.IsV4 != source.IsV4 || (uint)interfaceIndex >= (uint)stack.Interfaces.Count) return false;
-        return group.IsV4 ? stack.Ipv4.ChangeSourceFilter(interfaceIndex, group.V4, source.V4, change, now)
-            : stack.Ipv6.ChangeSourceFilter(interfaceIndex, group.V6, source.V6, change, now);
+        return stack.ChangeSourceFilter(interfaceIndex, group, source, change, now);
     }
 }

@@ -10,6 +10,13 @@ namespace NetStack.Tests.Architecture;
 /// <summary>One floor of the house: a name and the namespaces that live on it.</summary>
 public sealed record Floor(string Name, params string[] Namespaces);
 
+/// <summary>One reference from a type to a type, as the metadata records it; <paramref name="IsCast"/>: the type operand of a
+/// type test or cast in a method body.</summary>
+public sealed record TypeReference(string FromNamespace, string FromType, string ToNamespace, string ToType, string Where, bool IsCast)
+{
+    public override string ToString() => $"{FromType} -> {ToType} in {Where}";
+}
+
 /// <summary>A reference from a type on one floor to a type on a floor it may not see.</summary>
 public sealed record FloorViolation(string FromType, string FromFloor, string ToType, string ToFloor, string Where)
 {
@@ -76,29 +83,42 @@ public sealed class FloorChecker
     /// optionally only for types whose full name starts with <paramref name="typePrefix"/>.</summary>
     public IReadOnlyList<FloorViolation> Check(string assemblyPath, string? typePrefix = null)
     {
+        var seen = new HashSet<(string, string)>();
+        var violations = new List<FloorViolation>();
+        foreach (var r in References(assemblyPath))
+        {
+            if (typePrefix is not null && !r.FromType.StartsWith(typePrefix, StringComparison.Ordinal)) continue;
+            int fromFloor = FloorOf(r.FromNamespace);
+            if (fromFloor < 0 || fromFloor == int.MaxValue) continue; // outside the prefix, or reported by UnmappedNamespaces
+            int toFloor = FloorOf(r.ToNamespace);
+            if (toFloor < 0 || toFloor <= fromFloor) continue;
+            if (!seen.Add((r.FromType, r.ToType))) continue;
+            violations.Add(new FloorViolation(r.FromType, FloorName(fromFloor), r.ToType, FloorName(toFloor), r.Where));
+        }
+        return violations;
+    }
+
+    /// <summary>
+    /// Every type-to-type reference in <paramref name="assemblyPath"/>, from the metadata the compiler records (see the
+    /// class summary); <see cref="TypeReference.IsCast"/> marks the type operand of an <c>isinst</c>, <c>castclass</c>
+    /// or <c>unbox.any</c> (what <c>x is T</c>, <c>x as T</c> and <c>(T)x</c> compile to).
+    /// </summary>
+    public static IReadOnlyList<TypeReference> References(string assemblyPath)
+    {
         using var pe = new PEReader(File.OpenRead(assemblyPath));
         var md = pe.GetMetadataReader();
         var provider = new TypeCollector(md);
-        var seen = new HashSet<(string, string)>();
-        var violations = new List<FloorViolation>();
+        var result = new List<TypeReference>();
 
         foreach (var typeHandle in md.TypeDefinitions)
         {
             var (fromNs, fromName) = TypeDefName(md, typeHandle);
-            if (typePrefix is not null && !fromName.StartsWith(typePrefix, StringComparison.Ordinal)) continue;
-            int fromFloor = FloorOf(fromNs);
-            if (fromFloor < 0 || fromFloor == int.MaxValue) continue; // outside the prefix, or reported by UnmappedNamespaces
             var type = md.GetTypeDefinition(typeHandle);
 
-            void Report(IEnumerable<(string Ns, string Name)> targets, string where)
+            void Report(IEnumerable<(string Ns, string Name)> targets, string where, bool cast = false)
             {
                 foreach (var (ns, name) in targets)
-                {
-                    int toFloor = FloorOf(ns);
-                    if (toFloor < 0 || toFloor <= fromFloor) continue;
-                    if (!seen.Add((fromName, name))) continue;
-                    violations.Add(new FloorViolation(fromName, FloorName(fromFloor), name, FloorName(toFloor), where));
-                }
+                    result.Add(new TypeReference(fromNs, fromName, ns, name, where, cast));
             }
 
             if (!type.BaseType.IsNil) Report(provider.FromEntity(type.BaseType), "base type");
@@ -139,11 +159,14 @@ public sealed class FloorChecker
                     var locals = md.GetStandaloneSignature(body.LocalSignature).DecodeLocalSignature(provider, null);
                     Report(locals.SelectMany(t => t), where + " locals");
                 }
-                foreach (var token in IlTokens(body.GetILReader()))
-                    Report(provider.FromEntity(MetadataTokens.EntityHandle(token)), where + " body");
+                foreach (var (opcode, token) in IlTokens(body.GetILReader()))
+                {
+                    bool cast = opcode == OpCodes.Isinst.Value || opcode == OpCodes.Castclass.Value || opcode == OpCodes.Unbox_Any.Value;
+                    Report(provider.FromEntity(MetadataTokens.EntityHandle(token)), where + (cast ? " cast" : " body"), cast);
+                }
             }
         }
-        return violations;
+        return result;
     }
 
     private static (string Ns, string FullName) TypeDefName(MetadataReader md, TypeDefinitionHandle handle)
@@ -161,10 +184,10 @@ public sealed class FloorChecker
         .Select(f => (OpCode)f.GetValue(null)!)
         .ToDictionary(o => o.Value, o => o.OperandType);
 
-    /// <summary>The metadata tokens (types, methods, fields, signatures) that the IL of one method body names.</summary>
-    internal static IEnumerable<int> IlTokens(BlobReader il)
+    /// <summary>The metadata tokens (types, methods, fields, signatures) that the IL of one method body names, each with its opcode.</summary>
+    internal static IEnumerable<(short OpCode, int Token)> IlTokens(BlobReader il)
     {
-        var tokens = new List<int>();
+        var tokens = new List<(short, int)>();
         while (il.RemainingBytes > 0)
         {
             short value = il.ReadByte();
@@ -179,7 +202,7 @@ public sealed class FloorChecker
                 case OperandType.InlineI8 or OperandType.InlineR: il.Offset += 8; break;
                 case OperandType.InlineSwitch: int n = il.ReadInt32(); il.Offset += 4 * n; break;
                 case OperandType.InlineField or OperandType.InlineMethod or OperandType.InlineTok or OperandType.InlineType:
-                    tokens.Add(il.ReadInt32()); break;
+                    tokens.Add((value, il.ReadInt32())); break;
                 default: il.Offset += 4; break; // InlineBrTarget, InlineI, InlineSig, InlineString, ShortInlineR
             }
         }

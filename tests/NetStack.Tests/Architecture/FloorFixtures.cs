@@ -25,3 +25,17 @@ namespace NetStack.Tests.Architecture.FloorFixtures.Upper
     public class UpperThing { public static int Answer() => 42; }
     public class UsesLower : Lower.Base, Lower.IMarker { public Lower.Clean Value { get; } = new(); }
 }
+
+namespace NetStack.Tests.Architecture.FloorFixtures.Casting
+{
+    // Discovers what an object can do by testing its type: each form the compiler has (is, as, a cast, a pattern).
+    internal sealed class DiscoversByCasting
+    {
+        public bool IsMarker(object o) => o is Lower.IMarker;
+        public Lower.Base? AsBase(object o) => o as Lower.Base;
+        public Lower.Clean Cast(object o) => (Lower.Clean)o;
+        public int Pattern(object o) => o is Upper.UpperThing t ? t.GetHashCode() : 0;
+    }
+
+    internal sealed class NeverCasts { public int M(Lower.Clean c) => c.M(); }
+}

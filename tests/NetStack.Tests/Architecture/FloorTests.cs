@@ -47,6 +47,68 @@ public class FloorTests
         Assert.Equal(1, checker.FloorOf(typeof(global::NetStack.Wire.Medium).Namespace!));
     }
 
+    /// <summary>The floors whose types are layers handed a narrow context (docs/architecture.md, "The contracts each layer receives").</summary>
+    private static readonly string[] LayerFloors = ["network", "transport", "sockets+services"];
+
+    private static bool OnFloor(FloorChecker checker, string ns, params string[] floors) =>
+        checker.FloorOf(ns) is int f && f >= 0 && f < Floors.Length && floors.Contains(Floors[f].Name);
+
+    [Fact]
+    public void No_layer_discovers_what_another_can_do_by_casting()
+    {
+        // A layer gets what it may use from its context's members (IIpLayer.TryTakeSynWork, IIpFamilies.JoinGroup...),
+        // never by testing whether the object it was handed also is something else (`ip as IReceiveLoad`). A type test or
+        // cast from a layer to a type of the core in another namespace is such a discovery.
+        var checker = new FloorChecker(Floors, "NetStack");
+        var casts = FloorChecker.References(CoreAssembly)
+            .Where(r => r.IsCast && OnFloor(checker, r.FromNamespace, LayerFloors)
+                && checker.FloorOf(r.ToNamespace) >= 0 && r.ToNamespace != r.FromNamespace)
+            .Select(r => r.ToString()).Distinct().ToList();
+        Assert.True(casts.Count == 0, "Layers discovering capabilities by casting:\n  " + string.Join("\n  ", casts));
+    }
+
+    [Fact]
+    public void Above_the_network_floor_no_type_names_a_family_layer()
+    {
+        // Transports, sockets and services configure the family layers through IIpFamilies' operations and send through
+        // IIpLayer; the concrete layers and their interfaces stay the network floor's (and the composer's).
+        string[] concrete = ["NetStack.Network.Ipv4.Ipv4Layer", "NetStack.Network.Ipv6.Ipv6Layer",
+            "NetStack.Network.Ipv4.Ipv4Interface", "NetStack.Network.Ipv6.Ipv6Interface"];
+        var checker = new FloorChecker(Floors, "NetStack");
+        var reach = FloorChecker.References(CoreAssembly)
+            .Where(r => OnFloor(checker, r.FromNamespace, "transport", "sockets+services") && concrete.Contains(r.ToType))
+            .Select(r => r.ToString()).Distinct().ToList();
+        Assert.True(reach.Count == 0, "Reach-arounds to a concrete family layer:\n  " + string.Join("\n  ", reach));
+    }
+
+    [Fact]
+    public void Only_the_roof_and_the_simulation_name_the_composer()
+    {
+        var checker = new FloorChecker(Floors, "NetStack");
+        var named = FloorChecker.References(CoreAssembly)
+            .Where(r => r.ToType == "NetStack.Composition.NetworkStack"
+                && !OnFloor(checker, r.FromNamespace, "roof", "simulation"))
+            .Select(r => r.ToString()).Distinct().ToList();
+        Assert.True(named.Count == 0, "Types below the roof that name NetworkStack:\n  " + string.Join("\n  ", named));
+        // And the walk does see the composer where it is named (the rule above is not vacuous).
+        Assert.Contains(FloorChecker.References(CoreAssembly), r => r.ToType == "NetStack.Composition.NetworkStack"
+            && r.FromType == "NetStack.Composition.InterfaceReadiness");
+    }
+
+    [Fact]
+    public void The_checker_sees_every_form_of_type_test_and_cast()
+    {
+        const string Fixture = "NetStack.Tests.Architecture.FloorFixtures.Casting.";
+        var refs = FloorChecker.References(typeof(FloorTests).Assembly.Location);
+        var casts = refs.Where(r => r.IsCast && r.FromType == Fixture + "DiscoversByCasting").Select(r => r.ToType).ToHashSet();
+        Assert.Contains("NetStack.Tests.Architecture.FloorFixtures.Lower.IMarker", casts); // is
+        Assert.Contains("NetStack.Tests.Architecture.FloorFixtures.Lower.Base", casts); // as
+        Assert.Contains("NetStack.Tests.Architecture.FloorFixtures.Lower.Clean", casts); // (T)x
+        Assert.Contains("NetStack.Tests.Architecture.FloorFixtures.Upper.UpperThing", casts); // pattern
+        Assert.DoesNotContain(refs, r => r.IsCast && r.FromType == Fixture + "NeverCasts");
+        Assert.Contains(refs, r => !r.IsCast && r.FromType == Fixture + "NeverCasts" && r.ToType.EndsWith(".Lower.Clean", StringComparison.Ordinal));
+    }
+
     // The checker itself, on fixtures compiled into this test assembly: "Lower" is floor 0, "Upper" floor 1.
     private static readonly Floor[] FixtureFloors =
     [

@@ -17,6 +17,11 @@ internal sealed partial class Ipv6Layer
         return false;
     }
 
+    /// <summary>Leaves <paramref name="group"/> (reference counted; MLD reports the change when the last reference goes).
+    /// False when it was not joined or there is no such interface.</summary>
+    public bool LeaveGroup(int interfaceIndex, Ipv6Address group, Instant now) =>
+        InterfaceAt(interfaceIndex) is { } ifc && ifc.Mld.Leave(group, now);
+
     /// <summary>
     /// Changes a socket-level source filter record of <paramref name="group"/> (RFC 3810 §3; the RFC 3678 operations, as
     /// for IPv4); the interface state change is reported on the next poll. Refusals are counted.

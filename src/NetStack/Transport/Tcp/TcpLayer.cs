@@ -16,7 +16,6 @@ public sealed class TcpLayer : ITransportHandler, IPollable
 {
     private const int EphemeralFirst = 49152;
     private readonly IIpLayer _ip;
-    private readonly IReceiveLoad? _load;
     private readonly IRandomSource _random;
     private readonly Dictionary<FourTuple, TcpConnection> _connections = [];
     private readonly Dictionary<IpEndpoint, TcpListenSocket> _listeners = [];
@@ -36,7 +35,6 @@ public sealed class TcpLayer : ITransportHandler, IPollable
     public TcpLayer(IIpLayer ip, IRandomSource random, TcpSettings? settings = null)
     {
         _ip = ip;
-        _load = ip as IReceiveLoad;
         _random = random;
         Settings = settings ?? new TcpSettings();
         Secrets = new TcpSecrets(random);
@@ -243,7 +241,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         // Load-based shedding (RFC 4987 §3): while the loop is behind its device, only a budget of SYNs per poll is
         // answered; the rest are dropped here (counted DropReason.TcpSynShed by the stack) so that established
         // connections' segments queued behind a flood are reached sooner. The client retransmits (RFC 9293 §3.8.3).
-        if (_load is not null && !_load.TryTakeSynWork(remote.Address)) return;
+        if (!_ip.TryTakeSynWork(remote.Address)) return;
         var repr = seg.ToRepr();
         if (listener.SynQueueFull || _connections.Count >= Settings.MaxConnections)
         {
