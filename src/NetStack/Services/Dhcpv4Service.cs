@@ -9,7 +9,7 @@ using NetStack.Wire;
 namespace NetStack.Services;
 
 /// <summary>Installs and removes what a DHCPv4 lease configures on an interface (address, prefix, default route, MTU).</summary>
-public interface IDhcpv4LeaseInstaller
+internal interface IDhcpv4LeaseInstaller
 {
     /// <summary>A lease was acquired: configure <paramref name="lease"/> on <paramref name="iface"/>.</summary>
     void Install(NetworkInterface iface, Dhcpv4Lease lease, Instant now);
@@ -26,7 +26,7 @@ public interface IDhcpv4LeaseInstaller
 /// timers, run from the stack's <c>NetworkStack.Poll</c>; <see cref="Release"/> gives the address back.
 /// Single-threaded: use it on the stack's loop.
 /// </summary>
-public sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable
+internal sealed class Dhcpv4Service : IPollable, IDhcpv4ClientSink, IDisposable
 {
     /// <summary>RFC 2131 §4.1: the client's port.</summary>
     public const ushort ClientPort = 68;

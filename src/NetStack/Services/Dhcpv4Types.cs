@@ -42,7 +42,7 @@ public sealed record Dhcpv4Lease(
 }
 
 /// <summary>What happened to the lease.</summary>
-public enum Dhcpv4EventKind
+internal enum Dhcpv4EventKind
 {
     /// <summary>A new address is bound: install it.</summary>
     LeaseAcquired,

@@ -10,7 +10,7 @@ namespace NetStack.Services;
 /// route through the first router (RFC 2132 §3.5: routers are listed in order of preference), and the interface MTU
 /// (RFC 2132 §5.1, option 26, never below the 68 octets of RFC 791). Removal undoes exactly that.
 /// </summary>
-public sealed class Ipv4LeaseInstaller(IIpFamilies stack) : IDhcpv4LeaseInstaller
+internal sealed class Ipv4LeaseInstaller(IIpFamilies stack) : IDhcpv4LeaseInstaller
 {
     private const int MinimumMtu = 68;
     private int? _mtuBefore;

@@ -30,7 +30,7 @@ public readonly record struct TcpTimestamps(uint Value, uint Echo);
 
 /// <summary>Inline storage for up to four SACK blocks (no allocation).</summary>
 [InlineArray(TcpSackBlocks.Max)]
-public struct SackBlockArray
+internal struct SackBlockArray
 {
     private SackBlock _element0;
 }
