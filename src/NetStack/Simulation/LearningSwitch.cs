@@ -19,6 +19,7 @@ public sealed class LearningSwitch : IPollable, IDisposable
 {
     private readonly List<InMemoryLink> _links = [];
     private readonly List<INetDevice> _ports = [];
+    private readonly List<InMemoryLink> _mirrors = [];
     private readonly Dictionary<MacAddress, (int Port, Instant LastSeen)> _table = [];
     private byte[] _buffer = new byte[2048];
 
@@ -56,6 +57,20 @@ public sealed class LearningSwitch : IPollable, IDisposable
         return link.A;
     }
 
+    /// <summary>
+    /// Adds a mirror (monitor, "SPAN") port and returns the monitor's end of its link: a copy of every frame the switch
+    /// receives on any port (ingress mirroring, malformed frames included) is sent out of it. The mirror port takes no
+    /// part in learning or forwarding, and what is sent into it is ignored. Put a <see cref="FrameTap"/> on the
+    /// returned end (<see cref="Simulator.AddTap"/>) to log a whole segment. <paramref name="options"/> shapes the copies
+    /// (give it an MTU at least the ports' so that no copy is dropped).
+    /// </summary>
+    public LinkEndpoint AddMirrorPort(LinkOptions? options = null)
+    {
+        var link = new InMemoryLink(Medium.Ethernet, MacAddress.Zero, MacAddress.Zero, options, options);
+        _mirrors.Add(link);
+        return link.A;
+    }
+
     /// <summary>The port <paramref name="mac"/> was learned on, if the entry is present and not aged out at <paramref name="now"/>.</summary>
     public bool TryLookup(MacAddress mac, Instant now, out int port)
     {
@@ -80,6 +95,11 @@ public sealed class LearningSwitch : IPollable, IDisposable
     private void Forward(int inPort, ReadOnlySpan<byte> frame, Instant now)
     {
         Statistics.Received++;
+        foreach (var m in _mirrors)
+        {
+            Statistics.Mirrored++;
+            m.B.Transmit(frame, now);
+        }
         if (!EthernetFrame.TryParse(frame, out var eth, out _)) { Statistics.Malformed++; return; }
         Learn(eth.Source, inPort, now);
         var dst = eth.Destination;
@@ -125,6 +145,7 @@ public sealed class LearningSwitch : IPollable, IDisposable
     public void Dispose()
     {
         foreach (var l in _links) l.Dispose();
+        foreach (var l in _mirrors) l.Dispose();
     }
 }
 
@@ -141,6 +162,8 @@ public sealed class SwitchStatistics
     public long Filtered { get; internal set; }
     /// <summary>Frames dropped because they did not parse as Ethernet.</summary>
     public long Malformed { get; internal set; }
+    /// <summary>Copies sent out of mirror ports (one a received frame and mirror port).</summary>
+    public long Mirrored { get; internal set; }
     /// <summary>Source addresses not learned because the table was full.</summary>
     public long TableFull { get; internal set; }
 }

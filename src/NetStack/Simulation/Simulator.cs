@@ -66,6 +66,17 @@ public sealed class Simulator
         return AddNode(name, sw, sw.Ports);
     }
 
+    /// <summary>
+    /// Registers a <see cref="FrameTap"/> on <paramref name="endpoint"/> (a test's stand-in for the peer at that end of a
+    /// link): it is polled when frames arrive there, captures them and can inject frames of its own.
+    /// </summary>
+    public FrameTap AddTap(string name, LinkEndpoint endpoint)
+    {
+        var tap = new FrameTap(endpoint);
+        AddNode(name, tap, endpoint);
+        return tap;
+    }
+
     /// <summary>The next instant at which some node is due (<see cref="Instant.MaxValue"/> when the network is idle).</summary>
     public Instant NextEvent
     {

@@ -5,6 +5,8 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Flood;
 
 /// <summary>
@@ -18,16 +20,16 @@ public class SynShedUnderLoadTests
     private static readonly MacAddress StackMac = MacAddress.Parse("02:00:00:00:00:01");
     private static readonly Instant Ready = Instant.FromSeconds(15);
 
-    private static (NetworkStack Stack, ChannelDevice Device, TcpLayer Tcp) Build(int synsPerPoll)
+    private static (NetworkStack Stack, TappedLink Device, TcpLayer Tcp) Build(int synsPerPoll)
     {
-        var device = new ChannelDevice(StackMac);
-        var stack = new NetworkStack(new StackOptions { MaxFramesPerPoll = 256, SynsPerPollUnderLoad = synsPerPoll }, new SeededRandom(1));
-        stack.AddInterface(device, new InterfaceConfig
+        var host = new TappedStack(new StackOptions { MaxFramesPerPoll = 256, SynsPerPollUnderLoad = synsPerPoll }, seed: 1);
+        var stack = host.Stack;
+        var device = host.Add(StackMac, new InterfaceConfig
         {
             Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("198.51.100.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")],
             Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::1/64")],
             Slaac = false,
-        }, Instant.FromSeconds(1));
+        });
         // SYN queue 0: every SYN answered is answered with a cookie, so SynCookiesSent counts the answers; no listener budget.
         var tcp = new TcpLayer(stack, new SeededRandom(2), new TcpSettings { SynQueueLength = 0, ListenerSynRate = 0 });
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
@@ -35,8 +37,8 @@ public class SynShedUnderLoadTests
         tcp.Listen(new IpEndpoint(Ipv4Address.Any, 80), 128);
         // Past duplicate address detection (RFC 4862 §5.4; RFC 5227 §2.1 probes take up to 10 s): the addresses are ours
         // before the ARP request and the SYNs come.
-        for (var t = Instant.FromSeconds(1); t < Ready; t += TimeSpan.FromMilliseconds(100)) stack.Poll(t);
-        device.TakeSent();
+        host.RunUntil(Ready);
+        device.Take();
         return (stack, device, tcp);
     }
 
@@ -45,11 +47,10 @@ public class SynShedUnderLoadTests
     private static readonly Ipv4Address Us = Ipv4Address.Parse("192.0.2.1");
 
     /// <summary>The peer announces itself (an ARP request for us): its entry is resolved, so its SYNs count as legitimate.</summary>
-    private static void ResolvePeer(NetworkStack stack, ChannelDevice device)
+    private static void ResolvePeer(NetworkStack stack, TappedLink device)
     {
-        device.Inbound.Enqueue(Frames.Ethernet(PeerMac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(PeerMac, Peer, Us))));
-        stack.Poll(Ready);
-        device.TakeSent();
+        device.Inject(Frames.Ethernet(PeerMac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(PeerMac, Peer, Us))));
+        device.Take();
         Assert.True(stack.Ipv4.Interface(0)!.Arp!.TryGetState(Peer, out var state, out _) && state != NeighborState.Incomplete);
     }
 
@@ -67,11 +68,11 @@ public class SynShedUnderLoadTests
     }
 
     /// <summary>Frames 0..count-1: every <paramref name="peerEvery"/>-th a SYN from the peer (0: none), the others spoofed SYNs.</summary>
-    private static void Enqueue(ChannelDevice device, IRandomSource rng, int count, int peerEvery, ref ushort port)
+    private static void Enqueue(TappedLink device, IRandomSource rng, int count, int peerEvery, ref ushort port)
     {
         for (int i = 0; i < count; i++)
         {
-            device.Inbound.Enqueue(peerEvery > 0 && i % peerEvery == 0
+            device.Inject(peerEvery > 0 && i % peerEvery == 0
                 ? PeerSyn(port++)
                 : SynFloodSimulationTests.SpoofedSyn(rng, ipv6: i % 2 == 1, StackMac, 80));
         }
@@ -98,7 +99,7 @@ public class SynShedUnderLoadTests
         stack.Poll(now);
         stack.Poll(now);
         stack.Poll(now);
-        Assert.Empty(device.Inbound);
+        Assert.False(device.InputPending);
         Assert.Equal(256 + 74, tcp.Stats.SynCookiesSent);
         Assert.Equal(670, stack.Statistics.Drops(DropReason.TcpSynShed));
         Assert.False(stack.Overloaded); // drained: the next batch is answered in full
@@ -120,7 +121,7 @@ public class SynShedUnderLoadTests
         ushort port = 10_000;
         Enqueue(device, rng, 1_000, peerEvery: 1, ref port);
         for (int i = 0; i < 4; i++) stack.Poll(now);
-        Assert.Empty(device.Inbound);
+        Assert.False(device.InputPending);
         Assert.Equal(256 + 3 * 10, tcp.Stats.SynCookiesSent);
         Assert.Equal(1_000 - 256 - 3 * 10, stack.Statistics.Drops(DropReason.TcpSynShed));
     }

@@ -6,6 +6,8 @@ using NetStack.Wire;
 using NetStack.Composition;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 /// <summary>ARP request retransmission with exponential back-off, the give-up, and the fate of the waiting packets.</summary>
@@ -16,7 +18,7 @@ public class ArpBackoffTests
     {
         var start = h.Now;
         var times = new List<double>();
-        foreach (var f in h.Device.TakeSent())
+        foreach (var f in h.TakeSent())
             if (Frames.IsArp(f, ArpOperation.Request)) times.Add(0);
         for (int i = 0; i < seconds * 10; i++)
         {
@@ -57,7 +59,7 @@ public class ArpBackoffTests
     {
         var h = new SingleHost();
         SendTo(h, Peer);
-        h.Device.TakeSent();
+        h.TakeSent();
         Step(h, 6.9);
         Assert.Equal(0, h.Stack.Statistics.Drops(DropReason.NeighborUnreachable));
         Step(h, 0.1);
@@ -129,7 +131,7 @@ public class ArpBackoffTests
     {
         var h = new SingleHost();
         SendTo(h, Peer);
-        h.Device.TakeSent();
+        h.TakeSent();
         Step(h, 1.5); // the second request has gone
         var sent = h.Push(Frames.Ethernet(PeerMac, OurMac, EtherType.Arp, Frames.Arp(new ArpRepr(ArpOperation.Reply, PeerMac, Peer, OurMac, Us))));
         Assert.NotNull(Frames.IpOf(Assert.Single(sent)));
@@ -140,24 +142,18 @@ public class ArpBackoffTests
     [Fact]
     public void A_forwarded_datagram_whose_next_hop_never_answers_earns_host_unreachable_RFC1812_5_2_7_1()
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(3));
-        var left = new ChannelDevice(OurMac);
-        var right = new ChannelDevice(MacAddress.Parse("02:00:00:00:00:03"));
-        var now = Instant.FromSeconds(1);
-        var leftIf = stack.AddInterface(left, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], Forwarding = true, EnableIpv6 = false }, now);
-        stack.AddInterface(right, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], Forwarding = true, EnableIpv6 = false }, now);
-        stack.Receive(leftIf, Frames.Ethernet(PeerMac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(PeerMac, Peer, Us))), now);
-        left.TakeSent();
+        var router = new TappedStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, seed: 3);
+        var stack = router.Stack;
+        var left = router.Add(OurMac, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], Forwarding = true, EnableIpv6 = false });
+        var right = router.Add(MacAddress.Parse("02:00:00:00:00:03"), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], Forwarding = true, EnableIpv6 = false });
+        left.Inject(Frames.Ethernet(PeerMac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(PeerMac, Peer, Us))));
+        left.Take();
         var absent = Ipv4Address.Parse("198.51.100.7");
-        stack.Receive(leftIf, Frames.Ethernet(PeerMac, OurMac, EtherType.Ipv4, Udp(Peer, absent, 8)), now);
-        Assert.True(Frames.IsArp(Assert.Single(right.TakeSent()), ArpOperation.Request));
-        for (int i = 0; i < 80; i++)
-        {
-            now += TimeSpan.FromMilliseconds(100);
-            stack.Poll(now);
-        }
-        Assert.Equal(2, right.TakeSent().Count(f => Frames.IsArp(f, ArpOperation.Request)));
-        var error = Assert.Single(left.TakeSent());
+        left.Inject(Frames.Ethernet(PeerMac, OurMac, EtherType.Ipv4, Udp(Peer, absent, 8)));
+        Assert.True(Frames.IsArp(Assert.Single(right.Take()), ArpOperation.Request));
+        router.Advance(TimeSpan.FromSeconds(8));
+        Assert.Equal(2, right.Take().Count(f => Frames.IsArp(f, ArpOperation.Request)));
+        var error = Assert.Single(left.Take());
         Expect.Frame(error).Ipv4(dst: Peer).Icmpv4(Icmpv4Type.DestinationUnreachable, (byte)Icmpv4UnreachableCode.HostUnreachable);
         Assert.Equal(1, stack.Statistics.Drops(DropReason.NeighborUnreachable));
     }

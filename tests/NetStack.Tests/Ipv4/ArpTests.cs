@@ -48,7 +48,7 @@ public class ArpTests
         var h = new SingleHost();
         using var ping = new IcmpEchoSocket(h.Stack, 5);
         Assert.Equal(IpSendResult.Sent, ping.SendEcho(Peer, 1, new byte[8], h.Now));
-        var request = Assert.Single(h.Device.TakeSent());
+        var request = Assert.Single(h.TakeSent());
         Assert.True(Frames.IsArp(request, ArpOperation.Request));
         Assert.Equal(Peer, Frames.ArpOf(request).TargetProtocolAddress);
         var sent = h.Push(Frames.Ethernet(PeerMac, OurMac, EtherType.Arp, Frames.Arp(new ArpRepr(ArpOperation.Reply, PeerMac, Peer, OurMac, Us))));
@@ -63,7 +63,7 @@ public class ArpTests
         var h = new SingleHost();
         using var ping = new IcmpEchoSocket(h.Stack, 5);
         ping.SendEcho(Peer, 1, new byte[8], h.Now);
-        int requests = h.Device.TakeSent().Count;
+        int requests = h.TakeSent().Count;
         // Requests at 0, 1 and 3 s (back-off), given up at 7 s (ArpBackoffTests has the timing).
         for (int i = 0; i < 8; i++) requests += h.Advance(TimeSpan.FromSeconds(1)).Count(f => Frames.IsArp(f, ArpOperation.Request));
         Assert.Equal(3, requests);
@@ -82,7 +82,7 @@ public class ArpTests
     public void Configuring_an_address_announces_it_with_gratuitous_ARP_RFC5227_3()
     {
         var h = new SingleHost(new Ipv4Settings());
-        var announcement = Assert.Single(h.Device.TakeSent());
+        var announcement = Assert.Single(h.TakeSent());
         var arp = Frames.ArpOf(announcement);
         Assert.Equal(Us, arp.SenderProtocolAddress);
         Assert.Equal(Us, arp.TargetProtocolAddress);

@@ -5,18 +5,20 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 public class EchoSocketTests
 {
-    private static (VirtualNet Net, NetworkStack A, NetworkStack B) TwoHosts()
+    private static (SimLan Net, NetworkStack A, NetworkStack B) TwoHosts()
     {
-        var net = new VirtualNet();
-        var hub = net.AddHub();
+        var net = new SimLan();
+        var hub = net.AddSegment();
         var a = net.AddStack(1);
         var b = net.AddStack(2);
-        a.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
-        b.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
+        a.AddInterface(net.Port(a, hub, MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
+        b.AddInterface(net.Port(b, hub, MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
         return (net, a, b);
     }
 
@@ -73,12 +75,12 @@ public class EchoSocketTests
     [Fact]
     public void Receive_queue_is_bounded_and_overflow_counted()
     {
-        var net = new VirtualNet();
-        var hub = net.AddHub();
+        var net = new SimLan();
+        var hub = net.AddSegment();
         var a = net.AddStack(1, new StackOptions { Ipv4 = new Ipv4Settings { EchoSocketQueueLength = 4 } });
         var b = net.AddStack(2);
-        a.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
-        b.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
+        a.AddInterface(net.Port(a, hub, MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
+        b.AddInterface(net.Port(b, hub, MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
         using var ping = new IcmpEchoSocket(a);
         for (ushort i = 0; i < 10; i++) ping.SendEcho(Ipv4Address.Parse("192.0.2.11"), i, new byte[4], net.Now);
         net.Run(TimeSpan.FromMilliseconds(50));

@@ -5,6 +5,8 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 /// <summary>
@@ -19,28 +21,28 @@ public class ForwardingTests
 
     private sealed class Lab
     {
-        public VirtualNet Net { get; } = new();
+        public SimLan Net { get; } = new();
         public NetworkStack HostA { get; }
         public NetworkStack HostB { get; }
         public NetworkStack Router { get; }
-        public Hub Left { get; }
-        public Hub Right { get; }
+        public SimSegment Left { get; }
+        public SimSegment Right { get; }
 
         public Lab(int rightMtu = 1500)
         {
             var quiet = new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } };
-            Left = Net.AddHub();
-            Right = Net.AddHub();
+            Left = Net.AddSegment();
+            Right = Net.AddSegment();
             HostA = Net.AddStack(1, quiet);
             HostB = Net.AddStack(2, quiet);
             Router = Net.AddStack(3, quiet);
-            HostA.AddInterface(Left.AddPort(MacAddress.Parse("02:00:00:00:0a:01")), new InterfaceConfig
+            HostA.AddInterface(Net.Port(HostA, Left, MacAddress.Parse("02:00:00:00:0a:01")), new InterfaceConfig
             { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], Ipv4Gateway = RouterLeft, EnableIpv6 = false }, Net.Now);
-            HostB.AddInterface(Right.AddPort(MacAddress.Parse("02:00:00:00:0b:01"), rightMtu), new InterfaceConfig
+            HostB.AddInterface(Net.Port(HostB, Right, MacAddress.Parse("02:00:00:00:0b:01"), rightMtu), new InterfaceConfig
             { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], Ipv4Gateway = RouterRight, EnableIpv6 = false }, Net.Now);
-            Router.AddInterface(Left.AddPort(MacAddress.Parse("02:00:00:00:0f:01")), new InterfaceConfig
+            Router.AddInterface(Net.Port(Router, Left, MacAddress.Parse("02:00:00:00:0f:01")), new InterfaceConfig
             { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.254/24")], Forwarding = true, EnableIpv6 = false }, Net.Now);
-            Router.AddInterface(Right.AddPort(MacAddress.Parse("02:00:00:00:0f:02"), rightMtu), new InterfaceConfig
+            Router.AddInterface(Net.Port(Router, Right, MacAddress.Parse("02:00:00:00:0f:02"), rightMtu), new InterfaceConfig
             { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.254/24")], Forwarding = true, EnableIpv6 = false }, Net.Now);
         }
     }
@@ -142,14 +144,12 @@ public class ForwardingTests
     public void Forwarded_header_keeps_a_valid_checksum_after_the_TTL_decrement_RFC1624()
     {
         var lab = new Lab();
-        var seen = new List<byte[]>();
-        lab.Right.Filter = (from, frame) => { seen.Add(frame); return true; };
         var udpB = new RecordingTransport();
         lab.HostB.RegisterTransport(IpProtocol.Udp, udpB);
         lab.HostA.Send(A, B, IpProtocol.Udp, new byte[100], new IpSendOptions(ttl: 17), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromSeconds(1));
         Assert.Equal(16, Assert.Single(udpB.Received).Info.Ttl);
-        var forwarded = seen.Select(Frames.IpOf).Single(p => p != null && p.Length == 120)!;
+        var forwarded = lab.Right.Log.Select(e => Frames.IpOf(e.Frame)).Single(p => p != null && p.Length == 120)!;
         Expect.Packet(forwarded).Ipv4(); // parses, header checksum valid
     }
 

@@ -134,7 +134,7 @@ public class FragmentationTests
         var h = new SingleHost();
         h.Introduce();
         Assert.Equal(IpSendResult.Sent, h.Stack.Send(Us, Peer, IpProtocol.Udp, Frames.Pattern(4000), IpSendOptions.Default, h.Now));
-        var sent = h.Device.TakeSent();
+        var sent = h.TakeSent();
         Assert.Equal(3, sent.Count);
         int expectOffset = 0;
         ushort? id = null;

@@ -115,7 +115,7 @@ public class IcmpTests
         for (int i = 0; i < 50; i++) errors += h.PushIp(Udp(Peer, Us, 8, id: (ushort)i)).Count;
         Assert.Equal(5, errors);
         Assert.Equal(45, h.Stack.Statistics.Drops(DropReason.IcmpRateLimited));
-        h.Now += TimeSpan.FromSeconds(1);
+        h.Advance(TimeSpan.FromSeconds(1));
         errors = 0;
         for (int i = 0; i < 50; i++) errors += h.PushIp(Udp(Peer, Us, 8, id: (ushort)i)).Count;
         Assert.Equal(5, errors);

@@ -121,7 +121,7 @@ public sealed class IpOptionsTests : IDisposable
         var options = Concat(RouterAlert, Unknown);
         var send = new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(options) };
         Assert.Equal(IpSendResult.Sent, socket.Send([1, 2, 3, 4, 5], new IpEndpoint(Peer, 4000), send, h.Now));
-        var frame = Assert.Single(h.Device.TakeSent());
+        var frame = Assert.Single(h.TakeSent());
         // The kit checks the IP header checksum and the UDP checksum (over Us -> Peer).
         var sent = Expect.Frame(frame).Ipv4(src: Us, dst: Peer, headerLength: 28).Udp().PayloadIs([1, 2, 3, 4, 5]);
         Assert.Equal(options, sent.Ipv4Options);
@@ -134,7 +134,7 @@ public sealed class IpOptionsTests : IDisposable
         h.Introduce();
         byte[] empty = [7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0];
         socket.Send([1], new IpEndpoint(Peer, 4000), new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(empty) }, h.Now);
-        var ip = Expect.Frame(Assert.Single(h.Device.TakeSent())).Ipv4();
+        var ip = Expect.Frame(Assert.Single(h.TakeSent())).Ipv4();
         Assert.Equal(new byte[] { 7, 11, 8, 192, 0, 2, 1, 0, 0, 0, 0 }, ip.Ipv4Options[..11]);
     }
 
@@ -146,7 +146,7 @@ public sealed class IpOptionsTests : IDisposable
         byte[] rr = [7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0];
         var send = new IpSendOptions { HeaderOptions = IpHeaderOptions.Create(Concat(rr, RouterAlert)) };
         socket.Send(Frames.Pattern(40), new IpEndpoint(Peer, 4000), send, h.Now);
-        var frame = Assert.Single(h.Device.TakeSent());
+        var frame = Assert.Single(h.TakeSent());
         using (var w = new PcapWriter(File.Create(_pcap), Medium.Ethernet)) w.Write(frame, h.Now);
         var row = Tshark.Fields(_pcap, ["ip.hdr_len", "ip.checksum.status", "ip.opt.type", "ip.rec_rt", "ip.opt.ra", "udp.checksum.status", "udp.length"],
             null, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE")[1];
@@ -206,7 +206,7 @@ public sealed class IpOptionsTests : IDisposable
         h.Introduce();
         using var ping = new IcmpEchoSocket(h.Stack, 0x4242);
         ping.SendEcho(Peer, 1, [], h.Now, options: IpHeaderOptions.Create([7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0]));
-        h.Device.TakeSent();
+        h.TakeSent();
         var reply = Frames.EchoRequest(0x4242, 1, []);
         reply[0] = 0; // echo reply
         BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(2), 0);

@@ -22,7 +22,7 @@ public sealed class MulticastLoopbackTests
         var h = new SingleHost();
         var udp = new UdpLayer(h.Stack);
         if (join) Assert.True(MulticastGroups.Join(h.Stack, h.Interface.Index, new IpAddress(Group), h.Now));
-        h.Device.TakeSent();
+        h.TakeSent();
         var receiver = udp.Bind(new IpEndpoint(Ipv4Address.Any, 5353));
         var sender = udp.Bind(new IpEndpoint(Us, 0));
         return (h, receiver, sender);
@@ -37,7 +37,7 @@ public sealed class MulticastLoopbackTests
         Assert.Equal(3, n);
         Assert.Equal(new IpAddress(Group), info.LocalAddress);
         Assert.Equal(new IpEndpoint(Us, sender.LocalEndpoint.Port), info.Remote);
-        var frame = Assert.Single(h.Device.TakeSent(), f => EthernetFrame.TryParse(f, out var e, out _) && e.Destination == MacAddress.ForIpv4Multicast(Group));
+        var frame = Assert.Single(h.TakeSent(), f => EthernetFrame.TryParse(f, out var e, out _) && e.Destination == MacAddress.ForIpv4Multicast(Group));
         Assert.NotNull(frame);
     }
 
@@ -48,7 +48,7 @@ public sealed class MulticastLoopbackTests
         sender.MulticastLoopback = false;
         sender.Send([1], new IpEndpoint(Group, 5353), IpSendOptions.Default, h.Now);
         Assert.False(receiver.TryReceive(new byte[8], out _, out _));
-        Assert.NotEmpty(h.Device.TakeSent());
+        Assert.NotEmpty(h.TakeSent());
     }
 
     [Fact]

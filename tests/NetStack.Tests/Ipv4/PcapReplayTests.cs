@@ -6,6 +6,8 @@ using NetStack.Wire;
 using NetStack.Network.Ipv4;
 using NetStack.Composition;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 /// <summary>
@@ -14,12 +16,11 @@ namespace NetStack.Tests.Ipv4;
 /// </summary>
 public class PcapReplayTests
 {
-    private static (NetworkStack Stack, NetworkInterface Iface, ChannelDevice Device) TargetHost(MacAddress mac, string cidr)
+    private static (NetworkStack Stack, NetworkInterface Iface, TappedLink Device) TargetHost(MacAddress mac, string cidr)
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(5));
-        var device = new ChannelDevice(mac);
-        var iface = stack.AddInterface(device, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse(cidr)], EnableIpv6 = false }, Instant.FromSeconds(1));
-        return (stack, iface, device);
+        var host = new TappedStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, seed: 5);
+        var link = host.Add(mac, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse(cidr)], EnableIpv6 = false });
+        return (host.Stack, link.Interface, link);
     }
 
     [Fact]
@@ -32,7 +33,7 @@ public class PcapReplayTests
 
         stack.Receive(iface, frames[0], Instant.FromSeconds(1));
 
-        var ours = Assert.Single(device.TakeSent());
+        var ours = Assert.Single(device.Take());
         // The recorded reply carries 4 bytes of trailer padding; the Ethernet header and the ARP body must match exactly.
         Assert.Equal(frames[1].AsSpan(0, 14 + ArpPacket.Length).ToArray(), ours);
     }
@@ -43,23 +44,22 @@ public class PcapReplayTests
         var frames = Captures.Read("cs-icmp_echo.pcapng").Select(f => f.Data).ToList();
         Assert.True(EthernetFrame.TryParse(frames[1], out var replyEth, out _));
         Assert.True(Ipv4Packet.TryParse(replyEth.Payload, out var replyIp, out _));
-        var (stack, iface, device) = TargetHost(replyEth.Source, replyIp.Source + "/24");
+        var (_, iface, device) = TargetHost(replyEth.Source, replyIp.Source + "/24");
         var requesterMac = replyEth.Destination;
-        var now = Instant.FromSeconds(1);
 
         for (int i = 0; i < frames.Count; i += 2)
         {
-            stack.Receive(iface, frames[i], now);
-            var sent = device.TakeSent();
+            device.Inject(frames[i]);
+            var sent = device.Take();
             if (i == 0)
             {
                 // We do not know the requester yet: ARP for it, then the queued reply goes out (RFC 1122 §2.3.2.2).
                 var arp = Assert.Single(sent);
                 Assert.True(Frames.IsArp(arp, ArpOperation.Request));
                 var request = Frames.ArpOf(arp);
-                stack.Receive(iface, Frames.Ethernet(requesterMac, iface.HardwareAddress, EtherType.Arp,
-                    Frames.Arp(new ArpRepr(ArpOperation.Reply, requesterMac, request.TargetProtocolAddress, iface.HardwareAddress, request.SenderProtocolAddress))), now);
-                sent = device.TakeSent();
+                device.Inject(Frames.Ethernet(requesterMac, iface.HardwareAddress, EtherType.Arp,
+                    Frames.Arp(new ArpRepr(ArpOperation.Reply, requesterMac, request.TargetProtocolAddress, iface.HardwareAddress, request.SenderProtocolAddress))));
+                sent = device.Take();
             }
             var ours = Assert.Single(sent);
             var rec = Expect.Frame(frames[i + 1]).Ethernet().Ipv4();
@@ -67,7 +67,7 @@ public class PcapReplayTests
             var ip = Expect.Frame(ours).Ethernet(dst: rec.EthernetHeader.Destination).Ipv4(src: rec.Source.V4, dst: rec.Destination.V4);
             // The ICMP message (type, code, checksum, identifier, sequence, data) is byte for byte the recorded one.
             Assert.Equal(rec.Payload, ip.Payload);
-            now += TimeSpan.FromSeconds(1);
+            device.Owner.Advance(TimeSpan.FromSeconds(1));
         }
     }
 
@@ -104,7 +104,7 @@ public class PcapReplayTests
         Assert.True(stack.AddIpv4Route(new Network.Ipv4.Ipv4Route(new Ipv4Cidr(Ipv4Address.Any, 0), router, iface.Index)));
         stack.Receive(iface, Frames.Ethernet(requesterMac, MacAddress.Broadcast, EtherType.Arp,
             Frames.Arp(ArpRepr.Request(requesterMac, router, replyIp.Source))), now);
-        device.TakeSent();
+        device.Take();
 
         // The requests were captured on their sender before checksum offload filled the IP header checksum (tshark
         // shows 0x0000); fill it in as the sender's NIC did, else we would rightly drop them (RFC 1122 §3.2.1.2).
@@ -115,7 +115,7 @@ public class PcapReplayTests
             stack.Receive(iface, f, now);
         }
 
-        var ours = device.TakeSent();
+        var ours = device.Take();
         Assert.True(ours.Count == 3, string.Join(", ", stack.Statistics.NonZeroDrops()) + $" rx={stack.Statistics.Ipv4PacketsReceived} frames={stack.Statistics.FramesReceived}");
         Assert.Equal(ReassembleIcmp(frames.Skip(3)), ReassembleIcmp(ours));
     }
@@ -149,7 +149,7 @@ public class PcapReplayTests
         Assert.True(EthernetFrame.TryParse(frame, out var eth, out _));
         var (stack, iface, device) = TargetHost(eth.Destination, "192.0.2.1/24");
         stack.Receive(iface, frame, Instant.FromSeconds(1));
-        Assert.Empty(device.Sent);
+        Assert.Empty(device.Take());
         Assert.Equal(1, stack.Statistics.Drops(DropReason.Ipv4Malformed));
     }
 }

@@ -47,7 +47,7 @@ public class ReachabilityAdviceTests
 
         // The next datagram still goes (STALE -> DELAY), and a unicast ARP probe follows (RFC 4861 §7.3.3, as Linux does for ARP).
         SendUdp(h, Peer);
-        Assert.Single(h.Device.TakeSent());
+        Assert.Single(h.TakeSent());
         var probe = h.Advance(TimeSpan.FromSeconds(6));
         Assert.Contains(probe, f => EthernetFrame.TryParse(f, out var eth, out _) && eth.EtherType == EtherType.Arp && eth.Destination == PeerMac);
     }

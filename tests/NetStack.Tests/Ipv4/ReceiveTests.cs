@@ -7,6 +7,8 @@ using NetStack.Wire;
 using NetStack.Composition;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 public class ReceiveTests
@@ -137,15 +139,14 @@ public class ReceiveTests
     [Fact]
     public void Several_addresses_on_one_interface_and_several_interfaces_are_all_ours()
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(1));
-        var d0 = new ChannelDevice(OurMac);
-        var d1 = new ChannelDevice(MacAddress.Parse("02:00:00:00:00:11"));
-        var if0 = stack.AddInterface(d0, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")], EnableIpv6 = false });
-        stack.AddInterface(d1, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], EnableIpv6 = false });
+        var host = new TappedStack(new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } }, seed: 1);
+        var l0 = host.Add(OurMac, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")], EnableIpv6 = false });
+        host.Add(MacAddress.Parse("02:00:00:00:00:11"), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("198.51.100.1/24")], EnableIpv6 = false });
         var udp = new RecordingTransport();
-        stack.RegisterTransport(IpProtocol.Udp, udp);
+        host.Stack.RegisterTransport(IpProtocol.Udp, udp);
         foreach (var dst in new[] { "192.0.2.1", "203.0.113.1", "198.51.100.1" })
-            stack.Receive(if0, Frames.Ethernet(PeerMac, OurMac, EtherType.Ipv4, Udp(Peer, Ipv4Address.Parse(dst), 8)), Instant.FromSeconds(1));
+            l0.Inject(Frames.Ethernet(PeerMac, OurMac, EtherType.Ipv4, Udp(Peer, Ipv4Address.Parse(dst), 8)));
+        host.Settle();
         Assert.Equal(3, udp.Received.Count);
     }
 

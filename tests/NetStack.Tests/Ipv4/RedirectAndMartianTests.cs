@@ -4,6 +4,8 @@ using NetStack.Wire;
 using NetStack.Composition;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 public class RedirectAndMartianTests
@@ -88,17 +90,17 @@ public class RedirectGenerationTests
     [Fact]
     public void A_router_forwarding_back_out_the_arrival_interface_redirects_the_host_RFC1812_5_2_7_2()
     {
-        var net = new VirtualNet();
-        var hub = net.AddHub();
+        var net = new SimLan();
+        var hub = net.AddSegment();
         var quiet = new StackOptions { Ipv4 = new Ipv4Settings { GratuitousArpCount = 0 } };
         var host = net.AddStack(1, quiet);
         var router = net.AddStack(2, quiet);
         var other = net.AddStack(3, quiet);
-        host.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:01")), new NetStack.Network.InterfaceConfig
+        host.AddInterface(net.Port(host, hub, MacAddress.Parse("02:00:00:00:00:01")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.1/24")], Ipv4Gateway = Ipv4Address.Parse("192.0.2.254"), EnableIpv6 = false }, net.Now);
-        router.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fe")), new NetStack.Network.InterfaceConfig
+        router.AddInterface(net.Port(router, hub, MacAddress.Parse("02:00:00:00:00:fe")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.254/24")], Forwarding = true, EnableIpv6 = false }, net.Now);
-        other.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:fd")), new NetStack.Network.InterfaceConfig
+        other.AddInterface(net.Port(other, hub, MacAddress.Parse("02:00:00:00:00:fd")), new NetStack.Network.InterfaceConfig
         { Ipv4Addresses = [NetStack.Network.Ipv4Cidr.Parse("192.0.2.253/24")], EnableIpv6 = false }, net.Now);
         router.AddIpv4Route(new Ipv4Route(NetStack.Network.Ipv4Cidr.Parse("203.0.113.0/24"), Ipv4Address.Parse("192.0.2.253"), 0));
 

@@ -57,20 +57,8 @@ public sealed class SourceFilterStackTests : IDisposable
     private static string Describe((GroupRecordType Type, Ipv4Address Group, Ipv4Address[] Sources) r) =>
         $"{r.Type} {r.Group} {string.Join(' ', r.Sources)}".TrimEnd();
 
-    private static List<byte[]> RunFor(SingleHost h, TimeSpan duration)
-    {
-        var frames = new List<byte[]>();
-        var end = h.Now + duration;
-        while (true)
-        {
-            var next = h.Stack.Poll(h.Now);
-            frames.AddRange(h.Device.TakeSent());
-            if (next > end) break;
-            h.Now = next > h.Now ? next : h.Now + TimeSpan.FromMilliseconds(1);
-        }
-        h.Now = end;
-        return frames;
-    }
+    /// <summary>Runs the stack's timers for <paramref name="duration"/> and returns what it sent.</summary>
+    private static List<byte[]> RunFor(SingleHost h, TimeSpan duration) => h.Advance(duration);
 
     [Fact]
     public void JoinSource_sends_an_IGMPv3_ALLOW_record_with_the_source_twice_RFC3376_5_1()

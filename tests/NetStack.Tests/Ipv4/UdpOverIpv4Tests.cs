@@ -4,6 +4,8 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
 
+using NetStack.TestKit;
+
 namespace NetStack.Tests.Ipv4;
 
 /// <summary>The IPv4 layer under the real UDP layer: two stacks on one segment.</summary>
@@ -12,14 +14,14 @@ public class UdpOverIpv4Tests
     private static readonly Ipv4Address A = Ipv4Address.Parse("192.0.2.10");
     private static readonly Ipv4Address B = Ipv4Address.Parse("192.0.2.11");
 
-    private static (VirtualNet Net, UdpLayer UdpA, UdpLayer UdpB) Pair()
+    private static (SimLan Net, UdpLayer UdpA, UdpLayer UdpB) Pair()
     {
-        var net = new VirtualNet();
-        var hub = net.AddHub();
+        var net = new SimLan();
+        var hub = net.AddSegment();
         var a = net.AddStack(1);
         var b = net.AddStack(2);
-        a.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
-        b.AddInterface(hub.AddPort(MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
+        a.AddInterface(net.Port(a, hub, MacAddress.Parse("02:00:00:00:00:0a")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], EnableIpv6 = false }, net.Now);
+        b.AddInterface(net.Port(b, hub, MacAddress.Parse("02:00:00:00:00:0b")), new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], EnableIpv6 = false }, net.Now);
         return (net, new UdpLayer(a), new UdpLayer(b));
     }
 

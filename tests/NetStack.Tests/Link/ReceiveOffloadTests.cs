@@ -222,14 +222,10 @@ public class ReceiveOffloadTests
     [Fact]
     public void A_router_completes_a_partial_checksum_before_forwarding()
     {
-        var stack = new NetworkStack(new StackOptions { Ipv4 = new Network.Ipv4.Ipv4Settings { GratuitousArpCount = 0 } }, new SeededRandom(2));
-        var device = new ChannelDevice(OurMac);
-        var iface = stack.AddInterface(device, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24")], EnableIpv6 = false, Forwarding = true });
-        var now = Instant.FromSeconds(1);
+        var h = new SingleHost(forwarding: true);
         var thirdMac = MacAddress.Parse("02:00:00:00:00:03");
         var third = Ipv4Address.Parse("192.0.2.3");
-        stack.Receive(iface, Frames.Ethernet(thirdMac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(thirdMac, third, Us))), now);
-        device.Sent.Clear();
+        h.Introduce(third, thirdMac);
 
         var udp = new byte[8 + 300];
         BinaryPrimitives.WriteUInt16BigEndian(udp, 40000);
@@ -239,13 +235,13 @@ public class ReceiveOffloadTests
         // NEEDS_CSUM: the field holds the folded pseudo-header sum only.
         BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), (ushort)~Checksum.Compute([], Checksum.PseudoHeaderV4(Peer, third, (byte)IpProtocol.Udp, udp.Length)));
         var frame = Frames.Ethernet(PeerMac, OurMac, EtherType.Ipv4, Frames.Ip(new Ipv4Repr(Peer, third, IpProtocol.Udp, udp.Length), udp));
-        stack.Receive(iface, frame, new FrameReceiveInfo { Virtio = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioGsoType.None, 0, 0, L4, 6) }, now);
+        h.Stack.Receive(h.Interface, frame, new FrameReceiveInfo { Virtio = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioGsoType.None, 0, 0, L4, 6) }, h.Now);
 
-        var forwarded = Assert.Single(device.Sent, f => Frames.IpOf(f) is { } p && p[9] == (byte)IpProtocol.Udp);
+        var forwarded = Assert.Single(h.TakeSent(), f => Frames.IpOf(f) is { } p && p[9] == (byte)IpProtocol.Udp);
         Assert.True(Ipv4Packet.TryParse(Frames.IpOf(forwarded)!, out var ip, out _));
         Assert.True(UdpDatagram.TryParse(ip.Payload, out var d, out _));
         Assert.True(d.VerifyChecksum(Peer, third));
-        Assert.Equal(1, stack.Statistics.Ipv4PacketsForwarded);
+        Assert.Equal(1, h.Stack.Statistics.Ipv4PacketsForwarded);
     }
 
     [Fact]
