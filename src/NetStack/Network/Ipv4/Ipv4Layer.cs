@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.PathMtu;
 using NetStack.Network.Routing;
 using NetStack.Wire;
@@ -20,7 +21,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly TokenBucket _icmpErrorBucket;
     private readonly MplsLabelEntry[] _mplsLabels;
     private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
-    private readonly ReassemblyTimeoutHandler _onReassemblyTimeout;
+    private readonly ReassemblyTimeoutHandler<Ipv4FragmentKey> _onReassemblyTimeout;
     private readonly Queue<Ipv4Route> _redirectRoutes = new();
     private ushort _nextIdentification;
 
@@ -31,7 +32,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         _stats = context.Statistics;
         Addresses = new Ipv4AddressTable(_options.MaxAddresses);
         Routes = new RouteTable<Ipv4Route, Ipv4Address>(_options.MaxRoutes);
-        Reassembler = new Ipv4Reassembler(_options.Reassembly);
+        Reassembler = new Reassembler<Ipv4FragmentKey, Ipv4Family>(_options.Reassembly);
         PathMtu = new PathMtuCache<Ipv4Address, Ipv4Family>(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
         // RFC 1812 §4.3.2.8: a router MUST be able to limit the rate of ICMP errors it generates (Linux: icmp_msgs_per_sec/burst).
         _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
@@ -44,7 +45,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
 
     public Ipv4AddressTable Addresses { get; }
     public RouteTable<Ipv4Route, Ipv4Address> Routes { get; }
-    public Ipv4Reassembler Reassembler { get; }
+    public Reassembler<Ipv4FragmentKey, Ipv4Family> Reassembler { get; }
     public PathMtuCache<Ipv4Address, Ipv4Family> PathMtu { get; }
 
     internal Ipv4Interface? Interface(int index) => (uint)index < (uint)_interfaces.Count ? _interfaces[index] : null;
