@@ -20,7 +20,6 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly List<Ipv4Interface?> _interfaces = [];
     private readonly TokenBucket _icmpErrorBucket;
     private readonly MplsLabelEntry[] _mplsLabels;
-    private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
     private readonly ReassemblyTimeoutHandler<Ipv4FragmentKey> _onReassemblyTimeout;
     private readonly Queue<Ipv4Route> _redirectRoutes = new();
     private ushort _nextIdentification;
@@ -38,6 +37,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
         _mplsLabels = [.. _options.IcmpExtensionMplsLabels];
         _onReassemblyTimeout = OnReassemblyTimeout;
+        EchoEndpoints = new EchoEndpoints(_stats, context.Random, _options.MaxEchoSockets, _options.EchoSocketQueueLength);
         // RFC 791 §3.2 / RFC 6864: the identification only needs to be unique per source, destination and protocol
         // for the datagram's lifetime; a counter starting at a random value.
         _nextIdentification = (ushort)context.Random.NextUInt32();
@@ -207,19 +207,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         return -1;
     }
 
-    internal bool TryRegisterEchoSocket(IcmpEchoSocket socket)
-    {
-        if (_echoSockets.Count >= _options.MaxEchoSockets || _echoSockets.ContainsKey(socket.Identifier)) return false;
-        _echoSockets.Add(socket.Identifier, socket);
-        return true;
-    }
-
-    internal void UnregisterEchoSocket(IcmpEchoSocket socket)
-    {
-        if (_echoSockets.TryGetValue(socket.Identifier, out var s) && ReferenceEquals(s, socket)) _echoSockets.Remove(socket.Identifier);
-    }
-
-    internal bool IsEchoIdentifierInUse(ushort identifier) => _echoSockets.ContainsKey(identifier);
+    public EchoEndpoints EchoEndpoints { get; }
 
     internal Ipv4Settings Options => _options;
     internal StackStatistics Statistics => _stats;

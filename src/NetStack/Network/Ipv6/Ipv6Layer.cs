@@ -27,7 +27,6 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     private readonly Reassembler<Ipv6FragmentKey, Ipv6Family> _reassembler;
     private readonly ReassemblyTimeoutHandler<Ipv6FragmentKey> _onReassemblyTimeout;
     private readonly TokenBucket _icmpErrors;
-    private readonly Dictionary<ushort, Icmpv6EchoSession> _echoSessions = [];
     private readonly List<MldOutput> _mldScratch = [];
     private byte[] _secret = [];
     private Instant _nextPmtuSweep;
@@ -44,11 +43,14 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         _pmtu = new PathMtuCache<Ipv6Address, Ipv6Family>(_options.MaxPathMtuEntries, _options.PathMtuAgeOut);
         _reassembler = new Reassembler<Ipv6FragmentKey, Ipv6Family>(_options.ToReassemblyLimits());
         _onReassemblyTimeout = OnReassemblyTimeout;
+        EchoEndpoints = new EchoEndpoints(_stats, _random, _options.MaxEchoSockets, _options.EchoSocketQueueLength);
         _icmpErrors = new TokenBucket(_options.IcmpErrorsPerSecond, _options.IcmpErrorBurst);
         StaticRoutes = new RouteTable<Ipv6Route, Ipv6Address>(_options.MaxRoutes);
     }
 
     internal IReadOnlyList<Ipv6Interface> Interfaces => _interfaces;
+
+    public EchoEndpoints EchoEndpoints { get; }
     internal PathMtuCache<Ipv6Address, Ipv6Family> PathMtu => _pmtu;
     internal DefaultRouterList Routers => _routers;
     internal PrefixList Prefixes => _prefixes;
