@@ -8,8 +8,8 @@ using NetStack.Wire;
 namespace NetStack.Sockets;
 
 /// <summary>
-/// Ping (ICMP Echo, RFC 792; ICMPv6 Echo, RFC 4443 §4) over the network layers' echo endpoints (<see cref="IcmpEchoSocket"/>,
-/// <see cref="Icmpv6EchoSession"/>): one request with chosen TTL / hop limit, data size and DF, and the first answer for
+/// Ping (ICMP Echo, RFC 792; ICMPv6 Echo, RFC 4443 §4) over the network layers' echo endpoint (<see cref="IcmpEchoSocket"/>,
+/// of either family): one request with chosen TTL / hop limit, data size and DF, and the first answer for
 /// its sequence number — the reply, or an error quoting the request (time exceeded, unreachable, packet too big) —
 /// mapped to a <see cref="PingResult"/>. Arbitrary ICMP probes use <see cref="IcmpProbeSocket"/> instead.
 /// </summary>
@@ -68,35 +68,20 @@ internal static class Pinger
         var completion = pending.Completion;
         open?.Add(pending); // a stopped owner refuses it (OperationAborted)
         var now = dispatcher.Now;
-        IpSendResult sent;
-        if (target.IsV4)
+        // RFC 8200 §5: without source fragmentation a request larger than the path MTU cannot leave.
+        if (target.IsV6 && dontFragment && IcmpProbeMessage.HeaderLength + data.Length > stack.MaxTransportPayload(target))
         {
-            var socket = new IcmpEchoSocket(stack);
-            pending.Endpoint = socket;
-            socket.Readable = s =>
-            {
-                while (s.TryReceive(out var r))
-                    if (r.Sequence == Sequence) completion.TrySetResult(FromV4(r));
-            };
-            sent = socket.SendEcho(target.V4, Sequence, data, now, (byte)ttl, dontFragment);
+            completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
+            return true;
         }
-        else
+        var socket = new IcmpEchoSocket(stack, target.Version);
+        pending.Endpoint = socket;
+        socket.Readable = s =>
         {
-            // RFC 8200 §5: without source fragmentation a request larger than the path MTU cannot leave.
-            if (dontFragment && IcmpProbeMessage.HeaderLength + data.Length > stack.MaxTransportPayload(target))
-            {
-                completion.TrySetResult(new PingResult(PingStatus.PacketTooBig, null, TimeSpan.Zero, 0, Sequence: Sequence));
-                return true;
-            }
-            var session = stack.Ipv6.OpenEcho((ushort)stack.Random.Next(65536), 16);
-            pending.Endpoint = session;
-            session.Readable += s =>
-            {
-                while (s.TryReceive(out var r))
-                    if (r.Sequence == Sequence) completion.TrySetResult(FromV6(r));
-            };
-            sent = session.Send(target.V6, Sequence, data, now, (byte)ttl);
-        }
+            while (s.TryReceive(out var r))
+                if (r.Sequence == Sequence) completion.TrySetResult(FromResult(r));
+        };
+        var sent = socket.SendEcho(target, Sequence, data, now, (byte)ttl, dontFragment);
         dispatcher.Wake();
         switch (sent)
         {
@@ -157,38 +142,32 @@ internal static class Pinger
         }
     }
 
-    private static PingResult FromV4(in IcmpEchoResult r)
+    private static PingResult FromResult(in IcmpEchoResult r)
     {
         var rtt = r.RoundTripTime ?? TimeSpan.Zero;
         var from = r.From.ToIPAddress();
         if (r.Kind == IcmpEchoResultKind.Reply)
             return new PingResult(PingStatus.Success, from, rtt, r.Ttl, Sequence: r.Sequence, DataLength: r.PayloadLength);
         var e = r.Error;
-        var status = (Icmpv4Type)e.Type switch
-        {
-            Icmpv4Type.TimeExceeded => PingStatus.TtlExpired,
-            // RFC 1191 §4: Fragmentation Needed and DF set carries the next-hop MTU.
-            Icmpv4Type.DestinationUnreachable when e.Code == (byte)Icmpv4UnreachableCode.FragmentationNeeded => PingStatus.PacketTooBig,
-            Icmpv4Type.ParameterProblem => PingStatus.ParameterProblem,
-            _ => PingStatus.DestinationUnreachable,
-        };
+        var status = r.From.IsV4 ? StatusOfIcmpv4(e) : StatusOfIcmpv6(e);
         int mtu = status == PingStatus.PacketTooBig ? (int)e.Parameter : 0;
         return new PingResult(status, from, rtt, r.Ttl, e.Code, mtu, r.Sequence);
     }
 
-    private static PingResult FromV6(in Icmpv6EchoResult r)
+    private static PingStatus StatusOfIcmpv4(in IcmpErrorInfo e) => (Icmpv4Type)e.Type switch
     {
-        var from = r.From.ToIPAddress();
-        if (!r.IsError)
-            return new PingResult(PingStatus.Success, from, r.RoundTrip, r.HopLimit, Sequence: r.Sequence, DataLength: r.DataLength);
-        var status = (Icmpv6Type)r.ErrorType switch
-        {
-            Icmpv6Type.TimeExceeded => PingStatus.TtlExpired,
-            Icmpv6Type.PacketTooBig => PingStatus.PacketTooBig,
-            Icmpv6Type.ParameterProblem => PingStatus.ParameterProblem,
-            _ => PingStatus.DestinationUnreachable,
-        };
-        int mtu = status == PingStatus.PacketTooBig ? (int)r.ErrorParameter : 0;
-        return new PingResult(status, from, r.RoundTrip, r.HopLimit, r.ErrorCode, mtu, r.Sequence);
-    }
+        Icmpv4Type.TimeExceeded => PingStatus.TtlExpired,
+        // RFC 1191 §4: Fragmentation Needed and DF set carries the next-hop MTU.
+        Icmpv4Type.DestinationUnreachable when e.Code == (byte)Icmpv4UnreachableCode.FragmentationNeeded => PingStatus.PacketTooBig,
+        Icmpv4Type.ParameterProblem => PingStatus.ParameterProblem,
+        _ => PingStatus.DestinationUnreachable,
+    };
+
+    private static PingStatus StatusOfIcmpv6(in IcmpErrorInfo e) => (Icmpv6Type)e.Type switch
+    {
+        Icmpv6Type.TimeExceeded => PingStatus.TtlExpired,
+        Icmpv6Type.PacketTooBig => PingStatus.PacketTooBig,
+        Icmpv6Type.ParameterProblem => PingStatus.ParameterProblem,
+        _ => PingStatus.DestinationUnreachable,
+    };
 }

@@ -285,8 +285,9 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     /// <summary>Recursive DNS servers learned from router advertisements (RFC 8106), for the stub resolver.</summary>
     public IReadOnlyList<Ipv6Address> Ipv6DnsServers => Ipv6.DnsServers(Now);
 
-    /// <summary>Opens a sans-IO ICMPv6 echo endpoint (ping) with its own identifier.</summary>
-    public Icmpv6EchoSession OpenIcmpv6Echo(ushort identifier, int capacity = 64) => Ipv6.OpenEcho(identifier, capacity);
+    /// <summary>Opens a sans-IO ICMPv6 echo endpoint (ping) with its own identifier (the IPv6 face of <see cref="IcmpEchoSocket"/>).</summary>
+    /// <exception cref="InvalidOperationException">The identifier is open already, or too many echo sockets are open.</exception>
+    public IcmpEchoSocket OpenIcmpv6Echo(ushort identifier, int capacity = 64) => new(this, IpVersion.V6, identifier, capacity);
 
     private IFamilyLayer Family(IpAddress a) => a.IsV4 ? Ipv4 : Ipv6;
 

@@ -59,4 +59,16 @@ internal interface IFamilyLayer
 
     /// <inheritdoc cref="IIpLayer.ReachabilityAdvice"/>
     void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now);
+
+    /// <summary>This family's open <see cref="IcmpEchoSocket"/>s (ICMP and ICMPv6 identifiers are separate spaces).</summary>
+    EchoEndpoints EchoEndpoints { get; }
+
+    /// <summary>
+    /// Sends an echo request of this family for an <see cref="IcmpEchoSocket"/>: ICMP Echo (RFC 792 type 8, checksum over the
+    /// message) or ICMPv6 Echo Request (RFC 4443 §4.1 type 128, checksum over the IPv6 pseudo-header, RFC 8200 §8.1).
+    /// An unspecified <paramref name="source"/> is chosen by route; <paramref name="options"/> gives TTL / hop limit, DF
+    /// (IPv6: no source fragmentation), the interface and the IPv4 header options.
+    /// </summary>
+    IpSendResult SendEchoRequest(IpAddress source, IpAddress destination, ushort identifier, ushort sequence,
+        ReadOnlySpan<byte> data, in IpSendOptions options, Instant now);
 }

@@ -140,19 +140,19 @@ public sealed class Ipv6InteropTests
             {
                 var data = Enumerable.Range(0, size).Select(i => (byte)i).ToArray();
                 seq++;
-                var sent = await host.InvokeAsync(() => echo.Send(A("2001:db8:6::1"), seq, data, StackHost.Now));
+                var sent = await host.InvokeAsync(() => echo.SendEcho(A("2001:db8:6::1"), seq, data, StackHost.Now));
                 Assert.Equal(IpSendResult.Sent, sent);
-                Icmpv6EchoResult? got = null;
+                IcmpEchoResult? got = null;
                 var clock = Stopwatch.StartNew();
                 while (got is null && clock.Elapsed < TimeSpan.FromSeconds(5))
                 {
-                    got = await host.InvokeAsync(() => echo.TryReceive(out var r) ? r : (Icmpv6EchoResult?)null);
+                    got = await host.InvokeAsync(() => echo.TryReceive(out var r) ? r : (IcmpEchoResult?)null);
                     if (got is null) await Task.Delay(20);
                 }
                 Assert.NotNull(got);
-                Assert.False(got.Value.IsError);
+                Assert.Equal(IcmpEchoResultKind.Reply, got.Value.Kind);
                 Assert.Equal(seq, got.Value.Sequence);
-                Assert.Equal(size, got.Value.DataLength);
+                Assert.Equal(size, got.Value.PayloadLength);
                 Assert.True(got.Value.DataMatches);
             }
             await host.StopAsync();

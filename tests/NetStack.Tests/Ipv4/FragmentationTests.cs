@@ -4,6 +4,7 @@ using NetStack.Network.Ipv4;
 using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
+using Ipv4Reassembler = NetStack.Network.Fragmentation.Reassembler<NetStack.Network.Ipv4.Ipv4FragmentKey, NetStack.Network.Ipv4.Ipv4Family>;
 
 namespace NetStack.Tests.Ipv4;
 

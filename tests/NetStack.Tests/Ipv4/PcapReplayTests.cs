@@ -73,7 +73,7 @@ public class PcapReplayTests
 
     private static byte[] ReassembleIcmp(IEnumerable<byte[]> frames)
     {
-        var r = new Network.Ipv4.Ipv4Reassembler();
+        var r = new Network.Fragmentation.Reassembler<Network.Ipv4.Ipv4FragmentKey, Network.Ipv4.Ipv4Family>();
         foreach (var f in frames)
         {
             Assert.True(EthernetFrame.TryParse(f, out var eth, out _));
@@ -82,7 +82,7 @@ public class PcapReplayTests
             if (r.Add(key, ip.Header, ip.FragmentOffset, ip.MoreFragments, ip.Payload, 0, Instant.Zero, out var d) == Network.Fragmentation.ReassemblyOutcome.Complete)
             {
                 var bytes = d.Payload.ToArray();
-                Network.Ipv4.Ipv4Reassembler.Release(d);
+                d.Release();
                 return bytes;
             }
         }

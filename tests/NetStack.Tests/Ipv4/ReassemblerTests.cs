@@ -2,6 +2,7 @@ using CsCheck;
 using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv4;
 using NetStack.Wire;
+using Ipv4Reassembler = NetStack.Network.Fragmentation.Reassembler<NetStack.Network.Ipv4.Ipv4FragmentKey, NetStack.Network.Ipv4.Ipv4Family>;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -39,7 +39,7 @@ public class OptimisticDadTests
         Assert.Equal(new IpAddress(mine), src);
 
         using var echo = a.OpenIcmpv6Echo(0x4429);
-        Assert.Equal(IpSendResult.Sent, echo.Send(Ipv6Address.Parse("2001:db8::b"), 1, new byte[8], net.Now));
+        Assert.Equal(IpSendResult.Sent, echo.SendEcho(Ipv6Address.Parse("2001:db8::b"), 1, new byte[8], net.Now));
         net.Run(TimeSpan.FromMilliseconds(200)); // well before DAD could end (up to 1 s delay + 1 s RetransTimer)
         Assert.Contains(a.GetIpv6Info(ia)!.Addresses, x => x.Address == mine && x.State == Ipv6AddressState.Tentative);
         Assert.True(echo.TryReceive(out var reply));

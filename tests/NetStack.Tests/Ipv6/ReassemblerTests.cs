@@ -3,6 +3,7 @@ using CsCheck;
 using NetStack.Network.Fragmentation;
 using NetStack.Network.Ipv6;
 using NetStack.Wire;
+using Reassembler = NetStack.Network.Fragmentation.Reassembler<NetStack.Network.Ipv6.Ipv6FragmentKey, NetStack.Network.Ipv6.Ipv6Family>;
 
 namespace NetStack.Tests.Ipv6;
 
@@ -29,16 +30,39 @@ public class ReassemblerTests
         return p;
     }
 
-    private static ReassemblyOutcome Add(Reassembler r, byte[] pkt, Instant? now = null)
+    /// <summary>The packet completed by the last <see cref="Add"/> that returned <see cref="ReassemblyOutcome.Complete"/>.</summary>
+    private byte[] Completed { get; set; } = [];
+
+    /// <summary>Adds one fragment as Ipv6Layer does: the stored header is the packet through the Fragment header, the tag the
+    /// offset of the Next Header field naming it (6: the fixed header's).</summary>
+    private ReassemblyOutcome Add(Reassembler r, byte[] pkt, Instant? now = null)
     {
         int off = BinaryPrimitives.ReadUInt16BigEndian(pkt.AsSpan(42)) & 0xFFF8;
         bool more = (pkt[43] & 1) != 0;
-        return r.Add(pkt, 40, 6, (IpProtocol)pkt[40], off, more, BinaryPrimitives.ReadUInt32BigEndian(pkt.AsSpan(44)), Src, Dst, now ?? T0);
+        var key = new Ipv6FragmentKey(Src, Dst, BinaryPrimitives.ReadUInt32BigEndian(pkt.AsSpan(44)));
+        var outcome = r.Add(key, pkt.AsSpan(0, 48), off, more, pkt.AsSpan(48), 0, now ?? T0, out var datagram, headerTag: 6);
+        if (outcome == ReassemblyOutcome.Complete)
+        {
+            Completed = datagram.Datagram.ToArray();
+            datagram.Release();
+        }
+        return outcome;
+    }
+
+    /// <summary>Polls the timeouts at <paramref name="now"/>: the first fragment reported for each packet that timed out
+    /// (empty when it had not arrived).</summary>
+    private static List<byte[]> Expire(Reassembler r, Instant now)
+    {
+        var expired = new List<byte[]>();
+        r.Poll(now, (in Ipv6FragmentKey _, ReadOnlySpan<byte> first, int _) => expired.Add(first.ToArray()));
+        return expired;
     }
 
     private static byte[] Bytes(int n, byte seed) => Enumerable.Range(0, n).Select(i => (byte)(i + seed)).ToArray();
 
-    private static Reassembler New() => new(16, 1 << 20, 64, Reassembler.DefaultTimeout);
+    /// <summary>A reassembler with the layer's limits from <see cref="Ipv6Settings"/> (timeout: the RFC 8200 §4.5 default, 60 s).</summary>
+    private static Reassembler New(int maxPackets = 16, int maxBytes = 1 << 20, int maxFragments = 64) =>
+        new(new Ipv6Settings { ReassemblyMaxPackets = maxPackets, ReassemblyMaxBytes = maxBytes, ReassemblyMaxFragments = maxFragments }.ToReassemblyLimits());
 
     [Fact]
     public void Fragments_in_any_order_reassemble_with_next_header_and_payload_length_fixed()
@@ -48,12 +72,12 @@ public class ReassemblerTests
         Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(16, true, b)));
         Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(32, false, c)));
         Assert.Equal(ReassemblyOutcome.Complete, Add(r, Fragment(0, true, a)));
-        var whole = r.Completed.ToArray();
+        var whole = Completed;
         Assert.Equal(40 + 37, whole.Length);
         Assert.Equal(17, whole[6]); // RFC 8200 §4.5: Next Header from the first fragment's Fragment header
         Assert.Equal(37, BinaryPrimitives.ReadUInt16BigEndian(whole.AsSpan(4)));
         Assert.Equal(a.Concat(b).Concat(c).ToArray(), whole[40..]);
-        Assert.Equal(0, r.PendingCount);
+        Assert.Equal(0, r.DatagramCount);
         Assert.Equal(0, r.BytesHeld);
     }
 
@@ -91,7 +115,7 @@ public class ReassemblerTests
     {
         using var r = New();
         Assert.Equal(ReassemblyOutcome.BadLength, Add(r, Fragment(0, true, Bytes(12, 0))));
-        Assert.Equal(0, r.PendingCount);
+        Assert.Equal(0, r.DatagramCount);
     }
 
     [Fact]
@@ -108,8 +132,8 @@ public class ReassemblerTests
         Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(8, true, Bytes(8, 0))));
         // Same identification, offset 0 and M clear: not mixed with the pending packet.
         Assert.Equal(ReassemblyOutcome.Complete, Add(r, Fragment(0, false, Bytes(4, 50))));
-        Assert.Equal(40 + 4, r.Completed.Length);
-        Assert.Equal(1, r.PendingCount);
+        Assert.Equal(40 + 4, Completed.Length);
+        Assert.Equal(1, r.DatagramCount);
     }
 
     [Fact]
@@ -118,11 +142,11 @@ public class ReassemblerTests
         using var r = New();
         var first = Fragment(0, true, Bytes(8, 0));
         Add(r, first);
-        Assert.False(r.TryExpire(T0 + TimeSpan.FromSeconds(59), out _));
-        Assert.True(r.TryExpire(T0 + TimeSpan.FromSeconds(60), out var e));
-        Assert.True(e.HadFirstFragment);
-        Assert.Equal(first, r.ExpiredFirstFragment.ToArray());
-        Assert.Equal(0, r.PendingCount);
+        Assert.Empty(Expire(r, T0 + TimeSpan.FromSeconds(59)));
+        var e = Assert.Single(Expire(r, T0 + TimeSpan.FromSeconds(60)));
+        Assert.NotEmpty(e); // the first fragment had arrived
+        Assert.Equal(first, e);
+        Assert.Equal(0, r.DatagramCount);
     }
 
     [Fact]
@@ -130,8 +154,8 @@ public class ReassemblerTests
     {
         using var r = New();
         Add(r, Fragment(8, false, Bytes(8, 0)));
-        Assert.True(r.TryExpire(T0 + TimeSpan.FromSeconds(61), out var e));
-        Assert.False(e.HadFirstFragment);
+        var e = Assert.Single(Expire(r, T0 + TimeSpan.FromSeconds(61)));
+        Assert.Empty(e); // no first fragment: nothing to quote
     }
 
     [Fact]
@@ -145,18 +169,18 @@ public class ReassemblerTests
     [Fact]
     public void Packet_limit_evicts_the_oldest()
     {
-        using var r = new Reassembler(2, 1 << 20, 64, Reassembler.DefaultTimeout);
+        using var r = New(maxPackets: 2);
         Add(r, Fragment(8, true, Bytes(8, 0), id: 1), T0);
         Add(r, Fragment(8, true, Bytes(8, 0), id: 2), T0 + TimeSpan.FromSeconds(1));
         Add(r, Fragment(8, true, Bytes(8, 0), id: 3), T0 + TimeSpan.FromSeconds(2));
-        Assert.Equal(2, r.PendingCount);
+        Assert.Equal(2, r.DatagramCount);
         Assert.Equal(16, r.BytesHeld);
     }
 
     [Fact]
     public void Byte_limit_drops_the_fragment_as_Limit()
     {
-        using var r = new Reassembler(8, 16, 64, Reassembler.DefaultTimeout);
+        using var r = New(maxPackets: 8, maxBytes: 16);
         Add(r, Fragment(0, true, Bytes(16, 0), id: 1));
         Assert.Equal(ReassemblyOutcome.LimitReached, Add(r, Fragment(0, true, Bytes(8, 0), id: 2)));
     }
@@ -176,7 +200,7 @@ public class ReassemblerTests
             var order = frags.OrderBy(_ => rng.NextUInt64()).ToList();
             ReassemblyOutcome last = default;
             foreach (var f in order) last = Add(r, f);
-            return last == ReassemblyOutcome.Complete && r.Completed[40..].SequenceEqual(payload);
+            return last == ReassemblyOutcome.Complete && Completed.AsSpan(40).SequenceEqual(payload);
         });
     }
 }

@@ -36,10 +36,10 @@ public class RouterAndSlaacTests
     {
         var t = Routed();
         using var echo = t.H1.OpenIcmpv6Echo(1);
-        echo.Send(A("2001:db8:2::10"), 1, new byte[32], t.Net.Now, hopLimit: 9);
+        echo.SendEcho(A("2001:db8:2::10"), 1, new byte[32], t.Net.Now, ttl: 9);
         t.Net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var r));
-        Assert.False(r.IsError);
+        Assert.Equal(IcmpEchoResultKind.Reply, r.Kind);
         Assert.Equal(A("2001:db8:2::10"), r.From);
         var forwarded = V6Frames.Icmpv6Sent(t.Right, t.Right.Devices[0]).First(m => m.Type == Icmpv6Type.EchoRequest);
         Assert.Equal(8, forwarded.HopLimit);
@@ -51,12 +51,12 @@ public class RouterAndSlaacTests
     {
         var t = Routed();
         using var echo = t.H1.OpenIcmpv6Echo(2);
-        echo.Send(A("2001:db8:2::10"), 5, new byte[32], t.Net.Now, hopLimit: 1);
+        echo.SendEcho(A("2001:db8:2::10"), 5, new byte[32], t.Net.Now, ttl: 1);
         t.Net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var r));
-        Assert.True(r.IsError);
-        Assert.Equal((byte)Icmpv6Type.TimeExceeded, r.ErrorType);
-        Assert.Equal(0, r.ErrorCode);
+        Assert.Equal(IcmpEchoResultKind.Error, r.Kind);
+        Assert.Equal((byte)Icmpv6Type.TimeExceeded, r.Error.Type);
+        Assert.Equal(0, r.Error.Code);
         Assert.Equal(A("2001:db8:1::1"), r.From);
         Assert.Equal(5, r.Sequence);
     }
@@ -66,18 +66,18 @@ public class RouterAndSlaacTests
     {
         var t = Routed(rightMtu: 1280);
         using var echo = t.H1.OpenIcmpv6Echo(3);
-        echo.Send(A("2001:db8:2::10"), 1, new byte[1400], t.Net.Now);
+        echo.SendEcho(A("2001:db8:2::10"), 1, new byte[1400], t.Net.Now);
         t.Net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var e));
-        Assert.True(e.IsError);
-        Assert.Equal((byte)Icmpv6Type.PacketTooBig, e.ErrorType);
-        Assert.Equal(1280u, e.ErrorParameter);
+        Assert.Equal(IcmpEchoResultKind.Error, e.Kind);
+        Assert.Equal((byte)Icmpv6Type.PacketTooBig, e.Error.Type);
+        Assert.Equal(1280u, e.Error.Parameter);
         Assert.Equal(1280 - 40, t.H1.MaxTransportPayload(A("2001:db8:2::10")));
         // The next attempt is fragmented to the path MTU and gets through.
-        echo.Send(A("2001:db8:2::10"), 2, new byte[1400], t.Net.Now);
+        echo.SendEcho(A("2001:db8:2::10"), 2, new byte[1400], t.Net.Now);
         t.Net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var ok));
-        Assert.False(ok.IsError);
+        Assert.Equal(IcmpEchoResultKind.Reply, ok.Kind);
         Assert.Equal(2, ok.Sequence);
     }
 
@@ -86,11 +86,11 @@ public class RouterAndSlaacTests
     {
         var t = Routed();
         using var echo = t.H1.OpenIcmpv6Echo(4);
-        echo.Send(A("2001:db8:77::1"), 1, new byte[8], t.Net.Now);
+        echo.SendEcho(A("2001:db8:77::1"), 1, new byte[8], t.Net.Now);
         t.Net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var e));
-        Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, e.ErrorType);
-        Assert.Equal(0, e.ErrorCode);
+        Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, e.Error.Type);
+        Assert.Equal(0, e.Error.Code);
     }
 
     private static byte[] RouterAdvertisement(Ipv6Address router, ushort lifetime, uint valid, uint preferred, uint mtu, uint rdnssLifetime)
@@ -264,10 +264,10 @@ public class RouterAndSlaacTests
         net.Run(TimeSpan.FromSeconds(3));
 
         using var echo = h1.OpenIcmpv6Echo(1);
-        echo.Send(A("2001:db8:1::30"), 1, new byte[16], net.Now);
+        echo.SendEcho(A("2001:db8:1::30"), 1, new byte[16], net.Now);
         net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var first));
-        Assert.False(first.IsError);
+        Assert.Equal(IcmpEchoResultKind.Reply, first.Kind);
         var redirect = V6Frames.Icmpv6Sent(hub, hub.Devices[0]).Single(m => m.Type == Icmpv6Type.Redirect);
         Assert.Equal(routerLinkLocal, redirect.Src);
         Assert.Equal(255, redirect.HopLimit);
@@ -278,10 +278,10 @@ public class RouterAndSlaacTests
 
         // The next echo goes straight to h3's MAC.
         int before = hub.Log.Count;
-        echo.Send(A("2001:db8:1::30"), 2, new byte[16], net.Now);
+        echo.SendEcho(A("2001:db8:1::30"), 2, new byte[16], net.Now);
         net.Run(TimeSpan.FromSeconds(2));
         Assert.True(echo.TryReceive(out var second));
-        Assert.False(second.IsError);
+        Assert.Equal(IcmpEchoResultKind.Reply, second.Kind);
         var direct = hub.Log.Skip(before).Where(x => x.From == hub.Devices[1] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).ToList();
         Assert.NotEmpty(direct);
         Assert.All(direct, x => Expect.Frame(x.Frame).Ethernet(dst: i3.HardwareAddress));

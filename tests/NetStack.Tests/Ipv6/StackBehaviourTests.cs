@@ -79,10 +79,10 @@ public class StackBehaviourTests
         var (net, hub, a, ia, b, ib) = TwoHosts();
         using var echo = a.OpenIcmpv6Echo(0x1234);
         var target = LinkLocal(b, ib);
-        Assert.Equal(IpSendResult.Sent, echo.Send(target, 1, new byte[56], net.Now, interfaceIndex: ia.Index));
+        Assert.Equal(IpSendResult.Sent, echo.SendEcho(target, 1, new byte[56], net.Now, interfaceIndex: ia.Index));
         net.Run(TimeSpan.FromSeconds(1));
         Assert.True(echo.TryReceive(out var r));
-        Assert.False(r.IsError);
+        Assert.Equal(IcmpEchoResultKind.Reply, r.Kind);
         Assert.Equal(target, r.From);
         Assert.Equal(1, r.Sequence);
         Assert.True(r.DataMatches);
@@ -95,10 +95,10 @@ public class StackBehaviourTests
     {
         var (net, _, a, _, b, _) = TwoHosts();
         using var echo = a.OpenIcmpv6Echo(7);
-        Assert.Equal(IpSendResult.Sent, echo.Send(A("2001:db8::b"), 9, Enumerable.Range(0, 8000).Select(i => (byte)i).ToArray(), net.Now));
+        Assert.Equal(IpSendResult.Sent, echo.SendEcho(A("2001:db8::b"), 9, Enumerable.Range(0, 8000).Select(i => (byte)i).ToArray(), net.Now));
         net.Run(TimeSpan.FromSeconds(1));
         Assert.True(echo.TryReceive(out var r));
-        Assert.Equal(8000, r.DataLength);
+        Assert.Equal(8000, r.PayloadLength);
         Assert.True(r.DataMatches);
         Assert.True(a.Statistics.FragmentsCreated >= 6);
         Assert.Equal(1, b.Statistics.FragmentsReassembled);

@@ -231,7 +231,7 @@ public class StackRulesTests
     private static MacAddress FirstHopOfAnEcho(V6Net net, Hub hub, NetworkStack s)
     {
         using var echo = s.OpenIcmpv6Echo(1);
-        echo.Send(RedirectedDestination, 1, new byte[8], net.Now);
+        echo.SendEcho(RedirectedDestination, 1, new byte[8], net.Now);
         var last = hub.Log.Last(f => f.From == hub.Devices[0]).Frame;
         return Expect.Frame(last).Ethernet().EthernetHeader.Destination;
     }
@@ -269,12 +269,12 @@ public class StackRulesTests
     {
         var (net, _, s, _) = Host();
         using var echo = s.OpenIcmpv6Echo(8);
-        echo.Send(A("2001:db8::77"), 1, new byte[8], net.Now);
+        echo.SendEcho(A("2001:db8::77"), 1, new byte[8], net.Now);
         net.Run(TimeSpan.FromSeconds(5));
         Assert.True(echo.TryReceive(out var r));
-        Assert.True(r.IsError);
-        Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, r.ErrorType);
-        Assert.Equal(3, r.ErrorCode);
+        Assert.Equal(IcmpEchoResultKind.Error, r.Kind);
+        Assert.Equal((byte)Icmpv6Type.DestinationUnreachable, r.Error.Type);
+        Assert.Equal(3, r.Error.Code);
     }
 
     [Fact]
@@ -296,11 +296,11 @@ public class StackRulesTests
             var f = hub.Log.Last(x => x.From == hub.Devices[0] && V6Frames.TryIpv6(x.Frame, out var ip) && ip.NextHeader == IpProtocol.Icmpv6 && ip.Payload[0] == 128).Frame;
             return Expect.Frame(f).Ethernet().EthernetHeader.Destination;
         }
-        echo.Send(A("2001:db8:99::1"), 1, new byte[8], net.Now);
+        echo.SendEcho(A("2001:db8:99::1"), 1, new byte[8], net.Now);
         var first = LastDestination();
         // No answers: DELAY (5 s), then three unicast probes a second apart, then the entry is gone (RFC 4861 §7.3.3).
         net.Run(TimeSpan.FromSeconds(10));
-        echo.Send(A("2001:db8:99::1"), 2, new byte[8], net.Now);
+        echo.SendEcho(A("2001:db8:99::1"), 2, new byte[8], net.Now);
         var second = LastDestination();
         Assert.NotEqual(first, second);
         Assert.Contains(first, new[] { mac1, mac2 });
@@ -313,7 +313,7 @@ public class StackRulesTests
         var (net, hub, s, _) = Host();
         int before = hub.Log.Count;
         using var echo = s.OpenIcmpv6Echo(11);
-        Assert.Equal(IpSendResult.Sent, echo.Send(Ipv6Address.Loopback, 1, new byte[16], net.Now));
+        Assert.Equal(IpSendResult.Sent, echo.SendEcho(Ipv6Address.Loopback, 1, new byte[16], net.Now));
         Assert.True(echo.TryReceive(out var r));
         Assert.Equal(Ipv6Address.Loopback, r.From);
         Assert.Equal(before, hub.Log.Count); // nothing on the link
@@ -334,10 +334,10 @@ public class StackRulesTests
         int before = hub.Log.Count;
         using var echo = s.OpenIcmpv6Echo(12);
         var data = Enumerable.Range(0, 8000).Select(k => (byte)(k * 7)).ToArray();
-        Assert.Equal(IpSendResult.Sent, echo.Send(Us, 1, data, net.Now));
+        Assert.Equal(IpSendResult.Sent, echo.SendEcho(Us, 1, data, net.Now));
         Assert.True(echo.TryReceive(out var r));
         Assert.True(r.DataMatches);
-        Assert.Equal(8000, r.DataLength);
+        Assert.Equal(8000, r.PayloadLength);
         Assert.Equal(2, s.Statistics.FragmentsReassembled);
         Assert.Equal(before, hub.Log.Count);
     }

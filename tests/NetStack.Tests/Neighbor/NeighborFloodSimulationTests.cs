@@ -126,7 +126,7 @@ public class NeighborFloodSimulationTests(ITestOutputHelper output)
             var now = lab.Net.Now;
             if (now >= nextPing)
             {
-                if (ipv6) echo6.Send(V6Victim, seq++, new byte[8], now);
+                if (ipv6) echo6.SendEcho(V6Victim, seq++, new byte[8], now);
                 else echo4.SendEcho(V4Victim, seq++, new byte[8], now);
                 nextPing = now + PingPeriod;
             }
@@ -147,7 +147,7 @@ public class NeighborFloodSimulationTests(ITestOutputHelper output)
             }
             lab.Net.Run(Step);
             bool replied = false;
-            while (echo6.TryReceive(out var r6)) replied |= !r6.IsError && r6.From == V6Victim;
+            while (echo6.TryReceive(out var r6)) replied |= r6.Kind == IcmpEchoResultKind.Reply && r6.From == V6Victim;
             while (echo4.TryReceive(out var r4)) replied |= r4.Kind == IcmpEchoResultKind.Reply && r4.From == V4Victim;
             if (replied)
             {

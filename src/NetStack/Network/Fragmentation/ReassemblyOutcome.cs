@@ -1,8 +1,8 @@
 namespace NetStack.Network.Fragmentation;
 
 /// <summary>
-/// What a reassembler (IPv4's <see cref="Ipv4.Ipv4Reassembler"/>, IPv6's) did with one fragment: one vocabulary for both
-/// families. Each family's layer counts the drops under its own <see cref="DropReason"/>.
+/// What the <see cref="Reassembler{TKey, TPolicy}"/> did with one fragment: one vocabulary for both families. Each
+/// family's layer counts the drops under its own <see cref="DropReason"/>.
 /// </summary>
 internal enum ReassemblyOutcome
 {

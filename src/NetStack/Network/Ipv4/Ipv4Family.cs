@@ -1,13 +1,17 @@
+using NetStack.Network.Fragmentation;
 using NetStack.Network.PathMtu;
 using NetStack.Wire;
 
 namespace NetStack.Network.Ipv4;
 
+/// <summary>RFC 791 §3.2: fragments belong to one datagram when source, destination, protocol and identification agree.</summary>
+internal readonly record struct Ipv4FragmentKey(Ipv4Address Source, Ipv4Address Destination, IpProtocol Protocol, ushort Identification);
+
 /// <summary>
 /// IPv4's rules for the family-neutral machinery (<see cref="PathMtuCache{TAddress, TPolicy}"/> and the others under
 /// Network/): a type with static members only, used as a generic argument, so the rules cost no call through an object.
 /// </summary>
-internal readonly struct Ipv4Family : IPathMtuPolicy
+internal readonly struct Ipv4Family : IPathMtuPolicy, IReassemblyPolicy
 {
     /// <summary>RFC 791 §3.2 / RFC 1191 §3: "A host MUST never reduce its estimate of the Path MTU below 68 octets."</summary>
     public static int MinimumMtu => 68;
@@ -46,4 +50,34 @@ internal readonly struct Ipv4Family : IPathMtuPolicy
         }
         return length;
     }
+
+    // Reassembly (RFC 791 §3.2, RFC 815; Linux ip_fragment.c where the RFC leaves a choice).
+
+    /// <summary>The largest IPv4 header (IHL 15, RFC 791 §3.1): the first fragment's header always fits in front of the data.</summary>
+    public static int HeaderRoom => 60;
+
+    /// <summary>Linux ip_frag_queue: a non-last fragment is trimmed to a multiple of 8 (RFC 791 §3.2 wants one), not refused.</summary>
+    public static bool TrimsNonLastFragments => true;
+
+    /// <summary>An empty last fragment (MF clear) fixes the datagram's end (RFC 791 §3.2: Total Length and offset give it).</summary>
+    public static bool AcceptsEmptyLastFragment => true;
+
+    /// <summary>RFC 791 §3.1: Total Length counts the header too.</summary>
+    public static int CountedHeaderLength(int headerLength) => headerLength;
+
+    /// <summary>The "ping of death" train (RFC 791 §3.1 limit) is dropped whole, as Linux's ip_frag_queue does.</summary>
+    public static bool TooLargeDiscardsDatagram => true;
+
+    /// <summary>IPv4 compares overlapping bytes (RFC 1858; RFC 5722 is IPv6's): identical ones are accepted.</summary>
+    public static bool DiscardsOnAnyOverlap => false;
+
+    /// <summary>A full reassembly table refuses new datagrams (the ones under way are not sacrificed to a flood).</summary>
+    public static bool EvictsOldestWhenFull => false;
+
+    /// <summary>The buffers themselves are counted (Linux's truesize accounting against ipfrag_high_thresh).</summary>
+    public static bool CountsBufferCapacity => true;
+
+    /// <summary>The first fragment's header is kept as received; the layer rewrites it as an unfragmented one (as Linux's
+    /// ip_frag_reasm does) once it has parsed it.</summary>
+    public static int FinishHeader(Span<byte> header, int headerTag, int payloadLength) => header.Length;
 }

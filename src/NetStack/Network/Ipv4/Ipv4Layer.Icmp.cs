@@ -26,9 +26,8 @@ internal sealed partial class Ipv4Layer
                 ReplyToEcho(v4, ip, icmp, kind, now);
                 return;
             case Icmpv4Type.EchoReply:
-                if (_echoSockets.TryGetValue(icmp.Identifier, out var socket))
-                    socket.DeliverReply(ip.Source, icmp.SequenceNumber, ip.Ttl, icmp.EchoData, v4.Index,
-                        IpHeaderOptions.FromHeader(ip.Options), now);
+                if (EchoEndpoints.TryGet(icmp.Identifier, out var socket))
+                    socket.DeliverReply(ip.Source, icmp.SequenceNumber, ip.Ttl, icmp.EchoData, IpHeaderOptions.FromHeader(ip.Options), now);
                 else
                     _stats.Drop(DropReason.IcmpEchoUnmatched);
                 return;
@@ -116,7 +115,7 @@ internal sealed partial class Ipv4Layer
         {
             // An error about one of our echo requests goes to the echo socket that sent it (ping, ICMP traceroute).
             if (quoted.FragmentOffset == 0 && Icmpv4Packet.TryParse(quoted.Payload, out var echo, out _)
-                && echo.Type == Icmpv4Type.EchoRequest && _echoSockets.TryGetValue(echo.Identifier, out var socket))
+                && echo.Type == Icmpv4Type.EchoRequest && EchoEndpoints.TryGet(echo.Identifier, out var socket))
             {
                 socket.DeliverError(info, echo.SequenceNumber, now);
                 return;
@@ -203,6 +202,26 @@ internal sealed partial class Ipv4Layer
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>ICMP Echo (RFC 792 type 8) for an <see cref="IcmpEchoSocket"/>; the checksum covers the ICMP message alone.</summary>
+    public IpSendResult SendEchoRequest(IpAddress source, IpAddress destination, ushort identifier, ushort sequence,
+        ReadOnlySpan<byte> data, in IpSendOptions options, Instant now)
+    {
+        var repr = Icmpv4EchoRepr.Request(identifier, sequence, data.Length);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(repr.BufferLength);
+        try
+        {
+            int length = repr.Write(buffer, data);
+            _stats.IcmpSent++;
+            return SendDatagram(source.IsV4 ? source.V4 : default, destination.V4, IpProtocol.Icmp, buffer.AsSpan(0, length),
+                options.Ttl != 0 ? options.Ttl : _options.DefaultHopLimit, 0, options.DontFragment, options.InterfaceIndex, now,
+                options.HeaderOptions.Span);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -181,7 +181,7 @@ internal sealed partial class Ipv4Layer
         }
         finally
         {
-            Ipv4Reassembler.Release(datagram);
+            datagram.Release();
         }
     }
 

@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.PathMtu;
 using NetStack.Network.Routing;
 using NetStack.Wire;
@@ -19,8 +20,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
     private readonly List<Ipv4Interface?> _interfaces = [];
     private readonly TokenBucket _icmpErrorBucket;
     private readonly MplsLabelEntry[] _mplsLabels;
-    private readonly Dictionary<ushort, IcmpEchoSocket> _echoSockets = [];
-    private readonly ReassemblyTimeoutHandler _onReassemblyTimeout;
+    private readonly ReassemblyTimeoutHandler<Ipv4FragmentKey> _onReassemblyTimeout;
     private readonly Queue<Ipv4Route> _redirectRoutes = new();
     private ushort _nextIdentification;
 
@@ -31,12 +31,13 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         _stats = context.Statistics;
         Addresses = new Ipv4AddressTable(_options.MaxAddresses);
         Routes = new RouteTable<Ipv4Route, Ipv4Address>(_options.MaxRoutes);
-        Reassembler = new Ipv4Reassembler(_options.Reassembly);
+        Reassembler = new Reassembler<Ipv4FragmentKey, Ipv4Family>(_options.Reassembly);
         PathMtu = new PathMtuCache<Ipv4Address, Ipv4Family>(_options.MaxPathMtuEntries, _options.PathMtuExpiry, _options.MinPathMtu);
         // RFC 1812 §4.3.2.8: a router MUST be able to limit the rate of ICMP errors it generates (Linux: icmp_msgs_per_sec/burst).
         _icmpErrorBucket = new TokenBucket(_options.IcmpErrorsPerSecond, Math.Max(1, _options.IcmpErrorBurst));
         _mplsLabels = [.. _options.IcmpExtensionMplsLabels];
         _onReassemblyTimeout = OnReassemblyTimeout;
+        EchoEndpoints = new EchoEndpoints(_stats, context.Random, _options.MaxEchoSockets, _options.EchoSocketQueueLength);
         // RFC 791 §3.2 / RFC 6864: the identification only needs to be unique per source, destination and protocol
         // for the datagram's lifetime; a counter starting at a random value.
         _nextIdentification = (ushort)context.Random.NextUInt32();
@@ -44,7 +45,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
 
     public Ipv4AddressTable Addresses { get; }
     public RouteTable<Ipv4Route, Ipv4Address> Routes { get; }
-    public Ipv4Reassembler Reassembler { get; }
+    public Reassembler<Ipv4FragmentKey, Ipv4Family> Reassembler { get; }
     public PathMtuCache<Ipv4Address, Ipv4Family> PathMtu { get; }
 
     internal Ipv4Interface? Interface(int index) => (uint)index < (uint)_interfaces.Count ? _interfaces[index] : null;
@@ -206,19 +207,7 @@ internal sealed partial class Ipv4Layer : IFamilyLayer
         return -1;
     }
 
-    internal bool TryRegisterEchoSocket(IcmpEchoSocket socket)
-    {
-        if (_echoSockets.Count >= _options.MaxEchoSockets || _echoSockets.ContainsKey(socket.Identifier)) return false;
-        _echoSockets.Add(socket.Identifier, socket);
-        return true;
-    }
-
-    internal void UnregisterEchoSocket(IcmpEchoSocket socket)
-    {
-        if (_echoSockets.TryGetValue(socket.Identifier, out var s) && ReferenceEquals(s, socket)) _echoSockets.Remove(socket.Identifier);
-    }
-
-    internal bool IsEchoIdentifierInUse(ushort identifier) => _echoSockets.ContainsKey(identifier);
+    public EchoEndpoints EchoEndpoints { get; }
 
     internal Ipv4Settings Options => _options;
     internal StackStatistics Statistics => _stats;

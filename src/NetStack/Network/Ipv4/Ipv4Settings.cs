@@ -73,3 +73,24 @@ public sealed class Ipv4Settings
     /// </summary>
     public IReadOnlyList<Wire.MplsLabelEntry> IcmpExtensionMplsLabels { get; init; } = [];
 }
+
+/// <summary>Limits of a reassembly buffer; every one is enforced and counted when hit. IPv4's are these
+/// (<see cref="Ipv4Settings.Reassembly"/>); IPv6 builds its own from its settings (the same engine serves both).</summary>
+/// <param name="MaxDatagramSize">Largest reassembled datagram, header included (RFC 791: 65,535; IPv6 counts the Payload Length, RFC 8200 §4.5).</param>
+/// <param name="MaxDatagrams">Datagrams under reassembly at once.</param>
+/// <param name="MaxBytes">Bytes of buffer held by all datagrams together (Linux ipfrag_high_thresh is 4 MiB).</param>
+/// <param name="Timeout">Lifetime of an incomplete datagram from its first fragment (RFC 1122 §3.3.2 suggests 60-120 s; Linux ipfrag_time is 30 s).</param>
+/// <param name="MaxHolesPerDatagram">Disjoint received ranges one datagram may have (bounds the bookkeeping of tiny-fragment
+/// floods; IPv6 keeps one range per fragment, so there it bounds the fragments).</param>
+public readonly record struct ReassemblyLimits(
+    int MaxDatagramSize = 65535,
+    int MaxDatagrams = 64,
+    long MaxBytes = 4 * 1024 * 1024,
+    TimeSpan Timeout = default,
+    int MaxHolesPerDatagram = 128)
+{
+    /// <summary>The defaults (a 30 s timeout, RFC 791's upper bound on a fragment's lifetime).</summary>
+    public static ReassemblyLimits Default => new(Timeout: TimeSpan.FromSeconds(30));
+    /// <summary>The timeout in force (30 s when none was set).</summary>
+    public TimeSpan EffectiveTimeout => Timeout > TimeSpan.Zero ? Timeout : TimeSpan.FromSeconds(30);
+}

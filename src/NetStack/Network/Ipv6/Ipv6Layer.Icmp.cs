@@ -26,7 +26,7 @@ internal sealed partial class Ipv6Layer
                 AnswerEcho(ifc, ip, icmp, now);
                 return;
             case Icmpv6Type.EchoReply:
-                if (_echoSessions.TryGetValue(icmp.Identifier, out var session)) session.OnReply(ip.Source, icmp.SequenceNumber, ip.HopLimit, icmp.Data, now);
+                if (EchoEndpoints.TryGet(icmp.Identifier, out var socket)) socket.DeliverReply(ip.Source, icmp.SequenceNumber, ip.HopLimit, icmp.Data, default, now);
                 else _stats.Drop(DropReason.IcmpErrorUnmatched);
                 return;
             case Icmpv6Type.RouterSolicitation:
@@ -126,11 +126,11 @@ internal sealed partial class Ipv6Layer
         var info = new IcmpErrorInfo(reporter, (byte)type, code, parameter, q.Source, q.Destination, protocol, hopLimit, ifc.Index);
         if (protocol == IpProtocol.Icmpv6)
         {
-            // An error quoting our Echo Request goes to the echo session (ping, ICMP traceroute).
+            // An error quoting our Echo Request goes to the echo socket that sent it (ping, ICMP traceroute).
             if (transport.Length >= 8 && transport[0] == (byte)Icmpv6Type.EchoRequest && Icmpv6Packet.TryParse(transport, out var echo, out _)
-                && _echoSessions.TryGetValue(echo.Identifier, out var session))
+                && EchoEndpoints.TryGet(echo.Identifier, out var socket))
             {
-                session.OnError(info, echo.SequenceNumber, now);
+                socket.DeliverError(info, echo.SequenceNumber, now);
                 return;
             }
             _stats.Drop(DropReason.IcmpErrorUnmatched);
@@ -204,24 +204,16 @@ internal sealed partial class Ipv6Layer
         SendPacket(outIfc, nextHop, src, origSrc, IpProtocol.Icmpv6, message, outIfc.CurHopLimit, 0, 0, default, allowFragment: false, now);
     }
 
-    /// <summary>Opens an echo session for <paramref name="identifier"/> (replaces an older one with the same identifier).</summary>
-    internal Icmpv6EchoSession OpenEcho(ushort identifier, int capacity)
+    /// <summary>An Echo Request (RFC 4443 §4.1) for an <see cref="IcmpEchoSocket"/>; its checksum covers the IPv6
+    /// pseudo-header (RFC 8200 §8.1). The source is chosen by RFC 6724 when unspecified; large data is fragmented unless
+    /// <see cref="IpSendOptions.DontFragment"/>.</summary>
+    public IpSendResult SendEchoRequest(IpAddress sourceAddress, IpAddress destinationAddress, ushort identifier, ushort sequence,
+        ReadOnlySpan<byte> data, in IpSendOptions options, Instant now)
     {
-        var s = new Icmpv6EchoSession(this, identifier, capacity);
-        _echoSessions[identifier] = s;
-        return s;
-    }
-
-    internal void CloseEcho(Icmpv6EchoSession session)
-    {
-        if (_echoSessions.TryGetValue(session.Identifier, out var s) && s == session) _echoSessions.Remove(session.Identifier);
-    }
-
-    /// <summary>Sends an Echo Request for a session (RFC 4443 §4.1).</summary>
-    internal IpSendResult SendEchoRequest(Ipv6Address destination, Ipv6Address source, ushort identifier, ushort sequence,
-        ReadOnlySpan<byte> data, byte hopLimit, int interfaceIndex, Instant now)
-    {
-        if (!TryRoute(destination, interfaceIndex, now, out var ifc, out var nextHop)) return IpSendResult.NoRoute;
+        var destination = destinationAddress.V6;
+        var source = sourceAddress.IsV6 ? sourceAddress.V6 : Ipv6Address.Unspecified;
+        byte hopLimit = options.Ttl;
+        if (!TryRoute(destination, options.InterfaceIndex, now, out var ifc, out var nextHop)) return IpSendResult.NoRoute;
         if (destination.IsLoopback) source = Ipv6Address.Loopback;
         if (source.IsUnspecified && !TrySelectSourceFor(destination, ifc, out source)) return IpSendResult.NoSourceAddress;
         int len = Icmpv6Packet.ErrorHeaderLength + data.Length;
@@ -235,7 +227,7 @@ internal sealed partial class Ipv6Layer
             Icmpv6Packet.FillChecksum(message, source, destination);
             _stats.Icmpv6Sent++;
             byte hop = hopLimit != 0 ? hopLimit : destination.IsMulticast ? (byte)1 : ifc.CurHopLimit;
-            return SendPacket(ifc, nextHop, source, destination, IpProtocol.Icmpv6, message, hop, 0, 0, default, allowFragment: true, now);
+            return SendPacket(ifc, nextHop, source, destination, IpProtocol.Icmpv6, message, hop, 0, 0, default, allowFragment: !options.DontFragment, now);
         }
         finally
         {

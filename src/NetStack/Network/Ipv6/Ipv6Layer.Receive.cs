@@ -194,15 +194,24 @@ internal sealed partial class Ipv6Layer
             SendIcmpError(ifc, packet, Icmpv6Type.ParameterProblem, (byte)Icmpv6ParameterProblemCode.IncompleteHeaderChain, 0, link, now);
             return;
         }
-        var outcome = _reassembler.Add(packet, fragmentOffset, nextHeaderField, fh.NextHeader, fh.FragmentOffset, fh.MoreFragments,
-            fh.Identification, src, dst, now);
+        // The stored header is the packet through the Fragment header (RFC 8200 §4.5; Ipv6Family rewrites it on completion).
+        int dataStart = fragmentOffset + Ipv6FragmentHeader.HeaderLength;
+        var outcome = _reassembler.Add(new Ipv6FragmentKey(src, dst, fh.Identification), packet[..dataStart], fh.FragmentOffset,
+            fh.MoreFragments, packet[dataStart..], ifc.Index, now, out var datagram, headerTag: nextHeaderField);
         switch (outcome)
         {
             case ReassemblyOutcome.Incomplete:
                 return;
             case ReassemblyOutcome.Complete:
                 _stats.FragmentsReassembled++;
-                ProcessPacket(ifc, _reassembler.Completed, link, now, reassembled: true, loopback: src.IsLoopback);
+                try
+                {
+                    ProcessPacket(ifc, datagram.Datagram, link, now, reassembled: true, loopback: src.IsLoopback);
+                }
+                finally
+                {
+                    datagram.Release();
+                }
                 return;
             case ReassemblyOutcome.BadLength:
                 // RFC 8200 §4.5: Parameter Problem code 0 pointing at the Payload Length field.

@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Network.Fragmentation;
 using NetStack.Network.PathMtu;
 using NetStack.Network.Routing;
 using NetStack.Wire;
@@ -23,9 +24,9 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
     private readonly DefaultRouterList _routers;
     private readonly DestinationCache _destinations;
     private readonly PathMtuCache<Ipv6Address, Ipv6Family> _pmtu;
-    private readonly Reassembler _reassembler;
+    private readonly Reassembler<Ipv6FragmentKey, Ipv6Family> _reassembler;
+    private readonly ReassemblyTimeoutHandler<Ipv6FragmentKey> _onReassemblyTimeout;
     private readonly TokenBucket _icmpErrors;
-    private readonly Dictionary<ushort, Icmpv6EchoSession> _echoSessions = [];
     private readonly List<MldOutput> _mldScratch = [];
     private byte[] _secret = [];
     private Instant _nextPmtuSweep;
@@ -40,13 +41,16 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         _routers = new DefaultRouterList(_options.MaxDefaultRouters);
         _destinations = new DestinationCache(_options.MaxDestinations);
         _pmtu = new PathMtuCache<Ipv6Address, Ipv6Family>(_options.MaxPathMtuEntries, _options.PathMtuAgeOut);
-        _reassembler = new Reassembler(_options.ReassemblyMaxPackets, _options.ReassemblyMaxBytes,
-            _options.ReassemblyMaxFragments, _options.ReassemblyTimeout);
+        _reassembler = new Reassembler<Ipv6FragmentKey, Ipv6Family>(_options.ToReassemblyLimits());
+        _onReassemblyTimeout = OnReassemblyTimeout;
+        EchoEndpoints = new EchoEndpoints(_stats, _random, _options.MaxEchoSockets, _options.EchoSocketQueueLength);
         _icmpErrors = new TokenBucket(_options.IcmpErrorsPerSecond, _options.IcmpErrorBurst);
         StaticRoutes = new RouteTable<Ipv6Route, Ipv6Address>(_options.MaxRoutes);
     }
 
     internal IReadOnlyList<Ipv6Interface> Interfaces => _interfaces;
+
+    public EchoEndpoints EchoEndpoints { get; }
     internal PathMtuCache<Ipv6Address, Ipv6Family> PathMtu => _pmtu;
     internal DefaultRouterList Routers => _routers;
     internal PrefixList Prefixes => _prefixes;
@@ -153,20 +157,21 @@ internal sealed partial class Ipv6Layer : IFamilyLayer
         _destinations.InvalidateDeterminations();
     }
 
+    /// <summary>RFC 8200 §4.5: reassembly timed out; Time Exceeded code 1 only when the first fragment arrived.</summary>
+    private void OnReassemblyTimeout(in Ipv6FragmentKey key, ReadOnlySpan<byte> firstFragment, int interfaceIndex)
+    {
+        _stats.Drop(DropReason.Ipv6ReassemblyTimeout);
+        if (!firstFragment.IsEmpty && FindInterfaceFor(key.Destination) is { } rif)
+            SendIcmpError(rif, firstFragment, Icmpv6Type.TimeExceeded, (byte)Icmpv6TimeExceededCode.ReassemblyTimeExceeded, 0, default,
+                _context.Clock.Now);
+    }
+
     public Instant Poll(Instant now)
     {
         var next = Instant.MaxValue;
         DrainLoopback(now);
 
-        // RFC 8200 §4.5: reassembly timed out; Time Exceeded code 1 only when the first fragment arrived.
-        while (_reassembler.TryExpire(now, out var expired))
-        {
-            _stats.Drop(DropReason.Ipv6ReassemblyTimeout);
-            if (expired.HadFirstFragment && FindInterfaceFor(expired.Key.Destination) is { } rif)
-                SendIcmpError(rif, _reassembler.ExpiredFirstFragment, Icmpv6Type.TimeExceeded,
-                    (byte)Icmpv6TimeExceededCode.ReassemblyTimeExceeded, 0, default, now);
-        }
-        next = Instant.Min(next, _reassembler.NextDeadline);
+        next = Instant.Min(next, _reassembler.Poll(now, _onReassemblyTimeout));
 
         if (now >= _nextPmtuSweep)
         {

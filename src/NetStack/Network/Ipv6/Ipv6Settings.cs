@@ -70,6 +70,17 @@ public sealed class Ipv6Settings
     /// <summary>RFC 8200 §4.5: 60 seconds.</summary>
     public TimeSpan ReassemblyTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>ICMPv6 echo sockets open at once (as <see cref="Ipv4.Ipv4Settings.MaxEchoSockets"/>).</summary>
+    public int MaxEchoSockets { get; init; } = 64;
+
+    /// <summary>Results an ICMPv6 echo socket queues (as <see cref="Ipv4.Ipv4Settings.EchoSocketQueueLength"/>).</summary>
+    public int EchoSocketQueueLength { get; init; } = 64;
+
+    /// <summary>The reassembly engine's limits from these settings: RFC 8200 §4.5 bounds the reassembled Payload Length by
+    /// 65,535; the engine keeps one range per fragment under RFC 5722, so its range bound is the fragment bound.</summary>
+    internal Ipv4.ReassemblyLimits ToReassemblyLimits() => new(MaxDatagramSize: 65535, MaxDatagrams: ReassemblyMaxPackets,
+        MaxBytes: ReassemblyMaxBytes, Timeout: ReassemblyTimeout, MaxHolesPerDatagram: ReassemblyMaxFragments);
+
     /// <summary>RFC 4443 §2.4(f): ICMPv6 errors generated per second (token bucket rate) ...</summary>
     public double IcmpErrorsPerSecond { get; init; } = 100;
     /// <summary>... and burst.</summary>
