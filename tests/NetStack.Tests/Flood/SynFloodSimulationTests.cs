@@ -25,15 +25,15 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
     private static readonly Ipv6Address V6Victim = Ipv6Address.Parse("2001:db8:1::1");
     private static readonly Ipv6Address V6Legit = Ipv6Address.Parse("2001:db8:1::2");
 
-    private sealed record Lab(V6Net Net, NetworkStack Victim, NetworkInterface VictimIf, TcpLayer VictimTcp, TcpListenSocket Listener,
+    private sealed record Lab(SimLan Net, NetworkStack Victim, NetworkInterface VictimIf, TcpLayer VictimTcp, TcpListenSocket Listener,
         NetworkStack Legit, TcpLayer LegitTcp);
 
     private static Lab Build(ulong seed, TcpSettings? victimSettings)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var victim = net.NewStack(seed);
-        var legit = net.NewStack(seed + 1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var victim = net.AddStack(seed);
+        var legit = net.AddStack(seed + 1);
         var vi = net.Attach(victim, hub, 1, new InterfaceConfig
         {
             Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.1/24"), Ipv4Cidr.Parse("198.51.100.1/24"), Ipv4Cidr.Parse("203.0.113.1/24")],
@@ -105,7 +105,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
         var end = start + duration;
         var nextConnect = start;
         bool v6Connect = false, v6Syn = false;
-        var victimMac = V6Net.Mac(1);
+        var victimMac = SimLan.Mac(1);
         while (lab.Net.Now < end || pending.Count > 0)
         {
             var now = lab.Net.Now;
@@ -199,7 +199,7 @@ public class SynFloodSimulationTests(ITestOutputHelper output)
         bool v6 = false;
         while (lab.Net.Now < floodEnd)
         {
-            for (int i = 0; i < 100; i++) lab.Victim.Receive(lab.VictimIf, SpoofedSyn(rng, v6 = !v6, V6Net.Mac(1), Port), lab.Net.Now);
+            for (int i = 0; i < 100; i++) lab.Victim.Receive(lab.VictimIf, SpoofedSyn(rng, v6 = !v6, SimLan.Mac(1), Port), lab.Net.Now);
             if (sent < data.Length) sent += client.Send(data.AsSpan(sent));
             lab.Net.Run(Step);
             int n;

@@ -5,7 +5,6 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Transport.Tcp;
 using NetStack.Wire;
 
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Flood;
 

@@ -5,7 +5,6 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Wire;
 using NetStack.Composition;
 
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

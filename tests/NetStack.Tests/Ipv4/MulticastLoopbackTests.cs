@@ -63,9 +63,9 @@ public sealed class MulticastLoopbackTests
     [Fact]
     public void An_IPv6_datagram_to_a_joined_group_is_looped_back_with_its_hop_limit()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(7);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(7);
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3));
         var group = Ipv6Address.Parse("ff15::1234");

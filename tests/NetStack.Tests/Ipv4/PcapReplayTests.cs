@@ -6,7 +6,6 @@ using NetStack.Wire;
 using NetStack.Network.Ipv4;
 using NetStack.Composition;
 
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

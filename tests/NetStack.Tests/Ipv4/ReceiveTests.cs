@@ -7,7 +7,6 @@ using NetStack.Wire;
 using NetStack.Composition;
 using static NetStack.Tests.Ipv4.Kit.SingleHost;
 
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

@@ -4,7 +4,6 @@ using NetStack.Tests.Ipv4.Kit;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
 
-using NetStack.TestKit;
 
 namespace NetStack.Tests.Ipv4;
 

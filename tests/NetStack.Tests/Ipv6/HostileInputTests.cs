@@ -12,11 +12,11 @@ public class HostileInputTests
 {
     private static readonly Ipv6Address Us = Ipv6Address.Parse("2001:db8::b");
 
-    private static (V6Net Net, NetworkStack S, NetworkInterface I) Host()
+    private static (SimLan Net, NetworkStack S, NetworkInterface I) Host()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(77);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(77);
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Forwarding = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3));
         return (net, s, i);

@@ -18,9 +18,9 @@ public class InterfaceReadinessTests
     [Fact]
     public void Waits_for_duplicate_address_detection_then_is_ready_and_the_address_is_a_source_RFC4862_5_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1);
         var ia = net.Attach(a, hub, 1, Static("2001:db8::a/64"));
         var first = InterfaceReadiness.Check(a, ia, requireIpv6Router: false);
         Assert.Equal(ReadinessStatus.Waiting, first.Status);
@@ -43,9 +43,9 @@ public class InterfaceReadinessTests
     [Fact]
     public void Optimistic_addresses_are_ready_at_once_RFC4429()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1, new StackOptions { Ipv6 = new Ipv6Settings { OptimisticDad = true } });
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1, new StackOptions { Ipv6 = new Ipv6Settings { OptimisticDad = true } });
         var ia = net.Attach(a, hub, 1, Static("2001:db8::a/64"));
         Assert.Contains(a.GetIpv6Info(ia)!.Addresses, x => x.State == Ipv6AddressState.Tentative && x.Optimistic);
         Assert.Equal(InterfaceReadiness.Ready, InterfaceReadiness.Check(a, ia, requireIpv6Router: false));
@@ -54,12 +54,12 @@ public class InterfaceReadinessTests
     [Fact]
     public void A_duplicate_static_address_fails_naming_the_address_RFC4862_5_4_5()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var b = net.NewStack(2);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var b = net.AddStack(2);
         net.Attach(b, hub, 2, Static("2001:db8::a/64"));
         net.Run(TimeSpan.FromSeconds(3));
-        var a = net.NewStack(1);
+        var a = net.AddStack(1);
         var ia = net.Attach(a, hub, 1, Static("2001:db8::a/64"));
         net.Run(TimeSpan.FromSeconds(3));
         var r = InterfaceReadiness.Check(a, ia, requireIpv6Router: false);
@@ -70,9 +70,9 @@ public class InterfaceReadinessTests
     [Fact]
     public void With_a_router_required_waits_for_the_advertisement_and_a_slaac_address_RFC4862_5_5()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(32);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(32);
         var hi = net.Attach(h, hub, 2, new InterfaceConfig { EnableIpv4 = false, Slaac = true });
         net.Run(TimeSpan.FromSeconds(5)); // link-local DAD over; no router on the link
         Assert.Equal(ReadinessStatus.Ready, InterfaceReadiness.Check(h, hi, requireIpv6Router: false).Status);
@@ -80,7 +80,7 @@ public class InterfaceReadinessTests
         Assert.Equal(ReadinessStatus.Waiting, waiting.Status);
         Assert.Contains("router", waiting.Reason, StringComparison.Ordinal);
 
-        var r = net.NewStack(31);
+        var r = net.AddStack(31);
         net.Attach(r, hub, 1, new InterfaceConfig
         {
             EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:77::1/64")],

@@ -15,9 +15,9 @@ public class OptimisticDadTests
     [Fact]
     public void Off_by_default_a_new_address_is_tentative_and_unusable_RFC4862_5_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1);
         net.Attach(a, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         Assert.False(a.TrySelectSource(IpAddress.Parse("2001:db8::b"), out _));
     }
@@ -25,10 +25,10 @@ public class OptimisticDadTests
     [Fact]
     public void An_optimistic_address_is_usable_at_once_and_resolves_its_neighbour_RFC4429()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1, Optimistic);
-        var b = net.NewStack(2);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1, Optimistic);
+        var b = net.AddStack(2);
         var ib = net.Attach(b, hub, 2, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3)); // B is settled; A arrives now
         var ia = net.Attach(a, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
@@ -64,12 +64,12 @@ public class OptimisticDadTests
     [Fact]
     public void A_duplicate_found_while_optimistic_ends_the_address()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var b = net.NewStack(2);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var b = net.AddStack(2);
         net.Attach(b, hub, 2, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         net.Run(TimeSpan.FromSeconds(3));
-        var a = net.NewStack(1, Optimistic);
+        var a = net.AddStack(1, Optimistic);
         var ia = net.Attach(a, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         Assert.True(a.TrySelectSource(IpAddress.Parse("2001:db8::b"), out _));
         net.Run(TimeSpan.FromSeconds(3));

@@ -14,8 +14,8 @@ public class PcapReplayTests
 
     private sealed class Replay
     {
-        public V6Net Net { get; } = new();
-        public Hub Hub { get; }
+        public SimLan Net { get; } = new();
+        public SimSegment Hub { get; }
         public NetworkStack Stack { get; }
         public NetworkInterface Iface { get; }
         public MacAddress Mac { get; }
@@ -23,10 +23,10 @@ public class PcapReplayTests
 
         public Replay(string mac, string[] addresses, bool slaac = false, Ipv6Address? gateway = null)
         {
-            Hub = Net.NewHub();
+            Hub = Net.AddSegment();
             Mac = MacAddress.Parse(mac);
-            Stack = Net.NewStack(42, new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 } });
-            Iface = Stack.AddInterface(Hub.Attach(Mac), new InterfaceConfig
+            Stack = Net.AddStack(42, new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0, InterfaceIdentifiers = InterfaceIdentifierMode.ModifiedEui64 } });
+            Iface = Stack.AddInterface(Net.Port(Stack, Hub, Mac), new InterfaceConfig
             {
                 EnableIpv4 = false,
                 Slaac = slaac,

@@ -22,14 +22,14 @@ public class RouterAdvertisementTests
         DnsServers = [A("2001:db8:77::53")],
     };
 
-    private sealed record Link(V6Net Net, Hub Hub, NetworkStack Router, NetworkInterface RouterIf, NetworkStack Host, NetworkInterface HostIf);
+    private sealed record Link(SimLan Net, SimSegment Hub, NetworkStack Router, NetworkInterface RouterIf, NetworkStack Host, NetworkInterface HostIf);
 
     private static Link Build(RouterAdvertisementConfig? config = null, bool hostFirst = false)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var r = net.NewStack(21);
-        var h = net.NewStack(22);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var r = net.AddStack(21);
+        var h = net.AddStack(22);
         var ri = net.Attach(r, hub, 1, new InterfaceConfig
         {
             EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:77::1/64")], RouterAdvertisements = config ?? Config,
@@ -68,7 +68,7 @@ public class RouterAdvertisementTests
         Assert.Equal(64, nd.CurHopLimit);
         Assert.Equal(180, nd.RouterLifetime); // 3 × MaxRtrAdvInterval
         Assert.Equal(20_000u, nd.ReachableTime);
-        Assert.Equal(V6Net.Mac(1), nd.SourceLinkLayerAddress);
+        Assert.Equal(SimLan.Mac(1), nd.SourceLinkLayerAddress);
         var prefixes = new List<(int, bool, bool, uint, uint, Ipv6Address)>();
         uint mtu = 0;
         foreach (var o in nd.Options)
@@ -146,9 +146,9 @@ public class RouterAdvertisementTests
     [Fact]
     public void A_host_interface_cannot_advertise_RFC4861_6_3_4()
     {
-        var net = new V6Net();
-        var s = net.NewStack(1);
-        Assert.Throws<ArgumentException>(() => net.Attach(s, net.NewHub(), 1, new InterfaceConfig { EnableIpv4 = false, RouterAdvertisements = Config }));
+        var net = new SimLan();
+        var s = net.AddStack(1);
+        Assert.Throws<ArgumentException>(() => net.Attach(s, net.AddSegment(), 1, new InterfaceConfig { EnableIpv4 = false, RouterAdvertisements = Config }));
     }
 
     [Theory]
@@ -156,10 +156,10 @@ public class RouterAdvertisementTests
     [InlineData(600, 500)]   // MinRtrAdvInterval above 0.75 × Max
     public void Intervals_outside_RFC4861_6_2_1_are_refused(int max, int? min)
     {
-        var net = new V6Net();
-        var s = net.NewStack(1);
+        var net = new SimLan();
+        var s = net.AddStack(1);
         var bad = Config with { MaxInterval = TimeSpan.FromSeconds(max), MinInterval = min is { } m ? TimeSpan.FromSeconds(m) : null };
-        Assert.Throws<ArgumentException>(() => net.Attach(s, net.NewHub(), 1, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, RouterAdvertisements = bad }));
+        Assert.Throws<ArgumentException>(() => net.Attach(s, net.AddSegment(), 1, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, RouterAdvertisements = bad }));
     }
 
     [Fact]

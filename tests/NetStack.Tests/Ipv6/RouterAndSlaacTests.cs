@@ -12,17 +12,17 @@ public class RouterAndSlaacTests
 {
     private static Ipv6Address A(string s) => Ipv6Address.Parse(s);
 
-    private sealed record Topology(V6Net Net, Hub Left, Hub Right, NetworkStack H1, NetworkStack R, NetworkStack H2);
+    private sealed record Topology(SimLan Net, SimSegment Left, SimSegment Right, NetworkStack H1, NetworkStack R, NetworkStack H2);
 
     /// <summary>h1 (2001:db8:1::10) — r (::1 on both) — h2 (2001:db8:2::10), the right link with <paramref name="rightMtu"/>.</summary>
     private static Topology Routed(int rightMtu = 1500)
     {
-        var net = new V6Net();
-        var left = net.NewHub();
-        var right = net.NewHub();
-        var h1 = net.NewStack(11);
-        var r = net.NewStack(12);
-        var h2 = net.NewStack(13);
+        var net = new SimLan();
+        var left = net.AddSegment();
+        var right = net.AddSegment();
+        var h1 = net.AddStack(11);
+        var r = net.AddStack(12);
+        var h2 = net.AddStack(13);
         net.Attach(h1, left, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::10/64")], Ipv6Gateway = A("2001:db8:1::1") });
         net.Attach(r, left, 2, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::1/64")] });
         net.Attach(r, right, 3, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:2::1/64")] }, mtu: rightMtu);
@@ -111,9 +111,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void Router_advertisement_configures_SLAAC_address_router_mtu_hop_limit_and_RDNSS_RFC4862_RFC8106()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(21);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(21);
         var i = net.Attach(h, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         // A router solicitation went out once the link-local address was usable (RFC 4861 §6.3.7).
@@ -138,9 +138,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void SLAAC_address_deprecates_then_disappears_with_its_lifetimes_RFC4862_5_5_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(22);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(22);
         var i = net.Attach(h, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         h.Receive(i, RouterAdvertisement(A("fe80::1"), 1800, 60, 30, 1500, 20), net.Now);
@@ -154,9 +154,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void Short_valid_lifetime_in_a_later_RA_is_limited_by_the_two_hour_rule_RFC4862_5_5_3_e()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(23);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(23);
         var i = net.Attach(h, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         h.Receive(i, RouterAdvertisement(A("fe80::1"), 1800, 86400, 3600, 1500, 600), net.Now);
@@ -169,9 +169,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void Router_advertisement_from_a_global_source_is_ignored_RFC4861_6_1_2()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(24);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(24);
         var i = net.Attach(h, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         h.Receive(i, RouterAdvertisement(A("2001:db8::1"), 1800, 3600, 1800, 1400, 600), net.Now);
@@ -183,9 +183,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void Router_lifetime_zero_removes_the_default_router_RFC4861_6_3_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(25);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(25);
         var i = net.Attach(h, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         h.Receive(i, RouterAdvertisement(A("fe80::1"), 1800, 3600, 1800, 1500, 600), net.Now);
@@ -196,9 +196,9 @@ public class RouterAndSlaacTests
     [Fact]
     public void Echo_request_to_all_nodes_is_answered_from_a_unicast_address_RFC4443_4_2()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var h = net.NewStack(26);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var h = net.AddStack(26);
         var i = net.Attach(h, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false });
         net.Run(TimeSpan.FromSeconds(3));
         var req = V6Frames.EchoRequest(5, 6, 8, A("fe80::99"), Ipv6Address.AllNodes);
@@ -251,15 +251,15 @@ public class RouterAndSlaacTests
     [Fact]
     public void Router_redirects_a_neighbour_to_an_on_link_destination_and_the_host_follows_RFC4861_8_2_8_3()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var r = net.NewStack(31);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var r = net.AddStack(31);
         var ir = net.Attach(r, hub, 2, new InterfaceConfig { EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::1/64")] });
         var routerLinkLocal = r.GetIpv6Info(ir)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address;
-        var h1 = net.NewStack(32);
+        var h1 = net.AddStack(32);
         // A /128 address: h1 knows no on-link prefix and sends everything to the router.
         net.Attach(h1, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::10/128")], Ipv6Gateway = routerLinkLocal });
-        var h3 = net.NewStack(33);
+        var h3 = net.AddStack(33);
         var i3 = net.Attach(h3, hub, 3, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::30/64")] });
         net.Run(TimeSpan.FromSeconds(3));
 

@@ -17,12 +17,12 @@ public class SlaacDefaultTests
     private static Ipv6Address A(string s) => Ipv6Address.Parse(s);
     private static readonly Ipv6Cidr Advertised = Ipv6Cidr.Parse("2001:db8:77::/64");
 
-    private static (V6Net Net, NetworkStack Host, NetworkInterface HostIf) Build(InterfaceConfig host, StackOptions? hostOptions = null)
+    private static (SimLan Net, NetworkStack Host, NetworkInterface HostIf) Build(InterfaceConfig host, StackOptions? hostOptions = null)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var r = net.NewStack(31);
-        var h = net.NewStack(32, hostOptions);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var r = net.AddStack(31);
+        var h = net.AddStack(32, hostOptions);
         net.Attach(r, hub, 1, new InterfaceConfig
         {
             EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:77::1/64")],

@@ -1,4 +1,5 @@
 using NetStack.Link;
+using NetStack.Simulation;
 using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Sockets;
@@ -25,15 +26,15 @@ public sealed class SourceFilterMldTests : IDisposable
 
     public void Dispose() => File.Delete(_pcap);
 
-    private sealed record Lab(V6Net Net, Hub Hub, NetworkStack Stack, NetworkInterface Interface, HubDevice Peer);
+    private sealed record Lab(SimLan Net, SimSegment Hub, NetworkStack Stack, NetworkInterface Interface, FrameTap Peer);
 
     private static Lab NewLab()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(11);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(11);
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
-        var peer = new HubDevice(hub, V6Frames.PeerMac, 1500); // sends onto the hub; not on its list, so nothing queues for it
+        var peer = net.Peer(hub, V6Frames.PeerMac); // the test plays a peer on the segment
         net.Run(TimeSpan.FromSeconds(5));
         hub.Log.Clear();
         return new Lab(net, hub, s, i, peer);
@@ -41,7 +42,7 @@ public sealed class SourceFilterMldTests : IDisposable
 
     private static IpAddress A(Ipv6Address a) => new(a);
 
-    private static HubDevice Ours(Lab lab) => lab.Hub.Devices[0];
+    private static LinkEndpoint Ours(Lab lab) => lab.Hub.Devices[0];
 
     /// <summary>"Type group source source" per MLDv2 record our stack sent since the log was last cleared.</summary>
     private static List<string> Records(Lab lab)
@@ -67,7 +68,7 @@ public sealed class SourceFilterMldTests : IDisposable
     {
         var udp = new byte[8 + 4];
         new UdpRepr(4000, (ushort)port, 4).Write(udp, new IpAddress(src), new IpAddress(G));
-        lab.Peer.Transmit(V6Frames.Ip(MacAddress.ForIpv6Multicast(G), src, G, IpProtocol.Udp, udp), lab.Net.Now);
+        lab.Peer.Inject(V6Frames.Ip(MacAddress.ForIpv6Multicast(G), src, G, IpProtocol.Udp, udp), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromMilliseconds(10));
     }
 
@@ -130,7 +131,7 @@ public sealed class SourceFilterMldTests : IDisposable
         var q = new Mldv2QueryRepr(1000, G, false, 2, 125, new[] { S1, S2 });
         var icmp = new byte[q.BufferLength];
         q.Write(icmp, Router, G);
-        lab.Peer.Transmit(V6Frames.Ip(MacAddress.ForIpv6Multicast(G), Router, G, IpProtocol.Icmpv6, icmp, hop: 1), lab.Net.Now);
+        lab.Peer.Inject(V6Frames.Ip(MacAddress.ForIpv6Multicast(G), Router, G, IpProtocol.Icmpv6, icmp, hop: 1), lab.Net.Now);
         lab.Net.Run(TimeSpan.FromSeconds(2));
         Assert.Equal([$"ModeIsInclude {S1}"], Records(lab));
     }
@@ -147,9 +148,9 @@ public sealed class SourceFilterMldTests : IDisposable
     [Fact]
     public void Sources_beyond_the_setting_are_refused_and_counted()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(12, new StackOptions { Ipv6 = new Ipv6Settings { MaxMulticastSourcesPerGroup = 1 } });
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(12, new StackOptions { Ipv6 = new Ipv6Settings { MaxMulticastSourcesPerGroup = 1 } });
         var i = net.Attach(s, hub, 1);
         Assert.True(MulticastGroups.JoinSource(s, i.Index, A(G), A(S1), net.Now));
         Assert.False(MulticastGroups.JoinSource(s, i.Index, A(G), A(S2), net.Now));
@@ -159,9 +160,9 @@ public sealed class SourceFilterMldTests : IDisposable
     [Fact]
     public void Joins_beyond_the_group_table_are_refused_and_counted()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(13, new StackOptions { Ipv6 = new Ipv6Settings { MaxMulticastGroupsPerInterface = 4 } });
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(13, new StackOptions { Ipv6 = new Ipv6Settings { MaxMulticastGroupsPerInterface = 4 } });
         var i = net.Attach(s, hub, 1);
         int joined = 0;
         while (joined < 8 && MulticastGroups.Join(s, i.Index, A(Ipv6Address.Parse($"ff3e::{joined + 1:x}")), net.Now)) joined++;

@@ -15,12 +15,12 @@ public class StackBehaviourTests
     private static Ipv6Address LinkLocal(NetworkStack s, NetworkInterface i) =>
         s.GetIpv6Info(i)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address;
 
-    private static (V6Net Net, Hub Hub, NetworkStack A, NetworkInterface IfA, NetworkStack B, NetworkInterface IfB) TwoHosts()
+    private static (SimLan Net, SimSegment Hub, NetworkStack A, NetworkInterface IfA, NetworkStack B, NetworkInterface IfB) TwoHosts()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1);
-        var b = net.NewStack(2);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1);
+        var b = net.AddStack(2);
         var ia = net.Attach(a, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         var ib = net.Attach(b, hub, 2, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3));
@@ -30,9 +30,9 @@ public class StackBehaviourTests
     [Fact]
     public void Addresses_are_tentative_then_preferred_after_DAD_RFC4862_5_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1);
         var ia = net.Attach(a, hub, 1, new InterfaceConfig { EnableIpv4 = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         Assert.All(a.GetIpv6Info(ia)!.Addresses, x => Assert.Equal(Ipv6AddressState.Tentative, x.State));
         net.Run(TimeSpan.FromSeconds(3));
@@ -54,9 +54,9 @@ public class StackBehaviourTests
     [Fact]
     public void Solicited_node_group_is_reported_with_MLDv2_RFC3810_6_1()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var a = net.NewStack(1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var a = net.AddStack(1);
         var ia = net.Attach(a, hub, 1);
         net.Run(TimeSpan.FromSeconds(3));
         var ll = LinkLocal(a, ia);
@@ -109,7 +109,7 @@ public class StackBehaviourTests
     public void Duplicate_static_address_is_detected_and_never_used_RFC4862_5_4_5()
     {
         var (net, hub, a, ia, _, _) = TwoHosts();
-        var c = net.NewStack(3);
+        var c = net.AddStack(3);
         var ic = net.Attach(c, hub, 3, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] });
         net.Run(TimeSpan.FromSeconds(3));
         var dup = c.GetIpv6Info(ic)!.Addresses.Single(x => x.Address == A("2001:db8::a"));

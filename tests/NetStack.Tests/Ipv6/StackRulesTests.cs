@@ -14,17 +14,17 @@ public class StackRulesTests
     private static readonly Ipv6Address Us = A("2001:db8::b");
     private static readonly Ipv6Address Peer = A("2001:db8::a");
 
-    private static (V6Net Net, Hub Hub, NetworkStack S, NetworkInterface I) Host(Ipv6Settings? options = null, bool slaac = false)
+    private static (SimLan Net, SimSegment Hub, NetworkStack S, NetworkInterface I) Host(Ipv6Settings? options = null, bool slaac = false)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(5, new StackOptions { Ipv6 = options ?? new Ipv6Settings() });
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(5, new StackOptions { Ipv6 = options ?? new Ipv6Settings() });
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = slaac, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         net.Run(TimeSpan.FromSeconds(3));
         return (net, hub, s, i);
     }
 
-    private static List<(Icmpv6Type Type, byte Code, byte[] Message, Ipv6Address Src, Ipv6Address Dst, byte HopLimit)> Errors(Hub hub) =>
+    private static List<(Icmpv6Type Type, byte Code, byte[] Message, Ipv6Address Src, Ipv6Address Dst, byte HopLimit)> Errors(SimSegment hub) =>
         V6Frames.Icmpv6Sent(hub, hub.Devices[0]).Where(m => Icmpv6Packet.IsErrorType((byte)m.Type)).ToList();
 
     /// <summary>Tells the stack the peer's MAC so that replies need no resolution.</summary>
@@ -100,9 +100,9 @@ public class StackRulesTests
     [Fact]
     public void Packets_to_a_tentative_address_are_discarded_RFC4862_5_4()
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var s = net.NewStack(6);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var s = net.AddStack(6);
         var i = net.Attach(s, hub, 1, new InterfaceConfig { EnableIpv4 = false, Slaac = false, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] });
         s.Receive(i, V6Frames.Ip(i.HardwareAddress, Peer, Us, IpProtocol.Icmpv6, V6Frames.EchoRequest(1, 1, 8, Peer, Us)), net.Now);
         Assert.Equal(1, s.Statistics.Drops(DropReason.Ipv6NotForUs));
@@ -212,7 +212,7 @@ public class StackRulesTests
     private static readonly MacAddress BetterRouterMac = MacAddress.Parse("02:bb:00:00:00:02");
 
     /// <summary>A host whose default router (fe80::1, PeerMac) redirected <see cref="RedirectedDestination"/> to fe80::2.</summary>
-    private static (V6Net Net, Hub Hub, NetworkStack S) Redirected()
+    private static (SimLan Net, SimSegment Hub, NetworkStack S) Redirected()
     {
         var (net, hub, s, i) = Host(slaac: true);
         var router = A("fe80::1");
@@ -228,7 +228,7 @@ public class StackRulesTests
     }
 
     /// <summary>The destination MAC of an echo request sent now to <see cref="RedirectedDestination"/>.</summary>
-    private static MacAddress FirstHopOfAnEcho(V6Net net, Hub hub, NetworkStack s)
+    private static MacAddress FirstHopOfAnEcho(SimLan net, SimSegment hub, NetworkStack s)
     {
         using var echo = s.OpenIcmpv6Echo(1);
         echo.SendEcho(RedirectedDestination, 1, new byte[8], net.Now);

@@ -13,14 +13,14 @@ public class TemporaryAddressTests
     private static Ipv6Address A(string s) => Ipv6Address.Parse(s);
     private static readonly Ipv6Cidr Prefix = Ipv6Cidr.Parse("2001:db8:77::/64");
 
-    private sealed record Link(V6Net Net, NetworkStack Host, NetworkInterface HostIf);
+    private sealed record Link(SimLan Net, NetworkStack Host, NetworkInterface HostIf);
 
     private static Link Build(Ipv6Settings host, TimeSpan? prefixPreferred = null, Func<Link, bool>? until = null)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var r = net.NewStack(31);
-        var h = net.NewStack(32, new StackOptions { Ipv6 = host });
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var r = net.AddStack(31);
+        var h = net.AddStack(32, new StackOptions { Ipv6 = host });
         net.Attach(r, hub, 1, new InterfaceConfig
         {
             EnableIpv4 = false, Forwarding = true, Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:77::1/64")],

@@ -26,14 +26,14 @@ public class NeighborFloodSimulationTests(ITestOutputHelper output)
     private static readonly Ipv4Address V4Victim = Ipv4Address.Parse("192.0.2.1");
     private static readonly Ipv4Address V4Legit = Ipv4Address.Parse("192.0.2.2");
 
-    private sealed record Lab(V6Net Net, NetworkStack Victim, NetworkInterface VictimIf, NetworkStack Legit, NetworkInterface LegitIf);
+    private sealed record Lab(SimLan Net, NetworkStack Victim, NetworkInterface VictimIf, NetworkStack Legit, NetworkInterface LegitIf);
 
     private static Lab Build(ulong seed)
     {
-        var net = new V6Net();
-        var hub = net.NewHub();
-        var victim = net.NewStack(seed);
-        var legit = net.NewStack(seed + 1);
+        var net = new SimLan();
+        var hub = net.AddSegment();
+        var victim = net.AddStack(seed);
+        var legit = net.AddStack(seed + 1);
         var vi = net.Attach(victim, hub, 1, new InterfaceConfig
         {
             // Three on-link IPv4 prefixes give 759 spoofable on-link IPv4 sources for the ARP variant.
@@ -64,7 +64,7 @@ public class NeighborFloodSimulationTests(ITestOutputHelper output)
         var mac = new MacAddress(0x0266_0000_0000UL | (uint)source);
         var body = V6Frames.EchoRequest(0x5151, seq, 16, src, V6Victim);
         Icmpv6Packet.FillChecksum(body, src, V6Victim);
-        return V6Frames.Ip(V6Net.Mac(1), src, V6Victim, IpProtocol.Icmpv6, body, srcMac: mac);
+        return V6Frames.Ip(SimLan.Mac(1), src, V6Victim, IpProtocol.Icmpv6, body, srcMac: mac);
     }
 
     private static Ipv4Address SpoofedV4Source(int source)
@@ -79,7 +79,7 @@ public class NeighborFloodSimulationTests(ITestOutputHelper output)
         var src = SpoofedV4Source(source);
         var mac = new MacAddress(0x0266_0000_0000UL | (uint)source);
         var f = new byte[14 + 20 + 8 + 16];
-        new EthernetRepr(mac, V6Net.Mac(1), EtherType.Ipv4).Write(f);
+        new EthernetRepr(mac, SimLan.Mac(1), EtherType.Ipv4).Write(f);
         new Ipv4Repr(src, V4Victim, IpProtocol.Icmp, 24).Write(f.AsSpan(14));
         var icmp = f.AsSpan(34);
         icmp[0] = 8; // echo request

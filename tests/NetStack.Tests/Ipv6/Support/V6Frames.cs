@@ -1,4 +1,5 @@
 using NetStack.Wire;
+using NetStack.Simulation;
 
 namespace NetStack.Tests.Ipv6.Support;
 
@@ -42,7 +43,7 @@ internal static class V6Frames
     }
 
     /// <summary>The ICMPv6 messages (type, code, whole message) in frames sent by a device.</summary>
-    public static List<(Icmpv6Type Type, byte Code, byte[] Message, Ipv6Address Src, Ipv6Address Dst, byte HopLimit)> Icmpv6Sent(Hub hub, HubDevice from)
+    public static List<(Icmpv6Type Type, byte Code, byte[] Message, Ipv6Address Src, Ipv6Address Dst, byte HopLimit)> Icmpv6Sent(SimSegment hub, LinkEndpoint from)
     {
         var list = new List<(Icmpv6Type, byte, byte[], Ipv6Address, Ipv6Address, byte)>();
         foreach (var (d, f) in hub.Log)
