@@ -16,6 +16,15 @@ public abstract class TcpService(string name, AsyncTcpListener listener, Service
     public string Name { get; } = name;
     public ServiceLog Log { get; } = log;
 
+    /// <summary>
+    /// True for handlers that never block (echo, discard, chargen): their reads' and writes' continuations run on the stack's
+    /// loop thread (<see cref="TcpConnectionStream.RunContinuationsOnLoop"/>), so that moving a buffer costs no thread-pool
+    /// hop or wake-up of the loop. <c>NETSTACKD_TCP_THREADPOOL=1</c> keeps them on the thread pool (a measurement switch).
+    /// </summary>
+    protected virtual bool ContinueOnLoop => false;
+
+    private static readonly bool ForceThreadPool = Environment.GetEnvironmentVariable("NETSTACKD_TCP_THREADPOOL") == "1";
+
     /// <summary>Accepts until <paramref name="stop"/> is cancelled, then waits (briefly) for the open connections.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
@@ -50,6 +59,7 @@ public abstract class TcpService(string name, AsyncTcpListener listener, Service
         var counts = new Counts();
         string result = "ok";
         string? detail = null;
+        connection.RunContinuationsOnLoop = ContinueOnLoop && !ForceThreadPool;
         try
         {
             detail = await HandleAsync(connection, counts, stop).ConfigureAwait(false);
@@ -90,6 +100,8 @@ public abstract class TcpService(string name, AsyncTcpListener listener, Service
 /// <summary>RFC 862 echo: every byte back; after the client's FIN, our FIN (so a half-closing client still gets its echo).</summary>
 public sealed class EchoService(AsyncTcpListener listener, ServiceLog log) : TcpService("tcp-echo", listener, log)
 {
+    protected override bool ContinueOnLoop => true;
+
     protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
     {
         while (true)
@@ -119,6 +131,8 @@ public sealed class EchoService(AsyncTcpListener listener, ServiceLog log) : Tcp
 /// <summary>RFC 863 discard: reads and throws away until the client closes.</summary>
 public sealed class DiscardService(AsyncTcpListener listener, ServiceLog log) : TcpService("discard", listener, log)
 {
+    protected override bool ContinueOnLoop => true;
+
     protected override async Task<string?> HandleAsync(TcpConnectionStream connection, Counts counts, CancellationToken stop)
     {
         while (true)
@@ -142,6 +156,8 @@ public sealed class DiscardService(AsyncTcpListener listener, ServiceLog log) : 
 /// <summary>RFC 864 character generator: 72-character lines of the rotating printable set until the client closes.</summary>
 public sealed class ChargenService(AsyncTcpListener listener, ServiceLog log) : TcpService("chargen", listener, log)
 {
+    protected override bool ContinueOnLoop => true;
+
     private static readonly byte[] Pattern = BuildPattern();
 
     /// <summary>Nine full rotations of 95 lines, each 72 printable characters + CRLF (63,270 bytes: one write fills most of a

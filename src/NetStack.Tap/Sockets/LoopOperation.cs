@@ -11,8 +11,15 @@ namespace NetStack.Sockets;
 /// <para>
 /// Life of one use: the caller <see cref="Start"/>s it and posts it; on the loop, <see cref="TrySetResult"/> or
 /// <see cref="TrySetException"/> (first one wins) records the outcome and queues the object to the thread pool, where the
-/// caller's continuation runs (never on the loop thread: user code must not run there). The caller's
-/// <see cref="GetResult"/> ends the use and hands the object back to its owner (<see cref="Released"/>) for the next call.
+/// caller's continuation runs. The caller's <see cref="GetResult"/> ends the use and hands the object back to its owner
+/// (<see cref="Released"/>) for the next call.
+/// </para>
+/// <para>
+/// With <c>continueOnLoop</c> (the owner's opt-in <c>RunContinuationsOnLoop</c>, as <see cref="AsyncUdpSocket"/>'s) the
+/// outcome is signalled on the loop thread instead, once the current <c>Poll</c> has returned
+/// (<see cref="IStackDispatcher.RunAfterPoll"/>: never from inside a layer's receive call), and the continuation runs there
+/// without a thread-pool hop or a wake-up of the loop. A use started on the loop thread itself (<see cref="RunInline"/>)
+/// that completes at once is signalled before the caller awaits, so the await does not suspend at all.
 /// </para>
 /// </summary>
 internal abstract class LoopOperation<T> : WorkItem, IValueTaskSource<T>, IValueTaskSource, IThreadPoolWorkItem
@@ -22,6 +29,9 @@ internal abstract class LoopOperation<T> : WorkItem, IValueTaskSource<T>, IValue
     private Exception? _error;
     private CancellationTokenRegistration _registration;
     private int _completed;
+    private IStackDispatcher? _loop;  // the current use continues on this loop (null: on the thread pool)
+    private bool _signalPending;      // queued with RunAfterPoll: Run signals the outcome instead of starting the use
+    private bool _inline;             // inside RunInline: an outcome now is signalled at once
 
     /// <summary>The token of the current use.</summary>
     public CancellationToken Token { get; private set; }
@@ -33,9 +43,11 @@ internal abstract class LoopOperation<T> : WorkItem, IValueTaskSource<T>, IValue
     public short Version => _core.Version;
 
     /// <summary>Begins a use (caller's thread); <paramref name="onCancel"/> (static) is registered on <paramref name="token"/> with this object.</summary>
-    protected void Start(CancellationToken token, Action<object?> onCancel)
+    protected void Start(CancellationToken token, Action<object?> onCancel, IStackDispatcher? continueOnLoop)
     {
         _core.Reset();
+        _loop = continueOnLoop;
+        _signalPending = false;
         _result = default!;
         _error = null;
         Token = token;
@@ -67,17 +79,65 @@ internal abstract class LoopOperation<T> : WorkItem, IValueTaskSource<T>, IValue
         // callback of this use can touch the object once it is reused; from within the callback itself it does not wait.
         _registration.Dispose();
         _registration = default;
+        if (_loop is { } loop && loop.IsOnLoopThread)
+        {
+            if (_inline) { Signal(); return; } // the caller has not awaited yet: its await completes synchronously
+            _signalPending = true;
+            loop.RunAfterPoll(this);
+            return;
+        }
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
-    void IThreadPoolWorkItem.Execute()
+    /// <summary>
+    /// Loop thread only (a continuation running there): starts the use now instead of posting it, so that a read of data
+    /// already received or a write that fits the send buffer completes before the caller awaits.
+    /// </summary>
+    public void RunInline()
     {
+        _inline = true;
+        try { Run(); }
+        finally { _inline = false; }
+    }
+
+    /// <summary>As a posted work item, starts the use (<see cref="Begin"/>); as one deferred with RunAfterPoll, signals its outcome.</summary>
+    public sealed override void Run()
+    {
+        if (_signalPending)
+        {
+            _signalPending = false;
+            Signal();
+            return;
+        }
+        Begin();
+    }
+
+    /// <summary>Starts the use on the loop.</summary>
+    protected abstract void Begin();
+
+    private void Signal()
+    {
+        // Last statement: the continuation runs inline here (on the loop thread) and may reuse this object at once.
         if (_error is { } e) _core.SetException(e);
         else _core.SetResult(_result);
     }
 
-    /// <summary>The loop stopped before the operation ran: it fails as every pending operation does then.</summary>
-    public override void Cancel() => TrySetException(TcpErrors.Io(System.Net.Sockets.SocketError.OperationAborted));
+    void IThreadPoolWorkItem.Execute() => Signal();
+
+    /// <summary>
+    /// The loop stopped before the operation ran: it fails as every pending operation does then. One whose outcome was
+    /// waiting to be signalled after the poll is signalled on the thread pool instead.
+    /// </summary>
+    public override void Cancel()
+    {
+        if (_signalPending)
+        {
+            _signalPending = false;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            return;
+        }
+        TrySetException(TcpErrors.Io(System.Net.Sockets.SocketError.OperationAborted));
+    }
 
     /// <summary>The use is over (its result was read): the owner may hand the object out again.</summary>
     protected abstract void Released();

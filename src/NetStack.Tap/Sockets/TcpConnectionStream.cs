@@ -41,13 +41,13 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         private static readonly Action<object?> OnCancel = static s => ((ReadOp)s!).CancelRequested();
         public Memory<byte> Buffer;
 
-        public void Start(Memory<byte> buffer, CancellationToken token)
+        public void Start(Memory<byte> buffer, CancellationToken token, IStackDispatcher? continueOnLoop)
         {
             Buffer = buffer;
-            Start(token, OnCancel);
+            Start(token, OnCancel, continueOnLoop);
         }
 
-        public override void Run() => owner.StartRead(this);
+        protected override void Begin() => owner.StartRead(this);
 
         protected override void Released()
         {
@@ -70,15 +70,15 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         public bool Urgent;
         public int Written;
 
-        public void Start(ReadOnlyMemory<byte> data, bool urgent, CancellationToken token)
+        public void Start(ReadOnlyMemory<byte> data, bool urgent, CancellationToken token, IStackDispatcher? continueOnLoop)
         {
             Data = data;
             Urgent = urgent;
             Written = 0;
-            Start(token, OnCancel);
+            Start(token, OnCancel, continueOnLoop);
         }
 
-        public override void Run() => owner.StartWrite(this);
+        protected override void Begin() => owner.StartWrite(this);
 
         protected override void Released()
         {
@@ -118,6 +118,7 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     private long _softErrorsSeen; // loop
     private int _trafficClass;
     private int _hopLimit;
+    private volatile bool _continuationsOnLoop;
 
     /// <summary>The connection's activities (<see cref="Tap.NetStackDiagnostics"/>).</summary>
     internal TcpConnectionTrace Trace { get; } = new();
@@ -247,6 +248,20 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
     /// <summary>The receive buffer's size in bytes (set by <see cref="TcpSocketOptions.ReceiveBufferSize"/>).</summary>
     public int ReceiveBufferSize { get; }
 
+    /// <summary>
+    /// Runs the continuations of this stream's reads and writes on the stack's loop thread (right after the poll that
+    /// completed them, never from inside TCP's receive call) instead of the thread pool, and makes the reads and writes
+    /// issued there run inline: a read of data already received, or a write that fits the send buffer, completes before
+    /// the caller awaits, with no work item, thread hop or wake-up of the loop (as <see cref="AsyncUdpSocket.RunContinuationsOnLoop"/>;
+    /// netstackd's discard, chargen and echo services set it). Only for continuations that never block (no synchronous
+    /// waits, no long computations): while one runs the stack does not move. Set it before the first read or write; default false.
+    /// </summary>
+    public bool RunContinuationsOnLoop
+    {
+        get => _continuationsOnLoop;
+        set => _continuationsOnLoop = value;
+    }
+
     /// <summary>Disables Nagle's algorithm (RFC 9293 §3.7.4); takes effect on the loop.</summary>
     public bool NoDelay
     {
@@ -338,9 +353,12 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
         // Pooled: no allocation per call (issue 12 item 4); the loop completes it, the continuation runs on the thread pool.
         var op = Interlocked.Exchange(ref _readCache, null) ?? new ReadOp(this);
-        op.Start(buffer, cancellationToken);
-        _dispatcher.PostItem(op);
-        return new ValueTask<int>(op, op.Version);
+        bool onLoop = _continuationsOnLoop && _dispatcher.IsOnLoopThread;
+        op.Start(buffer, cancellationToken, _continuationsOnLoop ? _dispatcher : null);
+        var pending = new ValueTask<int>(op, op.Version);
+        if (onLoop) op.RunInline(); // data already here: the ValueTask is complete before the caller awaits
+        else _dispatcher.PostItem(op);
+        return pending;
     }
 
     /// <inheritdoc/>
@@ -358,9 +376,12 @@ public sealed partial class TcpConnectionStream : Stream, IDuplexPipe
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         if (buffer.IsEmpty) return ValueTask.CompletedTask;
         var op = Interlocked.Exchange(ref _writeCache, null) ?? new WriteOp(this);
-        op.Start(buffer, urgent, cancellationToken);
-        _dispatcher.PostItem(op);
-        return new ValueTask(op, op.Version);
+        bool onLoop = _continuationsOnLoop && _dispatcher.IsOnLoopThread;
+        op.Start(buffer, urgent, cancellationToken, _continuationsOnLoop ? _dispatcher : null);
+        var pending = new ValueTask(op, op.Version);
+        if (onLoop) op.RunInline(); // room in the send buffer: complete before the caller awaits
+        else _dispatcher.PostItem(op);
+        return pending;
     }
 
     /// <inheritdoc/>
