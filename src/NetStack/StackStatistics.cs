@@ -18,6 +18,9 @@ public enum DropReason
     LinkFrameTooLarge,
     /// <summary>A packet dropped because a device or loopback queue was full.</summary>
     DeviceQueueFull,
+    /// <summary>A frame produced while processing a received frame (a reply, a forwarded packet) that did not fit the
+    /// stack's egress queue (<see cref="Link.EgressQueue"/>: bounded in frames and bytes).</summary>
+    EgressQueueFull,
 
     // Device offloads (a virtio-net header that lies; see Wire.VirtioNetHeader)
     /// <summary>A super-frame longer than the device's negotiated maximum (it did not fit the receive buffer).</summary>

@@ -26,6 +26,8 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     private readonly TransportDemultiplexer _demux;
     private readonly List<IPollable> _timedComponents = [];
     private byte[] _rxBuffer = new byte[2048];
+    private readonly EgressQueue _egress;
+    private readonly List<IEgressParticipant> _egressDue = [];
 
     /// <summary>Creates a stack with no interface yet (add them with <see cref="AddInterface"/>); <paramref name="random"/> defaults to the operating system's generator (pass a <see cref="SeededRandom"/> for a reproducible run).</summary>
     public NetworkStack(StackOptions? options = null, IRandomSource? random = null)
@@ -33,6 +35,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         Options = options ?? new StackOptions();
         Random = random ?? SystemRandomSource.Instance;
         _demux = new TransportDemultiplexer(Statistics);
+        _egress = new EgressQueue(Options.MaxEgressQueueFrames, Options.MaxEgressQueueBytes);
         var context = new NetworkContext(this, Random, Statistics, this);
         Ipv4 = new Ipv4Layer(context, Options.Ipv4);
         Ipv6 = new Ipv6Layer(context, Options.Ipv6);
@@ -60,8 +63,9 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         var t = now ?? Now;
         int index = _interfaces.Count;
         var iface = new NetworkInterface(index, config.Name ?? $"if{index}", device,
-            config.HardwareAddress ?? device.HardwareAddress, config.Mtu ?? device.Mtu, Statistics);
+            config.HardwareAddress ?? device.HardwareAddress, config.Mtu ?? device.Mtu, Statistics, _egress);
         _interfaces.Add(iface);
+        _egress.EnsureRoomFor(2 * device.MaxFrameSize);
         if (_rxBuffer.Length < device.MaxFrameSize) _rxBuffer = new byte[device.MaxFrameSize];
         if (config.EnableIpv4) Ipv4.AddInterface(iface, config, t);
         if (config.EnableIpv6) Ipv6.AddInterface(iface, config, t);
@@ -156,7 +160,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
             for (; i < Options.MaxFramesPerPoll; i++)
             {
                 if (!iface.Device.TryReceive(_rxBuffer, now, out int length, out var info)) break;
-                HandleFrame(iface, _rxBuffer.AsSpan(0, length), info, now);
+                Ingress(iface, _rxBuffer.AsSpan(0, length), info, now);
             }
             behind |= i == Options.MaxFramesPerPoll;
         }
@@ -206,7 +210,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     public void Receive(NetworkInterface iface, ReadOnlySpan<byte> frame, Instant now)
     {
         Now = now;
-        HandleFrame(iface, frame, default, now);
+        Ingress(iface, frame, default, now);
     }
 
     /// <summary>
@@ -216,8 +220,50 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     public void Receive(NetworkInterface iface, ReadOnlySpan<byte> frame, in FrameReceiveInfo info, Instant now)
     {
         Now = now;
-        HandleFrame(iface, frame, info, now);
+        Ingress(iface, frame, info, now);
     }
+
+    /// <summary>
+    /// One turn of the poll cycle for one received frame (docs/architecture.md, "The poll cycle"): the ingress pass
+    /// (<see cref="HandleFrame"/>, down to the sockets), during which every frame the stack produces waits in the egress
+    /// queue and transports that have output due ask for the egress pass (<see cref="IIpLayer.DeferToEgress"/>), then the egress
+    /// pass: the queued frames in the order they were made, then the transports' output. No device is called while a
+    /// receive is on the stack, and a reply still leaves in the same poll as the frame that asked for it.
+    /// </summary>
+    private void Ingress(NetworkInterface iface, ReadOnlySpan<byte> frame, in FrameReceiveInfo info, Instant now)
+    {
+        _egress.BeginIngress();
+        try
+        {
+            HandleFrame(iface, frame, info, now);
+        }
+        finally
+        {
+            _egress.EndIngress();
+        }
+        if (!_egress.Deferring) Egress(now);
+    }
+
+    /// <summary>The egress pass (see <see cref="Ingress"/>).</summary>
+    private void Egress(Instant now)
+    {
+        _egress.Flush(now);
+        // A participant's output may make another due (an application answering from a callback): the list is read
+        // by index, so one added while it runs is served in this pass too.
+        for (int i = 0; i < _egressDue.Count; i++) _egressDue[i].Egress(now);
+        _egressDue.Clear();
+        _egress.Flush(now);
+    }
+
+    bool IIpLayer.DeferToEgress(IEgressParticipant participant)
+    {
+        if (!_egress.Deferring) return false;
+        if (!_egressDue.Contains(participant)) _egressDue.Add(participant);
+        return true;
+    }
+
+    /// <summary>The queue of frames made during an ingress pass (for tests and statistics).</summary>
+    internal EgressQueue EgressQueue => _egress;
 
     private void HandleFrame(NetworkInterface iface, ReadOnlySpan<byte> frame, in FrameReceiveInfo rx, Instant now)
     {

@@ -10,6 +10,16 @@ public sealed class StackOptions
     public int MaxFramesPerPoll { get; init; } = 256;
 
     /// <summary>
+    /// The most frames the egress queue holds: what the stack produces while processing one received frame (replies,
+    /// ICMP errors, forwarded packets, the fragments of a large echo reply) waits there until the receive call has
+    /// returned (docs/architecture.md, "The poll cycle"). Beyond it a frame is a counted drop (<see cref="DropReason.EgressQueueFull"/>).
+    /// </summary>
+    public int MaxEgressQueueFrames { get; init; } = 256;
+
+    /// <summary>The most bytes the egress queue holds (raised to twice the largest frame of any interface).</summary>
+    public int MaxEgressQueueBytes { get; init; } = 1 << 20;
+
+    /// <summary>
     /// Load-based SYN shedding (issue 13, RFC 4987 §3): while the stack is overloaded, SYNs to listeners from on-link
     /// sources with no resolved neighbour entry are dropped first (spoofed on-link sources, RFC 6583 §7), and of the
     /// others at most this many are answered (with a SYN,ACK or a cookie) per <see cref="NetworkStack.Poll"/>; the rest

@@ -14,9 +14,12 @@ public sealed class NetworkInterface
     public const int Headroom = 64;
 
     private readonly StackStatistics _stats;
+    private readonly EgressQueue? _egress;
 
-    internal NetworkInterface(int index, string name, INetDevice device, MacAddress hardwareAddress, int mtu, StackStatistics stats)
+    internal NetworkInterface(int index, string name, INetDevice device, MacAddress hardwareAddress, int mtu, StackStatistics stats,
+        EgressQueue? egress = null)
     {
+        _egress = egress;
         Index = index;
         Name = name;
         Device = device;
@@ -79,14 +82,7 @@ public sealed class NetworkInterface
         {
             frame = buffer.Slice(offset, length);
         }
-        if (frame.Length > Device.MaxFrameSize)
-        {
-            _stats.Drop(DropReason.LinkFrameTooLarge);
-            return;
-        }
-        _stats.FramesTransmitted++;
-        _stats.BytesTransmitted += frame.Length;
-        Device.Transmit(frame, now);
+        Transmit(frame, now);
     }
 
     /// <summary>
@@ -128,10 +124,10 @@ public sealed class NetworkInterface
         }
         if (caps.Has(needed) && frame.Length <= Device.MaxFrameSize && (!gso || length <= caps.GsoMaxSize))
         {
+            if (!Emit(frame, now, new FrameTransmitInfo { Virtio = h }, offloaded: true)) return;
             _stats.FramesTransmitted++;
             _stats.BytesTransmitted += frame.Length;
             if (gso) _stats.SuperFramesTransmitted++;
-            Device.Transmit(frame, now, new FrameTransmitInfo { Virtio = h });
             return;
         }
         int count = SoftwareSegmentation.SegmentCount(frame, link, h, out int headers);
@@ -169,9 +165,27 @@ public sealed class NetworkInterface
             _stats.Drop(DropReason.LinkFrameTooLarge);
             return;
         }
+        if (!Emit(frame, now, default, offloaded: false)) return;
         _stats.FramesTransmitted++;
         _stats.BytesTransmitted += frame.Length;
-        Device.Transmit(frame, now);
+    }
+
+    /// <summary>
+    /// Hands a finished frame to the device, or, during an ingress pass (<see cref="EgressQueue.Deferring"/>), to the
+    /// stack's egress queue, which sends it once the receive call that produced it has returned: a device is never called
+    /// from inside the stack's receive path. False when the queue was full (counted, <see cref="DropReason.EgressQueueFull"/>).
+    /// </summary>
+    private bool Emit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info, bool offloaded)
+    {
+        if (_egress is { Deferring: true } queue)
+        {
+            if (queue.TryEnqueue(Device, frame, info, offloaded)) return true;
+            _stats.Drop(DropReason.EgressQueueFull);
+            return false;
+        }
+        if (offloaded) Device.Transmit(frame, now, info);
+        else Device.Transmit(frame, now);
+        return true;
     }
 
     /// <summary>Name, index, link type, hardware address and MTU.</summary>

@@ -38,6 +38,16 @@ internal sealed class NetworkContext(IClock clock, IRandomSource random, StackSt
 }
 
 /// <summary>
+/// A transport whose output waits for the stack's egress pass (TCP: the segments a received segment makes due, ACKs and
+/// the data an ACK lets out, are built and sent once the receive call has returned, never from inside it).
+/// </summary>
+internal interface IEgressParticipant
+{
+    /// <summary>Sends what became due during the ingress pass that just ended.</summary>
+    void Egress(Instant now);
+}
+
+/// <summary>
 /// What a transport layer (UDP; TCP takes the plain <see cref="IIpLayer"/>) is given: the send interface below,
 /// registration for delivery, randomness and statistics, and the multicast facts it needs to loop a datagram back
 /// to a local member (RFC 1112 §6.1, RFC 3542 §5.2).

@@ -161,6 +161,14 @@ public interface IIpLayer
     /// devices' backlog.
     /// </summary>
     internal bool TryTakeSynWork(IpAddress remote) => true;
+
+    /// <summary>
+    /// The egress pass below (docs/architecture.md, "The poll cycle"), for a transport whose output a received packet made
+    /// due. True during an ingress pass: <paramref name="participant"/>'s <see cref="IEgressParticipant.Egress"/> runs in
+    /// the egress pass that follows it (once however often it asks), after the receive call has returned. False outside
+    /// one: send now. The default (a layer without an egress pass, a test double) always says send now.
+    /// </summary>
+    internal bool DeferToEgress(IEgressParticipant participant) => false;
 }
 
 /// <summary>What a network layer takes from its transports (<see cref="IIpLayer.TransmitOffloads"/>).</summary>

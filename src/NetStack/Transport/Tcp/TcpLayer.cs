@@ -12,7 +12,7 @@ namespace NetStack.Transport.Tcp;
 /// User calls that queue output (Send, Receive, Shutdown) take effect at the next <see cref="Poll"/>;
 /// <see cref="NextDeadline"/> is then "now".
 /// </summary>
-public sealed class TcpLayer : ITransportHandler, IPollable
+public sealed class TcpLayer : ITransportHandler, IPollable, IEgressParticipant
 {
     private const int EphemeralFirst = 49152;
     private readonly IIpLayer _ip;
@@ -180,14 +180,14 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             c.TouchKeepalive(now);
             c.Process(seg, now);
             Schedule(c);
-            Flush(now);
+            FlushOrDefer(now);
             if (c.Observable != before) ConnectionChanged?.Invoke(c);
             return TransportVerdict.Delivered;
         }
         if (FindListener(local) is { } listener)
         {
             ToListener(listener, seg, local, remote, now);
-            Flush(now);
+            FlushOrDefer(now);
             return TransportVerdict.Delivered;
         }
         Stats.NoConnection++;
@@ -365,7 +365,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable
             int payload = Math.Min((int)Math.Min(error.Parameter, 65535u) - ipHeader, _ip.MaxTransportPayload(error.OriginalDestination));
             c.OnPathMtu(payload);
             Schedule(c);
-            Flush(now);
+            FlushOrDefer(now);
             return;
         }
         // RFC 1122 §4.2.3.9: unreachable protocol/port are hard errors; abort a connection still opening (RFC 5461).
@@ -470,6 +470,20 @@ public sealed class TcpLayer : ITransportHandler, IPollable
         c.IsDirty = true;
         _dirty.Add(c);
     }
+
+    /// <summary>
+    /// Output made due by a received segment or ICMP error: inside the stack's ingress pass it waits for the egress pass
+    /// (<see cref="IIpLayer.DeferToEgress"/>: no device is called from inside IP's receive call, and the segments are built
+    /// straight into their buffers rather than copied into the egress queue); over a bare <see cref="IIpLayer"/> it goes now.
+    /// </summary>
+    private void FlushOrDefer(Instant now)
+    {
+        if (_dirty.Count == 0) return;
+        if (_ip.DeferToEgress(this)) return;
+        Flush(now);
+    }
+
+    void IEgressParticipant.Egress(Instant now) => Flush(now);
 
     private void Flush(Instant now)
     {
