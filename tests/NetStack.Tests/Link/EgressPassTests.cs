@@ -121,7 +121,7 @@ public sealed class EgressPassTests
         using var ping4 = new IcmpEchoSocket(p.A, 77);
         using var ping6 = p.A.OpenIcmpv6Echo(78);
         Assert.Equal(IpSendResult.Sent, ping4.SendEcho(B4, 1, new byte[56], p.Now));   // ARP request, then the echo
-        Assert.Equal(IpSendResult.Sent, ping6.Send(B6, 1, new byte[56], p.Now));       // NS, then the echo
+        Assert.Equal(IpSendResult.Sent, ping6.SendEcho(B6, 1, new byte[56], p.Now));       // NS, then the echo
         p.Run(TimeSpan.FromMilliseconds(50));
         Assert.True(ping4.TryReceive(out var r4));
         Assert.Equal(IcmpEchoResultKind.Reply, r4.Kind);
