@@ -51,3 +51,15 @@ internal static class Seeded
         return result;
     }
 }
+
+/// <summary>
+/// <c>InlineData</c> for a theory that runs on both IP families: each row runs once with <see cref="IpVersion.V4"/> and once
+/// with <see cref="IpVersion.V6"/>, the family first: <c>[Theory, FamilyData(3), FamilyData(4)] public void Foo(IpVersion family, int n)</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+internal sealed class FamilyDataAttribute(params object[] data) : DataAttribute
+{
+    public object[] Data { get; } = data;
+
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[IpVersion.V4, .. Data], [IpVersion.V6, .. Data]];
+}

@@ -21,9 +21,9 @@ public sealed class PrrTests
     };
 
     /// <summary>A connection with 20 segments in flight (and plenty more queued), all sent at the same instant.</summary>
-    private static (TcpBench B, TcpConnection C, List<SentSegment> Flight) Flight(TcpSettings settings)
+    private static (TcpBench B, TcpConnection C, List<SentSegment> Flight) Flight(IpVersion family, TcpSettings settings)
     {
-        var b = new TcpBench(settings);
+        var b = new TcpBench(settings, family: family);
         var c = b.Accept(handshakeRtt: Rtt);
         c.Send(new byte[Seg * 200]);
         b.Poll();
@@ -74,16 +74,16 @@ public sealed class PrrTests
     }
 
     [Theory]
-    [InlineData(CongestionAlgorithm.Cubic)]
-    [InlineData(CongestionAlgorithm.NewReno)]
-    public void With_one_loss_the_sender_sends_ssthresh_over_RecoverFS_segments_per_segment_delivered(CongestionAlgorithm algorithm)
+    [FamilyData(CongestionAlgorithm.Cubic)]
+    [FamilyData(CongestionAlgorithm.NewReno)]
+    public void With_one_loss_the_sender_sends_ssthresh_over_RecoverFS_segments_per_segment_delivered(IpVersion family, CongestionAlgorithm algorithm)
     {
         // RFC 9937 §6.2. While pipe > ssthresh (the proportional part), prr_out, all that was sent in recovery (the fast
         // retransmit included), stays within one segment below CEIL(prr_delivered · ssthresh / RecoverFS): CUBIC
         // (β = 0.7, RFC 9438 §4.6) sends 7 segments per 10 delivered, NewReno (RFC 5681 eq. 4) 1 per 2. Once pipe has
         // fallen to ssthresh the reduction bound holds it there (pipe never above ssthresh again), so recovery ends
         // with exactly ssthresh in flight.
-        var (b, c, f) = Flight(Settings(algorithm));
+        var (b, c, f) = Flight(family, Settings(algorithm));
         var (perAck, ssthresh) = OneLoss(b, c, f);
         Assert.Equal(algorithm == CongestionAlgorithm.Cubic ? 14 * Seg : 10 * Seg, ssthresh);
         long recoverFs = FlightSegments * Seg; // nothing was SACKed before the ACK that started recovery
@@ -114,14 +114,14 @@ public sealed class PrrTests
     }
 
     [Theory]
-    [InlineData(CongestionAlgorithm.Cubic)]
-    [InlineData(CongestionAlgorithm.NewReno)]
-    public void With_one_loss_the_sending_is_spread_over_the_recovery_with_no_burst_and_no_silence(CongestionAlgorithm algorithm)
+    [FamilyData(CongestionAlgorithm.Cubic)]
+    [FamilyData(CongestionAlgorithm.NewReno)]
+    public void With_one_loss_the_sending_is_spread_over_the_recovery_with_no_burst_and_no_silence(IpVersion family, CongestionAlgorithm algorithm)
     {
         // The first example of RFC 6937 §3.1 (one loss in a flight of 20): PRR (RFC 9937) sends on most ACKs through the
         // recovery, at most 2 segments on one ACK and never more than two silent ACKs in a row, where RFC 6675 is silent
         // for the first (pipe - ssthresh) ACKs (3 for CUBIC, 7 for NewReno here: the next test).
-        var (b, c, f) = Flight(Settings(algorithm));
+        var (b, c, f) = Flight(family, Settings(algorithm));
         var (perAck, _) = OneLoss(b, c, f);
         Assert.All(perAck, a => Assert.True(a.Count <= 2, $"burst of {a.Count}"));
         Assert.True(LongestSilence(perAck) <= 2, $"silent for {LongestSilence(perAck)} ACKs: {Pattern(perAck)}");
@@ -131,14 +131,14 @@ public sealed class PrrTests
     }
 
     [Theory]
-    [InlineData(CongestionAlgorithm.Cubic, 3)]
-    [InlineData(CongestionAlgorithm.NewReno, 7)]
-    public void Without_PRR_RFC_6675_is_silent_until_pipe_falls_below_ssthresh_then_sends_one_per_ACK(CongestionAlgorithm algorithm, int silentAcks)
+    [FamilyData(CongestionAlgorithm.Cubic, 3)]
+    [FamilyData(CongestionAlgorithm.NewReno, 7)]
+    public void Without_PRR_RFC_6675_is_silent_until_pipe_falls_below_ssthresh_then_sends_one_per_ACK(IpVersion family, CongestionAlgorithm algorithm, int silentAcks)
     {
         // TcpSettings.ProportionalRateReduction = false: RFC 6675 §5, cwnd = ssthresh on entry; after the fast
         // retransmit pipe is 17 segments, so nothing goes until it falls below ssthresh (CUBIC 14, NewReno 10), then one
         // segment per ACK: the behaviour before PRR.
-        var (b, c, f) = Flight(Settings(algorithm, prr: false));
+        var (b, c, f) = Flight(family, Settings(algorithm, prr: false));
         var (perAck, ssthresh) = OneLoss(b, c, f);
         Assert.Equal(ssthresh, c.CongestionWindow);
         Assert.Equal(f[0].Seq, Assert.Single(perAck[0]).Seq);
@@ -147,13 +147,13 @@ public sealed class PrrTests
     }
 
     [Theory]
-    [InlineData(CongestionAlgorithm.Cubic)]
-    [InlineData(CongestionAlgorithm.NewReno)]
-    public void At_recovery_exit_cwnd_is_ssthresh_and_the_exit_ACK_releases_no_burst(CongestionAlgorithm algorithm)
+    [FamilyData(CongestionAlgorithm.Cubic)]
+    [FamilyData(CongestionAlgorithm.NewReno)]
+    public void At_recovery_exit_cwnd_is_ssthresh_and_the_exit_ACK_releases_no_burst(IpVersion family, CongestionAlgorithm algorithm)
     {
         // RFC 9937 §6: on leaving recovery cwnd = ssthresh. PRR brought pipe close to ssthresh, so the ACK that ends
         // recovery (the retransmission arrived: everything up to the recovery point acknowledged) sends at most 2 segments.
-        var (b, c, f) = Flight(Settings(algorithm));
+        var (b, c, f) = Flight(family, Settings(algorithm));
         var (perAck, ssthresh) = OneLoss(b, c, f);
         int sentInRecovery = perAck.Sum(a => a.Count) - 1; // new segments (the retransmission is now acknowledged)
         PeerAcks(b, perAck[0][0], f[^1].Seq + Seg);
@@ -165,16 +165,16 @@ public sealed class PrrTests
     }
 
     [Theory]
-    [InlineData(CongestionAlgorithm.Cubic)]
-    [InlineData(CongestionAlgorithm.NewReno)]
-    public void After_heavy_loss_PRR_grows_by_at_most_DeliveredData_plus_one_segment_per_ACK_not_a_burst(CongestionAlgorithm algorithm)
+    [FamilyData(CongestionAlgorithm.Cubic)]
+    [FamilyData(CongestionAlgorithm.NewReno)]
+    public void After_heavy_loss_PRR_grows_by_at_most_DeliveredData_plus_one_segment_per_ACK_not_a_burst(IpVersion family, CongestionAlgorithm algorithm)
     {
         // RFC 9937 §6.2 reduction bound, on the second example of RFC 6937 §3.1 (a burst of 15 losses in a flight of
         // 20): pipe (2 segments once 3 are SACKed) is far below ssthresh (CUBIC 14, NewReno 10). An ACK that only SACKs
         // (not safe) sends no more than it delivered (PRR-CRB, packet conservation); an ACK that advances SND.UNA with
         // no new loss may send one segment more (PRR-SSRB: slow start toward ssthresh); pipe never exceeds ssthresh.
         const int Lost = 15;
-        var (b, c, f) = Flight(Settings(algorithm));
+        var (b, c, f) = Flight(family, Settings(algorithm));
         PeerAcks(b, f[Lost + 2], f[0].Seq, Sack(f[Lost].Seq, f[Lost + 3].Seq));
         int ssthresh = c.SlowStartThreshold;
         var first = Data(b);
@@ -209,33 +209,33 @@ public sealed class PrrTests
         Assert.True(grew >= 3, $"PRR-SSRB grew the flight on {grew} ACKs only");
     }
 
-    [Fact]
-    public void Without_PRR_heavy_loss_releases_a_burst_up_to_ssthresh()
+    [Theory, BothFamilies]
+    public void Without_PRR_heavy_loss_releases_a_burst_up_to_ssthresh(IpVersion family)
     {
         // The old RFC 6675 behaviour the reduction bound replaces (RFC 6937 §3.1, second example): cwnd = ssthresh (CUBIC:
         // 14 segments) with pipe at 2 sends 12 retransmissions on the first ACK.
-        var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic, prr: false));
+        var (b, c, f) = Flight(family, Settings(CongestionAlgorithm.Cubic, prr: false));
         PeerAcks(b, f[17], f[0].Seq, Sack(f[15].Seq, f[18].Seq));
         Assert.Equal(12, Data(b).Count);
     }
 
-    [Fact]
-    public void With_the_RFC_6937_bound_every_ACK_may_send_one_segment_more_than_it_delivered()
+    [Theory, BothFamilies]
+    public void With_the_RFC_6937_bound_every_ACK_may_send_one_segment_more_than_it_delivered(IpVersion family)
     {
         // TcpSettings.PrrBound = SlowStartOnEveryAck: RFC 6937 §3.1 PRR-SSRB on every ACK, not only on safe ones
         // (RFC 9937): the first ACK of the heavy-loss case, 3 segments delivered, sends 4.
-        var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic) with { PrrBound = PrrReductionBound.SlowStartOnEveryAck });
+        var (b, c, f) = Flight(family, Settings(CongestionAlgorithm.Cubic) with { PrrBound = PrrReductionBound.SlowStartOnEveryAck });
         PeerAcks(b, f[17], f[0].Seq, Sack(f[15].Seq, f[18].Seq));
         Assert.Equal(4, Data(b).Count);
     }
 
-    [Fact]
-    public void The_fast_retransmit_goes_even_when_the_proportional_part_is_zero()
+    [Theory, BothFamilies]
+    public void The_fast_retransmit_goes_even_when_the_proportional_part_is_zero(IpVersion family)
     {
         // RFC 9937 §6.2: "if prr_out is 0 AND sndcnt is 0, sndcnt = SMSS". Here recovery starts from the RACK
         // reordering timer (RFC 8985 §6.3) with no ACK, so prr_delivered = 0 and the proportional part is 0: the
         // fast retransmit still goes, and only it.
-        var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic));
+        var (b, c, f) = Flight(family, Settings(CongestionAlgorithm.Cubic));
         PeerAcks(b, f[1], f[0].Seq, Sack(f[1].Seq, f[1].Seq + Seg));
         var before = Data(b); // RFC 6675 before recovery: one new segment for the one that left the network
         Assert.Single(before);
@@ -244,12 +244,12 @@ public sealed class PrrTests
         Assert.Equal(f[0].Seq, Assert.Single(Data(b)).Seq);
     }
 
-    [Fact]
-    public void The_first_ACK_of_recovery_sends_the_fast_retransmit_when_the_proportional_part_is_under_a_segment()
+    [Theory, BothFamilies]
+    public void The_first_ACK_of_recovery_sends_the_fast_retransmit_when_the_proportional_part_is_under_a_segment(IpVersion family)
     {
         // RFC 9937 §6.2 / RFC 6675 §5 step 4.2: with DupThresh (RACK off) and NewReno, the third duplicate ACK delivers one
         // segment: CEIL(1 · 10 / 22) segments is under one, yet the retransmission goes at once.
-        var (b, c, f) = Flight(Settings(CongestionAlgorithm.NewReno, rack: false));
+        var (b, c, f) = Flight(family, Settings(CongestionAlgorithm.NewReno, rack: false));
         PeerAcks(b, f[1], f[0].Seq, Sack(f[1].Seq, f[2].Seq));
         PeerAcks(b, f[2], f[0].Seq, Sack(f[1].Seq, f[3].Seq));
         Assert.Equal(2, Data(b).Count); // RFC 6675: new data while pipe < cwnd before recovery
@@ -258,13 +258,13 @@ public sealed class PrrTests
         Assert.Equal(1, b.Layer.Stats.FastRetransmits);
     }
 
-    [Fact]
-    public void Without_SACK_duplicate_ACKs_count_one_segment_delivered_each()
+    [Theory, BothFamilies]
+    public void Without_SACK_duplicate_ACKs_count_one_segment_delivered_each(IpVersion family)
     {
         // RFC 9937 §6.2: without SACK, DeliveredData is one SMSS per duplicate ACK; NewReno (ssthresh = 10 of 20 segments)
         // then sends one new segment per two duplicate ACKs, where RFC 6675 without SACK would send nothing until the
         // partial ACK (pipe never falls without SACK information).
-        var b = new TcpBench(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno, Sack = false });
+        var b = new TcpBench(new TcpSettings { SendBufferSize = 1 << 20, Congestion = CongestionAlgorithm.NewReno, Sack = false }, family: family);
         var c = b.Accept(handshakeRtt: Rtt);
         c.Send(new byte[Seg * 200]);
         b.Poll();
@@ -287,12 +287,12 @@ public sealed class PrrTests
         Assert.Equal(4, sent);
     }
 
-    [Fact]
-    public void An_RTO_leaves_PRR_and_cwnd_is_one_segment()
+    [Theory, BothFamilies]
+    public void An_RTO_leaves_PRR_and_cwnd_is_one_segment(IpVersion family)
     {
         // RFC 9937 §6: PRR covers fast recovery only; a retransmission timeout applies RFC 5681 / RFC 9438 §4.8
         // (cwnd = 1 SMSS).
-        var (b, c, f) = Flight(Settings(CongestionAlgorithm.Cubic));
+        var (b, c, f) = Flight(family, Settings(CongestionAlgorithm.Cubic));
         PeerAcks(b, f[3], f[0].Seq, Sack(f[1].Seq, f[4].Seq));
         Data(b);
         b.RunUntil(b.Now + TimeSpan.FromSeconds(2));

@@ -217,14 +217,24 @@ internal sealed class TcpBench
         return c;
     }
 
-    /// <summary>Active open to the peer's port 80 from an ephemeral port, completing the handshake.</summary>
-    public TcpConnection Connect(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7)
+    /// <summary>
+    /// Active open up to our SYN: connects to the peer's port 80, checks that exactly one SYN went out, and aims the peer's
+    /// segments at it (<see cref="UsPortUsed"/>, <see cref="PeerPortUsed"/>). Returns the connection (SYN-SENT) and the SYN.
+    /// </summary>
+    public (TcpConnection Connection, SentSegment Syn) SendSyn()
     {
         var c = Layer.Connect(new IpEndpoint(Remote, 80), Now);
         var syn = Single();
         Assert.Equal(TcpFlags.Syn, syn.Flags);
         UsPortUsed = syn.Repr.SourcePort;
         PeerPortUsed = 80;
+        return (c, syn);
+    }
+
+    /// <summary>Active open to the peer's port 80 from an ephemeral port, completing the handshake.</summary>
+    public TcpConnection Connect(bool options = true, ushort peerWindow = 65535, byte? peerWindowScale = 7)
+    {
+        var (c, syn) = SendSyn();
         OurSeq = syn.Seq + 1;
         var synAck = new TcpRepr
         {

@@ -13,10 +13,10 @@ public sealed class TcpDataTests
         return b;
     }
 
-    [Fact]
-    public void In_order_data_is_readable()
+    [Theory, BothFamilies]
+    public void In_order_data_is_readable(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         b.PeerSends(TcpFlags.Ack | TcpFlags.Psh, data: Bytes(100));
         Assert.True(c.Readiness.HasFlag(TcpReadiness.Readable));
@@ -25,11 +25,11 @@ public sealed class TcpDataTests
         Assert.Equal(Bytes(100), buf[..100]);
     }
 
-    [Fact]
-    public void Out_of_window_data_is_acknowledged_and_dropped()
+    [Theory, BothFamilies]
+    public void Out_of_window_data_is_acknowledged_and_dropped(IpVersion family)
     {
         // RFC 9293 §3.10.7.4: an unacceptable segment gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10), seq: b.PeerSeq + 10_000_000);
         var ack = b.Single();
@@ -38,19 +38,19 @@ public sealed class TcpDataTests
         Assert.Equal(0, c.ReceiveQueueLength);
     }
 
-    [Fact]
-    public void Old_duplicate_data_is_acknowledged()
+    [Theory, BothFamilies]
+    public void Old_duplicate_data_is_acknowledged(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10), seq: b.PeerSeq - 1000);
         Assert.Equal(b.PeerSeq, b.Single().Ack);
     }
 
-    [Fact]
-    public void A_segment_without_the_negotiated_timestamps_is_silently_dropped_RFC7323_3_2()
+    [Theory, BothFamilies]
+    public void A_segment_without_the_negotiated_timestamps_is_silently_dropped_RFC7323_3_2(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         Assert.True(c.TimestampsEnabled);
         b.PeerTimestamps = false;
@@ -65,10 +65,10 @@ public sealed class TcpDataTests
         Assert.Equal(10, c.ReceiveQueueLength);
     }
 
-    [Fact]
-    public void A_RST_without_timestamps_still_resets_RFC7323_3_2()
+    [Theory, BothFamilies]
+    public void A_RST_without_timestamps_still_resets_RFC7323_3_2(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         b.PeerTimestamps = false;
         b.PeerSends(TcpFlags.Rst);
@@ -76,10 +76,10 @@ public sealed class TcpDataTests
         Assert.Equal(TcpError.Reset, c.Error);
     }
 
-    [Fact]
-    public void After_24_days_idle_TS_Recent_is_outdated_and_an_older_timestamp_is_accepted_RFC7323_5_5()
+    [Theory, BothFamilies]
+    public void After_24_days_idle_TS_Recent_is_outdated_and_an_older_timestamp_is_accepted_RFC7323_5_5(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10), tsVal: 2_000_000_000);
         b.Advance(TimeSpan.FromDays(25));
@@ -89,11 +89,11 @@ public sealed class TcpDataTests
         Assert.Equal(0, b.Layer.Stats.PawsDropped);
     }
 
-    [Fact]
-    public void PAWS_drops_a_segment_with_an_old_timestamp_and_acknowledges()
+    [Theory, BothFamilies]
+    public void PAWS_drops_a_segment_with_an_old_timestamp_and_acknowledges(IpVersion family)
     {
         // RFC 7323 §5.3 R1: SEG.TSval < TS.Recent: send ACK, drop the segment.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10), tsVal: 100_000);
         b.Advance(TimeSpan.FromMilliseconds(50));
@@ -105,11 +105,11 @@ public sealed class TcpDataTests
         Assert.Equal(1, b.Layer.Stats.PawsDropped);
     }
 
-    [Fact]
-    public void Out_of_order_data_is_SACKed_and_delivered_when_the_hole_fills()
+    [Theory, BothFamilies]
+    public void Out_of_order_data_is_SACKed_and_delivered_when_the_hole_fills(IpVersion family)
     {
         // RFC 5681 §4.2: immediate duplicate ACK for out-of-order data; RFC 2018 §4: SACK the received block, most recent first.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         var start = b.PeerSeq;
         b.PeerSends(TcpFlags.Ack, data: Bytes(100, 100), seq: start + 100);
@@ -131,11 +131,11 @@ public sealed class TcpDataTests
         Assert.Equal(Bytes(100, 100), buf[100..200]);
     }
 
-    [Fact]
-    public void Window_scale_shifts_the_window_we_advertise()
+    [Theory, BothFamilies]
+    public void Window_scale_shifts_the_window_we_advertise(IpVersion family)
     {
         // RFC 7323 §2.3: the window field is the true window shifted right by Rcv.Wind.Shift.
-        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 1 << 20, ReceiveBufferMax = 0 }); // a fixed buffer (no auto-tuning)
+        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 1 << 20, ReceiveBufferMax = 0 }, family: family); // a fixed buffer (no auto-tuning)
         b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10));
         b.Advance(TimeSpan.FromMilliseconds(100)); // delayed ACK
@@ -143,11 +143,11 @@ public sealed class TcpDataTests
         Assert.Equal((ushort)(((1 << 20) - 10) >> 5), ack.Repr.Window); // 1 MB needs shift 5
     }
 
-    [Fact]
-    public void Window_scale_applies_to_the_window_we_receive()
+    [Theory, BothFamilies]
+    public void Window_scale_applies_to_the_window_we_receive(IpVersion family)
     {
         // RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift (the peer offered 7).
-        var b = new TcpBench(new TcpSettings { SendBufferSize = 1 << 20, NoDelay = true });
+        var b = new TcpBench(new TcpSettings { SendBufferSize = 1 << 20, NoDelay = true }, family: family);
         var c = b.Accept(peerWindow: 1); // 1 << 7 = 128 bytes
         c.Send(Bytes(1000));
         b.Poll();
@@ -155,11 +155,11 @@ public sealed class TcpDataTests
         Assert.Equal(128, seg.Payload.Length);
     }
 
-    [Fact]
-    public void Zero_window_is_probed_by_the_persist_timer_with_back_off()
+    [Theory, BothFamilies]
+    public void Zero_window_is_probed_by_the_persist_timer_with_back_off(IpVersion family)
     {
         // RFC 9293 §3.8.6.1 (MUST-36): probe a zero window; RFC 1122 §4.2.2.17: exponential back-off, never give up.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept(peerWindow: 0);
         c.Send(Bytes(100));
         b.Poll();
@@ -180,11 +180,11 @@ public sealed class TcpDataTests
         Assert.Equal(TcpState.Established, c.State);
     }
 
-    [Fact]
-    public void Every_second_full_segment_is_acknowledged_at_once()
+    [Theory, BothFamilies]
+    public void Every_second_full_segment_is_acknowledged_at_once(IpVersion family)
     {
         // RFC 9293 §3.8.6.3 / RFC 5681 §4.2: an ACK for at least every second full-sized segment.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(1448));
         b.Nothing();
@@ -192,11 +192,11 @@ public sealed class TcpDataTests
         Assert.Equal(b.PeerSeq, b.Single().Ack);
     }
 
-    [Fact]
-    public void A_single_segment_is_acknowledged_by_the_delayed_ACK_timer()
+    [Theory, BothFamilies]
+    public void A_single_segment_is_acknowledged_by_the_delayed_ACK_timer(IpVersion family)
     {
         // RFC 9293 §3.8.6.3 (MUST-40): delay under 0.5 s; ours is 40 ms.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept();
         b.PeerSends(TcpFlags.Ack, data: Bytes(10));
         b.Nothing();
@@ -206,11 +206,11 @@ public sealed class TcpDataTests
         Assert.Equal(b.PeerSeq, b.Single().Ack);
     }
 
-    [Fact]
-    public void Nagle_holds_a_small_segment_while_data_is_unacknowledged()
+    [Theory, BothFamilies]
+    public void Nagle_holds_a_small_segment_while_data_is_unacknowledged(IpVersion family)
     {
         // RFC 9293 §3.7.4 (SHLD-7) / RFC 1122 §4.2.3.4.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         c.Send(Bytes(10));
         b.Poll();
@@ -223,10 +223,10 @@ public sealed class TcpDataTests
         Assert.Equal(10, second.Payload.Length);
     }
 
-    [Fact]
-    public void NoDelay_sends_small_segments_at_once()
+    [Theory, BothFamilies]
+    public void NoDelay_sends_small_segments_at_once(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         c.NoDelay = true;
         c.Send(Bytes(10));
@@ -236,10 +236,10 @@ public sealed class TcpDataTests
         Assert.Equal(2, b.TakeSent().Count);
     }
 
-    [Fact]
-    public void Segments_are_cut_at_the_MSS()
+    [Theory, BothFamilies]
+    public void Segments_are_cut_at_the_MSS(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         c.Send(Bytes(4000));
         b.Poll();
@@ -248,11 +248,11 @@ public sealed class TcpDataTests
         Assert.True(sent[2].Has(TcpFlags.Psh));
     }
 
-    [Fact]
-    public void Receiver_does_not_advertise_a_silly_window()
+    [Theory, BothFamilies]
+    public void Receiver_does_not_advertise_a_silly_window(IpVersion family)
     {
         // RFC 9293 §3.8.6.2.2 (MUST-39): the right edge moves only by min(buffer/2, MSS) or more.
-        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 4096 });
+        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 4096 }, family: family);
         var c = b.Accept(options: false);
         b.PeerSends(TcpFlags.Ack, data: Bytes(4096));
         var full = b.TakeSent().Last();
@@ -266,11 +266,11 @@ public sealed class TcpDataTests
         Assert.Equal((ushort)4096, b.Single().Repr.Window);
     }
 
-    [Fact]
-    public void Half_close_still_receives_after_our_FIN()
+    [Theory, BothFamilies]
+    public void Half_close_still_receives_after_our_FIN(IpVersion family)
     {
         // RFC 9293 §3.6: after CLOSE the user may still receive until the peer closes.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         var c = b.Accept();
         c.Shutdown();
         b.Poll();
@@ -288,11 +288,11 @@ public sealed class TcpDataTests
 /// <summary>RFC 2883: the receiver reports duplicate data in the first SACK block (D-SACK).</summary>
 public sealed class DsackReceiverTests
 {
-    [Fact]
-    public void Data_received_twice_is_reported_in_a_D_SACK_block_below_the_cumulative_ACK()
+    [Theory, BothFamilies]
+    public void Data_received_twice_is_reported_in_a_D_SACK_block_below_the_cumulative_ACK(IpVersion family)
     {
         // RFC 2883 §4: "If the receiver receives a duplicate segment, the first SACK block reports it."
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept();
         var start = b.PeerSeq;
         b.PeerSends(TcpFlags.Ack, new byte[100]);
@@ -310,11 +310,11 @@ public sealed class DsackReceiverTests
         Assert.All(b.TakeSent(), s => Assert.Equal(0, s.Repr.SackBlocks.Count));
     }
 
-    [Fact]
-    public void A_segment_overlapping_what_was_received_reports_the_overlap_then_the_out_of_order_blocks()
+    [Theory, BothFamilies]
+    public void A_segment_overlapping_what_was_received_reports_the_overlap_then_the_out_of_order_blocks(IpVersion family)
     {
         // RFC 2883 §4.1.2 / §4.2: the D-SACK block first, then the usual SACK blocks.
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept();
         var start = b.PeerSeq;
         b.PeerSends(TcpFlags.Ack, new byte[100]);
@@ -328,10 +328,10 @@ public sealed class DsackReceiverTests
         Assert.Equal(new SackBlock(start + 300, start + 400), ack.Repr.SackBlocks[1]);
     }
 
-    [Fact]
-    public void Without_SACK_no_D_SACK_is_sent()
+    [Theory, BothFamilies]
+    public void Without_SACK_no_D_SACK_is_sent(IpVersion family)
     {
-        var b = new TcpBench();
+        var b = new TcpBench(family: family);
         b.Accept(options: false);
         var start = b.PeerSeq;
         b.PeerSends(TcpFlags.Ack, new byte[100]);
