@@ -126,6 +126,32 @@ public class ReassemblerTests
     }
 
     [Fact]
+    public void A_first_fragment_whose_longer_unfragmentable_part_pushes_the_packet_past_65535_is_TooLarge_RFC8200_4_5()
+    {
+        using var r = New();
+        // The last fragment alone fits (a bare fixed header: 65528 + 7 = 65535)...
+        Assert.Equal(ReassemblyOutcome.Incomplete, Add(r, Fragment(65528, false, Bytes(7, 0))));
+        // ...but the first carries an 8-byte Destination Options header before its Fragment header: the reassembled
+        // Payload Length would be 65,543 (once an exception out of the old fixed output buffer).
+        var first = new byte[40 + 8 + 8 + 8];
+        first[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(4), 8 + 8 + 8);
+        first[6] = 60; // Destination Options
+        first[7] = 64;
+        Src.Write(first.AsSpan(8));
+        Dst.Write(first.AsSpan(24));
+        first[40] = 44; // next: Fragment
+        first[42] = 1; // PadN, 4 bytes
+        first[43] = 4;
+        first[48] = 17;
+        BinaryPrimitives.WriteUInt16BigEndian(first.AsSpan(50), 1); // offset 0, M set
+        BinaryPrimitives.WriteUInt32BigEndian(first.AsSpan(52), 7);
+        var key = new Ipv6FragmentKey(Src, Dst, 7);
+        Assert.Equal(ReassemblyOutcome.TooLarge, r.Add(key, first.AsSpan(0, 56), 0, true, first.AsSpan(56), 0, T0, out _, headerTag: 40));
+        Assert.Equal(0, r.BytesHeld);
+    }
+
+    [Fact]
     public void Atomic_fragment_is_processed_in_isolation_RFC6946()
     {
         using var r = New();

@@ -320,6 +320,22 @@ public class StackRulesTests
     }
 
     [Fact]
+    public void The_echo_socket_serves_ICMPv6_with_its_own_identifiers_a_bounded_counted_queue_and_one_family()
+    {
+        var (net, _, s, _) = Host();
+        using var echo = s.OpenIcmpv6Echo(21, capacity: 2);
+        Assert.Equal(IpVersion.V6, echo.Version);
+        Assert.Throws<InvalidOperationException>(() => s.OpenIcmpv6Echo(21));
+        using var icmp = new IcmpEchoSocket(s, 21); // ICMP and ICMPv6 identifiers are separate spaces
+        for (ushort seq = 0; seq < 5; seq++)
+            Assert.Equal(IpSendResult.Sent, echo.SendEcho(Ipv6Address.Loopback, seq, new byte[8], net.Now));
+        Assert.Equal(2, echo.Available);
+        Assert.Equal(3, echo.Dropped);
+        Assert.Equal(3, s.Statistics.Drops(DropReason.IcmpEchoQueueFull));
+        Assert.Throws<ArgumentException>(() => echo.SendEcho(Ipv4Address.Parse("192.0.2.1"), 9, new byte[8], net.Now));
+    }
+
+    [Fact]
     public void Packet_with_a_loopback_source_from_the_link_is_dropped_RFC4291_2_5_3()
     {
         var (net, _, s, i) = Host();
