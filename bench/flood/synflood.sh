@@ -7,6 +7,10 @@
 #
 #   sudo bench/flood/synflood.sh [SECONDS=60] [RATE=0 (as fast as the flooder goes)] [FAMILIES="4 6"]
 #
+# PERF=DIR: also samples netstackd with `perf record -g` for the middle of the flood (JIT symbols through
+# DOTNET_PerfMapEnabled) into DIR/perf-IPv4.data / -IPv6.data, and the flat profile (top symbols) into DIR/perf-IPv4.txt.
+# KERNEL=0 skips the kernel reference. LOOP_NICE=N runs netstackd with --loop-nice N (its loop thread's nice value).
+#
 # Needs root, gcc, python3, iproute2, a Release build of samples/netstackd. Network safety: everything lives in two
 # namespaces made here (nsfl-PID-*), addresses are documentation addresses only, and everything is deleted on exit.
 set -euo pipefail
@@ -49,7 +53,8 @@ while time.monotonic() < end:
     time.sleep(0.02)
 times.sort()
 pct = lambda p: times[min(len(times) - 1, max(0, int(len(times) * p + 0.999999) - 1))] if times else 99.0
-print('connects ok=%d failed=%d p50=%.4f p99=%.4f max=%.4f' % (len(times), failed, pct(0.5), pct(0.99), times[-1] if times else 99.0))
+slow = sum(1 for x in times if x >= 0.9)  # at least one SYN retransmission (Linux's initial RTO is 1 s)
+print('connects ok=%d failed=%d p50=%.4f p99=%.4f max=%.4f retransmitted=%d' % (len(times), failed, pct(0.5), pct(0.99), times[-1] if times else 99.0, slow))
 EOF
 cat > "$work/server.py" <<'EOF'
 import socket, sys
@@ -68,7 +73,8 @@ run_netstackd() {
   local fam=$1 target src mode
   if [ "$fam" = 6 ]; then target=2001:db8:1::3; src=2001:db8:1:0; mode=syn6; else target=198.51.100.3; src=198.51.100; mode=syn4; fi
   ip netns add "$ns"; ip -n "$ns" link set lo up
-  ip netns exec "$ns" dotnet "$dll" --tap "$tap" --address 198.51.100.3/24 --address 2001:db8:1::3/64 --tcp-echo 7 > "$work/d.log" 2>&1 &
+  [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+  ip netns exec "$ns" dotnet "$dll" --tap "$tap" --address 198.51.100.3/24 --address 2001:db8:1::3/64 --tcp-echo 7 ${LOOP_NICE:+--loop-nice "$LOOP_NICE"} > "$work/d.log" 2>&1 &
   local dpid=$!; pids+=("$dpid")
   for _ in $(seq 600); do grep -q "netstackd: ready" "$work/d.log" && break; sleep 0.1; done
   ip -n "$ns" addr add 198.51.100.1/24 dev "$tap"; ip -n "$ns" addr add 2001:db8:1::1/64 dev "$tap" nodad; ip -n "$ns" link set "$tap" up
@@ -79,10 +85,17 @@ run_netstackd() {
   pids+=("$!")
   ip netns exec "$ns" "$work/flooder" "$tap" "$mac" "$mode" "$target" "$src" "$rate" "$seconds" 7 > "$work/flood" &
   local fpid=$!; pids+=("$fpid")
+  if [ -n "${PERF:-}" ]; then
+    mkdir -p "$PERF"
+    ( sleep "$((seconds / 4))"; perf record -F 499 -g -p "$dpid" -o "$PERF/perf-IPv$fam.data" -- sleep "$((seconds / 2))" > /dev/null 2>&1
+      perf report -i "$PERF/perf-IPv$fam.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -150 > "$PERF/perf-IPv$fam.txt" ) &
+    perfpid=$!
+  fi
   local legit; legit=$(ip netns exec "$ns" python3 "$work/client.py" "$target" 7 "$seconds")
   wait "$fpid"
   local after; after=$(tx_counters "$ns" "$tap")
   peak=$(sort -n "$work/rss" | tail -1)
+  [ -n "${perfpid:-}" ] && { wait "$perfpid" || true; perfpid=; }
   kill -TERM "$dpid"; wait "$dpid" || true
   echo "netstackd IPv$fam: $(cat "$work/flood")"
   echo "  TAP tx/dropped before: $before, after: $after"
@@ -118,8 +131,8 @@ run_kernel() {
   ip netns del "$ns"; ip netns del "$ns2"
 }
 
-echo "SYN flood ${seconds}s, rate ${rate:-0} (0: as fast as the flooder goes), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "SYN flood ${seconds}s, rate ${rate:-0} (0: as fast as the flooder goes), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), netstackd loop nice ${LOOP_NICE:-0}"
 for fam in $families; do
   run_netstackd "$fam"
-  run_kernel "$fam"
+  [ "${KERNEL:-1}" = 0 ] || run_kernel "$fam"
 done

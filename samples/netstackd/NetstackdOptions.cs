@@ -45,6 +45,8 @@ public sealed class NetstackdOptions
     public int Backlog { get; private set; } = 1024;
     /// <summary>The TAP's kernel-side queue (frames waiting for us to read); bursts beyond it are dropped by the kernel.</summary>
     public int QueueLength { get; private set; } = 4096;
+    /// <summary>The loop thread's nice value (null: inherited; see StackHostOptions.LoopThreadNice).</summary>
+    public int? LoopNice { get; private set; }
     /// <summary>Half-open connections per listener before SYN cookies (null: the backlog).</summary>
     public int? SynQueue { get; private set; }
 
@@ -192,6 +194,7 @@ public sealed class NetstackdOptions
         private readonly Option<int> _backlog = new("--backlog") { Description = "TCP listen backlog (1 to 65535)", HelpName = "N", DefaultValueFactory = _ => 1024 };
         private readonly Option<int?> _synQueue = new("--syn-queue") { Description = "Half-open connections before SYN cookies (0 to 65535; default: the backlog)", HelpName = "N" };
         private readonly Option<int> _queueLength = new("--queue-len") { Description = "Frames the kernel holds for us on the TAP (1 to 1000000)", HelpName = "N", DefaultValueFactory = _ => 4096 };
+        private readonly Option<int?> _loopNice = new("--loop-nice") { Description = "Nice value of the stack's loop thread (-20 to 19; below 0 needs root): ahead of other tasks, it drains the TAP before the kernel drops", HelpName = "N" };
         private readonly Iperf3CommandLine.Options _iperf3 = new();
         private readonly Option<bool> _noOffloads = new("--no-offloads") { Description = "Open the TAP without virtio-net offloads (one plain frame per system call)" };
         private readonly Option<LogLevel> _logLevel = new("--log-level")
@@ -224,6 +227,7 @@ public sealed class NetstackdOptions
             _backlog.CustomParser = r => Int(r, 1, 65535) ?? 0;
             _queueLength.CustomParser = r => Int(r, 1, 1_000_000) ?? 0;
             _synQueue.CustomParser = r => Int(r, 0, 65535);
+            _loopNice.CustomParser = r => Int(r, -20, 19);
             _seed.CustomParser = r =>
             {
                 string value = r.Tokens[0].Value;
@@ -244,12 +248,12 @@ public sealed class NetstackdOptions
             _logLevel.CompletionSources.Add(Enum.GetNames<LogLevel>());
 
             foreach (var option in new Option[] { _tap, _pcap, _mac, _mtu, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot, _record,
-                _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _logLevel })
+                _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _logLevel })
                 option.Arity = ArgumentArity.ExactlyOne;
             foreach (var option in new Option[]
             {
                 _tap, _pcap, _mac, _mtu, _address, _gateway, _dhcp, _slaac, _noSlaac, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot,
-                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _noOffloads, _logLevel,
+                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _noOffloads, _logLevel,
             })
                 Root.Options.Add(option);
             foreach (var option in _iperf3.All) Root.Options.Add(option);
@@ -289,6 +293,7 @@ public sealed class NetstackdOptions
             o.Backlog = r.GetValue(_backlog);
             o.SynQueue = r.GetValue(_synQueue);
             o.QueueLength = r.GetValue(_queueLength);
+            o.LoopNice = r.GetValue(_loopNice);
             o.NoOffloads = r.GetValue(_noOffloads);
             o.LogLevel = r.GetValue(_logLevel);
             _iperf3.Bind(r, o.Iperf3);

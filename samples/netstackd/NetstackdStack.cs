@@ -33,6 +33,8 @@ public sealed record NetstackdStackOptions
 
     /// <summary>Publish the stack's "NetStack" meter (for dotnet-counters, OpenTelemetry); on by default.</summary>
     public bool EnableMetrics { get; init; } = true;
+    /// <summary>The loop thread's nice value (null: inherited; <see cref="StackHostOptions.LoopThreadNice"/>).</summary>
+    public int? LoopNice { get; init; }
 }
 
 /// <summary>
@@ -66,6 +68,7 @@ public sealed class NetstackdStack : IAsyncDisposable
             Tcp = options.Tcp,
             LoggerFactory = options.LoggerFactory,
             EnableMetrics = options.EnableMetrics,
+            Host = options.LoopNice is { } nice ? new StackHostOptions { LoopThreadNice = nice } : null,
         });
     }
 

@@ -179,6 +179,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     private void Run()
     {
         LogStarted(_logger, _devices.Length);
+        if (_options.LoopThreadNice is { } nice) ApplyNice(nice);
         var waitable = new List<int>();
         bool anyNonWaitable = false;
         foreach (int fd in _deviceDescriptors)
@@ -224,6 +225,17 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
             LogStopped(_logger);
             _stopped.TrySetResult();
         }
+    }
+
+    /// <summary>Whether <see cref="StackHostOptions.LoopThreadNice"/> was applied to the loop thread.</summary>
+    public bool LoopThreadNiceApplied { get; private set; }
+
+    private void ApplyNice(int nice)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        int tid = LibC.GetTid();
+        if (LibC.SetPriority(LibC.PRIO_PROCESS, (uint)tid, Math.Clamp(nice, -20, 19)) == 0) { LoopThreadNiceApplied = true; return; }
+        LogNiceFailed(_logger, nice, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
     }
 
     private void RunWork()
@@ -325,6 +337,9 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
 
     [LoggerMessage(6, LogLevel.Warning, "poll() failed with errno {Errno}")]
     private static partial void LogWaitFailed(ILogger logger, int errno);
+
+    [LoggerMessage(8, LogLevel.Warning, "Could not set the loop thread's nice value to {Nice} (errno {Errno}); it runs as inherited")]
+    private static partial void LogNiceFailed(ILogger logger, int nice, int errno);
 
     [LoggerMessage(7, LogLevel.Warning, "Device descriptor {Fd} reported poll events {Events:x}; no longer waited on")]
     private static partial void LogDeviceGone(ILogger logger, int fd, short events);

@@ -48,6 +48,15 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    public const int PRIO_PROCESS = 0;
+
+    /// <summary>setpriority(2): with PRIO_PROCESS and a thread id, the nice value of that one thread (Linux).</summary>
+    [LibraryImport(Lib, EntryPoint = "setpriority", SetLastError = true)]
+    public static partial int SetPriority(int which, uint who, int prio);
+
+    [LibraryImport(Lib, EntryPoint = "gettid")]
+    public static partial int GetTid();
+
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec
     {

@@ -152,6 +152,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     {
         Now = now;
         _synWork = 0;
+        _provenSynWork = 0;
         bool behind = false;
         foreach (var iface in _interfaces)
         {
@@ -175,6 +176,7 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
     }
 
     private int _synWork;
+    private int _provenSynWork;
 
     /// <summary>
     /// True while the stack is behind its devices: the last <see cref="Poll"/> took a full batch of
@@ -193,10 +195,13 @@ public sealed class NetworkStack : IPollable, IIpLayer, IClock, IPollRegistry, I
         if (frames > 0) Overloaded = true;
     }
 
-    bool IIpLayer.TryTakeSynWork(IpAddress remote)
+    bool IIpLayer.TryTakeSynWork(IpAddress remote, bool proven)
     {
         int budget = Options.SynsPerPollUnderLoad;
         if (!Overloaded || budget <= 0) return true;
+        // A source that completed a handshake lately (TcpProvenPeers) has a budget of its own: a flood from spoofed
+        // sources, on-link or off-link (which never complete one), cannot spend it (RFC 4987 §3).
+        if (proven && _provenSynWork < budget) { _provenSynWork++; return true; }
         // Under load, a SYN from an on-link source we have no link-layer address for goes first (RFC 6583 §7: spoofed
         // on-link sources must not cost resolutions; RFC 4987 §3): its answer would wait for a solicitation that the
         // neighbour cache's budget mostly refuses anyway. SYNs from resolved neighbours and off-link sources share the budget.

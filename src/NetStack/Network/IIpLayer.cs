@@ -156,11 +156,12 @@ public interface IIpLayer
     /// listener (RFC 4987 §3: under a flood, new handshakes are what a host gives up first; segments of established
     /// connections are never shed). True: answer this SYN from <paramref name="remote"/>. False: the layer is overloaded
     /// (its devices hold a backlog) and either the SYN comes from an on-link source not resolved in the neighbour cache or
-    /// this poll's SYN work budget is spent, so drop it (the layer counts it, <see cref="DropReason.TcpSynShed"/>). The
-    /// default never sheds (a layer without a receive backlog of its own, a test double); the composer answers from its
-    /// devices' backlog.
+    /// this poll's SYN work budget is spent, so drop it (the layer counts it, <see cref="DropReason.TcpSynShed"/>). A
+    /// <paramref name="proven"/> source (it completed a handshake lately, <c>TcpProvenPeers</c>) has a budget of its own
+    /// that the others cannot spend. The default never sheds (a layer without a receive backlog of its own, a test
+    /// double); the composer answers from its devices' backlog.
     /// </summary>
-    internal bool TryTakeSynWork(IpAddress remote) => true;
+    internal bool TryTakeSynWork(IpAddress remote, bool proven) => true;
 
     /// <summary>
     /// The egress pass below (docs/architecture.md, "The poll cycle"), for a transport whose output a received packet made

@@ -12,7 +12,7 @@ public sealed class NetstackdOptionsTests
     [
         "--tap", "--pcap", "--mac", "--mtu", "--address", "--gateway", "--dhcp", "--slaac", "--tcp-echo", "--udp-echo", "--discard",
         "--chargen", "--http", "--http-root", "--record", "--fault-drop", "--fault-reorder", "--fault-duplicate", "--seed", "--backlog",
-        "--syn-queue", "--queue-len", "--no-offloads", "--log-level", "--help", "--version",
+        "--syn-queue", "--queue-len", "--loop-nice", "--no-offloads", "--log-level", "--help", "--version",
     ];
 
     private static async Task<(int Code, string Out, string Err, NetstackdOptions? Ran)> Invoke(params string[] args)

@@ -78,9 +78,12 @@ public sealed class NetstackdPureTests
     public void Backlog_and_SYN_queue_parse()
     {
         Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--tcp-echo", "7", "--backlog", "64", "--syn-queue", "0", "--queue-len", "100"], out var o, out var error), error);
+        Assert.Null(o.LoopNice);
         Assert.Equal(100, o.QueueLength);
         Assert.Equal(64, o.Backlog);
         Assert.Equal(0, o.SynQueue);
+        Assert.True(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--loop-nice", "-10"], out o, out error), error);
+        Assert.Equal(-10, o.LoopNice);
     }
 
     [Theory]
@@ -93,6 +96,7 @@ public sealed class NetstackdPureTests
     [InlineData("--mac needs a value", "--tap", "t", "--mac")]
     [InlineData("--backlog: '0' is not between 1 and 65535", "--tap", "t", "--dhcp", "--backlog", "0")]
     [InlineData("--syn-queue: '-1' is not between 0 and 65535", "--tap", "t", "--dhcp", "--syn-queue", "-1")]
+    [InlineData("--loop-nice: '-21' is not between -20 and 19", "--tap", "t", "--dhcp", "--loop-nice", "-21")]
     [InlineData("--gateway 203.0.113.1 is not on any IPv4 subnet given", "--tap", "t", "--address", "198.51.100.3/24", "--gateway", "203.0.113.1")]
     [InlineData("--tap is given more than once", "--tap", "t", "--tap", "u", "--dhcp")]
     [InlineData("--mac: '03:00:00:00:00:01' is a group or zero address, not an interface address", "--tap", "t", "--dhcp", "--mac", "03:00:00:00:00:01")]

@@ -19,7 +19,7 @@ public class SynShedUnderLoadTests
     private static readonly MacAddress StackMac = MacAddress.Parse("02:00:00:00:00:01");
     private static readonly Instant Ready = Instant.FromSeconds(15);
 
-    private static (NetworkStack Stack, TappedLink Device, TcpLayer Tcp) Build(int synsPerPoll)
+    private static (NetworkStack Stack, TappedLink Device, TcpLayer Tcp) Build(int synsPerPoll, int provenPeerSlots = 4096)
     {
         var host = new TappedStack(new StackOptions { MaxFramesPerPoll = 256, SynsPerPollUnderLoad = synsPerPoll }, seed: 1);
         var stack = host.Stack;
@@ -30,7 +30,7 @@ public class SynShedUnderLoadTests
             Slaac = false,
         });
         // SYN queue 0: every SYN answered is answered with a cookie, so SynCookiesSent counts the answers; no listener budget.
-        var tcp = new TcpLayer(stack, new SeededRandom(2), new TcpSettings { SynQueueLength = 0, ListenerSynRate = 0 });
+        var tcp = new TcpLayer(stack, new SeededRandom(2), new TcpSettings { SynQueueLength = 0, ListenerSynRate = 0, ProvenPeerSlots = provenPeerSlots });
         stack.RegisterTransport(IpProtocol.Tcp, tcp);
         stack.RegisterPollable(tcp);
         tcp.Listen(new IpEndpoint(Ipv4Address.Any, 80), 128);
@@ -54,14 +54,17 @@ public class SynShedUnderLoadTests
     }
 
     /// <summary>A SYN from the resolved peer, from source port <paramref name="port"/>.</summary>
-    private static byte[] PeerSyn(ushort port)
+    private static byte[] PeerSyn(ushort port) => SynFrom(PeerMac, Peer, port);
+
+    /// <summary>A SYN from <paramref name="source"/> (link address <paramref name="mac"/>) to us, port 80.</summary>
+    private static byte[] SynFrom(MacAddress mac, Ipv4Address source, ushort port)
     {
         var tcp = new TcpRepr { SourcePort = port, DestinationPort = 80, SequenceNumber = new SeqNumber(port * 1000u), Flags = TcpFlags.Syn, Window = 64240, Mss = 1460 };
         var segment = new byte[tcp.HeaderLength];
-        tcp.Write(segment, default, Peer, Us);
+        tcp.Write(segment, default, source, Us);
         var f = new byte[14 + 20 + segment.Length];
-        new EthernetRepr(PeerMac, StackMac, EtherType.Ipv4).Write(f);
-        new Ipv4Repr(Peer, Us, IpProtocol.Tcp, segment.Length).Write(f.AsSpan(14));
+        new EthernetRepr(mac, StackMac, EtherType.Ipv4).Write(f);
+        new Ipv4Repr(source, Us, IpProtocol.Tcp, segment.Length).Write(f.AsSpan(14));
         segment.CopyTo(f.AsSpan(34));
         return f;
     }
@@ -123,6 +126,54 @@ public class SynShedUnderLoadTests
         Assert.False(device.InputPending);
         Assert.Equal(256 + 3 * 10, tcp.Stats.SynCookiesSent);
         Assert.Equal(1_000 - 256 - 3 * 10, stack.Statistics.Drops(DropReason.TcpSynShed));
+    }
+
+    private static readonly MacAddress Peer2Mac = MacAddress.Parse("02:00:00:00:00:03");
+    private static readonly Ipv4Address Peer2 = Ipv4Address.Parse("192.0.2.3");
+
+    /// <summary>
+    /// The peer (resolved, and proven: it completed a handshake lately) and a second resolved neighbour that never did;
+    /// 1,000 SYNs, every 50th from the peer (20), the others from the second neighbour. Returns the SYN,ACKs to the peer.
+    /// </summary>
+    private static int FloodFromAResolvedNeighbour(NetworkStack stack, TappedLink device, TcpLayer tcp)
+    {
+        ResolvePeer(stack, device);
+        device.Inject(Frames.Ethernet(Peer2Mac, MacAddress.Broadcast, EtherType.Arp, Frames.Arp(ArpRepr.Request(Peer2Mac, Peer2, Us))));
+        device.Take();
+        var now = Ready + TimeSpan.FromSeconds(1);
+        tcp.NoteHandshakeCompleted(new IpAddress(Peer), now);
+        ushort port = 10_000;
+        for (int i = 0; i < 1_000; i++) device.Inject(i % 50 == 0 ? PeerSyn(port++) : SynFrom(Peer2Mac, Peer2, port++));
+        for (int i = 0; i < 4; i++) stack.Poll(now);
+        Assert.False(device.InputPending);
+        // What the polls sent (at stack time `now`) reaches the tap once the simulator's clock gets there.
+        device.Owner.RunUntil(now + TimeSpan.FromMilliseconds(100));
+        return device.Take().Count(f => f.Length >= 34 + 20 && f[12] == 0x08 && f[13] == 0
+            && new Ipv4Address(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(14 + 16))) == Peer);
+    }
+
+    [Fact]
+    public void Behind_its_device_a_proven_peer_has_a_SYN_budget_that_other_resolved_sources_cannot_spend_RFC4987_3()
+    {
+        var (stack, device, tcp) = Build(synsPerPoll: 10);
+        int answered = FloodFromAResolvedNeighbour(stack, device, tcp);
+        Assert.Equal(20, tcp.Stats.ProvenPeerSyns);
+        // Poll 1 answers its 256 (6 proven); polls 2 to 4 answer the 14 proven SYNs and 10 per poll of the other 730.
+        Assert.Equal(256 + 14 + 3 * 10, tcp.Stats.SynCookiesSent);
+        Assert.Equal(730 - 3 * 10, stack.Statistics.Drops(DropReason.TcpSynShed));
+        Assert.Equal(20, answered);
+    }
+
+    [Fact]
+    public void Without_the_proven_peer_table_the_returning_peer_shares_the_budget_and_loses_SYNs()
+    {
+        // The control of the test above: with ProvenPeerSlots = 0, the peer's SYNs compete with the flood for 10 per poll.
+        var (stack, device, tcp) = Build(synsPerPoll: 10, provenPeerSlots: 0);
+        int answered = FloodFromAResolvedNeighbour(stack, device, tcp);
+        Assert.Equal(0, tcp.Stats.ProvenPeerSyns);
+        Assert.Equal(256 + 3 * 10, tcp.Stats.SynCookiesSent);
+        // Poll 1 answers the peer's first 6; after that it takes turns with the flood for 10 per poll (1 in 50 of them).
+        Assert.InRange(answered, 6, 19);
     }
 
     [Fact]

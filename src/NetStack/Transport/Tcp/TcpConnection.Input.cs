@@ -169,6 +169,7 @@ public sealed partial class TcpConnection
         _rtxDeadline = _sndUna == _sndNxt ? Instant.MaxValue : _rtxDeadline;
         InitReceiveSpace(now);
         ArmKeepalive(now);
+        _layer.NoteHandshakeCompleted(Remote.Address, now);
         if (Listener is { } l) l.OnEstablished(this);
     }
 

@@ -38,7 +38,19 @@ public sealed class TcpLayer : ITransportHandler, IPollable, IEgressParticipant
         _random = random;
         Settings = settings ?? new TcpSettings();
         Secrets = new TcpSecrets(random);
+        ProvenPeers = new TcpProvenPeers(Math.Max(1, Settings.ProvenPeerSlots), Settings.ProvenPeerLifetime, Secrets.ProvenPeerKey);
     }
+
+    /// <summary>Remote addresses that completed a handshake lately: their SYNs are preferred under a flood (see <see cref="TcpProvenPeers"/>).</summary>
+    internal TcpProvenPeers ProvenPeers { get; }
+
+    /// <summary>A connection reached ESTABLISHED: its remote address is proven to answer (RFC 4987 §3).</summary>
+    internal void NoteHandshakeCompleted(IpAddress remote, Instant now)
+    {
+        if (Settings.ProvenPeerSlots > 0) ProvenPeers.Add(remote, now);
+    }
+
+    private bool IsProven(IpAddress remote, Instant now) => Settings.ProvenPeerSlots > 0 && ProvenPeers.Contains(remote, now);
 
     /// <summary>The settings every connection starts with.</summary>
     public TcpSettings Settings { get; }
@@ -232,7 +244,11 @@ public sealed class TcpLayer : ITransportHandler, IPollable, IEgressParticipant
         }
         if (!seg.Syn) return;
         // The listener's SYN budget (RFC 4987 §3.2): beyond it a SYN is dropped here, before any SYN,ACK, cookie or state.
-        if (!listener.TryTakeSyn(now)) { Stats.SynDroppedRateLimited++; return; }
+        // A source that completed a handshake lately takes from a budget of its own, which SYNs from spoofed sources
+        // (that never complete one) cannot use up (RFC 4987 §3).
+        bool proven = IsProven(remote.Address, now);
+        if (proven) Stats.ProvenPeerSyns++;
+        if (!listener.TryTakeSyn(now, proven)) { Stats.SynDroppedRateLimited++; return; }
 
         // A full accept queue refuses new handshakes whether or not cookies are on (Linux's tcp_conn_request drops the SYN
         // when sk_acceptq_is_full): a SYN,ACK now would let the client believe in a connection that cannot be queued. The
@@ -241,7 +257,7 @@ public sealed class TcpLayer : ITransportHandler, IPollable, IEgressParticipant
         // Load-based shedding (RFC 4987 §3): while the loop is behind its device, only a budget of SYNs per poll is
         // answered; the rest are dropped here (counted DropReason.TcpSynShed by the stack) so that established
         // connections' segments queued behind a flood are reached sooner. The client retransmits (RFC 9293 §3.8.3).
-        if (!_ip.TryTakeSynWork(remote.Address)) return;
+        if (!_ip.TryTakeSynWork(remote.Address, proven)) return;
         var repr = seg.ToRepr();
         if (listener.SynQueueFull || _connections.Count >= Settings.MaxConnections)
         {

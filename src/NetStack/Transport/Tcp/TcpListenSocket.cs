@@ -21,13 +21,26 @@ public sealed class TcpListenSocket
         Local = local;
         Backlog = Math.Max(1, backlog);
         Settings = settings;
-        if (settings.ListenerSynRate > 0) _synBudget = new TokenBucket(settings.ListenerSynRate, Math.Max(1, settings.ListenerSynBurst));
+        if (settings.ListenerSynRate > 0)
+        {
+            _synBudget = new TokenBucket(settings.ListenerSynRate, Math.Max(1, settings.ListenerSynBurst));
+            _provenSynBudget = new TokenBucket(settings.ListenerSynRate, Math.Max(1, settings.ListenerSynBurst));
+        }
     }
 
     private readonly TokenBucket? _synBudget;
+    private readonly TokenBucket? _provenSynBudget;
 
-    /// <summary>Takes one SYN from the listener's budget (<see cref="TcpSettings.ListenerSynRate"/>); false: drop it.</summary>
-    internal bool TryTakeSyn(Instant now) => _synBudget is null || _synBudget.TryTake(now);
+    /// <summary>
+    /// Takes one SYN from the listener's budget (<see cref="TcpSettings.ListenerSynRate"/>); false: drop it. SYNs from
+    /// proven peers (<see cref="TcpProvenPeers"/>) take from a second bucket of the same size, so a flood from spoofed
+    /// sources cannot spend it.
+    /// </summary>
+    internal bool TryTakeSyn(Instant now, bool proven = false)
+    {
+        var bucket = proven ? _provenSynBudget : _synBudget;
+        return bucket is null || bucket.TryTake(now);
+    }
 
     /// <summary>The address and port listened on (an unspecified address: every local address).</summary>
     public IpEndpoint Local { get; }

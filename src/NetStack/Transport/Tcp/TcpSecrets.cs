@@ -20,6 +20,9 @@ internal sealed class TcpSecrets
         _tsK0 = random.NextUInt64(); _tsK1 = random.NextUInt64();
     }
 
+    /// <summary>The key of the proven-peer table's hash (<see cref="TcpProvenPeers"/>), derived from the secrets (no draw of its own).</summary>
+    public ulong ProvenPeerKey => SipHash.Hash(_tsK0, _tsK1, "proven peers"u8);
+
     public SeqNumber InitialSequence(IpEndpoint local, IpEndpoint remote, Instant now)
     {
         Span<byte> b = stackalloc byte[40];

@@ -135,6 +135,15 @@ public sealed record TcpSettings
     /// <summary>The SYNs a listener may take at once beyond <see cref="ListenerSynRate"/> (the bucket's depth).</summary>
     public int ListenerSynBurst { get; init; } = 20_000;
     /// <summary>
+    /// Remote addresses remembered as proven (they completed a handshake within <see cref="ProvenPeerLifetime"/>): their
+    /// SYNs take a listener budget of their own and go first when the stack sheds SYNs under load, so that a flood from
+    /// spoofed sources (which never complete a handshake) does not lock out returning clients (RFC 4987 §3). A
+    /// direct-mapped table (newest wins a slot; about 40 bytes a slot). 0: off.
+    /// </summary>
+    public int ProvenPeerSlots { get; init; } = 4096;
+    /// <summary>How long a completed handshake vouches for its remote address (<see cref="ProvenPeerSlots"/>).</summary>
+    public TimeSpan ProvenPeerLifetime { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
     /// Out-of-order ranges (holes) the receive side keeps; a segment that would open one more is dropped and retransmitted.
     /// With an auto-tuned window of thousands of segments random loss opens many at once (about 5 per 100 segments at
     /// 5 % loss), each of which a retransmission fills within a round trip; Linux bounds its out-of-order queue only by the

@@ -77,6 +77,8 @@ public sealed class TcpStatistics
     public long SynDropped;
     /// <summary>SYNs dropped because the listener's accept queue was full (Linux: ListenOverflows on the SYN).</summary>
     public long SynDroppedAcceptQueueFull;
+    /// <summary>SYNs to a listener from proven peers (addresses that completed a handshake lately, <see cref="TcpSettings.ProvenPeerSlots"/>).</summary>
+    public long ProvenPeerSyns;
     /// <summary>SYNs dropped by a listener's SYN budget (<see cref="TcpSettings.ListenerSynRate"/>).</summary>
     public long SynDroppedRateLimited;
     /// <summary>Handshake-completing ACKs (ordinary or cookie) that found the accept queue full.</summary>
