@@ -15,22 +15,27 @@ internal static class SimGoodput
     public static readonly int[] RttsMs = [1, 10, 50, 100, 200];
     public static readonly double[] Losses = [0, 0.001, 0.01, 0.05];
 
+    /// <summary>The sender's idle gaps in the last <see cref="Run"/> (<see cref="GapTracer"/>).</summary>
+    public static string Gaps { get; private set; } = "";
+
     /// <summary>The result of one cell.</summary>
     public readonly record struct Cell(double BytesPerSecond, bool Complete, bool Corrupt, long Retransmissions, long Timeouts, TimeSpan Elapsed, long Probes = 0);
 
     /// <summary>Runs one transfer of <paramref name="bytes"/> and returns its goodput.</summary>
-    public static Cell Run(ulong seed, double rttMs, double loss, TcpSettings settings, long bytes)
+    public static Cell Run(ulong seed, double rttMs, double loss, TcpSettings settings, long bytes, TimeSpan stretchAckHold = default)
     {
         var start = Instant.FromSeconds(1);
         var sim = new Simulator(seed, start) { MaxPollsPerInstant = 10_000_000 };
         var link = new LinkOptions { Latency = TimeSpan.FromMicroseconds(rttMs * 500.0) };
-        using var pair = new StackPair(sim.Random, link, loss, settings, start);
+        using var pair = new StackPair(sim.Random, link, loss, settings, start, stretchAckHold);
         var flow = pair.StartFlow(bytes, verify: true, start);
         sim.AddNode("A", new AppNode(pair.A, flow.Step), pair.DeviceA);
         sim.AddNode("B", new AppNode(pair.B, flow.Step), pair.DeviceB);
         bool done = sim.RunUntil(() => flow.Done || flow.Corrupt, start + TimeSpan.FromHours(10));
         var elapsed = sim.Now - start;
         double bps = flow.Received / elapsed.TotalSeconds;
+        var sa = pair.TcpA.Stats; var sb = pair.TcpB.Stats;
+        Gaps = pair.GapsA + $"\nA: paws={sa.PawsDropped} oow={sa.OutOfWindow} challenge={sa.ChallengeAcks}/{sa.ChallengeAcksSuppressed} sent={sa.SegmentsSent} rcvd={sa.SegmentsReceived}; B: paws={sb.PawsDropped} oow={sb.OutOfWindow} challenge={sb.ChallengeAcks}/{sb.ChallengeAcksSuppressed} sent={sb.SegmentsSent} rcvd={sb.SegmentsReceived} dsacks={sb.DsacksSent}; stretch sent={pair.StretchB?.AcksSent} coalesced={pair.StretchB?.AcksCoalesced}; faultA {pair.FaultA?.TransmitStatistics.Dropped}/{pair.FaultA?.TransmitStatistics.Frames} faultB {pair.FaultB?.TransmitStatistics.Dropped}/{pair.FaultB?.TransmitStatistics.Frames}";
         return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed, pair.TcpA.Stats.TailLossProbes);
     }
 

@@ -18,7 +18,7 @@ internal sealed class StackPair : IDisposable
     public static readonly Ipv4Address AddressB = Ipv4Address.Parse("192.0.2.2");
     private readonly InMemoryLink _link;
 
-    public StackPair(IRandomSource random, LinkOptions link, double loss, TcpSettings settings, Instant now)
+    public StackPair(IRandomSource random, LinkOptions link, double loss, TcpSettings settings, Instant now, TimeSpan stretchAckHold = default)
     {
         _link = InMemoryLink.Ethernet(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"), link);
         INetDevice devA = _link.A, devB = _link.B;
@@ -28,6 +28,9 @@ internal sealed class StackPair : IDisposable
             devA = FaultA = new FaultInjector(_link.A, random, transmit: profile);
             devB = FaultB = new FaultInjector(_link.B, random, transmit: profile);
         }
+        // B (the receiver) acknowledges like a busy Linux receiver when asked: one ACK per burst (StretchAckDevice).
+        if (stretchAckHold > TimeSpan.Zero) devB = StretchB = new StretchAckDevice(devB, stretchAckHold);
+        devA = GapsA = new GapTracer(devA);
         DeviceA = devA;
         DeviceB = devB;
         A = new NetworkStack(new StackOptions(), random);
@@ -46,6 +49,8 @@ internal sealed class StackPair : IDisposable
     public INetDevice DeviceB { get; }
     public FaultInjector? FaultA { get; }
     public FaultInjector? FaultB { get; }
+    public StretchAckDevice? StretchB { get; }
+    public GapTracer GapsA { get; }
     public TcpLayer TcpA { get; }
     public TcpLayer TcpB { get; }
     public InMemoryLink Link => _link;
@@ -62,6 +67,7 @@ internal sealed class StackPair : IDisposable
     {
         FaultA?.Dispose();
         FaultB?.Dispose();
+        StretchB?.Dispose();
         _link.Dispose();
     }
 }

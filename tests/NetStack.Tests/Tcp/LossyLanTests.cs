@@ -174,4 +174,65 @@ public sealed class LossyLanTests
         var probe = Assert.Single(Data(b));
         Assert.Equal(s[9].Seq + seg, probe.Seq);
     }
+
+    [Theory, BothFamilies]
+    public void On_a_LAN_unanswered_probes_are_repeated_with_exponential_backoff_before_the_RTO(IpVersion family)
+    {
+        // RTT 1 ms: PTO = 2·SRTT = 2 ms (TcpSettings.TailLossProbeMinimum), RTO = 200 ms (the minimum). The first probe is
+        // two new segments; when nothing at all answers (the probe or its ACK lost, one in ten at 5 % loss each way), further
+        // probes retransmit the last segment after PTO, then 2·PTO, 4·PTO... (RFC 9002 §6.2.1's backoff) while that is still
+        // before the RTO (TcpSettings.MaxTailLossProbes): one answered probe then saves the 200 ms and the cwnd collapse.
+        var (b, c) = TcpBench.Established(TimeSpan.FromMilliseconds(1), family);
+        int seg = c.SendMss;
+        c.Send(new byte[seg * 12]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(10, s.Count);
+        var start = b.Now;
+        var probes = new List<(Instant At, List<SentSegment> Segments)>();
+        while (b.Now < start + TimeSpan.FromMilliseconds(150))
+        {
+            b.RunUntil(Instant.Min(b.Layer.NextDeadline, start + TimeSpan.FromMilliseconds(150)));
+            var sent = Data(b);
+            if (sent.Count > 0) probes.Add((b.Now, sent));
+        }
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        Assert.True(probes.Count >= 6, $"{probes.Count} probes in 150 ms: {string.Join(", ", probes.Select(p => (p.At - start).TotalMilliseconds))}");
+        Assert.Equal(start + TimeSpan.FromMilliseconds(2), probes[0].At);
+        Assert.Equal(2, probes[0].Segments.Count); // new data
+        var last = probes[0].Segments[1].Seq;
+        for (int i = 1; i < probes.Count; i++)
+        {
+            Assert.Equal(TimeSpan.FromMilliseconds(2 << (i - 1)), probes[i].At - probes[i - 1].At);
+            Assert.Equal(last, Assert.Single(probes[i].Segments).Seq); // the last segment again
+        }
+        // The latest probe is answered: everything arrived, no RTO ever fires.
+        b.PeerSends(TcpFlags.Ack, ack: last + seg);
+        b.RunUntil(b.Now + TimeSpan.FromSeconds(2));
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+        Assert.Equal(0, c.SendQueueLength);
+    }
+
+    [Theory, BothFamilies]
+    public void A_SACK_of_the_data_of_the_FIN_segment_is_a_delivery_that_lets_RACK_find_the_hole_before_it(IpVersion family)
+    {
+        // A SACK block covers data (RFC 2018 §3; our receiver leaves the FIN's octet out, Linux's includes it): the last
+        // segment, which carries the FIN, counts as delivered when its data is SACKed, so RACK (RFC 8985 §6.2) deems the
+        // unacknowledged segment before it lost after the reordering window (min_RTT / 4), not after a probe or the RTO.
+        var (b, c) = Connected(family);
+        int seg = c.SendMss;
+        c.Send(new byte[seg * 3]);
+        c.Close();
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(3, s.Count);
+        Assert.True(s[2].Has(TcpFlags.Fin));
+        b.Advance(Rtt);
+        b.PeerSends(TcpFlags.Ack, ack: s[1].Seq, sack: Sack(s[2].Seq, s[2].Seq + seg));
+        b.Advance(Rtt / 4 + OneMicro);
+        var rtx = Assert.Single(Data(b));
+        Assert.Equal(s[1].Seq, rtx.Seq);
+        Assert.Equal(0, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+    }
 }

@@ -29,7 +29,10 @@ public sealed partial class TcpConnection
             while (ri < _sack.Count && _sack[ri].End <= r.Start) ri++;
             if (ri == _sack.Count) break;
             var (s, e) = _sack[ri];
-            if (s > r.Start || e < r.End) continue;
+            // A SACK block covers data only (RFC 2018 §3, Linux's receiver includes a FIN, ours does not): the FIN's
+            // octet at the end of the last record need not be covered for the record to count as delivered.
+            var end = _finSent && r.End == _finSeq + 1 && r.End - r.Start > 1 ? r.End - 1 : r.End;
+            if (s > r.Start || e < end) continue;
             if (rack) _rack.OnDelivered(r, now, tsEcr);
             _sent.MarkSacked(i);
         }

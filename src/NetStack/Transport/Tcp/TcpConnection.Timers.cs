@@ -40,6 +40,15 @@ public sealed partial class TcpConnection
         if (!_sackEnabled || _tlpOutstanding || (_fastRecovery && !RecoveryTailStalled) || _rtoRecovery || BytesInFlight == 0
             || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
         {
+            // A further probe stays armed across ACKs that do not reach TLP.end_seq (ScheduleFurtherProbe): they show the
+            // path works but say nothing of the probe, whose ACK may be the one lost; it goes no earlier than a PTO from now.
+            if (_tlpOutstanding && _tlpRetryPending && !_rtoRecovery && BytesInFlight > 0)
+            {
+                var earliest = now + TimeSpan.FromTicks((ProbeTimeoutMicros() << Math.Min(_tlpBackoff, 20)) * 10);
+                var at = _tlpDeadline == Instant.MaxValue ? earliest : Instant.Max(_tlpDeadline, earliest);
+                _tlpDeadline = at < _rtxDeadline ? at : Instant.MaxValue;
+                return;
+            }
             _tlpDeadline = Instant.MaxValue;
             return;
         }
@@ -47,13 +56,16 @@ public sealed partial class TcpConnection
         _tlpDeadline = Instant.Min(deadline, _rtxDeadline); // "If Now() + PTO > TCP_RTO_expire(): PTO = TCP_RTO_expire() - Now()"
     }
 
-    /// <summary>RFC 8985 §7.2 PTO: 2·SRTT, plus WCDelAckT when one segment is in flight; 1 s before any RTT sample.</summary>
+    /// <summary>
+    /// RFC 8985 §7.2 PTO: 2·SRTT, plus WCDelAckT when one segment is in flight; 1 s before any RTT sample; at least
+    /// <see cref="TcpSettings.TailLossProbeMinimum"/> (timer granularity).
+    /// </summary>
     private long ProbeTimeoutMicros()
     {
         if (!_rtt.HasSample) return 1_000_000;
         long pto = 2 * _rtt.SmoothedMicros;
         if (BytesInFlight <= _mss) pto += 200_000; // WCDelAckT
-        return Math.Max(pto, 10_000);
+        return Math.Max(pto, _settings.TailLossProbeMinimum.Ticks / 10);
     }
 
     /// <summary>The least delayed-ACK time of a Linux receiver (TCP_ATO_MIN, 40 ms): how long a lone new segment may wait for its ACK.</summary>
@@ -61,20 +73,31 @@ public sealed partial class TcpConnection
 
     /// <summary>
     /// RFC 8985 §7.3: send one new segment if there is one and the receive window allows (cwnd does not apply), else
-    /// retransmit the last segment sent; remember TLP.end_seq / TLP.is_retrans and re-arm the RTO.
+    /// retransmit the last segment sent; remember TLP.end_seq / TLP.is_retrans and re-arm the RTO. A further probe
+    /// (<see cref="TcpSettings.MaxTailLossProbes"/>) retransmits: the last segment, or in recovery the first hole.
     /// </summary>
     private void OnTailLossProbe(Instant now)
     {
         _tlpDeadline = Instant.MaxValue;
-        bool second = _tlpOutstanding && _tlpRetryPending;
+        bool further = _tlpOutstanding && _tlpRetryPending;
         _tlpRetryPending = false;
-        if (BytesInFlight == 0 || (_fastRecovery && !RecoveryTailStalled) || _rtoRecovery || (_tlpOutstanding && !second)) return;
+        if (further && _fastRecovery && !RecoveryTailStalled && BytesInFlight > 0)
+        {
+            // Recovery has something to send or a RACK timer to wait for: not a stalled tail yet; look again a PTO later.
+            _tlpRetryPending = true;
+            var at = now + TimeSpan.FromTicks(ProbeTimeoutMicros() * 10);
+            _tlpDeadline = at < _rtxDeadline ? at : Instant.MaxValue;
+            return;
+        }
+        if (BytesInFlight == 0 || (_fastRecovery && !RecoveryTailStalled) || _rtoRecovery || (_tlpOutstanding && !further)) return;
+        if (!further) _tlpProbes = _tlpBackoff = 0;
         var seq = _sndNxt;
         int available = DataEnd - seq;
         int wnd = (_sndUna + _sndWnd) - seq;
         int len = Math.Min(Math.Min(available, _mss), wnd);
-        if (_fastRecovery && !second && (_sent.LostBytes > 0 || len <= 0 || _finSent))
+        if (_fastRecovery && (_sent.LostBytes > 0 || len <= 0 || _finSent || (further && _tlpIsRetrans)))
         {
+            // A further probe after an unanswered retransmitted one: the hole again (the retransmission or its ACK was lost).
             // In recovery the tail is the first hole: a segment deemed lost that waits for PRR's cwnd, or, with no new data
             // to probe with, the first unSACKed segment (a retransmission whose loss nothing later can reveal). The probe is
             // its retransmission, sent regardless of cwnd (as RFC 6675 §5 step 4.2 sends the first one); the last segment,
@@ -93,12 +116,13 @@ public sealed partial class TcpConnection
             _tlpIsRetrans = true;
             _tlpEndSeq = _sndNxt;
             _layer.Stats.TailLossProbes++;
-            _rtxDeadline = now + Rto;
+            if (!further) _rtxDeadline = now + Rto;
+            ScheduleFurtherProbe(now, retransmitted: true, loneNewSegment: false);
             return;
         }
         bool isRetrans;
         int probeLen;
-        if (len > 0 && !_finSent && !second)
+        if (len > 0 && !_finSent && !further)
         {
             probeLen = 0;
             // RFC 8985 §7.3 sends one new segment. A receiver that has acknowledged everything before it may hold the ACK
@@ -120,6 +144,27 @@ public sealed partial class TcpConnection
                 len = Math.Min(Math.Min(DataEnd - seq, _mss), (_sndUna + _sndWnd) - seq);
             }
             isRetrans = false;
+        }
+        else if (further && FirstUnsackedBelowSacked() is int hole and >= 0)
+        {
+            // A further probe while part of the flight is SACKed: the last segment is SACKed (or beyond a hole), and its
+            // retransmission would draw a D-SACK that tells nothing; the hole at the left is what is missing. It stays
+            // undetected when the only delivery after it was a retransmission whose SACK echoes an older timestamp (RFC 8985
+            // §6.2 step 2 cannot use it), so the probe retransmits it, as an RTO would (RFC 6298 §5.4) but without the cut.
+            var rec = _sent[hole];
+            var start = _sack.NextHole(rec.Start, rec.End, out var holeEnd);
+            var dataEnd = _finSent ? _finSeq : DataEnd;
+            int dataLen = Math.Max(0, Math.Min(SeqNumber.Min(holeEnd, dataEnd) - start, _mss));
+            bool fin = _finSent && start + dataLen == _finSeq && holeEnd > _finSeq;
+            if (dataLen == 0 && !fin) return;
+            SendData(start, dataLen, fin, now);
+            probeLen = dataLen + (fin ? 1 : 0);
+            if (start > rec.Start && _sent.Split(hole, start)) { _sent.MarkSacked(hole); hole++; }
+            _sent.Split(hole, start + probeLen);
+            _sent.MarkRetransmitted(hole, now, TsNow(now));
+            Retransmissions++;
+            _layer.Stats.Retransmissions++;
+            isRetrans = true;
         }
         else
         {
@@ -147,21 +192,44 @@ public sealed partial class TcpConnection
         _tlpEndSeq = _sndNxt;
         _layer.Stats.TailLossProbes++;
         _timing = false;
-        if (!second) _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe (the second leaves it)
-        if (!isRetrans)
+        if (!further) _rtxDeadline = now + Rto; // RFC 8985 §7.3: re-arm the RTO after the probe (further ones leave it)
+        ScheduleFurtherProbe(now, isRetrans, loneNewSegment: !isRetrans && probeLen < 2 * _mss);
+    }
+
+    /// <summary>The first segment not SACKed when a later one is SACKed (a hole), or -1.</summary>
+    private int FirstUnsackedBelowSacked()
+    {
+        if (_sack.SackedBytes == 0) return -1;
+        int hole = -1;
+        for (int i = 0; i < _sent.Count; i++)
         {
-            // A probe of new data is one segment in order, whose ACK the receiver may delay (RFC 9293 §3.8.6.3); if that ACK
-            // or the probe is lost, RFC 8985 leaves the tail to the RTO. When nothing at all has come back one PTO plus the
-            // peer's delayed ACK later, and that is still before the RTO, a second probe retransmits the last segment (the
-            // probe of the original TLP, draft-dukkipati-tcpm-tcp-loss-probe, which allowed two): a duplicate is answered
-            // at once (RFC 5681 §4.2, with a D-SACK, RFC 2883), which also tells whether the first probe arrived.
-            var retry = now + TimeSpan.FromTicks((ProbeTimeoutMicros() + PeerDelayedAckMicros) * 10);
-            if (retry < _rtxDeadline)
-            {
-                _tlpRetryPending = true;
-                _tlpDeadline = retry;
-            }
+            if (!_sent[i].Sacked) { if (hole < 0) hole = i; }
+            else if (hole >= 0) return hole;
         }
+        return -1;
+    }
+
+    /// <summary>
+    /// RFC 8985 leaves a tail whose probe draws no ACK at all to the RTO: the probe or its ACK was lost (at 5 % loss each
+    /// way, one probe in ten), and the RTO (200 ms at least) then costs hundreds of LAN round trips and cwnd. Instead, while
+    /// the next probe would still go before the RTO and fewer than <see cref="TcpSettings.MaxTailLossProbes"/> were sent,
+    /// another probe retransmits after PTO (plus the peer's delayed-ACK time after a lone new segment, whose ACK the
+    /// receiver may hold, RFC 9293 §3.8.6.3), doubled after each retransmitted probe: QUIC's repeated probe timeouts
+    /// (RFC 9002 §6.2.1, "the PTO period is doubled each time a PTO expires"), and the second probe of the original TLP
+    /// (draft-dukkipati-tcpm-tcp-loss-probe). A retransmission is acknowledged at once (RFC 5681 §4.2, with a D-SACK,
+    /// RFC 2883), which also tells whether the earlier probes arrived. cwnd is not cut by the probes; the RTO stays armed
+    /// from the first one and, if every probe goes unanswered, fires as before (RFC 6298 §5).
+    /// </summary>
+    private void ScheduleFurtherProbe(Instant now, bool retransmitted, bool loneNewSegment)
+    {
+        if (++_tlpProbes >= Math.Max(1, _settings.MaxTailLossProbes)) return;
+        if (retransmitted) _tlpBackoff++;
+        long interval = ProbeTimeoutMicros() << Math.Min(_tlpBackoff, 20);
+        if (loneNewSegment) interval += PeerDelayedAckMicros;
+        var retry = now + TimeSpan.FromTicks(interval * 10);
+        if (retry >= _rtxDeadline) return;
+        _tlpRetryPending = true;
+        _tlpDeadline = retry;
     }
 
     /// <summary>

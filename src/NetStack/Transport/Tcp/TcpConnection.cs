@@ -75,8 +75,10 @@ public sealed partial class TcpConnection
         _rackDeadline = Instant.MaxValue;
     // RFC 8985 §7: TLP.end_seq (valid while a probe is outstanding) and TLP.is_retrans.
     private bool _tlpOutstanding, _tlpIsRetrans;
-    // A second probe is armed (after a probe of new data that nothing has answered; see OnTailLossProbe).
+    // A further probe is armed (nothing has answered the last one; see OnTailLossProbe): how many were sent for this tail,
+    // and how many of them were retransmissions (the backoff exponent).
     private bool _tlpRetryPending;
+    private int _tlpProbes, _tlpBackoff;
     private SeqNumber _tlpEndSeq;
     private int _retries, _persistBackoff, _keepaliveProbes;
     private Instant _lastProgressAdvice;

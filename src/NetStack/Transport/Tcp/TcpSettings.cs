@@ -52,6 +52,20 @@ public sealed record TcpSettings
     /// </summary>
     public int TailLossProbeSegments { get; init; } = 2;
     /// <summary>
+    /// The least probe timeout (RFC 8985 §7.2's PTO = 2·SRTT is raised to this), for timer granularity: Linux adds
+    /// TCP_TIMEOUT_MIN (2 jiffies) to 2·SRTT, QUIC floors its PTO at kGranularity = 1 ms (RFC 9002 §6.2.1). On a LAN,
+    /// where SRTT is a fraction of a millisecond and a lost ACK of a whole flight stalls the sender until the probe, this
+    /// floor is most of what each such loss costs (bench/README.md, "Loss recovery on a lossy LAN").
+    /// </summary>
+    public TimeSpan TailLossProbeMinimum { get; init; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>
+    /// Probes sent for one stalled tail before it is left to the RTO (the first included). RFC 8985 §7.3 sends one; when
+    /// nothing at all answers it (the probe or its ACK lost, 1 in 10 at 5 % loss each way), the next probe goes after the
+    /// PTO backed off exponentially (as QUIC's repeated PTOs, RFC 9002 §6.2.1), as long as that is before the RTO, which the
+    /// first probe re-armed and which still fires if every probe goes unanswered. 1: the RFC's single probe.
+    /// </summary>
+    public int MaxTailLossProbes { get; init; } = 8;
+    /// <summary>
     /// RACK.min_RTT (RFC 8985 §6.2) is the minimum RTT seen over this much time (a windowed minimum, as the RFC allows;
     /// Linux's <c>tcp_min_rtt_wlen</c> is 300 s), so that a lasting RTT increase eventually raises it.
     /// </summary>
