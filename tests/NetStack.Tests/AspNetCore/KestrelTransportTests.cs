@@ -21,6 +21,7 @@ using NetStack.Link;
 using NetStack.Network;
 using NetStack.Network.Ipv6;
 using NetStack.Sockets;
+using NetStack.Tests.Support;
 using NetStack.Tap;
 using NetStack.Wire;
 using NetStack.Composition;
@@ -148,7 +149,7 @@ public sealed class KestrelTransportTests
     [Fact]
     public async Task Kestrel_serves_HTTP_2_over_its_own_TLS_with_ALPN_and_many_parallel_streams()
     {
-        using var cert = SelfSigned("b.test");
+        using var cert = TestCertificates.SelfSigned("b.test");
         await using var pair = new Pair();
         await pair.StartAsync();
         await using var app = await StartAppAsync(pair.B, k => k.Listen(IPAddress.IPv6Any, 8443, o =>
@@ -340,17 +341,5 @@ public sealed class KestrelTransportTests
         Assert.Contains("address already in use", both.Message, StringComparison.OrdinalIgnoreCase);
         // The failed start released what it had bound.
         await using var app = await StartAppAsync(pair.B, k => k.Listen(IPAddress.Any, 8081));
-    }
-
-    private static X509Certificate2 SelfSigned(string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
     }
 }

@@ -1,12 +1,8 @@
 using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography;
-using NetStack.Link;
-using NetStack.Network;
-using NetStack.Network.Ipv6;
 using NetStack.Tap;
-using NetStack.Wire;
-using NetStack.Composition;
+using NetStack.Tests.Api.Support;
 
 namespace NetStack.Tests.TcpApi;
 
@@ -18,27 +14,13 @@ public sealed class IpStackTcpTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    private static IpStack Stack(INetDevice device, string v4, string v6) => new(device, new InterfaceConfig
-    {
-        Ipv4Addresses = [Ipv4Cidr.Parse(v4 + "/24")],
-        Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(v6), 64)],
-        Slaac = false,
-    }, new IpStackOptions
-    {
-        EnableMetrics = false,
-        Stack = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } },
-    });
-
     [Theory]
     [InlineData("192.0.2.2")]
     [InlineData("2001:db8::2")]
     public async Task Echo_and_half_close_work_across_the_whole_stack(string server)
     {
-        using var link = new IpStackLink(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"));
-        await using var a = Stack(link.A, "192.0.2.1", "2001:db8::1");
-        await using var b = Stack(link.B, "192.0.2.2", "2001:db8::2");
-        await a.StartAsync();
-        await b.StartAsync();
+        await using var pair = await StackPair.StartDualStackAsync();
+        var (a, b) = (pair.A, pair.B);
         await using var listener = await b.ListenTcpAsync(new IPEndPoint(IPAddress.Any, 7));
         var serving = Task.Run(async () =>
         {
@@ -62,11 +44,8 @@ public sealed class IpStackTcpTests
     [Fact]
     public async Task HttpClient_GETs_from_a_server_on_another_IpStack()
     {
-        using var link = new IpStackLink(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"));
-        await using var a = Stack(link.A, "192.0.2.1", "2001:db8::1");
-        await using var b = Stack(link.B, "192.0.2.2", "2001:db8::2");
-        await a.StartAsync();
-        await b.StartAsync();
+        await using var pair = await StackPair.StartDualStackAsync();
+        var (a, b) = (pair.A, pair.B);
         await using var listener = await b.ListenTcpAsync(new IPEndPoint(IPAddress.IPv6Any, 80));
         var body = RandomNumberGenerator.GetBytes(1_000_000);
         var serving = Task.Run(async () =>

@@ -1,12 +1,8 @@
 using System.Net;
-using NetStack.Composition;
-using NetStack.Link;
-using NetStack.Network;
-using NetStack.Network.Ipv6;
 using NetStack.Sockets;
 using NetStack.Tap;
+using NetStack.Tests.Api.Support;
 using NetStack.Tests.Tcp;
-using NetStack.Wire;
 using Xunit.Abstractions;
 
 namespace NetStack.Tests.TcpApi;
@@ -30,17 +26,6 @@ public sealed class TcpCallAllocationTests(ITestOutputHelper output)
 
     /// <summary>An object (24 bytes at least) every sixth call exceeds it; runtime threads (timers, tiered JIT) may allocate now and then.</summary>
     private const double BytesPerCallLimit = 4;
-
-    private static IpStack Stack(INetDevice device, string v4, string v6) => new(device, new InterfaceConfig
-    {
-        Ipv4Addresses = [Ipv4Cidr.Parse(v4 + "/24")],
-        Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(v6), 64)],
-        Slaac = false,
-    }, new IpStackOptions
-    {
-        EnableMetrics = false,
-        Stack = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } },
-    });
 
     /// <summary>
     /// The cheapest of several rounds of <paramref name="round"/>, in bytes allocated by the process per call. Each round runs
@@ -72,11 +57,8 @@ public sealed class TcpCallAllocationTests(ITestOutputHelper output)
     [InlineData("2001:db8::2")]
     public async Task Stream_reads_and_writes_allocate_nothing_per_call(string server)
     {
-        using var link = new IpStackLink(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"));
-        await using var a = Stack(link.A, "192.0.2.1", "2001:db8::1");
-        await using var b = Stack(link.B, "192.0.2.2", "2001:db8::2");
-        await a.StartAsync();
-        await b.StartAsync();
+        await using var pair = await StackPair.StartDualStackAsync();
+        var (a, b) = (pair.A, pair.B);
         await using var listener = await b.ListenTcpAsync(new IPEndPoint(IPAddress.IPv6Any, 7));
         var accepting = listener.AcceptAsync().AsTask();
         await using var client = await a.ConnectTcpAsync(new IPEndPoint(IPAddress.Parse(server), 7)).WaitAsync(Limit);
@@ -117,11 +99,8 @@ public sealed class TcpCallAllocationTests(ITestOutputHelper output)
     [Fact]
     public async Task Pipe_reads_and_writes_allocate_nothing_per_call()
     {
-        using var link = new IpStackLink(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"));
-        await using var a = Stack(link.A, "192.0.2.1", "2001:db8::1");
-        await using var b = Stack(link.B, "192.0.2.2", "2001:db8::2");
-        await a.StartAsync();
-        await b.StartAsync();
+        await using var pair = await StackPair.StartDualStackAsync();
+        var (a, b) = (pair.A, pair.B);
         await using var listener = await b.ListenTcpAsync(new IPEndPoint(IPAddress.Any, 7));
         var accepting = listener.AcceptAsync().AsTask();
         await using var client = await a.ConnectTcpAsync(new IPEndPoint(IPAddress.Parse("192.0.2.2"), 7)).WaitAsync(Limit);

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using NetStack.Sockets;
+using NetStack.Tests.Support;
 
 namespace NetStack.Tests.TcpApi;
 
@@ -13,22 +14,10 @@ public sealed class TcpTlsHttpTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
-    private static X509Certificate2 SelfSigned(string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
-    }
-
     [Fact]
     public async Task SslStream_completes_a_handshake_and_carries_data_both_ways()
     {
-        using var cert = SelfSigned("b.test");
+        using var cert = TestCertificates.SelfSigned("b.test");
         await using var pair = new TcpLoopPair();
         await using var listener = await pair.B.ListenAsync(new IPEndPoint(IPAddress.Any, 443));
         var serving = Task.Run(async () =>
@@ -115,7 +104,7 @@ public sealed class TcpTlsHttpTests
     [Fact]
     public async Task HttpClient_GETs_over_https_with_TLS_on_top_of_our_stream()
     {
-        using var cert = SelfSigned("b.test");
+        using var cert = TestCertificates.SelfSigned("b.test");
         await using var pair = new TcpLoopPair();
         await using var listener = await pair.B.ListenAsync(new IPEndPoint(IPAddress.Any, 8443));
         using var stop = new CancellationTokenSource();

@@ -1,6 +1,8 @@
 using System.Net;
+using NetStack.Composition;
 using NetStack.Link;
 using NetStack.Network;
+using NetStack.Network.Ipv6;
 using NetStack.Tap;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
@@ -38,6 +40,31 @@ internal sealed class StackPair : IAsyncDisposable
         await b.StartAsync();
         return new StackPair(link, a, b);
     }
+
+    /// <summary>
+    /// A dual-stack pair, started: A is 192.0.2.1/24 and 2001:db8::1/64, B 192.0.2.2/24 and 2001:db8::2/64 (MACs
+    /// 02:00:00:00:00:01 and :02), without SLAAC, duplicate address detection or metrics.
+    /// </summary>
+    public static async Task<StackPair> StartDualStackAsync()
+    {
+        var link = new IpStackLink(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"));
+        var a = DualStack(link.A, "192.0.2.1", "2001:db8::1");
+        var b = DualStack(link.B, "192.0.2.2", "2001:db8::2");
+        await a.StartAsync();
+        await b.StartAsync();
+        return new StackPair(link, a, b);
+    }
+
+    private static IpStack DualStack(INetDevice device, string v4, string v6) => new(device, new InterfaceConfig
+    {
+        Ipv4Addresses = [Ipv4Cidr.Parse(v4 + "/24")],
+        Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(v6), 64)],
+        Slaac = false,
+    }, new IpStackOptions
+    {
+        EnableMetrics = false,
+        Stack = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } },
+    });
 
     private static InterfaceConfig Config(string v4) => new()
     {
