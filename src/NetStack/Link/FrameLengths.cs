@@ -3,7 +3,7 @@ using NetStack.Wire;
 namespace NetStack.Link;
 
 /// <summary>Length arithmetic on link frames, for devices and decorators (<see cref="INetDevice.MaxFrameSize"/> of a device with a given MTU).</summary>
-internal static class FrameLengths
+public static class FrameLengths
 {
     /// <summary>
     /// The length of the IP packet (link payload) a frame carries: everything after the Ethernet header and

@@ -35,7 +35,7 @@ public readonly record struct FrameTransmitInfo
 /// Offsets in the header are from the start of the frame; <c>networkOffset</c> is where the IP header starts (14 on
 /// Ethernet, 0 on a raw-IP medium). Headers that do not describe the frame (a lie, a bug) yield no segment.
 /// </summary>
-internal static class SoftwareSegmentation
+public static class SoftwareSegmentation
 {
     private const byte TcpFin = 0x01;
     private const byte TcpPsh = 0x08;
