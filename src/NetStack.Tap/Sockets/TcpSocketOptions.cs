@@ -25,7 +25,10 @@ public sealed record TcpSocketOptions
     /// <summary>Unanswered probes before the connection times out (<c>TCP_KEEPCNT</c>).</summary>
     public int? KeepAliveProbes { get; init; }
 
-    /// <summary>Send buffer in bytes (<c>SO_SNDBUF</c>).</summary>
+    /// <summary>
+    /// Send buffer in bytes (<c>SO_SNDBUF</c>). Setting it turns send-buffer auto-tuning off for the connection
+    /// (<see cref="TcpSettings.SendBufferMax"/>), as <c>SO_SNDBUF</c> does on Linux.
+    /// </summary>
     public int? SendBufferSize { get; init; }
 
     /// <summary>
@@ -70,6 +73,7 @@ public sealed record TcpSocketOptions
             KeepAliveInterval = KeepAliveInterval ?? settings.KeepAliveInterval,
             KeepAliveProbes = KeepAliveProbes ?? settings.KeepAliveProbes,
             SendBufferSize = SendBufferSize ?? settings.SendBufferSize,
+            SendBufferMax = SendBufferSize ?? settings.SendBufferMax,
             ReceiveBufferSize = ReceiveBufferSize ?? settings.ReceiveBufferSize,
             ReceiveBufferMax = ReceiveBufferSize ?? settings.ReceiveBufferMax,
             Congestion = Congestion ?? settings.Congestion,

@@ -198,17 +198,23 @@ public sealed class TcpLoopContinuationTests
         {
             for (int i = 0; i < chunks; i++) await client.WriteAsync(chunk);
         }
-        await Send(64).WaitAsync(Wait); // warm-up: JIT, pools, the first window growth
-        long r0 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
-        long b0 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
-        await Send(256).WaitAsync(Wait);
-        long b1 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
-        long r1 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
+        await Send(256).WaitAsync(Wait); // warm-up: JIT, pools, the receive window's growth
+        // The cheapest of three rounds: a one-time allocation (the receive ring growing once more) shows in at most one.
+        long best = long.MaxValue, readsInBest = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            long r0 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
+            long b0 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
+            await Send(128).WaitAsync(Wait);
+            long b1 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
+            long r1 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
+            if (b1 - b0 < best) { best = b1 - b0; readsInBest = r1 - r0; }
+        }
         client.ShutdownSend();
-        Assert.Equal(320L * chunk.Length, await sink.WaitAsync(Wait));
-        // 16 MB in r1 - r0 reads (hundreds); a per-read allocation (a task, a closure, a work item: 24 bytes or more) would
-        // show as several KB. What is allowed is the readings' own work items and a queue growing once.
-        Assert.True(r1 - r0 >= 100, $"only {r1 - r0} reads");
-        Assert.True(b1 - b0 < 8192, $"stack B's loop allocated {b1 - b0} bytes over {r1 - r0} reads");
+        Assert.Equal(640L * chunk.Length, await sink.WaitAsync(Wait));
+        // 8 MB in readsInBest reads (about a hundred or more); a per-read allocation (a task, a closure, a work item: 24 bytes
+        // or more) would show as several KB. What is allowed is the readings' own work items.
+        Assert.True(readsInBest >= 50, $"only {readsInBest} reads");
+        Assert.True(best < 4096, $"stack B's loop allocated {best} bytes over {readsInBest} reads");
     }
 }

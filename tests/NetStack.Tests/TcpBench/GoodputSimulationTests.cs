@@ -25,7 +25,7 @@ public sealed class GoodputSimulationTests
     }
 
     private static TcpSettings Buffers32K(CongestionAlgorithm cc) =>
-        new() { SendBufferSize = 32 * 1024, ReceiveBufferSize = 32 * 1024, Congestion = cc };
+        new() { SendBufferSize = 32 * 1024, SendBufferMax = 0, ReceiveBufferSize = 32 * 1024, Congestion = cc }; // fixed 32 KB: no send-buffer auto-tuning
 
     [Theory]
     [InlineData(CongestionAlgorithm.Cubic, IpVersion.V4)]

@@ -36,7 +36,7 @@ internal sealed class SentQueue
 {
     private SentRecord[] _r;
     private int _head, _count;
-    private readonly int _limit;
+    private int _limit;
     private long _order;
 
     public SentQueue(int initialCapacity, int limit)
@@ -46,6 +46,9 @@ internal sealed class SentQueue
     }
 
     public int Count => _count;
+
+    /// <summary>Raises the bound on records (the send buffer grew); never lowers it.</summary>
+    public void RaiseLimit(int limit) => _limit = Math.Max(_limit, limit);
     /// <summary>Bytes in records marked lost (and not SACKed): RFC 6675 pipe leaves them out until retransmitted.</summary>
     public int LostBytes { get; private set; }
 

@@ -506,6 +506,7 @@ public sealed partial class TcpConnection
             _sndUna = ack;
             _sack.Advance(ack);
             _sent.AckTo(ack);
+            if (_sendBufferLimited) ExpandSendBuffer(scaledWindow);
             _dupAcks = 0;
             _retries = 0;
             // RFC 4861 §7.3.1 / RFC 1122 §3.3.1.4: new data acknowledged is forward progress, the first hop is reachable
@@ -673,5 +674,25 @@ public sealed partial class TcpConnection
             for (int i = 0; i < _sent.Count; i++) _sent.MarkLost(i);
             _layer.MarkDirty(this);
         }
+    }
+
+    /// <summary>
+    /// Send-buffer auto-tuning (<see cref="TcpSettings.SendBufferMax"/>; Linux's <c>tcp_should_expand_sndbuf</c> and
+    /// <c>tcp_sndbuf_expand</c>): the application found the buffer full, and this acknowledgment shows that the flight was
+    /// bounded by the buffer rather than by the congestion window or the peer's window (<paramref name="peerWindow"/>,
+    /// bytes): the buffer grows to the smaller of twice the congestion window and the peer's window. A peer that stops
+    /// reading closes its window, and a congested path keeps the congestion window small: neither grows the buffer.
+    /// </summary>
+    private void ExpandSendBuffer(int peerWindow)
+    {
+        _sendBufferLimited = false;
+        int max = _settings.SendBufferMax;
+        int capacity = _sendBuffer.Capacity;
+        if (max <= capacity || _fastRecovery || _rtoRecovery) return;
+        long target = Math.Min(Math.Min(2L * SendWindow, peerWindow), max);
+        if (target <= capacity) return;
+        _sendBuffer.Grow((int)target);
+        _sent.RaiseLimit((int)target / 64 + 16); // as the constructor sizes it for the buffer
+        _layer.Stats.SendBufferGrowths++;
     }
 }

@@ -14,6 +14,7 @@ public sealed partial class TcpConnection
     private readonly TcpLayer _layer;
     private readonly TcpSettings _settings;
     private readonly RingBuffer _sendBuffer;
+    private bool _sendBufferLimited;       // Send found the buffer full since the last acknowledgment (Linux: SOCK_NOSPACE)
     private readonly RingBuffer _recvBuffer;
     private readonly Assembler _assembler;
     private readonly SackScoreboard _sack = new();
@@ -242,6 +243,7 @@ public sealed partial class TcpConnection
         if (!CanSendData) return 0;
         int n = _sendBuffer.Enqueue(data);
         if (n > 0) _layer.MarkDirty(this);
+        if (n < data.Length) _sendBufferLimited = true; // the application waits for room: auto-tuning may grow the buffer
         return n;
     }
 

@@ -6,8 +6,17 @@ namespace NetStack.Transport.Tcp;
 /// </summary>
 public sealed record TcpSettings
 {
-    /// <summary>Bytes of the send buffer of each connection.</summary>
+    /// <summary>Bytes of the send buffer each connection starts with (auto-tuning may raise it: <see cref="SendBufferMax"/>).</summary>
     public int SendBufferSize { get; init; } = 64 * 1024;
+    /// <summary>
+    /// Send-buffer auto-tuning (as Linux's <c>tcp_sndbuf_expand</c>, up to <c>tcp_wmem</c>'s maximum, 4 MB by default there
+    /// too): when the application found the send buffer full and an acknowledgment then shows that neither the congestion
+    /// window nor the peer's window is what limits the flight, the buffer grows to the smaller of twice the congestion
+    /// window and the peer's window, up to this bound, so that a bulk sender keeps more than one buffer's worth in flight.
+    /// Storage is still taken only as data is queued and given back once everything is acknowledged. At or below
+    /// <see cref="SendBufferSize"/>: no auto-tuning (a socket's explicit send buffer, like Linux's <c>SO_SNDBUF</c>, turns it off).
+    /// </summary>
+    public int SendBufferMax { get; init; } = 4 * 1024 * 1024;
     /// <summary>
     /// The receive buffer a connection starts with (bytes): it bounds the advertised window until auto-tuning raises it
     /// (<see cref="ReceiveBufferMax"/>).

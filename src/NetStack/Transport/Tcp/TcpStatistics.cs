@@ -67,6 +67,8 @@ public sealed class TcpStatistics
     public long ReassemblyDropped;
     /// <summary>Times receive-buffer auto-tuning raised a connection's receive buffer (<see cref="TcpSettings.ReceiveBufferMax"/>).</summary>
     public long ReceiveBufferGrowths;
+    /// <summary>Times send-buffer auto-tuning raised a connection's send buffer (<see cref="TcpSettings.SendBufferMax"/>).</summary>
+    public long SendBufferGrowths;
     /// <summary>SYN-ACKs sent with a SYN cookie.</summary>
     public long SynCookiesSent;
     /// <summary>Connections opened from a valid SYN cookie.</summary>
