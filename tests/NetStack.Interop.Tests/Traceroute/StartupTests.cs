@@ -18,7 +18,7 @@ namespace NetStack.Interop.Tests.Traceroute;
 /// source ::) is ever sent for an address given with --address. (It asserts on what is SENT before the header, not on
 /// what is read: a resolution answer to an earlier run on the same TAP may still be queued when a run starts.) The wall-clock figure from process start (the
 /// Native AOT binary and the JIT, beside Linux's) is measured by bench/traceroute/startup.sh, not here: a 50 ms bound
-/// on a shared, loaded machine would be flaky; the in-process median below is bounded generously only to catch a
+/// on a shared, loaded machine would be flaky; the in-process times below are bounded generously only to catch a
 /// wait that creeps back in (a DAD or ARP wait is 1 s or more).
 /// </summary>
 [Collection(TracerouteLabCollection.Name)]
@@ -56,7 +56,10 @@ public sealed class StartupTests(TracerouteLabFixture fixture, ITestOutputHelper
         times.Sort();
         string report = string.Create(CultureInfo.InvariantCulture, $"{target}: header after {string.Join(", ", times.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))} ms (in process, from RunAsync)");
         log.WriteLine(report);
-        Assert.True(times[2] <= 200, report);
+        // A wait that creeps back in (DAD, ARP/NDP: 1 s or more) shows in every run: the median stays under it. The
+        // fastest run shows what the start costs when the loaded machine gives the process its turn.
+        Assert.True(times[2] <= 900, report);
+        Assert.True(times[0] <= 200, report);
     }
 
     /// <summary>Counts, as they pass, the first hop's resolution answers read and the DAD solicitations sent.</summary>
