@@ -242,8 +242,12 @@ public sealed class StackStatistics
     public long IgmpSent;
     /// <summary>UDP datagrams received for delivery (counted before the socket lookup; each segment of a super-frame once).</summary>
     public long UdpReceived;
-    /// <summary>UDP datagrams sent.</summary>
+    /// <summary>UDP datagrams sent (each datagram of a train once).</summary>
     public long UdpSent;
+    /// <summary>Received super-frames (GRO) forwarded as super-frames: whole to a device with TSO/USO, cut in software otherwise.</summary>
+    public long SuperFramesForwarded;
+    /// <summary>UDP trains (<c>UdpSocket.SendSegmented</c>) handed to IP as one super-datagram (USO, or software segmentation below).</summary>
+    public long UdpSuperDatagramsSent;
     /// <summary>Datagrams reassembled from fragments (IPv4 and IPv6).</summary>
     public long FragmentsReassembled;
     /// <summary>Fragments sent (IPv4 and IPv6).</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using NetStack.Composition;
 using NetStack.Link;
 using NetStack.Network;
-using NetStack.Network.Ipv4;
 using NetStack.Transport.Tcp;
 using NetStack.Transport.Udp;
 using NetStack.Wire;

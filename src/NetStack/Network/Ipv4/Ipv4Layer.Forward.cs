@@ -49,10 +49,20 @@ internal sealed partial class Ipv4Layer
         bool stamp = !options.IsEmpty && Addresses.TrySelectSource(outbound.Index, nextHop, out stampAddress);
         if (stamp) Ipv4OptionStamp.Stamp(options, stampAddress, Ipv4OptionStamp.Timestamp(now));
         int mtu = outbound.Link.Mtu;
-        if (link.GsoSize > 0 && ip.TotalLength > mtu)
+        if (link.GsoSize > 0 && ip.TotalLength > mtu && !ip.IsFragment
+            && ip.HeaderLength + TransmitOffloads.TransportHeaderLength(ip.Protocol, ip.Payload) + link.GsoSize <= mtu)
         {
-            // The sender's segments fit; the super-frame the device coalesced does not. Not an ICMP error (RFC 1191 would
-            // make the sender shrink segments that are already small enough): a counted drop until software segmentation.
+            // A super-frame the device coalesced (GRO) whose segments fit the next hop: forwarded as the same super-frame,
+            // whole to a device with TSO/USO, cut in software for any other (Linux: ip_forward with
+            // skb_gso_validate_network_len, then validate_xmit_skb). Segments that would not fit are handled below, as the
+            // packet they stand for (RFC 1191 Fragmentation Needed with DF).
+            ForwardSuperFrame(outbound, nextHop, ip, options, stamp, link, now);
+            return;
+        }
+        if (link.GsoSize > 0 && ip.TotalLength > mtu && (!ip.DontFragment || ip.HeaderLength + TransmitOffloads.TransportHeaderLength(ip.Protocol, ip.Payload) + link.GsoSize <= mtu))
+        {
+            // Without DF, segments larger than the next hop would have to be fragmented one by one (Linux's
+            // ip_finish_output_gso), and a super-frame of another transport cannot be described: not done, a counted drop.
             _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
             return;
         }
@@ -103,6 +113,36 @@ internal sealed partial class Ipv4Layer
             }
             _stats.Ipv4PacketsForwarded++;
             Output(outbound, nextHop, null, buffer, packet.Length, now);
+        }
+        finally
+        {
+            NetworkInterface.ReturnBuffer(buffer);
+        }
+    }
+
+    /// <summary>Forwards a received super-frame as one (see <see cref="TransmitOffloads.TryDescribeForwarded"/>).</summary>
+    private void ForwardSuperFrame(Ipv4Interface outbound, Ipv4Address nextHop, in Ipv4Packet ip, ReadOnlySpan<byte> options, bool stamp,
+        in LinkInfo link, Instant now)
+    {
+        var buffer = outbound.Link.RentBuffer(ip.TotalLength);
+        try
+        {
+            var packet = buffer.AsSpan(NetworkInterface.Headroom, ip.TotalLength);
+            ip.Bytes.CopyTo(packet);
+            Ipv4HeaderEdit.DecrementTtl(packet);
+            if (stamp)
+            {
+                options.CopyTo(packet[Ipv4Packet.MinHeaderLength..]);
+                Ipv4HeaderEdit.RecomputeChecksum(packet[..ip.HeaderLength]);
+            }
+            if (!TransmitOffloads.TryDescribeForwarded(packet, v4: true, ip.HeaderLength, ip.Protocol, link, out var offload, out _))
+            {
+                _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
+                return;
+            }
+            _stats.Ipv4PacketsForwarded++;
+            _stats.SuperFramesForwarded++;
+            Output(outbound, nextHop, null, buffer, packet.Length, now, offload);
         }
         finally
         {

@@ -304,10 +304,39 @@ internal sealed partial class Ipv6Layer
             SendIcmpError(ifc, packet, Icmpv6Type.DestinationUnreachable, (byte)Icmpv6UnreachableCode.NoRoute, 0, link, now);
             return;
         }
-        if (link.GsoSize > 0 && packet.Length > outIfc.LinkMtu)
+        bool segmentsFit = link.GsoSize > 0
+            && Ipv6Packet.HeaderLength + TransmitOffloads.TransportHeaderLength(p.NextHeader, p.Payload) + link.GsoSize <= outIfc.LinkMtu;
+        if (link.GsoSize > 0 && packet.Length > outIfc.LinkMtu && segmentsFit && p.NextHeader is IpProtocol.Tcp or IpProtocol.Udp)
         {
-            // The sender's segments fit; the super-frame the device coalesced does not. Not a Packet Too Big (the sender
-            // would shrink segments that are already small enough): a counted drop until software segmentation.
+            // A super-frame the device coalesced (GRO) whose segments fit the next hop: forwarded as the same super-frame,
+            // whole to a device with TSO/USO, cut in software for any other (Linux: ip6_forward with
+            // skb_gso_validate_network_len). Segments too large for the next hop earn Packet Too Big below (RFC 4443 §3.2).
+            if (outIfc == ifc) MaybeSendRedirect(ifc, packet, src, dst, nextHop, now);
+            var big = outIfc.Link.RentBuffer(packet.Length);
+            try
+            {
+                int o = NetworkInterface.Headroom;
+                var copy = big.AsSpan(o, packet.Length);
+                packet.CopyTo(copy);
+                copy[7] = (byte)(p.HopLimit - 1); // RFC 8200 §3
+                if (!TransmitOffloads.TryDescribeForwarded(copy, v4: false, Ipv6Packet.HeaderLength, p.NextHeader, link, out var offload, out _))
+                {
+                    _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
+                    return;
+                }
+                _stats.Ipv6PacketsForwarded++;
+                _stats.SuperFramesForwarded++;
+                Deliver(outIfc, nextHop, dst, big, o, packet.Length, now, offload);
+            }
+            finally
+            {
+                NetworkInterface.ReturnBuffer(big);
+            }
+            return;
+        }
+        if (link.GsoSize > 0 && packet.Length > outIfc.LinkMtu && p.NextHeader is not (IpProtocol.Tcp or IpProtocol.Udp))
+        {
+            // A super-frame behind extension headers: not described as one here; a counted drop.
             _stats.Drop(DropReason.OffloadSuperFrameNotForwarded);
             return;
         }

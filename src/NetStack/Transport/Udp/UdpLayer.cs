@@ -110,6 +110,66 @@ public sealed class UdpLayer : ITransportHandler
         }
     }
 
+    /// <summary>
+    /// Linux's UDP GSO (<c>UDP_SEGMENT</c>, udp(7)): <paramref name="payload"/> leaves as datagrams of
+    /// <paramref name="segmentSize"/> bytes, the last one shorter when the length is not a multiple. Toward a device that
+    /// offers USO they go as one super-frame (virtio-net gso_type UDP_L4, <c>gso_size</c> = <paramref name="segmentSize"/>:
+    /// the UDP header carries the whole length and the pseudo-header sum, as Linux's <c>udp_send_skb</c> leaves it for
+    /// <c>__udp_gso_segment</c>); otherwise the link layer cuts them in software (<see cref="Link.SoftwareSegmentation"/>),
+    /// so the wire carries the same datagrams either way. Refused (<see cref="IpSendResult.TooBig"/>, Linux's EINVAL) when a
+    /// datagram would not fit the path MTU unfragmented, the whole exceeds a 64 KB UDP datagram, or there are more than
+    /// <see cref="UdpSocket.MaxSegments"/> datagrams. To a multicast group (which may loop back) or an own address, or when
+    /// the network layer takes no super-segments, the datagrams are sent one by one.
+    /// </summary>
+    internal IpSendResult SendSegmentedFrom(UdpSocket socket, IpEndpoint to, ReadOnlySpan<byte> payload, int segmentSize, in IpSendOptions options, Instant now)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSize, 1);
+        if (payload.Length <= segmentSize) return SendFrom(socket, to, payload, options, now);
+        int segments = (payload.Length + segmentSize - 1) / segmentSize;
+        if (segments > UdpSocket.MaxSegments || payload.Length > ushort.MaxValue - UdpDatagram.HeaderLength) return IpSendResult.TooBig;
+        var source = socket.LocalEndpoint.Address;
+        if (source.IsUnspecified || source.Version != to.Address.Version || source.IsMulticast)
+        {
+            if (!_stack.TrySelectSource(to.Address, out source))
+                return _stack.MaxTransportPayload(to.Address) <= 0 ? IpSendResult.NoRoute : IpSendResult.NoSourceAddress;
+        }
+        if (UdpDatagram.HeaderLength + segmentSize > _stack.MaxTransportPayload(to.Address)) return IpSendResult.TooBig;
+        int length = UdpDatagram.HeaderLength + payload.Length;
+        var offload = _stack.TransmitOffloads(to.Address);
+        if (to.Address.IsMulticast || !offload.PartialChecksum || offload.MaxSuperSegment < length)
+        {
+            for (int i = 0; i < segments; i++)
+            {
+                int start = i * segmentSize;
+                var result = SendFrom(socket, to, payload.Slice(start, Math.Min(segmentSize, payload.Length - start)), options, now);
+                if (result != IpSendResult.Sent) return result;
+            }
+            return IpSendResult.Sent;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var span = buffer.AsSpan(0, length);
+            payload.CopyTo(span[UdpDatagram.HeaderLength..]);
+            new UdpRepr(socket.LocalEndpoint.Port, to.Port, payload.Length).WriteWithoutChecksum(span);
+            // The partial checksum (CHECKSUM_PARTIAL, virtio NEEDS_CSUM): the folded pseudo-header sum over the whole length.
+            ulong pseudo = Checksum.PseudoHeader(source, to.Address, (byte)IpProtocol.Udp, length);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(span[6..], Checksum.Fold(pseudo));
+            var train = options with { PartialChecksum = true, SegmentSize = segmentSize };
+            var result = _stack.Send(source, to.Address, IpProtocol.Udp, span, train, now);
+            if (result == IpSendResult.Sent)
+            {
+                _stack.Statistics.UdpSent += segments;
+                _stack.Statistics.UdpSuperDatagramsSent++;
+            }
+            return result;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     internal IpSendResult SendFrom(UdpSocket socket, IpEndpoint to, ReadOnlySpan<byte> payload, in IpSendOptions options, Instant now)
     {
         if (payload.Length > ushort.MaxValue - UdpDatagram.HeaderLength) return IpSendResult.TooBig;

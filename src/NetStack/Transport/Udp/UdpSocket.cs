@@ -84,6 +84,23 @@ public sealed class UdpSocket : IDisposable
         return _layer.SendFrom(this, to, payload, options, now);
     }
 
+    /// <summary>The most datagrams one <see cref="SendSegmented"/> call makes (Linux's <c>UDP_MAX_SEGMENTS</c> of 5.x kernels).</summary>
+    public const int MaxSegments = 64;
+
+    /// <summary>
+    /// Sends <paramref name="payload"/> as a train of datagrams of <paramref name="segmentSize"/> bytes each (the last may be
+    /// shorter), Linux's <c>UDP_SEGMENT</c> (UDP GSO): toward a device with USO (a TAP with a virtio-net header) one
+    /// super-frame leaves and the kernel cuts it; toward any other the link layer cuts it in software. The receiver sees
+    /// ordinary datagrams. <see cref="IpSendResult.TooBig"/> when a datagram would exceed the path MTU, the whole a 64 KB
+    /// datagram, or the count <see cref="MaxSegments"/>.
+    /// </summary>
+    public IpSendResult SendSegmented(ReadOnlySpan<byte> payload, int segmentSize, IpEndpoint? remote, in IpSendOptions options, Instant now)
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        var to = remote ?? RemoteEndpoint ?? throw new InvalidOperationException("No destination: the socket is not connected.");
+        return _layer.SendSegmentedFrom(this, to, payload, segmentSize, options, now);
+    }
+
     /// <summary>Copies the oldest datagram into <paramref name="buffer"/> (truncating, like recvfrom) and returns its details.</summary>
     public bool TryReceive(Span<byte> buffer, out UdpReceiveInfo info, out int copied)
     {
