@@ -37,13 +37,24 @@ public class ReassemblerTests
     /// offset of the Next Header field naming it (6: the fixed header's).</summary>
     private ReassemblyOutcome Add(Reassembler r, byte[] pkt, Instant? now = null)
     {
+        var outcome = Add(r, pkt, out var completed, now);
+        if (outcome == ReassemblyOutcome.Complete) Completed = completed;
+        return outcome;
+    }
+
+    /// <summary><see cref="Add(Reassembler, byte[], Instant?)"/> for callers on several threads at once (CsCheck's
+    /// <c>Sample</c> runs its cases in parallel): the completed packet comes back in <paramref name="completed"/>, not
+    /// through the shared <see cref="Completed"/>.</summary>
+    private static ReassemblyOutcome Add(Reassembler r, byte[] pkt, out byte[] completed, Instant? now = null)
+    {
+        completed = [];
         int off = BinaryPrimitives.ReadUInt16BigEndian(pkt.AsSpan(42)) & 0xFFF8;
         bool more = (pkt[43] & 1) != 0;
         var key = new Ipv6FragmentKey(Src, Dst, BinaryPrimitives.ReadUInt32BigEndian(pkt.AsSpan(44)));
         var outcome = r.Add(key, pkt.AsSpan(0, 48), off, more, pkt.AsSpan(48), 0, now ?? T0, out var datagram, headerTag: 6);
         if (outcome == ReassemblyOutcome.Complete)
         {
-            Completed = datagram.Datagram.ToArray();
+            completed = datagram.Datagram.ToArray();
             datagram.Release();
         }
         return outcome;
@@ -225,8 +236,9 @@ public class ReassemblerTests
             var rng = new SeededRandom(seed);
             var order = frags.OrderBy(_ => rng.NextUInt64()).ToList();
             ReassemblyOutcome last = default;
-            foreach (var f in order) last = Add(r, f);
-            return last == ReassemblyOutcome.Complete && Completed.AsSpan(40).SequenceEqual(payload);
+            byte[] whole = [];
+            foreach (var f in order) last = Add(r, f, out whole);
+            return last == ReassemblyOutcome.Complete && whole.AsSpan(40).SequenceEqual(payload);
         });
     }
 }
