@@ -75,6 +75,31 @@ static void ether(uint8_t *f, const uint8_t *dst, uint16_t type)
     put16(f + 12, type);
 }
 
+// A TCP SYN header with options, as Linux sends it (MSS, SACK permitted, timestamps, window scale 7), from a random
+// port and with a random sequence number; the checksum is left zero.
+static void syn(uint8_t *l4, uint16_t port, uint16_t window, uint16_t mss)
+{
+    uint64_t r = next_random();
+    put16(l4, (uint16_t)(1024 + (r % 60000)));
+    put16(l4 + 2, port);
+    memcpy(l4 + 4, &r, 4);
+    l4[12] = 10 << 4;
+    l4[13] = 0x02;
+    put16(l4 + 14, window);
+    static const uint8_t opts[] = { 2, 4, 0, 0, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7 };
+    memcpy(l4 + 20, opts, sizeof opts);
+    put16(l4 + 22, mss);
+}
+
+// An ICMP or ICMPv6 echo request (TYPE) of LEN bytes: random identifier, sequence 1, a counting pattern; checksum zero.
+static void echo(uint8_t *l4, uint8_t type, size_t len)
+{
+    l4[0] = type;
+    put16(l4 + 4, (uint16_t)next_random());
+    put16(l4 + 6, 1);
+    for (int i = 8; i < (int)len; i++) l4[i] = (uint8_t)i;
+}
+
 // IPv4 + TCP SYN (MSS 1460, SACK permitted, timestamps, window scale 7, as Linux sends) or ICMP echo request.
 static size_t frame4(uint8_t *f, const uint8_t *dmac, int icmp, const uint8_t *src, const uint8_t *dst, uint16_t port)
 {
@@ -95,23 +120,12 @@ static size_t frame4(uint8_t *f, const uint8_t *dmac, int icmp, const uint8_t *s
     memset(l4, 0, l4len);
     if (icmp)
     {
-        l4[0] = 8;
-        put16(l4 + 4, (uint16_t)next_random());
-        put16(l4 + 6, 1);
-        for (int i = 8; i < (int)l4len; i++) l4[i] = (uint8_t)i;
+        echo(l4, 8, l4len);
         put16(l4 + 2, fold(sum16(l4, l4len, 0)));
     }
     else
     {
-        uint64_t r = next_random();
-        put16(l4, (uint16_t)(1024 + (r % 60000)));
-        put16(l4 + 2, port);
-        memcpy(l4 + 4, &r, 4);
-        l4[12] = 10 << 4;
-        l4[13] = 0x02;
-        put16(l4 + 14, 64240);
-        static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7 };
-        memcpy(l4 + 20, opts, sizeof opts);
+        syn(l4, port, 64240, 1460);
         uint8_t pseudo[12];
         memcpy(pseudo, src, 4);
         memcpy(pseudo + 4, dst, 4);
@@ -141,23 +155,12 @@ static size_t frame6(uint8_t *f, const uint8_t *dmac, int kind, const uint8_t *s
     int csum_at;
     if (kind == 0)
     {
-        uint64_t r = next_random();
-        put16(l4, (uint16_t)(1024 + (r % 60000)));
-        put16(l4 + 2, port);
-        memcpy(l4 + 4, &r, 4);
-        l4[12] = 10 << 4;
-        l4[13] = 0x02;
-        put16(l4 + 14, 64800);
-        static const uint8_t opts[] = { 2, 4, 0x05, 0xa0, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7 };
-        memcpy(l4 + 20, opts, sizeof opts);
+        syn(l4, port, 64800, 1440);
         csum_at = 16;
     }
     else if (kind == 1)
     {
-        l4[0] = 128;
-        put16(l4 + 4, (uint16_t)next_random());
-        put16(l4 + 6, 1);
-        for (int i = 8; i < (int)l4len; i++) l4[i] = (uint8_t)i;
+        echo(l4, 128, l4len);
         csum_at = 2;
     }
     else

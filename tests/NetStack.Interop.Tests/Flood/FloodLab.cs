@@ -80,6 +80,18 @@ internal static partial class FloodLab
         throw new InvalidOperationException("no TX counters: " + string.Join('\n', lines));
     }
 
+    /// <summary>
+    /// Starts the flooder in <paramref name="ns"/> on <paramref name="tap"/> (the kernel side of the stack's TAP) with
+    /// <paramref name="args"/> after the interface name, its output collected; the TAP's kernel-side TX counters are read
+    /// just before it starts.
+    /// </summary>
+    public static FloodRun StartFlood(NetnsLab lab, string ns, string tap, params string[] args)
+    {
+        var before = TransmitCounters(ns, tap);
+        var process = lab.StartIn(ns, Flooder, [tap, .. args]);
+        return new FloodRun(ns, tap, process, before);
+    }
+
     /// <summary>netstackd's own MAC from its ready line.</summary>
     public static string StackMac(NetstackdProcess d)
     {
@@ -93,4 +105,51 @@ internal static partial class FloodLab
 
     [GeneratedRegex(@"netstackd: ready on .* mac ([0-9a-fA-F:]{17})")]
     private static partial Regex MacInReady();
+}
+
+/// <summary>A flooder started by <see cref="FloodLab.StartFlood"/>: its output and the TAP's counters around it.</summary>
+internal sealed class FloodRun
+{
+    private readonly string _ns;
+    private readonly string _tap;
+    private readonly System.Diagnostics.Process _process;
+    private readonly (long Packets, long Dropped) _before;
+    private readonly List<string> _output = [];
+
+    public FloodRun(string ns, string tap, System.Diagnostics.Process process, (long Packets, long Dropped) before)
+    {
+        (_ns, _tap, _process, _before) = (ns, tap, process, before);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add("stderr: " + e.Data); };
+    }
+
+    /// <summary>What the flooder printed (stdout, and stderr lines marked so), once <see cref="WaitAsync"/> returned.</summary>
+    public string Text { get; private set; } = "";
+
+    /// <summary>The TAP's kernel-side TX packets and drops (queue full) while the flood lasted.</summary>
+    public (long Packets, long Dropped) Transmitted { get; private set; }
+
+    /// <summary>Waits (at most 120 s) for the flooder to end, then reads the counters and what it printed.</summary>
+    public async Task WaitAsync()
+    {
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120))) await _process.WaitForExitAsync(cts.Token);
+        var after = FloodLab.TransmitCounters(_ns, _tap);
+        Transmitted = (after.Packets - _before.Packets, after.Dropped - _before.Dropped);
+        lock (_output) Text = string.Join('\n', _output);
+    }
+
+    /// <summary>Writes what the flood did to the test's output.</summary>
+    public void Report(Xunit.Abstractions.ITestOutputHelper output, int family)
+    {
+        output.WriteLine($"IPv{family}: flood {Text}");
+        output.WriteLine($"TAP (kernel side) during the flood: tx={Transmitted.Packets} dropped (queue full)={Transmitted.Dropped}");
+    }
+
+    /// <summary>The flood happened: the flooder ended well and sent at least 1,000 frames per second of <see cref="FloodLab.Seconds"/>.</summary>
+    public void AssertFlooded()
+    {
+        Assert.Equal(0, _process.ExitCode);
+        var (sent, perSecond) = FloodLab.ParseSent(Text);
+        Assert.True(sent >= 1_000 * FloodLab.Seconds, $"the flooder sent only {sent} frames ({perSecond:F0}/s)");
+    }
 }

@@ -56,7 +56,6 @@ public sealed partial class SynFloodTapTests(ITestOutputHelper output) : IDispos
     public async Task Legitimate_connects_succeed_during_a_SYN_flood_at_the_rate_the_TAP_takes(int family)
     {
         Root.Require();
-        string flooder = FloodLab.Flooder;
         var client = Path.Combine(_dir, "client.py");
         File.WriteAllText(client, Client);
         using var lab = new NetnsLab();
@@ -70,14 +69,10 @@ public sealed partial class SynFloodTapTests(ITestOutputHelper output) : IDispos
         var warm = Shell.RunIn(ns, $"python3 {client} {target} 7 1", TimeSpan.FromSeconds(60));
         Assert.Contains("failed=0", warm.StandardOutput, StringComparison.Ordinal);
         long rssBefore = ResidentKilobytes(d.ProcessId);
-        var (txBefore, droppedBefore) = FloodLab.TransmitCounters(ns, d.Tap);
 
         string seconds = FloodLab.Seconds.ToString(CultureInfo.InvariantCulture);
-        var flood = lab.StartIn(ns, flooder, d.Tap, mac, v6 ? "syn6" : "syn4", target, v6 ? "2001:db8:1:0" : "198.51.100",
+        var flood = FloodLab.StartFlood(lab, ns, d.Tap, mac, v6 ? "syn6" : "syn4", target, v6 ? "2001:db8:1:0" : "198.51.100",
             FloodLab.Rate.ToString(CultureInfo.InvariantCulture), seconds, "7");
-        var floodOutput = new List<string>();
-        flood.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (floodOutput) floodOutput.Add(e.Data); };
-        flood.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (floodOutput) floodOutput.Add("stderr: " + e.Data); };
 
         // netstackd's resident memory, sampled while the flood lasts.
         using var sampling = new CancellationTokenSource();
@@ -92,23 +87,17 @@ public sealed partial class SynFloodTapTests(ITestOutputHelper output) : IDispos
         });
 
         var legit = Shell.RunIn(ns, $"python3 {client} {target} 7 {seconds}", TimeSpan.FromSeconds(FloodLab.Seconds + 120));
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120))) await flood.WaitForExitAsync(cts.Token);
+        await flood.WaitAsync();
         await sampling.CancelAsync();
         await sampler;
-        var (txAfter, droppedAfter) = FloodLab.TransmitCounters(ns, d.Tap);
-        string floodText;
-        lock (floodOutput) floodText = string.Join('\n', floodOutput);
         var (exit, summary) = await d.StopAsync();
 
-        var (sent, perSecond) = FloodLab.ParseSent(floodText);
-        output.WriteLine($"IPv{family}: flood {floodText}");
-        output.WriteLine($"TAP (kernel side) during the flood: tx={txAfter - txBefore} dropped (queue full)={droppedAfter - droppedBefore}");
+        flood.Report(output, family);
         output.WriteLine($"legitimate client: {legit.StandardOutput.Trim()} {legit.StandardError.Trim()}");
         output.WriteLine($"netstackd RSS: before {rssBefore / 1024} MB, peak during the flood {rssPeak / 1024} MB");
         output.WriteLine(summary);
 
         Assert.Equal(0, exit);
-        Assert.Equal(0, flood.ExitCode);
         var m = ClientLine().Match(legit.StandardOutput);
         Assert.True(m.Success, legit.StandardOutput + legit.StandardError);
         int ok = int.Parse(m.Groups["ok"].Value, CultureInfo.InvariantCulture), failed = int.Parse(m.Groups["failed"].Value, CultureInfo.InvariantCulture);
@@ -116,7 +105,7 @@ public sealed partial class SynFloodTapTests(ITestOutputHelper output) : IDispos
 
         // The flood happened: at least 1,000 SYNs per second of it reached the TAP (the flooder's own rate, whatever a
         // loaded machine let it reach, is reported above).
-        Assert.True(sent >= 1_000 * FloodLab.Seconds, $"the flooder sent only {sent} frames ({perSecond:F0}/s)");
+        flood.AssertFlooded();
         Assert.True(ok + failed >= 50, $"the legitimate client made only {ok + failed} attempts");
         Assert.True(ok >= 0.99 * (ok + failed), $"only {ok} of {ok + failed} legitimate connects succeeded during the flood");
         Assert.True(p99 < 1.0, $"p99 legitimate connect time {p99:F3} s during the flood");

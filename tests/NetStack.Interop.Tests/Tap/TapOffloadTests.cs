@@ -17,12 +17,8 @@ namespace NetStack.Interop.Tests.Tap;
 /// same TAP behind a recorder and a fault injector (issue 11 item 5) still waited on by its descriptor with its offloads.
 /// </summary>
 [Collection("netstackd")]
-public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
+public sealed class TapOffloadTests(ITestOutputHelper output) : TapFileTest("tap-offload-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("tap-offload-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [SkippableFact]
     public void Offloads_are_negotiated_by_default_and_described_by_the_capabilities()
     {
@@ -73,7 +69,7 @@ public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
     private async Task<(long Bytes, TimeSpan Elapsed)> Download(TapStackLab s, bool ipv6, int megabytes, int port)
     {
         long size = megabytes * 1_000_000L;
-        var source = Path.Combine(_dir, $"source-{port}.bin");
+        var source = Path.Combine(Dir, $"source-{port}.bin");
         string expected = TapStackLab.WriteRandomFile(source, size);
         var (total, sha256, elapsed) = await s.DownloadFromKernel(source, ipv6, port);
         Assert.Equal(size, total);
@@ -115,7 +111,7 @@ public sealed class TapOffloadTests(ITestOutputHelper output) : IDisposable
     public async Task A_TAP_behind_a_recorder_and_a_fault_injector_is_waited_on_by_descriptor_and_keeps_its_offloads()
     {
         Root.Require();
-        var pcap = Path.Combine(_dir, "chain.pcap");
+        var pcap = Path.Combine(Dir, "chain.pcap");
         await using var s = await Start(TunOffloads.Default, decorated: true, record: pcap);
         INetDevice chain = s.Stack.Recorder!;
         Assert.NotNull(s.Stack.Recorder);

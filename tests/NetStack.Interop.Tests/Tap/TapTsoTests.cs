@@ -19,43 +19,8 @@ namespace NetStack.Interop.Tests.Tap;
 /// error, and without offloads the same transfer goes out in MTU-sized frames made in software.
 /// </summary>
 [Collection("netstackd")]
-public sealed class TapTsoTests(ITestOutputHelper output) : IDisposable
+public sealed class TapTsoTests(ITestOutputHelper output) : TapFileTest("tap-tso-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("tap-tso-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static async Task WaitFor(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > limit) throw new TimeoutException($"{what} within {limit.TotalSeconds} s");
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>tshark on a capture, with a deadline for a loaded machine (the lab's 15 s command limit is for quick commands).</summary>
-    private static string Tshark(params string[] args)
-    {
-        using var p = new Process
-        {
-            StartInfo = new ProcessStartInfo("tshark", args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false },
-        };
-        p.Start();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            p.Kill();
-            p.WaitForExit();
-            throw new TimeoutException("tshark " + string.Join(' ', args) + " took over 5 minutes");
-        }
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"tshark {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}");
-        return stdout.Result;
-    }
-
     public static TheoryData<bool, bool> Cases => new() { { false, true }, { true, true }, { false, false }, { true, false } };
 
     [SkippableTheory]
@@ -72,8 +37,8 @@ public sealed class TapTsoTests(ITestOutputHelper output) : IDisposable
 
         // The kernel side: socat writes what arrives to a file; tcpdump records the TAP as the kernel sees it.
         const int port = 9200;
-        var received = Path.Combine(_dir, "received.bin");
-        var pcap = Path.Combine(_dir, "kernel.pcap");
+        var received = Path.Combine(Dir, "received.bin");
+        var pcap = Path.Combine(Dir, "kernel.pcap");
         var capture = lab.StartIn(ns, "tcpdump", "-Z", "root", "-i", tap.Name, "-U", "-w", pcap, "tcp", "port", port.ToString(CultureInfo.InvariantCulture));
         await WaitFor(() => File.Exists(pcap) && new FileInfo(pcap).Length > 0, TimeSpan.FromSeconds(30), "tcpdump started");
         var sink = lab.StartIn(ns, "socat", "-u", (ipv6 ? "TCP6-LISTEN:" : "TCP4-LISTEN:") + port.ToString(CultureInfo.InvariantCulture) + ",reuseaddr",

@@ -19,22 +19,8 @@ namespace NetStack.Interop.Tests.Tap;
 /// the namespace receives every datagram, equal-sized but the last, with the bytes sent.
 /// </summary>
 [Collection("netstackd")]
-public sealed class TapUdpTrainTests(ITestOutputHelper output) : IDisposable
+public sealed class TapUdpTrainTests(ITestOutputHelper output) : TapFileTest("tap-uso-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("tap-uso-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static async Task WaitFor(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > limit) throw new TimeoutException($"{what} within {limit.TotalSeconds} s");
-            await Task.Delay(50);
-        }
-    }
-
     // The kernel's receiver: writes "ready" once bound, "hello" once a 1-byte datagram came (resolution is done), then the
     // length and SHA-256 of each longer datagram, one per line, until it has `count` of them (or 120 s passed).
     private const string Receiver = """
@@ -81,19 +67,19 @@ os.rename(d + '/got.tmp', d + '/got')
         const int port = 9300;
         var trains = new (int Length, int SegmentSize)[] { (1200 * 40 + 17, 1200), (1000 * 10, 1000), (1400 * 46, 1400) };
         int expected = trains.Sum(t => (t.Length + t.SegmentSize - 1) / t.SegmentSize);
-        var script = Path.Combine(_dir, "recv.py");
+        var script = Path.Combine(Dir, "recv.py");
         await File.WriteAllTextAsync(script, Receiver);
         var kernel = TapStackLab.Kernel(ipv6, port);
-        lab.StartIn(ns, "python3", script, kernel.Address.ToString(), port.ToString(CultureInfo.InvariantCulture), _dir,
+        lab.StartIn(ns, "python3", script, kernel.Address.ToString(), port.ToString(CultureInfo.InvariantCulture), Dir,
             expected.ToString(CultureInfo.InvariantCulture));
-        await WaitFor(() => File.Exists(Path.Combine(_dir, "ready")), TimeSpan.FromSeconds(60), "the kernel's receiver bound");
+        await WaitFor(() => File.Exists(Path.Combine(Dir, "ready")), TimeSpan.FromSeconds(60), "the kernel's receiver bound");
 
         var to = new IpEndpoint(IpAddress.Parse(kernel.Address.ToString()), port);
         var socket = await stack.Ip.InvokeAsync(_ => stack.Udp.Bind(new IpEndpoint(ipv6 ? Ipv6Address.Unspecified : Ipv4Address.Any, 0)));
         // Resolution first (a train to an unresolved neighbour waits as at most 8 of its datagrams), and, for IPv6, our
         // address out of duplicate address detection: 1-byte datagrams until the receiver has seen one.
         var hello = Stopwatch.StartNew();
-        while (!File.Exists(Path.Combine(_dir, "hello")))
+        while (!File.Exists(Path.Combine(Dir, "hello")))
         {
             Assert.True(hello.Elapsed < TimeSpan.FromSeconds(60), "no 1-byte datagram reached the kernel in 60 s");
             await stack.Ip.InvokeAsync(st => socket.Send(new byte[1], to, IpSendOptions.Default, st.Now));
@@ -110,8 +96,8 @@ os.rename(d + '/got.tmp', d + '/got')
             Assert.Equal(IpSendResult.Sent, result);
             for (int at = 0; at < length; at += segmentSize) sent.Add(payload.AsSpan(at, Math.Min(segmentSize, length - at)).ToArray());
         }
-        await WaitFor(() => File.Exists(Path.Combine(_dir, "got")), TimeSpan.FromSeconds(180), "the kernel's receiver finished");
-        var got = (await File.ReadAllLinesAsync(Path.Combine(_dir, "got"))).Where(l => l.Length > 0).ToList();
+        await WaitFor(() => File.Exists(Path.Combine(Dir, "got")), TimeSpan.FromSeconds(180), "the kernel's receiver finished");
+        var got = (await File.ReadAllLinesAsync(Path.Combine(Dir, "got"))).Where(l => l.Length > 0).ToList();
         var want = sent.Select(d => $"{d.Length} {Convert.ToHexStringLower(SHA256.HashData(d))}").ToList();
         Assert.Equal(want, got); // every datagram, in order (one TAP, one queue), bytes intact
 

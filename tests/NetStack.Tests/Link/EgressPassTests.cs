@@ -25,7 +25,7 @@ public sealed class EgressPassTests
     /// the frames: the stack's frame dispatch, the IP layers' and transports' receive methods), and carries frames to its
     /// peer's inbound queue otherwise.
     /// </summary>
-    private sealed class ReentryGuardDevice(MacAddress mac) : INetDevice
+    private sealed class ReentryGuardDevice(MacAddress mac) : QueuePort(mac)
     {
         private static readonly HashSet<(string Type, string Method)> ReceivePath =
         [
@@ -36,25 +36,11 @@ public sealed class EgressPassTests
             ("TcpLayer", "Receive"), ("TcpLayer", "ReceiveIcmpError"), ("UdpLayer", "Receive"), ("UdpLayer", "ReceiveIcmpError"),
         ];
 
-        public ReentryGuardDevice? Peer { get; set; }
-        public Queue<byte[]> Inbound { get; } = new();
         public List<string> Violations { get; } = [];
         public int Transmitted { get; private set; }
-        public Medium Medium => Medium.Ethernet;
-        public int Mtu => 1500;
-        public int MaxFrameSize => 1518;
-        public MacAddress HardwareAddress { get; } = mac;
+        public override int MaxFrameSize => 1518;
 
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length)
-        {
-            length = 0;
-            if (!Inbound.TryDequeue(out var frame)) return false;
-            frame.CopyTo(buffer);
-            length = frame.Length;
-            return true;
-        }
-
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now)
+        public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
         {
             Transmitted++;
             var trace = new StackTrace(false);
@@ -67,49 +53,20 @@ public sealed class EgressPassTests
                     break;
                 }
             }
-            Peer?.Inbound.Enqueue(frame.ToArray());
+            base.Transmit(frame, now);
         }
     }
 
-    private sealed class Pair
+    private sealed class Pair : TwoStacks<ReentryGuardDevice>
     {
-        public Instant Now = Instant.FromSeconds(1);
-        public readonly NetworkStack A = new(null, new SeededRandom(1));
-        public readonly NetworkStack B = new(null, new SeededRandom(2));
-        public readonly ReentryGuardDevice DevA = new(MacAddress.Parse("02:00:00:00:00:0a"));
-        public readonly ReentryGuardDevice DevB = new(MacAddress.Parse("02:00:00:00:00:0b"));
-
-        public Pair()
-        {
-            DevA.Peer = DevB;
-            DevB.Peer = DevA;
-            A.AddInterface(DevA, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] }, Now);
-            B.AddInterface(DevB, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] }, Now);
-            Run(TimeSpan.FromSeconds(3)); // duplicate address detection
-        }
-
-        /// <summary>Polls both stacks in virtual time, frames delivered at once, timers as they fall due.</summary>
-        public void Run(TimeSpan duration)
-        {
-            var end = Now + duration;
-            while (true)
-            {
-                var next = Instant.MaxValue;
-                for (int spin = 0; spin < 10_000; spin++)
-                {
-                    next = Instant.Min(A.Poll(Now), B.Poll(Now));
-                    if (DevA.Inbound.Count == 0 && DevB.Inbound.Count == 0) break;
-                }
-                if (next > end) { Now = end; A.Poll(Now); B.Poll(Now); return; }
-                Now = Instant.Max(next, Now + TimeSpan.FromTicks(10));
-            }
-        }
+        public Pair() : base(new ReentryGuardDevice(MacAddress.Parse("02:00:00:00:00:0a")), new ReentryGuardDevice(MacAddress.Parse("02:00:00:00:00:0b")), 1, 2) =>
+            Settle(); // duplicate address detection
 
         public void AssertNoReentry()
         {
-            Assert.True(DevA.Transmitted > 0 && DevB.Transmitted > 0);
-            Assert.Empty(DevA.Violations);
-            Assert.Empty(DevB.Violations);
+            Assert.True(PortA.Transmitted > 0 && PortB.Transmitted > 0);
+            Assert.Empty(PortA.Violations);
+            Assert.Empty(PortB.Violations);
         }
     }
 
@@ -168,9 +125,9 @@ public sealed class EgressPassTests
             p.Run(TimeSpan.FromMilliseconds(50));                   // resolution happens here
             client.Send(new byte[64], new IpEndpoint(b, 7), IpSendOptions.Default, p.Now);
             p.A.Poll(p.Now);                                        // the request goes out
-            long before = p.DevB.Transmitted;
+            long before = p.PortB.Transmitted;
             p.B.Poll(p.Now);                                        // one poll of the server: request in, reply out
-            Assert.Equal(before + 1, p.DevB.Transmitted);
+            Assert.Equal(before + 1, p.PortB.Transmitted);
             p.A.Poll(p.Now);
             Assert.True(client.TryReceive(buffer, out _, out int got) && got == 64);
             Assert.True(client.TryReceive(buffer, out _, out got) && got == 64);

@@ -23,61 +23,50 @@ public sealed class SuperFrameForwardingTests
     private static readonly IpAddress A6 = Ipv6Address.Parse("2001:db8:1::1");
     private static readonly IpAddress B6 = Ipv6Address.Parse("2001:db8:2::1");
 
-    private sealed class Port(MacAddress mac, int mtu, DeviceOffloads offloads) : INetDevice
+    private sealed class Port(MacAddress mac, int mtu, DeviceOffloads offloads) : QueuePort(mac, mtu)
     {
-        public Port? Peer { get; set; }
-        public Queue<byte[]> Inbound { get; } = new();
         public List<byte[]> Wire { get; } = [];
         public List<FrameTransmitInfo> Offloaded { get; } = [];
-        public Medium Medium => Medium.Ethernet;
-        public int Mtu => mtu;
-        public int MaxFrameSize => offloads == DeviceOffloads.None ? mtu + EthernetFrame.HeaderLength : 65535 + EthernetFrame.HeaderLength;
-        public MacAddress HardwareAddress { get; } = mac;
+        public override int MaxFrameSize => offloads == DeviceOffloads.None ? Mtu + EthernetFrame.HeaderLength : 65535 + EthernetFrame.HeaderLength;
 
-        public DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with
+        public override DeviceCapabilities Capabilities => DeviceCapabilities.Basic(this) with
         {
             Offloads = offloads,
             GsoMaxSize = offloads == DeviceOffloads.None ? 0 : 65535,
         };
 
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length)
-        {
-            length = 0;
-            if (!Inbound.TryDequeue(out var f)) return false;
-            f.CopyTo(buffer);
-            length = f.Length;
-            return true;
-        }
-
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now)
+        public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
         {
             Wire.Add(frame.ToArray());
-            Peer?.Inbound.Enqueue(frame.ToArray());
+            base.Transmit(frame, now);
         }
 
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+        public override void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
         {
             Offloaded.Add(info);
             Assert.True(SoftwareSegmentation.Transmit(this, frame, now, info) > 0);
         }
     }
 
-    private sealed class Lab
+    private sealed class Lab : HandPolledStacks
     {
-        public Instant Now = Instant.FromSeconds(1);
-        public readonly NetworkStack Router = new(null, new SeededRandom(3));
-        public readonly NetworkStack B = new(null, new SeededRandom(2));
-        public readonly Port Left = new(LeftMac, 1500, DeviceOffloads.None);
+        public readonly NetworkStack Router;
+        public readonly NetworkStack B;
+        public readonly Port Left;
         public readonly Port Right;
         public readonly Port BPort;
         public readonly NetworkInterface LeftIface;
 
         public Lab(DeviceOffloads rightOffloads, int rightMtu = 1500)
+            : this(new NetworkStack(null, new SeededRandom(3)), new NetworkStack(null, new SeededRandom(2)),
+                new Port(LeftMac, 1500, DeviceOffloads.None), new Port(RightMac, rightMtu, rightOffloads), new Port(BMac, rightMtu, DeviceOffloads.None))
         {
-            Right = new Port(RightMac, rightMtu, rightOffloads);
-            BPort = new Port(BMac, rightMtu, DeviceOffloads.None);
-            Right.Peer = BPort;
-            BPort.Peer = Right;
+        }
+
+        private Lab(NetworkStack router, NetworkStack b, Port left, Port right, Port bPort) : base([router, b], [right, bPort, left])
+        {
+            (Router, B, Left, Right, BPort) = (router, b, left, right, bPort);
+            QueuePort.Connect(Right, BPort);
             LeftIface = Router.AddInterface(Left, new InterfaceConfig
             {
                 Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.254/24")], Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:1::fe/64")], Forwarding = true,
@@ -92,22 +81,6 @@ public sealed class SuperFrameForwardingTests
                 Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8:2::1/64")], Ipv6Gateway = Ipv6Address.Parse("2001:db8:2::fe"),
             }, Now);
             Run(TimeSpan.FromSeconds(3));
-        }
-
-        public void Run(TimeSpan duration)
-        {
-            var end = Now + duration;
-            while (true)
-            {
-                var next = Instant.MaxValue;
-                for (int spin = 0; spin < 10_000; spin++)
-                {
-                    next = Instant.Min(Router.Poll(Now), B.Poll(Now));
-                    if (Right.Inbound.Count == 0 && BPort.Inbound.Count == 0 && Left.Inbound.Count == 0) break;
-                }
-                if (next > end) { Now = end; Router.Poll(Now); B.Poll(Now); return; }
-                Now = Instant.Max(next, Now + TimeSpan.FromTicks(10));
-            }
         }
 
         /// <summary>Pushes a frame from A into the router's left interface, then lets everything settle.</summary>

@@ -22,81 +22,40 @@ public sealed class UdpTrainTests
     /// An Ethernet port to one peer. With <paramref name="uso"/> it offers checksum offload and USO, records each
     /// offloaded frame, and cuts it into wire frames for the peer as a kernel would.
     /// </summary>
-    private sealed class Port(MacAddress mac, bool uso) : INetDevice
+    private sealed class Port(MacAddress mac, bool uso) : QueuePort(mac)
     {
-        public Port? Peer { get; set; }
-        public Queue<byte[]> Inbound { get; } = new();
         public List<byte[]> Wire { get; } = [];
         public List<(int Length, FrameTransmitInfo Info)> Offloaded { get; } = [];
-        public Medium Medium => Medium.Ethernet;
-        public int Mtu => 1500;
-        public int MaxFrameSize => uso ? 65535 + EthernetFrame.HeaderLength : 1514;
-        public MacAddress HardwareAddress { get; } = mac;
+        public override int MaxFrameSize => uso ? 65535 + EthernetFrame.HeaderLength : 1514;
 
-        public DeviceCapabilities Capabilities => uso
+        public override DeviceCapabilities Capabilities => uso
             ? DeviceCapabilities.Basic(this) with { Offloads = DeviceOffloads.TransmitChecksum | DeviceOffloads.Uso, GsoMaxSize = 65535 }
             : DeviceCapabilities.Basic(this);
 
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length)
-        {
-            length = 0;
-            if (!Inbound.TryDequeue(out var f)) return false;
-            f.CopyTo(buffer);
-            length = f.Length;
-            return true;
-        }
-
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now)
+        public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
         {
             Assert.True(frame.Length <= 1514, $"a {frame.Length}-byte frame on the wire");
             Wire.Add(frame.ToArray());
-            Peer?.Inbound.Enqueue(frame.ToArray());
+            base.Transmit(frame, now);
         }
 
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+        public override void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
         {
             Offloaded.Add((frame.Length, info));
             Assert.True(SoftwareSegmentation.Transmit(this, frame, now, info) > 0, "the header does not describe the frame");
         }
     }
 
-    private sealed class Pair
+    private sealed class Pair : TwoStacks<Port>
     {
-        public Instant Now = Instant.FromSeconds(1);
-        public readonly NetworkStack A = new(null, new SeededRandom(11));
-        public readonly NetworkStack B = new(null, new SeededRandom(12));
-        public readonly Port PortA;
-        public readonly Port PortB;
         public readonly UdpLayer UdpA;
         public readonly UdpLayer UdpB;
 
-        public Pair(bool uso)
+        public Pair(bool uso) : base(new Port(MacAddress.Parse("02:00:00:00:00:0a"), uso), new Port(MacAddress.Parse("02:00:00:00:00:0b"), uso: false), 11, 12)
         {
-            PortA = new Port(MacAddress.Parse("02:00:00:00:00:0a"), uso);
-            PortB = new Port(MacAddress.Parse("02:00:00:00:00:0b"), uso: false);
-            PortA.Peer = PortB;
-            PortB.Peer = PortA;
-            A.AddInterface(PortA, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.10/24")], Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::a/64")] }, Now);
-            B.AddInterface(PortB, new InterfaceConfig { Ipv4Addresses = [Ipv4Cidr.Parse("192.0.2.11/24")], Ipv6Addresses = [Ipv6Cidr.Parse("2001:db8::b/64")] }, Now);
             UdpA = new UdpLayer(A);
             UdpB = new UdpLayer(B);
-            Run(TimeSpan.FromSeconds(3));
-        }
-
-        public void Run(TimeSpan duration)
-        {
-            var end = Now + duration;
-            while (true)
-            {
-                var next = Instant.MaxValue;
-                for (int spin = 0; spin < 10_000; spin++)
-                {
-                    next = Instant.Min(A.Poll(Now), B.Poll(Now));
-                    if (PortA.Inbound.Count == 0 && PortB.Inbound.Count == 0) break;
-                }
-                if (next > end) { Now = end; A.Poll(Now); B.Poll(Now); return; }
-                Now = Instant.Max(next, Now + TimeSpan.FromTicks(10));
-            }
+            Settle();
         }
     }
 
