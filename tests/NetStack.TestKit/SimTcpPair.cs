@@ -13,26 +13,32 @@ namespace NetStack.TestKit;
 /// over an <see cref="InMemoryLink"/> with one-way <c>latency</c> and a seeded <see cref="FaultInjector"/> on each end
 /// dropping <c>loss</c> of what it transmits. <c>wrapA</c>/<c>wrapB</c> put decorators (recorders, offload devices)
 /// between a stack and its fault injector. A is 192.0.2.1 / 2001:db8::1, B is 192.0.2.2 / 2001:db8::2.
+/// <c>linkOffloads</c> gives the link a veth's offloads (<see cref="LinkOptions.Offloads"/>); <c>receiveLossB</c> drops
+/// that share of what B receives (its injector's receive side); with <c>injectors</c> false an end has a fault injector
+/// only when it injects something (a fault injector cuts offloaded frames into wire frames on transmit).
 /// </summary>
 internal sealed class SimTcpPair : IDisposable
 {
     private readonly InMemoryLink _link;
-    private readonly FaultInjector _faultA, _faultB;
+    private readonly FaultInjector? _faultA, _faultB;
 
     public SimTcpPair(ulong seed, IpVersion family, TimeSpan latency, double loss = 0, TcpSettings? settings = null,
-        Func<INetDevice, INetDevice>? wrapA = null, Func<INetDevice, INetDevice>? wrapB = null)
+        Func<INetDevice, INetDevice>? wrapA = null, Func<INetDevice, INetDevice>? wrapB = null,
+        DeviceOffloads linkOffloads = DeviceOffloads.None, double receiveLossB = 0, bool injectors = true)
     {
         Seed = seed;
         Family = family;
         Start = Instant.FromSeconds(1);
         Sim = new Simulator(seed, Start);
         _link = InMemoryLink.Ethernet(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"),
-            new LinkOptions { Latency = latency });
+            new LinkOptions { Latency = latency, Offloads = linkOffloads });
         var drop = new FaultProfile { DropRate = loss };
-        _faultA = new FaultInjector(_link.A, Sim.Random, transmit: drop);
-        _faultB = new FaultInjector(_link.B, Sim.Random, transmit: drop);
-        DeviceA = wrapA?.Invoke(_faultA) ?? _faultA;
-        DeviceB = wrapB?.Invoke(_faultB) ?? _faultB;
+        if (injectors || loss > 0) _faultA = new FaultInjector(_link.A, Sim.Random, transmit: drop);
+        if (injectors || loss > 0 || receiveLossB > 0)
+            _faultB = new FaultInjector(_link.B, Sim.Random, transmit: drop, receive: receiveLossB > 0 ? new FaultProfile { DropRate = receiveLossB } : null);
+        INetDevice endA = (INetDevice?)_faultA ?? _link.A, endB = (INetDevice?)_faultB ?? _link.B;
+        DeviceA = wrapA?.Invoke(endA) ?? endA;
+        DeviceB = wrapB?.Invoke(endB) ?? endB;
         var options = new StackOptions { Ipv6 = new Ipv6Settings { DupAddrDetectTransmits = 0 } };
         A = new NetworkStack(options, Sim.Random);
         B = new NetworkStack(options, Sim.Random);
@@ -62,6 +68,9 @@ internal sealed class SimTcpPair : IDisposable
     public TcpLayer TcpB { get; }
     public IpAddress AddressA { get; }
     public IpAddress AddressB { get; }
+    public InMemoryLink Link => _link;
+    public FaultInjector? FaultA => _faultA;
+    public FaultInjector? FaultB => _faultB;
 
     /// <summary>What a <see cref="Transfer"/> did.</summary>
     internal readonly record struct BulkOutcome(bool Intact, long Received, TimeSpan Elapsed, TcpConnection Client)
@@ -117,8 +126,8 @@ internal sealed class SimTcpPair : IDisposable
 
     public void Dispose()
     {
-        _faultA.Dispose();
-        _faultB.Dispose();
+        _faultA?.Dispose();
+        _faultB?.Dispose();
         _link.Dispose();
     }
 }

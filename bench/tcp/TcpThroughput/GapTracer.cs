@@ -17,6 +17,19 @@ internal sealed class GapTracer(INetDevice inner) : NetDeviceDecorator(inner)
 
     public override void Transmit(ReadOnlySpan<byte> frame, Instant now)
     {
+        Record(now);
+        base.Transmit(frame, now);
+    }
+
+    /// <summary>A super-frame or partially checksummed frame passes whole (the device offered the offload), one gap for it.</summary>
+    public override void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+    {
+        Record(now);
+        Inner.Transmit(frame, now, info);
+    }
+
+    private void Record(Instant now)
+    {
         if (_any)
         {
             long gap = (now - _last).Ticks / 10;
@@ -27,7 +40,6 @@ internal sealed class GapTracer(INetDevice inner) : NetDeviceDecorator(inner)
         }
         _last = now;
         _any = true;
-        base.Transmit(frame, now);
     }
 
     public override string ToString() =>

@@ -6,6 +6,7 @@
 //   (noprr: TcpSettings.ProportionalRateReduction = false, the RFC 6675 recovery before PRR;
 //    ssrb: TcpSettings.PrrBound = SlowStartOnEveryAck, RFC 6937's reduction bound)
 //   TcpThroughput mem [SECONDS=3] [ROUNDS=1]             two stacks in memory, real clock, as fast as possible
+//                                                         (a link of wire frames, then one with a veth's offloads)
 //   TcpThroughput tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB=1024]   one stack on a TAP, kernel peer (run.sh)
 using System.Globalization;
 using NetStack.Bench.Tcp;

@@ -37,13 +37,13 @@ internal sealed class FrameHeap
     /// <summary>The due time of the earliest frame, or <see cref="Instant.MaxValue"/>.</summary>
     public Instant NextDue => Count == 0 ? Instant.MaxValue : _items[0].Due;
 
-    /// <summary>Copies <paramref name="frame"/> into a pooled buffer and holds it until <paramref name="due"/>; false when full.</summary>
-    public bool TryAdd(ReadOnlySpan<byte> frame, Instant due)
+    /// <summary>Copies <paramref name="frame"/> into a pooled buffer and holds it (with <paramref name="info"/>) until <paramref name="due"/>; false when full.</summary>
+    public bool TryAdd(ReadOnlySpan<byte> frame, Instant due, in FrameReceiveInfo info = default)
     {
         if (IsFull) return false;
         var buffer = _pool.Rent(Math.Max(frame.Length, 1));
         frame.CopyTo(buffer);
-        AddOwned(buffer, frame.Length, due);
+        AddOwned(buffer, frame.Length, due, info);
         return true;
     }
 

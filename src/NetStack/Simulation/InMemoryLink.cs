@@ -8,6 +8,14 @@ namespace NetStack.Simulation;
 /// latency, bandwidth (serialization delay and a bounded queue) and MTU (see <see cref="LinkOptions"/>).
 /// Frames are copied into pooled buffers; nothing allocates per frame in steady state. Each endpoint is an
 /// <see cref="ITimedDevice"/> whose <see cref="ITimedDevice.NextArrival"/> is the arrival time of its next frame.
+/// <para>
+/// With <see cref="LinkOptions.Offloads"/> (off by default) the link behaves as a Linux veth pair: its ends advertise
+/// checksum and segmentation offloads (<see cref="LinkEndpoint.Capabilities"/>), and a partially checksummed frame or a
+/// TSO/USO super-frame of up to 64 KB crosses whole, handed to the other end with the virtio-net header a TAP would give
+/// (<see cref="FrameReceiveInfo"/>: NEEDS_CSUM, gso_type, gso_size), as an skb crosses a veth unsegmented and
+/// CHECKSUM_PARTIAL. Whoever reads an end without <see cref="FrameReceiveInfo"/> (a <see cref="FrameTap"/>) gets the
+/// wire frames, made in software on delivery.
+/// </para>
 /// </summary>
 public sealed class InMemoryLink : IDisposable
 {
@@ -70,8 +78,22 @@ public sealed class LinkEndpoint : INetDevice, ITimedDevice
     public Medium Medium { get; }
     /// <inheritdoc/>
     public int Mtu => _out.Options.Mtu;
-    /// <inheritdoc/>
-    public int MaxFrameSize => FrameLengths.MaxFrameFor(Medium, Math.Max(_out.Options.Mtu, _in.Options.Mtu));
+    /// <summary>The MTU plus the link header, or a 64 KB super-frame plus the link header when either direction offers segmentation offloads.</summary>
+    public int MaxFrameSize => FrameLengths.MaxFrameFor(Medium, Math.Max(Math.Max(_out.Options.Mtu, _in.Options.Mtu),
+        ((_out.Options.Offloads | _in.Options.Offloads) & LinkOptions.SuperFrameOffloads) != 0 ? LinkOptions.GsoMaxSize : 0));
+
+    /// <summary>
+    /// The endpoint's description: transmit offloads are those of the direction it sends on, receive offloads those of the
+    /// direction it receives from (<see cref="LinkOptions.Offloads"/>), gso_max_size 64 KB with segmentation offloads.
+    /// </summary>
+    public DeviceCapabilities Capabilities => new()
+    {
+        Medium = Medium,
+        Mtu = Mtu,
+        MaxFrameSize = MaxFrameSize,
+        Offloads = (_out.Options.Offloads & LinkOptions.TransmitOffloads) | (_in.Options.Offloads & LinkOptions.ReceiveOffloads),
+        GsoMaxSize = (_out.Options.Offloads & (DeviceOffloads.Tso4 | DeviceOffloads.Tso6 | DeviceOffloads.Uso)) != 0 ? LinkOptions.GsoMaxSize : 0,
+    };
     /// <inheritdoc/>
     public MacAddress HardwareAddress { get; }
 
@@ -84,9 +106,28 @@ public sealed class LinkEndpoint : INetDevice, ITimedDevice
     /// <inheritdoc/>
     public Instant NextArrival => _in.NextArrival;
 
-    /// <inheritdoc/>
-    public bool TryReceive(Span<byte> buffer, Instant now, out int length) => _in.TryReceive(buffer, now, out length);
+    /// <summary>The next frame, a wire frame: an offloaded one arrives as the frames it stands for, made in software.</summary>
+    public bool TryReceive(Span<byte> buffer, Instant now, out int length) =>
+        _in.TryReceive(buffer, now, out length, out _, DeviceOffloads.None);
+
+    /// <summary>
+    /// The next frame with what the link says about it: an offloaded frame the receive offloads cover comes whole with its
+    /// virtio-net header (as a TAP hands one over); any other as its wire frames.
+    /// </summary>
+    public bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info) =>
+        _in.TryReceive(buffer, now, out length, out info, _in.Options.Offloads & LinkOptions.ReceiveOffloads);
 
     /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame, Instant now) => _out.Send(frame, now);
+
+    /// <summary>
+    /// An offloaded frame: carried whole when the direction offers what it asks (<see cref="LinkOptions.Offloads"/>), else
+    /// sent as the wire frames <see cref="SoftwareSegmentation"/> makes (a switch forwarding a super-frame to a port without offloads).
+    /// </summary>
+    public void Transmit(ReadOnlySpan<byte> frame, Instant now, in FrameTransmitInfo info)
+    {
+        if (info.IsPlain) _out.Send(frame, now);
+        else if (_out.Carries(info.Virtio, frame)) _out.Send(frame, now, info);
+        else SoftwareSegmentation.Transmit(this, frame, now, info);
+    }
 }

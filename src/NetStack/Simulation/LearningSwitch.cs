@@ -14,6 +14,11 @@ namespace NetStack.Simulation;
 /// bandwidth and MTU come from <see cref="LinkOptions"/>. The switch is itself an <see cref="IPollable"/>: register
 /// it with the <see cref="Simulator"/> (<see cref="Simulator.AddSwitch"/>) and it is polled when frames reach it.
 /// </para>
+/// <para>
+/// Ports whose links offer offloads (<see cref="LinkOptions.Offloads"/>) hand the switch super-frames and partially
+/// checksummed frames whole, and the switch forwards them whole, as a Linux bridge forwards GSO skbs between veths: a port
+/// whose link does not offer the offload gets the wire frames, made in software (<see cref="LinkEndpoint.Transmit(ReadOnlySpan{byte}, Instant, in FrameTransmitInfo)"/>).
+/// </para>
 /// </summary>
 public sealed class LearningSwitch : IPollable, IDisposable
 {
@@ -87,18 +92,24 @@ public sealed class LearningSwitch : IPollable, IDisposable
     {
         for (int p = 0; p < _ports.Count; p++)
         {
-            while (_ports[p].TryReceive(_buffer, now, out int length)) Forward(p, _buffer.AsSpan(0, length), now);
+            while (_ports[p].TryReceive(_buffer, now, out int length, out var info)) Forward(p, _buffer.AsSpan(0, length), Onward(info), now);
         }
         return Instant.MaxValue; // aging is checked lazily at lookup
     }
 
-    private void Forward(int inPort, ReadOnlySpan<byte> frame, Instant now)
+    /// <summary>What a received frame asks of the port it leaves by: its offloads (partial checksum, segmentation), if any.</summary>
+    private static FrameTransmitInfo Onward(in FrameReceiveInfo info) =>
+        info.Virtio is { } v && (v.NeedsChecksum || v.GsoType != VirtioGsoType.None)
+            ? new FrameTransmitInfo { Virtio = v with { Flags = (byte)(v.Flags & VirtioNetHeader.FlagNeedsChecksum) } }
+            : default;
+
+    private void Forward(int inPort, ReadOnlySpan<byte> frame, in FrameTransmitInfo offload, Instant now)
     {
         Statistics.Received++;
         foreach (var m in _mirrors)
         {
             Statistics.Mirrored++;
-            m.B.Transmit(frame, now);
+            m.B.Transmit(frame, now, offload);
         }
         if (!EthernetFrame.TryParse(frame, out var eth, out _)) { Statistics.Malformed++; return; }
         Learn(eth.Source, inPort, now);
@@ -108,13 +119,13 @@ public sealed class LearningSwitch : IPollable, IDisposable
             // 802.1D §7.7.1: a frame is not sent back out of the port it was received on.
             if (outPort == inPort) { Statistics.Filtered++; return; }
             Statistics.Forwarded++;
-            _ports[outPort].Transmit(frame, now);
+            _ports[outPort].Transmit(frame, now, offload);
             return;
         }
         Statistics.Flooded++;
         for (int p = 0; p < _ports.Count; p++)
         {
-            if (p != inPort) _ports[p].Transmit(frame, now);
+            if (p != inPort) _ports[p].Transmit(frame, now, offload);
         }
     }
 

@@ -1,4 +1,5 @@
 using NetStack.Composition;
+using NetStack.Link;
 using NetStack.Network;
 using NetStack.Simulation;
 using NetStack.Transport.Tcp;
@@ -12,6 +13,7 @@ namespace NetStack.Tests.Tcp;
 /// headroom (IIpLayer.SendInPlace), the link holds frames in a pool of its own, received payload goes from the frame into
 /// the receive ring. Both directions carry data at once, so data, pure ACKs and piggybacked ACKs are all counted.
 /// Everything runs on this thread on a virtual clock, so <see cref="GC.GetAllocatedBytesForCurrentThread"/> sees all of it.
+/// With the link's veth offloads (<see cref="LinkOptions.Offloads"/>) 64 KB super-frames cross whole, and the same holds.
 /// </summary>
 public sealed class TcpSteadyStateAllocationTests
 {
@@ -26,12 +28,12 @@ public sealed class TcpSteadyStateAllocationTests
         private readonly byte[] _data = new byte[64 * 1024];
         private readonly byte[] _sink = new byte[64 * 1024];
 
-        public Pair(bool v6, bool superSegments)
+        public Pair(bool v6, bool superSegments, bool linkOffloads)
         {
             Now = Instant.FromSeconds(1);
             var random = new SeededRandom(7);
-            var link = InMemoryLink.Ethernet(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"),
-                new LinkOptions { Latency = TimeSpan.FromMicroseconds(200) });
+            var link = Link = InMemoryLink.Ethernet(MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:02"),
+                new LinkOptions { Latency = TimeSpan.FromMicroseconds(200), Offloads = linkOffloads ? LinkOptions.VethOffloads : DeviceOffloads.None });
             var options = new StackOptions { Ipv6 = new NetStack.Network.Ipv6.Ipv6Settings { DupAddrDetectTransmits = 0 } };
             _a = new NetworkStack(options, random);
             _b = new NetworkStack(options, random);
@@ -60,6 +62,7 @@ public sealed class TcpSteadyStateAllocationTests
             new Random(7).NextBytes(_data);
         }
 
+        public InMemoryLink Link { get; }
         public TcpLayer TcpA { get; }
         public TcpLayer TcpB { get; }
         public Instant Now { get; private set; }
@@ -86,13 +89,15 @@ public sealed class TcpSteadyStateAllocationTests
     }
 
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, true)]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    public void Bulk_transfer_both_ways_allocates_nothing_per_segment(bool v6, bool superSegments)
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public void Bulk_transfer_both_ways_allocates_nothing_per_segment(bool v6, bool superSegments, bool linkOffloads)
     {
-        var pair = new Pair(v6, superSegments);
+        var pair = new Pair(v6, superSegments, linkOffloads);
         for (int i = 0; i < 4_000; i++) pair.Step(); // warm-up: slow start over, pools and tables at their size, JIT done
         Assert.True(pair.ReceivedByA > 1_000_000 && pair.ReceivedByB > 1_000_000,
             $"warm-up moved too little: A got {pair.ReceivedByA}, B {pair.ReceivedByB} bytes");
@@ -117,5 +122,15 @@ public sealed class TcpSteadyStateAllocationTests
         Assert.True(bytes >= 1_000_000, $"only {bytes} bytes in a measured round");
         Assert.True(best == 0, $"{best} bytes allocated over {segments} segments ({bytes} bytes delivered)");
         Assert.Equal(0, pair.TcpA.Stats.Retransmissions + pair.TcpB.Stats.Retransmissions);
+        if (linkOffloads)
+        {
+            Assert.True(pair.Link.AToBStatistics.SuperFrames > 0 && pair.Link.BToAStatistics.SuperFrames > 0,
+                $"no super-frame crossed the link: {pair.Link.AToBStatistics}, {pair.Link.BToAStatistics}");
+            Assert.Equal(0, pair.Link.AToBStatistics.SegmentedOnDelivery + pair.Link.BToAStatistics.SegmentedOnDelivery);
+        }
+        else
+        {
+            Assert.Equal(0, pair.Link.AToBStatistics.OffloadedFrames + pair.Link.BToAStatistics.OffloadedFrames);
+        }
     }
 }
