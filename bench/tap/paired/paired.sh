@@ -12,6 +12,7 @@
 # Usage, as root from the tree's root after `dotnet build samples/netstackd -c Release`:
 #   bash bench/tap/paired/paired.sh 4 400000000
 #   FAMILIES=6 BASELINE=/tmp/before/netstackd.dll bash bench/tap/paired/paired.sh 4 400000000
+#   TXSINK=wc (nstx read for 3 s through `socat | wc -c`, as before 2026-12-07), WARMUP=N (transfers per path, default 3)
 # Namespaces and devices are named after this shell's PID (several runs may share the machine) and deleted on exit.
 set -u
 R=${1:-4}; BYTES=${2:-400000000}; FAMILIES=${FAMILIES:-"4 6"}
@@ -93,10 +94,14 @@ tx() { # ns pid family -> "gbps cpu"
   [ "$n" -gt 0 ] || { echo "0.000 -"; return; }
   echo "$(awk -v b=$n -v a=$t0 -v c=$t1 'BEGIN{printf "%.3f", b*8/(c-a)/1e9}') $(awk -v a=$c0 -v b=$c1 -v t=$tk -v B=$n 'BEGIN{printf "%.2f", (b-a)/t/(B/1e9)}')"
 }
-# warm-up: JIT and tiering of both builds, both directions, both families (not counted)
-for f in $FAMILIES; do
-  rx $T $NSD $f >/dev/null; tx $T $NSD $f >/dev/null
-  [ -n "$BASE" ] && { rx $U $NSDB $f >/dev/null; tx $U $NSDB $f >/dev/null; }
+# warm-up: JIT and tiering of both builds, both directions, both families (not counted). WARMUP transfers each (3 by
+# default): on a loaded machine the tiering thread waits for a CPU too, and one 400 MB transfer left it busy into the
+# first measured round (schedstat: 0.27 s run, 1.3 s waiting in that round; the round 4-8x slower than the later ones).
+for w in $(seq 1 ${WARMUP:-3}); do
+  for f in $FAMILIES; do
+    rx $T $NSD $f >/dev/null; tx $T $NSD $f >/dev/null
+    [ -n "$BASE" ] && { rx $U $NSDB $f >/dev/null; tx $U $NSDB $f >/dev/null; }
+  done
 done
 paths="veth vethtx crelayv nsrx nstx"; [ -n "$BASE" ] && paths="veth vethtx crelayv nsrx-base nsrx nstx-base nstx"
 : > $W/rounds.tsv
