@@ -3,14 +3,16 @@
 # optional second netstackd build interleaved in the same run (before/after on the same machine load):
 #   veth     : kernel -> kernel over a veth pair                                        [reference ceiling]
 #   crelayv  : kernel -> C relay with IFF_VNET_HDR + TSO super-frames -> kernel, two TAPs [the issue's reference]
+#   vethtx   : kernel -> kernel over the veth pair, the other way, read as nstx reads       [sending reference]
 #   nsrx     : kernel -> netstackd --discard over one TAP
-#   nstx     : netstackd --chargen -> kernel over one TAP (read for 3 s)
+#   nstx     : netstackd --chargen -> kernel over one TAP (the client reads BYTES into /dev/null, as on the other paths)
 #   nsrx-base / nstx-base : the same against BASELINE=path/to/netstackd.dll (only when BASELINE is set)
 # Every path runs once per round and family, the order reversed every other round. Prints per family and path: median
 # Gbit/s [min..max], netstackd CPU s/GB (median), and the median of the per-round ratios to crelayv and veth.
 # Usage, as root from the tree's root after `dotnet build samples/netstackd -c Release`:
 #   bash bench/tap/paired/paired.sh 4 400000000
 #   FAMILIES=6 BASELINE=/tmp/before/netstackd.dll bash bench/tap/paired/paired.sh 4 400000000
+#   TXSINK=wc (nstx read for 3 s through `socat | wc -c`, as before 2026-12-07), WARMUP=N (transfers per path, default 3)
 # Namespaces and devices are named after this shell's PID (several runs may share the machine) and deleted on exit.
 set -u
 R=${1:-4}; BYTES=${2:-400000000}; FAMILIES=${FAMILIES:-"4 6"}
@@ -40,6 +42,8 @@ NSD=$(nsd $T "$DLL"); PIDS="$PIDS $NSD"
 if [ -n "$BASE" ]; then nsb $U; NSDB=$(nsd $U "$BASE"); PIDS="$PIDS $NSDB"; fi
 # one listener for both families (an IPv6 socket with IPV6_V6ONLY off takes IPv4 as mapped addresses)
 ip netns exec $B socat -b 1048576 -u TCP6-LISTEN:9,fork,reuseaddr,ipv6only=0 - >/dev/null 2>&1 & PIDS="$PIDS $!"
+# and a kernel sender (of zeros) for vethtx, read by the same client as nstx
+ip netns exec $B socat -b 1048576 -u OPEN:/dev/zero TCP6-LISTEN:19,fork,reuseaddr,ipv6only=0 >/dev/null 2>&1 & PIDS="$PIDS $!"
 for ns in $T ${BASE:+$U}; do
   ok=; for i in $(seq 1 240); do ip netns exec $ns ping -c1 -W1 192.0.2.9 >/dev/null 2>&1 && ip netns exec $ns ping -6 -c1 -W1 fd00:12:3::9 >/dev/null 2>&1 && { ok=1; break; }; sleep 0.5; done
   [ -n "$ok" ] || { echo "netstackd in $ns not answering"; cat $W/netstackd.$ns.log; exit 1; }
@@ -67,18 +71,39 @@ rx() { # ns pid family -> "gbps cpu"
   local c0 c1 g; c0=$(cpu_of $2); g=$(xfer $1 $3 $( [ $3 = 6 ] && echo fd00:12:3::9 || echo 192.0.2.9) 9); c1=$(cpu_of $2)
   echo "$g $(awk -v a=$c0 -v b=$c1 -v t=$tk -v B=$BYTES 'BEGIN{printf "%.2f", (b-a)/t/(B/1e9)}')"
 }
+readfrom() { # ns family addr -> "gbps": the client of nstx and vethtx, reading BYTES from port 19 into /dev/null
+  local t0 t1 rc; t0=$(date +%s.%N)
+  ip netns exec $1 socat -b 1048576 -u $(dst $2 $3):19,readbytes=$BYTES - >/dev/null 2>>$W/socat.err; rc=$?
+  t1=$(date +%s.%N); [ $rc = 0 ] || { echo "socat from $3 failed (rc $rc)" >&2; echo 0.000; return; }
+  awk -v b=$BYTES -v a=$t0 -v c=$t1 'BEGIN{printf "%.3f", b*8/(c-a)/1e9}'
+}
 tx() { # ns pid family -> "gbps cpu"
-  local c0 c1 t0 t1 n; c0=$(cpu_of $2); t0=$(date +%s.%N)
-  n=$(ip netns exec $1 timeout -s INT 3 socat -b 1048576 -u $(dst $3 $( [ $3 = 6 ] && echo fd00:12:3::9 || echo 192.0.2.9)):19 - 2>/dev/null | wc -c)
+  # The client reads BYTES into /dev/null (socat's readbytes), as the kernel receivers of the other paths do. Until
+  # 2026-12-07 it piped 3 s of chargen into `wc -c`: two more copies per byte on the receiving side, which bound the
+  # figure (the kernel itself sends 3.2-4.9 Gbit/s over veth into `socat | wc -c`, 6.2-8.1 into socat > /dev/null).
+  # TXSINK=wc measures the old way.
+  local c0 c1 t0 t1 n rc a; a=$(dst $3 $( [ $3 = 6 ] && echo fd00:12:3::9 || echo 192.0.2.9)):19
+  c0=$(cpu_of $2); t0=$(date +%s.%N)
+  if [ "${TXSINK:-null}" = wc ]; then
+    n=$(ip netns exec $1 timeout -s INT 3 socat -b 1048576 -u $a - 2>/dev/null | wc -c)
+  else
+    ip netns exec $1 socat -b 1048576 -u $a,readbytes=$BYTES - >/dev/null 2>>$W/socat.err; rc=$?
+    n=$BYTES; [ $rc = 0 ] || { echo "socat from $a failed (rc $rc)" >&2; n=0; }
+  fi
   t1=$(date +%s.%N); c1=$(cpu_of $2)
+  [ "$n" -gt 0 ] || { echo "0.000 -"; return; }
   echo "$(awk -v b=$n -v a=$t0 -v c=$t1 'BEGIN{printf "%.3f", b*8/(c-a)/1e9}') $(awk -v a=$c0 -v b=$c1 -v t=$tk -v B=$n 'BEGIN{printf "%.2f", (b-a)/t/(B/1e9)}')"
 }
-# warm-up: JIT and tiering of both builds, both directions, both families (not counted)
-for f in $FAMILIES; do
-  rx $T $NSD $f >/dev/null; tx $T $NSD $f >/dev/null
-  [ -n "$BASE" ] && { rx $U $NSDB $f >/dev/null; tx $U $NSDB $f >/dev/null; }
+# warm-up: JIT and tiering of both builds, both directions, both families (not counted). WARMUP transfers each (3 by
+# default): on a loaded machine the tiering thread waits for a CPU too, and one 400 MB transfer left it busy into the
+# first measured round (schedstat: 0.27 s run, 1.3 s waiting in that round; the round 4-8x slower than the later ones).
+for w in $(seq 1 ${WARMUP:-3}); do
+  for f in $FAMILIES; do
+    rx $T $NSD $f >/dev/null; tx $T $NSD $f >/dev/null
+    [ -n "$BASE" ] && { rx $U $NSDB $f >/dev/null; tx $U $NSDB $f >/dev/null; }
+  done
 done
-paths="veth crelayv nsrx nstx"; [ -n "$BASE" ] && paths="veth crelayv nsrx-base nsrx nstx-base nstx"
+paths="veth vethtx crelayv nsrx nstx"; [ -n "$BASE" ] && paths="veth vethtx crelayv nsrx-base nsrx nstx-base nstx"
 : > $W/rounds.tsv
 for r in $(seq 1 $R); do
   for f in $FAMILIES; do
@@ -86,6 +111,7 @@ for r in $(seq 1 $R); do
     for p in $order; do
       case $p in
         veth) g="$(xfer $A $f $( [ $f = 6 ] && echo fd00:12:1::2 || echo 198.51.100.2) 9) -" ;;
+        vethtx) g="$(readfrom $A $f $( [ $f = 6 ] && echo fd00:12:1::2 || echo 198.51.100.2)) -" ;;
         crelayv) relay_on; g="$(xfer $A $f $( [ $f = 6 ] && echo fd00:12:2::2 || echo 203.0.113.2) 9) -"; relay_off ;;
         nsrx) g=$(rx $T $NSD $f) ;;
         nstx) g=$(tx $T $NSD $f) ;;
