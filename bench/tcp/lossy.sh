@@ -12,6 +12,11 @@
 #   sudo bench/tcp/lossy.sh [ROUNDS=3] [BYTES=100000000] [LOSS=0.05]      (from the repository root or anywhere)
 #   NETSTACKD=path/to/netstackd.dll overrides the build measured (default: samples/netstackd Release);
 #   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576).
+#   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
+#   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use CUBIC. Where the
+#   kernel's default is BBR, ref measures a rate-based sender that does not slow down for random loss, which no
+#   loss-based algorithm (CUBIC, Reno: RFC 9438 §4.6, RFC 5681 §3.1) can match at 5 % loss; REF_CC=cubic compares
+#   like with like (bench/README.md, "Loss recovery on a lossy LAN").
 #
 # Everything happens in namespaces made here (lossy-*-PID) with documentation addresses (192.0.2.0/24, 203.0.113.0/24,
 # 2001:db8::/32); they are deleted on exit. Nothing touches the host's interfaces or routes.
@@ -71,7 +76,7 @@ run() { # path round -> "seconds rtos bytes"
     ref4|ref6)
       local dst=203.0.113.2 proto=TCP4; [ $p = ref6 ] && { dst=[2001:db8:2::2]; proto=TCP6; }
       k0=$(timeouts $A); t0=$(now)
-      ip netns exec $A socat -u OPEN:/dev/zero,readbytes=$BYTES $proto:$dst:9 2>/dev/null && n=$BYTES || n=0
+      ip netns exec $A socat -u OPEN:/dev/zero,readbytes=$BYTES $proto:$dst:9${REF_CC:+,setsockopt-string=6:13:$REF_CC} 2>/dev/null && n=$BYTES || n=0
       t1=$(now); k1=$(timeouts $A); rto=$((k1 - k0)) ;;
     rx4|rx6)
       local dst=192.0.2.9 proto=TCP4; [ $p = rx6 ] && { dst=[2001:db8:1::9]; proto=TCP6; }
@@ -95,6 +100,8 @@ for r in $(seq 1 $R); do
     echo "round $r $p: $1 s, $2 RTOs, $3 bytes" >&2
   done
 done
+REFCC=${REF_CC:-$(ip netns exec $A sysctl -n net.ipv4.tcp_congestion_control)}
+echo "== ref senders' congestion control: $REFCC (the rx senders: the kernel's default; tx: NetStack's CUBIC)"
 echo "== $BYTES bytes at $LOSS loss both ways, $R rounds: time s median [min..max], RTOs per transfer median [min..max], x ref (median of per-round ratios)"
 printf "%-5s %-28s %-18s %s\n" path "time s" "RTOs" "x Linux"
 for p in ref4 rx4 tx4 ref6 rx6 tx6; do

@@ -176,9 +176,35 @@ public sealed class LossyLanTests
     }
 
     [Theory, BothFamilies]
+    public void On_a_sub_millisecond_LAN_the_first_probe_goes_at_the_1_ms_floor(IpVersion family)
+    {
+        // RTT 0.1 ms: 2·SRTT is below TcpSettings.TailLossProbeMinimum (1 ms, QUIC's kGranularity, RFC 9002 §6.1.2), so the
+        // probe after a lost ACK of a whole flight goes 1 ms after the flight, not 2·SRTT (a spurious probe then) nor the
+        // former 2 ms: on a lossy LAN each such loss costs the floor (bench/README.md, "Loss recovery on a lossy LAN").
+        var b = new TcpBench(new TcpSettings { SendBufferSize = 1 << 20 }, family: family);
+        var c = b.Accept(handshakeRtt: TimeSpan.FromMicroseconds(100));
+        Assert.True(c.SmoothedRtt < TimeSpan.FromMilliseconds(0.5), $"SRTT {c.SmoothedRtt}"); // (timestamps count milliseconds: 0 here)
+        Assert.Equal(TimeSpan.FromMilliseconds(1), new TcpSettings().TailLossProbeMinimum);
+        int seg = c.SendMss;
+        c.Send(new byte[seg * 12]);
+        b.Poll();
+        var s = Data(b);
+        Assert.Equal(10, s.Count);
+        var start = b.Now;
+        b.RunUntil(start + TimeSpan.FromMilliseconds(1) - OneMicro);
+        Assert.Empty(Data(b));
+        b.RunUntil(start + TimeSpan.FromMilliseconds(1));
+        var probe = Data(b);
+        Assert.Equal(2, probe.Count); // two new segments (TailLossProbeSegments)
+        Assert.Equal(s[9].Seq + seg, probe[0].Seq);
+        Assert.Equal(1, b.Layer.Stats.TailLossProbes);
+        Assert.Equal(0, b.Layer.Stats.Timeouts);
+    }
+
+    [Theory, BothFamilies]
     public void On_a_LAN_unanswered_probes_are_repeated_with_exponential_backoff_before_the_RTO(IpVersion family)
     {
-        // RTT 1 ms: PTO = 2·SRTT = 2 ms (TcpSettings.TailLossProbeMinimum), RTO = 200 ms (the minimum). The first probe is
+        // RTT 1 ms: PTO = 2·SRTT = 2 ms (above TcpSettings.TailLossProbeMinimum), RTO = 200 ms (the minimum). The first probe is
         // two new segments; when nothing at all answers (the probe or its ACK lost, one in ten at 5 % loss each way), further
         // probes retransmit the last segment after PTO, then 2·PTO, 4·PTO... (RFC 9002 §6.2.1's backoff) while that is still
         // before the RTO (TcpSettings.MaxTailLossProbes): one answered probe then saves the 200 ms and the cwnd collapse.

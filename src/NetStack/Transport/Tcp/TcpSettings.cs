@@ -61,12 +61,13 @@ public sealed record TcpSettings
     /// </summary>
     public int TailLossProbeSegments { get; init; } = 2;
     /// <summary>
-    /// The least probe timeout (RFC 8985 §7.2's PTO = 2·SRTT is raised to this), for timer granularity: Linux adds
-    /// TCP_TIMEOUT_MIN (2 jiffies) to 2·SRTT, QUIC floors its PTO at kGranularity = 1 ms (RFC 9002 §6.2.1). On a LAN,
-    /// where SRTT is a fraction of a millisecond and a lost ACK of a whole flight stalls the sender until the probe, this
-    /// floor is most of what each such loss costs (bench/README.md, "Loss recovery on a lossy LAN").
+    /// The least probe timeout (RFC 8985 §7.2's PTO = 2·SRTT is raised to this), for timer granularity: QUIC floors its
+    /// PTO at kGranularity = 1 ms (RFC 9002 §6.1.2, §6.2.1), Linux adds TCP_TIMEOUT_MIN (2 ms) to 2·SRTT. On a LAN, where
+    /// SRTT is a fraction of a millisecond and a lost ACK of a whole flight stalls the sender until the probe, this floor
+    /// is most of what each such loss costs (bench/README.md, "Loss recovery on a lossy LAN"). The runtime's timers are
+    /// precise to microseconds (ppoll); a probe that comes too early costs at most its two segments (new data) or one.
     /// </summary>
-    public TimeSpan TailLossProbeMinimum { get; init; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan TailLossProbeMinimum { get; init; } = TimeSpan.FromMilliseconds(1);
     /// <summary>
     /// Probes sent for one stalled tail before it is left to the RTO (the first included). RFC 8985 §7.3 sends one; when
     /// nothing at all answers it (the probe or its ACK lost, 1 in 10 at 5 % loss each way), the next probe goes after the
