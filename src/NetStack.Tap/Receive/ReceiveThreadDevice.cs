@@ -30,6 +30,19 @@ public sealed record ReceiveThreadOptions
     /// <summary>How long a completed handshake vouches for its source here (as the TCP layer's <c>ProvenPeerLifetime</c>).</summary>
     public TimeSpan ProvenLifetime { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Under overload, also shed in the kernel (a TAP only): a <see cref="SynShedFilter"/> program attached to the TAP
+    /// drops unproven bare SYNs before they are queued for the thread, keeping one in 2^level, the level raised while
+    /// the thread cannot drain the TAP and lowered again once it can. On by default.
+    /// </summary>
+    public bool KernelSynFilter { get; init; } = true;
+
+    /// <summary>The highest kernel filter level (one unproven SYN in 2^level kept; at most <see cref="SynShedFilter.MaxLevel"/>).</summary>
+    public int MaxFilterLevel { get; init; } = 10;
+
+    /// <summary>How long the thread must have kept up before the kernel filter is relaxed by one level (one more level a second after).</summary>
+    public TimeSpan FilterHold { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Name of the receive thread.</summary>
     public string ThreadName { get; init; } = "NetStack receive";
 }
@@ -73,6 +86,20 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     private long _framesQueued, _synsShed, _ringFullWaits, _peakBacklog;
     private int _disposed;
 
+    // The kernel SYN filter (receive thread only, but for the proven list, which the loop fills under its lock).
+    private readonly TunTapDevice? _tun;
+    private readonly int _maxFilterLevel;
+    private readonly long _holdMicros;
+    private readonly object _recentLock = new();
+    private readonly List<IpAddress> _recent = [];
+    private int _recentNext;
+    private bool _recentChanged;
+    private int _filterLevel;
+    private long _windowStart, _lastOverload, _lastStep, _windowShedMark;
+    private bool _windowDry;
+    private long _filterUpdates, _filterFailures;
+    private int _peakFilterLevel;
+
     /// <summary>Wraps <paramref name="inner"/> and starts the receive thread.</summary>
     public ReceiveThreadDevice(INetDevice inner, ReceiveThreadOptions? options = null) : base(inner)
     {
@@ -84,6 +111,9 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _synAdmitLimit = Math.Clamp(options.SynAdmitLimit ?? _ring.SlotCount / 4, 0, _ring.SlotCount);
         _batch = Math.Max(1, options.Batch);
         _medium = inner.Medium;
+        _tun = options.KernelSynFilter && inner is TunTapDevice { Medium: Medium.Ethernet } tun ? tun : null;
+        _maxFilterLevel = Math.Clamp(options.MaxFilterLevel, 1, SynShedFilter.MaxLevel);
+        _holdMicros = options.FilterHold.Ticks / 10;
         _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName };
         _thread.Start();
     }
@@ -106,8 +136,34 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     /// <summary>The ring's capacity in frames.</summary>
     public int Capacity => _ring.SlotCount;
 
-    /// <summary>Records that <paramref name="source"/> completed a handshake: its SYNs are not shed here (any thread).</summary>
-    public void NoteProven(IpAddress source, Instant now) => _proven.Add(source, now);
+    /// <summary>The kernel filter's level now: 0 none, else one unproven bare SYN in 2^level is kept (<see cref="SynShedFilter"/>).</summary>
+    public int FilterLevel => Volatile.Read(ref _filterLevel);
+
+    /// <summary>The highest level the kernel filter reached.</summary>
+    public int PeakFilterLevel => Volatile.Read(ref _peakFilterLevel);
+
+    /// <summary>Times the kernel filter was attached, changed or detached.</summary>
+    public long FilterUpdates => Interlocked.Read(ref _filterUpdates);
+
+    /// <summary>Times the kernel refused the filter (see the device's <see cref="TunTapStatistics.LastErrno"/>).</summary>
+    public long FilterFailures => Interlocked.Read(ref _filterFailures);
+
+    /// <summary>
+    /// Records that <paramref name="source"/> completed a handshake: its SYNs are not shed here, and the most recent
+    /// <see cref="SynShedFilter.MaxAddressesPerFamily"/> such sources are named in the kernel filter (any thread).
+    /// </summary>
+    public void NoteProven(IpAddress source, Instant now)
+    {
+        _proven.Add(source, now);
+        if (_tun is null) return;
+        lock (_recentLock)
+        {
+            if (_recent.Contains(source)) return;
+            if (_recent.Count < 2 * SynShedFilter.MaxAddressesPerFamily) _recent.Add(source);
+            else { _recent[_recentNext] = source; _recentNext = (_recentNext + 1) % _recent.Count; }
+            _recentChanged = true;
+        }
+    }
 
     /// <summary>The inner device's capabilities, with the ring's eventfd as the handle to wait on.</summary>
     public override DeviceCapabilities Capabilities =>
@@ -163,6 +219,8 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
                 if (backlog > Interlocked.Read(ref _peakBacklog)) Interlocked.Exchange(ref _peakBacklog, backlog);
                 if (Interlocked.Exchange(ref _signalled, 1) == 0) _ready.Signal();
             }
+            _windowDry |= dry;
+            if (_tun is not null && now.Microseconds - _windowStart >= 100_000) EvaluateFilter(now);
             if (full)
             {
                 // The loop is a whole ring behind: the kernel's queue holds what arrives meanwhile.
@@ -176,17 +234,77 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         }
     }
 
+    /// <summary>
+    /// Every 100 ms of reading: a window in which the TAP never ran dry, or the ring had to shed SYNs, was overloaded and
+    /// raises the kernel filter one level; after <see cref="ReceiveThreadOptions.FilterHold"/> without such a window it
+    /// goes down one level a second, and off at level 0.
+    /// </summary>
+    private void EvaluateFilter(Instant now)
+    {
+        long t = now.Microseconds;
+        long shed = Interlocked.Read(ref _synsShed);
+        bool overloaded = !_windowDry || shed != _windowShedMark;
+        _windowStart = t;
+        _windowDry = false;
+        _windowShedMark = shed;
+        int level = _filterLevel;
+        if (overloaded)
+        {
+            _lastOverload = t;
+            if (level < _maxFilterLevel) level++;
+        }
+        else if (level > 0 && t - _lastOverload >= _holdMicros && t - _lastStep >= 1_000_000)
+        {
+            level--;
+        }
+        bool proofsChanged;
+        lock (_recentLock) { proofsChanged = _recentChanged; _recentChanged = false; }
+        if (level == _filterLevel && !(level > 0 && proofsChanged)) return;
+        _lastStep = t;
+        ApplyFilter(level);
+    }
+
+    private void ApplyFilter(int level)
+    {
+        var tun = _tun!;
+        bool ok;
+        if (level == 0)
+        {
+            ok = tun.DetachFilter();
+        }
+        else
+        {
+            IpAddress[] proven;
+            lock (_recentLock) proven = [.. _recent];
+            ok = tun.AttachFilter(SynShedFilter.Build(level, proven));
+        }
+        Interlocked.Increment(ref _filterUpdates);
+        if (!ok && level > 0)
+        {
+            Interlocked.Increment(ref _filterFailures);
+            level = 0;
+        }
+        Volatile.Write(ref _filterLevel, level);
+        if (level > _peakFilterLevel) Volatile.Write(ref _peakFilterLevel, level);
+    }
+
     /// <summary>Sleeps until the inner device is readable or the thread is stopped; false when it should end.</summary>
     private bool WaitForFrames(Span<LibC.PollFd> fds)
     {
         fds[0] = new LibC.PollFd { Fd = _innerFd, Events = LibC.POLLIN };
         fds[1] = new LibC.PollFd { Fd = _stopFd.FileDescriptor, Events = LibC.POLLIN };
-        int r = LibC.Poll(fds, null);
+        // While the kernel filter is on, wake at least twice a second so that it is relaxed once the flood has passed.
+        int r = LibC.Poll(fds, _filterLevel > 0 ? TimeSpan.FromMilliseconds(500) : null);
         if (_stop) return false;
         if (r < 0)
         {
             int e = Marshal.GetLastPInvokeError();
             if (e != Errno.EINTR) Thread.Sleep(1);
+            return true;
+        }
+        if (r == 0)
+        {
+            _windowDry = true; // a timeout: nothing arrived at all
             return true;
         }
         // A device that went away (closed, interface deleted) would make poll() return at once forever.
@@ -200,6 +318,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _stop = true;
         _stopFd.Signal();
         if (Thread.CurrentThread != _thread) _thread.Join();
+        if (_tun is not null && _filterLevel > 0) _tun.DetachFilter();
         _stopFd.Dispose();
         _ready.Dispose();
     }
