@@ -40,6 +40,13 @@ public sealed record ReceiveThreadOptions
     /// <summary>The highest kernel filter level (one unproven SYN in 2^level kept; at most <see cref="SynShedFilter.MaxLevel"/>).</summary>
     public int MaxFilterLevel { get; init; } = 10;
 
+    /// <summary>
+    /// Unproven bare SYNs per second the thread must be reading, while it cannot keep up, before the kernel filter is
+    /// raised a level: a backlog of other traffic (a bulk transfer) is not a flood, and new clients' SYNs are not sampled
+    /// for it. Default 10,000.
+    /// </summary>
+    public int FilterMinSynRate { get; init; } = 10_000;
+
     /// <summary>How long the thread must have kept up before the kernel filter is relaxed by one level (one more level a second after).</summary>
     public TimeSpan FilterHold { get; init; } = TimeSpan.FromSeconds(3);
 
@@ -97,6 +104,8 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     private int _filterLevel;
     private long _windowStart, _lastOverload, _lastStep, _windowShedMark;
     private bool _windowDry;
+    private int _windowUnprovenSyns; // receive thread only: bare SYNs from unproven sources read in this window
+    private readonly int _filterSynsPerWindow;
     private long _filterUpdates, _filterFailures;
     private int _peakFilterLevel;
 
@@ -114,6 +123,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _tun = options.KernelSynFilter && inner is TunTapDevice { Medium: Medium.Ethernet } tun ? tun : null;
         _maxFilterLevel = Math.Clamp(options.MaxFilterLevel, 1, SynShedFilter.MaxLevel);
         _holdMicros = options.FilterHold.Ticks / 10;
+        _filterSynsPerWindow = (int)Math.Clamp(options.FilterMinSynRate / 10L, 1, int.MaxValue);
         _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName };
         _thread.Start();
     }
@@ -203,11 +213,15 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
                 var room = _ring.BeginWrite();
                 if (room.IsEmpty) { full = true; break; }
                 if (!Inner.TryReceive(room, now, out int length, out var info)) { _ring.Abandon(); dry = true; break; }
-                if (_ring.Count >= _synAdmitLimit && FramePriority.IsBareSyn(room[..length], _medium, out var source) && !_proven.Contains(source, now))
+                if (FramePriority.IsBareSyn(room[..length], _medium, out var source) && !_proven.Contains(source, now))
                 {
-                    _ring.Abandon();
-                    Interlocked.Increment(ref _synsShed);
-                    continue;
+                    _windowUnprovenSyns++;
+                    if (_ring.Count >= _synAdmitLimit)
+                    {
+                        _ring.Abandon();
+                        Interlocked.Increment(ref _synsShed);
+                        continue;
+                    }
                 }
                 _ring.Commit(length, info);
                 queued++;
@@ -235,8 +249,9 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     }
 
     /// <summary>
-    /// Every 100 ms of reading: a window in which the TAP never ran dry, or the ring had to shed SYNs, was overloaded and
-    /// raises the kernel filter one level; after <see cref="ReceiveThreadOptions.FilterHold"/> without such a window it
+    /// Every 100 ms of reading: a window in which the TAP never ran dry, or the ring had to shed SYNs, was overloaded; with
+    /// at least <see cref="ReceiveThreadOptions.FilterMinSynRate"/> unproven bare SYNs read, it raises the kernel filter one
+    /// level; after <see cref="ReceiveThreadOptions.FilterHold"/> without such a window it
     /// goes down one level a second, and off at level 0.
     /// </summary>
     private void EvaluateFilter(Instant now)
@@ -244,14 +259,20 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         long t = now.Microseconds;
         long shed = Interlocked.Read(ref _synsShed);
         bool overloaded = !_windowDry || shed != _windowShedMark;
+        // Not scaled to the window's real length: a thread kept off the CPU for longer reads no more than the TAP's
+        // queue held meanwhile (the kernel dropped the rest), and that is when the filter is needed most.
+        bool synFlood = _windowUnprovenSyns >= _filterSynsPerWindow;
         _windowStart = t;
         _windowDry = false;
         _windowShedMark = shed;
+        _windowUnprovenSyns = 0;
         int level = _filterLevel;
-        if (overloaded)
+        if (overloaded && (synFlood || level > 0))
         {
+            // Behind with a flood of unproven SYNs: filter harder. Behind while filtering, but the SYNs that get through
+            // are few: hold the level (the backlog is other traffic, and the flood may still be on).
             _lastOverload = t;
-            if (level < _maxFilterLevel) level++;
+            if (synFlood && level < _maxFilterLevel) level++;
         }
         else if (level > 0 && t - _lastOverload >= _holdMicros && t - _lastStep >= 1_000_000)
         {
