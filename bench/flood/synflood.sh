@@ -10,6 +10,7 @@
 # PERF=DIR: also samples netstackd with `perf record -g` for the middle of the flood (JIT symbols through
 # DOTNET_PerfMapEnabled) into DIR/perf-IPv4.data / -IPv6.data, and the flat profile (top symbols) into DIR/perf-IPv4.txt.
 # KERNEL=0 skips the kernel reference. LOOP_NICE=N runs netstackd with --loop-nice N (its loop thread's nice value).
+# NETSTACKD_ARGS="..." adds options to netstackd's command line (e.g. "--queue-length 16384").
 #
 # Needs root, gcc, python3, iproute2, a Release build of samples/netstackd. Network safety: everything lives in two
 # namespaces made here (nsfl-PID-*), addresses are documentation addresses only, and everything is deleted on exit.
@@ -74,7 +75,7 @@ run_netstackd() {
   if [ "$fam" = 6 ]; then target=2001:db8:1::3; src=2001:db8:1:0; mode=syn6; else target=198.51.100.3; src=198.51.100; mode=syn4; fi
   ip netns add "$ns"; ip -n "$ns" link set lo up
   [ -n "${PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-  ip netns exec "$ns" dotnet "$dll" --tap "$tap" --address 198.51.100.3/24 --address 2001:db8:1::3/64 --tcp-echo 7 ${LOOP_NICE:+--loop-nice "$LOOP_NICE"} > "$work/d.log" 2>&1 &
+  ip netns exec "$ns" dotnet "$dll" --tap "$tap" --address 198.51.100.3/24 --address 2001:db8:1::3/64 --tcp-echo 7 ${LOOP_NICE:+--loop-nice "$LOOP_NICE"} ${NETSTACKD_ARGS:-} > "$work/d.log" 2>&1 &
   local dpid=$!; pids+=("$dpid")
   for _ in $(seq 600); do grep -q "netstackd: ready" "$work/d.log" && break; sleep 0.1; done
   ip -n "$ns" addr add 198.51.100.1/24 dev "$tap"; ip -n "$ns" addr add 2001:db8:1::1/64 dev "$tap" nodad; ip -n "$ns" link set "$tap" up
@@ -101,7 +102,7 @@ run_netstackd() {
   echo "  TAP tx/dropped before: $before, after: $after"
   echo "  legitimate: $legit"
   echo "  netstackd peak RSS: $((peak / 1024)) MB"
-  grep -E "^(frames|tcp|drops):" "$work/d.log" | sed 's/^/  /'
+  grep -E "^(frames|tcp|drops|rxthread):" "$work/d.log" | sed 's/^/  /'
   ip netns del "$ns"
 }
 
@@ -131,7 +132,7 @@ run_kernel() {
   ip netns del "$ns"; ip netns del "$ns2"
 }
 
-echo "SYN flood ${seconds}s, rate ${rate:-0} (0: as fast as the flooder goes), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), netstackd loop nice ${LOOP_NICE:-0}"
+echo "SYN flood ${seconds}s, rate ${rate:-0} (0: as fast as the flooder goes), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), netstackd loop nice ${LOOP_NICE:-0}, args: ${NETSTACKD_ARGS:-none}"
 for fam in $families; do
   run_netstackd "$fam"
   [ "${KERNEL:-1}" = 0 ] || run_kernel "$fam"

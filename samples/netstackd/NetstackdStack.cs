@@ -35,6 +35,12 @@ public sealed record NetstackdStackOptions
     public bool EnableMetrics { get; init; } = true;
     /// <summary>The loop thread's nice value (null: inherited; <see cref="StackHostOptions.LoopThreadNice"/>).</summary>
     public int? LoopNice { get; init; }
+
+    /// <summary>
+    /// Read a TAP/TUN device on a thread of its own (<see cref="NetStack.Tap.Receive.ReceiveThreadDevice"/>) that drains the
+    /// kernel's queue into a bounded ring and sheds unproven SYNs first when the ring fills; on by default.
+    /// </summary>
+    public bool ReceiveThread { get; init; } = true;
 }
 
 /// <summary>
@@ -51,6 +57,11 @@ public sealed class NetstackdStack : IAsyncDisposable
         options ??= new NetstackdStackOptions();
         Device = device;
         INetDevice chain = device;
+        if (options.ReceiveThread && device is TunTapDevice)
+        {
+            ReceiveThread = new NetStack.Tap.Receive.ReceiveThreadDevice(device);
+            chain = ReceiveThread;
+        }
         if (options.Faults is { } faults)
         {
             Faults = new FaultInjector(chain, new SeededRandom(options.Seed ?? 1), faults, faults);
@@ -77,6 +88,8 @@ public sealed class NetstackdStack : IAsyncDisposable
 
     /// <summary>The real device (TAP or pcap).</summary>
     public INetDevice Device { get; }
+    /// <summary>The receive thread in front of the device (null when off or the device is not a TAP/TUN).</summary>
+    public NetStack.Tap.Receive.ReceiveThreadDevice? ReceiveThread { get; }
     public FaultInjector? Faults { get; }
     public PcapRecorder? Recorder { get; }
     public NetworkStack Stack => Ip.Stack;
@@ -95,6 +108,7 @@ public sealed class NetstackdStack : IAsyncDisposable
         await Ip.DisposeAsync().ConfigureAwait(false);
         Recorder?.Dispose();
         Faults?.Dispose();
+        ReceiveThread?.Dispose(); // before the device: its thread waits on the device's descriptor
         (Device as IDisposable)?.Dispose();
     }
 

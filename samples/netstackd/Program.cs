@@ -66,7 +66,7 @@ var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
 var tcp = o.SynQueue is { } synQueue ? new TcpSettings { SynQueueLength = synQueue } : null;
-await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice });
+await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice, ReceiveThread = !o.NoReceiveThread });
 await stack.StartAsync();
 
 using var stop = new CancellationTokenSource();

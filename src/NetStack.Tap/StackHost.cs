@@ -50,6 +50,33 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         _logger = logger ?? NullLogger.Instance;
         _options = options ?? new StackHostOptions();
         _deviceDescriptors = _devices.Select(WaitDescriptor).ToArray();
+        _receiveThreads = _devices.Select(d => d.Find<Receive.ReceiveThreadDevice>()).OfType<Receive.ReceiveThreadDevice>().ToArray();
+        _stack = node as Composition.NetworkStack;
+    }
+
+    private readonly Receive.ReceiveThreadDevice[] _receiveThreads;
+    private readonly Composition.NetworkStack? _stack;
+    private long _synsShedSeen; // loop thread only
+
+    /// <summary>
+    /// Before each <c>Poll</c>: what only the runtime sees goes to the stack (<see cref="Composition.NetworkStack.ReportReceiveBacklog"/>),
+    /// so that it sheds SYNs (RFC 4987 §3) while a receive thread holds more frames than one poll takes, or had to shed
+    /// SYNs itself since the last poll.
+    /// </summary>
+    private void ReportReceiveBacklog()
+    {
+        if (_stack is null || _receiveThreads.Length == 0) return;
+        int backlog = 0;
+        long shed = 0;
+        foreach (var r in _receiveThreads)
+        {
+            backlog += r.Backlog;
+            shed += r.SynsShed;
+        }
+        long newlyShed = shed - _synsShedSeen;
+        _synsShedSeen = shed;
+        if (newlyShed > 0 || backlog >= _stack.Options.MaxFramesPerPoll)
+            _stack.ReportReceiveBacklog((int)Math.Min(int.MaxValue, backlog + newlyShed));
     }
 
     private readonly int[] _deviceDescriptors;
@@ -199,7 +226,11 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
                 Instant now = Now;
                 Instant deadline;
                 _pollAgain = false; // a Wake() from the work just run is answered by this Poll
-                try { deadline = _node.Poll(now); }
+                try
+                {
+                    ReportReceiveBacklog();
+                    deadline = _node.Poll(now);
+                }
                 catch (Exception ex)
                 {
                     Interlocked.Increment(ref _pollExceptions);

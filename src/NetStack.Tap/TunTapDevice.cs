@@ -363,6 +363,41 @@ public abstract class TunTapDevice : INetDevice, IWaitableDevice, IDisposable
     }
 
     /// <summary>
+    /// Attaches a classic BPF program (TUNATTACHFILTER, TAP only) that the kernel runs on every frame before it queues
+    /// the frame for us: a frame it returns 0 for is dropped there (the interface's TX "dropped" counter), a frame it
+    /// keeps is queued as usual. Replaces the program attached before. False (with <see cref="TunTapStatistics.LastErrno"/>
+    /// set) when the kernel refuses it, or on a TUN. Any thread.
+    /// </summary>
+    public unsafe bool AttachFilter(ReadOnlySpan<Receive.BpfInstruction> program)
+    {
+        int fd = _fd;
+        if (fd < 0 || Medium != Medium.Ethernet || program.IsEmpty || program.Length > ushort.MaxValue) return false;
+        fixed (Receive.BpfInstruction* p = program)
+        {
+            var prog = new SockFprog { Length = (ushort)program.Length, Filter = p };
+            if (LibC.Ioctl(fd, TunIoctl.TUNATTACHFILTER, &prog) == 0) return true;
+        }
+        Statistics.LastErrno = Marshal.GetLastPInvokeError();
+        return false;
+    }
+
+    /// <summary>Detaches the program of <see cref="AttachFilter"/> (TUNDETACHFILTER); false when none was attached.</summary>
+    public unsafe bool DetachFilter()
+    {
+        int fd = _fd;
+        if (fd < 0 || Medium != Medium.Ethernet) return false;
+        var prog = default(SockFprog);
+        return LibC.Ioctl(fd, TunIoctl.TUNDETACHFILTER, &prog) == 0;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct SockFprog
+    {
+        public ushort Length;
+        public Receive.BpfInstruction* Filter;
+    }
+
+    /// <summary>
     /// Blocks the calling thread until a frame is waiting or <paramref name="timeout"/> passes
     /// (infinite when null). Returns true when a frame is waiting. For simple single-device loops;
     /// <see cref="StackHost"/> polls the descriptor itself together with its wake-up event.

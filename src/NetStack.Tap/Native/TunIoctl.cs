@@ -9,6 +9,8 @@ internal static class TunIoctl
     public const uint TUNGETFEATURES = 0x800454cf;
     public const uint TUNGETVNETHDRSZ = 0x800454d7;
     public const uint TUNSETVNETHDRSZ = 0x400454d8;
+    public const uint TUNATTACHFILTER = 0x401054d5; // _IOW('T', 213, struct sock_fprog)
+    public const uint TUNDETACHFILTER = 0x401054d6; // _IOW('T', 214, struct sock_fprog)
 
     // TUNSETOFFLOAD flags (linux/if_tun.h): what the kernel may hand us.
     public const uint TUN_F_CSUM = 0x01;

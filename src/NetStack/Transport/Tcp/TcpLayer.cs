@@ -48,7 +48,17 @@ public sealed class TcpLayer : ITransportHandler, IPollable, IEgressParticipant
     internal void NoteHandshakeCompleted(IpAddress remote, Instant now)
     {
         if (Settings.ProvenPeerSlots > 0) ProvenPeers.Add(remote, now);
+        HandshakeCompleted?.Invoke(remote, now);
     }
+
+    /// <summary>
+    /// Called (on the thread that runs the stack, from inside its receive path) with the remote address of every
+    /// connection that completes its three-way handshake, in either direction: the proof the layer's own proven-peer
+    /// table keeps (RFC 4987 §3). For a runtime that looks at frames before the stack does, so that it can tell a
+    /// returning client's SYN from a flood's when it must shed some (NetStack.Tap's receive thread). Must not call back
+    /// into the stack.
+    /// </summary>
+    public Action<IpAddress, Instant>? HandshakeCompleted { get; set; }
 
     private bool IsProven(IpAddress remote, Instant now) => Settings.ProvenPeerSlots > 0 && ProvenPeers.Contains(remote, now);
 

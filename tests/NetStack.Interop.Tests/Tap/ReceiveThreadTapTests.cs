@@ -1,0 +1,98 @@
+using NetStack.Interop.Tests.Netstackd;
+using NetStack.Interop.Tests.Support;
+using NetStack.Tap;
+using NetStack.Tap.Receive;
+using NetStack.Wire;
+
+namespace NetStack.Interop.Tests.Tap;
+
+/// <summary>
+/// NetStack.Tap's receive path for floods (issue 13 "Floods") on a real TAP: the kernel SYN filter
+/// (<see cref="SynShedFilter"/> attached with TUNATTACHFILTER) drops the kernel's bare SYNs from unproven sources before
+/// they are queued and lets everything else, and proven sources' SYNs, through; the receive thread
+/// (<see cref="ReceiveThreadDevice"/>) hands the kernel's frames to the loop's side.
+/// </summary>
+public sealed class ReceiveThreadTapTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private const string Kernel = "192.0.2.1", Ours = "192.0.2.2";
+
+    [SkippableFact]
+    public void Kernel_filter_drops_unproven_syns_in_the_kernel_and_passes_the_rest()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns);
+        Prepare(ns, tap);
+
+        // Level 16: one unproven SYN in 65,536 kept; the kernel retransmits none within the client's 0.5 s.
+        Assert.True(tap.AttachFilter(SynShedFilter.Build(16, [])), $"TUNATTACHFILTER refused: errno {tap.Statistics.LastErrno}");
+        SendSyn(ns);
+        SendUdp(ns);
+        bool sawSyn = false;
+        // FIFO: a SYN the filter let through would be read before the datagram sent after it.
+        var udp = Receive.Until(tap, f => { sawSyn |= IsSynTo7(f); return IsUdpTo9(f); }, Patience);
+        Assert.NotNull(udp);
+        Assert.False(sawSyn, "an unproven SYN reached the TAP's queue through the filter");
+
+        // The same source, proven: its SYNs pass.
+        Assert.True(tap.AttachFilter(SynShedFilter.Build(16, [Ipv4Address.Parse(Kernel)])));
+        SendSyn(ns);
+        Assert.NotNull(Receive.Until(tap, IsSynTo7, Patience));
+
+        // Detached: everything passes again.
+        Assert.True(tap.AttachFilter(SynShedFilter.Build(16, [])));
+        Assert.True(tap.DetachFilter());
+        SendSyn(ns);
+        Assert.NotNull(Receive.Until(tap, IsSynTo7, Patience));
+        lab.DisposeAndAssertClean();
+    }
+
+    [SkippableFact]
+    public void Receive_thread_hands_the_kernels_frames_to_the_loop_side()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns);
+        Prepare(ns, tap);
+        var rt = new ReceiveThreadDevice(tap);
+        try
+        {
+            Assert.NotEqual(tap.FileDescriptor, StackHost.WaitDescriptor(rt)); // the loop sleeps on the ring's eventfd
+            for (int i = 0; i < 3; i++)
+            {
+                SendUdp(ns);
+                Assert.NotNull(Receive.Until(rt, IsUdpTo9, Patience));
+            }
+            Assert.True(rt.FramesQueued >= 3, $"{rt.FramesQueued} frames queued");
+            Assert.Equal(0, rt.SynsShed);
+            Assert.Equal(0, rt.FilterLevel);
+        }
+        finally
+        {
+            rt.Dispose(); // stops the thread before the lab closes the TAP
+        }
+        lab.DisposeAndAssertClean();
+    }
+
+    private static void Prepare(string ns, TapDevice tap)
+    {
+        NetnsLab.Run("ip", "-n", ns, "addr", "add", Kernel + "/24", "dev", tap.Name);
+        // A permanent neighbour entry: the kernel sends to us without an ARP exchange the test would have to answer.
+        NetnsLab.Run("ip", "-n", ns, "neigh", "replace", Ours, "lladdr", tap.HardwareAddress.ToString(), "dev", tap.Name, "nud", "permanent");
+    }
+
+    private static void SendSyn(string ns) => Shell.RunIn(ns,
+        $"python3 -c \"import socket; s = socket.socket(); s.settimeout(0.5); s.connect_ex(('{Ours}', 7))\"", TimeSpan.FromSeconds(60));
+
+    private static void SendUdp(string ns) => Shell.RunIn(ns,
+        $"python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('{Ours}', 9))\"", TimeSpan.FromSeconds(60));
+
+    private static bool IsSynTo7(byte[] f) =>
+        f.Length >= 54 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6 && f[14 + (f[14] & 0x0F) * 4 + 3] == 7 && f[14 + (f[14] & 0x0F) * 4 + 13] == 0x02;
+
+    private static bool IsUdpTo9(byte[] f) =>
+        f.Length >= 42 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17 && f[14 + (f[14] & 0x0F) * 4 + 3] == 9;
+}
