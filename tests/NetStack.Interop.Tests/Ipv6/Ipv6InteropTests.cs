@@ -50,6 +50,19 @@ public sealed class Ipv6InteropTests
         return (ns, tap, stack, iface, host);
     }
 
+    /// <summary>Pings <paramref name="target"/> from the namespace until one echo is answered or <paramref name="patience"/> runs out.</summary>
+    private static async Task<bool> AnswersWithin(string ns, string target, TimeSpan patience)
+    {
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            if (NetnsLab.TryRun("ip", "netns", "exec", ns, "ping", "-6", "-n", "-c", "1", "-W", "2", target).Succeeded) return true;
+            await Task.Delay(200);
+        }
+        while (clock.Elapsed < patience);
+        return false;
+    }
+
     private static (NetworkStack Stack, NetworkInterface Iface, StackHost Host) StartStack(TapDevice tap, InterfaceConfig config)
     {
         var stack = new NetworkStack();
@@ -113,6 +126,10 @@ public sealed class Ipv6InteropTests
         await using (host)
         {
             var ll = await host.InvokeAsync(() => stack.GetIpv6Info(iface)!.Addresses.Single(a => a.Origin == Ipv6AddressOrigin.LinkLocal).Address);
+            // Both sides resolve each other first (NS/NA), which on a loaded machine can outlast one ping's 3 s wait:
+            // wait for the first answer of each address with a generous deadline, then every size must be answered.
+            Assert.True(await AnswersWithin(ns, "2001:db8:6::2", TimeSpan.FromSeconds(60)), "the global address never answered");
+            Assert.True(await AnswersWithin(ns, $"{ll}%{tap.Name}", TimeSpan.FromSeconds(60)), "the link-local address never answered");
             foreach (var size in new[] { "56", "1452", "8000" })
             {
                 var g = NetnsLab.TryRun("ip", "netns", "exec", ns, "ping", "-6", "-n", "-c", "2", "-i", "0.3", "-W", "3", "-s", size, "2001:db8:6::2");
