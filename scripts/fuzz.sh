@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh all SECONDS               every target (or those in FUZZ_TARGETS), SECONDS each, one after another
 #   scripts/fuzz.sh ci                        every target for a fixed number of executions (scripts/test.sh, ~60-90 s)
 #   scripts/fuzz.sh merge TARGET...           minimizes the working corpus of each TARGET into fuzz/corpus/TARGET.bin
+#   FUZZ_REUSE_BUILD=1 scripts/fuzz.sh ...    reuses the last instrumented build instead of building again
 #
 # Each run starts from the seeds cut from pcaps/, the committed corpus fuzz/corpus/TARGET.bin and what earlier runs
 # found (artifacts/fuzz/corpus/TARGET), and ends with one line: executions, coverage and corpus size. Coverage: "ft" is
@@ -25,7 +26,7 @@ bin="$out/bin"      # instrumented: runs only under the driver (it writes covera
 plain="$out/plain"  # the same, uninstrumented: seeds, corpus packing, lists
 driver="$out/libfuzzer-dotnet"
 
-usage() { sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 tools() {
   if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
@@ -48,6 +49,8 @@ tools() {
 # Builds the harness into a fresh directory and instruments the core (NetStack.dll) in place: only the code under test
 # is instrumented, so coverage counts the stack's edges, not the harness's.
 build() {
+  # FUZZ_REUSE_BUILD=1: use the instrumented build an earlier run left (no rebuild; a loaded machine builds slowly).
+  if [ "${FUZZ_REUSE_BUILD:-0}" = 1 ] && [ -x "$bin/NetStack.Fuzz" ] && [ -x "$plain/NetStack.Fuzz" ]; then return; fi
   rm -rf "$bin" "$plain"
   local log="$out/build.log"
   mkdir -p "$out"
@@ -128,7 +131,18 @@ case "$1" in
     for t in "$@"; do
       dir=$(corpus "$t"); merged="$out/merged/$t"
       rm -rf "$merged"; mkdir -p "$merged"
-      "$driver" --target_path="$bin/NetStack.Fuzz" --target_arg="$t" -merge=1 -max_len=65536 "$merged" "$dir" >"$out/$t.merge.log" 2>&1
+      case "$t" in
+        stack|virtio)
+          # Whole-stack inputs are frame sequences, large: keep only the inputs that reach edges the seeds do not (the
+          # seeds are cut from pcaps/ on every run, in CI and by FuzzRegressionTests, so they need no copy). libFuzzer's
+          # merge adds to a non-empty first directory only inputs with features it lacks, the smallest first; with
+          # -use_counters=0 a feature is an edge, not an edge's hit-count bucket (about a tenth of the inputs).
+          cp "$out/seeds/$t"/. "$merged"/ -r
+          "$driver" --target_path="$bin/NetStack.Fuzz" --target_arg="$t" -merge=1 -use_counters=0 -max_len=65536 "$merged" "$dir" >"$out/$t.merge.log" 2>&1
+          (cd "$out/seeds/$t" && find . -maxdepth 1 -type f -printf '%f\n') | while read -r f; do rm -f "$merged/$f"; done ;;
+        *)
+          "$driver" --target_path="$bin/NetStack.Fuzz" --target_arg="$t" -merge=1 -max_len=65536 "$merged" "$dir" >"$out/$t.merge.log" 2>&1 ;;
+      esac
       "$plain/NetStack.Fuzz" pack "$merged" "fuzz/corpus/$t.bin"
     done ;;
   *)

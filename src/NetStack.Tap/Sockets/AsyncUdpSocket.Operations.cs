@@ -173,20 +173,22 @@ public sealed partial class AsyncUdpSocket
     }
 
     /// <summary>
-    /// A <see cref="SendToAsync"/> made off the loop thread, reused call after call: posted to the loop as a work item, the
+    /// A <see cref="SendToAsync"/> or <see cref="SendSegmentedAsync"/> made off the loop thread, reused call after call: posted to the loop as a work item, the
     /// datagram is sent there and the operation completes at once (from a work item, never from inside a layer).
     /// </summary>
     private sealed class SendOperation(AsyncUdpSocket owner) : WorkItem, IValueTaskSource<int>
     {
         private ManualResetValueTaskSourceCore<int> _core;
         private ReadOnlyMemory<byte> _data;
+        private int _segmentSize;
         private IpEndpoint? _to;
         private IpSendOptions _options;
         private CancellationToken _token;
 
-        public ValueTask<int> Start(ReadOnlyMemory<byte> data, IpEndpoint? to, in IpSendOptions options, CancellationToken token, bool continueOnThreadPool)
+        public ValueTask<int> Start(ReadOnlyMemory<byte> data, int segmentSize, IpEndpoint? to, in IpSendOptions options, CancellationToken token, bool continueOnThreadPool)
         {
             _data = data;
+            _segmentSize = segmentSize;
             _to = to;
             _options = options;
             _token = token;
@@ -206,7 +208,7 @@ public sealed partial class AsyncUdpSocket
             int sent;
             try
             {
-                sent = owner.SendOnLoop(data, _to, _options);
+                sent = owner.SendOnLoop(data, _segmentSize, _to, _options);
             }
             catch (Exception e)
             {

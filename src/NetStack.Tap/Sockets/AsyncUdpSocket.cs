@@ -42,7 +42,9 @@ public sealed record UdpMessage(byte[] Data, UdpReceiveResult Info);
 /// <para>Per-datagram IP controls (TTL / hop limit, DF, traffic class, flow label, IPv4 header options built with
 /// <see cref="IpHeaderOptions.Create"/>) are given to <see cref="SendToAsync"/>; <see cref="DefaultSendOptions"/> applies
 /// when none are given (a socket-wide <c>IP_OPTIONS</c>). Received IPv4 options come in <see cref="UdpReceiveResult.HeaderOptions"/>.</para>
-/// <para>Cost per call: <see cref="SendToAsync"/> and <see cref="ReceiveFromAsync"/> complete through pooled
+/// <para>Trains of datagrams (Linux's <c>UDP_SEGMENT</c>, sent as one super-frame to a TAP with USO) go with
+/// <see cref="SendSegmentedAsync"/>.</para>
+/// <para>Cost per call: <see cref="SendToAsync"/>, <see cref="SendSegmentedAsync"/> and <see cref="ReceiveFromAsync"/> complete through pooled
 /// <see cref="IValueTaskSource{TResult}"/>s (nothing is allocated per call in steady state); called on the loop thread
 /// (from a continuation run there, see <see cref="RunContinuationsOnLoop"/>) they run inline, without a queue or a wake-up.
 /// Continuations of pending receives and sends run on the thread pool unless <see cref="RunContinuationsOnLoop"/> is set.</para>
@@ -177,11 +179,44 @@ public sealed partial class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoo
         if (_dispatcher.IsOnLoopThread)
         {
             // Inline: the datagram leaves now, no queue and no wake-up (the Wake below is a flag on the loop thread).
-            try { return new ValueTask<int>(SendOnLoop(data, to, opts)); }
+            try { return new ValueTask<int>(SendOnLoop(data, 0, to, opts)); }
             catch (Exception e) { return ValueTask.FromException<int>(e); }
         }
+        return PostSend(data, 0, to, opts, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> as a train of datagrams of <paramref name="segmentSize"/> bytes each, the last one
+    /// possibly shorter, to <paramref name="remote"/> (the connected peer when null): Linux's <c>UDP_SEGMENT</c> socket
+    /// option (UDP GSO), one call for up to <see cref="UdpSocket.MaxSegments"/> datagrams. Toward a TAP with USO the train
+    /// leaves as one super-frame that the kernel cuts; toward any other device the stack cuts it. The receiver sees
+    /// ordinary datagrams. Completes with <paramref name="data"/>'s length once the train has been handed to the stack,
+    /// through the same pooled machinery as <see cref="SendToAsync"/> (nothing allocated per call in steady state; inline
+    /// on the loop thread). Errors as <see cref="SendToAsync"/>; <see cref="SocketError.MessageSize"/> also when a
+    /// datagram would exceed the path MTU, the whole a 64 KB datagram, or the count <see cref="UdpSocket.MaxSegments"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="segmentSize"/> is not positive.</exception>
+    public ValueTask<int> SendSegmentedAsync(ReadOnlyMemory<byte> data, int segmentSize, IPEndPoint? remote = null, IpSendOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segmentSize);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        IpEndpoint? to = remote is null ? null : IpEndpoint.FromIPEndPoint(remote);
+        var opts = options ?? DefaultSendOptions;
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        if (_dispatcher.IsOnLoopThread)
+        {
+            try { return new ValueTask<int>(SendOnLoop(data, segmentSize, to, opts)); }
+            catch (Exception e) { return ValueTask.FromException<int>(e); }
+        }
+        return PostSend(data, segmentSize, to, opts, cancellationToken);
+    }
+
+    /// <summary>Off the loop: a pooled send operation posted to the loop (<paramref name="segmentSize"/> 0: one datagram).</summary>
+    private ValueTask<int> PostSend(ReadOnlyMemory<byte> data, int segmentSize, IpEndpoint? to, in IpSendOptions options, CancellationToken cancellationToken)
+    {
         var op = Interlocked.Exchange(ref _freeSend, null) ?? new SendOperation(this);
-        var pending = op.Start(data, to, opts, cancellationToken, !_continuationsOnLoop);
+        var pending = op.Start(data, segmentSize, to, options, cancellationToken, !_continuationsOnLoop);
         try
         {
             _dispatcher.PostItem(op);
@@ -193,11 +228,16 @@ public sealed partial class AsyncUdpSocket : IAsyncDisposable, IDisposable, ILoo
         return pending;
     }
 
-    /// <summary>Loop only: one datagram out, its result mapped to a byte count or the exception a socket would throw.</summary>
-    private int SendOnLoop(ReadOnlyMemory<byte> data, IpEndpoint? to, in IpSendOptions options)
+    /// <summary>
+    /// Loop only: one datagram out (<paramref name="segmentSize"/> 0) or a train of them, the result mapped to a byte count
+    /// or the exception a socket would throw.
+    /// </summary>
+    private int SendOnLoop(ReadOnlyMemory<byte> data, int segmentSize, IpEndpoint? to, in IpSendOptions options)
     {
         if (_socket.IsClosed) throw new ObjectDisposedException(nameof(AsyncUdpSocket));
-        var result = _socket.Send(data.Span, to, options, _dispatcher.Now);
+        var result = segmentSize == 0
+            ? _socket.Send(data.Span, to, options, _dispatcher.Now)
+            : _socket.SendSegmented(data.Span, segmentSize, to, options, _dispatcher.Now);
         _dispatcher.Wake(); // timers may have changed (a neighbour being resolved): the loop polls again before it sleeps
         return result switch
         {

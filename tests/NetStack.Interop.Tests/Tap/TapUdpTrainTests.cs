@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Security.Cryptography;
 using NetStack.Interop.Tests.Netstackd;
 using NetStack.Interop.Tests.Support;
 using NetStack.Network;
 using NetStack.Samples.Netstackd;
+using NetStack.Sockets;
 using NetStack.Tap;
 using NetStack.Transport.Udp;
 using NetStack.Wire;
@@ -53,7 +55,18 @@ os.rename(d + '/got.tmp', d + '/got')
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public async Task A_UDP_train_reaches_a_kernel_socket_as_its_datagrams(bool ipv6, bool offloads)
+    public Task A_UDP_train_reaches_a_kernel_socket_as_its_datagrams(bool ipv6, bool offloads) => TrainsToKernel(ipv6, offloads, frontDoor: false);
+
+    /// <summary>
+    /// The same through the async front door (<see cref="AsyncUdpSocket.SendSegmentedAsync"/>, issue 12 item 2), called
+    /// from the test's thread: the kernel receives every datagram of every train.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public Task A_UDP_train_from_AsyncUdpSocket_reaches_a_kernel_socket_as_its_datagrams(bool ipv6, bool offloads) =>
+        TrainsToKernel(ipv6, offloads, frontDoor: true);
+
+    private async Task TrainsToKernel(bool ipv6, bool offloads, bool frontDoor)
     {
         Root.Require();
         await using var s = await TapStackLab.StartAsync(new NetstackdStackOptions { Seed = 9 },
@@ -74,15 +87,14 @@ os.rename(d + '/got.tmp', d + '/got')
             expected.ToString(CultureInfo.InvariantCulture));
         await WaitFor(() => File.Exists(Path.Combine(Dir, "ready")), TimeSpan.FromSeconds(60), "the kernel's receiver bound");
 
-        var to = new IpEndpoint(IpAddress.Parse(kernel.Address.ToString()), port);
-        var socket = await stack.Ip.InvokeAsync(_ => stack.Udp.Bind(new IpEndpoint(ipv6 ? Ipv6Address.Unspecified : Ipv4Address.Any, 0)));
+        await using var sender = await TrainSender.OpenAsync(stack, ipv6, frontDoor, kernel);
         // Resolution first (a train to an unresolved neighbour waits as at most 8 of its datagrams), and, for IPv6, our
         // address out of duplicate address detection: 1-byte datagrams until the receiver has seen one.
         var hello = Stopwatch.StartNew();
         while (!File.Exists(Path.Combine(Dir, "hello")))
         {
             Assert.True(hello.Elapsed < TimeSpan.FromSeconds(60), "no 1-byte datagram reached the kernel in 60 s");
-            await stack.Ip.InvokeAsync(st => socket.Send(new byte[1], to, IpSendOptions.Default, st.Now));
+            await sender.HelloAsync();
             await Task.Delay(100);
         }
 
@@ -92,8 +104,7 @@ os.rename(d + '/got.tmp', d + '/got')
         {
             var payload = new byte[length];
             RandomNumberGenerator.Fill(payload);
-            var result = await stack.Ip.InvokeAsync(st => socket.SendSegmented(payload, segmentSize, to, IpSendOptions.Default, st.Now));
-            Assert.Equal(IpSendResult.Sent, result);
+            await sender.SendTrainAsync(payload, segmentSize);
             for (int at = 0; at < length; at += segmentSize) sent.Add(payload.AsSpan(at, Math.Min(segmentSize, length - at)).ToArray());
         }
         await WaitFor(() => File.Exists(Path.Combine(Dir, "got")), TimeSpan.FromSeconds(180), "the kernel's receiver finished");
@@ -109,5 +120,60 @@ os.rename(d + '/got.tmp', d + '/got')
 
         // USO: each train went to the TAP as one super-frame (the kernel cut it on the way to the socket); without: none.
         Assert.Equal(uso ? trains.Length : 0, counts.Super);
+    }
+
+    /// <summary>Sends 1-byte datagrams and trains to one destination, through the core socket on the loop or the async front door.</summary>
+    private sealed class TrainSender : IAsyncDisposable
+    {
+        private readonly NetstackdStack _stack;
+        private readonly IPEndPoint _to;
+        private readonly IpEndpoint _toCore;
+        private UdpSocket? _core;
+        private AsyncUdpSocket? _async;
+
+        private TrainSender(NetstackdStack stack, IPEndPoint to)
+        {
+            _stack = stack;
+            _to = to;
+            _toCore = IpEndpoint.FromIPEndPoint(to);
+        }
+
+        public static async Task<TrainSender> OpenAsync(NetstackdStack stack, bool ipv6, bool frontDoor, IPEndPoint to)
+        {
+            var s = new TrainSender(stack, to);
+            if (frontDoor)
+                s._async = await stack.Ip.BindUdpAsync(new IPEndPoint(ipv6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
+            else
+                s._core = await stack.Ip.InvokeAsync(_ => stack.Udp.Bind(new IpEndpoint(ipv6 ? Ipv6Address.Unspecified : Ipv4Address.Any, 0)));
+            return s;
+        }
+
+        public async Task HelloAsync()
+        {
+            if (_async is not null)
+            {
+                Assert.Equal(1, await _async.SendToAsync(new byte[1], _to));
+                return;
+            }
+            var core = _core!;
+            await _stack.Ip.InvokeAsync(st => core.Send(new byte[1], _toCore, IpSendOptions.Default, st.Now));
+        }
+
+        public async Task SendTrainAsync(byte[] payload, int segmentSize)
+        {
+            if (_async is not null)
+            {
+                Assert.Equal(payload.Length, await _async.SendSegmentedAsync(payload, segmentSize, _to));
+                return;
+            }
+            var core = _core!;
+            var result = await _stack.Ip.InvokeAsync(st => core.SendSegmented(payload, segmentSize, _toCore, IpSendOptions.Default, st.Now));
+            Assert.Equal(IpSendResult.Sent, result);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_async is not null) await _async.DisposeAsync();
+        }
     }
 }
