@@ -260,6 +260,11 @@ public sealed class StackStatistics
     public long RouterAdvertisementsInconsistent;
     /// <summary>Reachable Time / Retrans Timer values of received Router Advertisements ignored as out of bounds (RFC 4861 §6.3.4, §10).</summary>
     public long RouterAdvertisementTimersIgnored;
+    /// <summary>
+    /// Neighbours (ARP and NDP) whose unicast probes all went unanswered, kept UNREACHABLE (RFC 7048 §3) with their
+    /// link-layer address while solicitations back off.
+    /// </summary>
+    public long NeighborsUnreachable;
     /// <summary>Temporary addresses formed (RFC 8981).</summary>
     public long TemporaryAddressesFormed;
 

@@ -16,6 +16,12 @@ internal enum NeighborState
     Delay,
     /// <summary>Unicast solicitations being sent to confirm reachability.</summary>
     Probe,
+    /// <summary>
+    /// RFC 7048 §3: a neighbour whose unicast probes went unanswered. Packets still go to its link-layer address while
+    /// solicitations back off exponentially; the entry goes after MAX_MULTICAST_SOLICIT of them. Routers in this state
+    /// are not (probably) reachable for default router selection.
+    /// </summary>
+    Unreachable,
 }
 
 /// <summary>Limits and timers of a neighbour cache (RFC 4861 §10 constants as defaults).</summary>
@@ -436,10 +442,30 @@ internal sealed class NeighborCache<TAddress> where TAddress : struct, IEquatabl
                     _sink.Solicit(address, e.Mac, now);
                     break;
                 case NeighborState.Probe:
-                    if (e.ProbesSent >= _options.MaxUnicastSolicit) { Fail(address, e, now); continue; }
+                    if (e.ProbesSent < _options.MaxUnicastSolicit)
+                    {
+                        e.ProbesSent++;
+                        e.Deadline = now + RetransInterval(e.ProbesSent);
+                        _sink.Solicit(address, e.Mac, now);
+                        break;
+                    }
+                    // RFC 4861 §7.3.3 deletes the entry here. RFC 7048 §3: UNREACHABLE instead, packets still sent to
+                    // the known address: the answers may merely be late (a loop that ran late on a loaded machine finds
+                    // them queued behind a flood while the timer fires), and a deleted neighbour in use would have to
+                    // win a new resolution against the flood's budget (RFC 6583 §7). Never-confirmed UNREACHABLE entries
+                    // are the first evicted under pressure (EvictOne), so spoofed information cannot hold the table.
+                    if (_options.MaxMulticastSolicit <= 0) { Fail(address, e, now); continue; }
+                    e.State = NeighborState.Unreachable;
+                    _stats.NeighborsUnreachable++;
+                    e.ProbesSent = 1;
+                    e.Deadline = now + UnreachableInterval(1);
+                    SolicitUnreachable(address, e, now);
+                    break;
+                case NeighborState.Unreachable:
+                    if (e.ProbesSent >= _options.MaxMulticastSolicit) { Fail(address, e, now); continue; }
                     e.ProbesSent++;
-                    e.Deadline = now + RetransInterval(e.ProbesSent);
-                    _sink.Solicit(address, e.Mac, now);
+                    e.Deadline = now + UnreachableInterval(e.ProbesSent);
+                    SolicitUnreachable(address, e, now);
                     break;
                 default:
                     e.Deadline = Instant.MaxValue;
@@ -467,6 +493,29 @@ internal sealed class NeighborCache<TAddress> where TAddress : struct, IEquatabl
         }
         return interval < _minRetransInterval ? _minRetransInterval : interval;
     }
+
+    /// <summary>
+    /// The wait after the <paramref name="probesSent"/>-th multicast solicitation in UNREACHABLE: RFC 7048 §3 backs off
+    /// exponentially, RETRANS_TIMER × BACKOFF_MULTIPLE^n (at least 2, the multiple ARP uses), capped at
+    /// MAX_RETRANS_TIMER, without the random factor (deterministic): 2 s, 4 s, 8 s by default.
+    /// </summary>
+    private TimeSpan UnreachableInterval(int probesSent)
+    {
+        int multiple = Math.Max(2, _options.RetransBackoffMultiple);
+        var cap = _options.MaxRetransTimer > RetransTimer ? _options.MaxRetransTimer : RetransTimer;
+        var interval = RetransTimer;
+        for (int i = 0; i < probesSent && interval < cap; i++) interval *= multiple;
+        if (interval > cap) interval = cap;
+        return interval < _minRetransInterval ? _minRetransInterval : interval;
+    }
+
+    /// <summary>
+    /// RFC 7048 §3: UNREACHABLE solicits by multicast (the neighbour may have a new link-layer address), within the
+    /// solicitation budget (RFC 6583 §7.1.2); without a token, a unicast probe to the known address (bounded by the
+    /// table and the back-off, as PROBE's).
+    /// </summary>
+    private void SolicitUnreachable(TAddress address, Entry e, Instant now) =>
+        _sink.Solicit(address, TakeSolicitToken(now) ? null : e.Mac, now);
 
     private void Fail(TAddress address, Entry e, Instant now)
     {
@@ -553,7 +602,7 @@ internal sealed class NeighborCache<TAddress> where TAddress : struct, IEquatabl
     /// <summary>
     /// Eviction under pressure, in any state, least recently used first within each class (RFC 6583 §7):
     /// 0) INCOMPLETE entries whose first solicitation went unanswered (younger ones are still being resolved);
-    /// 1) STALE entries never confirmed reachable (unsolicited information, e.g. spoofed ARP requests or NS);
+    /// 1) STALE or UNREACHABLE entries never confirmed reachable (unsolicited information, e.g. spoofed ARP requests or NS);
     /// 2) any other resolved entry idle for longer than BaseReachableTime (not in use).
     /// Entries in use (recently used or confirmed) are never pushed out by newcomers.
     /// </summary>
@@ -568,7 +617,7 @@ internal sealed class NeighborCache<TAddress> where TAddress : struct, IEquatabl
             int cls;
             if (!e.HasMac) cls = now - e.LastUsed >= firstAnswerWait ? 0 : -1;
             else if (unresolvedOnly) cls = -1;
-            else if (e.State == NeighborState.Stale && !e.Confirmed) cls = 1;
+            else if ((e.State is NeighborState.Stale or NeighborState.Unreachable) && !e.Confirmed) cls = 1;
             else if (now - e.LastUsed > BaseReachableTime) cls = 2;
             else cls = -1;
             if (cls < 0) continue;

@@ -37,9 +37,10 @@ internal sealed partial class Ipv6Layer
         }
         if (hinted is null && _destinations.TryGet(destination, now, out var cached) && InterfaceAt(cached.InterfaceIndex) is { } cif)
         {
-            // RFC 4861 §7.3.3 / §6.3.6: a router whose neighbour entry was deleted (NUD failed) is no next hop any more:
-            // next-hop determination runs again and may switch to another default router.
-            bool routerGone = cached.NextHop != destination && cif.IsEthernet && !cif.Neighbors.TryGetState(cached.NextHop, out _, out _);
+            // RFC 4861 §7.3.3 / §6.3.6: a router whose neighbour entry was deleted or is UNREACHABLE (NUD failed, RFC 7048
+            // §3) is no next hop any more: next-hop determination runs again and may switch to another default router.
+            bool routerGone = cached.NextHop != destination && cif.IsEthernet
+                && (!cif.Neighbors.TryGetState(cached.NextHop, out var routerState, out _) || routerState == NeighborState.Unreachable);
             if (!routerGone)
             {
                 ifc = cif;
@@ -82,9 +83,13 @@ internal sealed partial class Ipv6Layer
         return !ifc.IsEthernet || (ifc.Neighbors.TryGetState(destination, out var state, out _) && state != NeighborState.Incomplete);
     }
 
-    /// <summary>RFC 4861 §6.3.6: a router is (probably) reachable when its neighbour entry is in any state but INCOMPLETE.</summary>
+    /// <summary>
+    /// RFC 4861 §6.3.6: a router is (probably) reachable when its neighbour entry is in any state but INCOMPLETE (and,
+    /// RFC 7048 §3, UNREACHABLE).
+    /// </summary>
     private bool IsProbablyReachable(Ipv6Address router, int interfaceIndex) =>
-        InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _) && st != NeighborState.Incomplete;
+        InterfaceAt(interfaceIndex) is { } ifc && ifc.Neighbors.TryGetState(router, out var st, out _)
+        && st != NeighborState.Incomplete && st != NeighborState.Unreachable;
 
     public bool IsLocalAddress(IpAddress address)
     {
