@@ -268,6 +268,7 @@ public sealed partial class TcpConnection
                 _lastAckSent = _rcvNxt;
                 _ackNow = false;
                 _unackedBytes = 0;
+                _compressedAcks = 0;
                 _delayedAckDeadline = Instant.MaxValue;
             }
             int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
@@ -301,7 +302,8 @@ public sealed partial class TcpConnection
 
     private TcpSackBlocks BuildSack(int max)
     {
-        // RFC 2018 §4: the first block holds the most recently received segment, then the other ranges.
+        // RFC 2018 §4: the first block holds the most recently received segment; the others repeat the most recently
+        // reported blocks (so that each is reported in several ACKs, against ACK loss), then any other ranges.
         // RFC 2883 §4: a D-SACK block, when there is one, goes first, once.
         var blocks = new TcpSackBlocks();
         if (_dsackPending)
@@ -309,11 +311,36 @@ public sealed partial class TcpConnection
             blocks.TryAdd(new SackBlock(_dsackStart, _dsackEnd));
             _dsackPending = false;
         }
+        int dsack = blocks.Count;
         int first = _assembler.LastChangedIndex;
         if (first >= 0) blocks.TryAdd(Block(first));
-        for (int i = 0; i < _assembler.Count && blocks.Count < max; i++)
-            if (i != first) blocks.TryAdd(Block(i));
+        for (int k = 0; k < _sackReported.Count && blocks.Count < max; k++)
+        {
+            // The range that now holds a block reported before (ranges only grow and merge while above RCV.NXT).
+            var old = _sackReported[k];
+            if (old.Right <= _rcvNxt) continue;
+            int offset = Math.Max(0, old.Left - _rcvNxt);
+            for (int i = 0; i < _assembler.Count; i++)
+            {
+                var (s, e) = _assembler[i];
+                if (s > offset) break;
+                if (offset < e)
+                {
+                    AddNew(Block(i));
+                    break;
+                }
+            }
+        }
+        for (int i = 0; i < _assembler.Count && blocks.Count < max; i++) AddNew(Block(i));
+        _sackReported.Clear();
+        for (int i = dsack; i < blocks.Count; i++) _sackReported.TryAdd(blocks[i]);
         return blocks;
+
+        void AddNew(SackBlock b)
+        {
+            for (int j = dsack; j < blocks.Count; j++) if (blocks[j] == b) return;
+            blocks.TryAdd(b);
+        }
 
         SackBlock Block(int i)
         {

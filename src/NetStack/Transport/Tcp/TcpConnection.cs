@@ -89,6 +89,12 @@ public sealed partial class TcpConnection
     // ACK policy.
     private bool _ackNow;
     private int _unackedBytes;
+    // SACK compression (Linux's tcp_comp_sack): the RCV.NXT the duplicate ACKs count for, how many went at once, how many wait.
+    private SeqNumber _compressedAckRcvNxt;
+    private int _dupAcksSent;
+    private int _compressedAcks;
+    // The SACK blocks of the last ACK sent, most recent first (RFC 2018 §4: repeated in the next ones).
+    private TcpSackBlocks _sackReported;
     private bool _userClosed;
 
     internal TcpConnection(TcpLayer layer, TcpSettings settings, IpEndpoint local, IpEndpoint remote)
