@@ -45,6 +45,30 @@ public sealed class SackReceiverPolicyTests
     }
 
     [Theory, BothFamilies]
+    public void A_block_completed_while_SACKs_were_held_is_reported_in_the_next_ACK(IpVersion family)
+    {
+        // Holes at 0, 2, 6 and 9..10 (x MSS). 1, 3, 4 are acknowledged at once (three duplicate ACKs); 5, 7, 8, 11 wait
+        // (SACK compression). The ACK that goes then must carry 7..9, which no ACK reported yet, right after 11.
+        var b = new TcpBench(family: family);
+        b.Accept();
+        var s = b.PeerSeq;
+        foreach (int k in new[] { 1, 3, 4 })
+        {
+            b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+            Assert.Equal(s, b.Single().Ack);
+        }
+        foreach (int k in new[] { 5, 7, 8, 11 }) b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+        b.Poll();
+        b.Nothing();
+        b.Advance(TimeSpan.FromMilliseconds(1));
+        var sack = b.Single().Repr.SackBlocks;
+        Assert.Equal(3, sack.Count);
+        Assert.Equal(new SackBlock(s + 11 * Mss, s + 12 * Mss), sack[0]);
+        Assert.Equal(new SackBlock(s + 7 * Mss, s + 9 * Mss), sack[1]);
+        Assert.Equal(new SackBlock(s + 3 * Mss, s + 6 * Mss), sack[2]);
+    }
+
+    [Theory, BothFamilies]
     public void Each_block_is_reported_in_three_ACKs_so_one_lost_ACK_hides_nothing(IpVersion family)
     {
         // Ten blocks arriving from the highest down: every block is in the ACK that reports it first and the next two.

@@ -612,6 +612,7 @@ public sealed partial class TcpConnection
             // Out of order: remember it (bounded) and send an immediate duplicate ACK with SACK (RFC 5681 §4.2, RFC 2018 §4),
             // or, past the first three for this RCV.NXT, one compressed SACK shortly after (Linux's tcp_comp_sack).
             if (!_assembler.Add(offset, written)) _layer.Stats.ReassemblyDropped++;
+            else if (_sackEnabled) NoteSackArrival(seq);
             if (!CompressSack(now)) _ackNow = true;
         }
         _layer.Stats.BytesReceived += written;

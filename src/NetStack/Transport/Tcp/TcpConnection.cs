@@ -93,8 +93,10 @@ public sealed partial class TcpConnection
     private SeqNumber _compressedAckRcvNxt;
     private int _dupAcksSent;
     private int _compressedAcks;
-    // The SACK blocks of the last ACK sent, most recent first (RFC 2018 §4: repeated in the next ones).
-    private TcpSackBlocks _sackReported;
+    // A byte of each of the out-of-order ranges that most recently received data, most recent first (RFC 2018 §4).
+    private const int SackRecentMax = 4;
+    private readonly SeqNumber[] _sackRecent = new SeqNumber[SackRecentMax];
+    private int _sackRecentCount;
     private bool _userClosed;
 
     internal TcpConnection(TcpLayer layer, TcpSettings settings, IpEndpoint local, IpEndpoint remote)
