@@ -11,7 +11,8 @@
 #
 #   sudo bench/tcp/lossy.sh [ROUNDS=3] [BYTES=100000000] [LOSS=0.05]      (from the repository root or anywhere)
 #   NETSTACKD=path/to/netstackd.dll overrides the build measured (default: samples/netstackd Release);
-#   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576).
+#   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576);
+#   PATHS="ref4 rx4 ref6 rx6" measures only those paths (default: all six).
 #   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
 #   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use CUBIC. Where the
 #   kernel's default is BBR, ref measures a rate-based sender that does not slow down for random loss, which no
@@ -95,6 +96,7 @@ run() { # path round -> "seconds rtos bytes"
 for r in $(seq 1 $R); do
   order="ref4 rx4 tx4 ref6 rx6 tx6"; [ $((r % 2)) = 0 ] && order="tx6 rx6 ref6 tx4 rx4 ref4"
   for p in $order; do
+    case " ${PATHS:-ref4 rx4 tx4 ref6 rx6 tx6} " in *" $p "*) ;; *) continue ;; esac
     set -- $(run $p $r)
     echo -e "$r\t$p\t$1\t$2\t$3" >> $W/rounds.tsv
     echo "round $r $p: $1 s, $2 RTOs, $3 bytes" >&2
@@ -105,6 +107,7 @@ echo "== ref senders' congestion control: $REFCC (the rx senders: the kernel's d
 echo "== $BYTES bytes at $LOSS loss both ways, $R rounds: time s median [min..max], RTOs per transfer median [min..max], x ref (median of per-round ratios)"
 printf "%-5s %-28s %-18s %s\n" path "time s" "RTOs" "x Linux"
 for p in ref4 rx4 tx4 ref6 rx6 tx6; do
+  grep -q "	$p	" $W/rounds.tsv || continue
   ref=ref4; [ ${p: -1} = 6 ] && ref=ref6
   t=$(awk -F'\t' -v p=$p '$2==p{print $3}' $W/rounds.tsv | sort -g | awk '{a[NR]=$1} END{printf "%.2f [%.2f..%.2f]", a[int((NR+1)/2)], a[1], a[NR]}')
   k=$(awk -F'\t' -v p=$p '$2==p{print $4}' $W/rounds.tsv | sort -g | awk '{a[NR]=$1} END{printf "%s [%s..%s]", a[int((NR+1)/2)], a[1], a[NR]}')

@@ -19,12 +19,21 @@ namespace NetStack.Link;
 /// <see cref="NetDeviceDecorator.Transmit(ReadOnlySpan{byte}, Instant, in FrameTransmitInfo)"/>), so faults apply to
 /// wire frames: a lost segment, not a lost super-frame, and no corruption a device would then checksum over.
 /// </para>
+/// <para>
+/// The same holds on receive: a super-frame the inner device hands over (a TAP's GSO frame from the host's TCP, a
+/// device's GRO) stands for many wire frames, so it is cut into them first with the same software segmentation
+/// (<see cref="SoftwareSegmentation"/>: lengths, sequence numbers, whole checksums) and each is faulted on its own; the
+/// statistics count wire frames. Each surviving segment is handed over as a plain frame whose checksum the device vouches
+/// for (DATA_VALID, as the bytes were verified or made whole here; a corrupted one loses it). A super-frame whose header
+/// does not describe it is passed on whole for the stack to judge (a counted drop there).
+/// </para>
 /// </summary>
 public sealed class FaultInjector : NetDeviceDecorator, IDisposable
 {
     private readonly FaultPipe _tx;
     private readonly FaultPipe _rx;
     private readonly byte[] _scratch;
+    private readonly byte[] _segment;
 
     /// <summary>Wraps <paramref name="inner"/>, applying <paramref name="transmit"/> to frames sent and <paramref name="receive"/> to frames received (null: no fault in that direction); at most <paramref name="holdLimit"/> frames are held back (delayed or reordered) at once.</summary>
     public FaultInjector(INetDevice inner, IRandomSource random, FaultProfile? transmit = null, FaultProfile? receive = null, int holdLimit = 4096) : base(inner)
@@ -35,6 +44,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
         _tx = new FaultPipe(TransmitProfile, random, inner.Medium, holdLimit);
         _rx = new FaultPipe(ReceiveProfile, random, inner.Medium, holdLimit);
         _scratch = new byte[Math.Max(inner.MaxFrameSize, 1)];
+        _segment = new byte[_scratch.Length];
     }
 
     /// <summary>Faults applied to frames the owner transmits.</summary>
@@ -78,22 +88,50 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     public override bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
     {
         Service(now);
-        while (!_rx.IsFull && Inner.TryReceive(_scratch, now, out int n, out var innerInfo)) _rx.Offer(_scratch.AsSpan(0, n), now, innerInfo);
-        while (_rx.TryTake(now, out var f))
+        while (true)
         {
-            if (f.Length <= buffer.Length)
+            if (_rx.TryTake(now, out var f))
             {
-                f.Span.CopyTo(buffer);
-                length = f.Length;
-                info = f.Info;
-                FrameHeap.Return(f);
-                return true;
+                if (f.Length <= buffer.Length)
+                {
+                    f.Span.CopyTo(buffer);
+                    length = f.Length;
+                    info = f.Info;
+                    FrameHeap.Return(f);
+                    return true;
+                }
+                FrameHeap.Return(f); // caller's buffer below MaxFrameSize: the frame cannot be handed over
+                continue;
             }
-            FrameHeap.Return(f); // caller's buffer below MaxFrameSize: the frame cannot be handed over
+            // Nothing due: pull the next frame from the inner device (one at a time, so that a super-frame's segments
+            // are handed over before the next is read and the held frames stay few).
+            if (_rx.IsFull || !Inner.TryReceive(_scratch, now, out int n, out var innerInfo)) break;
+            OfferReceived(_scratch.AsSpan(0, n), now, innerInfo);
         }
         length = 0;
         info = default;
         return false;
+    }
+
+    /// <summary>Puts a received frame through the receive faults, a super-frame as the wire frames it stands for.</summary>
+    private void OfferReceived(ReadOnlySpan<byte> frame, Instant now, in FrameReceiveInfo info)
+    {
+        if (!info.Truncated && info.Virtio is { GsoType: not VirtioGsoType.None } h)
+        {
+            int networkOffset = Medium == Medium.Ethernet ? EthernetFrame.HeaderLength : 0;
+            int count = SoftwareSegmentation.SegmentCount(frame, networkOffset, h, out _);
+            if (count > 0)
+            {
+                var plain = info with { Virtio = new VirtioNetHeader(VirtioNetHeader.FlagDataValid, VirtioGsoType.None, 0, 0, 0, 0) };
+                for (int i = 0; i < count; i++)
+                {
+                    int length = SoftwareSegmentation.WriteSegment(frame, networkOffset, h, i, _segment);
+                    if (length > 0) _rx.Offer(_segment.AsSpan(0, length), now, plain);
+                }
+                return;
+            }
+        }
+        _rx.Offer(frame, now, info);
     }
 
     /// <inheritdoc/>

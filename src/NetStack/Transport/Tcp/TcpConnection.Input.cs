@@ -609,11 +609,43 @@ public sealed partial class TcpConnection
         }
         else
         {
-            // Out of order: remember it (bounded) and send an immediate duplicate ACK with SACK (RFC 5681 §4.2, RFC 2018 §4).
+            // Out of order: remember it (bounded) and send an immediate duplicate ACK with SACK (RFC 5681 §4.2, RFC 2018 §4),
+            // or, past the first three for this RCV.NXT, one compressed SACK shortly after (Linux's tcp_comp_sack).
             if (!_assembler.Add(offset, written)) _layer.Stats.ReassemblyDropped++;
-            _ackNow = true;
+            else if (_sackEnabled) NoteSackArrival(seq);
+            if (!CompressSack(now)) _ackNow = true;
         }
         _layer.Stats.BytesReceived += written;
+    }
+
+    /// <summary>
+    /// SACK compression for an out-of-order segment, as Linux's <c>__tcp_ack_snd_check</c>: the first three duplicate ACKs
+    /// for one RCV.NXT go at once (RFC 5681 §4.2 "SHOULD send an immediate duplicate ACK": the sender's fast retransmit
+    /// counts three, RFC 5681 §3.2); later ones, while RCV.NXT stands, are held until min(<see cref="TcpSettings.SackCompressionDelay"/>,
+    /// RTT/20) has passed or <see cref="TcpSettings.SackCompressionSegments"/> are waiting, then one ACK carries the SACK
+    /// blocks of all (RFC 2018 §4: the first block covers the most recent segment). A pending D-SACK is never held. True when
+    /// the ACK is deferred.
+    /// </summary>
+    private bool CompressSack(Instant now)
+    {
+        var max = _settings.SackCompressionDelay;
+        if (!_sackEnabled || max <= TimeSpan.Zero || _dsackPending) return false;
+        if (_compressedAckRcvNxt != _rcvNxt)
+        {
+            _compressedAckRcvNxt = _rcvNxt;
+            _dupAcksSent = 0;
+        }
+        if (_dupAcksSent < 3) { _dupAcksSent++; return false; }
+        if (_compressedAcks >= _settings.SackCompressionSegments) return false;
+        _compressedAcks++;
+        // Linux: rcv_rtt_est, or SRTT when smaller; 5 % of it, at most the delay.
+        long rtt = _rcvRttMicros;
+        if (_rtt.HasSample && _rtt.SmoothedMicros > 0 && (rtt == 0 || _rtt.SmoothedMicros < rtt)) rtt = _rtt.SmoothedMicros;
+        long delay = Math.Min(max.Ticks / 10, rtt / 20);
+        var deadline = now + TimeSpan.FromTicks(Math.Max(delay, 1) * 10);
+        if (deadline < _delayedAckDeadline) _delayedAckDeadline = deadline;
+        _layer.Stats.SacksCompressed++;
+        return true;
     }
 
     /// <summary>Remembers a duplicate range for the next ACK's D-SACK block (RFC 2883 §4: only the most recent one).</summary>

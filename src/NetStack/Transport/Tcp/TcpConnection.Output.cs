@@ -268,6 +268,7 @@ public sealed partial class TcpConnection
                 _lastAckSent = _rcvNxt;
                 _ackNow = false;
                 _unackedBytes = 0;
+                _compressedAcks = 0;
                 _delayedAckDeadline = Instant.MaxValue;
             }
             int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
@@ -301,7 +302,9 @@ public sealed partial class TcpConnection
 
     private TcpSackBlocks BuildSack(int max)
     {
-        // RFC 2018 §4: the first block holds the most recently received segment, then the other ranges.
+        // RFC 2018 §4: the first block holds the most recently received segment; the others repeat the most recently
+        // reported blocks, here those that most recently received data, most recent first (Linux's selective_acks), so
+        // that each block goes out in several ACKs (against ACK loss) even when ACKs are compressed; then other ranges.
         // RFC 2883 §4: a D-SACK block, when there is one, goes first, once.
         var blocks = new TcpSackBlocks();
         if (_dsackPending)
@@ -309,16 +312,68 @@ public sealed partial class TcpConnection
             blocks.TryAdd(new SackBlock(_dsackStart, _dsackEnd));
             _dsackPending = false;
         }
+        int dsack = blocks.Count;
         int first = _assembler.LastChangedIndex;
         if (first >= 0) blocks.TryAdd(Block(first));
-        for (int i = 0; i < _assembler.Count && blocks.Count < max; i++)
-            if (i != first) blocks.TryAdd(Block(i));
+        for (int k = 0; k < _sackRecentCount && blocks.Count < max; k++)
+        {
+            int offset = _sackRecent[k] - _rcvNxt;
+            int i = offset > 0 ? RangeContaining(offset) : -1;
+            if (i >= 0) AddNew(Block(i));
+        }
+        for (int i = 0; i < _assembler.Count && blocks.Count < max; i++) AddNew(Block(i));
         return blocks;
+
+        void AddNew(SackBlock b)
+        {
+            for (int j = dsack; j < blocks.Count; j++) if (blocks[j] == b) return;
+            blocks.TryAdd(b);
+        }
 
         SackBlock Block(int i)
         {
             var (s, e) = _assembler[i];
             return new SackBlock(_rcvNxt + s, _rcvNxt + e);
         }
+    }
+
+    /// <summary>The index of the out-of-order range holding byte <paramref name="offset"/> past RCV.NXT, or -1 (binary search).</summary>
+    private int RangeContaining(int offset)
+    {
+        int lo = 0, hi = _assembler.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            var (s, e) = _assembler[mid];
+            if (offset < s) hi = mid - 1;
+            else if (offset >= e) lo = mid + 1;
+            else return mid;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Out-of-order data arrived at <paramref name="seq"/>: its range becomes the most recent one for SACK (RFC 2018 §4),
+    /// ahead of up to three others (an entry of the same range, merged or not, leaves the list).
+    /// </summary>
+    private void NoteSackArrival(SeqNumber seq)
+    {
+        int range = RangeContaining(seq - _rcvNxt);
+        int n = 0;
+        Span<SeqNumber> keep = stackalloc SeqNumber[SackRecentMax];
+        keep[n++] = seq;
+        for (int k = 0; k < _sackRecentCount && n < SackRecentMax; k++)
+        {
+            var p = _sackRecent[k];
+            int offset = p - _rcvNxt;
+            if (offset <= 0) continue;
+            int r = RangeContaining(offset);
+            if (r < 0 || r == range) continue;
+            bool seen = false;
+            for (int j = 1; j < n; j++) if (RangeContaining(keep[j] - _rcvNxt) == r) { seen = true; break; }
+            if (!seen) keep[n++] = p;
+        }
+        for (int k = 0; k < n; k++) _sackRecent[k] = keep[k];
+        _sackRecentCount = n;
     }
 }

@@ -89,6 +89,14 @@ public sealed partial class TcpConnection
     // ACK policy.
     private bool _ackNow;
     private int _unackedBytes;
+    // SACK compression (Linux's tcp_comp_sack): the RCV.NXT the duplicate ACKs count for, how many went at once, how many wait.
+    private SeqNumber _compressedAckRcvNxt;
+    private int _dupAcksSent;
+    private int _compressedAcks;
+    // A byte of each of the out-of-order ranges that most recently received data, most recent first (RFC 2018 §4).
+    private const int SackRecentMax = 4;
+    private readonly SeqNumber[] _sackRecent = new SeqNumber[SackRecentMax];
+    private int _sackRecentCount;
     private bool _userClosed;
 
     internal TcpConnection(TcpLayer layer, TcpSettings settings, IpEndpoint local, IpEndpoint remote)

@@ -122,6 +122,14 @@ public sealed record TcpSettings
     public byte HopLimit { get; init; }
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delayed ACK must be under 0.5 s.</summary>
     public TimeSpan DelayedAck { get; init; } = TimeSpan.FromMilliseconds(40);
+    /// <summary>
+    /// SACK compression (Linux's net.ipv4.tcp_comp_sack_delay_ns): while out-of-order data is held, after the first three
+    /// duplicate ACKs for one RCV.NXT (what the sender's fast retransmit needs, RFC 5681 §3.2) further SACKs wait up to
+    /// min(this, RTT/20) and are sent as one. <see cref="TimeSpan.Zero"/> sends a SACK for every out-of-order segment.
+    /// </summary>
+    public TimeSpan SackCompressionDelay { get; init; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>Out-of-order segments after which a compressed SACK goes at once (Linux's net.ipv4.tcp_comp_sack_nr).</summary>
+    public int SackCompressionSegments { get; init; } = 44;
     /// <summary>2 MSL (RFC 9293 §3.4.2); configurable.</summary>
     public TimeSpan TimeWait { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Sends keep-alive probes on an idle connection (RFC 9293 §3.8.4; off by default, as the RFC says).</summary>

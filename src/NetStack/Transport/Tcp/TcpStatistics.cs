@@ -51,6 +51,8 @@ public sealed class TcpStatistics
     public long DsacksReceived;
     /// <summary>Duplicate data reported back to the peer in a D-SACK block (RFC 2883).</summary>
     public long DsacksSent;
+    /// <summary>SACKs for out-of-order segments held and sent as one (SACK compression, <see cref="TcpSettings.SackCompressionDelay"/>).</summary>
+    public long SacksCompressed;
     /// <summary>Segments outside the receive window (RFC 9293 §3.10.7.4).</summary>
     public long OutOfWindow;
     /// <summary>Segments dropped by PAWS (RFC 7323 §5).</summary>
