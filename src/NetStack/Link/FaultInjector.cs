@@ -25,7 +25,8 @@ namespace NetStack.Link;
 /// (<see cref="SoftwareSegmentation"/>: lengths, sequence numbers, whole checksums) and each is faulted on its own; the
 /// statistics count wire frames. Each surviving segment is handed over as a plain frame whose checksum the device vouches
 /// for (DATA_VALID, as the bytes were verified or made whole here; a corrupted one loses it). A super-frame whose header
-/// does not describe it is passed on whole for the stack to judge (a counted drop there).
+/// does not describe it is passed on whole for the stack to judge (a counted drop there). With no receive faults to
+/// inject (<see cref="FaultProfile.None"/>), received super-frames pass whole, keeping the device's offloads.
 /// </para>
 /// </summary>
 public sealed class FaultInjector : NetDeviceDecorator, IDisposable
@@ -34,6 +35,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     private readonly FaultPipe _rx;
     private readonly byte[] _scratch;
     private readonly byte[] _segment;
+    private readonly bool _receiveFaults;
 
     /// <summary>Wraps <paramref name="inner"/>, applying <paramref name="transmit"/> to frames sent and <paramref name="receive"/> to frames received (null: no fault in that direction); at most <paramref name="holdLimit"/> frames are held back (delayed or reordered) at once.</summary>
     public FaultInjector(INetDevice inner, IRandomSource random, FaultProfile? transmit = null, FaultProfile? receive = null, int holdLimit = 4096) : base(inner)
@@ -45,6 +47,7 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
         _rx = new FaultPipe(ReceiveProfile, random, inner.Medium, holdLimit);
         _scratch = new byte[Math.Max(inner.MaxFrameSize, 1)];
         _segment = new byte[_scratch.Length];
+        _receiveFaults = ReceiveProfile != FaultProfile.None;
     }
 
     /// <summary>Faults applied to frames the owner transmits.</summary>
@@ -116,7 +119,9 @@ public sealed class FaultInjector : NetDeviceDecorator, IDisposable
     /// <summary>Puts a received frame through the receive faults, a super-frame as the wire frames it stands for.</summary>
     private void OfferReceived(ReadOnlySpan<byte> frame, Instant now, in FrameReceiveInfo info)
     {
-        if (!info.Truncated && info.Virtio is { GsoType: not VirtioGsoType.None } h)
+        // Nothing to inject on receive (an injector kept in a chain for its counters): the super-frame passes whole, as
+        // the device gave it, so the stack behind still receives the device's offloads.
+        if (_receiveFaults && !info.Truncated && info.Virtio is { GsoType: not VirtioGsoType.None } h)
         {
             int networkOffset = Medium == Medium.Ethernet ? EthernetFrame.HeaderLength : 0;
             int count = SoftwareSegmentation.SegmentCount(frame, networkOffset, h, out _);

@@ -155,7 +155,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     public void A_super_frame_whose_header_lies_is_passed_on_whole_for_the_stack_to_judge()
     {
         var source = new OffloadSource();
-        using var injector = new FaultInjector(source, new SeededRandom(5), receive: new FaultProfile { DuplicateRate = 0 });
+        using var injector = new FaultInjector(source, new SeededRandom(5), receive: new FaultProfile { DropRate = 0.0001 });
         var (f, info) = Super(true, 1, 4);
         var lie = info with { Virtio = info.Virtio!.Value with { GsoSize = 0 } };
         source.Enqueue(f, lie);
@@ -163,6 +163,21 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
         var single = Assert.Single(got);
         Assert.Equal(f, single.Frame);
         Assert.Equal(lie, single.Info);
+        Assert.Equal(1, injector.ReceiveStatistics.Frames);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Without_receive_faults_a_super_frame_passes_whole_with_its_offloads(bool v6)
+    {
+        var source = new OffloadSource();
+        using var injector = new FaultInjector(source, new SeededRandom(7), transmit: new FaultProfile { DropRate = 0.5 });
+        var (f, info) = Super(v6, 1, 4);
+        source.Enqueue(f, info);
+        var single = Assert.Single(Drain(injector, Instant.Zero));
+        Assert.Equal(f, single.Frame);
+        Assert.Equal(info, single.Info);
         Assert.Equal(1, injector.ReceiveStatistics.Frames);
     }
 
