@@ -50,6 +50,9 @@ internal sealed class RackLossDetector
     /// <summary>RACK.reo_wnd as last computed (µs).</summary>
     public long ReoWnd { get; private set; }
 
+    /// <summary>Records <see cref="DetectLoss"/> has looked at, in all (its cost: a test bounds it per ACK).</summary>
+    public long RecordsExamined { get; private set; }
+
     /// <summary>
     /// RFC 8985 §6.2 step 1: an RTT measurement (RFC 6298 or RFC 7323) updates RACK.min_RTT, here a windowed minimum
     /// (the RFC allows it; Linux keeps the minimum of the last 300 s with the same three-sample filter).
@@ -137,23 +140,33 @@ internal sealed class RackLossDetector
     /// lower end) whose RACK.rtt + RACK.reo_wnd has elapsed. Returns the number newly marked; <paramref name="timeout"/> is the
     /// §6.2 step 6 / §6.3 reordering timer (how long until the next segment will be due), or 0 for none.
     /// </summary>
+    /// <remarks>
+    /// This runs on every ACK, so it must not cost a walk of the whole flight (thousands of records once the buffers have
+    /// grown on a fast path). Like Linux's walk of its time-sorted queue (tcp_rack_detect_loss stops at the first skb sent
+    /// after RACK.xmit_ts), it stops at the first record, in sequence order, that was sent once only and not before the
+    /// RACK segment: every later record was first sent after it (records are appended in sending order) and, if sent
+    /// again, later still, so none of them can be due.
+    /// </remarks>
     public int DetectLoss(SentQueue q, Instant now, bool inRecovery, long srtt, out long timeout)
     {
         timeout = 0;
         if (!_hasSample) return 0;
-        int segsSacked = 0;
-        for (int i = 0; i < q.Count; i++) if (q[i].Sacked) segsSacked++;
-        ReoWnd = ComputeReoWnd(inRecovery, segsSacked, srtt);
-        int marked = 0;
-        for (int i = 0; i < q.Count; i++)
+        ReoWnd = ComputeReoWnd(inRecovery, q.SackedCount, srtt);
+        int marked = 0, i = 0;
+        for (; i < q.Count; i++)
         {
             ref var seg = ref q[i];
+            if (!SentAfter(_xmitTs, _order, seg.XmitTs, seg.XmitOrder))
+            {
+                if (!seg.Retransmitted) break;                          // this one and all after it were sent after RACK's
+                continue;
+            }
             if (seg.Sacked || seg.Lost) continue;                       // delivered, or already lost and awaiting retransmission
-            if (!SentAfter(_xmitTs, _order, seg.XmitTs, seg.XmitOrder)) continue;
             long remaining = (seg.XmitTs - now).Ticks / 10 + _rtt + ReoWnd;
             if (remaining <= 0) { if (q.MarkLost(i)) marked++; }
             else timeout = Math.Max(timeout, remaining);
         }
+        RecordsExamined += Math.Min(i + 1, q.Count);
         return marked;
     }
 

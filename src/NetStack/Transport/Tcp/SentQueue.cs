@@ -51,10 +51,19 @@ internal sealed class SentQueue
     public void RaiseLimit(int limit) => _limit = Math.Max(_limit, limit);
     /// <summary>Bytes in records marked lost (and not SACKed): RFC 6675 pipe leaves them out until retransmitted.</summary>
     public int LostBytes { get; private set; }
+    /// <summary>Records marked SACKed (kept as they change, so that RACK reads it per ACK without a scan).</summary>
+    public int SackedCount { get; private set; }
 
     public ref SentRecord this[int i] => ref _r[(_head + i) % _r.Length];
 
-    public void Clear() { _head = 0; _count = 0; LostBytes = 0; }
+    public void Clear() { _head = 0; _count = 0; LostBytes = 0; SackedCount = 0; }
+
+    /// <summary>Forgets every SACK mark (RFC 6675 §5.1: the receiver may have reneged).</summary>
+    public void ClearSacked()
+    {
+        for (int i = 0; i < _count; i++) this[i].Sacked = false;
+        SackedCount = 0;
+    }
 
     /// <summary>Records a first transmission of [<paramref name="start"/>, <paramref name="end"/>), which follows the last record.</summary>
     public void Append(SeqNumber start, SeqNumber end, Instant now, uint tsVal)
@@ -65,6 +74,7 @@ internal sealed class SentQueue
         {
             ref var last = ref this[_count - 1];
             if (last.Lost) LostBytes -= last.Length;
+            if (last.Sacked) SackedCount--;
             last.End = end;
             last.XmitTs = now;
             last.TsVal = tsVal;
@@ -96,6 +106,7 @@ internal sealed class SentQueue
             if (r.End <= una)
             {
                 if (r.Lost) LostBytes -= r.Length;
+                if (r.Sacked) SackedCount--;
                 _head = (_head + 1) % _r.Length;
                 _count--;
                 continue;
@@ -107,7 +118,7 @@ internal sealed class SentQueue
             }
             break;
         }
-        if (_count == 0) { _head = 0; LostBytes = 0; }
+        if (_count == 0) { _head = 0; LostBytes = 0; SackedCount = 0; }
     }
 
     /// <summary>Splits record <paramref name="i"/> at <paramref name="at"/>: true when it did (<paramref name="at"/> strictly inside, room in the ring).</summary>
@@ -125,6 +136,7 @@ internal sealed class SentQueue
         second.Start = at;
         a.End = at;
         this[i + 1] = second;
+        if (second.Sacked) SackedCount++;
         return true;
     }
 
@@ -155,6 +167,7 @@ internal sealed class SentQueue
     {
         ref var r = ref this[i];
         if (r.Lost) LostBytes -= r.Length;
+        if (!r.Sacked) SackedCount++;
         r.Lost = false;
         r.Sacked = true;
     }

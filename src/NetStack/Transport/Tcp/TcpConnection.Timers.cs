@@ -283,7 +283,7 @@ public sealed partial class TcpConnection
         if (_retries > 1)
         {
             _sack.Clear();
-            for (int i = 0; i < _sent.Count; i++) _sent[i].Sacked = false;
+            _sent.ClearSacked();
         }
         if (UseRack) _rack.MarkLossesOnRto(_sent, now); // RFC 8985 §6.3
         else for (int i = 0; i < _sent.Count; i++) _sent.MarkLost(i); // RFC 5681 §3.1 / RFC 6582 §3.2 step 1: go back N

@@ -393,6 +393,12 @@ public sealed partial class TcpConnection
         _layer.OnClosed(this);
     }
 
+    /// <summary>Records in the sender's per-segment queue (segments in flight, RFC 8985 §5.2).</summary>
+    internal int SentRecords => _sent.Count;
+
+    /// <summary>Records RACK's loss detection has examined over the connection's life (its per-ACK cost).</summary>
+    internal long RackRecordsExamined => _rack.RecordsExamined;
+
     /// <summary>The earliest timer deadline of this connection.</summary>
     internal Instant NextDeadline =>
         Instant.Min(Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _rackDeadline), _delayedAckDeadline),
