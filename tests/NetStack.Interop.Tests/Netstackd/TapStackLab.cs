@@ -20,8 +20,11 @@ namespace NetStack.Interop.Tests.Netstackd;
 /// </summary>
 internal sealed record TapStackLab(NetnsLab Lab, string Ns, TapDevice Tap, NetstackdStack Stack) : IAsyncDisposable
 {
-    /// <summary>Creates the namespace and TAP and starts the stack with <paramref name="options"/>.</summary>
-    public static async Task<TapStackLab> StartAsync(NetstackdStackOptions options, TunTapOptions? tapOptions = null)
+    /// <summary>
+    /// Creates the namespace and TAP and starts the stack with <paramref name="options"/>; with
+    /// <paramref name="kernelIsGateway"/> the kernel's addresses are the stack's default routers (both families).
+    /// </summary>
+    public static async Task<TapStackLab> StartAsync(NetstackdStackOptions options, TunTapOptions? tapOptions = null, bool kernelIsGateway = false)
     {
         var lab = new NetnsLab();
         try
@@ -35,6 +38,8 @@ internal sealed record TapStackLab(NetnsLab Lab, string Ns, TapDevice Tap, Netst
                 Ipv4Addresses = [Ipv4Cidr.Parse(NetstackdProcess.StackV4 + "/24")],
                 Ipv6Addresses = [new Ipv6Cidr(Ipv6Address.Parse(NetstackdProcess.StackV6), 64)],
                 Slaac = false,
+                Ipv4Gateway = kernelIsGateway ? Ipv4Address.Parse(NetstackdProcess.KernelV4) : null,
+                Ipv6Gateway = kernelIsGateway ? Ipv6Address.Parse(NetstackdProcess.KernelV6) : null,
             };
             var stack = new NetstackdStack(tap, config, options);
             try

@@ -95,6 +95,31 @@ public sealed class UdpTrainTests
 
     public static TheoryData<bool, bool> Cases => new() { { false, false }, { true, false }, { false, true }, { true, true } };
 
+    /// <summary>
+    /// The first train to a neighbour not resolved yet waits whole while it is resolved (as its datagrams: ARP's and
+    /// NDP's queues hold <see cref="UdpSocket.MaxSegments"/> packets, as Linux's unres_qlen_bytes holds a 64 KB train),
+    /// and arrives whole; a packet beyond the queue is a counted drop (NeighborQueueFull), never a silent one.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_whole_train_waits_for_address_resolution_and_more_is_a_counted_drop(bool ipv6, bool uso)
+    {
+        var p = new Pair(uso);
+        var (a, b) = ipv6 ? (A6, B6) : (A4, B4);
+        using var tx = p.UdpA.Bind(new IpEndpoint(a, 5000));
+        using var rx = p.UdpB.Bind(new IpEndpoint(b, 6000));
+        long dropsBefore = p.A.Statistics.TotalDrops + p.B.Statistics.TotalDrops;
+        var train = Pattern(1000 * UdpSocket.MaxSegments, 3);
+        Assert.Equal(IpSendResult.Sent, tx.SendSegmented(train, 1000, new IpEndpoint(b, 6000), IpSendOptions.Default, p.Now));
+        Assert.DoesNotContain(p.PortA.Wire, f => IsUdp(f)); // waiting for the neighbour
+        Assert.Equal(IpSendResult.QueueFull, tx.Send(new byte[1], new IpEndpoint(b, 6000), IpSendOptions.Default, p.Now));
+        Assert.Equal(1, p.A.Statistics.Drops(DropReason.NeighborQueueFull));
+        p.Run(TimeSpan.FromMilliseconds(50));
+        AssertTrain(train, 1000, Drain(rx));
+        Assert.Equal(UdpSocket.MaxSegments, p.PortA.Wire.Count(IsUdp));
+        Assert.Equal(dropsBefore + 1, p.A.Statistics.TotalDrops + p.B.Statistics.TotalDrops);
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_train_arrives_as_equal_datagrams_the_last_shorter(bool ipv6, bool uso)
@@ -103,8 +128,7 @@ public sealed class UdpTrainTests
         var (a, b) = ipv6 ? (A6, B6) : (A4, B4);
         using var tx = p.UdpA.Bind(new IpEndpoint(a, 5000));
         using var rx = p.UdpB.Bind(new IpEndpoint(b, 6000));
-        // Address resolution first: a train to an unresolved neighbour waits as its datagrams, at most
-        // NeighborCacheOptions.MaxQueuedPackets (8) of them, as any packets do.
+        // Address resolution first (a train to an unresolved neighbour: the test below).
         Assert.Equal(IpSendResult.Sent, tx.Send(new byte[1], new IpEndpoint(b, 6000), IpSendOptions.Default, p.Now));
         p.Run(TimeSpan.FromMilliseconds(50));
         Assert.Single(Drain(rx));
