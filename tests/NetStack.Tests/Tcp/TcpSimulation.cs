@@ -149,8 +149,12 @@ internal sealed class BulkTransfer
     public bool Complete => CompletedAt.HasValue;
     public bool Intact => !_mismatch && _received == _data.Length;
 
+    /// <summary>Runs after each application step (observers: samples of the connections' state).</summary>
+    public Action? Observe { get; set; }
+
     private void Step()
     {
+        Observe?.Invoke();
         if (_sent < _data.Length)
         {
             _sent += Client.Send(_data.AsSpan(_sent));

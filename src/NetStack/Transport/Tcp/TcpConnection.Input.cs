@@ -490,10 +490,14 @@ public sealed partial class TcpConnection
             if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
             else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
 
-            // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered.
-            if (rack)
-                for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
-                    if (!_sent[i].Sacked) _rack.OnDelivered(_sent[i], now, tsEcr);
+            // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered;
+            // each is a candidate for the delivery rate sample too (draft-cheng-iccrg-delivery-rate-estimation §3.1.2).
+            for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
+            {
+                if (_sent[i].Sacked) continue;
+                if (rack) _rack.OnDelivered(_sent[i], now, tsEcr);
+                _sent.Rate.OnDelivered(_sent[i]);
+            }
 
             var dataAckedTo = SeqNumber.Min(ack, DataEnd);
             if (dataAckedTo > _sndBufSeq)
@@ -553,6 +557,10 @@ public sealed partial class TcpConnection
         }
 
         if (newSack) MarkNewlySacked(now, tsEcr, rack);
+        // Draft-cheng-iccrg-delivery-rate-estimation §3.1.3: one rate sample per ACK that delivered data (cumulatively
+        // or by SACK; without SACK, only the cumulative advance is known to be delivered).
+        if (advanced || newSack)
+            _sent.Rate.GenerateSample(_sackEnabled ? acked + _sack.SackedBytes - sackedBefore : acked, now, _rack.MinRtt);
         // RFC 9937 §6.1: RecoverFS = SND.NXT - SND.UNA before this ACK, less the bytes SACKed before it.
         int marked = DetectLosses(now, tsEcr, dsack, exitedRecovery, flightBefore - sackedBefore, out bool entered);
         if (PrrActive)

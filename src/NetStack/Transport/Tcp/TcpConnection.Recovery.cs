@@ -34,6 +34,7 @@ public sealed partial class TcpConnection
             var end = _finSent && r.End == _finSeq + 1 && r.End - r.Start > 1 ? r.End - 1 : r.End;
             if (s > r.Start || e < end) continue;
             if (rack) _rack.OnDelivered(r, now, tsEcr);
+            _sent.Rate.OnDelivered(r); // draft-cheng-iccrg-delivery-rate-estimation §3.1.2: SACKed segments count
             _sent.MarkSacked(i);
         }
     }

@@ -417,6 +417,9 @@ public sealed partial class TcpConnection
     /// <summary>RACK-TLP (RFC 8985) decides losses: on in the settings and SACK negotiated (RFC 8985 §4 needs SACK).</summary>
     private bool UseRack => _settings.Rack && _sackEnabled;
 
+    /// <summary>The last valid delivery rate sample (draft-cheng-iccrg-delivery-rate-estimation), for tests and BBR.</summary>
+    internal RateSample LastRateSample => _sent.Rate.LastSample;
+
     private SeqNumber DataEnd => _sndBufSeq + _sendBuffer.Length;
 
     /// <summary>Local and remote endpoints and the state.</summary>
