@@ -482,6 +482,7 @@ public sealed partial class TcpConnection
         int flightBefore = BytesInFlight, acked = 0;
 
         int scaledWindow = seg.Window << _sndShift;
+        _ackRttSample = -1;
         if (ack > _sndUna)
         {
             advanced = true;
@@ -559,10 +560,20 @@ public sealed partial class TcpConnection
         if (newSack) MarkNewlySacked(now, tsEcr, rack);
         // Draft-cheng-iccrg-delivery-rate-estimation §3.1.3: one rate sample per ACK that delivered data (cumulatively
         // or by SACK; without SACK, only the cumulative advance is known to be delivered).
-        if (advanced || newSack)
-            _sent.Rate.GenerateSample(_sackEnabled ? acked + _sack.SackedBytes - sackedBefore : acked, now, _rack.MinRtt);
+        int lostBefore = _sent.LostBytes;
+        var rateSample = advanced || newSack
+            ? _sent.Rate.GenerateSample(_sackEnabled ? acked + _sack.SackedBytes - sackedBefore : acked, now, _rack.MinRtt)
+            : default;
         // RFC 9937 §6.1: RecoverFS = SND.NXT - SND.UNA before this ACK, less the bytes SACKed before it.
         int marked = DetectLosses(now, tsEcr, dsack, exitedRecovery, flightBefore - sackedBefore, out bool entered);
+        if (rateSample.AckedSacked > 0)
+        {
+            // The rate-based controller's per-ACK update (BBR), after loss detection so that it sees this ACK's losses.
+            _cc.OnRateSample(rateSample, new CongestionAckInfo(now, _mss, Pipe, Math.Max(0, _sent.LostBytes - lostBefore),
+                _sent.Rate.Delivered, _ackRttSample, _fastRecovery || _rtoRecovery));
+            // Tcp_bbr.c: ProbeRTT's deliberately low rate must not be taken for the path's (draft-cheng §3.2 app-limited).
+            if (_cc is BbrCongestionControl { InProbeRtt: true }) _sent.Rate.MarkAppLimited(BytesInFlight);
+        }
         if (PrrActive)
         {
             // RFC 9937 §6.2: DeliveredData = change in SND.UNA + change in SACKed bytes (estimated without SACK);
