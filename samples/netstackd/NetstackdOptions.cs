@@ -63,6 +63,8 @@ public sealed class NetstackdOptions
 
     /// <summary>Open the TAP without IFF_VNET_HDR offloads (plain frames, one per system call).</summary>
     public bool NoOffloads { get; private set; }
+    /// <summary>The TCP congestion control algorithm (--cc cubic|newreno|bbr; default CUBIC).</summary>
+    public NetStack.Transport.Tcp.CongestionAlgorithm Congestion { get; private set; } = NetStack.Transport.Tcp.CongestionAlgorithm.Cubic;
 
     /// <summary>The iperf3 server port and client test (Services/Iperf3).</summary>
     public Iperf3CommandLine Iperf3 { get; } = new();
@@ -200,6 +202,11 @@ public sealed class NetstackdOptions
         private readonly Iperf3CommandLine.Options _iperf3 = new();
         private readonly Option<bool> _noReceiveThread = new("--no-rx-thread") { Description = "Read the TAP on the loop thread, without the receive thread that drains it into a ring and sheds unproven SYNs first under overload" };
         private readonly Option<bool> _noOffloads = new("--no-offloads") { Description = "Open the TAP without virtio-net offloads (one plain frame per system call)" };
+        private readonly Option<NetStack.Transport.Tcp.CongestionAlgorithm> _cc = new("--cc")
+        {
+            Description = "TCP congestion control: cubic (default), newreno or bbr (BBR v1, paced)",
+            HelpName = "ALGORITHM", DefaultValueFactory = _ => NetStack.Transport.Tcp.CongestionAlgorithm.Cubic,
+        };
         private readonly Option<LogLevel> _logLevel = new("--log-level")
         {
             Description = "The stack's log events at or above LEVEL go to standard error: Trace, Debug, Information, Warning, Error, Critical or None",
@@ -249,6 +256,20 @@ public sealed class NetstackdOptions
                 return LogLevel.Information;
             };
             _logLevel.CompletionSources.Add(Enum.GetNames<LogLevel>());
+            _cc.CustomParser = r =>
+            {
+                string value = r.Tokens[0].Value;
+                switch (value.ToLowerInvariant())
+                {
+                    case "cubic": return NetStack.Transport.Tcp.CongestionAlgorithm.Cubic;
+                    case "newreno": return NetStack.Transport.Tcp.CongestionAlgorithm.NewReno;
+                    case "bbr": return NetStack.Transport.Tcp.CongestionAlgorithm.Bbr;
+                    default:
+                        r.AddError($"--cc: '{value}' is not one of cubic, newreno, bbr");
+                        return NetStack.Transport.Tcp.CongestionAlgorithm.Cubic;
+                }
+            };
+            _cc.CompletionSources.Add("cubic", "newreno", "bbr");
 
             foreach (var option in new Option[] { _tap, _pcap, _mac, _mtu, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot, _record,
                 _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _logLevel })
@@ -256,7 +277,7 @@ public sealed class NetstackdOptions
             foreach (var option in new Option[]
             {
                 _tap, _pcap, _mac, _mtu, _address, _gateway, _dhcp, _slaac, _noSlaac, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot,
-                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _noReceiveThread, _noOffloads, _logLevel,
+                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _noReceiveThread, _noOffloads, _cc, _logLevel,
             })
                 Root.Options.Add(option);
             foreach (var option in _iperf3.All) Root.Options.Add(option);
@@ -300,6 +321,7 @@ public sealed class NetstackdOptions
             o.NoOffloads = r.GetValue(_noOffloads);
             o.NoReceiveThread = r.GetValue(_noReceiveThread);
             o.LogLevel = r.GetValue(_logLevel);
+            o.Congestion = r.GetValue(_cc);
             _iperf3.Bind(r, o.Iperf3);
         }
 

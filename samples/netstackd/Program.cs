@@ -65,7 +65,9 @@ var config = new InterfaceConfig
 var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
-var tcp = o.SynQueue is { } synQueue ? new TcpSettings { SynQueueLength = synQueue } : null;
+var tcp = o.SynQueue is not null || o.Congestion != CongestionAlgorithm.Cubic
+    ? new TcpSettings { SynQueueLength = o.SynQueue, Congestion = o.Congestion }
+    : null;
 await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice, ReceiveThread = !o.NoReceiveThread });
 await stack.StartAsync();
 

@@ -12,7 +12,7 @@ public sealed class NetstackdOptionsTests
     [
         "--tap", "--pcap", "--mac", "--mtu", "--address", "--gateway", "--dhcp", "--slaac", "--tcp-echo", "--udp-echo", "--discard",
         "--chargen", "--http", "--http-root", "--record", "--fault-drop", "--fault-reorder", "--fault-duplicate", "--seed", "--backlog",
-        "--syn-queue", "--queue-len", "--loop-nice", "--no-offloads", "--log-level", "--help", "--version",
+        "--syn-queue", "--queue-len", "--loop-nice", "--no-offloads", "--cc", "--log-level", "--help", "--version",
     ];
 
     private static async Task<(int Code, string Out, string Err, NetstackdOptions? Ran)> Invoke(params string[] args)
@@ -38,6 +38,20 @@ public sealed class NetstackdOptionsTests
         Assert.Contains("Usage:", output, StringComparison.Ordinal);
         foreach (var option in s_options) Assert.Matches(new Regex($@"(^|[\s,]){Regex.Escape(option)}([\s,]|$)", RegexOptions.Multiline), output);
         Assert.True(NetstackdOptions.TryParse(args, out var o, out _) && o.Help);
+    }
+
+    [Theory]
+    [InlineData(null, NetStack.Transport.Tcp.CongestionAlgorithm.Cubic)]
+    [InlineData("cubic", NetStack.Transport.Tcp.CongestionAlgorithm.Cubic)]
+    [InlineData("NewReno", NetStack.Transport.Tcp.CongestionAlgorithm.NewReno)]
+    [InlineData("bbr", NetStack.Transport.Tcp.CongestionAlgorithm.Bbr)]
+    public void Cc_selects_the_congestion_control(string? value, NetStack.Transport.Tcp.CongestionAlgorithm expected)
+    {
+        string[] args = value is null ? ["--tap", "t", "--dhcp"] : ["--tap", "t", "--dhcp", "--cc", value];
+        Assert.True(NetstackdOptions.TryParse(args, out var o, out var error), error);
+        Assert.Equal(expected, o.Congestion);
+        Assert.False(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--cc", "vegas"], out _, out error));
+        Assert.Contains("--cc: 'vegas'", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -66,10 +66,14 @@ internal sealed class TcpSimulation
         public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) { } // no neighbours here
     }
 
+    /// <summary>Observes each datagram put on the wire: side (0 = A sends), time, bytes, the bottleneck queue's delay ahead of it (µs).</summary>
+    public Action<int, Instant, int, long>? OnTransmit { get; set; }
+
     private void Transmit(int side, IpAddress src, IpAddress dst, ReadOnlySpan<byte> bytes, Instant now)
     {
         var target = side == 0 ? B : A;
         long t = now.Microseconds;
+        OnTransmit?.Invoke(side, now, bytes.Length, _path.RateBytesPerSecond > 0 ? Math.Max(0, _linkFree[side] - t) : 0);
         if (_path.RateBytesPerSecond > 0)
         {
             long start = Math.Max(t, _linkFree[side]);
@@ -129,13 +133,13 @@ internal sealed class BulkTransfer
     private bool _mismatch;
     private TcpConnection? _server;
 
-    public BulkTransfer(TcpSimulation sim, int size, TcpSettings? settings = null)
+    public BulkTransfer(TcpSimulation sim, int size, TcpSettings? settings = null, ushort port = 80)
     {
         Sim = sim;
         _data = new byte[size];
         new Random((int)(sim.Seed % int.MaxValue)).NextBytes(_data);
-        Listener = sim.B.Listen(new IpEndpoint(sim.AddressB, 80), 8);
-        Client = sim.A.Connect(new IpEndpoint(sim.AddressB, 80), sim.Now);
+        Listener = sim.B.Listen(new IpEndpoint(sim.AddressB, port), 8);
+        Client = sim.A.Connect(new IpEndpoint(sim.AddressB, port), sim.Now);
         _ = settings;
     }
 
@@ -149,8 +153,13 @@ internal sealed class BulkTransfer
     public bool Complete => CompletedAt.HasValue;
     public bool Intact => !_mismatch && _received == _data.Length;
 
-    private void Step()
+    /// <summary>Runs after each application step (observers: samples of the connections' state).</summary>
+    public Action? Observe { get; set; }
+
+    /// <summary>One application step (send, accept, receive and verify); <see cref="Run"/> calls it.</summary>
+    public void Step()
     {
+        Observe?.Invoke();
         if (_sent < _data.Length)
         {
             _sent += Client.Send(_data.AsSpan(_sent));

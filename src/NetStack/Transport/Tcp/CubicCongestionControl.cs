@@ -105,4 +105,9 @@ internal sealed class CubicCongestionControl : ICongestionControl
 
     // RFC 9438 §4.7 fast convergence: a flow whose W_max shrank releases bandwidth by remembering less.
     private void SetWMax(double windowSeg) => _wMax = windowSeg < _wMax ? windowSeg * (1 + Beta) / 2 : windowSeg;
+
+    /// <summary>A window-based controller: no rate of its own (see <see cref="TcpSettings.Pacing"/>).</summary>
+    public long PacingRate => 0;
+
+    public void OnRateSample(in RateSample rs, in CongestionAckInfo info) { }
 }

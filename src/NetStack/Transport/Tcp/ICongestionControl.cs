@@ -24,13 +24,38 @@ internal interface ICongestionControl
 
     /// <summary>The retransmission timer expired.</summary>
     void OnRetransmitTimeout(int bytesInFlight, int mss, Instant now);
+
+    /// <summary>
+    /// The rate the sender paces at, in bytes per second, or 0 when this controller does not set one (a window-based
+    /// controller: the connection then paces only when <see cref="TcpSettings.Pacing"/> asks for it, at Linux's
+    /// default cwnd/SRTT ratio).
+    /// </summary>
+    long PacingRate { get; }
+
+    /// <summary>
+    /// One delivery rate sample per ACK that delivered data (draft-cheng-iccrg-delivery-rate-estimation §3.1.3),
+    /// with the connection's state after the ACK: what a rate-based controller (BBR) runs on. Called after
+    /// <see cref="OnAck"/> / <see cref="OnCongestionEvent"/> for the same ACK.
+    /// </summary>
+    void OnRateSample(in RateSample rs, in CongestionAckInfo info);
 }
+
+/// <summary>The connection state a rate-based controller reads on each ACK (bytes and µs).</summary>
+/// <param name="Now">The ACK's arrival.</param>
+/// <param name="Mss">The sender MSS.</param>
+/// <param name="Inflight">Bytes in flight after the ACK (RFC 6675 pipe).</param>
+/// <param name="NewlyLost">Bytes newly deemed lost by this ACK.</param>
+/// <param name="Delivered">C.delivered after the ACK.</param>
+/// <param name="RttMicros">The RTT sample this ACK gave, or -1.</param>
+/// <param name="InRecovery">Fast recovery or RTO recovery is under way.</param>
+internal readonly record struct CongestionAckInfo(Instant Now, int Mss, int Inflight, long NewlyLost, long Delivered, long RttMicros, bool InRecovery);
 
 internal static class CongestionControlFactory
 {
     public static ICongestionControl Create(CongestionAlgorithm algorithm) => algorithm switch
     {
         CongestionAlgorithm.NewReno => new NewRenoCongestionControl(),
+        CongestionAlgorithm.Bbr => new BbrCongestionControl(),
         _ => new CubicCongestionControl(),
     };
 }

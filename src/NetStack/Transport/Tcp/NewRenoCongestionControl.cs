@@ -47,4 +47,9 @@ internal sealed class NewRenoCongestionControl : ICongestionControl
         _cwnd = mss;
         _avoidanceCredit = 0;
     }
+
+    /// <summary>A window-based controller: no rate of its own (see <see cref="TcpSettings.Pacing"/>).</summary>
+    public long PacingRate => 0;
+
+    public void OnRateSample(in RateSample rs, in CongestionAckInfo info) { }
 }

@@ -20,6 +20,17 @@ internal struct SentRecord
     public bool Lost;
     /// <summary>Fully covered by the SACK scoreboard.</summary>
     public bool Sacked;
+    // Delivery rate snapshot at the last (re)transmission (draft-cheng-iccrg-delivery-rate-estimation §3.1.1, P.* fields).
+    /// <summary>P.delivered: C.delivered when it was sent.</summary>
+    public long TxDelivered;
+    /// <summary>P.delivered_time: C.delivered_time when it was sent.</summary>
+    public Instant TxDeliveredTime;
+    /// <summary>P.first_sent_time: C.first_sent_time when it was sent.</summary>
+    public Instant TxFirstSentTime;
+    /// <summary>P.is_app_limited.</summary>
+    public bool TxAppLimited;
+    /// <summary>The snapshot above was taken.</summary>
+    public bool TxStamped;
 
     public readonly int Length => End - Start;
     public override readonly string ToString() => $"[{Start},{End}) t={XmitTs.Microseconds}{(Retransmitted ? " R" : "")}{(Lost ? " L" : "")}{(Sacked ? " S" : "")}";
@@ -38,6 +49,9 @@ internal sealed class SentQueue
     private int _head, _count;
     private int _limit;
     private long _order;
+
+    /// <summary>The delivery rate estimator whose snapshots the records carry (stamped on every (re)transmission).</summary>
+    public DeliveryRateEstimator Rate { get; } = new();
 
     public SentQueue(int initialCapacity, int limit)
     {
@@ -83,8 +97,10 @@ internal sealed class SentQueue
             last.Sacked = false;
             return;
         }
+        bool nothingInFlight = _count == 0;
         ref var r = ref this[_count++];
         r = new SentRecord { Start = start, End = end, XmitTs = now, TsVal = tsVal, XmitOrder = ++_order };
+        Rate.OnSent(ref r, now, nothingInFlight);
     }
 
     private bool Grow()
@@ -160,6 +176,7 @@ internal sealed class SentQueue
         r.XmitTs = now;
         r.TsVal = tsVal;
         r.XmitOrder = ++_order;
+        Rate.OnSent(ref r, now, nothingInFlight: false);
     }
 
     /// <summary>Record <paramref name="i"/> is now fully SACKed.</summary>

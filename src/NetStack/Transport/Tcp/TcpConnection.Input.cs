@@ -482,6 +482,7 @@ public sealed partial class TcpConnection
         int flightBefore = BytesInFlight, acked = 0;
 
         int scaledWindow = seg.Window << _sndShift;
+        _ackRttSample = -1;
         if (ack > _sndUna)
         {
             advanced = true;
@@ -490,10 +491,14 @@ public sealed partial class TcpConnection
             if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
             else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
 
-            // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered.
-            if (rack)
-                for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
-                    if (!_sent[i].Sacked) _rack.OnDelivered(_sent[i], now, tsEcr);
+            // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered;
+            // each is a candidate for the delivery rate sample too (draft-cheng-iccrg-delivery-rate-estimation §3.1.2).
+            for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
+            {
+                if (_sent[i].Sacked) continue;
+                if (rack) _rack.OnDelivered(_sent[i], now, tsEcr);
+                _sent.Rate.OnDelivered(_sent[i]);
+            }
 
             var dataAckedTo = SeqNumber.Min(ack, DataEnd);
             if (dataAckedTo > _sndBufSeq)
@@ -553,8 +558,22 @@ public sealed partial class TcpConnection
         }
 
         if (newSack) MarkNewlySacked(now, tsEcr, rack);
+        // Draft-cheng-iccrg-delivery-rate-estimation §3.1.3: one rate sample per ACK that delivered data (cumulatively
+        // or by SACK; without SACK, only the cumulative advance is known to be delivered).
+        int lostBefore = _sent.LostBytes;
+        var rateSample = advanced || newSack
+            ? _sent.Rate.GenerateSample(_sackEnabled ? acked + _sack.SackedBytes - sackedBefore : acked, now, _rack.MinRtt)
+            : default;
         // RFC 9937 §6.1: RecoverFS = SND.NXT - SND.UNA before this ACK, less the bytes SACKed before it.
         int marked = DetectLosses(now, tsEcr, dsack, exitedRecovery, flightBefore - sackedBefore, out bool entered);
+        if (rateSample.AckedSacked > 0)
+        {
+            // The rate-based controller's per-ACK update (BBR), after loss detection so that it sees this ACK's losses.
+            _cc.OnRateSample(rateSample, new CongestionAckInfo(now, _mss, Pipe, Math.Max(0, _sent.LostBytes - lostBefore),
+                _sent.Rate.Delivered, _ackRttSample, _fastRecovery || _rtoRecovery));
+            // Tcp_bbr.c: ProbeRTT's deliberately low rate must not be taken for the path's (draft-cheng §3.2 app-limited).
+            if (_cc is BbrCongestionControl { InProbeRtt: true }) _sent.Rate.MarkAppLimited(BytesInFlight);
+        }
         if (PrrActive)
         {
             // RFC 9937 §6.2: DeliveredData = change in SND.UNA + change in SACKed bytes (estimated without SACK);

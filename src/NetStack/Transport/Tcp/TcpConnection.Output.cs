@@ -34,6 +34,10 @@ public sealed partial class TcpConnection
             break;
         }
         if (!sent && _ackNow) SendAck(now);
+        // Draft-cheng-iccrg-delivery-rate-estimation §3.2 (Linux tcp_rate_check_app_limited): less than a segment left
+        // to send, cwnd not the limit and no loss left to repair: what is in flight now is application limited.
+        if (DataEnd - _sndNxt < _mss && Pipe < SendWindow && _sent.LostBytes == 0)
+            _sent.Rate.MarkAppLimited(BytesInFlight);
     }
 
     private void SendSyn(Instant now)
@@ -76,8 +80,11 @@ public sealed partial class TcpConnection
             // RFC 6675 §5 step 4.2: the first retransmission goes regardless of cwnd; later ones need pipe + len <= cwnd.
             // With PRR (RFC 9937) cwnd is pipe + sndcnt, so this sends sndcnt bytes' worth per ACK.
             if (!_firstRetransmitPending && Pipe + segLen > SendWindow && !(_rtoRecovery && Pipe == 0)) return false;
+            long rate = PacingRate;
+            if (PacingHolds(now, rate)) return false;
             _firstRetransmitPending = false;
             SendData(start, dataLen, fin, now);
+            Paced(segLen, now, rate);
             if (PrrActive) _prr.OnSent(segLen); // RFC 9937 §6.2: prr_out counts retransmissions
             // The record now describes exactly what went out (split off a SACKed front and an unsent tail when there is room).
             if (start > rec.Start && _sent.Split(i, start)) { _sent.MarkSacked(i); i++; }
@@ -100,11 +107,13 @@ public sealed partial class TcpConnection
         if (available < 0) available = 0;
         bool finPending = _finQueued && !_finSent;
         if (available == 0 && !finPending) return false;
+        long rate = PacingRate;
+        if (PacingHolds(now, rate)) return false;
 
         int flight = BytesInFlight;
         int wndLimit = (_sndUna + _sndWnd) - seq;
         int cwndLimit = SendWindow - Pipe;
-        if (TrySendSuperSegment(seq, available, wndLimit, cwndLimit, finPending, now)) return true;
+        if (TrySendSuperSegment(seq, available, wndLimit, cwndLimit, finPending, now, rate)) return true;
         int len = Math.Min(Math.Min(available, _mss), Math.Min(wndLimit, cwndLimit));
         if (len < 0) len = 0;
         if (available > 0 && len == 0)
@@ -127,6 +136,7 @@ public sealed partial class TcpConnection
         bool fin = finPending && seq + len == DataEnd;
         if (len == 0 && !fin) return false;
         SendData(seq, len, fin, now);
+        Paced(len + (fin ? 1 : 0), now, rate);
         if (PrrActive) _prr.OnSent(len + (fin ? 1 : 0)); // RFC 9937 §6.2: prr_out counts new data too
         _sent.Append(seq, seq + len + (fin ? 1 : 0), now, TsNow(now));
         if (len < _mss) _nagleEnd = seq + len;
@@ -148,16 +158,17 @@ public sealed partial class TcpConnection
     /// RFC 6675 NextSeg; Linux retransmits whole skbs, we keep the RFC's granularity), probes, urgent data and a pending
     /// D-SACK take the one-segment path.
     /// </summary>
-    private bool TrySendSuperSegment(SeqNumber seq, int available, int wndLimit, int cwndLimit, bool finPending, Instant now)
+    private bool TrySendSuperSegment(SeqNumber seq, int available, int wndLimit, int cwndLimit, bool finPending, Instant now, long rate)
     {
         if (!_settings.SegmentationOffload || _fastRecovery || _rtoRecovery || _dsackPending || InUrgentMode(seq) || _mss <= 0) return false;
-        int max = TransmitSupport.MaxSuperSegment - TcpSegment.MaxHeaderLength;
+        int max = PacedSuperSegmentLimit(rate, TransmitSupport.MaxSuperSegment - TcpSegment.MaxHeaderLength);
         int limit = Math.Min(Math.Min(available, max), Math.Min(wndLimit, cwndLimit));
         int segments = limit / _mss;
         if (segments < 2) return false;
         int len = segments * _mss;
         bool fin = finPending && seq + len == DataEnd;
         SendData(seq, len, fin, now, _mss);
+        Paced(len + (fin ? 1 : 0), now, rate);
         if (PrrActive) _prr.OnSent(len + (fin ? 1 : 0)); // (not in recovery: kept for symmetry with TrySendNew)
         for (int i = 0; i < segments; i++)
         {

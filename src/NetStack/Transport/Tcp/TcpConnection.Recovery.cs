@@ -11,11 +11,15 @@ public sealed partial class TcpConnection
 {
     private const int DupThresh = 3; // RFC 5681 §3.2 / RFC 6675 §2
 
+    /// <summary>The RTT sample taken from the ACK being processed, or -1 (BBR's RTprop input).</summary>
+    private long _ackRttSample = -1;
+
     /// <summary>An RTT measurement: RFC 6298 estimator, and RACK.min_RTT (RFC 8985 §6.2 step 1).</summary>
     private void SampleRtt(long micros, Instant now)
     {
         _rtt.Sample(micros);
         _rack.OnRttSample(micros, now);
+        _ackRttSample = micros;
     }
 
     /// <summary>Marks records the scoreboard now covers as SACKed; each one is a RACK delivery (RFC 8985 §6.2 step 2).</summary>
@@ -34,6 +38,7 @@ public sealed partial class TcpConnection
             var end = _finSent && r.End == _finSeq + 1 && r.End - r.Start > 1 ? r.End - 1 : r.End;
             if (s > r.Start || e < end) continue;
             if (rack) _rack.OnDelivered(r, now, tsEcr);
+            _sent.Rate.OnDelivered(r); // draft-cheng-iccrg-delivery-rate-estimation §3.1.2: SACKed segments count
             _sent.MarkSacked(i);
         }
     }

@@ -27,6 +27,12 @@ public sealed partial class TcpConnection
         }
         if (now >= _persistDeadline) OnPersist(now);
         if (now >= _keepaliveDeadline) OnKeepalive(now);
+        if (now >= _pacingDeadline)
+        {
+            // The pacing gap is over: what was held back may go.
+            _pacingDeadline = Instant.MaxValue;
+            _layer.MarkDirty(this);
+        }
     }
 
     /// <summary>

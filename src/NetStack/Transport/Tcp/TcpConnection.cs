@@ -402,7 +402,52 @@ public sealed partial class TcpConnection
     /// <summary>The earliest timer deadline of this connection.</summary>
     internal Instant NextDeadline =>
         Instant.Min(Instant.Min(Instant.Min(Instant.Min(_rtxDeadline, _tlpDeadline), _rackDeadline), _delayedAckDeadline),
-            Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline));
+            Instant.Min(Instant.Min(Instant.Min(_persistDeadline, _keepaliveDeadline), _timeWaitDeadline), _pacingDeadline));
+
+    // Pacing (Linux's earliest departure time, sch_fq-less internal pacing): the next segment may leave no earlier than
+    // _pacingNext; a send held back by it arms _pacingDeadline, whose expiry makes the connection transmit again.
+    private Instant _pacingNext;
+    private Instant _pacingDeadline = Instant.MaxValue;
+
+    /// <summary>
+    /// The pacing rate in bytes per second (0: not paced): the controller's own (BBR), else with
+    /// <see cref="TcpSettings.Pacing"/> Linux's tcp_update_pacing_rate default, ratio·cwnd/SRTT, ratio 2 in slow start
+    /// below half of ssthresh and 1.2 after; no pacing before the first RTT sample.
+    /// </summary>
+    internal long PacingRate
+    {
+        get
+        {
+            long rate = _cc.PacingRate;
+            if (rate > 0 || !_settings.Pacing) return rate;
+            long srtt = _rtt.SmoothedMicros;
+            if (srtt <= 0) return 0;
+            long cwnd = _cc.Window;
+            int ratio = cwnd < _cc.SlowStartThreshold / 2 ? 200 : 120;
+            return Math.Max(1, cwnd * 1_000_000L / srtt * ratio / 100);
+        }
+    }
+
+    /// <summary>True when pacing holds the next send back (and the pacing deadline is armed to release it).</summary>
+    private bool PacingHolds(Instant now, long rate)
+    {
+        if (rate <= 0 || now >= _pacingNext) return false;
+        _pacingDeadline = _pacingNext;
+        return true;
+    }
+
+    /// <summary><paramref name="bytes"/> left at the pacing rate: the next send waits bytes/rate after this one.</summary>
+    private void Paced(int bytes, Instant now, long rate)
+    {
+        if (rate <= 0) return;
+        _pacingNext = new Instant(Instant.Max(_pacingNext, now).Microseconds + Math.Max(1, bytes * 1_000_000L / rate));
+    }
+
+    /// <summary>
+    /// Linux's tcp_tso_autosize: a paced super-segment holds about 1 ms of data at the pacing rate (rate >> 10), at least
+    /// two segments, at most <paramref name="max"/> (64 KB less headers, or what IP takes).
+    /// </summary>
+    private int PacedSuperSegmentLimit(long rate, int max) => rate <= 0 ? max : (int)Math.Min(max, Math.Max(2L * _mss, rate >> 10));
 
     internal bool UserClosed => _userClosed;
 
@@ -415,13 +460,21 @@ public sealed partial class TcpConnection
     private int Pipe => Math.Max(0, BytesInFlight - _sack.SackedBytes - _sent.LostBytes);
 
     /// <summary>RFC 9937: Proportional Rate Reduction governs sending during fast recovery (not RTO recovery).</summary>
-    private bool PrrActive => _fastRecovery && _settings.ProportionalRateReduction;
+    /// BBR sets its own window in recovery (packet conservation, draft-cardwell-iccrg-bbr §4.2.3.4), as Linux skips
+    /// tcp_cwnd_reduction for a controller with its own cong_control.
+    private bool PrrActive => _fastRecovery && _settings.ProportionalRateReduction && _cc is not BbrCongestionControl;
 
     /// <summary>cwnd as the sending rules use it: PRR's cwnd = pipe + sndcnt in fast recovery, the algorithm's otherwise.</summary>
     private int SendWindow => PrrActive ? _prr.Window : _cc.Window;
 
     /// <summary>RACK-TLP (RFC 8985) decides losses: on in the settings and SACK negotiated (RFC 8985 §4 needs SACK).</summary>
     private bool UseRack => _settings.Rack && _sackEnabled;
+
+    /// <summary>The last valid delivery rate sample (draft-cheng-iccrg-delivery-rate-estimation), for tests and BBR.</summary>
+    internal RateSample LastRateSample => _sent.Rate.LastSample;
+
+    /// <summary>The congestion controller (tests read BBR's state).</summary>
+    internal ICongestionControl CongestionControl => _cc;
 
     private SeqNumber DataEnd => _sndBufSeq + _sendBuffer.Length;
 

@@ -43,6 +43,12 @@ public sealed record TcpSettings
     public bool SegmentationOffload { get; init; } = true;
     /// <summary>The congestion control algorithm.</summary>
     public CongestionAlgorithm Congestion { get; init; } = CongestionAlgorithm.Cubic;
+    /// <summary>
+    /// Pace a window-based controller's (CUBIC, NewReno) sending at Linux's default rate: 2·cwnd/SRTT in slow start
+    /// (below half of ssthresh), 1.2·cwnd/SRTT after (net.ipv4.tcp_pacing_ss_ratio / tcp_pacing_ca_ratio). Off by
+    /// default (window-clocked bursts, as before). BBR always paces at its own rate.
+    /// </summary>
+    public bool Pacing { get; init; }
     /// <summary>RFC 7323 window scaling offered.</summary>
     public bool WindowScaling { get; init; } = true;
     /// <summary>RFC 7323 timestamps offered.</summary>

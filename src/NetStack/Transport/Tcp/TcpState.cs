@@ -74,4 +74,6 @@ public enum CongestionAlgorithm : byte
     Cubic,
     /// <summary>RFC 5681 + RFC 6582.</summary>
     NewReno,
+    /// <summary>BBR v1 (draft-cardwell-iccrg-bbr-congestion-control-00): rate based, paced; see docs/tcp.md.</summary>
+    Bbr,
 }

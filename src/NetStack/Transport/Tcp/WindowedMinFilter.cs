@@ -22,6 +22,13 @@ internal struct WindowedMinFilter
         _window = Math.Max(window.Ticks / 10, 1);
     }
 
+    /// <summary>
+    /// A filter over a window of <paramref name="window"/> units of any monotonic count passed as the
+    /// <see cref="Instant"/>'s microseconds (BBR's BtlBw filter runs over round trips, draft-cardwell-iccrg-bbr §4.1.1;
+    /// a maximum filter takes negated samples).
+    /// </summary>
+    public static WindowedMinFilter OverUnits(long window) => new(TimeSpan.FromTicks(Math.Max(window, 1) * 10));
+
     /// <summary>True once a sample was taken.</summary>
     public readonly bool HasValue => _any;
 
