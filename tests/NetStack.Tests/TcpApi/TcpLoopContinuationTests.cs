@@ -199,22 +199,30 @@ public sealed class TcpLoopContinuationTests
             for (int i = 0; i < chunks; i++) await client.WriteAsync(chunk);
         }
         await Send(256).WaitAsync(Wait); // warm-up: JIT, pools, the receive window's growth
-        // The cheapest of three rounds: a one-time allocation (the receive ring growing once more) shows in at most one.
-        long best = long.MaxValue, readsInBest = 0;
-        for (int round = 0; round < 3; round++)
+        // The cheapest of up to ten rounds of 8 MB, stopping once one passes: at least 50 reads and fewer than 8 bytes per
+        // read (the readings' own work items; a quiet round allocates nothing). A per-read allocation (a task, a closure, a
+        // work item: 24 bytes or more) shows in every round. What shows in some rounds only is growth to a new high-water
+        // mark, bounded and not per read: the receive ring growing once more (auto-tuning), and, on a loaded machine, the
+        // in-memory link's pool taking more buffers for B's ACKs because A's loop was descheduled longer than ever before
+        // and more of them wait in flight (152 bytes per ACK frame; a CI run saw 9,728 bytes of those in each of three
+        // rounds).
+        static bool Passes(long bytes, long reads) => reads >= 50 && bytes < 8 * reads;
+        long best = long.MaxValue, readsInBest = 0, sent = 256;
+        var rounds = new List<string>();
+        for (int round = 0; round < 10 && !Passes(best, readsInBest); round++)
         {
             long r0 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
             long b0 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
             await Send(128).WaitAsync(Wait);
+            sent += 128;
             long b1 = await net.B.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
             long r1 = await net.B.InvokeAsync(_ => Volatile.Read(ref reads));
-            if (b1 - b0 < best) { best = b1 - b0; readsInBest = r1 - r0; }
+            rounds.Add($"{b1 - b0} B/{r1 - r0} reads");
+            if (r1 - r0 >= 50 && (readsInBest == 0 || (double)(b1 - b0) / (r1 - r0) < (double)best / readsInBest)) { best = b1 - b0; readsInBest = r1 - r0; }
         }
         client.ShutdownSend();
-        Assert.Equal(640L * chunk.Length, await sink.WaitAsync(Wait));
-        // 8 MB in readsInBest reads (about a hundred or more); a per-read allocation (a task, a closure, a work item: 24 bytes
-        // or more) would show as several KB. What is allowed is the readings' own work items.
-        Assert.True(readsInBest >= 50, $"only {readsInBest} reads");
-        Assert.True(best < 4096, $"stack B's loop allocated {best} bytes over {readsInBest} reads");
+        Assert.Equal(sent * chunk.Length, await sink.WaitAsync(Wait));
+        Assert.True(Passes(best, readsInBest),
+            $"stack B's loop allocated {best} bytes over {readsInBest} reads in its cheapest round (rounds: {string.Join(", ", rounds)})");
     }
 }
