@@ -189,8 +189,12 @@ public sealed class TapUdpTrainCaptureTests(ITestOutputHelper output) : TapFileT
             await Task.Delay(100);
         }
 
-        // A second, independent count of what reached the kernel: the TAP's RX counter against our writes.
-        long kernelRxBefore = KernelRxPackets(ns, tap.Name), writtenBefore = tap.Statistics.FramesTransmitted;
+        // A second, independent count of what reached the kernel: the TAP's RX counter against our writes. Both are read
+        // on the loop thread, the only writer, so no frame (a neighbour probe, an MLD report) is written between the two
+        // readings: the TAP's write() counts the frame on the kernel side before it returns.
+        Task<(long KernelRx, long Written)> Counters() =>
+            stack.Ip.InvokeAsync(_ => (KernelRxPackets(ns, tap.Name), tap.Statistics.FramesTransmitted));
+        var (kernelRxBefore, writtenBefore) = await Counters();
         var trains = new (int Length, int SegmentSize)[] { (1200 * 40 + 17, 1200), (1000 * 10, 1000), (1400 * 46, 1400) };
         var datagrams = new List<byte[]>();
         foreach (var (length, segmentSize) in trains)
@@ -235,8 +239,13 @@ public sealed class TapUdpTrainCaptureTests(ITestOutputHelper output) : TapFileT
         }
         // Every frame the stack wrote reached the kernel (its RX counter; frames other than the trains, such as neighbour
         // probes, count on both sides), and neither capture lost one in tcpdump's ring.
-        await WaitFor(() => KernelRxPackets(ns, tap.Name) - kernelRxBefore == tap.Statistics.FramesTransmitted - writtenBefore, TimeSpan.FromSeconds(60),
-            "the TAP's kernel RX counter matching the frames the stack wrote");
+        var settle = System.Diagnostics.Stopwatch.StartNew();
+        for (var c = await Counters(); c.KernelRx - kernelRxBefore != c.Written - writtenBefore; c = await Counters())
+        {
+            Assert.True(settle.Elapsed < TimeSpan.FromSeconds(60),
+                $"the TAP's kernel side received {c.KernelRx - kernelRxBefore} frames, the stack wrote {c.Written - writtenBefore}");
+            await Task.Delay(50);
+        }
         Assert.Equal(0, tap.Statistics.TransmitDrops);
         Assert.Equal(0, StopCapture(hopCapture));
         Assert.Equal(0, StopCapture(tapCapture));
