@@ -1,6 +1,6 @@
 // TCP throughput benchmarks of NetStack (see bench/tcp/README section in bench/README.md):
 //   TcpThroughput sim [SEED=1] [BYTES=10485760] [SEEDS=5] [noprr|ssrb]  goodput table over the simulator (virtual time)
-//   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] [noprr|ssrb] [stretchack]
+//   TcpThroughput sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno|bbr [BYTES] [noprr|ssrb] [stretchack]
 //   (stretchack: the receiver acknowledges like a busy Linux receiver, one ACK per burst: StretchAckDevice, 100 µs hold;
 //    ptomin=MICROSECONDS: TcpSettings.TailLossProbeMinimum; tlps=N: TcpSettings.MaxTailLossProbes)
 //   (noprr: TcpSettings.ProportionalRateReduction = false, the RFC 6675 recovery before PRR;
@@ -30,7 +30,7 @@ switch (mode)
     {
         var s = new TcpSettings { ProportionalRateReduction = prr, PrrBound = bound };
         if (args[4] != "default") s = s with { SendBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferSize = int.Parse(args[4], inv) * 1024, ReceiveBufferMax = int.Parse(args[4], inv) * 1024 };
-        s = s with { Congestion = args[5] == "newreno" ? CongestionAlgorithm.NewReno : CongestionAlgorithm.Cubic };
+        s = s with { Congestion = args[5] switch { "newreno" => CongestionAlgorithm.NewReno, "bbr" => CongestionAlgorithm.Bbr, _ => CongestionAlgorithm.Cubic } };
         if (ptoMin is { } m) s = s with { TailLossProbeMinimum = m };
         if (tlps is { } t) s = s with { MaxTailLossProbes = t };
         var c = SimGoodput.Run(ulong.Parse(args[1], inv), double.Parse(args[2], inv), double.Parse(args[3], inv), s, args.Length > 6 ? long.Parse(args[6], inv) : 10L << 20, stretchAck);
@@ -44,6 +44,6 @@ switch (mode)
         return TapPeer.Run(mode == "tap-sink", args[1], args[2], ushort.Parse(args[3], inv), double.Parse(args[4], inv),
             args.Length == 6 ? int.Parse(args[5], inv) : 1024, Console.Out);
     default:
-        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] [noprr|ssrb] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno [BYTES] [noprr|ssrb] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
+        Console.Error.WriteLine("usage: TcpThroughput sim [SEED] [BYTES] [SEEDS] [noprr|ssrb] | sim-one SEED RTT_MS LOSS BUF_KB|default cubic|newreno|bbr [BYTES] [noprr|ssrb] | mem [SECONDS] | tap-sink|tap-source TAP ADDR/LEN PORT SECONDS [BUF_KB]");
         return 2;
 }

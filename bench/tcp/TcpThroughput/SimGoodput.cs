@@ -35,7 +35,8 @@ internal static class SimGoodput
         var elapsed = sim.Now - start;
         double bps = flow.Received / elapsed.TotalSeconds;
         var sa = pair.TcpA.Stats; var sb = pair.TcpB.Stats;
-        Gaps = pair.GapsA + $"\nA: paws={sa.PawsDropped} oow={sa.OutOfWindow} challenge={sa.ChallengeAcks}/{sa.ChallengeAcksSuppressed} sent={sa.SegmentsSent} rcvd={sa.SegmentsReceived}; B: paws={sb.PawsDropped} oow={sb.OutOfWindow} challenge={sb.ChallengeAcks}/{sb.ChallengeAcksSuppressed} sent={sb.SegmentsSent} rcvd={sb.SegmentsReceived} dsacks={sb.DsacksSent}; stretch sent={pair.StretchB?.AcksSent} coalesced={pair.StretchB?.AcksCoalesced}; faultA {pair.FaultA?.TransmitStatistics.Dropped}/{pair.FaultA?.TransmitStatistics.Frames} faultB {pair.FaultB?.TransmitStatistics.Dropped}/{pair.FaultB?.TransmitStatistics.Frames}";
+        Gaps = pair.GapsA + $"\nA: paws={sa.PawsDropped} oow={sa.OutOfWindow} challenge={sa.ChallengeAcks}/{sa.ChallengeAcksSuppressed} sent={sa.SegmentsSent} rcvd={sa.SegmentsReceived}; B: paws={sb.PawsDropped} oow={sb.OutOfWindow} challenge={sb.ChallengeAcks}/{sb.ChallengeAcksSuppressed} sent={sb.SegmentsSent} rcvd={sb.SegmentsReceived} dsacks={sb.DsacksSent}; stretch sent={pair.StretchB?.AcksSent} coalesced={pair.StretchB?.AcksCoalesced}; faultA {pair.FaultA?.TransmitStatistics.Dropped}/{pair.FaultA?.TransmitStatistics.Frames} faultB {pair.FaultB?.TransmitStatistics.Dropped}/{pair.FaultB?.TransmitStatistics.Frames}"
+            + $"\nA: fastrtx={sa.FastRetransmits} rack={sa.RackLosses} tlp={sa.TailLossProbes} tlprepair={sa.TailLossProbeRepairs} dsacks={sa.DsacksReceived} rtt samples={sa.RttSamples} (send time {sa.RttSamplesFromSendTime}) srtt={flow.Client.SmoothedRtt.TotalMicroseconds:0}us";
         return new Cell(bps, done && !flow.Corrupt, flow.Corrupt, pair.TcpA.Stats.Retransmissions, pair.TcpA.Stats.Timeouts, elapsed, pair.TcpA.Stats.TailLossProbes);
     }
 

@@ -148,7 +148,9 @@ public sealed class DeliveryRateEstimatorTests
         // rate x payload / wire packet: the samples of a busy flight must come within 10 % of it, never above by more
         // than 2 % (the estimator's max(send, ACK) interval bounds it from above).
         const long rate = 2_000_000;
-        var sim = new TcpSimulation(seed, new PathConditions(TimeSpan.FromMilliseconds(20), RateBytesPerSecond: rate));
+        // The estimator runs for a controller that reads its samples (ICongestionControl.UsesRateSamples): BBR.
+        var sim = new TcpSimulation(seed, new PathConditions(TimeSpan.FromMilliseconds(20), RateBytesPerSecond: rate),
+            new TcpSettings { Congestion = CongestionAlgorithm.Bbr });
         var bulk = new BulkTransfer(sim, 4_000_000);
         long best = 0;
         int samples = 0;

@@ -239,8 +239,11 @@ internal sealed class BbrCongestionControl : ICongestionControl
         }
     }
 
+    /// <summary>BBR runs on the delivery rate samples.</summary>
+    public bool UsesRateSamples => true;
+
     /// <summary>True while in ProbeRTT: its low-rate samples must be marked application limited (tcp_bbr.c).</summary>
-    public bool InProbeRtt => State == Mode.ProbeRtt;
+    public bool HoldsRateBelowPath => State == Mode.ProbeRtt;
 
     private long MinPipeCwnd => (long)MinPipeCwndSegments * _mss;
 

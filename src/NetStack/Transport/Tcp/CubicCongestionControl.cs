@@ -110,4 +110,6 @@ internal sealed class CubicCongestionControl : ICongestionControl
     public long PacingRate => 0;
 
     public void OnRateSample(in RateSample rs, in CongestionAckInfo info) { }
+    public bool UsesRateSamples => false;
+    public bool HoldsRateBelowPath => false;
 }

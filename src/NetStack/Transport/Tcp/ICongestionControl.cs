@@ -38,6 +38,20 @@ internal interface ICongestionControl
     /// <see cref="OnAck"/> / <see cref="OnCongestionEvent"/> for the same ACK.
     /// </summary>
     void OnRateSample(in RateSample rs, in CongestionAckInfo info);
+
+    /// <summary>
+    /// True when this controller reads <see cref="OnRateSample"/> (a rate-based controller, BBR): only then does the
+    /// connection run the delivery rate estimator's per-ACK work (Linux calls tcp_rate_gen only for a controller with
+    /// cong_control). Fixed for the controller's life.
+    /// </summary>
+    bool UsesRateSamples { get; }
+
+    /// <summary>
+    /// True while the controller deliberately sends below the path's rate (BBR's ProbeRTT): the connection marks what is in
+    /// flight application limited, so that those low-rate samples are not taken for the path's
+    /// (draft-cheng-iccrg-delivery-rate-estimation §3.2, as tcp_bbr.c does in ProbeRTT).
+    /// </summary>
+    bool HoldsRateBelowPath { get; }
 }
 
 /// <summary>The connection state a rate-based controller reads on each ACK (bytes and µs).</summary>

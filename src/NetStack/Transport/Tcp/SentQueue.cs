@@ -53,6 +53,9 @@ internal sealed class SentQueue
     /// <summary>The delivery rate estimator whose snapshots the records carry (stamped on every (re)transmission).</summary>
     public DeliveryRateEstimator Rate { get; } = new();
 
+    /// <summary>Whether (re)transmissions take the <see cref="Rate"/> snapshot: only for a controller that reads rate samples.</summary>
+    public bool StampRates { get; set; } = true;
+
     public SentQueue(int initialCapacity, int limit)
     {
         _limit = Math.Max(limit, 4);
@@ -100,7 +103,7 @@ internal sealed class SentQueue
         bool nothingInFlight = _count == 0;
         ref var r = ref this[_count++];
         r = new SentRecord { Start = start, End = end, XmitTs = now, TsVal = tsVal, XmitOrder = ++_order };
-        Rate.OnSent(ref r, now, nothingInFlight);
+        if (StampRates) Rate.OnSent(ref r, now, nothingInFlight);
     }
 
     private bool Grow()
@@ -176,7 +179,7 @@ internal sealed class SentQueue
         r.XmitTs = now;
         r.TsVal = tsVal;
         r.XmitOrder = ++_order;
-        Rate.OnSent(ref r, now, nothingInFlight: false);
+        if (StampRates) Rate.OnSent(ref r, now, nothingInFlight: false);
     }
 
     /// <summary>Record <paramref name="i"/> is now fully SACKed.</summary>

@@ -301,7 +301,12 @@ public sealed partial class TcpConnection
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = seq;
             _sndWl2 = ack;
-            if (repr.Timestamps is { } t2 && t2.Echo != 0) SampleRtt(TsRtt(now, t2.Echo), now);
+            // RFC 7323 §4.1: an ACK echoing a timestamp times the SYN,ACK; in µs from its send time when it was sent once
+            // (Karn, RFC 6298 §3), else from TSecr. Without timestamps the handshake gives no sample here (as before: the
+            // first data ACK is the first).
+            if (repr.Timestamps is { } t2 && t2.Echo != 0)
+                SampleRtt(_timing ? (now - _timedAt).Ticks / 10 : TsRtt(now, t2.Echo), now);
+            _timing = false;
             _rtxDeadline = Instant.MaxValue;
             var finQueued = _finQueued;
             Establish(now);
@@ -482,22 +487,25 @@ public sealed partial class TcpConnection
         int flightBefore = BytesInFlight, acked = 0;
 
         int scaledWindow = seg.Window << _sndShift;
+        bool rates = _cc.UsesRateSamples;
         _ackRttSample = -1;
+        var rtt = new AckRttSample();
         if (ack > _sndUna)
         {
             advanced = true;
             acked = ack - _sndUna;
-            // RTT measurement: RFC 7323 §4.1 from TSecr, else Karn's timed segment (RFC 6298 §3).
-            if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
-            else if (_timing && ack > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
-
             // RFC 8985 §6.2 step 2: every segment this ACK covers cumulatively (and not SACKed before) is delivered;
             // each is a candidate for the delivery rate sample too (draft-cheng-iccrg-delivery-rate-estimation §3.1.2).
-            for (int i = 0; i < _sent.Count && _sent[i].End <= ack; i++)
+            // The RTT is measured from the send times of the newly acknowledged segments never retransmitted (RFC 6298
+            // §3, Karn), in µs as Linux's tcp_clean_rtx_queue does from tcp_mstamp (a partly acknowledged one counts).
+            for (int i = 0; i < _sent.Count && _sent[i].Start < ack; i++)
             {
-                if (_sent[i].Sacked) continue;
-                if (rack) _rack.OnDelivered(_sent[i], now, tsEcr);
-                _sent.Rate.OnDelivered(_sent[i]);
+                ref var r = ref _sent[i];
+                if (r.Sacked) continue;
+                if (!r.Retransmitted) rtt.Add(r.XmitTs);
+                if (r.End > ack) break;
+                if (rack) _rack.OnDelivered(r, now, tsEcr);
+                if (rates) _sent.Rate.OnDelivered(r);
             }
 
             var dataAckedTo = SeqNumber.Min(ack, DataEnd);
@@ -557,11 +565,13 @@ public sealed partial class TcpConnection
             _layer.MarkDirty(this);
         }
 
-        if (newSack) MarkNewlySacked(now, tsEcr, rack);
+        var sackRtt = new AckRttSample();
+        if (newSack) MarkNewlySacked(now, tsEcr, rack, rates, ref sackRtt);
+        TakeAckRtt(rtt, sackRtt, advanced, tsEcr, now);
         // Draft-cheng-iccrg-delivery-rate-estimation §3.1.3: one rate sample per ACK that delivered data (cumulatively
         // or by SACK; without SACK, only the cumulative advance is known to be delivered).
         int lostBefore = _sent.LostBytes;
-        var rateSample = advanced || newSack
+        var rateSample = rates && (advanced || newSack)
             ? _sent.Rate.GenerateSample(_sackEnabled ? acked + _sack.SackedBytes - sackedBefore : acked, now, _rack.MinRtt)
             : default;
         // RFC 9937 §6.1: RecoverFS = SND.NXT - SND.UNA before this ACK, less the bytes SACKed before it.
@@ -572,7 +582,7 @@ public sealed partial class TcpConnection
             _cc.OnRateSample(rateSample, new CongestionAckInfo(now, _mss, Pipe, Math.Max(0, _sent.LostBytes - lostBefore),
                 _sent.Rate.Delivered, _ackRttSample, _fastRecovery || _rtoRecovery));
             // Tcp_bbr.c: ProbeRTT's deliberately low rate must not be taken for the path's (draft-cheng §3.2 app-limited).
-            if (_cc is BbrCongestionControl { InProbeRtt: true }) _sent.Rate.MarkAppLimited(BytesInFlight);
+            if (_cc.HoldsRateBelowPath) _sent.Rate.MarkAppLimited(BytesInFlight);
         }
         if (PrrActive)
         {

@@ -36,7 +36,7 @@ public sealed partial class TcpConnection
         if (!sent && _ackNow) SendAck(now);
         // Draft-cheng-iccrg-delivery-rate-estimation §3.2 (Linux tcp_rate_check_app_limited): less than a segment left
         // to send, cwnd not the limit and no loss left to repair: what is in flight now is application limited.
-        if (DataEnd - _sndNxt < _mss && Pipe < SendWindow && _sent.LostBytes == 0)
+        if (_cc.UsesRateSamples && DataEnd - _sndNxt < _mss && Pipe < SendWindow && _sent.LostBytes == 0)
             _sent.Rate.MarkAppLimited(BytesInFlight);
     }
 

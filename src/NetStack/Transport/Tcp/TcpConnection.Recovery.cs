@@ -15,15 +15,58 @@ public sealed partial class TcpConnection
     private long _ackRttSample = -1;
 
     /// <summary>An RTT measurement: RFC 6298 estimator, and RACK.min_RTT (RFC 8985 §6.2 step 1).</summary>
-    private void SampleRtt(long micros, Instant now)
+    private void SampleRtt(long micros, Instant now) => SampleRtt(micros, micros, now);
+
+    /// <summary>
+    /// An RTT measurement as Linux's tcp_ack_update_rtt: <paramref name="seqRtt"/> (from the earliest segment the ACK newly
+    /// acknowledged) feeds the RFC 6298 estimator, <paramref name="caRtt"/> (from the latest one: the least delayed-ACK and
+    /// send-spread bias) RACK.min_RTT (RFC 8985 §6.2 step 1) and the congestion controller's RTT input (BBR's RTprop).
+    /// </summary>
+    private void SampleRtt(long seqRtt, long caRtt, Instant now)
     {
-        _rtt.Sample(micros);
-        _rack.OnRttSample(micros, now);
-        _ackRttSample = micros;
+        _rtt.Sample(seqRtt);
+        _rack.OnRttSample(caRtt, now);
+        _ackRttSample = caRtt;
+        _layer.Stats.RttSamples++;
+    }
+
+    /// <summary>The send times of the segments one ACK newly delivered and never retransmitted (RFC 6298 §3, Karn).</summary>
+    private struct AckRttSample
+    {
+        public Instant First, Last;
+        public bool Any;
+
+        public void Add(Instant xmitTs)
+        {
+            if (!Any || xmitTs < First) First = xmitTs;
+            if (!Any || xmitTs > Last) Last = xmitTs;
+            Any = true;
+        }
+    }
+
+    /// <summary>
+    /// The RTT this ACK measures, in µs from the segments' send times (as Linux, which keeps RFC 7323 timestamps for PAWS
+    /// and uses TSecr only when no send time qualifies): the cumulatively acknowledged segments first, else the newly SACKed
+    /// ones (Linux's sack_rtt), else, when the ACK advanced SND.UNA, RFC 7323 §4.1 from TSecr (1 ms clock), else Karn's
+    /// timed segment of a connection without timestamps (RFC 6298 §3). Retransmitted segments never give a sample.
+    /// </summary>
+    private void TakeAckRtt(in AckRttSample acked, in AckRttSample sacked, bool advanced, uint? tsEcr, Instant now)
+    {
+        var s = acked.Any ? acked : sacked;
+        if (s.Any)
+        {
+            SampleRtt((now - s.First).Ticks / 10, (now - s.Last).Ticks / 10, now);
+            _layer.Stats.RttSamplesFromSendTime++;
+            if (_timing && advanced && _sndUna > _timedSeq) _timing = false;
+            return;
+        }
+        if (!advanced) return;
+        if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
+        else if (_timing && _sndUna > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
     }
 
     /// <summary>Marks records the scoreboard now covers as SACKed; each one is a RACK delivery (RFC 8985 §6.2 step 2).</summary>
-    private void MarkNewlySacked(Instant now, uint? tsEcr, bool rack)
+    private void MarkNewlySacked(Instant now, uint? tsEcr, bool rack, bool rates, ref AckRttSample rtt)
     {
         int ri = 0;
         for (int i = 0; i < _sent.Count; i++)
@@ -38,7 +81,8 @@ public sealed partial class TcpConnection
             var end = _finSent && r.End == _finSeq + 1 && r.End - r.Start > 1 ? r.End - 1 : r.End;
             if (s > r.Start || e < end) continue;
             if (rack) _rack.OnDelivered(r, now, tsEcr);
-            _sent.Rate.OnDelivered(r); // draft-cheng-iccrg-delivery-rate-estimation §3.1.2: SACKed segments count
+            if (rates) _sent.Rate.OnDelivered(r); // draft-cheng-iccrg-delivery-rate-estimation §3.1.2: SACKed segments count
+            if (!r.Retransmitted) rtt.Add(r.XmitTs); // Linux's first_sackt / last_sackt (Karn)
             _sent.MarkSacked(i);
         }
     }

@@ -115,6 +115,7 @@ public sealed partial class TcpConnection
         _rack = new RackLossDetector(settings.MinRttWindow);
         _prr = new ProportionalRateReduction(settings.PrrBound);
         _cc = CongestionControlFactory.Create(settings.Congestion);
+        _sent.StampRates = _cc.UsesRateSamples;
         Congestion = settings.Congestion;
         NoDelay = settings.NoDelay;
         KeepAlive = settings.KeepAlive;
@@ -193,6 +194,7 @@ public sealed partial class TcpConnection
             field = value;
             _cc = CongestionControlFactory.Create(value);
             if (_mss > 0) _cc.Initialize(_mss);
+            if (_sent is not null) _sent.StampRates = _cc.UsesRateSamples;
         }
     }
 

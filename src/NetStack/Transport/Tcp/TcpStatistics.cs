@@ -47,6 +47,10 @@ public sealed class TcpStatistics
     public long TailLossProbeRepairs;
     /// <summary>Segments RACK (RFC 8985 §6.2) marked lost.</summary>
     public long RackLosses;
+    /// <summary>RTT measurements fed to the RFC 6298 estimator.</summary>
+    public long RttSamples;
+    /// <summary>Of <see cref="RttSamples"/>, those taken in µs from a segment's send time (not from a 1 ms RFC 7323 TSecr).</summary>
+    public long RttSamplesFromSendTime;
     /// <summary>ACKs whose first SACK block reported a duplicate (RFC 2883 D-SACK).</summary>
     public long DsacksReceived;
     /// <summary>Duplicate data reported back to the peer in a D-SACK block (RFC 2883).</summary>
