@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NetStack.Sockets;
@@ -113,18 +112,6 @@ public sealed class UdpTrainApiTests
         Assert.Throws<ObjectDisposedException>(() => { _ = client.SendSegmentedAsync(new byte[200], 100, to); });
     }
 
-    /// <summary>Completes <paramref name="pending"/> by spinning (no continuation: nothing is queued to the thread pool).</summary>
-    private static T Spin<T>(ValueTask<T> pending)
-    {
-        long start = Stopwatch.GetTimestamp(); // not a Stopwatch object: this runs inside the allocation measurement
-        while (!pending.IsCompleted)
-        {
-            if (Stopwatch.GetElapsedTime(start) > Wait) throw new TimeoutException("the operation did not complete in 30 s");
-            Thread.Yield();
-        }
-        return pending.GetAwaiter().GetResult();
-    }
-
     [Fact]
     public async Task Sending_trains_allocates_nothing_per_call_on_the_caller_or_the_loop_thread()
     {
@@ -138,25 +125,39 @@ public sealed class UdpTrainApiTests
         void Send()
         {
             // Plain checks: xunit's Assert.Equal allocates a comparer per call.
-            if (Spin(client.SendSegmentedAsync(train, 1000, to, null, cts.Token)) != train.Length) throw new InvalidOperationException("short send");
+            if (Spin.Until(client.SendSegmentedAsync(train, 1000, to, null, cts.Token)) != train.Length) throw new InvalidOperationException("short send");
             // The receiver keeps up (as a paced sender's would): frames do not pile up in the in-memory link, whose pool
             // of in-flight frames would otherwise grow, on the sending loop's thread, to hold a burst of thousands.
             for (int i = 0; i < 8; i++)
-                if (Spin(server.ReceiveFromAsync(buffer, cts.Token)).ReceivedBytes != 1000) throw new InvalidOperationException("short datagram");
+                if (Spin.Until(server.ReceiveFromAsync(buffer, cts.Token)).ReceivedBytes != 1000) throw new InvalidOperationException("short datagram");
         }
         for (int i = 0; i < 100; i++) Send(); // ARP resolved, JIT done, the operation pooled
 
+        // Rounds of N trains until one passes (at most ten): the caller allocates nothing in its cheapest round, and A's loop
+        // fewer than 8 bytes per train in its cheapest (a quiet round allocates nothing; the readings are spun on, so they
+        // queue nothing from the loop). A per-call allocation (a closure, a task, an endpoint: 24 bytes or more) shows in
+        // every round. What may show in some rounds only, on a loaded machine, is growth to a new high-water mark of a pool
+        // or queue (once, bounded, not per call): a beside-stress-ng run saw 8,216 bytes on the loop over 301 trains.
         const int N = 300;
-        long a0 = await net.A.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
-        long caller = NetStack.Tests.Support.Allocations.SteadyState(Send, iterations: N, rounds: 3);
-        long a1 = await net.A.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
+        long callerBest = long.MaxValue, loopBest = long.MaxValue;
+        var rounds = new List<string>();
+        for (int round = 0; round < 10 && (callerBest > 0 || loopBest >= 8 * N); round++)
+        {
+            long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
+            long c0 = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < N; i++) Send();
+            long c1 = GC.GetAllocatedBytesForCurrentThread();
+            long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
+            rounds.Add($"caller {c1 - c0} B, loop {a1 - a0} B");
+            callerBest = Math.Min(callerBest, c1 - c0);
+            loopBest = Math.Min(loopBest, a1 - a0);
+        }
 
-        Assert.Equal(0, caller);
-        // The loop sent at least 300 trains (8 datagrams each, cut in software) between the two readings; a per-call
-        // allocation (a closure, a task, an endpoint: 24 bytes or more) would show as 7 KB or more. What is allowed is
-        // the readings' own work items.
+        // The loop sent the trains of every round (8 datagrams each, cut in software).
         long trains = await net.A.InvokeAsync(st => st.Statistics.UdpSuperDatagramsSent);
-        Assert.True(trains >= N + 101, $"{trains} trains sent");
-        Assert.True(a1 - a0 < 4096, $"stack A's loop allocated {a1 - a0} bytes over {trains - 100} trains");
+        Assert.True(trains >= 100 + (long)N * rounds.Count, $"{trains} trains sent");
+        string all = string.Join("; ", rounds);
+        Assert.True(callerBest == 0, $"the caller allocated {callerBest} bytes over {N} trains in its cheapest round (rounds: {all})");
+        Assert.True(loopBest < 8 * N, $"stack A's loop allocated {loopBest} bytes over {N} trains in its cheapest round (rounds: {all})");
     }
 }
