@@ -71,11 +71,15 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     /// <summary>
     /// Before each <c>Poll</c>: what only the runtime sees goes to the stack (<see cref="Composition.NetworkStack.ReportReceiveBacklog"/>),
     /// so that it sheds SYNs (RFC 4987 §3) while a receive thread holds more frames than one poll takes, or had to shed
-    /// SYNs itself since the last poll.
+    /// SYNs itself since the last poll, or while a loop-driven kernel SYN filter is up (<see cref="Receive.SynFilterDevice.Backlog"/>).
     /// </summary>
     private void ReportReceiveBacklog()
     {
-        if (_stack is null || _receiveThreads.Length == 0) return;
+        if (_stack is null || (_receiveThreads.Length == 0 && _synFilters.Length == 0)) return;
+        int filtered = 0;
+        foreach (var f in _synFilters) filtered += f.Backlog;
+        if (filtered > 0) _stack.ReportReceiveBacklog(filtered);
+        if (_receiveThreads.Length == 0) return;
         int backlog = 0;
         long shed = 0;
         foreach (var r in _receiveThreads)

@@ -92,6 +92,14 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     /// <summary>Times the kernel refused the filter (see the device's <see cref="TunTapStatistics.LastErrno"/>).</summary>
     public long FilterFailures => Interlocked.Read(ref _filterFailures);
 
+    /// <summary>
+    /// What the loop's stack should hear as a receive backlog (<c>NetworkStack.ReportReceiveBacklog</c>, via <see cref="StackHost"/>):
+    /// while the kernel filter is up, the loop fell behind a flood of unproven SYNs and the kernel is shedding them, so the
+    /// stack sheds too (RFC 4987 §3), as it does while a receive thread sheds: the frames read in a row without finding the
+    /// TAP empty (at least 1). 0 while the filter is down: a loop that takes a full batch notices that itself.
+    /// </summary>
+    public int Backlog => _filterLevel > 0 ? Math.Max(1, _run) : 0;
+
     /// <summary>Windows of 100 ms in which the loop never found the TAP empty or read more than the backlog limit in a row.</summary>
     public long OverloadedWindows => Interlocked.Read(ref _overloadedWindows);
 

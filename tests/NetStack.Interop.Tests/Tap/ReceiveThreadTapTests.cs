@@ -94,13 +94,19 @@ public sealed class ReceiveThreadTapTests
             Assert.Equal(0, dev.FilterLevel);
             var flood = Flood.FloodLab.StartFlood(lab, ns, tap.Name, tap.HardwareAddress.ToString(), "syn4", Ours, "198.51.100", "20000", "8", "7");
             var floodEnded = flood.WaitAsync();
+            bool backlogWhileOn = false, backlogWhileOff = false;
             while (!floodEnded.IsCompleted)
             {
                 dev.TryReceive(buffer, StackHost.Now, out _, out _);
+                // While the filter is up the stack hears of a backlog (StackHost reports it), never while it is down.
+                if (dev.FilterLevel > 0) backlogWhileOn |= dev.Backlog > 0;
+                else backlogWhileOff |= dev.Backlog > 0;
                 Thread.Sleep(1);
             }
             await floodEnded;
             Assert.True(dev.PeakFilterLevel >= 1, $"the filter was never raised: {dev.OverloadedWindows} overloaded windows, flood: {flood.Text}");
+            Assert.True(backlogWhileOn, "no backlog reported while the filter was up");
+            Assert.False(backlogWhileOff, "a backlog reported while the filter was down");
             Assert.Equal(0, dev.FilterFailures);
 
             // The flood is over: the reader drains the TAP and keeps up, and the filter comes down to 0 (detached).
@@ -111,6 +117,7 @@ public sealed class ReceiveThreadTapTests
                 Thread.Sleep(10);
             }
             Assert.Equal(0, dev.FilterLevel);
+            Assert.Equal(0, dev.Backlog);
             // Detached: an unproven SYN reaches the reader again.
             SendSyn(ns);
             Assert.NotNull(Receive.Until(dev, IsSynTo7, Patience));
