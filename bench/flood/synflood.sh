@@ -102,7 +102,7 @@ run_netstackd() {
   echo "  TAP tx/dropped before: $before, after: $after"
   echo "  legitimate: $legit"
   echo "  netstackd peak RSS: $((peak / 1024)) MB"
-  grep -E "^(frames|tcp|drops|rxthread):" "$work/d.log" | sed 's/^/  /'
+  grep -E "^(frames|tcp|drops|rxthread|synfilter):" "$work/d.log" | sed 's/^/  /'
   ip netns del "$ns"
 }
 

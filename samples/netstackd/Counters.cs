@@ -20,6 +20,7 @@ internal static class Counters
         sb.Append(ci, $"drops: total={s.TotalDrops}");
         foreach (var (reason, count) in s.NonZeroDrops()) sb.Append(ci, $" {reason}={count}");
         if (stack.ReceiveThread is { } rt) sb.Append(ci, $"\nrxthread: queued={rt.FramesQueued} syns_shed={rt.SynsShed} ring_full_waits={rt.RingFullWaits} peak_backlog={rt.PeakBacklog} capacity={rt.Capacity} filter_level={rt.FilterLevel} filter_peak={rt.PeakFilterLevel} filter_updates={rt.FilterUpdates} filter_failures={rt.FilterFailures}");
+        if (stack.SynFilter is { } sf) sb.Append(ci, $"\nsynfilter: overloaded_windows={sf.OverloadedWindows} filter_level={sf.FilterLevel} filter_peak={sf.PeakFilterLevel} filter_updates={sf.FilterUpdates} filter_failures={sf.FilterFailures}");
         if (stack.Faults is { } f) sb.Append(ci, $"\nfaults: tx[{f.TransmitStatistics}] rx[{f.ReceiveStatistics}]");
         if (stack.Recorder is { } r) sb.Append(ci, $"\nrecorded: frames={r.FramesRecorded}");
         return sb.ToString();

@@ -47,8 +47,8 @@ public sealed class NetstackdOptions
     public int QueueLength { get; private set; } = 4096;
     /// <summary>The loop thread's nice value (null: inherited; see StackHostOptions.LoopThreadNice).</summary>
     public int? LoopNice { get; private set; }
-    /// <summary>Read the TAP on the loop thread itself, without a receive thread (see NetstackdStackOptions.ReceiveThread).</summary>
-    public bool NoReceiveThread { get; private set; }
+    /// <summary>How the TAP is read (see NetstackdStackOptions.Receive); <c>--no-rx-thread</c> is <c>--rx loop</c>.</summary>
+    public NetstackdReceive Receive { get; private set; } = NetstackdReceive.Filter;
     /// <summary>Half-open connections per listener before SYN cookies (null: the backlog).</summary>
     public int? SynQueue { get; private set; }
 
@@ -200,7 +200,12 @@ public sealed class NetstackdOptions
         private readonly Option<int> _queueLength = new("--queue-len") { Description = "Frames the kernel holds for us on the TAP (1 to 1000000)", HelpName = "N", DefaultValueFactory = _ => 4096 };
         private readonly Option<int?> _loopNice = new("--loop-nice") { Description = "Nice value of the stack's loop thread (-20 to 19; below 0 needs root): ahead of other tasks, it drains the TAP before the kernel drops", HelpName = "N" };
         private readonly Iperf3CommandLine.Options _iperf3 = new();
-        private readonly Option<bool> _noReceiveThread = new("--no-rx-thread") { Description = "Read the TAP on the loop thread, without the receive thread that drains it into a ring and sheds unproven SYNs first under overload" };
+        private readonly Option<bool> _noReceiveThread = new("--no-rx-thread") { Description = "The same as --rx loop" };
+        private readonly Option<NetstackdReceive?> _receive = new("--rx")
+        {
+            Description = "How the TAP is read: thread (a receive thread drains it into a ring, shedding unproven SYNs first and raising a kernel SYN filter under overload), filter (the loop reads it and raises the kernel SYN filter while it cannot keep up) or loop (the loop reads it, nothing else); default filter",
+            HelpName = "MODE",
+        };
         private readonly Option<bool> _noOffloads = new("--no-offloads") { Description = "Open the TAP without virtio-net offloads (one plain frame per system call)" };
         private readonly Option<NetStack.Transport.Tcp.CongestionAlgorithm> _cc = new("--cc")
         {
@@ -277,7 +282,7 @@ public sealed class NetstackdOptions
             foreach (var option in new Option[]
             {
                 _tap, _pcap, _mac, _mtu, _address, _gateway, _dhcp, _slaac, _noSlaac, _tcpEcho, _udpEcho, _discard, _chargen, _http, _httpRoot,
-                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _noReceiveThread, _noOffloads, _cc, _logLevel,
+                _record, _faultDrop, _faultReorder, _faultDuplicate, _seed, _backlog, _synQueue, _queueLength, _loopNice, _receive, _noReceiveThread, _noOffloads, _cc, _logLevel,
             })
                 Root.Options.Add(option);
             foreach (var option in _iperf3.All) Root.Options.Add(option);
@@ -319,7 +324,7 @@ public sealed class NetstackdOptions
             o.QueueLength = r.GetValue(_queueLength);
             o.LoopNice = r.GetValue(_loopNice);
             o.NoOffloads = r.GetValue(_noOffloads);
-            o.NoReceiveThread = r.GetValue(_noReceiveThread);
+            o.Receive = r.GetValue(_receive) ?? (r.GetValue(_noReceiveThread) ? NetstackdReceive.Loop : NetstackdReceive.Filter);
             o.LogLevel = r.GetValue(_logLevel);
             o.Congestion = r.GetValue(_cc);
             _iperf3.Bind(r, o.Iperf3);

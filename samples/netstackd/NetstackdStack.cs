@@ -36,11 +36,25 @@ public sealed record NetstackdStackOptions
     /// <summary>The loop thread's nice value (null: inherited; <see cref="StackHostOptions.LoopThreadNice"/>).</summary>
     public int? LoopNice { get; init; }
 
+    /// <summary>How a TAP/TUN device is read (<see cref="NetstackdReceive"/>); <see cref="NetstackdReceive.Filter"/> by default.</summary>
+    public NetstackdReceive Receive { get; init; } = NetstackdReceive.Filter;
+}
+
+/// <summary>How netstackd reads a TAP/TUN device.</summary>
+public enum NetstackdReceive
+{
     /// <summary>
-    /// Read a TAP/TUN device on a thread of its own (<see cref="NetStack.Tap.Receive.ReceiveThreadDevice"/>) that drains the
-    /// kernel's queue into a bounded ring and sheds unproven SYNs first when the ring fills; on by default.
+    /// On a thread of its own (<see cref="NetStack.Tap.Receive.ReceiveThreadDevice"/>) that drains the kernel's queue into a
+    /// bounded ring, sheds unproven SYNs first when the ring fills and raises the kernel SYN filter while it cannot keep up.
     /// </summary>
-    public bool ReceiveThread { get; init; } = true;
+    Thread,
+    /// <summary>
+    /// On the loop thread, with the kernel SYN filter raised and lowered from what the loop reads
+    /// (<see cref="NetStack.Tap.Receive.SynFilterDevice"/>): no hand-off between threads.
+    /// </summary>
+    Filter,
+    /// <summary>On the loop thread, nothing else.</summary>
+    Loop,
 }
 
 /// <summary>
@@ -57,10 +71,15 @@ public sealed class NetstackdStack : IAsyncDisposable
         options ??= new NetstackdStackOptions();
         Device = device;
         INetDevice chain = device;
-        if (options.ReceiveThread && device is TunTapDevice)
+        if (options.Receive == NetstackdReceive.Thread && device is TunTapDevice)
         {
             ReceiveThread = new NetStack.Tap.Receive.ReceiveThreadDevice(device);
             chain = ReceiveThread;
+        }
+        else if (options.Receive == NetstackdReceive.Filter && device is TunTapDevice { Medium: Medium.Ethernet })
+        {
+            SynFilter = new NetStack.Tap.Receive.SynFilterDevice(device);
+            chain = SynFilter;
         }
         if (options.Faults is { } faults)
         {
@@ -90,6 +109,8 @@ public sealed class NetstackdStack : IAsyncDisposable
     public INetDevice Device { get; }
     /// <summary>The receive thread in front of the device (null when off or the device is not a TAP/TUN).</summary>
     public NetStack.Tap.Receive.ReceiveThreadDevice? ReceiveThread { get; }
+    /// <summary>The loop-driven kernel SYN filter in front of the device (null unless <see cref="NetstackdReceive.Filter"/> on a TAP).</summary>
+    public NetStack.Tap.Receive.SynFilterDevice? SynFilter { get; }
     public FaultInjector? Faults { get; }
     public PcapRecorder? Recorder { get; }
     public NetworkStack Stack => Ip.Stack;
@@ -109,6 +130,7 @@ public sealed class NetstackdStack : IAsyncDisposable
         Recorder?.Dispose();
         Faults?.Dispose();
         ReceiveThread?.Dispose(); // before the device: its thread waits on the device's descriptor
+        SynFilter?.Dispose(); // detaches the kernel filter (after the loop has stopped)
         (Device as IDisposable)?.Dispose();
     }
 

@@ -68,7 +68,7 @@ var faults = o.HasFaults
 var tcp = o.SynQueue is not null || o.Congestion != CongestionAlgorithm.Cubic
     ? new TcpSettings { SynQueueLength = o.SynQueue, Congestion = o.Congestion }
     : null;
-await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice, ReceiveThread = !o.NoReceiveThread });
+await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice, Receive = o.Receive });
 await stack.StartAsync();
 
 using var stop = new CancellationTokenSource();

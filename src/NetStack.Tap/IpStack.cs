@@ -55,7 +55,9 @@ public sealed partial class IpStack : IAsyncDisposable
         Tcp = new TcpLayer(Stack, Stack.Random, _options.Tcp);
         Stack.RegisterTransport(IpProtocol.Tcp, Tcp);
         // A receive thread that sheds SYNs before the stack sees them must know which sources are proven (RFC 4987 §3).
-        if (device.Find<Receive.ReceiveThreadDevice>() is { } receiveThread) Tcp.HandshakeCompleted = receiveThread.NoteProven;
+        if (device.Find<Receive.ReceiveThreadDevice>() is { } receiveThread) Tcp.HandshakeCompleted += receiveThread.NoteProven;
+        // So must the loop-driven kernel filter, which names recently proven sources in its program.
+        if (device.Find<Receive.SynFilterDevice>() is { } synFilter) Tcp.HandshakeCompleted += synFilter.NoteProven;
         var hostOptions = (_options.Host ?? new StackHostOptions()) with { ThreadName = $"NetStack loop ({Name})" };
         // A device that wakes the loop itself when a frame arrives needs no 1 ms polling; a slow poll stays as a safety net.
         // Found through decorators (recorder, fault injector) as well.

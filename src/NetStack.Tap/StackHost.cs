@@ -52,6 +52,16 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         _deviceDescriptors = _devices.Select(WaitDescriptor).ToArray();
         _receiveThreads = _devices.Select(d => d.Find<Receive.ReceiveThreadDevice>()).OfType<Receive.ReceiveThreadDevice>().ToArray();
         _stack = node as Composition.NetworkStack;
+        _synFilters = _devices.Select(d => d.Find<Receive.SynFilterDevice>()).OfType<Receive.SynFilterDevice>().ToArray();
+    }
+
+    private readonly Receive.SynFilterDevice[] _synFilters;
+
+    /// <summary>True while a loop-driven kernel SYN filter is on: the loop then wakes at least every <see cref="Receive.SynFilterDevice.RelaxInterval"/> to relax it.</summary>
+    private bool AnySynFilterOn()
+    {
+        foreach (var f in _synFilters) if (f.FilterLevel > 0) return true;
+        return false;
     }
 
     private readonly Receive.ReceiveThreadDevice[] _receiveThreads;
@@ -61,11 +71,15 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
     /// <summary>
     /// Before each <c>Poll</c>: what only the runtime sees goes to the stack (<see cref="Composition.NetworkStack.ReportReceiveBacklog"/>),
     /// so that it sheds SYNs (RFC 4987 §3) while a receive thread holds more frames than one poll takes, or had to shed
-    /// SYNs itself since the last poll.
+    /// SYNs itself since the last poll, or while a loop-driven kernel SYN filter is up (<see cref="Receive.SynFilterDevice.Backlog"/>).
     /// </summary>
     private void ReportReceiveBacklog()
     {
-        if (_stack is null || _receiveThreads.Length == 0) return;
+        if (_stack is null || (_receiveThreads.Length == 0 && _synFilters.Length == 0)) return;
+        int filtered = 0;
+        foreach (var f in _synFilters) filtered += f.Backlog;
+        if (filtered > 0) _stack.ReportReceiveBacklog(filtered);
+        if (_receiveThreads.Length == 0) return;
         int backlog = 0;
         long shed = 0;
         foreach (var r in _receiveThreads)
@@ -301,6 +315,7 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
         Instant now = Now;
         TimeSpan? timeout = deadline == Instant.MaxValue ? null : Max(deadline - now, TimeSpan.Zero);
         if (anyNonWaitable && (timeout is null || timeout > _options.FallbackPollInterval)) timeout = _options.FallbackPollInterval;
+        if (_synFilters.Length > 0 && (timeout is null || timeout > Receive.SynFilterDevice.RelaxInterval) && AnySynFilterOn()) timeout = Receive.SynFilterDevice.RelaxInterval;
         if (timeout == TimeSpan.Zero) return;
 
         for (int i = 0; i < fds.Length; i++) fds[i].Revents = 0;

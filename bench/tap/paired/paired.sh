@@ -12,6 +12,9 @@
 # Usage, as root from the tree's root after `dotnet build samples/netstackd -c Release`:
 #   bash bench/tap/paired/paired.sh 4 400000000
 #   FAMILIES=6 BASELINE=/tmp/before/netstackd.dll bash bench/tap/paired/paired.sh 4 400000000
+#   NETSTACKD_ARGS / BASELINE_ARGS: options added to the measured / baseline netstackd's command line, e.g. both builds the
+#   same and the receive mode compared: BASELINE=$PWD/samples/netstackd/bin/Release/net10.0/netstackd.dll \
+#   BASELINE_ARGS="--rx thread" NETSTACKD_ARGS="--rx filter" bash bench/tap/paired/paired.sh 3 400000000
 #   TXSINK=wc (nstx read for 3 s through `socat | wc -c`, as before 2026-12-07), WARMUP=N (transfers per path, default 3)
 # Namespaces and devices are named after this shell's PID (several runs may share the machine) and deleted on exit.
 set -u
@@ -32,14 +35,14 @@ ip link add pqva netns $A type veth peer name pqvb netns $B
 ip -n $A addr add 198.51.100.1/24 dev pqva; ip -n $B addr add 198.51.100.2/24 dev pqvb
 ip -n $A addr add fd00:12:1::1/64 dev pqva nodad; ip -n $B addr add fd00:12:1::2/64 dev pqvb nodad
 ip -n $A link set pqva up; ip -n $B link set pqvb up
-nsd() { # ns dll -> pid
+nsd() { # ns dll [extra options] -> pid
   ip -n $1 tuntap add dev tap0 mode tap; ip -n $1 addr add 192.0.2.1/24 dev tap0; ip -n $1 addr add fd00:12:3::1/64 dev tap0 nodad
   ip -n $1 link set tap0 up
-  ip netns exec $1 dotnet "$2" --tap tap0 --mac 02:00:00:00:00:09 --address 192.0.2.9/24 --address fd00:12:3::9/64 --discard 9 --chargen 19 > $W/netstackd.$1.log 2>&1 &
+  ip netns exec $1 dotnet "$2" --tap tap0 --mac 02:00:00:00:00:09 --address 192.0.2.9/24 --address fd00:12:3::9/64 --discard 9 --chargen 19 ${3:-} > $W/netstackd.$1.log 2>&1 &
   echo $!
 }
-NSD=$(nsd $T "$DLL"); PIDS="$PIDS $NSD"
-if [ -n "$BASE" ]; then nsb $U; NSDB=$(nsd $U "$BASE"); PIDS="$PIDS $NSDB"; fi
+NSD=$(nsd $T "$DLL" "${NETSTACKD_ARGS:-}"); PIDS="$PIDS $NSD"
+if [ -n "$BASE" ]; then nsb $U; NSDB=$(nsd $U "$BASE" "${BASELINE_ARGS:-}"); PIDS="$PIDS $NSDB"; fi
 # one listener for both families (an IPv6 socket with IPV6_V6ONLY off takes IPv4 as mapped addresses)
 ip netns exec $B socat -b 1048576 -u TCP6-LISTEN:9,fork,reuseaddr,ipv6only=0 - >/dev/null 2>&1 & PIDS="$PIDS $!"
 # and a kernel sender (of zeros) for vethtx, read by the same client as nstx

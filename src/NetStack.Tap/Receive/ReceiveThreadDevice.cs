@@ -95,17 +95,15 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
 
     // The kernel SYN filter (receive thread only, but for the proven list, which the loop fills under its lock).
     private readonly TunTapDevice? _tun;
-    private readonly int _maxFilterLevel;
-    private readonly long _holdMicros;
+    private readonly SynFilterGovernor _governor;
     private readonly object _recentLock = new();
     private readonly List<IpAddress> _recent = [];
     private int _recentNext;
     private bool _recentChanged;
     private int _filterLevel;
-    private long _windowStart, _lastOverload, _lastStep, _windowShedMark;
+    private long _windowStart, _windowShedMark;
     private bool _windowDry;
     private int _windowUnprovenSyns; // receive thread only: bare SYNs from unproven sources read in this window
-    private readonly int _filterSynsPerWindow;
     private long _filterUpdates, _filterFailures;
     private int _peakFilterLevel;
 
@@ -121,9 +119,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _batch = Math.Max(1, options.Batch);
         _medium = inner.Medium;
         _tun = options.KernelSynFilter && inner is TunTapDevice { Medium: Medium.Ethernet } tun ? tun : null;
-        _maxFilterLevel = Math.Clamp(options.MaxFilterLevel, 1, SynShedFilter.MaxLevel);
-        _holdMicros = options.FilterHold.Ticks / 10;
-        _filterSynsPerWindow = (int)Math.Clamp(options.FilterMinSynRate / 10L, 1, int.MaxValue);
+        _governor = new SynFilterGovernor(options.MaxFilterLevel, options.FilterMinSynRate, options.FilterHold);
         _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName };
         _thread.Start();
     }
@@ -234,7 +230,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
                 if (Interlocked.Exchange(ref _signalled, 1) == 0) _ready.Signal();
             }
             _windowDry |= dry;
-            if (_tun is not null && now.Microseconds - _windowStart >= 100_000) EvaluateFilter(now);
+            if (_tun is not null && now.Microseconds - _windowStart >= SynFilterGovernor.WindowMicros) EvaluateFilter(now);
             if (full)
             {
                 // The loop is a whole ring behind: the kernel's queue holds what arrives meanwhile.
@@ -259,29 +255,15 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         long t = now.Microseconds;
         long shed = Interlocked.Read(ref _synsShed);
         bool overloaded = !_windowDry || shed != _windowShedMark;
-        // Not scaled to the window's real length: a thread kept off the CPU for longer reads no more than the TAP's
-        // queue held meanwhile (the kernel dropped the rest), and that is when the filter is needed most.
-        bool synFlood = _windowUnprovenSyns >= _filterSynsPerWindow;
+        int unproven = _windowUnprovenSyns;
         _windowStart = t;
         _windowDry = false;
         _windowShedMark = shed;
         _windowUnprovenSyns = 0;
-        int level = _filterLevel;
-        if (overloaded && (synFlood || level > 0))
-        {
-            // Behind with a flood of unproven SYNs: filter harder. Behind while filtering, but the SYNs that get through
-            // are few: hold the level (the backlog is other traffic, and the flood may still be on).
-            _lastOverload = t;
-            if (synFlood && level < _maxFilterLevel) level++;
-        }
-        else if (level > 0 && t - _lastOverload >= _holdMicros && t - _lastStep >= 1_000_000)
-        {
-            level--;
-        }
+        int level = _governor.EndWindow(t, overloaded, unproven);
         bool proofsChanged;
         lock (_recentLock) { proofsChanged = _recentChanged; _recentChanged = false; }
         if (level == _filterLevel && !(level > 0 && proofsChanged)) return;
-        _lastStep = t;
         ApplyFilter(level);
     }
 
@@ -303,6 +285,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         if (!ok && level > 0)
         {
             Interlocked.Increment(ref _filterFailures);
+            _governor.Failed();
             level = 0;
         }
         Volatile.Write(ref _filterLevel, level);

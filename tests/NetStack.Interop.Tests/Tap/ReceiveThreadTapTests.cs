@@ -77,6 +77,58 @@ public sealed class ReceiveThreadTapTests
         lab.DisposeAndAssertClean();
     }
 
+    [SkippableFact]
+    public async Task Loop_driven_kernel_filter_is_raised_under_a_flood_the_reader_cannot_keep_up_with_and_lowered_after()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        var tap = lab.CreateTap(ns);
+        Prepare(ns, tap);
+        // A reader that takes one frame a millisecond at most (a loop far behind), so 100 unproven SYNs a second count as
+        // a flood (10 a window), and 0.5 s of keeping up relaxes the filter.
+        var dev = new SynFilterDevice(tap, new SynFilterOptions { FilterMinSynRate = 100, FilterHold = TimeSpan.FromMilliseconds(500) });
+        var buffer = new byte[tap.MaxFrameSize];
+        try
+        {
+            Assert.Equal(0, dev.FilterLevel);
+            var flood = Flood.FloodLab.StartFlood(lab, ns, tap.Name, tap.HardwareAddress.ToString(), "syn4", Ours, "198.51.100", "20000", "8", "7");
+            var floodEnded = flood.WaitAsync();
+            bool backlogWhileOn = false, backlogWhileOff = false;
+            while (!floodEnded.IsCompleted)
+            {
+                dev.TryReceive(buffer, StackHost.Now, out _, out _);
+                // While the filter is up the stack hears of a backlog (StackHost reports it), never while it is down.
+                if (dev.FilterLevel > 0) backlogWhileOn |= dev.Backlog > 0;
+                else backlogWhileOff |= dev.Backlog > 0;
+                Thread.Sleep(1);
+            }
+            await floodEnded;
+            Assert.True(dev.PeakFilterLevel >= 1, $"the filter was never raised: {dev.OverloadedWindows} overloaded windows, flood: {flood.Text}");
+            Assert.True(backlogWhileOn, "no backlog reported while the filter was up");
+            Assert.False(backlogWhileOff, "a backlog reported while the filter was down");
+            Assert.Equal(0, dev.FilterFailures);
+
+            // The flood is over: the reader drains the TAP and keeps up, and the filter comes down to 0 (detached).
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (dev.FilterLevel > 0 && DateTime.UtcNow < deadline)
+            {
+                while (dev.TryReceive(buffer, StackHost.Now, out _, out _)) { }
+                Thread.Sleep(10);
+            }
+            Assert.Equal(0, dev.FilterLevel);
+            Assert.Equal(0, dev.Backlog);
+            // Detached: an unproven SYN reaches the reader again.
+            SendSyn(ns);
+            Assert.NotNull(Receive.Until(dev, IsSynTo7, Patience));
+        }
+        finally
+        {
+            dev.Dispose();
+        }
+        lab.DisposeAndAssertClean();
+    }
+
     private static void Prepare(string ns, TapDevice tap)
     {
         NetnsLab.Run("ip", "-n", ns, "addr", "add", Kernel + "/24", "dev", tap.Name);
