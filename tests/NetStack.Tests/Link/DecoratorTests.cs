@@ -23,16 +23,9 @@ public class DecoratorTests
     }
 
     /// <summary>A device with offloads and a descriptor, handing out frames with a virtio header.</summary>
-    private sealed class OffloadingDevice(int fd) : INetDevice
+    private sealed class OffloadingDevice(int fd) : ReceiveInfoDevice(new MacAddress(0x02_00_00_00_00_01), 65536 + 22)
     {
-        private readonly Queue<(byte[] Frame, FrameReceiveInfo Info)> _incoming = new();
-        public List<byte[]> Sent { get; } = [];
-        public Medium Medium => Medium.Ethernet;
-        public int Mtu => 1500;
-        public int MaxFrameSize => 65536 + 22;
-        public MacAddress HardwareAddress => new(0x02_00_00_00_00_01);
-
-        public DeviceCapabilities Capabilities { get; } = new()
+        public override DeviceCapabilities Capabilities { get; } = new()
         {
             Medium = Medium.Ethernet,
             Mtu = 1500,
@@ -42,23 +35,6 @@ public class DecoratorTests
             WaitHandle = DeviceWaitHandle.FromFileDescriptor(fd),
             Statistics = new Counters(),
         };
-
-        public void Enqueue(byte[] frame, FrameReceiveInfo info) => _incoming.Enqueue((frame, info));
-
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
-
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
-        {
-            length = 0;
-            info = default;
-            if (!_incoming.TryDequeue(out var f)) return false;
-            f.Frame.CopyTo(buffer);
-            length = f.Frame.Length;
-            info = f.Info;
-            return true;
-        }
-
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now) => Sent.Add(frame.ToArray());
     }
 
     private static readonly FrameReceiveInfo Partial = new()

@@ -23,50 +23,21 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     private static readonly MacAddress MacA = MacAddress.Parse("02:00:00:00:00:01");
     private static readonly MacAddress MacB = MacAddress.Parse("02:00:00:00:00:09");
 
-    /// <summary>A device handing out queued frames with the receive info they were queued with (a vnet-header TAP).</summary>
-    private sealed class OffloadSource : INetDevice
-    {
-        private readonly Queue<(byte[] Frame, FrameReceiveInfo Info)> _incoming = new();
-        public Medium Medium => Medium.Ethernet;
-        public int Mtu => 1500;
-        public int MaxFrameSize => 65_550;
-        public MacAddress HardwareAddress => MacB;
-        public void Enqueue(byte[] frame, FrameReceiveInfo info) => _incoming.Enqueue((frame, info));
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length) => TryReceive(buffer, now, out length, out _);
-        public bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
-        {
-            length = 0;
-            info = default;
-            if (!_incoming.TryDequeue(out var f)) return false;
-            f.Frame.CopyTo(buffer);
-            length = f.Frame.Length;
-            info = f.Info;
-            return true;
-        }
-        public void Transmit(ReadOnlySpan<byte> frame, Instant now) { }
-    }
-
     /// <summary>A GSO super-frame as the kernel writes it to a vnet-header TAP: partial checksum, gso_size = MSS.</summary>
     private static (byte[] Frame, FrameReceiveInfo Info) Super(bool v6, uint seq, int segments)
     {
-        var payload = Frames.Pattern(segments * Mss, seed: (int)seq);
         var tcp = new TcpRepr
         {
             SourcePort = 40000, DestinationPort = 9, SequenceNumber = new SeqNumber(seq), AckNumber = new SeqNumber(1),
             Flags = TcpFlags.Ack | TcpFlags.Psh, Window = 500,
         };
-        int tcpLen = tcp.HeaderLength + payload.Length;
-        int ipHeader = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
-        var frame = new byte[Eth + ipHeader + tcpLen];
-        new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
-        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Tcp, tcpLen, 64).Write(frame.AsSpan(Eth));
-        else new Ipv4Repr(Src4, Dst4, IpProtocol.Tcp, tcpLen, Identification: 7, DontFragment: true).Write(frame.AsSpan(Eth));
-        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
-        tcp.Write(frame.AsSpan(Eth + ipHeader), payload, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Tcp, tcpLen), true);
-        var h = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, v6 ? VirtioGsoType.TcpV6 : VirtioGsoType.TcpV4,
-            (ushort)(Eth + ipHeader + tcp.HeaderLength), Mss, (ushort)(Eth + ipHeader), 16);
-        return (frame, new FrameReceiveInfo { Virtio = h });
+        var (frame, virtio) = OffloadFrames.TcpSuper(MacA, MacB, v6 ? Src6 : Src4, v6 ? Dst6 : Dst4, tcp,
+            Frames.Pattern(segments * Mss, seed: (int)seq), Mss, identification: 7);
+        return (frame, new FrameReceiveInfo { Virtio = virtio });
     }
+
+    /// <summary>A device handing out queued frames with the receive info they were queued with (a vnet-header TAP).</summary>
+    private static ReceiveInfoDevice Source() => new(MacB);
 
     private static List<(byte[] Frame, FrameReceiveInfo Info)> Drain(FaultInjector injector, Instant now)
     {
@@ -83,7 +54,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     {
         output.WriteLine($"seed {seed}");
         const int superFrames = 200, segments = 44;
-        var source = new OffloadSource();
+        var source = Source();
         using var injector = new FaultInjector(source, new SeededRandom(seed), receive: new FaultProfile { DropRate = 0.05 });
         for (int k = 0; k < superFrames; k++)
         {
@@ -134,7 +105,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     {
         static List<uint> Run(ulong seed)
         {
-            var source = new OffloadSource();
+            var source = Source();
             using var injector = new FaultInjector(source, new SeededRandom(seed), receive: new FaultProfile { DropRate = 0.2 });
             for (int k = 0; k < 10; k++)
             {
@@ -154,7 +125,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     [Fact]
     public void A_super_frame_whose_header_lies_is_passed_on_whole_for_the_stack_to_judge()
     {
-        var source = new OffloadSource();
+        var source = Source();
         using var injector = new FaultInjector(source, new SeededRandom(5), receive: new FaultProfile { DropRate = 0.0001 });
         var (f, info) = Super(true, 1, 4);
         var lie = info with { Virtio = info.Virtio!.Value with { GsoSize = 0 } };
@@ -171,7 +142,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     [InlineData(true)]
     public void Without_receive_faults_a_super_frame_passes_whole_with_its_offloads(bool v6)
     {
-        var source = new OffloadSource();
+        var source = Source();
         using var injector = new FaultInjector(source, new SeededRandom(7), transmit: new FaultProfile { DropRate = 0.5 });
         var (f, info) = Super(v6, 1, 4);
         source.Enqueue(f, info);
@@ -184,7 +155,7 @@ public class FaultInjectorReceiveSegmentationTests(ITestOutputHelper output)
     [Fact]
     public void A_plain_frame_with_a_partial_checksum_is_one_wire_frame_and_keeps_its_info()
     {
-        var source = new OffloadSource();
+        var source = Source();
         using var injector = new FaultInjector(source, new SeededRandom(6), receive: new FaultProfile { DropRate = 0.0001 });
         var (f, info) = Super(false, 1, 1);
         var plain = info with { Virtio = info.Virtio!.Value with { GsoType = VirtioGsoType.None, GsoSize = 0 } };

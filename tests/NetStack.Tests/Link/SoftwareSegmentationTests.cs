@@ -13,13 +13,11 @@ namespace NetStack.Tests.Link;
 /// </summary>
 public class SoftwareSegmentationTests
 {
-    private static readonly Ipv4Address Src4 = Ipv4Address.Parse("192.0.2.1");
-    private static readonly Ipv4Address Dst4 = Ipv4Address.Parse("192.0.2.2");
-    private static readonly Ipv6Address Src6 = Ipv6Address.Parse("2001:db8::1");
-    private static readonly Ipv6Address Dst6 = Ipv6Address.Parse("2001:db8::2");
-    private static readonly MacAddress MacA = MacAddress.Parse("02:00:00:00:00:01");
-    private static readonly MacAddress MacB = MacAddress.Parse("02:00:00:00:00:02");
+    private static readonly MacAddress MacA = SimLan.Mac(1), MacB = SimLan.Mac(2);
     private const int Eth = EthernetFrame.HeaderLength;
+
+    private static IpAddress Src(bool v6) => v6 ? Families.V6A : Families.V4A;
+    private static IpAddress Dst(bool v6) => v6 ? Families.V6B : Families.V4B;
 
     private static TcpRepr Tcp(uint seq, TcpFlags flags) => new()
     {
@@ -33,23 +31,8 @@ public class SoftwareSegmentationTests
     };
 
     /// <summary>An Ethernet frame with IPv4 or IPv6 and the TCP segment (seq, flags, payload), checksum whole or partial.</summary>
-    private static byte[] Frame(bool v6, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, ushort id, bool partial)
-    {
-        var tcp = Tcp(seq, flags);
-        int tcpLen = tcp.HeaderLength + payload.Length;
-        int ipHeader = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
-        var frame = new byte[Eth + ipHeader + tcpLen];
-        new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
-        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Tcp, tcpLen, 64).Write(frame.AsSpan(Eth));
-        else new Ipv4Repr(Src4, Dst4, IpProtocol.Tcp, tcpLen, Identification: id, DontFragment: true).Write(frame.AsSpan(Eth));
-        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
-        tcp.Write(frame.AsSpan(Eth + ipHeader), payload, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Tcp, tcpLen), partial);
-        return frame;
-    }
-
-    private static VirtioNetHeader Gso(bool v6, int headerLength, ushort gsoSize) =>
-        new(VirtioNetHeader.FlagNeedsChecksum, v6 ? VirtioGsoType.TcpV6 : VirtioGsoType.TcpV4, (ushort)headerLength, gsoSize,
-            (ushort)(Eth + (v6 ? 40 : 20)), 16);
+    private static byte[] Frame(bool v6, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, ushort id, bool partial) =>
+        OffloadFrames.Tcp(MacA, MacB, Src(v6), Dst(v6), Tcp(seq, flags), payload, id, partial);
 
     [Theory]
     [InlineData(false)]
@@ -61,7 +44,7 @@ public class SoftwareSegmentationTests
         var all = TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin | TcpFlags.Cwr;
         var super = Frame(v6, 1_000_000, all, payload, id: 0xFFFE, partial: true);
         int headers = Eth + (v6 ? 40 : 20) + Tcp(0, all).HeaderLength;
-        var h = Gso(v6, headers, mss);
+        var h = OffloadFrames.Tso(v6, headers, mss);
 
         Assert.Equal(4, SoftwareSegmentation.SegmentCount(super, Eth, h, out int hdr));
         Assert.Equal(headers, hdr);
@@ -78,7 +61,7 @@ public class SoftwareSegmentationTests
             Assert.Equal(expected, buffer.AsSpan(0, len).ToArray());
             Assert.True(len - Eth <= (v6 ? 40 : 20) + 32 + mss);
             // The segment checks out as a receiver checks it (the kit checks the IPv4 header and TCP checksums).
-            Expect.Frame(buffer.AsSpan(0, len)).Ip(src: v6 ? (IpAddress)Src6 : Src4, dst: v6 ? (IpAddress)Dst6 : Dst4).Tcp();
+            Expect.Frame(buffer.AsSpan(0, len)).Ip(src: Src(v6), dst: Dst(v6)).Tcp();
         }
         Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, h, 4, buffer));
     }
@@ -111,14 +94,14 @@ public class SoftwareSegmentationTests
         int udpLen = 8 + payload.Length;
         var frame = new byte[Eth + ipHeader + udpLen];
         new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
-        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Udp, udpLen, 64).Write(frame.AsSpan(Eth));
-        else new Ipv4Repr(Src4, Dst4, IpProtocol.Udp, udpLen, Identification: 100).Write(frame.AsSpan(Eth));
+        IpAddress s = Src(v6), d = Dst(v6);
+        if (v6) new Ipv6Repr(s.V6, d.V6, IpProtocol.Udp, udpLen, 64).Write(frame.AsSpan(Eth));
+        else new Ipv4Repr(s.V4, d.V4, IpProtocol.Udp, udpLen, Identification: 100).Write(frame.AsSpan(Eth));
         var udp = frame.AsSpan(Eth + ipHeader);
         BinaryPrimitives.WriteUInt16BigEndian(udp, 1000);
         BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 2000);
         BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udpLen);
         payload.CopyTo(udp[8..]);
-        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
         BinaryPrimitives.WriteUInt16BigEndian(udp[6..], Checksum.Fold(Checksum.PseudoHeader(s, d, (byte)IpProtocol.Udp, udpLen)));
         var h = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioGsoType.UdpL4, (ushort)(Eth + ipHeader + 8), 300,
             (ushort)(Eth + ipHeader), 6);
@@ -146,13 +129,13 @@ public class SoftwareSegmentationTests
         var buffer = new byte[70000];
         VirtioNetHeader[] lies =
         [
-            Gso(false, headers, 0),                                               // gso_size 0
-            Gso(true, headers, 1000),                                             // TCPv6 on an IPv4 packet
-            Gso(false, headers, 1000) with { ChecksumOffset = 6 },                // not TCP's checksum field
-            Gso(false, headers, 1000) with { ChecksumStart = 60000 },             // csum_start past the end
-            Gso(false, headers, 1000) with { ChecksumStart = 2 },                 // csum_start inside the link header
-            Gso(false, headers, 1000) with { Flags = 0 },                         // segmentation without NEEDS_CSUM
-            Gso(false, headers, 1000) with { GsoType = (VirtioGsoType)9 },        // unknown gso_type
+            OffloadFrames.Tso(false, headers, 0),                                               // gso_size 0
+            OffloadFrames.Tso(true, headers, 1000),                                             // TCPv6 on an IPv4 packet
+            OffloadFrames.Tso(false, headers, 1000) with { ChecksumOffset = 6 },                // not TCP's checksum field
+            OffloadFrames.Tso(false, headers, 1000) with { ChecksumStart = 60000 },             // csum_start past the end
+            OffloadFrames.Tso(false, headers, 1000) with { ChecksumStart = 2 },                 // csum_start inside the link header
+            OffloadFrames.Tso(false, headers, 1000) with { Flags = 0 },                         // segmentation without NEEDS_CSUM
+            OffloadFrames.Tso(false, headers, 1000) with { GsoType = (VirtioGsoType)9 },        // unknown gso_type
         ];
         foreach (var h in lies)
         {
@@ -160,10 +143,10 @@ public class SoftwareSegmentationTests
             Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, h, 0, buffer));
         }
         // A truncated frame: headers only.
-        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, headers), Eth, Gso(false, headers, 1000), out _));
-        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, 30), Eth, Gso(false, headers, 1000), out _));
+        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, headers), Eth, OffloadFrames.Tso(false, headers, 1000), out _));
+        Assert.Equal(0, SoftwareSegmentation.SegmentCount(super.AsSpan(0, 30), Eth, OffloadFrames.Tso(false, headers, 1000), out _));
         // A destination too small is refused, not overrun.
-        Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, Gso(false, headers, 1000), 0, new byte[100]));
+        Assert.Equal(0, SoftwareSegmentation.WriteSegment(super, Eth, OffloadFrames.Tso(false, headers, 1000), 0, new byte[100]));
     }
 
     [Fact]
@@ -172,12 +155,12 @@ public class SoftwareSegmentationTests
         var payload = Frames.Pattern(2500);
         var super = Frame(false, 7, TcpFlags.Ack | TcpFlags.Psh, payload, 1, partial: true);
         var device = new RecordingDevice();
-        int n = SoftwareSegmentation.Transmit(device, super, Instant.Zero, new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) });
+        int n = SoftwareSegmentation.Transmit(device, super, Instant.Zero, new FrameTransmitInfo { Virtio = OffloadFrames.Tso(false, Eth + 52, 1000) });
         Assert.Equal(3, n);
         Assert.Equal([Eth + 52 + 1000, Eth + 52 + 1000, Eth + 52 + 500], device.Frames.Select(f => f.Length));
         // Through the interface's default method too.
         var plainDevice = new RecordingDevice();
-        ((INetDevice)plainDevice).Transmit(super, Instant.Zero, new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) });
+        ((INetDevice)plainDevice).Transmit(super, Instant.Zero, new FrameTransmitInfo { Virtio = OffloadFrames.Tso(false, Eth + 52, 1000) });
         Assert.Equal(device.Frames.Select(f => f.ToArray()), plainDevice.Frames.Select(f => f.ToArray()));
     }
 
@@ -186,7 +169,7 @@ public class SoftwareSegmentationTests
     {
         var payload = Frames.Pattern(2500);
         var super = Frame(false, 7, TcpFlags.Ack | TcpFlags.Psh, payload, 1, partial: true);
-        var info = new FrameTransmitInfo { Virtio = Gso(false, Eth + 52, 1000) };
+        var info = new FrameTransmitInfo { Virtio = OffloadFrames.Tso(false, Eth + 52, 1000) };
 
         // A TSO device straight behind a recorder: the super-frame is recorded and handed on whole, with its header.
         var tso = new TsoRecordingDevice();

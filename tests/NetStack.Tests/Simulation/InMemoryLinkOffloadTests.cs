@@ -13,22 +13,16 @@ namespace NetStack.Tests.Simulation;
 /// </summary>
 public class InMemoryLinkOffloadTests
 {
-    private static readonly MacAddress MacA = MacAddress.Parse("02:00:00:00:00:01");
-    private static readonly MacAddress MacB = MacAddress.Parse("02:00:00:00:00:02");
-    private static readonly Ipv4Address Src4 = Ipv4Address.Parse("192.0.2.1");
-    private static readonly Ipv4Address Dst4 = Ipv4Address.Parse("192.0.2.2");
-    private static readonly Ipv6Address Src6 = Ipv6Address.Parse("2001:db8::1");
-    private static readonly Ipv6Address Dst6 = Ipv6Address.Parse("2001:db8::2");
-    private const int Eth = EthernetFrame.HeaderLength;
+    private static readonly MacAddress MacA = SimLan.Mac(1), MacB = SimLan.Mac(2);
     private const int Mss = 1428; // fits IPv6 with TCP timestamps in 1500: 40 + 32 + 1428
     private static readonly LinkOptions Veth = new() { Offloads = LinkOptions.VethOffloads };
     private readonly byte[] _buffer = new byte[70_000];
 
     /// <summary>A TCP super-frame (Ethernet, IPv4 or IPv6, TCP with timestamps) of <paramref name="payload"/> with a partial
-    /// checksum, from A to B, and the virtio-net header that describes it as segments of <see cref="Mss"/>.</summary>
+    /// checksum, from A to B (192.0.2.1 to .2, 2001:db8::1 to ::2), and the virtio-net header that describes it as segments
+    /// of <see cref="Mss"/>.</summary>
     private static (byte[] Frame, FrameTransmitInfo Info) Super(bool v6, int payload, int mss = Mss)
     {
-        var data = Frames.Pattern(payload);
         var tcp = new TcpRepr
         {
             SourcePort = 40000,
@@ -39,27 +33,26 @@ public class InMemoryLinkOffloadTests
             Window = 512,
             Timestamps = new TcpTimestamps(1234, 5678),
         };
-        int tcpLen = tcp.HeaderLength + payload;
-        int ipHeader = v6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
-        var frame = new byte[Eth + ipHeader + tcpLen];
-        new EthernetRepr(MacA, MacB, v6 ? EtherType.Ipv6 : EtherType.Ipv4).Write(frame);
-        if (v6) new Ipv6Repr(Src6, Dst6, IpProtocol.Tcp, tcpLen, 64).Write(frame.AsSpan(Eth));
-        else new Ipv4Repr(Src4, Dst4, IpProtocol.Tcp, tcpLen, Identification: 100, DontFragment: true).Write(frame.AsSpan(Eth));
-        IpAddress s = v6 ? Src6 : Src4, d = v6 ? Dst6 : Dst4;
-        tcp.Write(frame.AsSpan(Eth + ipHeader), data, Checksum.PseudoHeader(s, d, (byte)IpProtocol.Tcp, tcpLen), true);
-        var h = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, v6 ? VirtioGsoType.TcpV6 : VirtioGsoType.TcpV4,
-            (ushort)(Eth + ipHeader + tcp.HeaderLength), (ushort)mss, (ushort)(Eth + ipHeader), 16);
-        return (frame, new FrameTransmitInfo { Virtio = h });
+        var (frame, virtio) = OffloadFrames.TcpSuper(MacA, MacB, Src(v6), Dst(v6), tcp, Frames.Pattern(payload), mss, identification: 100);
+        return (frame, new FrameTransmitInfo { Virtio = virtio });
     }
 
+    private static IpAddress Src(bool v6) => v6 ? Families.V6A : Families.V4A;
+    private static IpAddress Dst(bool v6) => v6 ? Families.V6B : Families.V4B;
+
     /// <summary>The wire frames a device with TSO would send for the super-frame.</summary>
-    private static List<byte[]> WireFrames(byte[] frame, in FrameTransmitInfo info)
+    private static List<byte[]> WireFrames(byte[] frame, in FrameTransmitInfo info) => OffloadFrames.WireFrames(frame, info.Virtio);
+
+    /// <summary>What <paramref name="end"/> hands over now, each frame checked to come without a virtio-net header.</summary>
+    private List<byte[]> ReceivePlain(LinkEndpoint end)
     {
-        int count = SoftwareSegmentation.SegmentCount(frame, Eth, info.Virtio, out _);
-        var frames = new List<byte[]>();
-        var buffer = new byte[2000];
-        for (int i = 0; i < count; i++) frames.Add(buffer.AsSpan(0, SoftwareSegmentation.WriteSegment(frame, Eth, info.Virtio, i, buffer)).ToArray());
-        return frames;
+        var got = new List<byte[]>();
+        while (end.TryReceive(_buffer, Instant.Zero, out int n, out var rx))
+        {
+            Assert.Null(rx.Virtio);
+            got.Add(_buffer.AsSpan(0, n).ToArray());
+        }
+        return got;
     }
 
     [Fact]
@@ -118,7 +111,7 @@ public class InMemoryLinkOffloadTests
         Assert.Equal(6, expected.Count);
         Assert.Equal(expected, got);
         // Each is a whole, valid segment (the kit checks the IPv4 header and TCP checksums).
-        foreach (var f in got) Expect.Frame(f).Ip(src: v6 ? (IpAddress)Src6 : Src4, dst: v6 ? (IpAddress)Dst6 : Dst4).Tcp();
+        foreach (var f in got) Expect.Frame(f).Ip(src: Src(v6), dst: Dst(v6)).Tcp();
         Assert.Equal(6, link.AToBStatistics.SegmentedOnDelivery);
         Assert.Equal(6, link.AToBStatistics.Delivered);
     }
@@ -132,13 +125,7 @@ public class InMemoryLinkOffloadTests
         Assert.Equal(DeviceOffloads.None, ((INetDevice)link.B).Capabilities.Offloads);
         var (frame, info) = Super(v6: false, 3 * Mss);
         ((INetDevice)link.A).Transmit(frame, Instant.Zero, info);
-        var got = new List<byte[]>();
-        while (link.B.TryReceive(_buffer, Instant.Zero, out int n, out var rx))
-        {
-            Assert.Null(rx.Virtio);
-            got.Add(_buffer.AsSpan(0, n).ToArray());
-        }
-        Assert.Equal(WireFrames(frame, info), got);
+        Assert.Equal(WireFrames(frame, info), ReceivePlain(link.B));
     }
 
     [Fact]
@@ -149,13 +136,7 @@ public class InMemoryLinkOffloadTests
         ((INetDevice)link.A).Transmit(frame, Instant.Zero, info);
         Assert.Equal(4, link.AToBStatistics.Sent);
         Assert.Equal(0, link.AToBStatistics.OffloadedFrames);
-        var got = new List<byte[]>();
-        while (link.B.TryReceive(_buffer, Instant.Zero, out int n, out var rx))
-        {
-            Assert.Null(rx.Virtio);
-            got.Add(_buffer.AsSpan(0, n).ToArray());
-        }
-        Assert.Equal(WireFrames(frame, info), got);
+        Assert.Equal(WireFrames(frame, info), ReceivePlain(link.B));
     }
 
     [Fact]
@@ -202,7 +183,7 @@ public class InMemoryLinkOffloadTests
         Assert.Equal(frame, _buffer.AsSpan(0, n).ToArray());
         Assert.Equal(partial.Virtio, rx.Virtio);
         Assert.True(link.B.TryReceive(_buffer, Instant.Zero, out n));
-        Expect.Frame(_buffer.AsSpan(0, n)).Ip(src: Src4, dst: Dst4).Tcp(); // the checksum was completed
+        Expect.Frame(_buffer.AsSpan(0, n)).Ip(src: Src(false), dst: Dst(false)).Tcp(); // the checksum was completed
         Assert.Equal((2L, 0L, 1L), (link.AToBStatistics.OffloadedFrames, link.AToBStatistics.SuperFrames, link.AToBStatistics.SegmentedOnDelivery));
     }
 
