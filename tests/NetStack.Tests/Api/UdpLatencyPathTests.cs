@@ -33,19 +33,6 @@ public sealed class UdpLatencyPathTests
         }
     }
 
-    /// <summary>Completes <paramref name="pending"/> by spinning (no continuation: nothing is queued to the thread pool).</summary>
-    private static T Spin<T>(ValueTask<T> pending)
-    {
-        long start = Stopwatch.GetTimestamp(); // not a Stopwatch object: this runs inside the allocation measurement
-        while (!pending.IsCompleted)
-        {
-            if (Stopwatch.GetElapsedTime(start) > Wait) throw new TimeoutException("the operation did not complete in 30 s");
-            Thread.Yield();
-        }
-        return pending.GetAwaiter().GetResult();
-    }
-
-    private static Task<long> LoopAllocatedBytes(IpStack stack) => stack.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
 
     [Fact]
     public async Task A_request_response_exchange_allocates_nothing_on_the_caller_or_either_loop_thread()
@@ -64,15 +51,15 @@ public sealed class UdpLatencyPathTests
         void Exchange()
         {
             // Plain checks: xunit's Assert.Equal allocates a comparer per call.
-            if (Spin(client.SendToAsync(request, to)) != 64) throw new InvalidOperationException("short send");
-            if (Spin(client.ReceiveFromAsync(reply, cts.Token)).ReceivedBytes != 64) throw new InvalidOperationException("short reply");
+            if (Spin.Until(client.SendToAsync(request, to)) != 64) throw new InvalidOperationException("short send");
+            if (Spin.Until(client.ReceiveFromAsync(reply, cts.Token)).ReceivedBytes != 64) throw new InvalidOperationException("short reply");
         }
         for (int i = 0; i < 200; i++) Exchange(); // ARP resolved, JIT done, pools filled
 
         const int N = 500;
-        long a0 = await LoopAllocatedBytes(net.A), b0 = await LoopAllocatedBytes(net.B);
+        long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A), b0 = NetStack.Tests.Support.Allocations.OnLoop(net.B);
         long caller = NetStack.Tests.Support.Allocations.SteadyState(Exchange, iterations: N, rounds: 3);
-        long a1 = await LoopAllocatedBytes(net.A), b1 = await LoopAllocatedBytes(net.B);
+        long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A), b1 = NetStack.Tests.Support.Allocations.OnLoop(net.B);
 
         Assert.Equal(0, caller);
         // The loops ran 3 x 500 exchanges between the two readings; a per-call allocation (an endpoint, a task, a closure:

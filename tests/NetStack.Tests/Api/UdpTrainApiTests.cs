@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NetStack.Sockets;
@@ -113,18 +112,6 @@ public sealed class UdpTrainApiTests
         Assert.Throws<ObjectDisposedException>(() => { _ = client.SendSegmentedAsync(new byte[200], 100, to); });
     }
 
-    /// <summary>Completes <paramref name="pending"/> by spinning (no continuation: nothing is queued to the thread pool).</summary>
-    private static T Spin<T>(ValueTask<T> pending)
-    {
-        long start = Stopwatch.GetTimestamp(); // not a Stopwatch object: this runs inside the allocation measurement
-        while (!pending.IsCompleted)
-        {
-            if (Stopwatch.GetElapsedTime(start) > Wait) throw new TimeoutException("the operation did not complete in 30 s");
-            Thread.Yield();
-        }
-        return pending.GetAwaiter().GetResult();
-    }
-
     [Fact]
     public async Task Sending_trains_allocates_nothing_per_call_on_the_caller_or_the_loop_thread()
     {
@@ -138,18 +125,18 @@ public sealed class UdpTrainApiTests
         void Send()
         {
             // Plain checks: xunit's Assert.Equal allocates a comparer per call.
-            if (Spin(client.SendSegmentedAsync(train, 1000, to, null, cts.Token)) != train.Length) throw new InvalidOperationException("short send");
+            if (Spin.Until(client.SendSegmentedAsync(train, 1000, to, null, cts.Token)) != train.Length) throw new InvalidOperationException("short send");
             // The receiver keeps up (as a paced sender's would): frames do not pile up in the in-memory link, whose pool
             // of in-flight frames would otherwise grow, on the sending loop's thread, to hold a burst of thousands.
             for (int i = 0; i < 8; i++)
-                if (Spin(server.ReceiveFromAsync(buffer, cts.Token)).ReceivedBytes != 1000) throw new InvalidOperationException("short datagram");
+                if (Spin.Until(server.ReceiveFromAsync(buffer, cts.Token)).ReceivedBytes != 1000) throw new InvalidOperationException("short datagram");
         }
         for (int i = 0; i < 100; i++) Send(); // ARP resolved, JIT done, the operation pooled
 
         const int N = 300;
-        long a0 = await net.A.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
+        long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
         long caller = NetStack.Tests.Support.Allocations.SteadyState(Send, iterations: N, rounds: 3);
-        long a1 = await net.A.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread());
+        long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
 
         Assert.Equal(0, caller);
         // The loop sent at least 300 trains (8 datagrams each, cut in software) between the two readings; a per-call

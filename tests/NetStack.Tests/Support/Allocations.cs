@@ -1,3 +1,5 @@
+using NetStack.Tap;
+
 namespace NetStack.Tests.Support;
 
 /// <summary>Measures what code under test allocates in steady state.</summary>
@@ -20,4 +22,13 @@ internal static class Allocations
         }
         return best;
     }
+
+    /// <summary>
+    /// The bytes <paramref name="stack"/>'s loop thread has allocated so far (<see cref="GC.GetAllocatedBytesForCurrentThread"/>
+    /// read on the loop). The reading is spun on, not awaited: an awaited <see cref="IpStack.InvokeAsync{T}"/> completes by
+    /// queueing its continuation to the thread pool from the loop thread, after the counter was read, and that queueing can
+    /// allocate on the loop (the pool's queue grows a segment when the pool is backed up, as under load), which a difference
+    /// of two readings would count as the loop's own. Spun on, the reading adds only the loop's work of running it.
+    /// </summary>
+    public static long OnLoop(IpStack stack) => Spin.Until(stack.InvokeAsync(_ => GC.GetAllocatedBytesForCurrentThread()));
 }
