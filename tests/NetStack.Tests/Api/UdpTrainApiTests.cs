@@ -133,17 +133,31 @@ public sealed class UdpTrainApiTests
         }
         for (int i = 0; i < 100; i++) Send(); // ARP resolved, JIT done, the operation pooled
 
+        // Rounds of N trains until one passes (at most ten): the caller allocates nothing in its cheapest round, and A's loop
+        // fewer than 8 bytes per train in its cheapest (a quiet round allocates nothing; the readings are spun on, so they
+        // queue nothing from the loop). A per-call allocation (a closure, a task, an endpoint: 24 bytes or more) shows in
+        // every round. What may show in some rounds only, on a loaded machine, is growth to a new high-water mark of a pool
+        // or queue (once, bounded, not per call): a beside-stress-ng run saw 8,216 bytes on the loop over 301 trains.
         const int N = 300;
-        long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
-        long caller = NetStack.Tests.Support.Allocations.SteadyState(Send, iterations: N, rounds: 3);
-        long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
+        long callerBest = long.MaxValue, loopBest = long.MaxValue;
+        var rounds = new List<string>();
+        for (int round = 0; round < 10 && (callerBest > 0 || loopBest >= 8 * N); round++)
+        {
+            long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
+            long c0 = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < N; i++) Send();
+            long c1 = GC.GetAllocatedBytesForCurrentThread();
+            long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
+            rounds.Add($"caller {c1 - c0} B, loop {a1 - a0} B");
+            callerBest = Math.Min(callerBest, c1 - c0);
+            loopBest = Math.Min(loopBest, a1 - a0);
+        }
 
-        Assert.Equal(0, caller);
-        // The loop sent at least 300 trains (8 datagrams each, cut in software) between the two readings; a per-call
-        // allocation (a closure, a task, an endpoint: 24 bytes or more) would show as 7 KB or more. What is allowed is
-        // the readings' own work items.
+        // The loop sent the trains of every round (8 datagrams each, cut in software).
         long trains = await net.A.InvokeAsync(st => st.Statistics.UdpSuperDatagramsSent);
-        Assert.True(trains >= N + 101, $"{trains} trains sent");
-        Assert.True(a1 - a0 < 4096, $"stack A's loop allocated {a1 - a0} bytes over {trains - 100} trains");
+        Assert.True(trains >= 100 + (long)N * rounds.Count, $"{trains} trains sent");
+        string all = string.Join("; ", rounds);
+        Assert.True(callerBest == 0, $"the caller allocated {callerBest} bytes over {N} trains in its cheapest round (rounds: {all})");
+        Assert.True(loopBest < 8 * N, $"stack A's loop allocated {loopBest} bytes over {N} trains in its cheapest round (rounds: {all})");
     }
 }
