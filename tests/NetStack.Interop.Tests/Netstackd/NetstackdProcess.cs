@@ -118,22 +118,7 @@ internal sealed class NetstackdProcess : IDisposable
     }
 
     /// <summary>netstackd.dll next to the tests (copied by the project reference) or in its own build output.</summary>
-    public static string DllPath { get; } = FindDll();
-
-    private static string FindDll()
-    {
-        var here = Path.Combine(AppContext.BaseDirectory, "netstackd.dll");
-        if (File.Exists(here) && File.Exists(Path.Combine(AppContext.BaseDirectory, "netstackd.runtimeconfig.json"))) return here;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var config in (string[])["Debug", "Release"])
-            {
-                var candidate = Path.Combine(dir.FullName, "samples", "netstackd", "bin", config, "net10.0", "netstackd.dll");
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        throw new FileNotFoundException("netstackd.dll not found; build samples/netstackd");
-    }
+    public static string DllPath { get; } = SampleDll.Find("netstackd");
 }
 
 /// <summary>Commands with a time limit of our choosing (transfers take longer than the lab's 15 s).</summary>

@@ -125,20 +125,5 @@ internal sealed class TlstunnelProcess : IDisposable
     }
 
     /// <summary>tlstunnel.dll next to the tests (copied by the project reference) or in its own build output.</summary>
-    public static string DllPath { get; } = FindDll();
-
-    private static string FindDll()
-    {
-        var here = Path.Combine(AppContext.BaseDirectory, "tlstunnel.dll");
-        if (File.Exists(here) && File.Exists(Path.Combine(AppContext.BaseDirectory, "tlstunnel.runtimeconfig.json"))) return here;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var config in (string[])["Debug", "Release"])
-            {
-                var candidate = Path.Combine(dir.FullName, "samples", "tlstunnel", "bin", config, "net10.0", "tlstunnel.dll");
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        throw new FileNotFoundException("tlstunnel.dll not found; build samples/tlstunnel");
-    }
+    public static string DllPath { get; } = SampleDll.Find("tlstunnel");
 }

@@ -56,30 +56,15 @@ public sealed class UdpLatencyPathTests
         }
         for (int i = 0; i < 200; i++) Exchange(); // ARP resolved, JIT done, pools filled
 
-        // Rounds of N exchanges until one passes (at most ten): the caller allocates nothing in its cheapest round, each loop
-        // fewer than 8 bytes per exchange in its cheapest (a quiet round allocates nothing; the readings are spun on, so
-        // they queue nothing from the loops). A per-call allocation (an endpoint, a task, a closure: 24 bytes or more)
-        // shows in every round; growth to a new high-water mark of a pool or queue on a loaded machine in some only.
+        // Rounds of N exchanges until one passes (Allocations.CheapestRounds, at most ten): the caller allocates nothing in
+        // its cheapest round, each loop fewer than 8 bytes per exchange in its cheapest (a quiet round allocates nothing). A
+        // per-call allocation (an endpoint, a task, a closure: 24 bytes or more) shows in every round; growth to a new
+        // high-water mark of a pool or queue on a loaded machine in some only.
         const int N = 500;
-        long callerBest = long.MaxValue, aBest = long.MaxValue, bBest = long.MaxValue;
-        var rounds = new List<string>();
-        for (int round = 0; round < 10 && (callerBest > 0 || aBest >= 8 * N || bBest >= 8 * N); round++)
-        {
-            long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A), b0 = NetStack.Tests.Support.Allocations.OnLoop(net.B);
-            long c0 = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < N; i++) Exchange();
-            long c1 = GC.GetAllocatedBytesForCurrentThread();
-            long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A), b1 = NetStack.Tests.Support.Allocations.OnLoop(net.B);
-            rounds.Add($"caller {c1 - c0} B, A {a1 - a0} B, B {b1 - b0} B");
-            callerBest = Math.Min(callerBest, c1 - c0);
-            aBest = Math.Min(aBest, a1 - a0);
-            bBest = Math.Min(bBest, b1 - b0);
-        }
-
-        string all = string.Join("; ", rounds);
-        Assert.True(callerBest == 0, $"the caller allocated {callerBest} bytes over {N} exchanges in its cheapest round (rounds: {all})");
-        Assert.True(aBest < 8 * N, $"stack A's loop allocated {aBest} bytes over {N} exchanges in its cheapest round (rounds: {all})");
-        Assert.True(bBest < 8 * N, $"stack B's loop allocated {bBest} bytes over {N} exchanges in its cheapest round (rounds: {all})");
+        var m = NetStack.Tests.Support.Allocations.CheapestRounds(Exchange, N, [net.A, net.B]);
+        Assert.True(m.Caller == 0, $"the caller allocated {m.Caller} bytes over {N} exchanges in its cheapest round (rounds: {m.Rounds})");
+        Assert.True(m.Loops[0] < 8 * N, $"stack A's loop allocated {m.Loops[0]} bytes over {N} exchanges in its cheapest round (rounds: {m.Rounds})");
+        Assert.True(m.Loops[1] < 8 * N, $"stack B's loop allocated {m.Loops[1]} bytes over {N} exchanges in its cheapest round (rounds: {m.Rounds})");
         Assert.Equal(0, Volatile.Read(ref offLoop));
     }
 

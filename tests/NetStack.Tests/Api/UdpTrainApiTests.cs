@@ -133,31 +133,17 @@ public sealed class UdpTrainApiTests
         }
         for (int i = 0; i < 100; i++) Send(); // ARP resolved, JIT done, the operation pooled
 
-        // Rounds of N trains until one passes (at most ten): the caller allocates nothing in its cheapest round, and A's loop
-        // fewer than 8 bytes per train in its cheapest (a quiet round allocates nothing; the readings are spun on, so they
-        // queue nothing from the loop). A per-call allocation (a closure, a task, an endpoint: 24 bytes or more) shows in
-        // every round. What may show in some rounds only, on a loaded machine, is growth to a new high-water mark of a pool
-        // or queue (once, bounded, not per call): a beside-stress-ng run saw 8,216 bytes on the loop over 301 trains.
+        // Rounds of N trains until one passes (Allocations.CheapestRounds, at most ten): the caller allocates nothing in its
+        // cheapest round, and A's loop fewer than 8 bytes per train in its cheapest (a quiet round allocates nothing). A
+        // per-call allocation (a closure, a task, an endpoint: 24 bytes or more) shows in every round; growth to a new
+        // high-water mark of a pool or queue in some only (a run beside stress-ng saw 8,216 bytes over 301 trains).
         const int N = 300;
-        long callerBest = long.MaxValue, loopBest = long.MaxValue;
-        var rounds = new List<string>();
-        for (int round = 0; round < 10 && (callerBest > 0 || loopBest >= 8 * N); round++)
-        {
-            long a0 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
-            long c0 = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < N; i++) Send();
-            long c1 = GC.GetAllocatedBytesForCurrentThread();
-            long a1 = NetStack.Tests.Support.Allocations.OnLoop(net.A);
-            rounds.Add($"caller {c1 - c0} B, loop {a1 - a0} B");
-            callerBest = Math.Min(callerBest, c1 - c0);
-            loopBest = Math.Min(loopBest, a1 - a0);
-        }
+        var m = NetStack.Tests.Support.Allocations.CheapestRounds(Send, N, [net.A]);
 
         // The loop sent the trains of every round (8 datagrams each, cut in software).
         long trains = await net.A.InvokeAsync(st => st.Statistics.UdpSuperDatagramsSent);
-        Assert.True(trains >= 100 + (long)N * rounds.Count, $"{trains} trains sent");
-        string all = string.Join("; ", rounds);
-        Assert.True(callerBest == 0, $"the caller allocated {callerBest} bytes over {N} trains in its cheapest round (rounds: {all})");
-        Assert.True(loopBest < 8 * N, $"stack A's loop allocated {loopBest} bytes over {N} trains in its cheapest round (rounds: {all})");
+        Assert.True(trains >= 100 + (long)N * m.Count, $"{trains} trains sent");
+        Assert.True(m.Caller == 0, $"the caller allocated {m.Caller} bytes over {N} trains in its cheapest round (rounds: {m.Rounds})");
+        Assert.True(m.Loops[0] < 8 * N, $"stack A's loop allocated {m.Loops[0]} bytes over {N} trains in its cheapest round (rounds: {m.Rounds})");
     }
 }
