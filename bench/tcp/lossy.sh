@@ -14,7 +14,8 @@
 #   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576);
 #   PATHS="ref4 rx4 ref6 rx6" measures only those paths (default: all six).
 #   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
-#   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use CUBIC. Where the
+#   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use CUBIC, or what
+#   NSD_ARGS="--cc bbr" sets (printed). Where the
 #   kernel's default is BBR, ref measures a rate-based sender that does not slow down for random loss, which no
 #   loss-based algorithm (CUBIC, Reno: RFC 9438 §4.6, RFC 5681 §3.1) can match at 5 % loss; REF_CC=cubic compares
 #   like with like (bench/README.md, "Loss recovery on a lossy LAN").
@@ -103,7 +104,8 @@ for r in $(seq 1 $R); do
   done
 done
 REFCC=${REF_CC:-$(ip netns exec $A sysctl -n net.ipv4.tcp_congestion_control)}
-echo "== ref senders' congestion control: $REFCC (the rx senders: the kernel's default; tx: NetStack's CUBIC)"
+TXCC=$(echo " ${NSD_ARGS:-} " | sed -n 's/.* --cc \([a-z]*\) .*/\1/p'); TXCC=${TXCC:-cubic}
+echo "== ref senders' congestion control: $REFCC (the rx senders: the kernel's default; tx: NetStack's $TXCC)"
 echo "== $BYTES bytes at $LOSS loss both ways, $R rounds: time s median [min..max], RTOs per transfer median [min..max], x ref (median of per-round ratios)"
 printf "%-5s %-28s %-18s %s\n" path "time s" "RTOs" "x Linux"
 for p in ref4 rx4 tx4 ref6 rx6 tx6; do
