@@ -94,18 +94,15 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     private int _disposed;
 
     // The kernel SYN filter (receive thread only, but for the proven list, which the loop fills under its lock).
-    private readonly TunTapDevice? _tun;
+    private readonly KernelSynFilter? _filter;
     private readonly SynFilterGovernor _governor;
     private readonly object _recentLock = new();
     private readonly List<IpAddress> _recent = [];
     private int _recentNext;
     private bool _recentChanged;
-    private int _filterLevel;
     private long _windowStart, _windowShedMark;
     private bool _windowDry;
     private int _windowUnprovenSyns; // receive thread only: bare SYNs from unproven sources read in this window
-    private long _filterUpdates, _filterFailures;
-    private int _peakFilterLevel;
 
     /// <summary>Wraps <paramref name="inner"/> and starts the receive thread.</summary>
     public ReceiveThreadDevice(INetDevice inner, ReceiveThreadOptions? options = null) : base(inner)
@@ -118,8 +115,8 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _synAdmitLimit = Math.Clamp(options.SynAdmitLimit ?? _ring.SlotCount / 4, 0, _ring.SlotCount);
         _batch = Math.Max(1, options.Batch);
         _medium = inner.Medium;
-        _tun = options.KernelSynFilter && inner is TunTapDevice { Medium: Medium.Ethernet } tun ? tun : null;
         _governor = new SynFilterGovernor(options.MaxFilterLevel, options.FilterMinSynRate, options.FilterHold);
+        _filter = options.KernelSynFilter && inner is TunTapDevice { Medium: Medium.Ethernet } tun ? new KernelSynFilter(tun, _governor) : null;
         _thread = new Thread(Run) { IsBackground = true, Name = options.ThreadName };
         _thread.Start();
     }
@@ -143,16 +140,16 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     public int Capacity => _ring.SlotCount;
 
     /// <summary>The kernel filter's level now: 0 none, else one unproven bare SYN in 2^level is kept (<see cref="SynShedFilter"/>).</summary>
-    public int FilterLevel => Volatile.Read(ref _filterLevel);
+    public int FilterLevel => _filter?.Level ?? 0;
 
     /// <summary>The highest level the kernel filter reached.</summary>
-    public int PeakFilterLevel => Volatile.Read(ref _peakFilterLevel);
+    public int PeakFilterLevel => _filter?.PeakLevel ?? 0;
 
     /// <summary>Times the kernel filter was attached, changed or detached.</summary>
-    public long FilterUpdates => Interlocked.Read(ref _filterUpdates);
+    public long FilterUpdates => _filter?.Updates ?? 0;
 
     /// <summary>Times the kernel refused the filter (see the device's <see cref="TunTapStatistics.LastErrno"/>).</summary>
-    public long FilterFailures => Interlocked.Read(ref _filterFailures);
+    public long FilterFailures => _filter?.Failures ?? 0;
 
     /// <summary>
     /// Records that <paramref name="source"/> completed a handshake: its SYNs are not shed here, and the most recent
@@ -161,7 +158,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     public void NoteProven(IpAddress source, Instant now)
     {
         _proven.Add(source, now);
-        if (_tun is null) return;
+        if (_filter is null) return;
         lock (_recentLock)
         {
             if (_recent.Contains(source)) return;
@@ -230,7 +227,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
                 if (Interlocked.Exchange(ref _signalled, 1) == 0) _ready.Signal();
             }
             _windowDry |= dry;
-            if (_tun is not null && now.Microseconds - _windowStart >= SynFilterGovernor.WindowMicros) EvaluateFilter(now);
+            if (_filter is not null && now.Microseconds - _windowStart >= SynFilterGovernor.WindowMicros) EvaluateFilter(now);
             if (full)
             {
                 // The loop is a whole ring behind: the kernel's queue holds what arrives meanwhile.
@@ -263,33 +260,10 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         int level = _governor.EndWindow(t, overloaded, unproven);
         bool proofsChanged;
         lock (_recentLock) { proofsChanged = _recentChanged; _recentChanged = false; }
-        if (level == _filterLevel && !(level > 0 && proofsChanged)) return;
-        ApplyFilter(level);
-    }
-
-    private void ApplyFilter(int level)
-    {
-        var tun = _tun!;
-        bool ok;
-        if (level == 0)
-        {
-            ok = tun.DetachFilter();
-        }
-        else
-        {
-            IpAddress[] proven;
-            lock (_recentLock) proven = [.. _recent];
-            ok = tun.AttachFilter(SynShedFilter.Build(level, proven));
-        }
-        Interlocked.Increment(ref _filterUpdates);
-        if (!ok && level > 0)
-        {
-            Interlocked.Increment(ref _filterFailures);
-            _governor.Failed();
-            level = 0;
-        }
-        Volatile.Write(ref _filterLevel, level);
-        if (level > _peakFilterLevel) Volatile.Write(ref _peakFilterLevel, level);
+        if (level == _filter!.Level && !(level > 0 && proofsChanged)) return;
+        IpAddress[] proven = [];
+        if (level > 0) lock (_recentLock) proven = [.. _recent];
+        _filter.Apply(level, proven);
     }
 
     /// <summary>Sleeps until the inner device is readable or the thread is stopped; false when it should end.</summary>
@@ -298,7 +272,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         fds[0] = new LibC.PollFd { Fd = _innerFd, Events = LibC.POLLIN };
         fds[1] = new LibC.PollFd { Fd = _stopFd.FileDescriptor, Events = LibC.POLLIN };
         // While the kernel filter is on, wake at least twice a second so that it is relaxed once the flood has passed.
-        int r = LibC.Poll(fds, _filterLevel > 0 ? TimeSpan.FromMilliseconds(500) : null);
+        int r = LibC.Poll(fds, FilterLevel > 0 ? TimeSpan.FromMilliseconds(500) : null);
         if (_stop) return false;
         if (r < 0)
         {
@@ -322,7 +296,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _stop = true;
         _stopFd.Signal();
         if (Thread.CurrentThread != _thread) _thread.Join();
-        if (_tun is not null && _filterLevel > 0) _tun.DetachFilter();
+        _filter?.Detach();
         _stopFd.Dispose();
         _ready.Dispose();
     }

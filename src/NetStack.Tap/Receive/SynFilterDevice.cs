@@ -52,7 +52,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     /// <summary>How often the loop looks at the filter while it is on, whatever else happens.</summary>
     public static readonly TimeSpan RelaxInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly TunTapDevice? _tun;
+    private readonly KernelSynFilter? _filter;
     private readonly Medium _medium;
     private readonly ProvenSources _proven;
     private readonly SynFilterGovernor _governor;
@@ -65,32 +65,31 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     private int _windowUnprovenSyns;
     private int _run, _windowMaxRun;
     private readonly int _backlogLimit;
-    private int _filterLevel, _peakFilterLevel;
-    private long _filterUpdates, _filterFailures, _overloadedWindows;
+    private long _overloadedWindows;
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="inner"/> (an Ethernet <see cref="TunTapDevice"/> for the filter to act).</summary>
     public SynFilterDevice(INetDevice inner, SynFilterOptions? options = null) : base(inner)
     {
         options ??= new SynFilterOptions();
-        _tun = inner is TunTapDevice { Medium: Medium.Ethernet } tun ? tun : null;
         _medium = inner.Medium;
         _backlogLimit = Math.Max(1, options.BacklogLimit);
         _proven = new ProvenSources(options.ProvenSlots, options.ProvenLifetime);
         _governor = new SynFilterGovernor(options.MaxFilterLevel, options.FilterMinSynRate, options.FilterHold);
+        _filter = inner is TunTapDevice { Medium: Medium.Ethernet } tun ? new KernelSynFilter(tun, _governor) : null;
     }
 
     /// <summary>The kernel filter's level now: 0 none, else one unproven bare SYN in 2^level is kept.</summary>
-    public int FilterLevel => Volatile.Read(ref _filterLevel);
+    public int FilterLevel => _filter?.Level ?? 0;
 
     /// <summary>The highest level the kernel filter reached.</summary>
-    public int PeakFilterLevel => Volatile.Read(ref _peakFilterLevel);
+    public int PeakFilterLevel => _filter?.PeakLevel ?? 0;
 
     /// <summary>Times the kernel filter was attached, changed or detached.</summary>
-    public long FilterUpdates => Interlocked.Read(ref _filterUpdates);
+    public long FilterUpdates => _filter?.Updates ?? 0;
 
     /// <summary>Times the kernel refused the filter (see the device's <see cref="TunTapStatistics.LastErrno"/>).</summary>
-    public long FilterFailures => Interlocked.Read(ref _filterFailures);
+    public long FilterFailures => _filter?.Failures ?? 0;
 
     /// <summary>
     /// What the loop's stack should hear as a receive backlog (<c>NetworkStack.ReportReceiveBacklog</c>, via <see cref="StackHost"/>):
@@ -98,7 +97,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     /// stack sheds too (RFC 4987 §3), as it does while a receive thread sheds: the frames read in a row without finding the
     /// TAP empty (at least 1). 0 while the filter is down: a loop that takes a full batch notices that itself.
     /// </summary>
-    public int Backlog => _filterLevel > 0 ? Math.Max(1, _run) : 0;
+    public int Backlog => FilterLevel > 0 ? Math.Max(1, _run) : 0;
 
     /// <summary>Windows of 100 ms in which the loop never found the TAP empty or read more than the backlog limit in a row.</summary>
     public long OverloadedWindows => Interlocked.Read(ref _overloadedWindows);
@@ -109,7 +108,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     /// </summary>
     public void NoteProven(IpAddress source, Instant now)
     {
-        if (_tun is null) return;
+        if (_filter is null) return;
         _proven.Add(source, now);
         if (_recent.Contains(source)) return;
         if (_recent.Count < 2 * SynShedFilter.MaxAddressesPerFamily) _recent.Add(source);
@@ -120,7 +119,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     /// <summary>The next frame of the TAP, read on the loop thread; every 100 ms, the filter level is re-evaluated first.</summary>
     public override bool TryReceive(Span<byte> buffer, Instant now, out int length, out FrameReceiveInfo info)
     {
-        if (_tun is null || _disposed) return Inner.TryReceive(buffer, now, out length, out info);
+        if (_filter is null || _disposed) return Inner.TryReceive(buffer, now, out length, out info);
         if (!_windowOpen) { _windowOpen = true; _windowStart = now.Microseconds; }
         else if (now.Microseconds - _windowStart >= SynFilterGovernor.WindowMicros) EndWindow(now);
         if (!Inner.TryReceive(buffer, now, out length, out info))
@@ -155,23 +154,8 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
         int level = _governor.EndWindow(t, overloaded, unproven);
         bool proofsChanged = _recentChanged;
         _recentChanged = false;
-        if (level == _filterLevel && !(level > 0 && proofsChanged)) return;
-        Apply(level);
-    }
-
-    private void Apply(int level)
-    {
-        var tun = _tun!;
-        bool ok = level == 0 ? tun.DetachFilter() : tun.AttachFilter(SynShedFilter.Build(level, _recent));
-        Interlocked.Increment(ref _filterUpdates);
-        if (!ok && level > 0)
-        {
-            Interlocked.Increment(ref _filterFailures);
-            _governor.Failed();
-            level = 0;
-        }
-        Volatile.Write(ref _filterLevel, level);
-        if (level > _peakFilterLevel) Volatile.Write(ref _peakFilterLevel, level);
+        if (level == _filter!.Level && !(level > 0 && proofsChanged)) return;
+        _filter.Apply(level, _recent);
     }
 
     /// <summary>Detaches the kernel filter if it is on; the inner device stays open.</summary>
@@ -179,7 +163,6 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_tun is not null && _filterLevel > 0) _tun.DetachFilter();
-        Volatile.Write(ref _filterLevel, 0);
+        _filter?.Detach();
     }
 }
