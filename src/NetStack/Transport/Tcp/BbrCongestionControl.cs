@@ -245,6 +245,9 @@ internal sealed class BbrCongestionControl : ICongestionControl
     /// <summary>True while in ProbeRTT: its low-rate samples must be marked application limited (tcp_bbr.c).</summary>
     public bool HoldsRateBelowPath => State == Mode.ProbeRtt;
 
+    /// <summary>BBR sets its own window in recovery (packet conservation): no PRR.</summary>
+    public bool SetsRecoveryWindow => true;
+
     private long MinPipeCwnd => (long)MinPipeCwndSegments * _mss;
 
     /// <summary>§4.2.3.2 BBRInflight: gain x BDP (BtlBw x RTprop), plus 3 send quanta for the offload batching.</summary>

@@ -112,4 +112,5 @@ internal sealed class CubicCongestionControl : ICongestionControl
     public void OnRateSample(in RateSample rs, in CongestionAckInfo info) { }
     public bool UsesRateSamples => false;
     public bool HoldsRateBelowPath => false;
+    public bool SetsRecoveryWindow => false;
 }

@@ -52,6 +52,13 @@ internal interface ICongestionControl
     /// (draft-cheng-iccrg-delivery-rate-estimation §3.2, as tcp_bbr.c does in ProbeRTT).
     /// </summary>
     bool HoldsRateBelowPath { get; }
+
+    /// <summary>
+    /// True when the controller sets the window itself during fast recovery (BBR's packet conservation,
+    /// draft-cardwell-iccrg-bbr §4.2.3.4), so Proportional Rate Reduction (RFC 9937) stays out, as Linux skips
+    /// tcp_cwnd_reduction for a controller with its own cong_control. Fixed for the controller's life.
+    /// </summary>
+    bool SetsRecoveryWindow { get; }
 }
 
 /// <summary>The connection state a rate-based controller reads on each ACK (bytes and µs).</summary>

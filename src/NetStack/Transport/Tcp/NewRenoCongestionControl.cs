@@ -54,4 +54,5 @@ internal sealed class NewRenoCongestionControl : ICongestionControl
     public void OnRateSample(in RateSample rs, in CongestionAckInfo info) { }
     public bool UsesRateSamples => false;
     public bool HoldsRateBelowPath => false;
+    public bool SetsRecoveryWindow => false;
 }

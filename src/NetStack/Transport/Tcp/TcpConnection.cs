@@ -461,10 +461,11 @@ public sealed partial class TcpConnection
     /// </summary>
     private int Pipe => Math.Max(0, BytesInFlight - _sack.SackedBytes - _sent.LostBytes);
 
-    /// <summary>RFC 9937: Proportional Rate Reduction governs sending during fast recovery (not RTO recovery).</summary>
-    /// BBR sets its own window in recovery (packet conservation, draft-cardwell-iccrg-bbr §4.2.3.4), as Linux skips
-    /// tcp_cwnd_reduction for a controller with its own cong_control.
-    private bool PrrActive => _fastRecovery && _settings.ProportionalRateReduction && _cc is not BbrCongestionControl;
+    /// <summary>
+    /// RFC 9937: Proportional Rate Reduction governs sending during fast recovery (not RTO recovery), unless the congestion
+    /// controller sets its own window there (<see cref="ICongestionControl.SetsRecoveryWindow"/>).
+    /// </summary>
+    private bool PrrActive => _fastRecovery && _settings.ProportionalRateReduction && !_cc.SetsRecoveryWindow;
 
     /// <summary>cwnd as the sending rules use it: PRR's cwnd = pipe + sndcnt in fast recovery, the algorithm's otherwise.</summary>
     private int SendWindow => PrrActive ? _prr.Window : _cc.Window;
