@@ -14,11 +14,12 @@
 #   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576);
 #   PATHS="ref4 rx4 ref6 rx6" measures only those paths (default: all six).
 #   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
-#   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use CUBIC, or what
-#   NSD_ARGS="--cc bbr" sets (printed). Where the
+#   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use what netstackd
+#   runs by default, the namespace's net.ipv4.tcp_congestion_control when NetStack has it (else CUBIC), or what
+#   NSD_ARGS="--cc cubic|newreno|bbr" sets (printed). Where the
 #   kernel's default is BBR, ref measures a rate-based sender that does not slow down for random loss, which no
 #   loss-based algorithm (CUBIC, Reno: RFC 9438 §4.6, RFC 5681 §3.1) can match at 5 % loss; REF_CC=cubic compares
-#   like with like (bench/README.md, "Loss recovery on a lossy LAN").
+#   like with like (and, without --cc in NSD_ARGS, runs netstackd's senders with the same algorithm) (bench/README.md, "Loss recovery on a lossy LAN").
 #
 # Everything happens in namespaces made here (lossy-*-PID) with documentation addresses (192.0.2.0/24, 203.0.113.0/24,
 # 2001:db8::/32); they are deleted on exit. Nothing touches the host's interfaces or routes.
@@ -32,6 +33,10 @@ DLL=${NETSTACKD:-$(ls "$root"/samples/netstackd/bin/Release/net*/netstackd.dll 2
 RELAY_C=${RELAY_C:-$root/../shared/perf/relay.c}; [ -f "$RELAY_C" ] || RELAY_C=/work/shared/perf/relay.c
 W=$(mktemp -d); gcc -O2 -pthread -I"$(dirname "$RELAY_C")" -o $W/relay "$RELAY_C" || exit 1
 A=lossy-a-$$; B=lossy-b-$$; T=lossy-t-$$
+# REF_CC without --cc in NSD_ARGS: netstackd's senders run the same algorithm (Linux's reno is NetStack's newreno)
+if [ -n "${REF_CC:-}" ] && ! echo " ${NSD_ARGS:-} " | grep -q ' --cc '; then
+  NSD_ARGS="${NSD_ARGS:-} --cc $([ "$REF_CC" = reno ] && echo newreno || echo "$REF_CC")"
+fi
 RELAY=""; NSD=""; SINKS=""
 cleanup() {
   [ -n "$NSD" ] && kill -TERM $NSD 2>/dev/null && wait $NSD 2>/dev/null
@@ -69,7 +74,7 @@ start_nsd() { # seed
   for i in $(seq 1 20); do ip netns exec $T ping -c1 -W1 192.0.2.9 >/dev/null 2>&1 && break; done
   for i in $(seq 1 20); do ip netns exec $T ping -6 -c1 -W1 2001:db8:1::9 >/dev/null 2>&1 && break; done
 }
-stop_nsd() { kill -TERM $NSD 2>/dev/null; wait $NSD 2>/dev/null; NSD=""; NSD_RTO=$(sed -n 's/.* timeouts=\([0-9]*\).*/\1/p' $W/nsd.log | head -1); stop_nsd_log; }
+stop_nsd() { kill -TERM $NSD 2>/dev/null; wait $NSD 2>/dev/null; NSD=""; sed -n 's/^netstackd: tcp congestion control \([a-z]*\).*/\1/p' $W/nsd.log >> $W/txcc; NSD_RTO=$(sed -n 's/.* timeouts=\([0-9]*\).*/\1/p' $W/nsd.log | head -1); stop_nsd_log; }
 # NSD_TCP=1: print netstackd's TCP counters (probes, retransmissions, timeouts...) after each of its transfers, on stderr
 stop_nsd_log() { [ -n "${NSD_TCP:-}" ] && grep -h "tcp: " $W/nsd.log >&2; }
 run() { # path round -> "seconds rtos bytes"
@@ -104,7 +109,10 @@ for r in $(seq 1 $R); do
   done
 done
 REFCC=${REF_CC:-$(ip netns exec $A sysctl -n net.ipv4.tcp_congestion_control)}
-TXCC=$(echo " ${NSD_ARGS:-} " | sed -n 's/.* --cc \([a-z]*\) .*/\1/p'); TXCC=${TXCC:-cubic}
+# what netstackd said it ran (its default is the namespace's net.ipv4.tcp_congestion_control when it has that
+# algorithm; a build from before it said so ran CUBIC unless NSD_ARGS gave --cc)
+TXCC=$(sort -u $W/txcc 2>/dev/null | tr '\n' ' ' | sed 's/ $//')
+[ -n "$TXCC" ] || { TXCC=$(echo " ${NSD_ARGS:-} " | sed -n 's/.* --cc \([a-z]*\) .*/\1/p'); TXCC=${TXCC:-cubic}; }
 echo "== ref senders' congestion control: $REFCC (the rx senders: the kernel's default; tx: NetStack's $TXCC)"
 echo "== $BYTES bytes at $LOSS loss both ways, $R rounds: time s median [min..max], RTOs per transfer median [min..max], x ref (median of per-round ratios)"
 printf "%-5s %-28s %-18s %s\n" path "time s" "RTOs" "x Linux"

@@ -63,8 +63,9 @@ public sealed class NetstackdOptions
 
     /// <summary>Open the TAP without IFF_VNET_HDR offloads (plain frames, one per system call).</summary>
     public bool NoOffloads { get; private set; }
-    /// <summary>The TCP congestion control algorithm (--cc cubic|newreno|bbr; default CUBIC).</summary>
-    public NetStack.Transport.Tcp.CongestionAlgorithm Congestion { get; private set; } = NetStack.Transport.Tcp.CongestionAlgorithm.Cubic;
+    /// <summary>The TCP congestion control algorithm given with --cc cubic|newreno|bbr; null without it: then netstackd
+    /// runs the host's (<see cref="HostCongestionControl"/>).</summary>
+    public NetStack.Transport.Tcp.CongestionAlgorithm? Congestion { get; private set; }
 
     /// <summary>The iperf3 server port and client test (Services/Iperf3).</summary>
     public Iperf3CommandLine Iperf3 { get; } = new();
@@ -207,10 +208,10 @@ public sealed class NetstackdOptions
             HelpName = "MODE",
         };
         private readonly Option<bool> _noOffloads = new("--no-offloads") { Description = "Open the TAP without virtio-net offloads (one plain frame per system call)" };
-        private readonly Option<NetStack.Transport.Tcp.CongestionAlgorithm> _cc = new("--cc")
+        private readonly Option<NetStack.Transport.Tcp.CongestionAlgorithm?> _cc = new("--cc")
         {
-            Description = "TCP congestion control: cubic (default), newreno or bbr (BBR v1, paced)",
-            HelpName = "ALGORITHM", DefaultValueFactory = _ => NetStack.Transport.Tcp.CongestionAlgorithm.Cubic,
+            Description = "TCP congestion control: cubic, newreno or bbr (BBR v1, paced); default: the host kernel's (net.ipv4.tcp_congestion_control in this network namespace) when it is one of those, else cubic",
+            HelpName = "ALGORITHM",
         };
         private readonly Option<LogLevel> _logLevel = new("--log-level")
         {
@@ -271,7 +272,7 @@ public sealed class NetstackdOptions
                     case "bbr": return NetStack.Transport.Tcp.CongestionAlgorithm.Bbr;
                     default:
                         r.AddError($"--cc: '{value}' is not one of cubic, newreno, bbr");
-                        return NetStack.Transport.Tcp.CongestionAlgorithm.Cubic;
+                        return null;
                 }
             };
             _cc.CompletionSources.Add("cubic", "newreno", "bbr");

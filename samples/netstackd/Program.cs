@@ -65,8 +65,11 @@ var config = new InterfaceConfig
 var faults = o.HasFaults
     ? new FaultProfile { DropRate = o.FaultDrop, ReorderRate = o.FaultReorder, DuplicateRate = o.FaultDuplicate }
     : null;
-var tcp = o.SynQueue is not null || o.Congestion != CongestionAlgorithm.Cubic
-    ? new TcpSettings { SynQueueLength = o.SynQueue, Congestion = o.Congestion }
+var (congestion, congestionSource) = o.Congestion is { } given
+    ? (given, "--cc")
+    : HostCongestionControl.Resolve(HostCongestionControl.ReadKernelName());
+var tcp = o.SynQueue is not null || congestion != CongestionAlgorithm.Cubic
+    ? new TcpSettings { SynQueueLength = o.SynQueue, Congestion = congestion }
     : null;
 await using var stack = new NetstackdStack(device, config, new NetstackdStackOptions { Faults = faults, Seed = o.Seed, Record = record, Tcp = tcp, LoggerFactory = loggerFactory, LoopNice = o.LoopNice, Receive = o.Receive });
 await stack.StartAsync();
@@ -123,6 +126,7 @@ using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
     var addresses = string.Join(' ', o.Ipv4Addresses.Select(a => a.ToString()).Concat(o.Ipv6Addresses.Select(a => a.ToString())));
     Console.WriteLine($"netstackd: ready on {stack.Device} mac {stack.Interface.HardwareAddress} mtu {stack.Device.Mtu} addresses [{addresses}]"
         + $" serving [{string.Join(' ', services.Select(s => s.Name).Distinct())}]{(faults is null ? "" : $" faults drop={o.FaultDrop} reorder={o.FaultReorder} duplicate={o.FaultDuplicate}")}");
+    Console.WriteLine($"netstackd: tcp congestion control {congestion.ToString().ToLowerInvariant()} ({congestionSource})");
     if (stack.Device is TunTapDevice tt)
         Console.WriteLine($"netstackd: offloads {tt.Offloads} (refused: {tt.RefusedOffloads}), virtio-net header {tt.VirtioHeaderSize} bytes");
     if (o.Dhcp)

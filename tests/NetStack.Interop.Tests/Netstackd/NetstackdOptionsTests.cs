@@ -41,17 +41,31 @@ public sealed class NetstackdOptionsTests
     }
 
     [Theory]
-    [InlineData(null, NetStack.Transport.Tcp.CongestionAlgorithm.Cubic)]
+    [InlineData(null, null)]
     [InlineData("cubic", NetStack.Transport.Tcp.CongestionAlgorithm.Cubic)]
     [InlineData("NewReno", NetStack.Transport.Tcp.CongestionAlgorithm.NewReno)]
     [InlineData("bbr", NetStack.Transport.Tcp.CongestionAlgorithm.Bbr)]
-    public void Cc_selects_the_congestion_control(string? value, NetStack.Transport.Tcp.CongestionAlgorithm expected)
+    public void Cc_selects_the_congestion_control(string? value, NetStack.Transport.Tcp.CongestionAlgorithm? expected)
     {
         string[] args = value is null ? ["--tap", "t", "--dhcp"] : ["--tap", "t", "--dhcp", "--cc", value];
         Assert.True(NetstackdOptions.TryParse(args, out var o, out var error), error);
         Assert.Equal(expected, o.Congestion);
         Assert.False(NetstackdOptions.TryParse(["--tap", "t", "--dhcp", "--cc", "vegas"], out _, out error));
         Assert.Contains("--cc: 'vegas'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bbr", NetStack.Transport.Tcp.CongestionAlgorithm.Bbr, "= bbr")]
+    [InlineData("cubic\n", NetStack.Transport.Tcp.CongestionAlgorithm.Cubic, "= cubic")]
+    [InlineData("reno", NetStack.Transport.Tcp.CongestionAlgorithm.NewReno, "= reno")]
+    [InlineData("dctcp", NetStack.Transport.Tcp.CongestionAlgorithm.Cubic, "dctcp is not implemented")]
+    [InlineData(null, NetStack.Transport.Tcp.CongestionAlgorithm.Cubic, "unreadable")]
+    public void Without_cc_the_host_kernels_algorithm_is_taken_when_NetStack_has_it(
+        string? kernelName, NetStack.Transport.Tcp.CongestionAlgorithm expected, string source)
+    {
+        var (algorithm, said) = HostCongestionControl.Resolve(kernelName);
+        Assert.Equal(expected, algorithm);
+        Assert.Contains(source, said, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -50,6 +50,35 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
             $"{url}: {expectedBytes / 1e6:F1} MB in {clock.Elapsed.TotalSeconds:F2} s = {expectedBytes * 8 / clock.Elapsed.TotalSeconds / 1e6:F0} Mbit/s"));
     }
 
+    [SkippableTheory]
+    [InlineData("reno")]
+    [InlineData(null)]
+    public async Task Without_cc_netstackd_runs_its_namespaces_default_congestion_control(string? kernel)
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        if (kernel is not null)
+        {
+            // net.ipv4.tcp_congestion_control is per namespace (Linux 4.15), set only in the one this test made; a
+            // namespace other than the first may choose only among net.ipv4.tcp_allowed_congestion_control, which
+            // always holds reno.
+            var set = Shell.RunIn(ns, $"sysctl -qw net.ipv4.tcp_congestion_control={kernel}", TimeSpan.FromSeconds(30));
+            Assert.True(set.Succeeded, $"sysctl net.ipv4.tcp_congestion_control={kernel}: {set.StandardError}");
+        }
+        // Otherwise the namespace inherited the host's default: whatever it is, netstackd takes it when it has it.
+        var read = Shell.RunIn(ns, "cat " + NetStack.Samples.Netstackd.HostCongestionControl.SysctlPath, TimeSpan.FromSeconds(30));
+        Assert.True(read.Succeeded, read.StandardError);
+        var (expected, source) = NetStack.Samples.Netstackd.HostCongestionControl.Resolve(read.StandardOutput);
+        if (kernel is not null) Assert.Equal(NetStack.Transport.Tcp.CongestionAlgorithm.NewReno, expected);
+        using var d = await NetstackdProcess.StartAsync(ns, "--discard", "9");
+        var line = await d.WaitForLineAsync("netstackd: tcp congestion control", TimeSpan.FromSeconds(60));
+        output.WriteLine(line);
+        Assert.Equal($"netstackd: tcp congestion control {expected.ToString().ToLowerInvariant()} ({source})", line);
+        var (code, _) = await d.StopAsync();
+        Assert.Equal(0, code);
+    }
+
     [SkippableFact]
     public async Task Curl_downloads_a_big_file_with_a_matching_SHA256_over_IPv4_and_IPv6()
     {
