@@ -19,8 +19,11 @@ internal static class Counters
         sb.Append(ci, $"ndp: ra_inconsistent={s.RouterAdvertisementsInconsistent} ra_timers_ignored={s.RouterAdvertisementTimersIgnored} neighbors_unreachable={s.NeighborsUnreachable}\n");
         sb.Append(ci, $"drops: total={s.TotalDrops}");
         foreach (var (reason, count) in s.NonZeroDrops()) sb.Append(ci, $" {reason}={count}");
-        if (stack.ReceiveThread is { } rt) sb.Append(ci, $"\nrxthread: queued={rt.FramesQueued} syns_shed={rt.SynsShed} ring_full_waits={rt.RingFullWaits} peak_backlog={rt.PeakBacklog} capacity={rt.Capacity} filter_level={rt.FilterLevel} filter_peak={rt.PeakFilterLevel} filter_updates={rt.FilterUpdates} filter_failures={rt.FilterFailures}");
-        if (stack.SynFilter is { } sf) sb.Append(ci, $"\nsynfilter: overloaded_windows={sf.OverloadedWindows} filter_level={sf.FilterLevel} filter_peak={sf.PeakFilterLevel} filter_updates={sf.FilterUpdates} filter_failures={sf.FilterFailures}");
+        // Dropped by the kernel SYN filter on the TAP before the stack saw them: not in the total above.
+        long? kernelFiltered = stack.ReceiveThread?.FilterDrops ?? stack.SynFilter?.FilterDrops;
+        if (kernelFiltered is { } kf) sb.Append(ci, $" kernel_syn_filter={kf}");
+        if (stack.ReceiveThread is { } rt) sb.Append(ci, $"\nrxthread: queued={rt.FramesQueued} syns_shed={rt.SynsShed} ring_full_waits={rt.RingFullWaits} peak_backlog={rt.PeakBacklog} capacity={rt.Capacity} filter_level={rt.FilterLevel} filter_peak={rt.PeakFilterLevel} filter_updates={rt.FilterUpdates} filter_failures={rt.FilterFailures} filter_drops={rt.FilterDrops} proven_unnamed={rt.ProvenSourcesUnnamed}");
+        if (stack.SynFilter is { } sf) sb.Append(ci, $"\nsynfilter: overloaded_windows={sf.OverloadedWindows} filter_level={sf.FilterLevel} filter_peak={sf.PeakFilterLevel} filter_updates={sf.FilterUpdates} filter_failures={sf.FilterFailures} filter_drops={sf.FilterDrops} proven_unnamed={sf.ProvenSourcesUnnamed}");
         if (stack.Faults is { } f) sb.Append(ci, $"\nfaults: tx[{f.TransmitStatistics}] rx[{f.ReceiveStatistics}]");
         if (stack.Recorder is { } r) sb.Append(ci, $"\nrecorded: frames={r.FramesRecorded}");
         return sb.ToString();

@@ -66,6 +66,22 @@ public sealed partial class StackHost : IAsyncDisposable, IDisposable
 
     private readonly Receive.ReceiveThreadDevice[] _receiveThreads;
     private readonly Composition.NetworkStack? _stack;
+
+    /// <summary>
+    /// Frames the kernel SYN filters of this host's TAPs dropped before the stack could see them (the sum of each
+    /// <see cref="Receive.SynFilterDevice.FilterDrops"/> and <see cref="Receive.ReceiveThreadDevice.FilterDrops"/>): not in
+    /// the stack's <c>StackStatistics</c>, which counts what reached it. Any thread.
+    /// </summary>
+    public long KernelSynFilterDrops
+    {
+        get
+        {
+            long n = 0;
+            foreach (var f in _synFilters) n += f.FilterDrops;
+            foreach (var r in _receiveThreads) n += r.FilterDrops;
+            return n;
+        }
+    }
     private long _synsShedSeen; // loop thread only
 
     /// <summary>

@@ -57,6 +57,13 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "gettid")]
     public static partial int GetTid();
 
+    /// <summary>setns(2): moves the calling thread into the namespace of <paramref name="fd"/>.</summary>
+    [LibraryImport(Lib, EntryPoint = "setns", SetLastError = true)]
+    public static partial int SetNs(int fd, int nsType);
+
+    /// <summary>CLONE_NEWNET (linux/sched.h): setns's network namespace type.</summary>
+    public const int CLONE_NEWNET = 0x40000000;
+
     [StructLayout(LayoutKind.Sequential)]
     public struct IoVec
     {

@@ -11,6 +11,7 @@ internal static class TunIoctl
     public const uint TUNSETVNETHDRSZ = 0x400454d8;
     public const uint TUNATTACHFILTER = 0x401054d5; // _IOW('T', 213, struct sock_fprog)
     public const uint TUNDETACHFILTER = 0x401054d6; // _IOW('T', 214, struct sock_fprog)
+    public const uint TUNGETDEVNETNS = 0x54e3;      // _IO('T', 227): a descriptor of the device's network namespace (Linux 5.2)
 
     // TUNSETOFFLOAD flags (linux/if_tun.h): what the kernel may hand us.
     public const uint TUN_F_CSUM = 0x01;

@@ -97,9 +97,8 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     private readonly KernelSynFilter? _filter;
     private readonly SynFilterGovernor _governor;
     private readonly object _recentLock = new();
-    private readonly List<IpAddress> _recent = [];
-    private int _recentNext;
-    private bool _recentChanged;
+    private readonly NamedProvenSources _named;
+    private bool _namedChanged;
     private long _windowStart, _windowShedMark;
     private bool _windowDry;
     private int _windowUnprovenSyns; // receive thread only: bare SYNs from unproven sources read in this window
@@ -112,6 +111,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         if (_innerFd < 0) throw new ArgumentException("The device offers no file descriptor to wait on; a receive thread needs one.", nameof(inner));
         _ring = new ReceiveRing(options.Slots, Math.Max(options.ArenaBytes, 2 * (inner.MaxFrameSize + 8)), inner.MaxFrameSize);
         _proven = new ProvenSources(options.ProvenSlots, options.ProvenLifetime);
+        _named = new NamedProvenSources(options.ProvenLifetime);
         _synAdmitLimit = Math.Clamp(options.SynAdmitLimit ?? _ring.SlotCount / 4, 0, _ring.SlotCount);
         _batch = Math.Max(1, options.Batch);
         _medium = inner.Medium;
@@ -152,6 +152,20 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     public long FilterFailures => _filter?.Failures ?? 0;
 
     /// <summary>
+    /// Frames the kernel dropped on the TAP while the filter was attached: the rise of the TAP's kernel TX "dropped"
+    /// counter over those intervals, read on the receive thread before attaching, every 100 ms while attached and after
+    /// detaching (<see cref="FilterDropCounter"/>): the unproven SYNs the filter shed, and any frame that found the queue
+    /// full meanwhile. 0 when the counter cannot be read.
+    /// </summary>
+    public long FilterDrops => _filter?.Drops ?? 0;
+
+    /// <summary>
+    /// Proven sources the filter could not name: pushed out of its <see cref="SynShedFilter.MaxAddressesPerFamily"/>
+    /// (64) per family by more recently proven ones while still proven (<see cref="NamedProvenSources.Unnamed"/>).
+    /// </summary>
+    public long ProvenSourcesUnnamed => _named.Unnamed;
+
+    /// <summary>
     /// Records that <paramref name="source"/> completed a handshake: its SYNs are not shed here, and the most recent
     /// <see cref="SynShedFilter.MaxAddressesPerFamily"/> such sources are named in the kernel filter (any thread).
     /// </summary>
@@ -159,13 +173,7 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
     {
         _proven.Add(source, now);
         if (_filter is null) return;
-        lock (_recentLock)
-        {
-            if (_recent.Contains(source)) return;
-            if (_recent.Count < 2 * SynShedFilter.MaxAddressesPerFamily) _recent.Add(source);
-            else { _recent[_recentNext] = source; _recentNext = (_recentNext + 1) % _recent.Count; }
-            _recentChanged = true;
-        }
+        lock (_recentLock) _namedChanged |= _named.Note(source, now);
     }
 
     /// <summary>The inner device's capabilities, with the ring's eventfd as the handle to wait on.</summary>
@@ -259,10 +267,11 @@ public sealed class ReceiveThreadDevice : NetDeviceDecorator, IDisposable
         _windowUnprovenSyns = 0;
         int level = _governor.EndWindow(t, overloaded, unproven);
         bool proofsChanged;
-        lock (_recentLock) { proofsChanged = _recentChanged; _recentChanged = false; }
-        if (level == _filter!.Level && !(level > 0 && proofsChanged)) return;
+        lock (_recentLock) { proofsChanged = _namedChanged; _namedChanged = false; }
+        _filter!.Sample();
+        if (level == _filter.Level && !(level > 0 && proofsChanged)) return;
         IpAddress[] proven = [];
-        if (level > 0) lock (_recentLock) proven = [.. _recent];
+        if (level > 0) lock (_recentLock) proven = _named.ToArray();
         _filter.Apply(level, proven);
     }
 

@@ -56,9 +56,8 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     private readonly Medium _medium;
     private readonly ProvenSources _proven;
     private readonly SynFilterGovernor _governor;
-    private readonly List<IpAddress> _recent = [];
-    private int _recentNext;
-    private bool _recentChanged;
+    private readonly NamedProvenSources _named;
+    private bool _namedChanged;
     private long _windowStart;
     private bool _windowOpen;
     private bool _windowDry;
@@ -75,6 +74,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
         _medium = inner.Medium;
         _backlogLimit = Math.Max(1, options.BacklogLimit);
         _proven = new ProvenSources(options.ProvenSlots, options.ProvenLifetime);
+        _named = new NamedProvenSources(options.ProvenLifetime);
         _governor = new SynFilterGovernor(options.MaxFilterLevel, options.FilterMinSynRate, options.FilterHold);
         _filter = inner is TunTapDevice { Medium: Medium.Ethernet } tun ? new KernelSynFilter(tun, _governor) : null;
     }
@@ -90,6 +90,20 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
 
     /// <summary>Times the kernel refused the filter (see the device's <see cref="TunTapStatistics.LastErrno"/>).</summary>
     public long FilterFailures => _filter?.Failures ?? 0;
+
+    /// <summary>
+    /// Frames the kernel dropped on the TAP while the filter was attached: the rise of the TAP's kernel TX "dropped"
+    /// counter over those intervals, read on the loop thread before attaching, every 100 ms while attached and after
+    /// detaching (<see cref="FilterDropCounter"/>): the unproven SYNs the filter shed, and any frame that found the queue
+    /// full meanwhile. 0 when the counter cannot be read.
+    /// </summary>
+    public long FilterDrops => _filter?.Drops ?? 0;
+
+    /// <summary>
+    /// Proven sources the filter could not name: pushed out of its <see cref="SynShedFilter.MaxAddressesPerFamily"/>
+    /// (64) per family by more recently proven ones while still proven (<see cref="NamedProvenSources.Unnamed"/>).
+    /// </summary>
+    public long ProvenSourcesUnnamed => _named.Unnamed;
 
     /// <summary>
     /// What the loop's stack should hear as a receive backlog (<c>NetworkStack.ReportReceiveBacklog</c>, via <see cref="StackHost"/>):
@@ -110,10 +124,7 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
     {
         if (_filter is null) return;
         _proven.Add(source, now);
-        if (_recent.Contains(source)) return;
-        if (_recent.Count < 2 * SynShedFilter.MaxAddressesPerFamily) _recent.Add(source);
-        else { _recent[_recentNext] = source; _recentNext = (_recentNext + 1) % _recent.Count; }
-        _recentChanged = true;
+        _namedChanged |= _named.Note(source, now);
     }
 
     /// <summary>The next frame of the TAP, read on the loop thread; every 100 ms, the filter level is re-evaluated first.</summary>
@@ -152,10 +163,11 @@ public sealed class SynFilterDevice : NetDeviceDecorator, IDisposable
         _windowUnprovenSyns = 0;
         if (overloaded) Interlocked.Increment(ref _overloadedWindows);
         int level = _governor.EndWindow(t, overloaded, unproven);
-        bool proofsChanged = _recentChanged;
-        _recentChanged = false;
-        if (level == _filter!.Level && !(level > 0 && proofsChanged)) return;
-        _filter.Apply(level, _recent);
+        bool proofsChanged = _namedChanged;
+        _namedChanged = false;
+        _filter!.Sample();
+        if (level == _filter.Level && !(level > 0 && proofsChanged)) return;
+        _filter.Apply(level, _named.ToArray());
     }
 
     /// <summary>Detaches the kernel filter if it is on; the inner device stays open.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using NetStack.Interop.Tests.Support;
 
@@ -16,34 +15,24 @@ internal sealed class NetstackdProcess : IDisposable
     public const string StackV4 = "198.51.100.3";
     public const string StackV6 = "2001:db8:1::3";
 
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _lines = new();
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SampleProcess _process;
 
     private NetstackdProcess(string ns, string tap, IEnumerable<string> args, bool staticAddresses)
     {
         Namespace = ns;
         Tap = tap;
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] addresses = staticAddresses
             ? ["--address", StackV4 + "/24", "--address", StackV6 + "/64", "--gateway", KernelV4, "--gateway", KernelV6]
             : [];
-        foreach (var a in (string[])["netns", "exec", ns, "dotnet", DllPath, "--tap", tap, .. addresses, .. args])
-            psi.ArgumentList.Add(a);
-        _process = new Process { StartInfo = psi };
-        _process.OutputDataReceived += (_, e) => OnLine(e.Data, false);
-        _process.ErrorDataReceived += (_, e) => OnLine(e.Data, true);
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = new SampleProcess("netstackd", ns, DllPath, ["--tap", tap, .. addresses, .. args], "netstackd: ready");
     }
 
     public string Namespace { get; }
     public string Tap { get; }
     /// <summary>netstackd's PID (<c>ip netns exec</c> execs into it).</summary>
-    public int ProcessId => _process.Id;
-    public IEnumerable<string> Lines => _lines;
-    public string Output => string.Join('\n', _lines);
+    public int ProcessId => _process.Pid;
+    public IEnumerable<string> Lines => _process.Lines;
+    public string Output => _process.Output;
 
     /// <summary>Starts netstackd in <paramref name="ns"/> on a new TAP, waits for its ready line and addresses the kernel side.</summary>
     public static Task<NetstackdProcess> StartAsync(string ns, params string[] args) => StartAsync(ns, true, args);
@@ -54,12 +43,8 @@ internal sealed class NetstackdProcess : IDisposable
         var p = new NetstackdProcess(ns, NetnsLab.NewLinkName('d'), args, staticAddresses);
         try
         {
-            var exited = p._process.WaitForExitAsync();
-            var first = await Task.WhenAny(p._ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(90)));
-            if (first != p._ready.Task) throw new InvalidOperationException($"netstackd did not come up: {p.Output}");
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", KernelV4 + "/24", "dev", p.Tap);
-            NetnsLab.Run("ip", "-n", ns, "addr", "add", KernelV6 + "/64", "dev", p.Tap, "nodad");
-            NetnsLab.Run("ip", "-n", ns, "link", "set", "dev", p.Tap, "up");
+            await p._process.WaitUntilReadyAsync();
+            SampleProcess.AddressKernelSide(ns, p.Tap, KernelV4 + "/24", KernelV6 + "/64");
             return p;
         }
         catch
@@ -70,52 +55,16 @@ internal sealed class NetstackdProcess : IDisposable
     }
 
     /// <summary>Waits for a line starting with <paramref name="prefix"/>.</summary>
-    public async Task<string> WaitForLineAsync(string prefix, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            var line = _lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-            if (line is not null) return line;
-            if (_process.HasExited) break;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"no line starting with '{prefix}': {Output}");
-    }
-
-    private void OnLine(string? line, bool error)
-    {
-        if (line is null) return;
-        _lines.Enqueue(error ? "stderr: " + line : line);
-        if (line.StartsWith("netstackd: ready", StringComparison.Ordinal)) _ready.TrySetResult();
-    }
+    public Task<string> WaitForLineAsync(string prefix, TimeSpan timeout) =>
+        _process.WaitForLineAsync(l => l.StartsWith(prefix, StringComparison.Ordinal), $"line starting with '{prefix}'", timeout);
 
     /// <summary>SIGTERM, then the exit code and everything printed.</summary>
-    public async Task<(int ExitCode, string Output)> StopAsync()
-    {
-        NetnsLab.Run("kill", "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await _process.WaitForExitAsync(cts.Token);
-        return (_process.ExitCode, Output);
-    }
+    public Task<(int ExitCode, string Output)> StopAsync() => _process.StopAsync(TimeSpan.FromSeconds(60));
 
     /// <summary>Waits for netstackd to exit by itself (e.g. after --iperf3-client), then the exit code and everything printed.</summary>
-    public async Task<(int ExitCode, string Output)> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
-        return (_process.ExitCode, Output);
-    }
+    public Task<(int ExitCode, string Output)> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited) { _process.Kill(); _process.WaitForExit(5000); }
-        }
-        catch (InvalidOperationException) { }
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 
     /// <summary>netstackd.dll next to the tests (copied by the project reference) or in its own build output.</summary>
     public static string DllPath { get; } = SampleDll.Find("netstackd");

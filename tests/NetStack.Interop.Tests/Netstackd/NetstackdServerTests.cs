@@ -162,6 +162,9 @@ public sealed class NetstackdServerTests(ITestOutputHelper output) : IDisposable
         var (code, text) = await d.StopAsync();
         Assert.Equal(0, code);
         Assert.Contains("tcp-echo: connections=2 failed=0", text, StringComparison.Ordinal);
+        // The default --rx filter: its kernel drops printed with the stack's drops (none without a flood), and its state.
+        Assert.Matches(@"(?m)^drops: total=\d+.* kernel_syn_filter=0$", text);
+        Assert.Matches(@"(?m)^synfilter: .* filter_drops=0 proven_unnamed=0$", text);
     }
 
     /// <summary>

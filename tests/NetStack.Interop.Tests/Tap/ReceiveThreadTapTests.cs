@@ -12,7 +12,7 @@ namespace NetStack.Interop.Tests.Tap;
 /// they are queued and lets everything else, and proven sources' SYNs, through; the receive thread
 /// (<see cref="ReceiveThreadDevice"/>) hands the kernel's frames to the loop's side.
 /// </summary>
-public sealed class ReceiveThreadTapTests
+public sealed class ReceiveThreadTapTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
     private const string Kernel = "192.0.2.1", Ours = "192.0.2.2";
@@ -121,6 +121,54 @@ public sealed class ReceiveThreadTapTests
             // Detached: an unproven SYN reaches the reader again.
             SendSyn(ns);
             Assert.NotNull(Receive.Until(dev, IsSynTo7, Patience));
+        }
+        finally
+        {
+            dev.Dispose();
+        }
+        lab.DisposeAndAssertClean();
+    }
+
+    [SkippableFact]
+    public async Task Loop_driven_kernel_filter_counts_what_the_kernel_dropped_for_it()
+    {
+        Root.Require();
+        using var lab = new NetnsLab();
+        var ns = lab.CreateNamespace();
+        // A queue longer than the whole flood (30,000 frames): no frame can find it full, so every TX drop of the TAP is
+        // the filter's. The TAP is moved to the lab's namespace: the counter is read there.
+        var tap = lab.CreateTap(ns, new TunTapOptions { QueueLength = 65_536 });
+        Prepare(ns, tap);
+        // A reader that drains the TAP every 10 ms: about 50 SYNs in a row each time, over the backlog limit of 8, so every
+        // window of the flood is overloaded and the filter goes up; 0.5 s of keeping up relaxes it.
+        var dev = new SynFilterDevice(tap, new SynFilterOptions { FilterMinSynRate = 100, FilterHold = TimeSpan.FromMilliseconds(500), BacklogLimit = 8 });
+        var buffer = new byte[tap.MaxFrameSize];
+        try
+        {
+            long before = Flood.FloodLab.TransmitCounters(ns, tap.Name).Dropped;
+            var flood = Flood.FloodLab.StartFlood(lab, ns, tap.Name, tap.HardwareAddress.ToString(), "syn4", Ours, "198.51.100", "5000", "6", "7");
+            var floodEnded = flood.WaitAsync();
+            while (!floodEnded.IsCompleted)
+            {
+                while (dev.TryReceive(buffer, StackHost.Now, out _, out _)) { }
+                Thread.Sleep(10);
+            }
+            await floodEnded;
+            Assert.True(dev.PeakFilterLevel >= 1, $"the filter was never raised: {dev.OverloadedWindows} overloaded windows, flood: {flood.Text}");
+
+            // After the flood the filter comes down to 0 (detached); its count is then final.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (dev.FilterLevel > 0 && DateTime.UtcNow < deadline)
+            {
+                while (dev.TryReceive(buffer, StackHost.Now, out _, out _)) { }
+                Thread.Sleep(10);
+            }
+            Assert.Equal(0, dev.FilterLevel);
+            long kernel = Flood.FloodLab.TransmitCounters(ns, tap.Name).Dropped - before;
+            output.WriteLine($"flood: {flood.Text}; filter peak level {dev.PeakFilterLevel}, {dev.FilterUpdates} updates; kernel TX drops {kernel}, FilterDrops {dev.FilterDrops}");
+            Assert.True(kernel > 0, $"the kernel dropped nothing; flood: {flood.Text}");
+            Assert.Equal(kernel, dev.FilterDrops);
+            Assert.Equal(0, dev.FilterFailures);
         }
         finally
         {

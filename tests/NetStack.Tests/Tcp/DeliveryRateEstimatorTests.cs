@@ -12,6 +12,9 @@ public sealed class DeliveryRateEstimatorTests
     private static Instant Ms(double ms) => new((long)(ms * 1000));
     private static SeqNumber S(int i) => new((uint)(1000 + 1000 * i));
 
+    /// <summary>A queue feeding a controller that reads rate samples (BBR), so that its records are stamped.</summary>
+    private static SentQueue RateQueue() => new(16, 64) { Controller = CongestionControlFactory.Create(CongestionAlgorithm.Bbr) };
+
     /// <summary>Segment i is [1000+1000i, 2000+1000i); sent at <paramref name="at"/>.</summary>
     private static void Send(SentQueue q, int i, Instant at) => q.Append(S(i), S(i + 1), at, 0);
 
@@ -32,7 +35,7 @@ public sealed class DeliveryRateEstimatorTests
     [Fact]
     public void Steady_flight_gives_the_delivered_bytes_over_the_longer_of_send_and_ACK_phases()
     {
-        var q = new SentQueue(16, 64);
+        var q = RateQueue();
         for (int i = 0; i < 10; i++) Send(q, i, Ms(i)); // 10 x 1000 B, 1 ms apart, from idle
         // First ACK (segment 0) at 100 ms: delivered 1000 since the snapshot (0 B at 0 ms); send phase 0, ACK phase 100 ms.
         var rs = AckTo(q, 1, Ms(100));
@@ -66,7 +69,7 @@ public sealed class DeliveryRateEstimatorTests
     [Fact]
     public void SACKed_segments_count_once_and_the_most_recently_sent_gives_the_snapshot()
     {
-        var q = new SentQueue(16, 64);
+        var q = RateQueue();
         for (int i = 0; i < 4; i++) Send(q, i, Ms(i));
         // An ACK SACKing segments 2 and 3 at 50 ms (segment 0 and 1 outstanding): 2000 B delivered, snapshot of
         // segment 3 (the latest sent): delivered 0 at 0 ms, send phase 3 ms, ACK phase 50 ms.
@@ -90,7 +93,7 @@ public sealed class DeliveryRateEstimatorTests
     [Fact]
     public void A_retransmission_takes_a_fresh_snapshot()
     {
-        var q = new SentQueue(16, 64);
+        var q = RateQueue();
         for (int i = 0; i < 3; i++) Send(q, i, Ms(i));
         q.Rate.OnDelivered(q[2]); q.MarkSacked(2);
         q.Rate.GenerateSample(1000, Ms(40), 0);      // delivered 1000 at 40 ms
@@ -109,7 +112,7 @@ public sealed class DeliveryRateEstimatorTests
     [Fact]
     public void Intervals_shorter_than_the_minimum_RTT_give_no_sample()
     {
-        var q = new SentQueue(16, 64);
+        var q = RateQueue();
         Send(q, 0, Ms(0));
         var rs = AckTo(q, 1, Ms(5), minRtt: 10_000);
         Assert.False(rs.IsValid);
@@ -122,7 +125,7 @@ public sealed class DeliveryRateEstimatorTests
     [Fact]
     public void App_limited_marks_the_flight_until_it_is_delivered()
     {
-        var q = new SentQueue(16, 64);
+        var q = RateQueue();
         Send(q, 0, Ms(0));
         Send(q, 1, Ms(0));
         q.Rate.MarkAppLimited(2000); // ran out of data with 2000 B in flight: bubble until delivered > 2000
@@ -168,5 +171,22 @@ public sealed class DeliveryRateEstimatorTests
         Assert.True(samples > 100, $"seed {seed}: only {samples} samples");
         Assert.True(best <= dataRate * 1.02, $"seed {seed}: best sample {best} B/s above the data rate {dataRate:0}");
         Assert.True(best >= dataRate * 0.9, $"seed {seed}: best sample {best} B/s under 90 % of the data rate {dataRate:0}");
+    }
+
+    [Theory]
+    [InlineData(CongestionAlgorithm.Bbr, true)]
+    [InlineData(CongestionAlgorithm.Cubic, false)]
+    public void A_connection_takes_rate_samples_only_for_a_controller_that_reads_them(CongestionAlgorithm algorithm, bool samples)
+    {
+        // The connection hands its controller to the sent queue; the queue stamps (and so samples) only for BBR.
+        var sim = new TcpSimulation(3, new PathConditions(TimeSpan.FromMilliseconds(10), RateBytesPerSecond: 2_000_000),
+            new TcpSettings { Congestion = algorithm });
+        var bulk = new BulkTransfer(sim, 300_000);
+        int valid = 0;
+        bulk.Observe = () => { if (bulk.Client.LastRateSample.IsValid) valid++; };
+        Assert.True(bulk.Run(TimeSpan.FromSeconds(60)), bulk.Describe());
+        Assert.True(bulk.Intact, bulk.Describe());
+        if (samples) Assert.True(valid > 0, $"{algorithm}: no rate sample");
+        else Assert.Equal(0, valid);
     }
 }

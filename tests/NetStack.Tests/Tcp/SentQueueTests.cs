@@ -59,4 +59,34 @@ public sealed class SentQueueTests
         Assert.Equal(new SeqNumber(500), q[3].End);
         Assert.Equal(T + TimeSpan.FromMilliseconds(4), q[3].XmitTs);
     }
+
+    [Theory]
+    [InlineData(CongestionAlgorithm.Bbr, true)]
+    [InlineData(CongestionAlgorithm.Cubic, false)]
+    [InlineData(CongestionAlgorithm.NewReno, false)]
+    public void Records_are_stamped_for_rate_samples_only_when_the_controller_reads_them(CongestionAlgorithm algorithm, bool stamped)
+    {
+        // ICongestionControl.UsesRateSamples is the one source: the queue asks the controller it feeds.
+        var q = new SentQueue(4, 64) { Controller = CongestionControlFactory.Create(algorithm) };
+        Assert.Equal(stamped, q.StampRates);
+        for (uint i = 0; i < 3; i++) q.Append(new SeqNumber(1000 + 100 * i), new SeqNumber(1100 + 100 * i), T, 7);
+        q.MarkRetransmitted(1, T + TimeSpan.FromMilliseconds(10), 8);
+        for (int i = 0; i < q.Count; i++) Assert.Equal(stamped, q[i].TxStamped);
+    }
+
+    [Fact]
+    public void A_queue_without_a_controller_stamps_nothing_and_follows_a_controller_change()
+    {
+        var q = new SentQueue(4, 64);
+        q.Append(new SeqNumber(1000), new SeqNumber(1100), T, 7);
+        Assert.False(q[0].TxStamped);
+        q.Controller = CongestionControlFactory.Create(CongestionAlgorithm.Bbr); // the connection switched to BBR
+        q.Append(new SeqNumber(1100), new SeqNumber(1200), T, 7);
+        Assert.True(q[1].TxStamped);
+        q.Controller = CongestionControlFactory.Create(CongestionAlgorithm.Cubic); // and back
+        q.MarkRetransmitted(0, T + TimeSpan.FromMilliseconds(10), 8);
+        q.Append(new SeqNumber(1200), new SeqNumber(1300), T, 7);
+        Assert.False(q[0].TxStamped);
+        Assert.False(q[2].TxStamped);
+    }
 }

@@ -53,8 +53,14 @@ internal sealed class SentQueue
     /// <summary>The delivery rate estimator whose snapshots the records carry (stamped on every (re)transmission).</summary>
     public DeliveryRateEstimator Rate { get; } = new();
 
-    /// <summary>Whether (re)transmissions take the <see cref="Rate"/> snapshot: only for a controller that reads rate samples.</summary>
-    public bool StampRates { get; set; } = true;
+    /// <summary>
+    /// The congestion controller the records feed (set by the connection whenever it creates one): its
+    /// <see cref="ICongestionControl.UsesRateSamples"/> is the one place that says whether rate samples are wanted.
+    /// </summary>
+    public ICongestionControl? Controller { get; set; }
+
+    /// <summary>Whether (re)transmissions take the <see cref="Rate"/> snapshot: only for a <see cref="Controller"/> that reads rate samples.</summary>
+    public bool StampRates => Controller is { UsesRateSamples: true };
 
     public SentQueue(int initialCapacity, int limit)
     {

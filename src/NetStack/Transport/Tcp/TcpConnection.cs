@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using NetStack.Storage;
 using NetStack.Wire;
 
@@ -114,8 +115,6 @@ public sealed partial class TcpConnection
         _rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
         _rack = new RackLossDetector(settings.MinRttWindow);
         _prr = new ProportionalRateReduction(settings.PrrBound);
-        _cc = CongestionControlFactory.Create(settings.Congestion);
-        _sent.StampRates = _cc.UsesRateSamples;
         Congestion = settings.Congestion;
         NoDelay = settings.NoDelay;
         KeepAlive = settings.KeepAlive;
@@ -188,13 +187,14 @@ public sealed partial class TcpConnection
     public CongestionAlgorithm Congestion
     {
         get;
+        [MemberNotNull(nameof(_cc))]
         set
         {
             if (field == value && _cc is not null) return;
             field = value;
             _cc = CongestionControlFactory.Create(value);
             if (_mss > 0) _cc.Initialize(_mss);
-            if (_sent is not null) _sent.StampRates = _cc.UsesRateSamples;
+            _sent.Controller = _cc; // the queue asks the controller whether to stamp rate snapshots
         }
     }
 
