@@ -66,6 +66,12 @@ internal sealed class TcpSimulation
         public void ReachabilityAdvice(IpAddress destination, bool forwardProgress, Instant now) { } // no neighbours here
     }
 
+    /// <summary>
+    /// How late a timer wakes the stacks (µs): a deadline in the future is served this long after it, as a real loop's
+    /// poll() with the kernel's timer slack (50 µs for a normal thread) and its scheduling delay. 0: exactly on time.
+    /// </summary>
+    public long TimerSlackMicros { get; set; }
+
     /// <summary>Observes each datagram put on the wire: side (0 = A sends), time, bytes, the bottleneck queue's delay ahead of it (µs).</summary>
     public Action<int, Instant, int, long>? OnTransmit { get; set; }
 
@@ -111,6 +117,7 @@ internal sealed class TcpSimulation
             step();
             if (done()) return true;
             long next = Math.Min(A.NextDeadline.Microseconds, B.NextDeadline.Microseconds);
+            if (TimerSlackMicros > 0 && next > Now.Microseconds && next != long.MaxValue) next += TimerSlackMicros;
             if (_wire.TryPeek(out _, out var w)) next = Math.Min(next, w.Item1);
             if (next <= Now.Microseconds)
             {

@@ -160,7 +160,12 @@ public sealed partial class TcpConnection
     /// </summary>
     private bool TrySendSuperSegment(SeqNumber seq, int available, int wndLimit, int cwndLimit, bool finPending, Instant now, long rate)
     {
-        if (!_settings.SegmentationOffload || _fastRecovery || _rtoRecovery || _dsackPending || InUrgentMode(seq) || _mss <= 0) return false;
+        // In fast recovery only for a controller that sets its own recovery window (BBR): as Linux's tcp_write_xmit,
+        // which sends TSO-sized skbs of new data in recovery too. Without it a paced BBR sender at a few per cent loss
+        // (in recovery nearly all the time) paced every new segment alone, one timer wake-up each. Under PRR (CUBIC,
+        // NewReno) new data keeps going one segment per sndcnt.
+        if (!_settings.SegmentationOffload || (_fastRecovery && !_cc.SetsRecoveryWindow) || _rtoRecovery || _dsackPending
+            || InUrgentMode(seq) || _mss <= 0) return false;
         int max = PacedSuperSegmentLimit(rate, TransmitSupport.MaxSuperSegment - TcpSegment.MaxHeaderLength);
         int limit = Math.Min(Math.Min(available, max), Math.Min(wndLimit, cwndLimit));
         int segments = limit / _mss;

@@ -61,7 +61,11 @@ public sealed partial class TcpConnection
             return;
         }
         if (!advanced) return;
-        if (tsEcr is { } echo) SampleRtt(TsRtt(now, echo), now);
+        // A TSecr sample has the 1 ms clock's granularity: on a LAN most are 0 ms. Linux's tcp_ack_update_rtt counts such
+        // a delta as one tick ("if (!delta) delta = 1"), never 0: otherwise each ACK that advances over retransmitted
+        // segments only (at a few per cent loss, every repaired hole whose followers were SACKed) told RACK and BBR the
+        // path's RTT was 0, and BBR's RTprop became 1 µs (its BDP nothing, its cwnd its send quanta alone).
+        if (tsEcr is { } echo) SampleRtt(Math.Max(TsRtt(now, echo), 1000), now);
         else if (_timing && _sndUna > _timedSeq) { SampleRtt((now - _timedAt).Ticks / 10, now); _timing = false; }
     }
 

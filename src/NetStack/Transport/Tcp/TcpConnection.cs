@@ -438,11 +438,20 @@ public sealed partial class TcpConnection
         return true;
     }
 
-    /// <summary><paramref name="bytes"/> left at the pacing rate: the next send waits bytes/rate after this one.</summary>
+    /// <summary>
+    /// <paramref name="bytes"/> left at the pacing rate: the next send waits bytes/rate after this one. A send that
+    /// leaves late (a timer wake-up's slack, a busy loop) takes the lateness as credit against its own gap, up to half
+    /// of it, as Linux's tcp_update_skb_after_send ("take into account OS jitter"): otherwise every late wake-up is
+    /// time lost for good and the rate sent falls below the pacing rate (and BBR's next bandwidth samples with it).
+    /// </summary>
     private void Paced(int bytes, Instant now, long rate)
     {
         if (rate <= 0) return;
-        _pacingNext = new Instant(Instant.Max(_pacingNext, now).Microseconds + Math.Max(1, bytes * 1_000_000L / rate));
+        long prior = _pacingNext.Microseconds;
+        long start = Math.Max(prior, now.Microseconds);
+        long gap = Math.Max(1, bytes * 1_000_000L / rate);
+        if (prior > 0) gap -= Math.Min(gap / 2, start - prior); // no credit for the first paced send
+        _pacingNext = new Instant(start + gap);
     }
 
     /// <summary>
