@@ -75,7 +75,41 @@ internal sealed class TcpSimulation
     /// <summary>Observes each datagram put on the wire: side (0 = A sends), time, bytes, the bottleneck queue's delay ahead of it (µs).</summary>
     public Action<int, Instant, int, long>? OnTransmit { get; set; }
 
+    /// <summary>
+    /// How long B's pure ACKs wait for a newer one to replace them (µs; 0: none wait): a receiver that acknowledges a
+    /// burst once, as a busy Linux receiver behind GRO does (<c>StretchAckDevice</c> at the frame level). The held ACK
+    /// leaves at its deadline, or at once ahead of any other segment of B's.
+    /// </summary>
+    public long AckHoldMicros { get; set; }
+
+    private (IpAddress Src, IpAddress Dst, byte[] Bytes, long Due)? _heldAck;
+
+    private static bool IsPureAck(ReadOnlySpan<byte> tcp) =>
+        tcp.Length >= 20 && (tcp[12] >> 4) * 4 == tcp.Length && tcp[13] == 0x10;
+
     private void Transmit(int side, IpAddress src, IpAddress dst, ReadOnlySpan<byte> bytes, Instant now)
+    {
+        if (side == 1 && AckHoldMicros > 0)
+        {
+            if (IsPureAck(bytes))
+            {
+                long due = _heldAck is { } h ? h.Due : now.Microseconds + AckHoldMicros;
+                _heldAck = (src, dst, bytes.ToArray(), due);
+                return;
+            }
+            ReleaseHeldAck(now);
+        }
+        Put(side, src, dst, bytes, now);
+    }
+
+    private void ReleaseHeldAck(Instant now)
+    {
+        if (_heldAck is not { } h) return;
+        _heldAck = null;
+        Put(1, h.Src, h.Dst, h.Bytes, now);
+    }
+
+    private void Put(int side, IpAddress src, IpAddress dst, ReadOnlySpan<byte> bytes, Instant now)
     {
         var target = side == 0 ? B : A;
         long t = now.Microseconds;
@@ -115,8 +149,10 @@ internal sealed class TcpSimulation
             A.Poll(Now);
             B.Poll(Now);
             step();
+            if (_heldAck is { } held && held.Due <= Now.Microseconds) ReleaseHeldAck(Now);
             if (done()) return true;
             long next = Math.Min(A.NextDeadline.Microseconds, B.NextDeadline.Microseconds);
+            if (_heldAck is { } h) next = Math.Min(next, h.Due);
             if (TimerSlackMicros > 0 && next > Now.Microseconds && next != long.MaxValue) next += TimerSlackMicros;
             if (_wire.TryPeek(out _, out var w)) next = Math.Min(next, w.Item1);
             if (next <= Now.Microseconds)

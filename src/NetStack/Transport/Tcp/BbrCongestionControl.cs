@@ -9,6 +9,7 @@ namespace NetStack.Transport.Tcp;
 /// first round of fast recovery (§4.2.3.4); it owns the recovery window (the connection does not run PRR for it, as
 /// Linux skips tcp_cwnd_reduction for a controller with cong_control). Not done: BBRv2/v3's inflight_hi/lo bounds,
 /// ECN, the idle-restart rule (§4.3.4.4 "restart from idle"), the long-term (policer) bandwidth sampling of tcp_bbr.c.
+/// Beyond the draft, as tcp_bbr.c since Linux 4.20: the ACK-aggregation allowance (<see cref="UpdateAckAggregation"/>).
 /// Units: bytes, µs, bytes per second.
 /// </summary>
 internal sealed class BbrCongestionControl : ICongestionControl
@@ -23,6 +24,9 @@ internal sealed class BbrCongestionControl : ICongestionControl
     private const int MinPipeCwndSegments = 4;           // §4.2.3.3 BBRMinPipeCwnd
     private const double PacingMarginFactor = 0.99;      // tcp_bbr.c bbr_pacing_margin_percent: 1 %
     private static readonly double[] PacingGainCycle = [1.25, 0.75, 1, 1, 1, 1, 1, 1]; // §4.3.4.3
+    private const int ExtraAckedWindowRounds = 5;        // tcp_bbr.c bbr_extra_acked_win_rtts
+    private const long ExtraAckedMaxMicros = 100_000;    // tcp_bbr.c bbr_extra_acked_max_us: 100 ms at BtlBw at most
+    private const long AckEpochResetSegments = 1 << 20;  // tcp_bbr.c bbr_ack_epoch_acked_reset_thresh (packets)
 
     internal enum Mode : byte { Startup, Drain, ProbeBw, ProbeRtt }
 
@@ -45,6 +49,9 @@ internal sealed class BbrCongestionControl : ICongestionControl
     private Instant _probeRttDoneStamp;
     private bool _probeRttDoneArmed, _probeRttRoundDone;
     private bool _packetConservation, _prevInRecovery, _rtoPending, _hasSeenRtt;
+    private long _extraAcked0, _extraAcked1, _ackEpochAcked;
+    private int _extraAckedRounds, _extraAckedIndex;
+    private Instant _ackEpochStart;
 
     public Mode State { get; private set; }
     /// <summary>How many times ProbeRTT was entered (tests, statistics).</summary>
@@ -53,6 +60,8 @@ internal sealed class BbrCongestionControl : ICongestionControl
     public long BottleneckBandwidth => -_btlBw.Get(0);
     /// <summary>RTprop in µs (-1 before the first RTT sample).</summary>
     public long RoundTripPropagation => _rtProp;
+    /// <summary>The ACK-aggregation allowance added to the cwnd target now, in bytes (0 before the pipe is full).</summary>
+    public long AckAggregationAllowance => AckAggregationCwnd;
 
     public int Window => (int)Math.Min(_cwnd, int.MaxValue);
     /// <summary>BBR keeps no ssthresh (Linux reports TCP_INFINITE_SSTHRESH).</summary>
@@ -105,6 +114,7 @@ internal sealed class BbrCongestionControl : ICongestionControl
     private void UpdateModel(in RateSample rs, in CongestionAckInfo info)
     {
         UpdateBtlBw(rs, info);
+        UpdateAckAggregation(rs, info);
         CheckCyclePhase(rs, info);
         CheckFullPipe(rs);
         CheckDrain(info);
@@ -128,6 +138,41 @@ internal sealed class BbrCongestionControl : ICongestionControl
         // §4.1.1.5: app-limited samples count only when they raise the estimate.
         if (!rs.IsAppLimited || bw >= BottleneckBandwidth) _btlBw.Update(new Instant(_roundCount), -bw);
     }
+
+    /// <summary>
+    /// tcp_bbr.c bbr_update_ack_aggregation: how much more data the ACKs delivered than BtlBw accounts for since the
+    /// current ACK epoch began, the maximum over two windows of 5 rounds each. A receiver that acknowledges in bursts
+    /// (GRO, stretch ACKs, a busy loop, Wi-Fi) leaves the sender idle between them when the cwnd holds only
+    /// 2 x BDP: the allowance keeps that much more in flight (<see cref="AckAggregationCwnd"/>). The epoch restarts
+    /// when the ACKs fall behind the expected rate, or after 2^20 segments.
+    /// </summary>
+    private void UpdateAckAggregation(in RateSample rs, in CongestionAckInfo info)
+    {
+        if (rs.AckedSacked <= 0 || !rs.IsValid || rs.IntervalMicros <= 0) return;
+        if (_roundStart && ++_extraAckedRounds >= ExtraAckedWindowRounds)
+        {
+            _extraAckedRounds = 0;
+            _extraAckedIndex ^= 1;
+            if (_extraAckedIndex == 0) _extraAcked0 = 0; else _extraAcked1 = 0;
+        }
+        long epochMicros = Math.Max(0, info.Now.Microseconds - _ackEpochStart.Microseconds);
+        long expected = (long)((double)BottleneckBandwidth * epochMicros / 1_000_000);
+        if (_ackEpochAcked <= expected || _ackEpochAcked + rs.AckedSacked >= AckEpochResetSegments * _mss)
+        {
+            _ackEpochAcked = 0;
+            _ackEpochStart = info.Now;
+            expected = 0;
+        }
+        _ackEpochAcked += rs.AckedSacked;
+        long extra = Math.Min(_ackEpochAcked - expected, _cwnd);
+        if (_extraAckedIndex == 0) _extraAcked0 = Math.Max(_extraAcked0, extra);
+        else _extraAcked1 = Math.Max(_extraAcked1, extra);
+    }
+
+    /// <summary>tcp_bbr.c bbr_ack_aggregation_cwnd: the allowance (gain 1), once the pipe is full, at most 100 ms at BtlBw.</summary>
+    private long AckAggregationCwnd => _filledPipe
+        ? Math.Min(Math.Max(_extraAcked0, _extraAcked1), BottleneckBandwidth * ExtraAckedMaxMicros / 1_000_000)
+        : 0;
 
     /// <summary>§4.3.4.3 BBRUpdateProbeBWCyclePhase / BBRIsNextCyclePhase.</summary>
     private void CheckCyclePhase(in RateSample rs, in CongestionAckInfo info)
@@ -307,7 +352,7 @@ internal sealed class BbrCongestionControl : ICongestionControl
         }
         else
         {
-            long target = Inflight(_cwndGain);
+            long target = Inflight(_cwndGain) + AckAggregationCwnd;
             if (_filledPipe) _cwnd = Math.Min(_cwnd + acked, target);
             else if (_cwnd < target || info.Delivered < InitialWindow) _cwnd += acked;
             _cwnd = Math.Max(_cwnd, MinPipeCwnd);
