@@ -13,6 +13,9 @@
 #   NETSTACKD=path/to/netstackd.dll overrides the build measured (default: samples/netstackd Release);
 #   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576);
 #   PATHS="ref4 rx4 ref6 rx6" measures only those paths (default: all six).
+#   NSD_TCP=1 prints netstackd's TCP counters after each of its transfers, and the sending kernel's retransmission
+#   counters (nstat in its namespace: TcpRetransSegs, D-SACKs received...) per ref and rx transfer, with their medians
+#   per path in a second table (the ref receiver's D-SACKs and segments sent per round too, on stderr).
 #   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
 #   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use what netstackd
 #   runs by default, the namespace's net.ipv4.tcp_congestion_control when NetStack has it (else CUBIC), or what
