@@ -13,6 +13,9 @@
 #   NETSTACKD=path/to/netstackd.dll overrides the build measured (default: samples/netstackd Release);
 #   NSD_ARGS="..." adds netstackd options (e.g. --tcp-buffer 1048576);
 #   PATHS="ref4 rx4 ref6 rx6" measures only those paths (default: all six).
+#   NSD_TCP=1 prints netstackd's TCP counters after each of its transfers, and the sending kernel's retransmission
+#   counters (nstat in its namespace: TcpRetransSegs, D-SACKs received...) per ref and rx transfer, with their medians
+#   per path in a second table (the ref receiver's D-SACKs and segments sent per round too, on stderr).
 #   REF_CC=cubic|bbr|reno sets the ref senders' congestion control (TCP_CONGESTION on the socket); default: the
 #   kernel's (net.ipv4.tcp_congestion_control, printed in the summary). NetStack's senders (tx) use what netstackd
 #   runs by default, the namespace's net.ipv4.tcp_congestion_control when NetStack has it (else CUBIC), or what
@@ -65,6 +68,12 @@ for i in 1 2 3 4 5 6 7 8 9 10; do ip netns exec $A ping -6 -c1 -W1 2001:db8:2::2
 
 now() { date +%s.%N; }
 timeouts() { ip netns exec $1 nstat -az TcpExtTCPTimeouts | awk '$1=="TcpExtTCPTimeouts"{print $2}'; }
+# NSD_TCP=1 also prints the sending kernel's retransmission counters per ref/rx transfer (deltas of nstat in its
+# namespace) and, for ref, the receiving kernel's D-SACKs and ACKs sent; medians per path in a second table.
+SND_CTRS="TcpRetransSegs TcpExtTCPDSACKRecv TcpExtTCPDSACKOfoRecv TcpExtTCPLostRetransmit TcpExtTCPSackRecovery TcpExtTCPSACKReorder TcpExtTCPDSACKUndo"
+RCV_CTRS="TcpExtTCPDSACKOldSent TcpExtTCPDSACKOfoSent TcpOutSegs"
+ctrs() { ip netns exec $1 nstat -az $2 2>/dev/null | awk -v l="$2" 'BEGIN{n=split(l,k," ")} {v[$1]=$2} END{for(i=1;i<=n;i++) printf "%d ", v[k[i]]}'; }
+delta() { awk -v a="$1" -v b="$2" 'BEGIN{n=split(a,x," "); split(b,y," "); for(i=1;i<=n;i++) printf "%d ", y[i]-x[i]}'; }
 start_nsd() { # seed
   ip netns exec $T dotnet "$DLL" --tap ltt --mac 02:00:00:00:00:09 --address 192.0.2.9/24 --address 2001:db8:1::9/64 \
     --discard 9 --chargen 19 --fault-drop $LOSS --seed $1 ${NSD_ARGS:-} > $W/nsd.log 2>&1 &
@@ -82,14 +91,17 @@ run() { # path round -> "seconds rtos bytes"
   case $p in
     ref4|ref6)
       local dst=203.0.113.2 proto=TCP4; [ $p = ref6 ] && { dst=[2001:db8:2::2]; proto=TCP6; }
+      [ -n "${NSD_TCP:-}" ] && { s0=$(ctrs $A "$SND_CTRS"); q0=$(ctrs $B "$RCV_CTRS"); }
       k0=$(timeouts $A); t0=$(now)
       ip netns exec $A socat -u OPEN:/dev/zero,readbytes=$BYTES $proto:$dst:9${REF_CC:+,setsockopt-string=6:13:$REF_CC} 2>/dev/null && n=$BYTES || n=0
-      t1=$(now); k1=$(timeouts $A); rto=$((k1 - k0)) ;;
+      t1=$(now); k1=$(timeouts $A); rto=$((k1 - k0))
+      [ -n "${NSD_TCP:-}" ] && { SNDSTATS="$(delta "$s0" "$(ctrs $A "$SND_CTRS")")"; RCVSTATS="$(delta "$q0" "$(ctrs $B "$RCV_CTRS")")"; } ;;
     rx4|rx6)
       local dst=192.0.2.9 proto=TCP4; [ $p = rx6 ] && { dst=[2001:db8:1::9]; proto=TCP6; }
-      start_nsd $r; k0=$(timeouts $T); t0=$(now)
+      start_nsd $r; [ -n "${NSD_TCP:-}" ] && s0=$(ctrs $T "$SND_CTRS"); k0=$(timeouts $T); t0=$(now)
       ip netns exec $T socat -u OPEN:/dev/zero,readbytes=$BYTES $proto:$dst:9 2>/dev/null && n=$BYTES || n=0
-      t1=$(now); k1=$(timeouts $T); stop_nsd; rto=$((k1 - k0)) ;;
+      t1=$(now); k1=$(timeouts $T); [ -n "${NSD_TCP:-}" ] && { SNDSTATS="$(delta "$s0" "$(ctrs $T "$SND_CTRS")")"; RCVSTATS=""; }
+      stop_nsd; rto=$((k1 - k0)) ;;
     tx4|tx6)
       local dst=192.0.2.9 proto=TCP4; [ $p = tx6 ] && { dst=[2001:db8:1::9]; proto=TCP6; }
       start_nsd $r; t0=$(now)
@@ -97,8 +109,13 @@ run() { # path round -> "seconds rtos bytes"
       t1=$(now); stop_nsd; rto=$NSD_RTO ;;
   esac
   awk -v a=$t0 -v b=$t1 -v r=${rto:-?} -v n=$n 'BEGIN{printf "%.3f %s %d", b-a, r, n}'
+  if [ -n "${NSD_TCP:-}" ] && [ -n "${SNDSTATS:-}" ]; then
+    echo -e "$r\t$p\t$SNDSTATS\t$RCVSTATS" >> $W/senders.tsv
+    echo "round $r $p sender: $(paste -d= <(tr ' ' '\n' <<<"$SND_CTRS") <(tr ' ' '\n' <<<"$SNDSTATS") | tr '\n' ' ')${RCVSTATS:+receiver: $(paste -d= <(tr ' ' '\n' <<<"$RCV_CTRS") <(tr ' ' '\n' <<<"$RCVSTATS") | tr '\n' ' ')}" >&2
+  fi
+  SNDSTATS=""
 }
-: > $W/rounds.tsv
+: > $W/rounds.tsv; : > $W/senders.tsv
 for r in $(seq 1 $R); do
   order="ref4 rx4 tx4 ref6 rx6 tx6"; [ $((r % 2)) = 0 ] && order="tx6 rx6 ref6 tx4 rx4 ref4"
   for p in $order; do
@@ -125,3 +142,14 @@ for p in ref4 rx4 tx4 ref6 rx6 tx6; do
   short=$(awk -F'\t' -v p=$p -v b=$BYTES '$2==p && $5!=b' $W/rounds.tsv | wc -l)
   printf "%-5s %-28s %-18s %s%s\n" $p "$t" "$k" "$x" "$([ $short -gt 0 ] && echo "  ($short transfers short)")"
 done
+if [ -n "${NSD_TCP:-}" ] && [ -s $W/senders.tsv ]; then
+  echo "== the sending kernel per transfer, medians (nstat deltas in its namespace): retrans TcpRetransSegs, D-SACKs received"
+  echo "   (retransmissions the receiver already held) below its ACK (dsacks: TCPDSACKRecv) and above it (ofo: TCPDSACKOfoRecv),"
+  echo "   lostretx TCPLostRetransmit, recov TCPSackRecovery"
+  printf "%-5s %-9s %-9s %-9s %-9s %-9s\n" path retrans dsacks ofo lostretx recov
+  for p in ref4 rx4 tx4 ref6 rx6 tx6; do
+    grep -q "	$p	" $W/senders.tsv || continue
+    med() { awk -F'\t' -v p=$p -v c=$1 '$2==p{split($3,v," "); print v[c]}' $W/senders.tsv | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+    printf "%-5s %-9s %-9s %-9s %-9s %-9s\n" $p $(med 1) $(med 2) $(med 3) $(med 4) $(med 5)
+  done
+fi

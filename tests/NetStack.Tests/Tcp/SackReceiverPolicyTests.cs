@@ -158,4 +158,146 @@ public sealed class SackReceiverPolicyTests
         }
         Assert.Equal(0, b.Layer.Stats.SacksCompressed);
     }
+
+    [Theory, BothFamilies]
+    public void A_held_SACK_goes_before_a_new_range_would_leave_a_block_out_of_every_ACK(IpVersion family)
+    {
+        // RFC 2018 §4: report as many distinct blocks as possible. Timestamps on: three blocks per ACK. Holes at 0, 2, 4, ...
+        // (x MSS); 1, 3, 5 are acknowledged at once (three duplicate ACKs), then 7, 9, 11, 13 wait (SACK compression).
+        // Four new ranges do not fit in the one compressed ACK: without a flush the sender would never hear of 7 and would
+        // retransmit it. The ACK owed for 7, 9, 11 goes when 13 arrives; 13 waits for the next one.
+        var b = new TcpBench(family: family);
+        b.Accept(handshakeRtt: TimeSpan.FromMilliseconds(10));
+        var s = b.PeerSeq;
+        SackBlock B(int k) => new(s + k * Mss, s + (k + 1) * Mss);
+        foreach (int k in new[] { 1, 3, 5 })
+        {
+            b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+            Assert.Equal(s, b.Single().Ack);
+        }
+        foreach (int k in new[] { 7, 9, 11 }) b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+        b.Poll();
+        b.Nothing(); // held
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 13 * Mss);
+        var flushed = b.Single().Repr.SackBlocks;
+        Assert.Equal(new[] { B(11), B(9), B(7) }, Enumerable.Range(0, flushed.Count).Select(x => flushed[x]));
+        Assert.Equal(1, b.Layer.Stats.SacksFlushedForBlocks);
+        b.Poll();
+        b.Nothing(); // 13 is held in its turn
+        b.Advance(TimeSpan.FromMilliseconds(1));
+        var next = b.Single().Repr.SackBlocks;
+        Assert.Equal(new[] { B(13), B(11), B(9) }, Enumerable.Range(0, next.Count).Select(x => next[x]));
+
+        // A segment that extends a range reported since the last ACK makes no new block: it waits.
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 14 * Mss);
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 16 * Mss);
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 18 * Mss);
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 19 * Mss);
+        b.Poll();
+        b.Nothing();
+        Assert.Equal(1, b.Layer.Stats.SacksFlushedForBlocks);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Under_random_loss_the_first_ACK_after_a_segment_reports_it(int seed)
+    {
+        // Segments sent in order in rounds of 20, 10 % of them lost (seeded), 3 % sent twice (spurious retransmissions),
+        // each round's losses resent after the next round; ACK timers fire only between rounds (a loaded receiver's loop:
+        // SACKs held for up to 20 segments). The first ACK sent after a segment arrives must report it, in a SACK block or
+        // cumulatively: else the sender sees data sent after it delivered and not it, and RACK retransmits data we hold
+        // (RFC 2018 §4: as many distinct blocks as possible, the most recent first; RFC 2883 §4 for the D-SACK blocks).
+        var b = new TcpBench(new TcpSettings { ReceiveBufferSize = 1 << 20, ReceiveBufferMax = 1 << 20 }); // no reader
+        b.Accept(handshakeRtt: TimeSpan.FromMilliseconds(10));
+        var s = b.PeerSeq;
+        var rng = new Random(seed);
+        const int rounds = 30, per = 20;
+        var log = new System.Text.StringBuilder();
+        var pending = new HashSet<int>(); // arrived since the last ACK
+        int acks = 0;
+        long flushes = 0;
+        void Check(int arriving = -1)
+        {
+            var sent = b.TakeSent();
+            // ACKs owed for earlier segments may go just before the arriving one is taken (flushes, counted): it must be
+            // reported in the next ACK after them.
+            int flushed = (int)(b.Layer.Stats.SacksFlushedForBlocks - flushes);
+            flushes = b.Layer.Stats.SacksFlushedForBlocks;
+            for (int i = 0; i < sent.Count; i++)
+            {
+                if (i == flushed && arriving >= 0) pending.Add(arriving);
+                var a = sent[i];
+                acks++;
+                var blocks = a.Repr.SackBlocks;
+                log.Append($" ACK{(a.Ack - s) / Mss}[{string.Join(",", Enumerable.Range(0, blocks.Count).Select(x => $"{(blocks[x].Left - s) / Mss}-{(blocks[x].Right - s) / Mss}"))}]");
+                foreach (int k in pending)
+                {
+                    var seq = s + k * Mss;
+                    bool reported = seq < a.Ack;
+                    for (int x = 0; x < blocks.Count && !reported; x++) reported = blocks[x].Left <= seq && seq + Mss <= blocks[x].Right;
+                    Assert.True(reported, $"seed {seed}: segment {k} not reported in the first ACK after it:{log}");
+                }
+                pending.Clear();
+            }
+            if (sent.Count <= flushed && arriving >= 0) pending.Add(arriving);
+        }
+        void Arrive(int k)
+        {
+            log.Append($" {k}");
+            b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+            b.Poll();
+            Check(k);
+        }
+        var lostBefore = new List<int>();
+        for (int r = 0; r <= rounds; r++)
+        {
+            var lost = new List<int>();
+            for (int k = r * per; r < rounds && k < (r + 1) * per; k++)
+            {
+                if (k == 0 || rng.NextDouble() < 0.10) { lost.Add(k); continue; }
+                Arrive(k);
+                if (k > 4 && rng.NextDouble() < 0.03) Arrive(k - rng.Next(1, 5)); // received or lost: either way
+            }
+            foreach (int k in lostBefore) Arrive(k);
+            lostBefore = lost;
+            b.Advance(TimeSpan.FromMilliseconds(1));
+            Check();
+        }
+        Assert.Empty(pending);
+        Assert.True(acks < rounds * per / 2, $"seed {seed}: {acks} ACKs: SACKs are still compressed");
+    }
+
+    [Theory, BothFamilies]
+    public void A_duplicate_of_out_of_order_data_is_D_SACKed_with_the_block_that_holds_it(IpVersion family)
+    {
+        // RFC 2883 §4: a duplicate above the cumulative ACK: the D-SACK block first, then the SACK block containing it.
+        var b = new TcpBench(family: family);
+        b.Accept(handshakeRtt: TimeSpan.FromMilliseconds(10));
+        var s = b.PeerSeq;
+        foreach (int k in new[] { 2, 3, 4 }) b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + k * Mss);
+        Assert.Equal(3, b.TakeSent().Count); // three duplicate ACKs at once
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 7 * Mss);
+        b.Poll();
+        b.Nothing(); // compressed
+        long before = b.Layer.Stats.DsacksSent;
+        b.PeerSends(TcpFlags.Ack, Data(Mss), seq: s + 3 * Mss); // a spurious retransmission of data we hold
+        var sent = b.TakeSent();
+        Assert.Equal(2, sent.Count);
+        // First the ACK held for 7 (the D-SACK block must not crowd a block out), then the D-SACK.
+        var held = sent[0].Repr.SackBlocks;
+        Assert.Equal(new[] { new SackBlock(s + 7 * Mss, s + 8 * Mss), new SackBlock(s + 2 * Mss, s + 5 * Mss) },
+            Enumerable.Range(0, held.Count).Select(x => held[x]));
+        var ack = sent[1];
+        Assert.Equal(s, ack.Ack);
+        var blocks = ack.Repr.SackBlocks;
+        Assert.Equal(3, blocks.Count);
+        Assert.Equal(new SackBlock(s + 3 * Mss, s + 4 * Mss), blocks[0]); // D-SACK
+        Assert.Equal(new SackBlock(s + 2 * Mss, s + 5 * Mss), blocks[1]); // the block that holds it
+        Assert.Equal(new SackBlock(s + 7 * Mss, s + 8 * Mss), blocks[2]);
+        Assert.Equal(before + 1, b.Layer.Stats.DsacksSent);
+    }
 }

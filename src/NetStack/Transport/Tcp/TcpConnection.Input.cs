@@ -242,7 +242,11 @@ public sealed partial class TcpConnection
                 if (State == TcpState.TimeWait && seg.Fin && seq + segLen == _rcvNxt) EnterTimeWait(now);
                 // RFC 2883 §4 (D-SACK): old data received again is reported in the first SACK block of this ACK, so that the
                 // sender learns its retransmission was spurious (RACK widens its reordering window on it, RFC 8985 §6.2).
-                if (payloadLength > 0 && seq + payloadLength <= _rcvNxt) NoteDuplicate(seq, seq + payloadLength);
+                if (payloadLength > 0 && seq + payloadLength <= _rcvNxt)
+                {
+                    FlushSackBeforeDsack(now);
+                    NoteDuplicate(seq, seq + payloadLength);
+                }
                 if (seg.Syn && State != TcpState.SynReceived) SendChallengeAck(now); // RFC 5961 §4.2
                 else SendAck(now);
             }
@@ -615,6 +619,7 @@ public sealed partial class TcpConnection
         int offset = seq - _rcvNxt;
         if (offset < 0)
         {
+            FlushSackBeforeDsack(now);
             NoteDuplicate(seq, seq + Math.Min(-offset, payload.Length)); // RFC 2883 §4: the part we already had
             if (-offset >= payload.Length) { _ackNow = true; return; }
             payload = payload[(-offset)..];
@@ -640,9 +645,22 @@ public sealed partial class TcpConnection
         {
             // Out of order: remember it (bounded) and send an immediate duplicate ACK with SACK (RFC 5681 §4.2, RFC 2018 §4),
             // or, past the first three for this RCV.NXT, one compressed SACK shortly after (Linux's tcp_comp_sack).
-            if (!_assembler.Add(offset, written)) _layer.Stats.ReassemblyDropped++;
-            else if (_sackEnabled) NoteSackArrival(seq);
-            if (!CompressSack(now)) _ackNow = true;
+            int held = _sackEnabled ? RangeContaining(offset) : -1;
+            if (held >= 0 && _assembler[held].End >= offset + written)
+            {
+                // All of it is already held out of order: a duplicate, reported at once with a D-SACK block followed by the
+                // block that holds it (RFC 2883 §4), so that the sender learns its retransmission was spurious.
+                FlushSackBeforeDsack(now);
+                NoteDuplicate(seq, seq + written);
+                _ackNow = true;
+            }
+            else
+            {
+                if (_sackEnabled) FlushSackBeforeNewRange(offset, offset + written, now);
+                if (!_assembler.Add(offset, written)) _layer.Stats.ReassemblyDropped++;
+                else if (_sackEnabled) NoteSackArrival(seq);
+                if (!CompressSack(now)) _ackNow = true;
+            }
         }
         _layer.Stats.BytesReceived += written;
     }

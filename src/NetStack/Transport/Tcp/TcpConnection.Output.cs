@@ -285,6 +285,7 @@ public sealed partial class TcpConnection
                 _ackNow = false;
                 _unackedBytes = 0;
                 _compressedAcks = 0;
+                if (_sackEnabled) _sackFresh = 0; // the blocks of this ACK: reported (BuildSack, above)
                 _delayedAckDeadline = Instant.MaxValue;
             }
             int segments = segmentSize > 0 && dataLen > segmentSize ? (dataLen + segmentSize - 1) / segmentSize : 1;
@@ -323,13 +324,17 @@ public sealed partial class TcpConnection
         // that each block goes out in several ACKs (against ACK loss) even when ACKs are compressed; then other ranges.
         // RFC 2883 §4: a D-SACK block, when there is one, goes first, once.
         var blocks = new TcpSackBlocks();
+        int first = _assembler.LastChangedIndex;
         if (_dsackPending)
         {
             blocks.TryAdd(new SackBlock(_dsackStart, _dsackEnd));
             _dsackPending = false;
+            // RFC 2883 §4 (2): a duplicate above the cumulative ACK is followed by the SACK block that contains it.
+            int offset = _dsackStart - _rcvNxt;
+            int holder = offset > 0 ? RangeContaining(offset) : -1;
+            if (holder >= 0) first = holder;
         }
         int dsack = blocks.Count;
-        int first = _assembler.LastChangedIndex;
         if (first >= 0) blocks.TryAdd(Block(first));
         for (int k = 0; k < _sackRecentCount && blocks.Count < max; k++)
         {
@@ -389,7 +394,51 @@ public sealed partial class TcpConnection
             for (int j = 1; j < n; j++) if (RangeContaining(keep[j] - _rcvNxt) == r) { seen = true; break; }
             if (!seen) keep[n++] = p;
         }
+        // The fresh entries (data since the last ACK) lead the old list: those kept stay fresh behind the new one.
+        int fresh = 1;
+        for (int j = 1; j < n; j++)
+        {
+            bool wasFresh = false;
+            for (int k = 0; k < _sackFresh && k < _sackRecentCount; k++) if (_sackRecent[k] == keep[j]) { wasFresh = true; break; }
+            if (wasFresh) fresh++;
+        }
         for (int k = 0; k < n; k++) _sackRecent[k] = keep[k];
         _sackRecentCount = n;
+        _sackFresh = fresh;
+    }
+
+    /// <summary>
+    /// A duplicate is about to be reported in a D-SACK block (RFC 2883 §4), which takes the first of the blocks the ACK
+    /// carries: an ACK owed for ranges that received data since the last one goes first, so that none is crowded out.
+    /// </summary>
+    private void FlushSackBeforeDsack(Instant now)
+    {
+        if (!_sackEnabled || _sackFresh == 0 || (!_ackNow && _delayedAckDeadline == Instant.MaxValue)) return;
+        _layer.Stats.SacksFlushedForBlocks++;
+        SendAck(now);
+    }
+
+    /// <summary>
+    /// An out-of-order segment [<paramref name="offset"/>, <paramref name="end"/>) past RCV.NXT is about to be added while
+    /// an ACK is owed: when it starts a range apart from those that received data since the last ACK, and those already
+    /// fill the SACK blocks one ACK carries, the owed ACK goes now, so that no range is left out of every ACK and the sender
+    /// does not retransmit data we hold (RFC 2018 §4: the receiver SHOULD report as many distinct blocks as possible; with
+    /// ACKs held (SACK compression) the next ACK could otherwise report only the most recent of them; Linux's
+    /// tcp_sack_new_ofo_skb sends a compressed ACK before its SACK table drops a block).
+    /// </summary>
+    private void FlushSackBeforeNewRange(int offset, int end, Instant now)
+    {
+        if (!_sackEnabled || (!_ackNow && _delayedAckDeadline == Instant.MaxValue)) return;
+        int max = _tsEnabled ? 3 : 4;
+        if (_sackFresh < max) return;
+        for (int k = 0; k < _sackFresh && k < _sackRecentCount; k++)
+        {
+            int i = RangeContaining(_sackRecent[k] - _rcvNxt);
+            if (i < 0) continue;
+            var (s, e) = _assembler[i];
+            if (offset <= e && s <= end) return; // extends (or touches) a fresh range: no new block
+        }
+        _layer.Stats.SacksFlushedForBlocks++;
+        SendAck(now);
     }
 }

@@ -98,6 +98,8 @@ public sealed partial class TcpConnection
     private const int SackRecentMax = 4;
     private readonly SeqNumber[] _sackRecent = new SeqNumber[SackRecentMax];
     private int _sackRecentCount;
+    // How many of the leading _sackRecent entries received data since the last ACK went out (not yet reported).
+    private int _sackFresh;
     private bool _userClosed;
 
     internal TcpConnection(TcpLayer layer, TcpSettings settings, IpEndpoint local, IpEndpoint remote)

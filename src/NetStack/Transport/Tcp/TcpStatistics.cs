@@ -57,6 +57,8 @@ public sealed class TcpStatistics
     public long DsacksSent;
     /// <summary>SACKs for out-of-order segments held and sent as one (SACK compression, <see cref="TcpSettings.SackCompressionDelay"/>).</summary>
     public long SacksCompressed;
+    /// <summary>Held SACKs sent early because a new out-of-order range or a D-SACK would have left a block out of every ACK (RFC 2018 §4).</summary>
+    public long SacksFlushedForBlocks;
     /// <summary>Segments outside the receive window (RFC 9293 §3.10.7.4).</summary>
     public long OutOfWindow;
     /// <summary>Segments dropped by PAWS (RFC 7323 §5).</summary>
